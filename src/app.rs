@@ -1,0 +1,239 @@
+//! The commands: each reads checked settings, calls the library, and says what happened.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{Cli, Command, ListArgs, RunArgs, ValidateArgs};
+use crate::config::RunSettings;
+use crate::context::BuildContext;
+use crate::dockerfile;
+use crate::engine::Engine;
+use crate::progress::{Progress, ProgressMode};
+use crate::runner;
+use crate::scenario::{self, Scenario};
+
+/// Exit code when a build failed or a check found a problem.
+const EXIT_FAILURE: u8 = 1;
+/// Exit code after Ctrl-C, as shells report death by SIGINT.
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli, command_line: Vec<String>) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run(args) => run_command(&args, command_line).await,
+        Command::List(args) => list_command(&args),
+        Command::Validate(args) => validate_command(&args).await,
+    }
+}
+
+async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Result<ExitCode> {
+    let settings = RunSettings::from_args(args, command_line)?;
+    let engine = Engine::connect().await?;
+    let cancel = CancellationToken::new();
+    spawn_interrupt_listener(cancel.clone());
+
+    let mut progress = Progress::new(ProgressMode::detect(args.quiet), settings.planned_builds());
+    let result = runner::run(&engine, &settings, &mut progress, &cancel).await;
+    progress.finish();
+    let outcome = result?;
+
+    for problem in &outcome.problems {
+        eprintln!("stagebench: {problem}");
+    }
+    if !args.quiet {
+        for dir in &outcome.out_dirs {
+            eprintln!(
+                "results: {}",
+                dir.join(crate::measurement::RESULTS_FILE).display()
+            );
+        }
+    }
+    if outcome.interrupted {
+        eprintln!(
+            "stagebench: interrupted; the {} builds measured so far are kept",
+            outcome.records.len()
+        );
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    }
+    let failed = outcome.failed_builds();
+    if failed > 0 || !outcome.problems.is_empty() {
+        if failed > 0 {
+            eprintln!(
+                "stagebench: {failed} of {} builds failed; see the error column of results.csv",
+                outcome.records.len()
+            );
+        }
+        return Ok(ExitCode::from(EXIT_FAILURE));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C or SIGTERM cancels the build in progress; the runner then keeps what it measured,
+/// restores touched files and removes what it created.
+fn spawn_interrupt_listener(cancel: CancellationToken) {
+    tokio::spawn(async move {
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = terminate => {}
+        }
+        eprintln!("stagebench: interrupt received, stopping after cleanup");
+        cancel.cancel();
+    });
+}
+
+fn list_command(args: &ListArgs) -> anyhow::Result<ExitCode> {
+    let dirs = scenario::discover(&args.dir)?;
+    if dirs.is_empty() {
+        println!("no scenarios under {}", args.dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut broken = 0;
+    for dir in dirs {
+        match Scenario::load(&dir) {
+            Ok(scenario) => {
+                let variants: Vec<String> = scenario
+                    .variants
+                    .iter()
+                    .map(|v| {
+                        if scenario.baseline.as_deref() == Some(&v.name) {
+                            format!("{} (baseline)", v.name)
+                        } else {
+                            v.name.clone()
+                        }
+                    })
+                    .collect();
+                println!("{}  {}", scenario.name, dir.display());
+                println!("    variants: {}", variants.join(", "));
+                if !scenario.prebuilds.is_empty() {
+                    let tags: Vec<&str> =
+                        scenario.prebuilds.iter().map(|p| p.tag.as_str()).collect();
+                    println!("    prebuilds: {}", tags.join(", "));
+                }
+                if !scenario.profiles.is_empty() {
+                    let names: Vec<&str> = scenario.profiles.keys().map(String::as_str).collect();
+                    println!("    profiles: {}", names.join(", "));
+                }
+                if let Some(description) = &scenario.description {
+                    println!("    {description}");
+                }
+            }
+            Err(error) => {
+                broken += 1;
+                println!("{}  INVALID: {error}", dir.display());
+            }
+        }
+    }
+    Ok(if broken > 0 {
+        ExitCode::from(EXIT_FAILURE)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn validate_command(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+    // One connection for all scenarios; without a daemon the static checks still run.
+    let engine = Engine::connect().await;
+    let mut problems_total = 0;
+    for dir in &args.scenarios {
+        let problems = validate_scenario(dir, args.profile.as_deref(), engine.as_ref()).await;
+        match problems {
+            Ok(problems) if problems.is_empty() => println!("ok: {}", dir.display()),
+            Ok(problems) => {
+                problems_total += problems.len();
+                for problem in problems {
+                    println!("problem: {problem}");
+                }
+            }
+            Err(error) => {
+                problems_total += 1;
+                println!("problem: {error:#}");
+            }
+        }
+    }
+    Ok(if problems_total > 0 {
+        ExitCode::from(EXIT_FAILURE)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Every problem found in one scenario, each a sentence naming the file at fault.
+async fn validate_scenario(
+    dir: &std::path::Path,
+    profile: Option<&str>,
+    engine: Result<&Engine, &crate::error::EngineError>,
+) -> anyhow::Result<Vec<String>> {
+    let scenario = Scenario::load(dir)?;
+    let profile_args = match profile {
+        Some(name) => Some(scenario.profile(name)?),
+        None => None,
+    };
+    let mut problems = Vec::new();
+    let prebuild_tags: Vec<&str> = scenario.prebuilds.iter().map(|p| p.tag.as_str()).collect();
+    let no_args = scenario::BuildArgs::new();
+    let builds = scenario
+        .variants
+        .iter()
+        .map(|v| (&v.dockerfile, &scenario.context_dir, &v.build_args))
+        .chain(
+            scenario
+                .prebuilds
+                .iter()
+                .map(|p| (&p.dockerfile, &p.context_dir, &p.build_args)),
+        );
+    let mut images = Vec::new();
+    for (dockerfile_path, context_dir, own_args) in builds {
+        if let Err(error) =
+            BuildContext::new(context_dir, dockerfile_path).and_then(|c| c.included_paths())
+        {
+            problems.push(error.to_string());
+        }
+        let text = std::fs::read_to_string(dockerfile_path)
+            .with_context(|| format!("cannot read {}", dockerfile_path.display()))?;
+        let args = scenario.merged_build_args(own_args, profile_args, &no_args);
+        let facts = dockerfile::read_facts(&text, &args);
+        if let Some(syntax) = facts.syntax_directive {
+            problems.push(format!(
+                "{}:1: `# syntax={syntax}` makes BuildKit pull a frontend image, which fails without a registry; the built-in frontend needs no directive",
+                dockerfile_path.display()
+            ));
+        }
+        for image in facts.images {
+            if !prebuild_tags.contains(&image.name.as_str()) {
+                images.push((dockerfile_path.clone(), image));
+            }
+        }
+    }
+    match engine {
+        Ok(engine) => {
+            for (path, image) in images {
+                if engine.image(&image.name).await?.is_some() {
+                    continue;
+                }
+                if let Err(error) = engine.check_pullable(&image.name).await {
+                    problems.push(format!(
+                        "{}:{}: image {} is not present locally and cannot be pulled ({error})",
+                        path.display(),
+                        image.line,
+                        image.name
+                    ));
+                }
+            }
+        }
+        Err(error) if !images.is_empty() => {
+            problems.push(format!("base images not checked: {error}"));
+        }
+        Err(_) => {}
+    }
+    Ok(problems)
+}

@@ -1,0 +1,108 @@
+//! Command-line flags exactly as typed; `config` turns them into checked settings.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::builder::Builder;
+use crate::cache_mode::CacheMode;
+
+/// Benchmark Docker image builds: single-stage against multi-stage Dockerfiles, cold, warm and
+/// after a source edit.
+#[derive(Debug, Parser)]
+#[command(name = "stagebench", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build every variant of each scenario repeatedly and record time and image size.
+    Run(RunArgs),
+    /// List the scenarios and variants found under a folder.
+    List(ListArgs),
+    /// Check scenarios without building: manifests, Dockerfiles, contexts and base images.
+    Validate(ValidateArgs),
+}
+
+/// Flags of `stagebench run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario directories, each holding `<variant>.Dockerfile` files.
+    #[arg(required = true, value_name = "SCENARIO_DIR")]
+    pub scenarios: Vec<PathBuf>,
+    /// Timed runs per variant and cache mode.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub runs: u32,
+    /// Untimed warmup runs per variant and cache mode, before the timed ones.
+    #[arg(long, default_value_t = 0)]
+    pub warmup: u32,
+    /// Cache modes to measure, comma-separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "cold,warm,incremental"
+    )]
+    pub cache: Vec<CacheMode>,
+    /// Builder the daemon uses.
+    #[arg(long, value_enum, default_value_t = Builder::BuildKit)]
+    pub builder: Builder,
+    /// Only these variants (repeatable).
+    #[arg(long = "variant", value_name = "NAME")]
+    pub variants: Vec<String>,
+    /// A `[profile.NAME]` of each scenario.toml whose build arguments apply.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// A build argument for every build, overriding the scenario's (repeatable).
+    #[arg(long = "build-arg", value_name = "KEY=VALUE", value_parser = parse_build_arg)]
+    pub build_args: Vec<(String, String)>,
+    /// Results folder [default: reports/<scenario>/<UTC timestamp>/].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Cancel a build, and record it as failed, after this many seconds.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub timeout: Option<f64>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Keep every image built (each run tagged `stagebench/<scenario>:<variant>-<cache>-run<N>`).
+    #[arg(long)]
+    pub keep_images: bool,
+}
+
+/// Flags of `stagebench list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Folder holding scenario directories (or a scenario directory itself).
+    #[arg(default_value = "scenarios", value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+/// Flags of `stagebench validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Scenario directories to check.
+    #[arg(required = true, value_name = "SCENARIO_DIR")]
+    pub scenarios: Vec<PathBuf>,
+    /// A `[profile.NAME]` whose build arguments apply when reading Dockerfiles.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+fn parse_build_arg(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(format!("`{text}` is not KEY=VALUE")),
+    }
+}
+
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds > 0.0 => Ok(seconds),
+        _ => Err(format!("`{text}` is not a positive number of seconds")),
+    }
+}

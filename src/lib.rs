@@ -1,0 +1,22 @@
+//! stagebench: benchmark Docker image builds of paired Dockerfiles (single-stage against
+//! multi-stage), cold, warm and after a source edit, through the Docker daemon's API.
+//!
+//! Data flows one way: [`scenario`] -> [`plan`] -> [`runner`] (driving [`engine`]) ->
+//! [`measurement`] rows on disk -> statistics and reports.
+
+pub mod app;
+pub mod builder;
+pub mod cache_mode;
+pub mod cli;
+pub mod config;
+pub mod context;
+pub mod dockerfile;
+pub mod engine;
+pub mod error;
+pub mod measurement;
+pub mod meta;
+pub mod plan;
+pub mod progress;
+pub mod runner;
+pub mod scenario;
+pub mod touch;

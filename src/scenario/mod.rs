@@ -1,0 +1,619 @@
+//! Scenarios: a directory of paired Dockerfiles, an app, and an optional `scenario.toml`.
+//!
+//! Loading checks everything that can be checked without a daemon, so that a typo is reported
+//! before the first (possibly ten-minute) build rather than after it.
+
+mod manifest;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+
+pub use manifest::BuildArgs;
+use manifest::Manifest;
+
+use crate::error::ScenarioError;
+
+/// The file name that marks a Dockerfile as a variant: `<variant>.Dockerfile`.
+pub const VARIANT_SUFFIX: &str = ".Dockerfile";
+/// The optional configuration file inside a scenario directory.
+pub const MANIFEST_FILE: &str = "scenario.toml";
+
+/// A loaded, checked scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Name used in reports and image tags.
+    pub name: String,
+    /// The directory as the user named it (for messages).
+    pub dir: PathBuf,
+    /// One sentence from `scenario.toml`, if any.
+    pub description: Option<String>,
+    /// Variant the others are compared with.
+    pub baseline: Option<String>,
+    /// Absolute build context directory.
+    pub context_dir: PathBuf,
+    /// Build arguments for every variant and prebuild.
+    pub build_args: BuildArgs,
+    /// Variants in name order.
+    pub variants: Vec<Variant>,
+    /// Images built once before the variants, in order.
+    pub prebuilds: Vec<Prebuild>,
+    /// Files (relative to the scenario directory) changed before each incremental run.
+    pub touch: Vec<PathBuf>,
+    /// `[profile.NAME]` build-argument overrides.
+    pub profiles: BTreeMap<String, BuildArgs>,
+}
+
+/// One Dockerfile of a scenario, measured against its siblings.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    /// Name, the file stem of `<name>.Dockerfile` unless `scenario.toml` says otherwise.
+    pub name: String,
+    /// Absolute path of the Dockerfile.
+    pub dockerfile: PathBuf,
+    /// Stage to build; `None` builds the last one.
+    pub target: Option<String>,
+    /// This variant's own build arguments.
+    pub build_args: BuildArgs,
+}
+
+/// An image prepared ahead of time, outside the measurement.
+#[derive(Debug, Clone)]
+pub struct Prebuild {
+    /// Tag the variants use.
+    pub tag: String,
+    /// Absolute path of its Dockerfile.
+    pub dockerfile: PathBuf,
+    /// Absolute build context directory.
+    pub context_dir: PathBuf,
+    /// Its own build arguments.
+    pub build_args: BuildArgs,
+}
+
+impl Scenario {
+    /// Loads and checks the scenario in `dir`.
+    pub fn load(dir: &Path) -> Result<Scenario, ScenarioError> {
+        let root = fs::canonicalize(dir)
+            .ok()
+            .filter(|p| p.is_dir())
+            .ok_or_else(|| ScenarioError::NotADirectory(dir.to_path_buf()))?;
+        let manifest_path = dir.join(MANIFEST_FILE);
+        let manifest = read_manifest(&manifest_path)?;
+
+        let name = match &manifest.name {
+            Some(name) => {
+                check_name(name, "scenario name", &manifest_path)?;
+                name.clone()
+            }
+            None => name_from_dir(&root),
+        };
+
+        let context_dir = match &manifest.context {
+            Some(context) => {
+                let joined = inside(&root, context).ok_or_else(|| ScenarioError::Invalid {
+                    file: manifest_path.clone(),
+                    message: format!(
+                        "context `{}` must be a relative path inside the scenario directory",
+                        context.display()
+                    ),
+                })?;
+                if !joined.is_dir() {
+                    return Err(ScenarioError::Invalid {
+                        file: manifest_path.clone(),
+                        message: format!(
+                            "context directory `{}` does not exist",
+                            context.display()
+                        ),
+                    });
+                }
+                joined
+            }
+            None => root.clone(),
+        };
+
+        let mut variants = discover_variant_files(&root)?;
+        for entry in &manifest.variants {
+            check_name(&entry.name, "variant name", &manifest_path)?;
+            let dockerfile = match &entry.dockerfile {
+                Some(path) => inside(&root, path).ok_or_else(|| ScenarioError::Invalid {
+                    file: manifest_path.clone(),
+                    message: format!(
+                        "dockerfile `{}` of variant `{}` must be a relative path inside the scenario directory",
+                        path.display(),
+                        entry.name
+                    ),
+                })?,
+                None => root.join(format!("{}{VARIANT_SUFFIX}", entry.name)),
+            };
+            if !dockerfile.is_file() {
+                return Err(ScenarioError::Invalid {
+                    file: manifest_path.clone(),
+                    message: format!(
+                        "variant `{}` names Dockerfile `{}`, which does not exist",
+                        entry.name,
+                        dockerfile.display()
+                    ),
+                });
+            }
+            let variant = Variant {
+                name: entry.name.clone(),
+                dockerfile,
+                target: entry.target.clone(),
+                build_args: entry.build_args.clone(),
+            };
+            match variants.iter_mut().find(|v| v.name == entry.name) {
+                Some(existing) => *existing = variant,
+                None => variants.push(variant),
+            }
+        }
+        variants.sort_by(|a, b| a.name.cmp(&b.name));
+        if variants.is_empty() {
+            return Err(ScenarioError::NoVariants(dir.to_path_buf()));
+        }
+        let mut tags: Vec<String> = variants
+            .iter()
+            .map(|v| v.name.to_ascii_lowercase())
+            .collect();
+        tags.sort();
+        if let Some(pair) = tags.windows(2).find(|w| w[0] == w[1]) {
+            return Err(ScenarioError::Invalid {
+                file: dir.to_path_buf(),
+                message: format!(
+                    "two variants are both named `{}` once lower-cased, which image tags require",
+                    pair[0]
+                ),
+            });
+        }
+
+        let baseline = match &manifest.baseline {
+            Some(baseline) => {
+                if !variants.iter().any(|v| &v.name == baseline) {
+                    return Err(ScenarioError::Invalid {
+                        file: manifest_path.clone(),
+                        message: format!(
+                            "baseline `{baseline}` is not a variant (variants: {})",
+                            names(&variants)
+                        ),
+                    });
+                }
+                Some(baseline.clone())
+            }
+            None => variants
+                .iter()
+                .find(|v| v.name == "single")
+                .map(|v| v.name.clone()),
+        };
+
+        let mut prebuilds = Vec::new();
+        for entry in &manifest.prebuilds {
+            let dockerfile = inside(&root, &entry.dockerfile)
+                .filter(|p| p.is_file())
+                .ok_or_else(|| ScenarioError::Invalid {
+                    file: manifest_path.clone(),
+                    message: format!(
+                        "prebuild `{}` names Dockerfile `{}`, which is not a file inside the scenario directory",
+                        entry.tag,
+                        entry.dockerfile.display()
+                    ),
+                })?;
+            let context_dir = match &entry.context {
+                Some(context) => inside(&root, context)
+                    .filter(|p| p.is_dir())
+                    .ok_or_else(|| ScenarioError::Invalid {
+                        file: manifest_path.clone(),
+                        message: format!(
+                            "prebuild `{}` names context `{}`, which is not a directory inside the scenario directory",
+                            entry.tag,
+                            context.display()
+                        ),
+                    })?,
+                None => context_dir.clone(),
+            };
+            if entry.tag.trim().is_empty() || entry.tag.chars().any(char::is_whitespace) {
+                return Err(ScenarioError::Invalid {
+                    file: manifest_path.clone(),
+                    message: format!("prebuild tag `{}` is not a valid image tag", entry.tag),
+                });
+            }
+            prebuilds.push(Prebuild {
+                tag: entry.tag.clone(),
+                dockerfile,
+                context_dir,
+                build_args: entry.build_args.clone(),
+            });
+        }
+
+        let touch = manifest
+            .incremental
+            .as_ref()
+            .map(|i| i.touch.clone())
+            .unwrap_or_default();
+        for file in &touch {
+            let ok = inside(&root, file).is_some_and(|p| p.is_file());
+            if !ok {
+                return Err(ScenarioError::Invalid {
+                    file: manifest_path.clone(),
+                    message: format!(
+                        "[incremental] touch lists `{}`, which is not a file inside the scenario directory",
+                        file.display()
+                    ),
+                });
+            }
+        }
+
+        Ok(Scenario {
+            name,
+            dir: dir.to_path_buf(),
+            description: manifest.description,
+            baseline,
+            context_dir,
+            build_args: manifest.build_args,
+            variants,
+            prebuilds,
+            touch,
+            profiles: manifest
+                .profiles
+                .into_iter()
+                .map(|(name, profile)| (name, profile.build_args))
+                .collect(),
+        })
+    }
+
+    /// The image repository this scenario's variants are tagged into: `stagebench/<scenario>`.
+    pub fn image_repository(&self) -> String {
+        image_repository_for(&self.name)
+    }
+
+    /// Absolute path of the scenario directory.
+    pub fn root(&self) -> PathBuf {
+        fs::canonicalize(&self.dir).unwrap_or_else(|_| self.dir.clone())
+    }
+
+    /// Looks up a profile's overrides, with a message naming the file when it is missing.
+    pub fn profile(&self, profile: &str) -> Result<&BuildArgs, ScenarioError> {
+        self.profiles.get(profile).ok_or_else(|| {
+            let known: Vec<&str> = self.profiles.keys().map(String::as_str).collect();
+            ScenarioError::Invalid {
+                file: self.dir.join(MANIFEST_FILE),
+                message: format!(
+                    "has no [profile.{profile}] (profiles: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            }
+        })
+    }
+
+    /// Build arguments in order of precedence: scenario, variant or prebuild, profile, command line.
+    pub fn merged_build_args(
+        &self,
+        own: &BuildArgs,
+        profile: Option<&BuildArgs>,
+        command_line: &BuildArgs,
+    ) -> BuildArgs {
+        let mut merged = self.build_args.clone();
+        for layer in [Some(own), profile, Some(command_line)]
+            .into_iter()
+            .flatten()
+        {
+            merged.extend(layer.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        merged
+    }
+}
+
+/// `stagebench/<name>`, with the name lower-cased and reduced to what Docker allows in a
+/// repository path (letters, digits and single separators).
+pub fn image_repository_for(name: &str) -> String {
+    let mut component = String::new();
+    for c in name.chars().map(|c| c.to_ascii_lowercase()) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            component.push(c);
+        } else if !component.is_empty() && !component.ends_with('-') {
+            component.push('-');
+        }
+    }
+    let component = component.trim_end_matches('-');
+    format!(
+        "stagebench/{}",
+        if component.is_empty() {
+            "scenario"
+        } else {
+            component
+        }
+    )
+}
+
+/// A zero-config scenario is named after its directory, made fit for tags and file names.
+fn name_from_dir(root: &Path) -> String {
+    let raw = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let cleaned: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .skip_while(|c| !c.is_ascii_alphanumeric())
+        .take(100)
+        .collect();
+    if cleaned.is_empty() {
+        "scenario".to_string()
+    } else {
+        cleaned
+    }
+}
+
+/// Finds scenarios under `root`: `root` itself when it is one, else its immediate subdirectories
+/// that hold a `<variant>.Dockerfile` or `scenario.toml`, in name order.
+pub fn discover(root: &Path) -> Result<Vec<PathBuf>, ScenarioError> {
+    if !root.is_dir() {
+        return Err(ScenarioError::NotADirectory(root.to_path_buf()));
+    }
+    if looks_like_scenario(root) {
+        return Ok(vec![root.to_path_buf()]);
+    }
+    let entries = fs::read_dir(root).map_err(|source| ScenarioError::Io {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && looks_like_scenario(p))
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
+fn looks_like_scenario(dir: &Path) -> bool {
+    dir.join(MANIFEST_FILE).is_file()
+        || fs::read_dir(dir).is_ok_and(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .any(|e| variant_name(&e.path()).is_some())
+        })
+}
+
+fn variant_name(path: &Path) -> Option<String> {
+    if !path.is_file() {
+        return None;
+    }
+    let file_name = path.file_name()?.to_str()?;
+    let stem = file_name.strip_suffix(VARIANT_SUFFIX)?;
+    (!stem.is_empty()).then(|| stem.to_string())
+}
+
+fn discover_variant_files(root: &Path) -> Result<Vec<Variant>, ScenarioError> {
+    let entries = fs::read_dir(root).map_err(|source| ScenarioError::Io {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    let mut variants = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        if let Some(name) = variant_name(&path) {
+            check_name(&name, "variant name", &path)?;
+            variants.push(Variant {
+                name,
+                dockerfile: path,
+                target: None,
+                build_args: BuildArgs::new(),
+            });
+        }
+    }
+    Ok(variants)
+}
+
+fn read_manifest(path: &Path) -> Result<Manifest, ScenarioError> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Manifest::default()),
+        Err(source) => {
+            return Err(ScenarioError::Io {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    toml::from_str(&text).map_err(|error| {
+        let line = error
+            .span()
+            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+        ScenarioError::Manifest {
+            file: path.to_path_buf(),
+            line,
+            message: error.message().trim().to_string(),
+        }
+    })
+}
+
+/// Names end up in image tags and file names, so they are kept to what both accept.
+fn check_name(name: &str, what: &str, file: &Path) -> Result<(), ScenarioError> {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if first_ok && rest_ok && name.len() <= 100 {
+        Ok(())
+    } else {
+        Err(ScenarioError::Invalid {
+            file: file.to_path_buf(),
+            message: format!(
+                "{what} `{name}` must start with a letter or digit and use only letters, digits, `_`, `.` and `-`"
+            ),
+        })
+    }
+}
+
+/// Joins a relative path to `root`, refusing absolute paths and `..` that would leave it.
+fn inside(root: &Path, relative: &Path) -> Option<PathBuf> {
+    let mut depth = 0usize;
+    for component in relative.components() {
+        match component {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir => depth = depth.checked_sub(1)?,
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(root.join(relative))
+}
+
+fn names(variants: &[Variant]) -> String {
+    variants
+        .iter()
+        .map(|v| v.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn two_dockerfiles_make_a_zero_config_scenario() {
+        let dir = scenario_dir(&[
+            ("single.Dockerfile", "FROM busybox\n"),
+            ("multi.Dockerfile", "FROM busybox\n"),
+            ("sub/nested.Dockerfile", "FROM busybox\n"),
+            ("Dockerfile", "FROM busybox\n"),
+        ]);
+        let scenario = Scenario::load(dir.path()).unwrap();
+        let names: Vec<_> = scenario.variants.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, ["multi", "single"]);
+        assert_eq!(scenario.baseline.as_deref(), Some("single"));
+        assert!(scenario.touch.is_empty());
+    }
+
+    #[test]
+    fn unknown_key_names_the_key_and_line() {
+        let dir = scenario_dir(&[
+            ("single.Dockerfile", "FROM busybox\n"),
+            ("scenario.toml", "name = \"x\"\n\nbuid_args = {}\n"),
+        ]);
+        let message = Scenario::load(dir.path()).unwrap_err().to_string();
+        assert!(message.contains("scenario.toml:3"), "{message}");
+        assert!(message.contains("buid_args"), "{message}");
+        assert_eq!(message.lines().count(), 1, "{message}");
+    }
+
+    #[test]
+    fn manifest_variants_prebuilds_and_precedence() {
+        let dir = scenario_dir(&[
+            ("single.Dockerfile", "FROM busybox\n"),
+            ("alt/other.df", "FROM busybox\n"),
+            ("pre/p.Dockerfile", "FROM busybox\n"),
+            ("app/main.py", "print(1)\n"),
+            (
+                "scenario.toml",
+                r#"
+baseline = "single"
+build_args = { A = "scenario", B = "scenario", C = "scenario", D = "scenario" }
+[[variant]]
+name = "other"
+dockerfile = "alt/other.df"
+target = "final"
+build_args = { B = "variant", C = "variant", D = "variant" }
+[[prebuild]]
+tag = "local/pre:1"
+dockerfile = "pre/p.Dockerfile"
+context = "pre"
+[incremental]
+touch = ["app/main.py"]
+[profile.quick]
+build_args = { C = "profile", D = "profile" }
+"#,
+            ),
+        ]);
+        let scenario = Scenario::load(dir.path()).unwrap();
+        let other = scenario
+            .variants
+            .iter()
+            .find(|v| v.name == "other")
+            .unwrap();
+        assert_eq!(other.target.as_deref(), Some("final"));
+        assert_eq!(scenario.prebuilds[0].tag, "local/pre:1");
+        assert!(scenario.prebuilds[0].context_dir.ends_with("pre"));
+        let cli = BuildArgs::from([("D".to_string(), "cli".to_string())]);
+        let merged = scenario.merged_build_args(
+            &other.build_args,
+            Some(scenario.profile("quick").unwrap()),
+            &cli,
+        );
+        let values: Vec<_> = merged.values().map(String::as_str).collect();
+        assert_eq!(values, ["scenario", "variant", "profile", "cli"]);
+        let missing = scenario.profile("slow").unwrap_err().to_string();
+        assert!(
+            missing.contains("[profile.slow]") && missing.contains("quick"),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn bad_references_are_refused_with_the_file_named() {
+        for (toml_text, expected) in [
+            ("baseline = \"nope\"\n", "baseline `nope`"),
+            ("[incremental]\ntouch = [\"missing.py\"]\n", "missing.py"),
+            ("[incremental]\ntouch = [\"../outside\"]\n", "../outside"),
+            ("context = \"/etc\"\n", "context `/etc`"),
+            (
+                "[[prebuild]]\ntag = \"t\"\ndockerfile = \"none\"\n",
+                "prebuild `t`",
+            ),
+        ] {
+            let dir = scenario_dir(&[
+                ("single.Dockerfile", "FROM busybox\n"),
+                ("scenario.toml", toml_text),
+            ]);
+            let message = Scenario::load(dir.path()).unwrap_err().to_string();
+            assert!(message.contains("scenario.toml"), "{message}");
+            assert!(message.contains(expected), "{message}");
+        }
+    }
+
+    #[test]
+    fn names_from_directories_and_repositories_are_made_valid() {
+        assert_eq!(name_from_dir(Path::new("/tmp/.tmpAB12")), "tmpAB12");
+        assert_eq!(name_from_dir(Path::new("/x/my app")), "my-app");
+        assert_eq!(image_repository_for("tmpAB12"), "stagebench/tmpab12");
+        assert_eq!(
+            image_repository_for("Go__Service.."),
+            "stagebench/go-service"
+        );
+    }
+
+    #[test]
+    fn empty_directory_is_not_a_scenario_and_discovery_finds_children() {
+        let root = tempfile::tempdir().unwrap();
+        fs::create_dir_all(root.path().join("b")).unwrap();
+        fs::write(root.path().join("b/x.Dockerfile"), "FROM busybox\n").unwrap();
+        fs::create_dir_all(root.path().join("a")).unwrap();
+        fs::write(root.path().join("a/scenario.toml"), "").unwrap();
+        fs::create_dir_all(root.path().join("c")).unwrap();
+        let found = discover(root.path()).unwrap();
+        assert_eq!(found, [root.path().join("a"), root.path().join("b")]);
+        let message = Scenario::load(&root.path().join("a"))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("no <variant>.Dockerfile"), "{message}");
+    }
+}
