@@ -1,0 +1,369 @@
+//! Building for real: sizes, cache modes, both builders, BuildKit parallelism, prebuilds,
+//! incremental edits and cleanup, all against the Docker daemon.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+
+use stagebench::measurement::BuildStatus;
+use stagebench::meta::RunMeta;
+use stagebench::scenario::image_repository_for;
+
+use crate::support::{
+    cli_image_bytes, dangling_images, docker_cli, docker_daemon, median_seconds, remove_repository,
+    results, stagebench, write_tree,
+};
+
+/// A zero-config pair whose context has things `.dockerignore` must keep out (a 3 MB blob, a log)
+/// and things it must keep in (an exception, a symlink, an executable).
+fn ignore_heavy_pair() -> tempfile::TempDir {
+    let dir = write_tree(&[
+        (
+            ".dockerignore",
+            "# build outputs\nbig/\n*.log\n!keep.log\n/out\n",
+        ),
+        ("keep.log", "kept\n"),
+        ("drop.log", "dropped\n"),
+        ("app/run.sh", "#!/bin/sh\necho hello\n"),
+        (
+            "single.Dockerfile",
+            "FROM busybox:latest\nCOPY . /app\nRUN sleep 2 && sh /app/app/run.sh > /greeting\n",
+        ),
+        (
+            "multi.Dockerfile",
+            "FROM busybox:latest AS build\nCOPY . /src\nRUN sleep 2 && sh /src/app/run.sh > /greeting\n\
+             FROM busybox:latest\nCOPY --from=build /greeting /greeting\n",
+        ),
+    ]);
+    std::fs::create_dir_all(dir.path().join("big")).unwrap();
+    std::fs::write(dir.path().join("big/blob.bin"), vec![7u8; 3_000_000]).unwrap();
+    std::fs::set_permissions(
+        dir.path().join("app/run.sh"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("app/run.sh", dir.path().join("run-link")).unwrap();
+    dir
+}
+
+fn zero_config_pair_measures_cold_and_warm(builder: &str) {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    let dir = ignore_heavy_pair();
+    let output = stagebench(
+        dir.path(),
+        &[
+            "run",
+            ".",
+            "--runs",
+            "2",
+            "--cache",
+            "cold,warm",
+            "--builder",
+            builder,
+            "--out",
+            "out",
+        ],
+    );
+    assert!(output.status.success());
+    let rows = results(&dir.path().join("out"));
+    assert_eq!(rows.len(), 8);
+    assert!(
+        rows.iter()
+            .all(|r| r.status == BuildStatus::Ok && r.builder.as_str() == builder)
+    );
+    let repository = image_repository_for(&rows[0].scenario);
+    for variant in ["single", "multi"] {
+        let cold = median_seconds(&rows, variant, "cold");
+        let warm = median_seconds(&rows, variant, "warm");
+        assert!(
+            cold > 2.0,
+            "{variant}: a cold build runs `sleep 2`, got {cold} s"
+        );
+        assert!(
+            warm * 4.0 < cold,
+            "{variant}: warm {warm} s is not far below cold {cold} s"
+        );
+        for row in rows.iter().filter(|r| r.variant == variant) {
+            match row.cache.as_str() {
+                "cold" => assert_eq!(row.cached_steps, 0, "{row:?}"),
+                _ => assert_eq!(row.cached_steps, row.total_steps, "{row:?}"),
+            }
+            assert!(row.total_steps >= 2, "{row:?}");
+        }
+    }
+
+    // The same directory built by the docker CLI gives images of the same size, so the context
+    // stagebench sends is the one `docker build` sends (.dockerignore included).
+    for variant in ["single", "multi"] {
+        let tag = format!("stagebench-test-cli/pair:{variant}");
+        let mut env = BTreeMap::new();
+        env.insert(
+            "DOCKER_BUILDKIT",
+            if builder == "buildkit" { "1" } else { "0" },
+        );
+        let dockerfile = format!("{variant}.Dockerfile");
+        let build = docker_cli_build(&dir, &dockerfile, &tag, &env);
+        assert!(
+            build,
+            "the docker CLI could not build {variant} with {builder}"
+        );
+        let ours = rows
+            .iter()
+            .find(|r| r.variant == variant)
+            .and_then(|r| r.image_bytes)
+            .unwrap();
+        assert_eq!(
+            ours,
+            cli_image_bytes(&tag),
+            "{variant} ({builder}) differs from docker build"
+        );
+        remove_repository("stagebench-test-cli/pair");
+    }
+    let single = rows.iter().find(|r| r.variant == "single").unwrap();
+    assert!(
+        single.image_bytes.unwrap() < cli_image_bytes("busybox:latest") + 1_000_000,
+        "the 3 MB ignored blob must not be in the image"
+    );
+    remove_repository(&repository);
+}
+
+/// `docker build` through the CLI; BuildKit needs a CLI with it built in (Debian's 20.10 has).
+fn docker_cli_build(
+    dir: &tempfile::TempDir,
+    dockerfile: &str,
+    tag: &str,
+    env: &BTreeMap<&str, &str>,
+) -> bool {
+    let path = dir.path().display().to_string();
+    for cli in ["docker", "/usr/bin/docker"] {
+        let output = std::process::Command::new(cli)
+            .args([
+                "build",
+                "-q",
+                "-f",
+                &format!("{path}/{dockerfile}"),
+                "-t",
+                tag,
+                &path,
+            ])
+            .envs(env)
+            .output();
+        if let Ok(output) = output {
+            if output.status.success() {
+                return true;
+            }
+            eprintln!("{cli} build: {}", String::from_utf8_lossy(&output.stderr));
+        }
+    }
+    false
+}
+
+#[test]
+fn docker_zero_config_pair_buildkit_cold_warm_sizes_match_docker_build() {
+    zero_config_pair_measures_cold_and_warm("buildkit");
+}
+
+#[test]
+fn docker_zero_config_pair_classic_cold_warm_sizes_match_docker_build() {
+    zero_config_pair_measures_cold_and_warm("classic");
+}
+
+// The stages differ (`echo a`, `echo b`): identical ones would be one BuildKit vertex, run once.
+const PARALLEL_STAGES: &str = "FROM busybox:latest AS a\n\
+RUN echo a && date +%s > /start && sleep 3 && date +%s > /end\n\
+FROM busybox:latest AS b\n\
+RUN echo b && date +%s > /start && sleep 3 && date +%s > /end\n\
+FROM busybox:latest AS unused\n\
+RUN echo this stage must not run && false\n\
+FROM busybox:latest\n\
+COPY --from=a /start /a_start\nCOPY --from=a /end /a_end\n\
+COPY --from=b /start /b_start\nCOPY --from=b /end /b_end\n";
+
+fn read_seconds(image: &str, file: &str) -> u64 {
+    let output = docker_cli(&["run", "--rm", image, "cat", file], &BTreeMap::new());
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn docker_buildkit_builds_independent_stages_in_parallel_and_skips_unused_ones() {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    let dir = write_tree(&[("parallel.Dockerfile", PARALLEL_STAGES)]);
+    let output = stagebench(
+        dir.path(),
+        &["run", ".", "--runs", "1", "--cache", "cold", "--out", "out"],
+    );
+    assert!(
+        output.status.success(),
+        "the unused stage's `false` must not run under BuildKit"
+    );
+    let rows = results(&dir.path().join("out"));
+    assert_eq!(rows[0].status, BuildStatus::Ok);
+    let repository = image_repository_for(&rows[0].scenario);
+    // Two RUNs and four COPYs; the unused stage's RUN is not among the steps.
+    assert_eq!(rows[0].total_steps, 6, "{:?}", rows[0]);
+
+    let image = format!("{repository}:parallel");
+    let (a_start, a_end) = (
+        read_seconds(&image, "/a_start"),
+        read_seconds(&image, "/a_end"),
+    );
+    let (b_start, b_end) = (
+        read_seconds(&image, "/b_start"),
+        read_seconds(&image, "/b_end"),
+    );
+    assert!(
+        a_start < b_end && b_start < a_end,
+        "stages a ({a_start}..{a_end}) and b ({b_start}..{b_end}) did not overlap"
+    );
+
+    // The classic builder runs every stage, so the same Dockerfile fails there.
+    let output = stagebench(
+        dir.path(),
+        &[
+            "run",
+            ".",
+            "--runs",
+            "1",
+            "--cache",
+            "cold",
+            "--builder",
+            "classic",
+            "--out",
+            "classic",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let rows = results(&dir.path().join("classic"));
+    assert_eq!(rows[0].status, BuildStatus::Failed);
+    assert!(rows[0].error.contains("false"), "{:?}", rows[0]);
+    remove_repository(&repository);
+}
+
+#[test]
+fn docker_prebuild_incremental_restore_meta_and_cleanup() {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    let dir = write_tree(&[
+        (
+            "scenario.toml",
+            "name = \"sbtest-prebuild\"\nbaseline = \"single\"\n\
+             [[prebuild]]\ntag = \"stagebench-test/prebase:1\"\ndockerfile = \"prebuild/base.Dockerfile\"\ncontext = \"prebuild\"\n\
+             [incremental]\ntouch = [\"app/main.py\"]\n",
+        ),
+        (
+            "prebuild/base.Dockerfile",
+            "FROM busybox:latest\nRUN echo prepared > /prepared\n",
+        ),
+        ("app/main.py", "print('hello')\n"),
+        (
+            "single.Dockerfile",
+            "FROM busybox:latest\nRUN echo tools > /tools\nCOPY app /app\nRUN cat /app/main.py > /copy\n",
+        ),
+        (
+            "multi.Dockerfile",
+            "FROM busybox:latest AS build\nCOPY app /app\nRUN cat /app/main.py > /copy\n\
+             FROM stagebench-test/prebase:1\nCOPY --from=build /copy /copy\n",
+        ),
+    ]);
+    let main_py = dir.path().join("app/main.py");
+    let modified_before = std::fs::metadata(&main_py).unwrap().modified().unwrap();
+    let dangling_before = dangling_images();
+
+    let output = stagebench(
+        dir.path(),
+        &[
+            "run",
+            ".",
+            "--runs",
+            "2",
+            "--cache",
+            "warm,incremental",
+            "--builder",
+            "classic",
+            "--out",
+            "out",
+        ],
+    );
+    assert!(output.status.success());
+    let rows = results(&dir.path().join("out"));
+    assert_eq!(rows.len(), 8);
+    for row in &rows {
+        assert_eq!(row.status, BuildStatus::Ok, "{row:?}");
+        match row.cache.as_str() {
+            "warm" => assert_eq!(row.cached_steps, row.total_steps, "{row:?}"),
+            _ => assert!(
+                row.cached_steps < row.total_steps,
+                "an edit must rebuild: {row:?}"
+            ),
+        }
+    }
+    let incremental_ids: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.variant == "single" && r.cache.as_str() == "incremental")
+        .map(|r| r.image_id.as_str())
+        .collect();
+    assert_ne!(
+        incremental_ids[0], incremental_ids[1],
+        "each incremental run edits afresh"
+    );
+
+    assert_eq!(
+        std::fs::read_to_string(&main_py).unwrap(),
+        "print('hello')\n"
+    );
+    assert_eq!(
+        std::fs::metadata(&main_py).unwrap().modified().unwrap(),
+        modified_before
+    );
+
+    let meta = RunMeta::read(&dir.path().join("out")).unwrap();
+    assert!(meta.ended_at.is_some() && !meta.interrupted);
+    assert!(!meta.daemon.version.is_empty() && !meta.daemon.api_version.is_empty());
+    assert!(
+        !meta.daemon.storage_driver.is_empty()
+            && meta.daemon.cpus > 0
+            && meta.daemon.memory_bytes > 0
+    );
+    let scenario = &meta.scenarios[0];
+    assert_eq!(scenario.prebuilds[0].tag, "stagebench-test/prebase:1");
+    assert!(scenario.prebuilds[0].build_seconds > 0.0 && scenario.prebuilds[0].error.is_empty());
+    let base: Vec<&str> = scenario
+        .base_images
+        .iter()
+        .map(|b| b.name.as_str())
+        .collect();
+    assert_eq!(
+        base,
+        ["busybox:latest"],
+        "the prebuild tag is not a base image to pull"
+    );
+    assert!(scenario.base_images[0].id.starts_with("sha256:"));
+
+    // Only the final image of each variant stays; no dangling images are left behind.
+    assert_eq!(dangling_images(), dangling_before);
+    for variant in ["single", "multi"] {
+        let output = docker_cli(
+            &[
+                "image",
+                "inspect",
+                &format!("stagebench/sbtest-prebuild:{variant}"),
+            ],
+            &BTreeMap::new(),
+        );
+        assert!(output.status.success(), "the final {variant} image is kept");
+    }
+    remove_repository("stagebench/sbtest-prebuild");
+    remove_repository("stagebench-test/prebase");
+}

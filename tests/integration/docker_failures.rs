@@ -1,0 +1,250 @@
+//! Failures during a run: a failing RUN, a missing base image, a timeout, Ctrl-C. Whatever was
+//! measured stays on disk, the scenario directory is restored, and the exit code says so.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use stagebench::measurement::BuildStatus;
+
+use crate::support::{
+    container_ids, docker_daemon, remove_repository, results, stagebench, stderr, write_tree,
+};
+
+#[test]
+fn docker_failing_run_is_recorded_and_the_other_variant_goes_on() {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    let dir = write_tree(&[
+        ("scenario.toml", "name = \"sbtest-failing\"\n"),
+        (
+            "good.Dockerfile",
+            "FROM busybox:latest\nRUN echo fine > /fine\n",
+        ),
+        (
+            "bad.Dockerfile",
+            "FROM busybox:latest\nRUN echo about to fail && exit 3\n",
+        ),
+    ]);
+    let output = stagebench(
+        dir.path(),
+        &[
+            "run",
+            ".",
+            "--runs",
+            "2",
+            "--cache",
+            "cold,warm",
+            "--out",
+            "out",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("builds failed"));
+    let rows = results(&dir.path().join("out"));
+    assert_eq!(rows.len(), 8);
+    for row in &rows {
+        if row.variant == "good" {
+            assert_eq!(row.status, BuildStatus::Ok, "{row:?}");
+        } else {
+            assert_eq!(row.status, BuildStatus::Failed, "{row:?}");
+            assert!(
+                row.error.contains("exit code: 3") || row.error.contains("non-zero code: 3"),
+                "{row:?}"
+            );
+            assert!(row.image_id.is_empty() && row.image_bytes.is_none());
+        }
+    }
+    remove_repository("stagebench/sbtest-failing");
+}
+
+#[test]
+fn docker_missing_base_image_fails_that_variant_with_its_name() {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    let dir = write_tree(&[
+        ("scenario.toml", "name = \"sbtest-missing\"\n"),
+        ("good.Dockerfile", "FROM busybox:latest\nRUN true\n"),
+        (
+            "orphan.Dockerfile",
+            "FROM stagebench-test/no-such-image:1\nRUN true\n",
+        ),
+    ]);
+    let output = stagebench(
+        dir.path(),
+        &["run", ".", "--runs", "1", "--cache", "cold", "--out", "out"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("stagebench-test/no-such-image:1"),
+        "the missing image is named"
+    );
+    let rows = results(&dir.path().join("out"));
+    let good = rows.iter().find(|r| r.variant == "good").unwrap();
+    let orphan = rows.iter().find(|r| r.variant == "orphan").unwrap();
+    assert_eq!(good.status, BuildStatus::Ok);
+    assert_eq!(orphan.status, BuildStatus::Failed);
+    assert!(orphan.error.contains("no-such-image"), "{orphan:?}");
+
+    let output = stagebench(dir.path(), &["validate", "."]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("orphan.Dockerfile:1") && text.contains("stagebench-test/no-such-image:1"),
+        "{text}"
+    );
+    remove_repository("stagebench/sbtest-missing");
+}
+
+#[test]
+fn docker_validate_accepts_a_good_scenario() {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    let dir = write_tree(&[
+        ("single.Dockerfile", "FROM debian:bookworm-slim\n"),
+        ("multi.Dockerfile", "FROM busybox:latest\n"),
+    ]);
+    let output = stagebench(dir.path(), &["validate", "."]);
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("ok: ."));
+}
+
+#[test]
+fn docker_timeout_cancels_the_build_and_records_it() {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    let dir = write_tree(&[
+        ("scenario.toml", "name = \"sbtest-timeout\"\n"),
+        ("slow.Dockerfile", "FROM busybox:latest\nRUN sleep 60\n"),
+    ]);
+    let before = container_ids();
+    let started = Instant::now();
+    let output = stagebench(
+        dir.path(),
+        &[
+            "run",
+            ".",
+            "--runs",
+            "1",
+            "--cache",
+            "cold",
+            "--builder",
+            "classic",
+            "--timeout",
+            "3",
+            "--out",
+            "out",
+        ],
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "the build was not cut short"
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let rows = results(&dir.path().join("out"));
+    assert_eq!(rows[0].status, BuildStatus::Failed);
+    assert!(rows[0].error.contains("--timeout 3"), "{:?}", rows[0]);
+    assert!(rows[0].build_seconds >= 3.0 && rows[0].build_seconds < 10.0);
+    wait_for_containers(&before);
+    remove_repository("stagebench/sbtest-timeout");
+}
+
+/// The classic builder removes a cancelled build's container itself, a moment later.
+fn wait_for_containers(expected: &[String]) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while container_ids() != expected && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        container_ids(),
+        expected,
+        "a build container was left behind"
+    );
+}
+
+#[test]
+fn docker_ctrl_c_keeps_results_restores_files_and_removes_containers() {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    let dir = write_tree(&[
+        (
+            "scenario.toml",
+            "name = \"sbtest-interrupt\"\n[incremental]\ntouch = [\"app.txt\"]\n",
+        ),
+        ("app.txt", "original\n"),
+        (
+            "slow.Dockerfile",
+            "FROM busybox:latest\nCOPY app.txt /app.txt\nRUN sleep 4\n",
+        ),
+    ]);
+    let before = container_ids();
+    let log = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stagebench"))
+        .args([
+            "run",
+            ".",
+            "--runs",
+            "1",
+            "--cache",
+            "cold,incremental",
+            "--builder",
+            "classic",
+            "--out",
+            "out",
+        ])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+
+    // Wait until the incremental run has edited app.txt and its RUN step is under way.
+    let app = dir.path().join("app.txt");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_to_string(&app).unwrap() == "original\n" {
+        assert!(
+            Instant::now() < deadline,
+            "the incremental run never started"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "stagebench ended early"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+    eprintln!("{log}");
+
+    assert_eq!(exit.code(), Some(130));
+    assert_eq!(
+        std::fs::read_to_string(&app).unwrap(),
+        "original\n",
+        "the touched file is restored"
+    );
+    let rows = results(&dir.path().join("out"));
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(
+        (rows[0].cache.as_str(), rows[0].status),
+        ("cold", BuildStatus::Ok)
+    );
+    assert_eq!(
+        (rows[1].cache.as_str(), rows[1].status),
+        ("incremental", BuildStatus::Failed)
+    );
+    assert!(rows[1].error.contains("interrupted"));
+    let meta = stagebench::meta::RunMeta::read(&dir.path().join("out")).unwrap();
+    assert!(meta.interrupted && meta.ended_at.is_some());
+    assert_eq!(container_ids(), before, "no build container is left behind");
+    remove_repository("stagebench/sbtest-interrupt");
+}

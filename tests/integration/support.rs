@@ -1,0 +1,154 @@
+//! Helpers shared by the integration tests.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard};
+
+use stagebench::measurement::{BuildRecord, read_results};
+
+/// Docker tests share one daemon, and a cold BuildKit run prunes its whole build cache, so they
+/// run one at a time.
+static DAEMON: Mutex<()> = Mutex::new(());
+
+/// Holds the daemon for one test; `None` means no daemon and the test is skipped (allowed only
+/// without `STAGEBENCH_REQUIRE_DOCKER=1`).
+pub fn docker_daemon() -> Option<MutexGuard<'static, ()>> {
+    let guard = DAEMON
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if daemon_answers() {
+        return Some(guard);
+    }
+    if std::env::var("STAGEBENCH_REQUIRE_DOCKER").as_deref() == Ok("1") {
+        panic!(
+            "this test needs a Docker daemon and STAGEBENCH_REQUIRE_DOCKER=1 forbids skipping it; \
+             run it through scripts/test, which starts one"
+        );
+    }
+    eprintln!(
+        "skipped: no Docker daemon answers (set STAGEBENCH_REQUIRE_DOCKER=1 to make this a failure)"
+    );
+    None
+}
+
+fn daemon_answers() -> bool {
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    runtime.block_on(async { stagebench::engine::Engine::connect().await.is_ok() })
+}
+
+/// Runs the `stagebench` binary with `args` in `cwd`.
+pub fn stagebench(cwd: &Path, args: &[&str]) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_stagebench"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run stagebench");
+    eprintln!(
+        "stagebench {}\n--- stdout\n{}--- stderr\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// Writes `files` (path, content) under a fresh temporary directory.
+pub fn write_tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    dir
+}
+
+/// Rows of `<out>/results.csv`.
+pub fn results(out: &Path) -> Vec<BuildRecord> {
+    read_results(&out.join("results.csv")).expect("results.csv readable")
+}
+
+/// Median of the build times of `rows` matching `variant` and `cache`.
+pub fn median_seconds(rows: &[BuildRecord], variant: &str, cache: &str) -> f64 {
+    let mut times: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.variant == variant && r.cache.as_str() == cache && !r.warmup)
+        .map(|r| r.build_seconds)
+        .collect();
+    assert!(!times.is_empty(), "no {variant} {cache} rows");
+    times.sort_by(f64::total_cmp);
+    let mid = times.len() / 2;
+    if times.len().is_multiple_of(2) {
+        (times[mid - 1] + times[mid]) / 2.0
+    } else {
+        times[mid]
+    }
+}
+
+/// Runs the docker CLI (test-side only: the product never shells out to it).
+pub fn docker_cli(args: &[&str], envs: &BTreeMap<&str, &str>) -> Output {
+    Command::new("docker")
+        .args(args)
+        .envs(envs)
+        .output()
+        .expect("run the docker CLI")
+}
+
+/// Size and ID of an image as the docker CLI reports them.
+pub fn cli_image_bytes(image: &str) -> u64 {
+    let output = docker_cli(
+        &["image", "inspect", "--format", "{{.Size}}", image],
+        &BTreeMap::new(),
+    );
+    assert!(
+        output.status.success(),
+        "docker image inspect {image}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .expect("size")
+}
+
+/// IDs of all containers, running or not.
+pub fn container_ids() -> Vec<String> {
+    let output = docker_cli(&["ps", "-aq", "--no-trunc"], &BTreeMap::new());
+    assert!(output.status.success());
+    let mut ids: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(String::from)
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// IDs of dangling images.
+pub fn dangling_images() -> Vec<String> {
+    let output = docker_cli(
+        &["images", "-q", "--no-trunc", "--filter", "dangling=true"],
+        &BTreeMap::new(),
+    );
+    assert!(output.status.success());
+    let mut ids: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(String::from)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// Removes every image of a test scenario's repository, so reruns start clean.
+pub fn remove_repository(repository: &str) {
+    let output = docker_cli(&["images", "-q", repository], &BTreeMap::new());
+    for id in String::from_utf8_lossy(&output.stdout).lines() {
+        let _ = docker_cli(&["rmi", "-f", id], &BTreeMap::new());
+    }
+}
+
+/// The stderr of an output as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
