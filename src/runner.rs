@@ -17,7 +17,7 @@ use crate::cache_mode::CacheMode;
 use crate::config::{OutputLocation, RunSettings};
 use crate::context::BuildContext;
 use crate::dockerfile;
-use crate::engine::{BuildOutcome, BuildRequest, Engine, StepCounts};
+use crate::engine::{BuildEvent, BuildRequest, Engine, StepCounts};
 use crate::measurement::{BuildRecord, BuildStatus, ResultsFile};
 use crate::meta::{
     BaseImageMeta, HostInfo, META_SCHEMA_VERSION, PrebuildMeta, RunMeta, ScenarioMeta, VariantMeta,
@@ -169,6 +169,20 @@ fn now_rfc3339() -> String {
     OffsetDateTime::now_utc()
         .format(&Rfc3339)
         .unwrap_or_default()
+}
+
+/// A build as the runner saw it, finished or cut short.
+struct TimedBuild {
+    /// `Err` holds the daemon's message, or why the build was cancelled.
+    result: Result<(), String>,
+    /// Wall time of the build request.
+    build_seconds: f64,
+    /// Steps run and cached (zero when cut short).
+    steps: StepCounts,
+    /// Whether a timeout or Ctrl-C cut the build short.
+    cancelled: bool,
+    /// Images the classic builder committed, including those of a build cut short.
+    created_images: Vec<String>,
 }
 
 /// One variant as this run builds it.
@@ -401,7 +415,11 @@ impl<'a> ScenarioRun<'a> {
             };
             self.progress
                 .start_build(&format!("{} prebuild {}", self.scenario.name, prebuild.tag));
-            let (result, build_seconds, _) = self.timed_build(&request).await;
+            let TimedBuild {
+                result,
+                build_seconds,
+                ..
+            } = self.timed_build(&request).await;
             let image = match &result {
                 Ok(()) => self.engine.image(&prebuild.tag).await?,
                 Err(_) => None,
@@ -510,14 +528,20 @@ impl<'a> ScenarioRun<'a> {
             None
         };
         self.progress.start_build(&label);
-        let (result, build_seconds, outcome_detail) = self.timed_build(&request).await;
+        let TimedBuild {
+            result,
+            build_seconds,
+            steps,
+            cancelled,
+            created_images,
+        } = self.timed_build(&request).await;
         if let Some(touched) = touched {
             touched.restore().map_err(|source| RunError::Output {
                 dir: self.scenario.dir.clone(),
                 source,
             })?;
         }
-        if let Some(before) = containers_before.filter(|_| self.cancel.is_cancelled()) {
+        if let Some(before) = containers_before.filter(|_| cancelled) {
             self.remove_new_containers(&before).await;
         }
 
@@ -526,15 +550,10 @@ impl<'a> ScenarioRun<'a> {
             Ok(()) => self.engine.image(&tag).await?,
             Err(_) => None,
         };
-        let steps = outcome_detail
-            .as_ref()
-            .map(|o| o.steps)
-            .unwrap_or(StepCounts::default());
         {
             let variant = &mut self.variants[index];
-            let made = outcome_detail
-                .iter()
-                .flat_map(|d| d.intermediate_image_ids.iter().cloned())
+            let made = created_images
+                .into_iter()
                 .chain(image.iter().map(|i| i.id.clone()));
             for id in made {
                 if !variant.images.contains(&id) {
@@ -613,39 +632,48 @@ impl<'a> ScenarioRun<'a> {
         Ok(())
     }
 
-    /// Runs a build, bounded by `--timeout` and cut short by Ctrl-C; returns the result, the wall
-    /// time and, when the build ran to its end, what the engine saw.
-    async fn timed_build(
-        &self,
-        request: &BuildRequest<'_>,
-    ) -> (Result<(), String>, f64, Option<BuildOutcome>) {
+    /// Runs a build, bounded by `--timeout` and cut short by Ctrl-C.
+    async fn timed_build(&self, request: &BuildRequest<'_>) -> TimedBuild {
         let started = Instant::now();
         let progress = &*self.progress;
-        let build = self.engine.build(request, |step| progress.set_step(step));
+        let mut created_images = Vec::new();
         let timeout = self.settings.timeout;
-        let bounded = async {
-            match timeout {
-                Some(limit) => tokio::time::timeout(limit, build).await.ok(),
-                None => Some(build.await),
-            }
-        };
-        tokio::select! {
-            finished = bounded => match finished {
-                Some(outcome) => (outcome.result.clone(), outcome.build_seconds, Some(outcome)),
-                None => (
-                    Err(format!(
-                        "the build did not finish within --timeout {} s and was cancelled",
-                        timeout.map_or(0.0, |t| t.as_secs_f64())
-                    )),
-                    started.elapsed().as_secs_f64(),
+        let (result, finished) = {
+            let build = self.engine.build(request, |event| match event {
+                BuildEvent::Step(step) => progress.set_step(step),
+                BuildEvent::ImageCreated(id) => created_images.push(id.to_string()),
+            });
+            let bounded = async {
+                match timeout {
+                    Some(limit) => tokio::time::timeout(limit, build).await.ok(),
+                    None => Some(build.await),
+                }
+            };
+            tokio::select! {
+                finished = bounded => match finished {
+                    Some(outcome) => (outcome.result.clone(), Some(outcome)),
+                    None => (
+                        Err(format!(
+                            "the build did not finish within --timeout {} s and was cancelled",
+                            timeout.map_or(0.0, |t| t.as_secs_f64())
+                        )),
+                        None,
+                    ),
+                },
+                () = self.cancel.cancelled() => (
+                    Err("interrupted by the user; the build was cancelled".to_string()),
                     None,
                 ),
-            },
-            () = self.cancel.cancelled() => (
-                Err("interrupted by the user; the build was cancelled".to_string()),
-                started.elapsed().as_secs_f64(),
-                None,
-            ),
+            }
+        };
+        TimedBuild {
+            result,
+            build_seconds: finished
+                .as_ref()
+                .map_or_else(|| started.elapsed().as_secs_f64(), |o| o.build_seconds),
+            steps: finished.as_ref().map(|o| o.steps).unwrap_or_default(),
+            cancelled: finished.is_none(),
+            created_images,
         }
     }
 

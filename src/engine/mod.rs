@@ -20,8 +20,8 @@ use serde::Serialize;
 use crate::builder::Builder;
 use crate::context::BuildContext;
 use crate::error::EngineError;
-pub use steps::StepCounts;
 use steps::StepTracker;
+pub use steps::{BuildEvent, StepCounts};
 
 /// The request timeout bollard applies to waiting for response headers. Builds are bounded by
 /// `--timeout` instead, so this only has to outlast the slowest context upload.
@@ -101,8 +101,6 @@ pub struct BuildOutcome {
     pub result: Result<(), String>,
     /// Dockerfile steps run and taken from cache.
     pub steps: StepCounts,
-    /// Image IDs the classic builder printed for intermediate steps, for cleaning up.
-    pub intermediate_image_ids: Vec<String>,
 }
 
 impl Engine {
@@ -227,14 +225,14 @@ impl Engine {
             .map_err(|e| self.request_error(format!("find {name} in its registry"), &e))
     }
 
-    /// Runs one build to its end, reporting the step in progress through `on_step`.
+    /// Runs one build to its end, reporting steps and created images through `on_event`.
     ///
     /// Dropping the returned future cancels the build: the daemon ends a build whose connection
     /// closes, which is how timeouts and Ctrl-C stop it.
     pub async fn build(
         &self,
         request: &BuildRequest<'_>,
-        mut on_step: impl FnMut(&str),
+        mut on_event: impl FnMut(BuildEvent<'_>),
     ) -> BuildOutcome {
         let mut options = BuildImageOptions {
             dockerfile: request.context.dockerfile_name().to_string(),
@@ -265,7 +263,7 @@ impl Engine {
         let mut result = Ok(());
         while let Some(item) = stream.next().await {
             match item {
-                Ok(info) => tracker.observe(&info, &mut on_step),
+                Ok(info) => tracker.observe(&info, &mut on_event),
                 Err(error) => {
                     result = Err(tracker.failure_message(&short_reason(&error)));
                     break;
@@ -277,7 +275,6 @@ impl Engine {
             build_seconds,
             result,
             steps: tracker.counts(),
-            intermediate_image_ids: tracker.intermediate_image_ids(),
         }
     }
 

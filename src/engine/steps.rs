@@ -9,6 +9,16 @@ use std::collections::BTreeMap;
 use bollard::models::{BuildInfo, BuildInfoAux};
 use serde::{Deserialize, Serialize};
 
+/// Something a build reports while it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildEvent<'a> {
+    /// A step started; the text names it.
+    Step(&'a str),
+    /// The classic builder committed an image (a short ID). Reported as it happens, so that an
+    /// interrupted build's images can still be removed.
+    ImageCreated(&'a str),
+}
+
 /// Dockerfile steps of one build. `FROM` is not counted: it runs nothing, and the classic builder
 /// never reports it as cached, so counting it would make the two builders disagree.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,7 +43,6 @@ pub(crate) struct StepTracker {
     classic_steps: u32,
     classic_current_is_from: bool,
     classic_cached: u32,
-    classic_images: Vec<String>,
     last_lines: Vec<String>,
     current_step: String,
 }
@@ -43,7 +52,7 @@ const KEPT_OUTPUT_LINES: usize = 5;
 
 impl StepTracker {
     /// Takes one item of the stream into account.
-    pub(crate) fn observe(&mut self, info: &BuildInfo, on_step: &mut impl FnMut(&str)) {
+    pub(crate) fn observe(&mut self, info: &BuildInfo, on_event: &mut impl FnMut(BuildEvent<'_>)) {
         if let Some(BuildInfoAux::BuildKit(status)) = &info.aux {
             for update in &status.vertexes {
                 let vertex = self.vertices.entry(update.digest.clone()).or_default();
@@ -56,7 +65,7 @@ impl StepTracker {
                 }
                 if update.started.is_some() && update.completed.is_none() && !update.name.is_empty()
                 {
-                    self.set_step(&update.name, on_step);
+                    self.set_step(&update.name, on_event);
                 }
             }
             for log in &status.logs {
@@ -65,12 +74,12 @@ impl StepTracker {
         }
         if let Some(text) = &info.stream {
             for line in text.lines() {
-                self.observe_classic_line(line, on_step);
+                self.observe_classic_line(line, on_event);
             }
         }
     }
 
-    fn observe_classic_line(&mut self, line: &str, on_step: &mut impl FnMut(&str)) {
+    fn observe_classic_line(&mut self, line: &str, on_event: &mut impl FnMut(BuildEvent<'_>)) {
         let trimmed = line.trim();
         if let Some(rest) = trimmed.strip_prefix("Step ") {
             let instruction = rest.split_once(" : ").map(|(_, i)| i).unwrap_or_default();
@@ -81,24 +90,26 @@ impl StepTracker {
             if !self.classic_current_is_from {
                 self.classic_steps += 1;
             }
-            self.set_step(trimmed, on_step);
+            self.set_step(trimmed, on_event);
         } else if trimmed == "---> Using cache" {
             if !self.classic_current_is_from {
                 self.classic_cached += 1;
             }
         } else if let Some(id) = trimmed.strip_prefix("---> ") {
-            if id.len() >= 12 && id.chars().all(|c| c.is_ascii_hexdigit()) {
-                self.classic_images.push(id.to_string());
+            // After a FROM step the ID is the base image's, which is not ours to remove.
+            let is_id = id.len() >= 12 && id.chars().all(|c| c.is_ascii_hexdigit());
+            if is_id && !self.classic_current_is_from {
+                on_event(BuildEvent::ImageCreated(id));
             }
         } else if !trimmed.is_empty() {
             self.keep_output(trimmed);
         }
     }
 
-    fn set_step(&mut self, step: &str, on_step: &mut impl FnMut(&str)) {
+    fn set_step(&mut self, step: &str, on_event: &mut impl FnMut(BuildEvent<'_>)) {
         if self.current_step != step {
             self.current_step = step.to_string();
-            on_step(step);
+            on_event(BuildEvent::Step(step));
         }
     }
 
@@ -128,11 +139,6 @@ impl StepTracker {
             total_steps: steps.len() as u32,
             cached_steps: steps.iter().filter(|v| v.cached).count() as u32,
         }
-    }
-
-    /// Image IDs the classic builder created, in order.
-    pub(crate) fn intermediate_image_ids(&self) -> Vec<String> {
-        self.classic_images.clone()
     }
 
     /// The daemon's message, with the failing step named when the daemon's message lacks it.
@@ -171,23 +177,27 @@ fn is_dockerfile_step(name: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn classic(lines: &[&str]) -> StepTracker {
+    fn classic(lines: &[&str]) -> (StepTracker, Vec<String>) {
         let mut tracker = StepTracker::default();
         let mut steps = Vec::new();
+        let mut images = Vec::new();
         for line in lines {
             let info = BuildInfo {
                 stream: Some(format!("{line}\n")),
                 ..Default::default()
             };
-            tracker.observe(&info, &mut |s: &str| steps.push(s.to_string()));
+            tracker.observe(&info, &mut |event| match event {
+                BuildEvent::Step(s) => steps.push(s.to_string()),
+                BuildEvent::ImageCreated(id) => images.push(id.to_string()),
+            });
         }
         assert!(steps.iter().all(|s| s.starts_with("Step ")));
-        tracker
+        (tracker, images)
     }
 
     #[test]
     fn classic_steps_count_cache_hits_and_skip_from() {
-        let tracker = classic(&[
+        let (tracker, images) = classic(&[
             "Step 1/3 : FROM busybox",
             " ---> 0123456789ab",
             "Step 2/3 : RUN echo hi",
@@ -204,7 +214,11 @@ mod tests {
                 cached_steps: 1
             }
         );
-        assert_eq!(tracker.intermediate_image_ids().len(), 3);
+        assert_eq!(
+            images,
+            ["1123456789ab", "2123456789ab"],
+            "the base image's ID after FROM is never collected for removal"
+        );
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub struct Scenario {
     pub context_dir: PathBuf,
     /// Build arguments for every variant and prebuild.
     pub build_args: BuildArgs,
-    /// Variants in name order.
+    /// Variants: the baseline first, then the others in name order.
     pub variants: Vec<Variant>,
     /// Images built once before the variants, in order.
     pub prebuilds: Vec<Prebuild>,
@@ -183,6 +183,11 @@ impl Scenario {
                 .find(|v| v.name == "single")
                 .map(|v| v.name.clone()),
         };
+
+        // The baseline is built and listed first, the way a comparison is read.
+        if let Some(baseline) = &baseline {
+            variants.sort_by_key(|v| &v.name != baseline);
+        }
 
         let mut prebuilds = Vec::new();
         for entry in &manifest.prebuilds {
@@ -499,7 +504,7 @@ mod tests {
         ]);
         let scenario = Scenario::load(dir.path()).unwrap();
         let names: Vec<_> = scenario.variants.iter().map(|v| v.name.as_str()).collect();
-        assert_eq!(names, ["multi", "single"]);
+        assert_eq!(names, ["single", "multi"], "the baseline comes first");
         assert_eq!(scenario.baseline.as_deref(), Some("single"));
         assert!(scenario.touch.is_empty());
     }

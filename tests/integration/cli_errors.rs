@@ -53,7 +53,7 @@ fn unknown_variant_is_refused_before_building() {
         dir.path(),
         &["run", ".", "--variant", "mutli", "--out", "out"],
     );
-    assert_one_sentence_failure(&output, &["mutli", "multi, single"]);
+    assert_one_sentence_failure(&output, &["mutli", "single, multi"]);
     assert!(!dir.path().join("out").exists());
 }
 
@@ -102,7 +102,7 @@ fn list_shows_scenarios_variants_and_baseline() {
     assert!(output.status.success());
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(
-        text.contains("alpha") && text.contains("multi, single (baseline)"),
+        text.contains("alpha") && text.contains("single (baseline), multi"),
         "{text}"
     );
     assert!(

@@ -9,7 +9,7 @@ use stagebench::meta::RunMeta;
 use stagebench::scenario::image_repository_for;
 
 use crate::support::{
-    cli_image_bytes, dangling_images, docker_cli, docker_daemon, median_seconds, remove_repository,
+    RemoveOnDrop, cli_image_bytes, dangling_images, docker_cli, docker_daemon, median_seconds,
     results, stagebench, write_tree,
 };
 
@@ -73,6 +73,10 @@ fn zero_config_pair_measures_cold_and_warm(builder: &str) {
             .all(|r| r.status == BuildStatus::Ok && r.builder.as_str() == builder)
     );
     let repository = image_repository_for(&rows[0].scenario);
+    let _cleanup = RemoveOnDrop(vec![
+        repository.clone(),
+        "stagebench-test-cli/pair".to_string(),
+    ]);
     for variant in ["single", "multi"] {
         let cold = median_seconds(&rows, variant, "cold");
         let warm = median_seconds(&rows, variant, "warm");
@@ -95,6 +99,7 @@ fn zero_config_pair_measures_cold_and_warm(builder: &str) {
 
     // The same directory built by the docker CLI gives images of the same size, so the context
     // stagebench sends is the one `docker build` sends (.dockerignore included).
+    let dangling_before_cli = dangling_images();
     for variant in ["single", "multi"] {
         let tag = format!("stagebench-test-cli/pair:{variant}");
         let mut env = BTreeMap::new();
@@ -118,14 +123,19 @@ fn zero_config_pair_measures_cold_and_warm(builder: &str) {
             cli_image_bytes(&tag),
             "{variant} ({builder}) differs from docker build"
         );
-        remove_repository("stagebench-test-cli/pair");
+    }
+    // The CLI's classic multi-stage build leaves its build stage dangling; that is its mess, not ours.
+    for id in dangling_images()
+        .iter()
+        .filter(|id| !dangling_before_cli.contains(id))
+    {
+        let _ = docker_cli(&["rmi", id], &BTreeMap::new());
     }
     let single = rows.iter().find(|r| r.variant == "single").unwrap();
     assert!(
         single.image_bytes.unwrap() < cli_image_bytes("busybox:latest") + 1_000_000,
         "the 3 MB ignored blob must not be in the image"
     );
-    remove_repository(&repository);
 }
 
 /// `docker build` through the CLI; BuildKit needs a CLI with it built in (Debian's 20.10 has).
@@ -210,6 +220,7 @@ fn docker_buildkit_builds_independent_stages_in_parallel_and_skips_unused_ones()
     let rows = results(&dir.path().join("out"));
     assert_eq!(rows[0].status, BuildStatus::Ok);
     let repository = image_repository_for(&rows[0].scenario);
+    let _cleanup = RemoveOnDrop(vec![repository.clone()]);
     // Two RUNs and four COPYs; the unused stage's RUN is not among the steps.
     assert_eq!(rows[0].total_steps, 6, "{:?}", rows[0]);
 
@@ -247,7 +258,6 @@ fn docker_buildkit_builds_independent_stages_in_parallel_and_skips_unused_ones()
     let rows = results(&dir.path().join("classic"));
     assert_eq!(rows[0].status, BuildStatus::Failed);
     assert!(rows[0].error.contains("false"), "{:?}", rows[0]);
-    remove_repository(&repository);
 }
 
 #[test]
@@ -276,6 +286,10 @@ fn docker_prebuild_incremental_restore_meta_and_cleanup() {
             "FROM busybox:latest AS build\nCOPY app /app\nRUN cat /app/main.py > /copy\n\
              FROM stagebench-test/prebase:1\nCOPY --from=build /copy /copy\n",
         ),
+    ]);
+    let _cleanup = RemoveOnDrop(vec![
+        "stagebench/sbtest-prebuild".to_string(),
+        "stagebench-test/prebase".to_string(),
     ]);
     let main_py = dir.path().join("app/main.py");
     let modified_before = std::fs::metadata(&main_py).unwrap().modified().unwrap();
@@ -364,6 +378,4 @@ fn docker_prebuild_incremental_restore_meta_and_cleanup() {
         );
         assert!(output.status.success(), "the final {variant} image is kept");
     }
-    remove_repository("stagebench/sbtest-prebuild");
-    remove_repository("stagebench-test/prebase");
 }

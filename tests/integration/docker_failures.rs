@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use stagebench::measurement::BuildStatus;
 
 use crate::support::{
-    container_ids, docker_daemon, remove_repository, results, stagebench, stderr, write_tree,
+    RemoveOnDrop, container_ids, dangling_images, docker_daemon, results, stagebench, stderr,
+    write_tree,
 };
 
 #[test]
@@ -15,6 +16,7 @@ fn docker_failing_run_is_recorded_and_the_other_variant_goes_on() {
     let Some(_daemon) = docker_daemon() else {
         return;
     };
+    let _cleanup = RemoveOnDrop(vec!["stagebench/sbtest-failing".to_string()]);
     let dir = write_tree(&[
         ("scenario.toml", "name = \"sbtest-failing\"\n"),
         (
@@ -55,7 +57,6 @@ fn docker_failing_run_is_recorded_and_the_other_variant_goes_on() {
             assert!(row.image_id.is_empty() && row.image_bytes.is_none());
         }
     }
-    remove_repository("stagebench/sbtest-failing");
 }
 
 #[test]
@@ -63,6 +64,7 @@ fn docker_missing_base_image_fails_that_variant_with_its_name() {
     let Some(_daemon) = docker_daemon() else {
         return;
     };
+    let _cleanup = RemoveOnDrop(vec!["stagebench/sbtest-missing".to_string()]);
     let dir = write_tree(&[
         ("scenario.toml", "name = \"sbtest-missing\"\n"),
         ("good.Dockerfile", "FROM busybox:latest\nRUN true\n"),
@@ -94,7 +96,6 @@ fn docker_missing_base_image_fails_that_variant_with_its_name() {
         text.contains("orphan.Dockerfile:1") && text.contains("stagebench-test/no-such-image:1"),
         "{text}"
     );
-    remove_repository("stagebench/sbtest-missing");
 }
 
 #[test]
@@ -116,6 +117,7 @@ fn docker_timeout_cancels_the_build_and_records_it() {
     let Some(_daemon) = docker_daemon() else {
         return;
     };
+    let _cleanup = RemoveOnDrop(vec!["stagebench/sbtest-timeout".to_string()]);
     let dir = write_tree(&[
         ("scenario.toml", "name = \"sbtest-timeout\"\n"),
         ("slow.Dockerfile", "FROM busybox:latest\nRUN sleep 60\n"),
@@ -149,7 +151,6 @@ fn docker_timeout_cancels_the_build_and_records_it() {
     assert!(rows[0].error.contains("--timeout 3"), "{:?}", rows[0]);
     assert!(rows[0].build_seconds >= 3.0 && rows[0].build_seconds < 10.0);
     wait_for_containers(&before);
-    remove_repository("stagebench/sbtest-timeout");
 }
 
 /// The classic builder removes a cancelled build's container itself, a moment later.
@@ -170,6 +171,7 @@ fn docker_ctrl_c_keeps_results_restores_files_and_removes_containers() {
     let Some(_daemon) = docker_daemon() else {
         return;
     };
+    let _cleanup = RemoveOnDrop(vec!["stagebench/sbtest-interrupt".to_string()]);
     let dir = write_tree(&[
         (
             "scenario.toml",
@@ -182,6 +184,7 @@ fn docker_ctrl_c_keeps_results_restores_files_and_removes_containers() {
         ),
     ]);
     let before = container_ids();
+    let dangling_before = dangling_images();
     let log = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_stagebench"))
         .args([
@@ -246,5 +249,9 @@ fn docker_ctrl_c_keeps_results_restores_files_and_removes_containers() {
     let meta = stagebench::meta::RunMeta::read(&dir.path().join("out")).unwrap();
     assert!(meta.interrupted && meta.ended_at.is_some());
     assert_eq!(container_ids(), before, "no build container is left behind");
-    remove_repository("stagebench/sbtest-interrupt");
+    assert_eq!(
+        dangling_images(),
+        dangling_before,
+        "no image of the interrupted build is left behind"
+    );
 }

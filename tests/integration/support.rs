@@ -140,6 +140,17 @@ pub fn dangling_images() -> Vec<String> {
     ids
 }
 
+/// Removes a repository's images when dropped, so a failing test leaves nothing behind either.
+pub struct RemoveOnDrop(pub Vec<String>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        for repository in &self.0 {
+            remove_repository(repository);
+        }
+    }
+}
+
 /// Removes every image of a test scenario's repository, so reruns start clean.
 pub fn remove_repository(repository: &str) {
     let output = docker_cli(&["images", "-q", repository], &BTreeMap::new());
