@@ -39,7 +39,6 @@ peak_kb() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -n 1; }
 mkdir -p "$work/big"
 printf 'FROM busybox:latest\nRUN true\n' > "$work/big/bench.Dockerfile"
 printf 'name = "bench-memory"\n' > "$work/big/scenario.toml"
-cp "$work/big/bench.Dockerfile" "$work/big/scenario.toml" "$work/small/" 2>/dev/null || true
 for i in $(seq 100); do head -c 10000000 /dev/urandom > "$work/big/file-$i.bin"; done
 mem_small=$(peak_kb "$bin" run "$work/small" --runs 1 --cache cold --builder classic --quiet --out "$work/mem-small")
 mem_big=$(peak_kb "$bin" run "$work/big" --runs 1 --cache cold --builder classic --quiet --out "$work/mem-big")

@@ -1393,6 +1393,18 @@ mod tests {
         DockerIgnore::parse(text, Path::new("test/.dockerignore")).unwrap()
     }
 
+    /// Each case: a one-line `.dockerignore`, a path, and whether the path is excluded.
+    fn assert_pattern_cases(cases: &[(&str, &str, bool)]) {
+        for (pattern, path, expected) in cases {
+            let rules = ignore(pattern);
+            assert_eq!(
+                rules.is_excluded(path),
+                *expected,
+                "pattern {pattern:?} on {path:?}"
+            );
+        }
+    }
+
     fn assert_excluded(rules: &DockerIgnore, excluded: &[&str], kept: &[&str]) {
         for path in excluded {
             assert!(rules.is_excluded(path), "{path} should be excluded");
@@ -1591,14 +1603,7 @@ mod tests {
             ("a*b*c*d*e*/f", "axbxcxdxexxx/f", true),
             ("a*b*c*d*e*/f", "axbxcxdxe/xxx/f", false),
         ];
-        for (pattern, path, expected) in cases {
-            let rules = ignore(pattern);
-            assert_eq!(
-                rules.is_excluded(path),
-                *expected,
-                "pattern {pattern:?} on {path:?}"
-            );
-        }
+        assert_pattern_cases(cases);
     }
 
     #[test]
@@ -1631,14 +1636,7 @@ mod tests {
             ("[[:digit:]]*.log", "7.log", true),
             ("[[:digit:]]*.log", "a.log", false),
         ];
-        for (pattern, path, expected) in cases {
-            let rules = ignore(pattern);
-            assert_eq!(
-                rules.is_excluded(path),
-                *expected,
-                "pattern {pattern:?} on {path:?}"
-            );
-        }
+        assert_pattern_cases(cases);
     }
 
     #[test]
@@ -1654,14 +1652,7 @@ mod tests {
             ("\\[x]", "x", false),
             ("\\#notacomment", "#notacomment", true),
         ];
-        for (pattern, path, expected) in cases {
-            let rules = ignore(pattern);
-            assert_eq!(
-                rules.is_excluded(path),
-                *expected,
-                "pattern {pattern:?} on {path:?}"
-            );
-        }
+        assert_pattern_cases(cases);
     }
 
     #[test]

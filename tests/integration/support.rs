@@ -114,23 +114,18 @@ pub fn cli_image_bytes(image: &str) -> u64 {
 
 /// IDs of all containers, running or not.
 pub fn container_ids() -> Vec<String> {
-    let output = docker_cli(&["ps", "-aq", "--no-trunc"], &BTreeMap::new());
-    assert!(output.status.success());
-    let mut ids: Vec<String> = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(String::from)
-        .collect();
-    ids.sort();
-    ids
+    sorted_ids(&["ps", "-aq", "--no-trunc"])
 }
 
 /// IDs of dangling images.
 pub fn dangling_images() -> Vec<String> {
-    let output = docker_cli(
-        &["images", "-q", "--no-trunc", "--filter", "dangling=true"],
-        &BTreeMap::new(),
-    );
-    assert!(output.status.success());
+    sorted_ids(&["images", "-q", "--no-trunc", "--filter", "dangling=true"])
+}
+
+/// The lines a docker CLI listing prints, sorted and without repeats.
+fn sorted_ids(args: &[&str]) -> Vec<String> {
+    let output = docker_cli(args, &BTreeMap::new());
+    assert!(output.status.success(), "docker {}", args.join(" "));
     let mut ids: Vec<String> = String::from_utf8_lossy(&output.stdout)
         .lines()
         .map(String::from)
