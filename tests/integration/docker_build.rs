@@ -379,3 +379,66 @@ fn docker_prebuild_incremental_restore_meta_and_cleanup() {
         assert!(output.status.success(), "the final {variant} image is kept");
     }
 }
+
+#[test]
+fn docker_keep_images_tags_every_run_and_default_keeps_only_the_final_image() {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    let _cleanup = RemoveOnDrop(vec!["stagebench/sbtest-keep".to_string()]);
+    let dir = write_tree(&[
+        ("scenario.toml", "name = \"sbtest-keep\"\n"),
+        (
+            "one.Dockerfile",
+            "FROM busybox:latest\nRUN date +%s%N > /stamp\n",
+        ),
+    ]);
+    let args = [
+        "run",
+        ".",
+        "--runs",
+        "2",
+        "--cache",
+        "cold",
+        "--builder",
+        "classic",
+    ];
+    let output = stagebench(
+        dir.path(),
+        &[&args[..], &["--keep-images", "--out", "kept"]].concat(),
+    );
+    assert!(output.status.success());
+    let rows = results(&dir.path().join("kept"));
+    for (row, tag) in rows.iter().zip(["one-cold-run1", "one-cold-run2"]) {
+        let output = docker_cli(
+            &[
+                "image",
+                "inspect",
+                "--format",
+                "{{.Id}}",
+                &format!("stagebench/sbtest-keep:{tag}"),
+            ],
+            &BTreeMap::new(),
+        );
+        assert!(output.status.success(), "{tag} is kept");
+        assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), row.image_id);
+    }
+    assert_ne!(rows[0].image_id, rows[1].image_id, "cold runs build afresh");
+
+    let output = stagebench(dir.path(), &[&args[..], &["--out", "default"]].concat());
+    assert!(output.status.success());
+    let listing = docker_cli(
+        &["images", "--format", "{{.Tag}}", "stagebench/sbtest-keep"],
+        &BTreeMap::new(),
+    );
+    let mut tags: Vec<String> = String::from_utf8_lossy(&listing.stdout)
+        .lines()
+        .map(String::from)
+        .collect();
+    tags.sort();
+    assert_eq!(
+        tags,
+        ["one", "one-cold-run1", "one-cold-run2"],
+        "a default run adds only the final tag"
+    );
+}
