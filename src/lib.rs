@@ -19,4 +19,5 @@ pub mod plan;
 pub mod progress;
 pub mod runner;
 pub mod scenario;
+pub mod stats;
 pub mod touch;

@@ -1,0 +1,620 @@
+//! From measurement rows to per-group summaries and variant-against-baseline comparisons.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::bootstrap::ratio_of_medians_interval;
+use super::sample::{SampleSummary, summarize};
+use super::significance::{SignificanceTest, welch_log_test};
+use super::{Interval, SIGNIFICANCE_LEVEL};
+use crate::builder::Builder;
+use crate::cache_mode::CacheMode;
+use crate::measurement::{BuildRecord, BuildStatus};
+
+/// Summary of the timed runs of one variant of one scenario, with one builder, in one cache mode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupSummary {
+    /// Scenario name.
+    pub scenario: String,
+    /// Variant name.
+    pub variant: String,
+    /// Builder that ran the builds.
+    pub builder: Builder,
+    /// Cache state the builds were measured in.
+    pub cache: CacheMode,
+    /// Timed (non-warmup) runs that succeeded.
+    pub runs_ok: usize,
+    /// Timed (non-warmup) runs that failed.
+    pub runs_failed: usize,
+    /// Summary of `build_seconds` over the successful timed runs; `None` when none succeeded.
+    pub build_seconds: Option<SampleSummary>,
+    /// Median image size in bytes over the successful timed runs that reported one (the mean of
+    /// the middle two rounded to the nearest byte, halves up); `None` when none did.
+    pub image_bytes: Option<u64>,
+    /// `build_seconds` of every successful timed run, in run-number order, so that charts can
+    /// draw each run.
+    pub samples_seconds: Vec<f64>,
+}
+
+/// What a comparison concludes about a variant against its scenario's baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Significantly faster than the baseline (speed-up above 1).
+    Faster,
+    /// Significantly slower than the baseline (speed-up below 1).
+    Slower,
+    /// The test found no difference at the significance level.
+    NoSignificantDifference,
+    /// Too few successful runs on one side to test (fewer than 2, or unusable times).
+    TooFewRuns,
+}
+
+/// One variant against its scenario's baseline variant, for one builder and cache mode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Scenario name.
+    pub scenario: String,
+    /// Builder that ran both variants' builds.
+    pub builder: Builder,
+    /// Cache state both variants were measured in.
+    pub cache: CacheMode,
+    /// The variant compared.
+    pub variant: String,
+    /// The baseline variant it is compared against.
+    pub baseline: String,
+    /// Baseline median build time / variant median build time (a unitless ratio): above 1 means
+    /// the variant builds faster.
+    pub speedup: f64,
+    /// 95% bootstrap confidence interval of `speedup`; `None` when either side has fewer than
+    /// `MIN_RUNS_FOR_INTERVAL` successful runs.
+    pub speedup_interval: Option<Interval>,
+    /// Baseline image bytes / variant image bytes (a unitless ratio): above 1 means the variant's
+    /// image is smaller. `None` when either size is unknown or the variant's is 0.
+    pub size_ratio: Option<f64>,
+    /// Welch's t-test on log build time, baseline first; `None` when either side has fewer than
+    /// 2 successful runs.
+    pub test: Option<SignificanceTest>,
+    /// `TooFewRuns` when `test` is `None`; `Faster` or `Slower` (by `speedup` above or below 1)
+    /// when its p-value is below `SIGNIFICANCE_LEVEL`; otherwise `NoSignificantDifference`.
+    pub verdict: Verdict,
+}
+
+/// Everything the statistics make of one set of measurements.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Analysis {
+    /// One summary per (scenario, variant, builder, cache mode) with at least one timed run.
+    pub groups: Vec<GroupSummary>,
+    /// One comparison per non-baseline variant and (builder, cache mode) where it and the
+    /// baseline both have a successful timed run.
+    pub comparisons: Vec<Comparison>,
+}
+
+/// Summarises `records` per group and compares each variant with its scenario's baseline.
+///
+/// `baselines` maps a scenario name to its baseline variant; scenarios absent from it get
+/// summaries but no comparisons. Warmup rows are left out entirely (a group with only warmup rows
+/// does not appear).
+///
+/// Order, of groups and of comparisons alike: scenarios by first appearance in `records`; within
+/// a scenario the baseline variant first, then the others by first appearance; then builders by
+/// first appearance anywhere in `records`; then cache modes in [`CacheMode`] order (cold, warm,
+/// incremental). "Appearance" counts timed rows only.
+///
+/// A comparison is also left out when its speed-up is not a finite number, which only a build
+/// time of 0 or less could cause; no real build records one.
+pub fn analyze(records: &[BuildRecord], baselines: &BTreeMap<String, String>) -> Analysis {
+    let timed: Vec<&BuildRecord> = records.iter().filter(|r| !r.warmup).collect();
+    let order = FirstAppearance::of(&timed, baselines);
+
+    let mut accumulators: BTreeMap<GroupKey, Accumulator> = BTreeMap::new();
+    for record in &timed {
+        let Some(key) = order.key(record) else {
+            continue;
+        };
+        let accumulator = accumulators.entry(key).or_insert_with(|| Accumulator {
+            scenario: record.scenario.clone(),
+            variant: record.variant.clone(),
+            builder: record.builder,
+            cache: record.cache,
+            ok_runs: Vec::new(),
+            runs_failed: 0,
+        });
+        match record.status {
+            BuildStatus::Ok => accumulator.ok_runs.push(record),
+            BuildStatus::Failed => accumulator.runs_failed += 1,
+        }
+    }
+
+    let groups: Vec<(GroupKey, GroupSummary)> = accumulators
+        .into_iter()
+        .map(|(key, accumulator)| (key, accumulator.summarize()))
+        .collect();
+    let by_key: BTreeMap<GroupKey, &GroupSummary> =
+        groups.iter().map(|(key, group)| (*key, group)).collect();
+
+    let comparisons = groups
+        .iter()
+        .filter(|(key, _)| key.variant != BASELINE_RANK)
+        .filter_map(|(key, variant)| {
+            let baseline_name = baselines.get(&variant.scenario)?;
+            let baseline = by_key.get(&GroupKey {
+                variant: BASELINE_RANK,
+                ..*key
+            })?;
+            compare(baseline_name, baseline, variant)
+        })
+        .collect();
+
+    Analysis {
+        groups: groups.into_iter().map(|(_, group)| group).collect(),
+        comparisons,
+    }
+}
+
+/// Rank of the baseline variant within its scenario; other variants rank from 1.
+const BASELINE_RANK: usize = 0;
+
+/// Where a group sorts; field order is sort order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct GroupKey {
+    scenario: usize,
+    variant: usize,
+    builder: usize,
+    cache: CacheMode,
+}
+
+/// First-appearance ranks of scenarios, variants (per scenario) and builders.
+struct FirstAppearance<'a> {
+    scenarios: Vec<&'a str>,
+    /// Per scenario (same index as `scenarios`), its variants in rank order, the baseline (when
+    /// it has timed rows) at `BASELINE_RANK` and otherwise a placeholder `None` there.
+    variants: Vec<Vec<Option<&'a str>>>,
+    builders: Vec<Builder>,
+}
+
+impl<'a> FirstAppearance<'a> {
+    fn of(timed: &[&'a BuildRecord], baselines: &BTreeMap<String, String>) -> FirstAppearance<'a> {
+        let mut order = FirstAppearance {
+            scenarios: Vec::new(),
+            variants: Vec::new(),
+            builders: Vec::new(),
+        };
+        for record in timed {
+            let scenario = match order.scenarios.iter().position(|s| *s == record.scenario) {
+                Some(index) => index,
+                None => {
+                    order.scenarios.push(&record.scenario);
+                    // The slot at BASELINE_RANK is reserved so that the baseline sorts first
+                    // whenever it appears.
+                    order.variants.push(vec![None]);
+                    order.scenarios.len() - 1
+                }
+            };
+            let is_baseline = baselines.get(&record.scenario) == Some(&record.variant);
+            if let Some(variants) = order.variants.get_mut(scenario) {
+                if is_baseline {
+                    if let Some(slot) = variants.get_mut(BASELINE_RANK) {
+                        *slot = Some(&record.variant);
+                    }
+                } else if !variants.contains(&Some(record.variant.as_str())) {
+                    variants.push(Some(&record.variant));
+                }
+            }
+            if !order.builders.contains(&record.builder) {
+                order.builders.push(record.builder);
+            }
+        }
+        order
+    }
+
+    /// The record's group key; `None` only if the record was not seen by [`FirstAppearance::of`].
+    fn key(&self, record: &BuildRecord) -> Option<GroupKey> {
+        let scenario = self.scenarios.iter().position(|s| *s == record.scenario)?;
+        let variant = self
+            .variants
+            .get(scenario)?
+            .iter()
+            .position(|v| *v == Some(record.variant.as_str()))?;
+        let builder = self.builders.iter().position(|b| *b == record.builder)?;
+        Some(GroupKey {
+            scenario,
+            variant,
+            builder,
+            cache: record.cache,
+        })
+    }
+}
+
+/// Timed rows of one group, gathered before summarising.
+struct Accumulator<'a> {
+    scenario: String,
+    variant: String,
+    builder: Builder,
+    cache: CacheMode,
+    ok_runs: Vec<&'a BuildRecord>,
+    runs_failed: usize,
+}
+
+impl Accumulator<'_> {
+    fn summarize(mut self) -> GroupSummary {
+        // Stable, so rows sharing a run number (merged result files) keep their file order.
+        self.ok_runs.sort_by_key(|record| record.run);
+        let samples_seconds: Vec<f64> = self.ok_runs.iter().map(|r| r.build_seconds).collect();
+        let image_sizes: Vec<u64> = self.ok_runs.iter().filter_map(|r| r.image_bytes).collect();
+        GroupSummary {
+            scenario: self.scenario,
+            variant: self.variant,
+            builder: self.builder,
+            cache: self.cache,
+            runs_ok: self.ok_runs.len(),
+            runs_failed: self.runs_failed,
+            build_seconds: summarize(&samples_seconds),
+            image_bytes: median_bytes(image_sizes),
+            samples_seconds,
+        }
+    }
+}
+
+/// Median of byte counts, computed in integers so that no size loses precision; the mean of the
+/// middle two is rounded to the nearest byte, halves up. `None` when there are none.
+fn median_bytes(mut sizes: Vec<u64>) -> Option<u64> {
+    sizes.sort_unstable();
+    let upper = *sizes.get(sizes.len() / 2)?;
+    if sizes.len() % 2 == 1 {
+        return Some(upper);
+    }
+    let lower = *sizes.get(sizes.len() / 2 - 1)?;
+    // In u128 so that the sum cannot overflow; the halved sum is at most u64::MAX again.
+    u64::try_from((u128::from(lower) + u128::from(upper)).div_ceil(2)).ok()
+}
+
+/// `variant` against `baseline`; `None` when either has no build-time summary or the speed-up is
+/// not finite.
+fn compare(
+    baseline_name: &str,
+    baseline: &GroupSummary,
+    variant: &GroupSummary,
+) -> Option<Comparison> {
+    let baseline_seconds = baseline.build_seconds.as_ref()?;
+    let variant_seconds = variant.build_seconds.as_ref()?;
+    let speedup = baseline_seconds.median / variant_seconds.median;
+    if !speedup.is_finite() {
+        return None;
+    }
+    let size_ratio = match (baseline.image_bytes, variant.image_bytes) {
+        (Some(baseline_bytes), Some(variant_bytes)) if variant_bytes != 0 => {
+            Some(baseline_bytes as f64 / variant_bytes as f64)
+        }
+        _ => None,
+    };
+    let test = welch_log_test(&baseline.samples_seconds, &variant.samples_seconds);
+    let verdict = match &test {
+        None => Verdict::TooFewRuns,
+        Some(test) if test.p_value < SIGNIFICANCE_LEVEL && speedup > 1.0 => Verdict::Faster,
+        Some(test) if test.p_value < SIGNIFICANCE_LEVEL && speedup < 1.0 => Verdict::Slower,
+        // Also a significant test with equal medians: it points no way the speed-up shows.
+        Some(_) => Verdict::NoSignificantDifference,
+    };
+    Some(Comparison {
+        scenario: variant.scenario.clone(),
+        builder: variant.builder,
+        cache: variant.cache,
+        variant: variant.variant.clone(),
+        baseline: baseline_name.to_string(),
+        speedup,
+        speedup_interval: ratio_of_medians_interval(
+            &baseline.samples_seconds,
+            &variant.samples_seconds,
+        ),
+        size_ratio,
+        test,
+        verdict,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A timed, successful row; tests override fields with struct update syntax.
+    fn row(
+        scenario: &str,
+        variant: &str,
+        builder: Builder,
+        cache: CacheMode,
+        run: u32,
+        seconds: f64,
+    ) -> BuildRecord {
+        BuildRecord {
+            scenario: scenario.to_string(),
+            variant: variant.to_string(),
+            builder,
+            cache,
+            run,
+            warmup: false,
+            status: BuildStatus::Ok,
+            build_seconds: seconds,
+            image_id: format!("sha256:{run}"),
+            image_bytes: Some(1000),
+            layers: Some(3),
+            cached_steps: 0,
+            total_steps: 4,
+            started_at: "2026-11-28T00:00:00Z".to_string(),
+            error: String::new(),
+        }
+    }
+
+    fn rows(
+        scenario: &str,
+        variant: &str,
+        builder: Builder,
+        cache: CacheMode,
+        seconds: &[f64],
+        image_bytes: u64,
+    ) -> Vec<BuildRecord> {
+        seconds
+            .iter()
+            .zip(1..)
+            .map(|(&s, run)| BuildRecord {
+                image_bytes: Some(image_bytes),
+                ..row(scenario, variant, builder, cache, run, s)
+            })
+            .collect()
+    }
+
+    fn baselines(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(s, v)| (s.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn group_keys(analysis: &Analysis) -> Vec<(String, String, Builder, CacheMode)> {
+        analysis
+            .groups
+            .iter()
+            .map(|g| (g.scenario.clone(), g.variant.clone(), g.builder, g.cache))
+            .collect()
+    }
+
+    fn key(s: &str, v: &str, b: Builder, c: CacheMode) -> (String, String, Builder, CacheMode) {
+        (s.to_string(), v.to_string(), b, c)
+    }
+
+    use Builder::{BuildKit, Classic};
+    use CacheMode::{Cold, Incremental, Warm};
+
+    #[test]
+    fn groups_are_ordered_and_warmup_only_groups_left_out() {
+        let mut records = Vec::new();
+        // Scenario "web" first; its non-baseline variant "single" appears before the baseline
+        // "multi"; Classic appears before BuildKit; Warm before Cold.
+        records.extend(rows("web", "single", Classic, Warm, &[1.0], 10));
+        records.extend(rows("web", "single", Classic, Cold, &[5.0], 10));
+        records.extend(rows("api", "only", BuildKit, Incremental, &[2.0], 10));
+        records.extend(rows("web", "multi", BuildKit, Cold, &[4.0], 10));
+        records.extend(rows("web", "multi", Classic, Cold, &[4.0], 10));
+        records.extend(rows("web", "third", Classic, Cold, &[3.0], 10));
+        // Only a warmup row: no group, and it does not count as an appearance either.
+        records.push(BuildRecord {
+            warmup: true,
+            ..row("web", "warmup-only", Classic, Incremental, 1, 9.0)
+        });
+        records.push(BuildRecord {
+            warmup: true,
+            ..row("never-timed", "x", Classic, Cold, 1, 9.0)
+        });
+        let analysis = analyze(&records, &baselines(&[("web", "multi")]));
+        assert_eq!(
+            group_keys(&analysis),
+            [
+                key("web", "multi", Classic, Cold),
+                key("web", "multi", BuildKit, Cold),
+                key("web", "single", Classic, Cold),
+                key("web", "single", Classic, Warm),
+                key("web", "third", Classic, Cold),
+                key("api", "only", BuildKit, Incremental),
+            ]
+        );
+        // Comparisons in the same order, only where the baseline has the same builder and cache;
+        // none for "api", which has no baseline.
+        let compared: Vec<_> = analysis
+            .comparisons
+            .iter()
+            .map(|c| key(&c.scenario, &c.variant, c.builder, c.cache))
+            .collect();
+        assert_eq!(
+            compared,
+            [
+                key("web", "single", Classic, Cold),
+                key("web", "third", Classic, Cold)
+            ]
+        );
+        assert!(analysis.comparisons.iter().all(|c| c.baseline == "multi"));
+    }
+
+    #[test]
+    fn failed_runs_are_counted_but_not_sampled_and_warmups_are_ignored() {
+        let mut records = vec![
+            BuildRecord {
+                warmup: true,
+                ..row("s", "v", BuildKit, Cold, 1, 500.0)
+            },
+            row("s", "v", BuildKit, Cold, 3, 12.0),
+            BuildRecord {
+                status: BuildStatus::Failed,
+                image_bytes: None,
+                error: "RUN false".to_string(),
+                ..row("s", "v", BuildKit, Cold, 2, 0.5)
+            },
+            BuildRecord {
+                image_bytes: Some(3000),
+                ..row("s", "v", BuildKit, Cold, 1, 10.0)
+            },
+        ];
+        records.push(BuildRecord {
+            status: BuildStatus::Failed,
+            image_bytes: None,
+            ..row("s", "all-failed", BuildKit, Cold, 1, 1.0)
+        });
+        let analysis = analyze(&records, &baselines(&[("s", "all-failed")]));
+        let [all_failed, group] = analysis.groups.as_slice() else {
+            panic!("two groups expected: {:?}", analysis.groups);
+        };
+        assert_eq!(group.runs_ok, 2);
+        assert_eq!(group.runs_failed, 1);
+        // Run-number order, not file order; the warmup's 500 s and the failure's 0.5 s are out.
+        assert_eq!(group.samples_seconds, [10.0, 12.0]);
+        assert_eq!(group.build_seconds.as_ref().map(|s| s.median), Some(11.0));
+        // Median of 3000 and 1000.
+        assert_eq!(group.image_bytes, Some(2000));
+        assert_eq!(all_failed.runs_ok, 0);
+        assert_eq!(all_failed.runs_failed, 1);
+        assert_eq!(all_failed.build_seconds, None);
+        assert_eq!(all_failed.image_bytes, None);
+        assert!(all_failed.samples_seconds.is_empty());
+        // The baseline has no successful run, so there is nothing to compare against.
+        assert!(analysis.comparisons.is_empty());
+    }
+
+    #[test]
+    fn verdicts() {
+        let mut records = Vec::new();
+        // Cold: a clear 10x difference with 3 runs each.
+        records.extend(rows(
+            "s",
+            "base",
+            BuildKit,
+            Cold,
+            &[100.0, 101.0, 99.0],
+            4000,
+        ));
+        records.extend(rows("s", "new", BuildKit, Cold, &[10.0, 10.5, 9.8], 1000));
+        // Warm: one run each.
+        records.extend(rows("s", "base", BuildKit, Warm, &[1.0], 4000));
+        records.extend(rows("s", "new", BuildKit, Warm, &[0.5], 1000));
+        // Incremental: overlapping noisy samples.
+        records.extend(rows(
+            "s",
+            "base",
+            BuildKit,
+            Incremental,
+            &[10.0, 14.0, 9.0, 12.5],
+            4000,
+        ));
+        records.extend(rows(
+            "s",
+            "new",
+            BuildKit,
+            Incremental,
+            &[11.0, 9.5, 13.0],
+            1000,
+        ));
+        // Classic: the new variant clearly slower.
+        records.extend(rows("s", "base", Classic, Cold, &[10.0, 10.5, 9.8], 4000));
+        records.extend(rows("s", "new", Classic, Cold, &[100.0, 101.0, 99.0], 1000));
+        let analysis = analyze(&records, &baselines(&[("s", "base")]));
+        let verdicts: Vec<_> = analysis
+            .comparisons
+            .iter()
+            .map(|c| (c.builder, c.cache, c.verdict))
+            .collect();
+        assert_eq!(
+            verdicts,
+            [
+                (BuildKit, Cold, Verdict::Faster),
+                (BuildKit, Warm, Verdict::TooFewRuns),
+                (BuildKit, Incremental, Verdict::NoSignificantDifference),
+                (Classic, Cold, Verdict::Slower),
+            ]
+        );
+        let faster = &analysis.comparisons[0];
+        // Medians 100 and 10; sizes 4000 and 1000.
+        assert_eq!(faster.speedup, 10.0);
+        assert_eq!(faster.size_ratio, Some(4.0));
+        // scipy.stats.ttest_ind(np.log(a), np.log(b), equal_var=False).pvalue = 2.449e-05
+        let test = faster.test.as_ref().unwrap();
+        assert!((test.p_value - 2.4490675585191337e-05).abs() < 1e-10);
+        let interval = faster.speedup_interval.unwrap();
+        assert!(interval.low <= 10.0 && 10.0 <= interval.high);
+        let too_few = &analysis.comparisons[1];
+        assert_eq!((too_few.speedup, too_few.test.as_ref()), (2.0, None));
+        assert_eq!(too_few.speedup_interval, None);
+        // scipy: p = 0.9361414802669519 for the incremental pair.
+        let noisy = analysis.comparisons[2].test.as_ref().unwrap();
+        assert!((noisy.p_value - 0.9361414802669519).abs() < 1e-6);
+    }
+
+    #[test]
+    fn size_ratio_is_absent_when_a_size_is_unknown_or_zero() {
+        let mut records = rows("s", "base", BuildKit, Cold, &[2.0, 2.0], 100);
+        records.extend(rows("s", "zero", BuildKit, Cold, &[1.0, 1.0], 0));
+        records.push(BuildRecord {
+            image_bytes: None,
+            ..row("s", "unknown", BuildKit, Cold, 1, 1.0)
+        });
+        let analysis = analyze(&records, &baselines(&[("s", "base")]));
+        let ratios: Vec<_> = analysis.comparisons.iter().map(|c| c.size_ratio).collect();
+        assert_eq!(ratios, [None, None]);
+    }
+
+    #[test]
+    fn median_bytes_rounds_half_up_without_overflow() {
+        assert_eq!(median_bytes(vec![]), None);
+        assert_eq!(median_bytes(vec![3, 1, 2]), Some(2));
+        assert_eq!(median_bytes(vec![1, 2]), Some(2));
+        assert_eq!(median_bytes(vec![u64::MAX, u64::MAX]), Some(u64::MAX));
+    }
+
+    #[test]
+    fn no_records_give_an_empty_analysis() {
+        assert_eq!(analyze(&[], &BTreeMap::new()), Analysis::default());
+    }
+
+    /// Relative tolerance of the swap test: a swapped ratio is `y / x` where the original is
+    /// `x / y`, equal to `1 / (x / y)` up to two roundings, far below 1e-12.
+    const SWAP_RELATIVE_TOLERANCE: f64 = 1e-12;
+
+    fn reciprocal_of(actual: f64, original: f64) -> bool {
+        let expected = 1.0 / original;
+        (actual - expected).abs() <= SWAP_RELATIVE_TOLERANCE * expected.abs()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn swapping_baseline_and_variant_inverts_the_comparison(
+            a in prop::collection::vec(0.01..1e4_f64, 1..12),
+            b in prop::collection::vec(0.01..1e4_f64, 1..12),
+            a_bytes in 1..u64::MAX / 2,
+            b_bytes in 1..u64::MAX / 2,
+        ) {
+            let mut records = rows("s", "a", BuildKit, Cold, &a, a_bytes);
+            records.extend(rows("s", "b", BuildKit, Cold, &b, b_bytes));
+            let forward = analyze(&records, &baselines(&[("s", "a")]));
+            let backward = analyze(&records, &baselines(&[("s", "b")]));
+            let (forward, backward) = (&forward.comparisons[0], &backward.comparisons[0]);
+            prop_assert!(reciprocal_of(backward.speedup, forward.speedup));
+            prop_assert!(reciprocal_of(backward.size_ratio.unwrap(), forward.size_ratio.unwrap()));
+            match (forward.speedup_interval, backward.speedup_interval) {
+                (Some(f), Some(b)) => {
+                    prop_assert!(f.low <= forward.speedup && forward.speedup <= f.high);
+                    prop_assert!(reciprocal_of(b.low, f.high));
+                    prop_assert!(reciprocal_of(b.high, f.low));
+                }
+                (None, None) => prop_assert!(a.len() < 3 || b.len() < 3),
+                other => prop_assert!(false, "one-sided interval: {:?}", other),
+            }
+            let flipped = match forward.verdict {
+                Verdict::Faster => Verdict::Slower,
+                Verdict::Slower => Verdict::Faster,
+                other => other,
+            };
+            prop_assert_eq!(backward.verdict, flipped);
+        }
+    }
+}
