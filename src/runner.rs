@@ -64,6 +64,22 @@ pub enum RunError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A scenario file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// An incremental edit could not be made or undone.
+    #[error("cannot edit or restore the [incremental] touch files of {}: {source}", dir.display())]
+    Touch {
+        /// The scenario directory.
+        dir: PathBuf,
+        /// The cause, naming the file.
+        source: std::io::Error,
+    },
     /// A build context could not be prepared.
     #[error(transparent)]
     Context(#[from] crate::context::ContextError),
@@ -332,8 +348,8 @@ impl<'a> ScenarioRun<'a> {
                 )
             }));
         for (path, build_args) in dockerfiles {
-            let text = std::fs::read_to_string(&path).map_err(|source| RunError::Output {
-                dir: path.clone(),
+            let text = std::fs::read_to_string(&path).map_err(|source| RunError::Read {
+                path: path.clone(),
                 source,
             })?;
             for image in dockerfile::read_facts(&text, &build_args).images {
@@ -409,7 +425,7 @@ impl<'a> ScenarioRun<'a> {
                 context: &context,
                 tag: &prebuild.tag,
                 build_args: &build_args,
-                target: None,
+                target: prebuild.target.as_deref(),
                 builder: self.settings.builder,
                 no_cache: false,
             };
@@ -503,7 +519,7 @@ impl<'a> ScenarioRun<'a> {
                 let token = uuid::Uuid::new_v4().simple().to_string();
                 Some(
                     TouchedFiles::apply(&self.scenario.root(), &self.scenario.touch, &token)
-                        .map_err(|source| RunError::Output {
+                        .map_err(|source| RunError::Touch {
                             dir: self.scenario.dir.clone(),
                             source,
                         })?,
@@ -536,7 +552,7 @@ impl<'a> ScenarioRun<'a> {
             created_images,
         } = self.timed_build(&request).await;
         if let Some(touched) = touched {
-            touched.restore().map_err(|source| RunError::Output {
+            touched.restore().map_err(|source| RunError::Touch {
                 dir: self.scenario.dir.clone(),
                 source,
             })?;

@@ -62,6 +62,9 @@ pub struct PrebuildEntry {
     pub tag: String,
     /// Dockerfile relative to the scenario directory.
     pub dockerfile: PathBuf,
+    /// Stage to build (`--target`); defaults to the last stage. Lets a prebuild publish a stage
+    /// of a variant's own Dockerfile, so both build exactly the same thing.
+    pub target: Option<String>,
     /// Build context relative to the scenario directory; defaults to the scenario's context.
     pub context: Option<PathBuf>,
     /// Build arguments for this prebuild only.

@@ -66,6 +66,8 @@ pub struct Prebuild {
     pub dockerfile: PathBuf,
     /// Absolute build context directory.
     pub context_dir: PathBuf,
+    /// Stage to build; the last one when absent.
+    pub target: Option<String>,
     /// Its own build arguments.
     pub build_args: BuildArgs,
 }
@@ -224,6 +226,7 @@ impl Scenario {
                 tag: entry.tag.clone(),
                 dockerfile,
                 context_dir,
+                target: entry.target.clone(),
                 build_args: entry.build_args.clone(),
             });
         }
@@ -542,6 +545,7 @@ build_args = { B = "variant", C = "variant", D = "variant" }
 tag = "local/pre:1"
 dockerfile = "pre/p.Dockerfile"
 context = "pre"
+target = "runtime"
 [incremental]
 touch = ["app/main.py"]
 [profile.quick]
@@ -557,6 +561,7 @@ build_args = { C = "profile", D = "profile" }
             .unwrap();
         assert_eq!(other.target.as_deref(), Some("final"));
         assert_eq!(scenario.prebuilds[0].tag, "local/pre:1");
+        assert_eq!(scenario.prebuilds[0].target.as_deref(), Some("runtime"));
         assert!(scenario.prebuilds[0].context_dir.ends_with("pre"));
         let cli = BuildArgs::from([("D".to_string(), "cli".to_string())]);
         let merged = scenario.merged_build_args(
