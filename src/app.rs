@@ -5,12 +5,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{Cli, Command, ListArgs, RunArgs, ValidateArgs};
+use crate::cli::{Cli, Command, ExportArgs, ListArgs, ReportArgs, RunArgs, ValidateArgs};
 use crate::config::RunSettings;
 use crate::context::BuildContext;
 use crate::dockerfile;
 use crate::engine::Engine;
 use crate::progress::{Progress, ProgressMode};
+use crate::report::{self, Exporter, Markdown, ReportData, SummaryCsv, SummaryJson};
 use crate::runner;
 use crate::scenario::{self, Scenario};
 
@@ -25,7 +26,54 @@ pub async fn run(cli: Cli, command_line: Vec<String>) -> anyhow::Result<ExitCode
         Command::Run(args) => run_command(&args, command_line).await,
         Command::List(args) => list_command(&args),
         Command::Validate(args) => validate_command(&args).await,
+        Command::Report(args) => report_command(&args),
     }
+}
+
+/// Writes every report file into a results folder and the requested exports.
+fn report_command(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let data = ReportData::load(&args.dir)?;
+    let written = report::write_all(&data, &args.dir)?;
+    let to_stdout = exports_to_stdout(&args.export);
+    print_table(&data, to_stdout);
+    export_all(&data, &args.export)?;
+    eprintln!("wrote {} files in {}", written.len(), args.dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn exports_to_stdout(export: &ExportArgs) -> bool {
+    [
+        &export.export_csv,
+        &export.export_json,
+        &export.export_markdown,
+    ]
+    .into_iter()
+    .flatten()
+    .any(|p| p.as_os_str() == "-")
+}
+
+/// The headline table goes to standard output, unless an export already uses it.
+fn print_table(data: &ReportData, exports_to_stdout: bool) {
+    let table = report::terminal_table(data);
+    if exports_to_stdout {
+        eprint!("{table}");
+    } else {
+        print!("{table}");
+    }
+}
+
+fn export_all(data: &ReportData, export: &ExportArgs) -> anyhow::Result<()> {
+    let requested: [(&Option<std::path::PathBuf>, &dyn Exporter); 3] = [
+        (&export.export_csv, &SummaryCsv),
+        (&export.export_json, &SummaryJson),
+        (&export.export_markdown, &Markdown),
+    ];
+    for (target, exporter) in requested {
+        if let Some(target) = target {
+            report::export(exporter, data, target)?;
+        }
+    }
+    Ok(())
 }
 
 async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Result<ExitCode> {
@@ -37,7 +85,24 @@ async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Resul
     let mut progress = Progress::new(ProgressMode::detect(args.quiet), settings.planned_builds());
     let result = runner::run(&engine, &settings, &mut progress, &cancel).await;
     progress.finish();
-    let outcome = result?;
+    let mut outcome = result?;
+
+    // Reports are made from the files on disk, exactly as `stagebench report` would make them.
+    let mut reports = Vec::new();
+    for dir in &outcome.out_dirs {
+        match ReportData::load(dir).and_then(|data| report::write_all(&data, dir).map(|_| data)) {
+            Ok(data) => reports.push(data),
+            Err(error) => outcome
+                .problems
+                .push(format!("report for {}: {error}", dir.display())),
+        }
+    }
+    if let Some(data) = ReportData::merge(reports) {
+        if !args.quiet {
+            print_table(&data, exports_to_stdout(&args.export));
+        }
+        export_all(&data, &args.export)?;
+    }
 
     for problem in &outcome.problems {
         eprintln!("stagebench: {problem}");

@@ -26,6 +26,33 @@ pub enum Command {
     List(ListArgs),
     /// Check scenarios without building: manifests, Dockerfiles, contexts and base images.
     Validate(ValidateArgs),
+    /// Remake summaries, report.md and charts from a results folder's results.csv and meta.json.
+    Report(ReportArgs),
+}
+
+/// Copies of the summaries for other tools, as hyperfine's exports are.
+#[derive(Debug, Default, Args)]
+pub struct ExportArgs {
+    /// Also write the summary table as CSV to FILE (`-` for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub export_csv: Option<PathBuf>,
+    /// Also write the summary document as JSON to FILE (`-` for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub export_json: Option<PathBuf>,
+    /// Also write the Markdown report to FILE (`-` for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<PathBuf>,
+}
+
+/// Flags of `stagebench report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A results folder holding results.csv and meta.json.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Exports.
+    #[command(flatten)]
+    pub export: ExportArgs,
 }
 
 /// Flags of `stagebench run`.
@@ -72,6 +99,9 @@ pub struct RunArgs {
     /// Keep every image built (each run tagged `stagebench/<scenario>:<variant>-<cache>-run<N>`).
     #[arg(long)]
     pub keep_images: bool,
+    /// Exports.
+    #[command(flatten)]
+    pub export: ExportArgs,
 }
 
 /// Flags of `stagebench list`.

@@ -17,6 +17,7 @@ pub mod measurement;
 pub mod meta;
 pub mod plan;
 pub mod progress;
+pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod stats;

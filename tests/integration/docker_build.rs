@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
 use stagebench::measurement::BuildStatus;
 use stagebench::meta::RunMeta;
@@ -10,7 +11,7 @@ use stagebench::scenario::image_repository_for;
 
 use crate::support::{
     RemoveOnDrop, cli_image_bytes, dangling_images, docker_cli, docker_daemon, median_seconds,
-    results, stagebench, write_tree,
+    results, stagebench, stderr, write_tree,
 };
 
 /// A zero-config pair whose context has things `.dockerignore` must keep out (a 3 MB blob, a log)
@@ -68,6 +69,7 @@ fn zero_config_pair_measures_cold_and_warm(builder: &str) {
     assert!(output.status.success());
     let rows = results(&dir.path().join("out"));
     assert_eq!(rows.len(), 8);
+    assert_run_reports_and_report_remakes_them(&output, &dir.path().join("out"), &rows[0].scenario);
     assert!(
         rows.iter()
             .all(|r| r.status == BuildStatus::Ok && r.builder.as_str() == builder)
@@ -139,6 +141,101 @@ fn zero_config_pair_measures_cold_and_warm(builder: &str) {
 }
 
 /// `docker build` through the CLI; BuildKit needs a CLI with it built in (Debian's 20.10 has).
+/// The run ended with the headline table and wrote every report file; removing all but
+/// results.csv and meta.json and running `stagebench report` brings back the same bytes.
+fn assert_run_reports_and_report_remakes_them(
+    output: &std::process::Output,
+    out: &Path,
+    scenario: &str,
+) {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for expected in [
+        scenario,
+        "cold build",
+        "warm build",
+        "image size",
+        "single (baseline)",
+        "than single",
+        "multi vs single, cold: ",
+        "multi vs single, warm: ",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "terminal table lacks {expected:?}:\n{stdout}"
+        );
+    }
+
+    let mut expected_files: Vec<String> = [
+        "results.csv",
+        "meta.json",
+        "summary.csv",
+        "summary.json",
+        "report.md",
+    ]
+    .iter()
+    .map(|f| f.to_string())
+    .collect();
+    for chart in ["build-time", "image-size", "time-vs-size"] {
+        for extension in ["svg", "png"] {
+            expected_files.push(format!("{scenario}-{chart}.{extension}"));
+        }
+    }
+    expected_files.sort();
+    let written = read_folder(out);
+    let names: Vec<&String> = written.keys().collect();
+    assert_eq!(names, expected_files.iter().collect::<Vec<_>>());
+
+    // The comparison states speed-up and size ratio with an interval and a verdict.
+    let summary: serde_json::Value = serde_json::from_slice(&written["summary.json"]).unwrap();
+    let comparisons = summary["comparisons"].as_array().unwrap();
+    assert_eq!(comparisons.len(), 2, "{comparisons:?}");
+    for comparison in comparisons {
+        assert_eq!(comparison["variant"], "multi");
+        assert_eq!(comparison["baseline"], "single");
+        assert!(comparison["speedup"].as_f64().unwrap() > 0.0);
+        assert!(comparison["size_ratio"].as_f64().unwrap() > 0.0);
+        assert!(comparison["verdict"].is_string());
+        // Two runs are too few for an interval, and the report says so rather than print one.
+        assert!(comparison["speedup_interval"].is_null());
+    }
+    let markdown = String::from_utf8_lossy(&written["report.md"]).into_owned();
+    assert!(
+        markdown.contains("n=2, too few runs for an interval"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("than single"), "{markdown}");
+
+    for name in written.keys() {
+        if name != "results.csv" && name != "meta.json" {
+            std::fs::remove_file(out.join(name)).unwrap();
+        }
+    }
+    let report = stagebench(out, &["report", "."]);
+    assert!(report.status.success(), "{}", stderr(&report));
+    let remade = read_folder(out);
+    assert_eq!(
+        remade.keys().collect::<Vec<_>>(),
+        written.keys().collect::<Vec<_>>()
+    );
+    for (name, bytes) in &written {
+        assert!(
+            remade[name] == *bytes,
+            "{name} differs after `stagebench report`"
+        );
+    }
+}
+
+fn read_folder(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .map(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&path).unwrap())
+        })
+        .collect()
+}
+
 fn docker_cli_build(
     dir: &tempfile::TempDir,
     dockerfile: &str,

@@ -4,4 +4,5 @@
 mod cli_errors;
 mod docker_build;
 mod docker_failures;
+mod report_files;
 mod support;

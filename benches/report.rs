@@ -1,0 +1,98 @@
+//! Summarising and rendering 10,000 runs: the target is under one second for every output
+//! together on one core (`cargo bench --bench report`; figures recorded in README.md).
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use stagebench::measurement::{BuildRecord, BuildStatus};
+use stagebench::report::{self, ReportData};
+
+/// 10,000 runs: 5 scenarios x 4 variants x 3 cache modes x ~167 runs, with realistic spreads.
+fn records(meta: &stagebench::meta::RunMeta) -> Vec<BuildRecord> {
+    let mut rng = fastrand::Rng::with_seed(42);
+    let mut rows = Vec::with_capacity(10_000);
+    for scenario in &meta.scenarios {
+        for (v, variant) in scenario.variants.iter().enumerate() {
+            for (c, cache) in stagebench::cache_mode::CacheMode::ALL
+                .into_iter()
+                .enumerate()
+            {
+                let base_seconds = [600.0, 0.05, 40.0][c] / (v as f64 + 1.0);
+                for run in 1..=167 {
+                    rows.push(BuildRecord {
+                        scenario: scenario.name.clone(),
+                        variant: variant.name.clone(),
+                        builder: meta.builder,
+                        cache,
+                        run,
+                        warmup: false,
+                        status: BuildStatus::Ok,
+                        build_seconds: base_seconds * (0.9 + 0.2 * rng.f64()),
+                        image_id: format!("sha256:{run:064}"),
+                        image_bytes: Some(1_000_000_000 / (v as u64 + 1)),
+                        layers: Some(9),
+                        cached_steps: 0,
+                        total_steps: 7,
+                        started_at: "2026-11-28T00:00:00Z".to_string(),
+                        error: String::new(),
+                    });
+                }
+            }
+        }
+    }
+    rows
+}
+
+fn meta() -> stagebench::meta::RunMeta {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mixed");
+    let mut meta = match stagebench::meta::RunMeta::read(std::path::Path::new(path)) {
+        Ok(meta) => meta,
+        Err(error) => panic!("fixture meta.json: {error}"),
+    };
+    let template = meta.scenarios[0].clone();
+    meta.scenarios = (0..5)
+        .map(|i| {
+            let mut scenario = template.clone();
+            scenario.name = format!("scenario-{i}");
+            scenario.variants.push(scenario.variants[0].clone());
+            scenario.variants[3].name = "fourth".to_string();
+            scenario
+        })
+        .collect();
+    meta
+}
+
+fn bench(c: &mut Criterion) {
+    let meta = meta();
+    let records = records(&meta);
+    assert!(records.len() >= 10_000);
+    let out = tempfile::tempdir().expect("tempdir");
+    let mut group = c.benchmark_group("10k runs");
+    group.sample_size(10);
+    group.bench_function("summarise", |b| {
+        b.iter(|| ReportData::new(black_box(meta.clone()), black_box(records.clone())))
+    });
+    let data = ReportData::new(meta.clone(), records.clone());
+    group.bench_function("render text formats", |b| {
+        b.iter(|| {
+            for exporter in report::exporters() {
+                black_box(exporter.render(&data).expect("render"));
+            }
+            black_box(report::terminal_table(&data));
+        })
+    });
+    group.bench_function("write every output of a summary", |b| {
+        b.iter(|| report::write_all(black_box(&data), out.path()).expect("write"))
+    });
+    group.bench_function("summarise and write every output", |b| {
+        b.iter(|| {
+            let data = ReportData::new(meta.clone(), records.clone());
+            report::write_all(&data, out.path()).expect("write");
+            black_box(report::terminal_table(&data));
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,301 @@
+//! Charts of one scenario: build time, image size, and the two against each other.
+//!
+//! Each chart kind has its own file and draws onto any plotters backend; this module renders each
+//! one twice, as SVG (for the web, sharp at any size) and as PNG (for places that take only
+//! bitmaps), and names the files. Charts end up in blog posts, so they are drawn big (1600 × 900,
+//! large type, thick lines) to stay legible when shrunk into a ~700 px column, and their letters
+//! come from the DejaVu Sans embedded in the binary (see `text.rs`), so a chart looks the same
+//! whichever machine renders or displays it.
+
+mod axes;
+mod build_time;
+mod image_size;
+mod raster;
+mod style;
+mod text;
+mod time_vs_size;
+
+use plotters::coord::Shift;
+use plotters::drawing::DrawingAreaErrorKind;
+use plotters::prelude::*;
+
+use crate::builder::Builder;
+use crate::cache_mode::CacheMode;
+use crate::stats::GroupSummary;
+
+use super::format as report_format;
+use text::TextLayer;
+
+/// Width of every chart in pixels (the SVG's user units are the same pixels).
+pub const CHART_WIDTH_PX: u32 = 1600;
+/// Height of every chart in pixels.
+pub const CHART_HEIGHT_PX: u32 = 900;
+
+/// What the charts of one scenario are drawn from.
+#[derive(Debug, Clone, Copy)]
+pub struct ChartInput<'a> {
+    /// The scenario's name; it starts every file name and title.
+    pub scenario: &'a str,
+    /// The builder every group was built with.
+    pub builder: Builder,
+    /// The Docker daemon's version, shown in titles; empty to leave it out.
+    pub daemon_version: &'a str,
+    /// Variants in display order, baseline first; a variant's colour is fixed by its index here, in every chart.
+    pub variants: &'a [String],
+    /// The variant the others are compared with, marked "(baseline)" in legends.
+    pub baseline: Option<&'a str>,
+    /// This scenario's groups (all cache modes, this builder).
+    pub groups: &'a [GroupSummary],
+}
+
+/// One rendered chart file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartFile {
+    /// File name without a directory, such as `go-service-build-time.svg`.
+    pub file_name: String,
+    /// The file's contents.
+    pub bytes: Vec<u8>,
+}
+
+/// A chart could not be rendered; the message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ChartError {
+    /// The font built into stagebench could not be read.
+    #[error("cannot draw chart {file_name}: the built-in DejaVu Sans font could not be read")]
+    Font {
+        /// The chart's file name.
+        file_name: String,
+    },
+    /// Plotters failed while drawing.
+    #[error("cannot draw chart {file_name}: {message}")]
+    Draw {
+        /// The chart's file name.
+        file_name: String,
+        /// What plotters reported.
+        message: String,
+    },
+}
+
+/// Renders the three charts, each as SVG and PNG (6 files), named `<scenario>-build-time.{svg,png}`,
+/// `<scenario>-image-size.{svg,png}`, `<scenario>-time-vs-size.{svg,png}`.
+///
+/// Groups of other scenarios or builders, and of variants missing from `variants`, are left out.
+/// Rendering is deterministic: the same input gives the same bytes.
+pub fn render_charts(input: &ChartInput<'_>) -> Result<Vec<ChartFile>, ChartError> {
+    let data = ChartData::new(input);
+    let mut files = Vec::with_capacity(ChartKind::ALL.len() * 2);
+    for kind in ChartKind::ALL {
+        for format in [Format::Svg, Format::Png] {
+            let file_name = format!("{}-{}.{}", input.scenario, kind.slug(), format.extension());
+            let bytes = render(kind, format, &data).map_err(|failure| match failure {
+                DrawFailure::Font => ChartError::Font {
+                    file_name: file_name.clone(),
+                },
+                DrawFailure::Plotters(message) => ChartError::Draw {
+                    file_name: file_name.clone(),
+                    message,
+                },
+                DrawFailure::Png(error) => ChartError::Draw {
+                    file_name: file_name.clone(),
+                    message: format!("PNG encoding failed: {error}"),
+                },
+            })?;
+            files.push(ChartFile { file_name, bytes });
+        }
+    }
+    Ok(files)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChartKind {
+    BuildTime,
+    ImageSize,
+    TimeVsSize,
+}
+
+impl ChartKind {
+    const ALL: [ChartKind; 3] = [
+        ChartKind::BuildTime,
+        ChartKind::ImageSize,
+        ChartKind::TimeVsSize,
+    ];
+
+    fn slug(self) -> &'static str {
+        match self {
+            ChartKind::BuildTime => "build-time",
+            ChartKind::ImageSize => "image-size",
+            ChartKind::TimeVsSize => "time-vs-size",
+        }
+    }
+
+    fn draw<DB: DrawingBackend>(
+        self,
+        root: &DrawingArea<DB, Shift>,
+        text: &mut TextLayer,
+        data: &ChartData<'_>,
+    ) -> Result<(), DrawFailure> {
+        root.fill(&style::BACKGROUND)?;
+        match self {
+            ChartKind::BuildTime => build_time::draw(root, text, data),
+            ChartKind::ImageSize => image_size::draw(root, text, data),
+            ChartKind::TimeVsSize => time_vs_size::draw(root, text, data),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Format {
+    Svg,
+    Png,
+}
+
+impl Format {
+    fn extension(self) -> &'static str {
+        match self {
+            Format::Svg => "svg",
+            Format::Png => "png",
+        }
+    }
+}
+
+fn render(kind: ChartKind, format: Format, data: &ChartData<'_>) -> Result<Vec<u8>, DrawFailure> {
+    let fonts = text::fonts().map_err(|_| DrawFailure::Font)?;
+    let mut text = TextLayer::new(fonts);
+    let size = (CHART_WIDTH_PX, CHART_HEIGHT_PX);
+    match format {
+        Format::Svg => {
+            let mut svg = String::new();
+            {
+                let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+                kind.draw(&root, &mut text, data)?;
+                root.present()?;
+            }
+            // Plotters has closed the document; the text goes last so that it lies on top.
+            let closing = svg.rfind("</svg>").unwrap_or(svg.len());
+            svg.insert_str(closing, &text.to_svg_paths());
+            Ok(svg.into_bytes())
+        }
+        Format::Png => {
+            let mut rgb = vec![0u8; CHART_WIDTH_PX as usize * CHART_HEIGHT_PX as usize * 3];
+            {
+                let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
+                kind.draw(&root, &mut text, data)?;
+                root.present()?;
+            }
+            text.rasterize(&mut rgb, CHART_WIDTH_PX, CHART_HEIGHT_PX);
+            raster::encode_rgb(&rgb, CHART_WIDTH_PX, CHART_HEIGHT_PX)
+        }
+    }
+}
+
+/// Why drawing failed, before the file name is known.
+#[derive(Debug)]
+enum DrawFailure {
+    Font,
+    Plotters(String),
+    Png(png::EncodingError),
+}
+
+impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for DrawFailure {
+    fn from(error: DrawingAreaErrorKind<E>) -> Self {
+        DrawFailure::Plotters(error.to_string())
+    }
+}
+
+/// The input rearranged for drawing: one entry per variant, in display order.
+struct ChartData<'a> {
+    input: &'a ChartInput<'a>,
+    variants: Vec<VariantData<'a>>,
+}
+
+/// One variant's groups, colour and name.
+struct VariantData<'a> {
+    name: &'a str,
+    is_baseline: bool,
+    colour: RGBColor,
+    /// Its group per cache mode, indexed like [`CacheMode::ALL`].
+    groups: [Option<&'a GroupSummary>; 3],
+}
+
+impl<'a> ChartData<'a> {
+    fn new(input: &'a ChartInput<'a>) -> Self {
+        let variants = input
+            .variants
+            .iter()
+            .enumerate()
+            .map(|(index, name)| {
+                let mut groups = [None; 3];
+                for group in input.groups.iter().filter(|g| {
+                    g.variant == *name && g.scenario == input.scenario && g.builder == input.builder
+                }) {
+                    // The first group of a cache mode wins; the analysis makes exactly one.
+                    let slot = &mut groups[mode_index(group.cache)];
+                    if slot.is_none() {
+                        *slot = Some(group);
+                    }
+                }
+                VariantData {
+                    name,
+                    is_baseline: input.baseline == Some(name.as_str()),
+                    colour: style::variant_colour(index),
+                    groups,
+                }
+            })
+            .collect();
+        ChartData { input, variants }
+    }
+
+    /// Cache modes that have at least one group, in [`CacheMode::ALL`] order.
+    fn modes_present(&self) -> Vec<CacheMode> {
+        CacheMode::ALL
+            .into_iter()
+            .filter(|&mode| self.variants.iter().any(|v| v.group(mode).is_some()))
+            .collect()
+    }
+
+    /// "go-service: build time (buildkit, Docker 20.10.24)".
+    fn title(&self, what: &str) -> String {
+        let builder = self.input.builder.as_str();
+        match self.input.daemon_version {
+            "" => format!("{}: {what} ({builder})", self.input.scenario),
+            version => format!(
+                "{}: {what} ({builder}, Docker {version})",
+                self.input.scenario
+            ),
+        }
+    }
+}
+
+impl<'a> VariantData<'a> {
+    /// The name legends show: "single (baseline)" for the baseline.
+    fn legend_name(&self) -> String {
+        if self.is_baseline {
+            format!("{} (baseline)", self.name)
+        } else {
+            self.name.to_string()
+        }
+    }
+
+    fn group(&self, mode: CacheMode) -> Option<&'a GroupSummary> {
+        self.groups[mode_index(mode)]
+    }
+
+    /// The image's size: from the cold build, which always makes the image from scratch, else from
+    /// any build that recorded one.
+    fn image_bytes(&self) -> Option<u64> {
+        self.group(CacheMode::Cold)
+            .and_then(|g| g.image_bytes)
+            .or_else(|| self.groups.iter().flatten().find_map(|g| g.image_bytes))
+    }
+}
+
+fn mode_index(mode: CacheMode) -> usize {
+    match mode {
+        CacheMode::Cold => 0,
+        CacheMode::Warm => 1,
+        CacheMode::Incremental => 2,
+    }
+}
+
+#[cfg(test)]
+mod tests;

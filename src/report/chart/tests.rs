@@ -1,0 +1,380 @@
+use super::*;
+use crate::stats::{Interval, SampleSummary};
+
+/// A group as the analysis would make it from `samples_seconds` (empty: every run failed).
+fn group(
+    variant: &str,
+    cache: CacheMode,
+    samples_seconds: &[f64],
+    image_bytes: Option<u64>,
+) -> GroupSummary {
+    let build_seconds = (!samples_seconds.is_empty()).then(|| {
+        let mut sorted = samples_seconds.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        let median = if n % 2 == 1 {
+            sorted[n / 2]
+        } else {
+            (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+        };
+        let mean = sorted.iter().sum::<f64>() / n as f64;
+        SampleSummary {
+            n,
+            mean,
+            median,
+            stddev: 0.0,
+            min: sorted[0],
+            max: sorted[n - 1],
+            cv: 0.0,
+            median_interval: (n >= 3).then(|| Interval {
+                low: sorted[0],
+                high: sorted[n - 1],
+            }),
+            outliers: Vec::new(),
+        }
+    });
+    GroupSummary {
+        scenario: "go-service".to_string(),
+        variant: variant.to_string(),
+        builder: Builder::BuildKit,
+        cache,
+        runs_ok: samples_seconds.len(),
+        runs_failed: if samples_seconds.is_empty() { 3 } else { 0 },
+        build_seconds,
+        image_bytes,
+        samples_seconds: samples_seconds.to_vec(),
+    }
+}
+
+/// Three variants, every mode, three runs each: a typical single/multi-stage comparison.
+fn realistic_groups() -> Vec<GroupSummary> {
+    use CacheMode::{Cold, Incremental, Warm};
+    let sizes = [
+        ("single", 1_000_000_000),
+        ("multi", 610_000_000),
+        ("prebuilt", 600_000_000),
+    ];
+    let times: [(&str, CacheMode, [f64; 3]); 9] = [
+        ("single", Cold, [781.2, 764.9, 796.0]),
+        ("multi", Cold, [320.4, 311.8, 333.1]),
+        ("prebuilt", Cold, [85.3, 84.1, 88.9]),
+        ("single", Warm, [0.31, 0.28, 0.29]),
+        ("multi", Warm, [0.052, 0.048, 0.061]),
+        ("prebuilt", Warm, [0.11, 0.12, 0.10]),
+        ("single", Incremental, [40.2, 41.7, 39.5]),
+        ("multi", Incremental, [12.1, 12.6, 11.8]),
+        ("prebuilt", Incremental, [9.2, 8.8, 9.6]),
+    ];
+    times
+        .iter()
+        .map(|(variant, mode, samples)| {
+            let bytes = sizes
+                .iter()
+                .find(|(name, _)| name == variant)
+                .map(|(_, b)| *b);
+            group(variant, *mode, samples, bytes)
+        })
+        .collect()
+}
+
+/// Two variants, one of whose warm builds all failed, and a tiny static image.
+fn with_failure_groups() -> Vec<GroupSummary> {
+    use CacheMode::{Cold, Incremental, Warm};
+    vec![
+        group(
+            "single",
+            Cold,
+            &[212.0, 205.5, 220.3, 208.1, 211.7],
+            Some(742_600_000),
+        ),
+        group(
+            "single",
+            Warm,
+            &[0.43, 0.41, 0.45, 0.40, 0.44],
+            Some(742_600_000),
+        ),
+        group(
+            "single",
+            Incremental,
+            &[31.0, 29.4, 30.2, 33.9, 30.5],
+            Some(742_600_000),
+        ),
+        group("multi", Cold, &[96.3, 99.0], Some(4_400_000)),
+        group("multi", Warm, &[], None),
+        group(
+            "multi",
+            Incremental,
+            &[4.1, 3.9, 4.4, 4.0, 4.2],
+            Some(4_400_000),
+        ),
+    ]
+}
+
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn input<'a>(variants: &'a [String], groups: &'a [GroupSummary]) -> ChartInput<'a> {
+    ChartInput {
+        scenario: "go-service",
+        builder: Builder::BuildKit,
+        daemon_version: "20.10.24",
+        variants,
+        baseline: variants.first().map(String::as_str),
+        groups,
+    }
+}
+
+fn render_ok(input: &ChartInput<'_>) -> Vec<ChartFile> {
+    match render_charts(input) {
+        Ok(files) => files,
+        Err(error) => panic!("rendering failed: {error}"),
+    }
+}
+
+fn png_dimensions(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(bytes[..8], [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]);
+    assert_eq!(&bytes[12..16], b"IHDR");
+    let width = u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
+    let height = u32::from_be_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
+    (width, height)
+}
+
+#[test]
+fn six_files_with_the_documented_names() {
+    let variants = names(&["single", "multi", "prebuilt"]);
+    let groups = realistic_groups();
+    let files = render_ok(&input(&variants, &groups));
+    let file_names: Vec<&str> = files.iter().map(|f| f.file_name.as_str()).collect();
+    assert_eq!(
+        file_names,
+        [
+            "go-service-build-time.svg",
+            "go-service-build-time.png",
+            "go-service-image-size.svg",
+            "go-service-image-size.png",
+            "go-service-time-vs-size.svg",
+            "go-service-time-vs-size.png",
+        ]
+    );
+}
+
+#[test]
+fn pngs_are_full_size_and_svgs_have_outlined_text_only() {
+    let variants = names(&["single", "multi", "prebuilt"]);
+    let groups = realistic_groups();
+    for file in render_ok(&input(&variants, &groups)) {
+        if file.file_name.ends_with(".png") {
+            assert_eq!(
+                png_dimensions(&file.bytes),
+                (CHART_WIDTH_PX, CHART_HEIGHT_PX),
+                "{}",
+                file.file_name
+            );
+            // Compressed, not stored: a chart is mostly flat colour.
+            assert!(
+                file.bytes.len() < 400_000,
+                "{} is {} bytes",
+                file.file_name,
+                file.bytes.len()
+            );
+        } else {
+            let svg = match String::from_utf8(file.bytes) {
+                Ok(svg) => svg,
+                Err(error) => panic!("{} is not UTF-8: {error}", file.file_name),
+            };
+            assert!(svg.starts_with("<svg"), "{}", file.file_name);
+            assert!(svg.trim_end().ends_with("</svg>"), "{}", file.file_name);
+            assert!(!svg.contains("<text"), "{} has <text>", file.file_name);
+            assert!(!svg.contains("font-family"), "{}", file.file_name);
+            // Title, subtitle, axis titles, ticks and labels: many glyph paths with curves.
+            let glyph_paths = svg.matches("<path fill=\"#").filter(|_| true).count();
+            assert!(
+                glyph_paths > 10,
+                "{} has {glyph_paths} glyph paths",
+                file.file_name
+            );
+            assert!(svg.contains('Q'), "{} has no curves", file.file_name);
+            assert!(
+                svg.len() < 400_000,
+                "{} is {} bytes",
+                file.file_name,
+                svg.len()
+            );
+        }
+    }
+}
+
+#[test]
+fn failed_and_missing_groups_still_render() {
+    let variants = names(&["single", "multi"]);
+    let groups = with_failure_groups();
+    assert_eq!(render_ok(&input(&variants, &groups)).len(), 6);
+
+    // Nothing succeeded at all, and a variant with no groups whatsoever.
+    let all_failed = vec![
+        group("single", CacheMode::Cold, &[], None),
+        group("multi", CacheMode::Warm, &[], None),
+    ];
+    let three = names(&["single", "multi", "ghost"]);
+    assert_eq!(render_ok(&input(&three, &all_failed)).len(), 6);
+
+    // No groups and no variants.
+    assert_eq!(render_ok(&input(&[], &[])).len(), 6);
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    let variants = names(&["single", "multi", "prebuilt"]);
+    let groups = realistic_groups();
+    assert_eq!(
+        render_ok(&input(&variants, &groups)),
+        render_ok(&input(&variants, &groups))
+    );
+}
+
+#[test]
+fn many_long_variant_names_fit() {
+    let variants: Vec<String> = (0..9)
+        .map(|i| format!("variant-with-a-long-name-{i}"))
+        .collect();
+    let groups: Vec<GroupSummary> = variants
+        .iter()
+        .enumerate()
+        .flat_map(|(i, v)| {
+            let seconds = 10.0 + i as f64;
+            CacheMode::ALL.map(|mode| {
+                group(
+                    v,
+                    mode,
+                    &[seconds, seconds * 1.1, seconds * 0.9],
+                    Some(100_000_000),
+                )
+            })
+        })
+        .collect();
+    assert_eq!(render_ok(&input(&variants, &groups)).len(), 6);
+}
+
+#[test]
+fn titles_name_scenario_builder_and_daemon() {
+    let variants = names(&["single"]);
+    let groups = realistic_groups();
+    let chart_input = input(&variants, &groups);
+    let data = ChartData::new(&chart_input);
+    assert_eq!(
+        data.title("build time"),
+        "go-service: build time (buildkit, Docker 20.10.24)"
+    );
+    let no_version = ChartInput {
+        daemon_version: "",
+        ..chart_input
+    };
+    assert_eq!(
+        ChartData::new(&no_version).title("image size"),
+        "go-service: image size (buildkit)"
+    );
+    assert_eq!(data.variants[0].legend_name(), "single (baseline)");
+}
+
+#[test]
+fn image_size_comes_from_the_cold_build_first() {
+    let variants = names(&["single"]);
+    let groups = vec![
+        group("single", CacheMode::Warm, &[1.0], Some(2)),
+        group("single", CacheMode::Cold, &[1.0], Some(1)),
+    ];
+    let chart_input = input(&variants, &groups);
+    assert_eq!(
+        ChartData::new(&chart_input).variants[0].image_bytes(),
+        Some(1)
+    );
+    let warm_only = vec![group("single", CacheMode::Warm, &[1.0], Some(2))];
+    let chart_input = input(&variants, &warm_only);
+    assert_eq!(
+        ChartData::new(&chart_input).variants[0].image_bytes(),
+        Some(2)
+    );
+}
+
+/// Writes the example charts for a visual check:
+/// `STAGEBENCH_CHART_DIR=/tmp/charts cargo test example_charts -- --ignored`.
+#[test]
+#[ignore = "writes example charts to STAGEBENCH_CHART_DIR for a human to look at"]
+fn example_charts() {
+    let dir = std::env::var_os("STAGEBENCH_CHART_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("stagebench-charts"));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let three = names(&["single", "multi", "prebuilt"]);
+    let realistic = realistic_groups();
+    let two = names(&["single", "multi"]);
+    let failing: Vec<GroupSummary> = with_failure_groups()
+        .into_iter()
+        .map(|g| GroupSummary {
+            scenario: "rust-cli".to_string(),
+            ..g
+        })
+        .collect();
+    let failing_input = ChartInput {
+        scenario: "rust-cli",
+        builder: Builder::BuildKit,
+        ..input(&two, &failing)
+    };
+    // Crowded: six long names, a variant never built warm, one whose builds all failed.
+    let crowded_names: Vec<String> = [
+        "debian-single-stage",
+        "debian-multi-stage",
+        "alpine-multi-stage",
+        "distroless",
+        "scratch-static",
+        "never-built",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut crowded: Vec<GroupSummary> = Vec::new();
+    for (i, name) in crowded_names.iter().enumerate().take(5) {
+        let factor = 1.0 + i as f64;
+        let bytes = Some(900_000_000 / (1 + 3 * i as u64));
+        crowded.push(group(
+            name,
+            CacheMode::Cold,
+            &[400.0 / factor, 410.0 / factor, 395.0 / factor],
+            bytes,
+        ));
+        if i != 3 {
+            crowded.push(group(
+                name,
+                CacheMode::Warm,
+                &[0.2 * factor, 0.25 * factor, 0.22 * factor],
+                bytes,
+            ));
+        }
+        crowded.push(group(
+            name,
+            CacheMode::Incremental,
+            &[30.0 / factor, 33.0 / factor, 29.0 / factor],
+            bytes,
+        ));
+    }
+    crowded.push(group("never-built", CacheMode::Cold, &[], None));
+    let crowded: Vec<GroupSummary> = crowded
+        .into_iter()
+        .map(|g| GroupSummary {
+            scenario: "a-scenario-with-a-rather-long-name-for-a-title".to_string(),
+            ..g
+        })
+        .collect();
+    let crowded_input = ChartInput {
+        scenario: "a-scenario-with-a-rather-long-name-for-a-title",
+        ..input(&crowded_names, &crowded)
+    };
+    for chart_input in [input(&three, &realistic), failing_input, crowded_input] {
+        for file in render_ok(&chart_input) {
+            let path = dir.join(&file.file_name);
+            std::fs::write(&path, &file.bytes)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+    }
+}

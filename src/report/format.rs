@@ -1,0 +1,149 @@
+//! Number formatting shared by the text formats, so a median reads the same everywhere.
+
+#[cfg(doc)]
+use crate::stats::SIGNIFICANCE_LEVEL;
+use crate::stats::{Interval, SampleSummary};
+
+/// Seconds with three significant digits (`0.045 s`, `3.79 s`, `14.3 s`, `812 s`).
+pub fn seconds(value: f64) -> String {
+    format!("{} s", significant(value))
+}
+
+/// A number with three significant digits, without an exponent.
+pub fn significant(value: f64) -> String {
+    let magnitude = value.abs();
+    let decimals = if magnitude >= 100.0 {
+        0
+    } else if magnitude >= 10.0 {
+        1
+    } else if magnitude >= 1.0 {
+        2
+    } else if magnitude >= 0.1 {
+        3
+    } else if magnitude >= 0.01 {
+        4
+    } else {
+        5
+    };
+    format!("{value:.decimals$}")
+}
+
+/// Image size in decimal units as `docker images` shows them, three significant digits
+/// (`4.47 MB`, `612 MB`, `1.02 GB`).
+pub fn bytes(value: u64) -> String {
+    let megabytes = value as f64 / 1e6;
+    if megabytes >= 1000.0 {
+        format!("{} GB", significant(megabytes / 1000.0))
+    } else {
+        format!("{} MB", significant(megabytes))
+    }
+}
+
+/// `14.1–14.6 s`, the 95% interval of a median.
+pub fn seconds_interval(interval: &Interval) -> String {
+    format!(
+        "{}–{} s",
+        significant(interval.low),
+        significant(interval.high)
+    )
+}
+
+/// A ratio such as `10.3×`.
+pub fn ratio(value: f64) -> String {
+    format!("{}×", significant(value))
+}
+
+/// The median of a sample with its interval, or why there is none.
+pub fn median_with_interval(summary: &SampleSummary) -> (String, String) {
+    let interval = match &summary.median_interval {
+        Some(interval) => format!("95% CI {}", seconds_interval(interval)),
+        None => format!("n={}, too few runs for an interval", summary.n),
+    };
+    (seconds(summary.median), interval)
+}
+
+/// "10.3× faster" / "1.09× slower" for a speed-up (baseline time / variant time).
+pub fn speedup_phrase(speedup: f64) -> String {
+    if speedup >= 1.0 {
+        format!("{} faster", ratio(speedup))
+    } else {
+        format!("{} slower", ratio(1.0 / speedup))
+    }
+}
+
+/// The interval of a speed-up in the direction [`speedup_phrase`] states it: a slow-down
+/// interval is the reciprocal of the speed-up interval, so "1.15× slower (95% CI
+/// 0.77×–1.55×)" reads as a range of slow-downs.
+pub fn speedup_interval_phrase(speedup: f64, interval: &Interval) -> String {
+    let (low, high) = if speedup >= 1.0 {
+        (interval.low, interval.high)
+    } else {
+        (1.0 / interval.high, 1.0 / interval.low)
+    };
+    format!("95% CI {}–{}", ratio(low), ratio(high))
+}
+
+/// What the "(n.s.)" after a ratio means; the level is [`SIGNIFICANCE_LEVEL`].
+pub const NOT_SIGNIFICANT_LEGEND: &str =
+    "n.s. = not significantly different from the baseline at the 5% level.";
+
+/// "p = 0.0123", or "p < 0.0001" where four decimals would print zero.
+pub fn p_value(p: f64) -> String {
+    if p < 0.0001 {
+        "p < 0.0001".to_string()
+    } else {
+        format!("p = {p:.4}")
+    }
+}
+
+/// "1.6× smaller" / "1.2× larger" for a size ratio (baseline bytes / variant bytes).
+pub fn size_phrase(size_ratio: f64) -> String {
+    if size_ratio >= 1.0 {
+        format!("{} smaller", ratio(size_ratio))
+    } else {
+        format!("{} larger", ratio(1.0 / size_ratio))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn three_significant_digits() {
+        assert_eq!(seconds(0.04512), "0.0451 s");
+        assert_eq!(seconds(3.786), "3.79 s");
+        assert_eq!(seconds(14.31), "14.3 s");
+        assert_eq!(seconds(812.4), "812 s");
+        assert_eq!(bytes(4_472_832), "4.47 MB");
+        assert_eq!(bytes(612_000_000), "612 MB");
+        assert_eq!(bytes(1_020_000_000), "1.02 GB");
+        assert_eq!(speedup_phrase(10.0), "10.0× faster");
+        assert_eq!(speedup_phrase(0.5), "2.00× slower");
+        assert_eq!(size_phrase(1.6), "1.60× smaller");
+        assert_eq!(p_value(0.00001), "p < 0.0001");
+        assert_eq!(p_value(0.5), "p = 0.5000");
+    }
+
+    #[test]
+    fn the_legend_states_the_significance_level_in_use() {
+        let percent = format!("{}%", crate::stats::SIGNIFICANCE_LEVEL * 100.0);
+        assert!(NOT_SIGNIFICANT_LEGEND.contains(&percent));
+    }
+
+    #[test]
+    fn a_slow_down_interval_is_stated_as_slow_downs() {
+        let interval = Interval {
+            low: 0.5,
+            high: 1.25,
+        };
+        assert_eq!(
+            speedup_interval_phrase(0.8, &interval),
+            "95% CI 0.800×–2.00×"
+        );
+        assert_eq!(
+            speedup_interval_phrase(1.1, &interval),
+            "95% CI 0.500×–1.25×"
+        );
+    }
+}

@@ -1,0 +1,103 @@
+//! `report.md`: GitHub-flavoured Markdown for a pull request or a CI job summary.
+
+use std::fmt::Write as _;
+
+use super::format;
+use super::headline::headline_tables;
+use super::{Exporter, ReportData, ReportError};
+
+/// The Markdown report.
+pub struct Markdown;
+
+impl Exporter for Markdown {
+    fn file_name(&self) -> &'static str {
+        "report.md"
+    }
+
+    fn render(&self, data: &ReportData) -> Result<Vec<u8>, ReportError> {
+        let mut out = String::new();
+        let meta = &data.meta;
+        let _ = writeln!(out, "# stagebench report\n");
+        let _ = writeln!(out, "{}\n", environment_line(data));
+        for table in headline_tables(data) {
+            let _ = writeln!(out, "## {}\n", table.scenario);
+            if let Some(description) = &table.description {
+                let _ = writeln!(out, "{description}\n");
+            }
+            let _ = writeln!(out, "| variant | {} |", table.columns.join(" | "));
+            let _ = writeln!(out, "| --- |{}", " ---: |".repeat(table.columns.len()));
+            for row in &table.rows {
+                let cells: Vec<String> = row
+                    .cells
+                    .iter()
+                    .map(|cell| {
+                        let mut text = format!("**{}**", cell.value);
+                        for detail in &cell.details {
+                            let _ = write!(text, "<br>{detail}");
+                        }
+                        text
+                    })
+                    .collect();
+                let _ = writeln!(out, "| {} | {} |", row.label, cells.join(" | "));
+            }
+            if !table.verdicts.is_empty() {
+                let _ = writeln!(out);
+                for verdict in &table.verdicts {
+                    let _ = writeln!(out, "- {verdict}");
+                }
+            }
+            let _ = writeln!(out);
+            for (chart, alt) in [
+                ("build-time", "build time by variant and cache mode"),
+                ("image-size", "image size by variant"),
+                ("time-vs-size", "build time against image size"),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "![{}: {alt}]({}-{chart}.png)",
+                    table.scenario, table.scenario
+                );
+            }
+            let _ = writeln!(out);
+        }
+        let _ = writeln!(
+            out,
+            "Medians of {} timed runs per variant and cache mode; intervals are 95% percentile-bootstrap intervals; \
+             speed-up = baseline median / variant median; \
+             {}",
+            meta.runs,
+            format::NOT_SIGNIFICANT_LEGEND
+        );
+        Ok(out.into_bytes())
+    }
+}
+
+/// The environment in one line: daemon, machine, builder, runs, version, date.
+pub fn environment_line(data: &ReportData) -> String {
+    let meta = &data.meta;
+    let daemon = &meta.daemon;
+    let memory_gib = daemon.memory_bytes as f64 / (1u64 << 30) as f64;
+    let profile = meta
+        .profile
+        .as_ref()
+        .map(|p| format!(" · profile {p}"))
+        .unwrap_or_default();
+    let warmup = match meta.warmup {
+        0 => String::new(),
+        1 => " + 1 warmup".to_string(),
+        n => format!(" + {n} warmups"),
+    };
+    format!(
+        "Docker {} (API {}, {}, cgroup v{}) on {}, {} CPUs, {memory_gib:.1} GiB · builder {}{profile} · {} runs{warmup} per mode · stagebench {} · {}",
+        daemon.version,
+        daemon.api_version,
+        daemon.storage_driver,
+        daemon.cgroup_version,
+        daemon.operating_system,
+        daemon.cpus,
+        meta.builder,
+        meta.runs,
+        meta.stagebench_version,
+        meta.started_at.get(..10).unwrap_or(&meta.started_at),
+    )
+}

@@ -1,0 +1,76 @@
+//! `summary.json`: everything in one versioned document (schema in README.md): the run's
+//! metadata, every raw run, the summaries and the comparisons.
+
+use serde::Serialize;
+
+use crate::measurement::BuildRecord;
+use crate::meta::RunMeta;
+use crate::stats::{Comparison, GroupSummary};
+
+use super::{Exporter, ReportData, ReportError};
+
+/// Version of the `summary.json` layout; raised when a field changes meaning or disappears
+/// (adding a field does not raise it).
+pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
+
+/// The summary as JSON.
+pub struct SummaryJson;
+
+#[derive(Serialize)]
+struct SummaryDocument<'a> {
+    /// Always `stagebench-summary`.
+    schema: &'static str,
+    /// [`SUMMARY_SCHEMA_VERSION`].
+    schema_version: u32,
+    /// Statistical settings, so a reader knows what the intervals and verdicts mean.
+    statistics: StatisticsSettings,
+    /// The run's `meta.json`.
+    meta: &'a RunMeta,
+    /// Every row of `results.csv`.
+    runs: &'a [BuildRecord],
+    /// One summary per scenario, variant, builder and cache mode.
+    groups: &'a [GroupSummary],
+    /// Each variant against its scenario's baseline.
+    comparisons: &'a [Comparison],
+}
+
+#[derive(Serialize)]
+struct StatisticsSettings {
+    confidence: f64,
+    interval_method: &'static str,
+    bootstrap_resamples: usize,
+    min_runs_for_interval: usize,
+    outlier_rule: &'static str,
+    significance_level: f64,
+}
+
+impl Exporter for SummaryJson {
+    fn file_name(&self) -> &'static str {
+        "summary.json"
+    }
+
+    fn render(&self, data: &ReportData) -> Result<Vec<u8>, ReportError> {
+        let document = SummaryDocument {
+            schema: "stagebench-summary",
+            schema_version: SUMMARY_SCHEMA_VERSION,
+            statistics: StatisticsSettings {
+                confidence: crate::stats::CONFIDENCE,
+                interval_method: "percentile bootstrap of the median (fixed seed)",
+                bootstrap_resamples: crate::stats::BOOTSTRAP_RESAMPLES,
+                min_runs_for_interval: crate::stats::MIN_RUNS_FOR_INTERVAL,
+                outlier_rule: "Tukey fences: outside [Q1 - 1.5 IQR, Q3 + 1.5 IQR], from 4 runs",
+                significance_level: crate::stats::SIGNIFICANCE_LEVEL,
+            },
+            meta: &data.meta,
+            runs: &data.records,
+            groups: &data.analysis.groups,
+            comparisons: &data.analysis.comparisons,
+        };
+        let mut bytes = serde_json::to_vec_pretty(&document).map_err(|e| ReportError::Render {
+            format: "summary.json",
+            message: e.to_string(),
+        })?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    }
+}

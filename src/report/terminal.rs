@@ -1,0 +1,47 @@
+//! The headline table printed at the end of a run.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{CellAlignment, ContentArrangement, Table};
+
+use super::ReportData;
+use super::format;
+use super::headline::headline_tables;
+
+/// The headline tables as text for a terminal, with the verdicts under each.
+pub fn terminal_table(data: &ReportData) -> String {
+    let mut out = String::new();
+    for headline in headline_tables(data) {
+        let mut table = Table::new();
+        table
+            .load_style(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic);
+        let mut header = vec![headline.scenario.clone()];
+        header.extend(headline.columns.iter().cloned());
+        table.set_header(header);
+        for row in &headline.rows {
+            let mut cells = vec![comfy_table::Cell::new(&row.label)];
+            for cell in &row.cells {
+                let mut text = cell.value.clone();
+                for detail in &cell.details {
+                    text.push('\n');
+                    text.push_str(detail);
+                }
+                cells.push(comfy_table::Cell::new(text).set_alignment(CellAlignment::Right));
+            }
+            table.add_row(cells);
+        }
+        out.push_str(&table.to_string());
+        out.push('\n');
+        for verdict in &headline.verdicts {
+            out.push_str("  ");
+            out.push_str(verdict);
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    if out.contains("(n.s.)") {
+        out.push_str(format::NOT_SIGNIFICANT_LEGEND);
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,157 @@
+//! Reports from fixed results folders: snapshots pin every text format, and `stagebench report`
+//! remakes the same files from results.csv and meta.json alone.
+
+use std::path::{Path, PathBuf};
+
+use stagebench::report::{self, Exporter, Markdown, ReportData, SummaryCsv, SummaryJson};
+
+use crate::support::stagebench;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn render(exporter: &dyn Exporter, name: &str) -> String {
+    let data = ReportData::load(&fixture(name)).expect("fixture loads");
+    String::from_utf8(exporter.render(&data).expect("renders")).expect("utf-8")
+}
+
+#[test]
+fn snapshot_summary_csv() {
+    insta::assert_snapshot!("go_service_summary_csv", render(&SummaryCsv, "go-service"));
+    insta::assert_snapshot!("mixed_summary_csv", render(&SummaryCsv, "mixed"));
+}
+
+#[test]
+fn snapshot_summary_json() {
+    insta::assert_snapshot!(
+        "go_service_summary_json",
+        render(&SummaryJson, "go-service")
+    );
+    insta::assert_snapshot!("mixed_summary_json", render(&SummaryJson, "mixed"));
+}
+
+#[test]
+fn snapshot_report_md() {
+    insta::assert_snapshot!("go_service_report_md", render(&Markdown, "go-service"));
+    insta::assert_snapshot!("mixed_report_md", render(&Markdown, "mixed"));
+}
+
+#[test]
+fn snapshot_terminal_table() {
+    for name in ["go-service", "mixed"] {
+        let data = ReportData::load(&fixture(name)).expect("fixture loads");
+        insta::assert_snapshot!(
+            format!("{}_terminal", name.replace('-', "_")),
+            report::terminal_table(&data)
+        );
+    }
+}
+
+#[test]
+fn report_command_remakes_identical_files_from_results_and_meta() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in report::INPUT_FILES {
+        std::fs::copy(fixture("mixed").join(file), dir.path().join(file)).unwrap();
+    }
+    let output = stagebench(dir.path(), &["report", "."]);
+    assert!(output.status.success());
+    let mut first: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    first.sort();
+    let names: Vec<&str> = first.iter().map(|(n, _)| n.as_str()).collect();
+    for expected in [
+        "results.csv",
+        "meta.json",
+        "summary.csv",
+        "summary.json",
+        "report.md",
+        "python-node-build-time.svg",
+        "python-node-build-time.png",
+        "python-node-image-size.svg",
+        "python-node-image-size.png",
+        "python-node-time-vs-size.svg",
+        "python-node-time-vs-size.png",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    assert_eq!(names.len(), 11, "{names:?}");
+
+    for (name, _) in &first {
+        if !report::INPUT_FILES.contains(&name.as_str()) {
+            std::fs::remove_file(dir.path().join(name)).unwrap();
+        }
+    }
+    let output = stagebench(dir.path(), &["report", "."]);
+    assert!(output.status.success());
+    for (name, bytes) in &first {
+        assert_eq!(
+            &std::fs::read(dir.path().join(name)).unwrap(),
+            bytes,
+            "{name} differs when remade"
+        );
+    }
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        table.contains("prebuilt") && table.contains("faster than single"),
+        "{table}"
+    );
+}
+
+#[test]
+fn exports_go_to_files_and_standard_output() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in report::INPUT_FILES {
+        std::fs::copy(fixture("go-service").join(file), dir.path().join(file)).unwrap();
+    }
+    let output = stagebench(
+        dir.path(),
+        &[
+            "report",
+            ".",
+            "--export-csv",
+            "copy.csv",
+            "--export-json",
+            "-",
+            "--export-markdown",
+            "copy.md",
+        ],
+    );
+    assert!(output.status.success());
+    assert_eq!(
+        std::fs::read(dir.path().join("copy.csv")).unwrap(),
+        std::fs::read(dir.path().join("summary.csv")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("copy.md")).unwrap(),
+        std::fs::read(dir.path().join("report.md")).unwrap()
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("stdout holds only the JSON export");
+    assert_eq!(json["schema"], "stagebench-summary");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("faster than single"),
+        "the table moves to stderr"
+    );
+}
+
+#[test]
+fn report_on_a_folder_without_results_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = stagebench(dir.path(), &["report", "."]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("has no results.csv"));
+}
