@@ -209,6 +209,9 @@ struct VariantBuild {
     tag: String,
     /// Images this run made for the variant (final and intermediate), oldest first, for cleanup.
     images: Vec<String>,
+    /// The image the tag named before this run (an earlier run's final image). Moving the tag
+    /// leaves it untagged, so cleanup removes it rather than leave a dangling image per run.
+    replaced_image: Option<String>,
     /// Whether the last build of this variant succeeded, so its cache is filled.
     primed: bool,
 }
@@ -252,12 +255,15 @@ impl<'a> ScenarioRun<'a> {
         for variant in self.settings.selected_variants(scenario) {
             let build_args =
                 scenario.merged_build_args(&variant.build_args, profile, &self.settings.build_args);
+            let tag = format!("{}:{}", scenario.image_repository(), variant.name);
+            let replaced_image = self.engine.image(&tag).await?.map(|image| image.id);
             self.variants.push(VariantBuild {
                 context: BuildContext::new(&scenario.context_dir, &variant.dockerfile)?,
-                tag: format!("{}:{}", scenario.image_repository(), variant.name),
+                tag,
                 variant: variant.clone(),
                 build_args,
                 images: Vec::new(),
+                replaced_image,
                 primed: false,
             });
         }
@@ -429,6 +435,11 @@ impl<'a> ScenarioRun<'a> {
                 builder: self.settings.builder,
                 no_cache: false,
             };
+            let replaced_image = self
+                .engine
+                .image(&prebuild.tag)
+                .await?
+                .map(|image| image.id);
             self.progress
                 .start_build(&format!("{} prebuild {}", self.scenario.name, prebuild.tag));
             let TimedBuild {
@@ -440,6 +451,13 @@ impl<'a> ScenarioRun<'a> {
                 Ok(()) => self.engine.image(&prebuild.tag).await?,
                 Err(_) => None,
             };
+            // A changed prebuild moves its tag; the image it named before would stay behind
+            // untagged. Removal refuses (and is skipped) while anything still uses it.
+            if let (Some(old), Some(new)) = (&replaced_image, &image)
+                && *old != new.id
+            {
+                self.engine.remove_image(old).await?;
+            }
             let error = result.err().unwrap_or_default();
             self.progress.finish_build(&format!(
                 "{}: prebuild {} {} in {build_seconds:.1} s (not counted in any variant's time)",
@@ -742,8 +760,9 @@ impl<'a> ScenarioRun<'a> {
                 })
             };
             let images: Vec<String> = self.variants[index]
-                .images
+                .replaced_image
                 .iter()
+                .chain(&self.variants[index].images)
                 .filter(|id| !is_kept(id))
                 .cloned()
                 .collect();

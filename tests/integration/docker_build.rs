@@ -539,3 +539,59 @@ fn docker_keep_images_tags_every_run_and_default_keeps_only_the_final_image() {
         "a default run adds only the final tag"
     );
 }
+
+#[test]
+fn docker_a_new_run_removes_the_final_image_it_replaces() {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    let _cleanup = RemoveOnDrop(vec!["stagebench/sbtest-replace".to_string()]);
+    let dir = write_tree(&[
+        ("scenario.toml", "name = \"sbtest-replace\"\n"),
+        (
+            "one.Dockerfile",
+            "FROM busybox:latest\nRUN date +%s%N > /stamp\n",
+        ),
+    ]);
+    let image_id = |tag: &str| {
+        let output = docker_cli(
+            &["image", "inspect", "--format", "{{.Id}}", tag],
+            &BTreeMap::new(),
+        );
+        output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+    };
+    let args = ["run", ".", "--runs", "1", "--cache", "cold", "--quiet"];
+    for builder in ["buildkit", "classic"] {
+        let first = stagebench(
+            dir.path(),
+            &[&args[..], &["--builder", builder, "--out", "first"]].concat(),
+        );
+        assert!(first.status.success(), "{}", stderr(&first));
+        let replaced = image_id("stagebench/sbtest-replace:one").expect("first run's image");
+        let dangling_before = dangling_images();
+
+        let second = stagebench(
+            dir.path(),
+            &[&args[..], &["--builder", builder, "--out", "second"]].concat(),
+        );
+        assert!(second.status.success(), "{}", stderr(&second));
+        let kept = image_id("stagebench/sbtest-replace:one").expect("second run's image");
+        assert_ne!(kept, replaced, "a cold build stamps a new image");
+        assert_eq!(
+            image_id(&replaced),
+            None,
+            "{builder}: the image the tag named before the run is removed"
+        );
+        let new_dangling: Vec<String> = dangling_images()
+            .into_iter()
+            .filter(|id| !dangling_before.contains(id))
+            .collect();
+        assert!(new_dangling.is_empty(), "{builder}: left {new_dangling:?}");
+        for out in ["first", "second"] {
+            std::fs::remove_dir_all(dir.path().join(out)).unwrap();
+        }
+    }
+}
