@@ -34,6 +34,8 @@ struct Vertex {
     name: String,
     cached: bool,
     error: String,
+    /// The step's last lines of output, to explain its failure.
+    last_lines: Vec<String>,
 }
 
 /// Accumulates what a build stream says.
@@ -68,8 +70,10 @@ impl StepTracker {
                     self.set_step(&update.name, on_event);
                 }
             }
+            // Parallel stages interleave their output, so each step keeps its own.
             for log in &status.logs {
-                self.keep_output(&String::from_utf8_lossy(&log.msg));
+                let vertex = self.vertices.entry(log.vertex.clone()).or_default();
+                keep_output(&mut vertex.last_lines, &String::from_utf8_lossy(&log.msg));
             }
         }
         if let Some(text) = &info.stream {
@@ -102,7 +106,7 @@ impl StepTracker {
                 on_event(BuildEvent::ImageCreated(id));
             }
         } else if !trimmed.is_empty() {
-            self.keep_output(trimmed);
+            keep_output(&mut self.last_lines, trimmed);
         }
     }
 
@@ -110,15 +114,6 @@ impl StepTracker {
         if self.current_step != step {
             self.current_step = step.to_string();
             on_event(BuildEvent::Step(step));
-        }
-    }
-
-    fn keep_output(&mut self, text: &str) {
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            if self.last_lines.len() == KEPT_OUTPUT_LINES {
-                self.last_lines.remove(0);
-            }
-            self.last_lines.push(line.to_string());
         }
     }
 
@@ -141,18 +136,38 @@ impl StepTracker {
         }
     }
 
-    /// The daemon's message, with the failing step named when the daemon's message lacks it.
+    /// The daemon's message, with the failing step named when the daemon's message lacks it,
+    /// followed by the step's last lines of output: "exit code: 1" alone says nothing of why.
     pub(crate) fn failure_message(&self, daemon_message: &str) -> String {
         let failed_vertex = self.vertices.values().find(|v| !v.error.is_empty());
-        match failed_vertex {
-            Some(vertex) if !daemon_message.contains(&vertex.name) && !vertex.name.is_empty() => {
-                format!("{}: {daemon_message}", vertex.name)
-            }
-            _ if !self.current_step.is_empty() && self.vertices.is_empty() => {
-                format!("{}: {daemon_message}", self.current_step)
-            }
-            _ => daemon_message.to_string(),
+        let (message, output) = match failed_vertex {
+            Some(vertex) if !daemon_message.contains(&vertex.name) && !vertex.name.is_empty() => (
+                format!("{}: {daemon_message}", vertex.name),
+                &vertex.last_lines,
+            ),
+            Some(vertex) => (daemon_message.to_string(), &vertex.last_lines),
+            None if !self.current_step.is_empty() && self.vertices.is_empty() => (
+                format!("{}: {daemon_message}", self.current_step),
+                &self.last_lines,
+            ),
+            None => (daemon_message.to_string(), &self.last_lines),
+        };
+        if output.is_empty() {
+            message
+        } else {
+            // One line, so that it stays one CSV cell a person can read.
+            format!("{message}; last output: {}", output.join(" | "))
         }
+    }
+}
+
+/// Keeps the last [`KEPT_OUTPUT_LINES`] non-empty lines of `text` in `lines`.
+fn keep_output(lines: &mut Vec<String>, text: &str) {
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if lines.len() == KEPT_OUTPUT_LINES {
+            lines.remove(0);
+        }
+        lines.push(line.to_string());
     }
 }
 

@@ -25,7 +25,9 @@ fn docker_failing_run_is_recorded_and_the_other_variant_goes_on() {
         ),
         (
             "bad.Dockerfile",
-            "FROM busybox:latest\nRUN echo about to fail && exit 3\n",
+            // The reason is computed, so finding "reason: 42" in the error means the step's
+            // output was kept, not merely the step's text.
+            "FROM busybox:latest\nRUN echo \"reason: $((6*7))\" && exit 3\n",
         ),
     ]);
     let output = stagebench(
@@ -54,9 +56,32 @@ fn docker_failing_run_is_recorded_and_the_other_variant_goes_on() {
                 row.error.contains("exit code: 3") || row.error.contains("non-zero code: 3"),
                 "{row:?}"
             );
+            assert!(row.error.contains("last output: reason: 42"), "{row:?}");
             assert!(row.image_id.is_empty() && row.image_bytes.is_none());
         }
     }
+
+    let classic = stagebench(
+        dir.path(),
+        &[
+            "run",
+            ".",
+            "--runs",
+            "1",
+            "--cache",
+            "cold",
+            "--builder",
+            "classic",
+            "--variant",
+            "bad",
+            "--out",
+            "classic",
+        ],
+    );
+    assert_eq!(classic.status.code(), Some(1));
+    let rows = results(&dir.path().join("classic"));
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].error.contains("reason: 42"), "{:?}", rows[0]);
 }
 
 #[test]
