@@ -14,8 +14,8 @@ use super::text::{Align, Baseline, Label, LabelStyle, TextLayer, Weight};
 use super::{CHART_HEIGHT_PX, CHART_WIDTH_PX, ChartData, DrawFailure};
 use crate::cache_mode::CacheMode;
 
-const SUBTITLE: &str =
-    "One point per variant and cache mode, at its median build time · both axes logarithmic";
+const SUBTITLE: &str = "One point per variant and cache mode, at its median build time · both axes logarithmic · \
+     overlapping points set side by side";
 const BYTES_PER_MB: f64 = 1_000_000.0;
 const LEGEND_HEADING: LabelStyle = LabelStyle::new(28.0, Weight::Bold, style::INK);
 const NOTHING: LabelStyle = LabelStyle::new(26.0, Weight::Bold, style::MUTED_INK);
@@ -158,12 +158,45 @@ pub(super) fn draw<DB: DrawingBackend>(
         .upward(),
     );
 
-    for point in &points {
-        let centre = to_px(point.size_mb, point.seconds);
+    let mut centres: Vec<(i32, i32)> = points
+        .iter()
+        .map(|p| to_px(p.size_mb, p.seconds))
+        .collect();
+    dodge(&mut centres, MARKER_SPACING_PX);
+    for (point, centre) in points.iter().zip(centres) {
         let colour = data.variants[point.variant_index].colour;
         draw_marker(root, point.mode, centre, colour)?;
     }
     Ok(())
+}
+
+/// Centre-to-centre distance below which two markers would hide each other.
+const MARKER_SPACING_PX: i32 = 30;
+
+/// Sets markers that would overlap side by side, centred on where they belong: variants with the
+/// same image (`multi` and `prebuilt` often are) would otherwise hide one another completely.
+fn dodge(centres: &mut [(i32, i32)], spacing_px: i32) {
+    let mut clustered = vec![false; centres.len()];
+    for first in 0..centres.len() {
+        if clustered[first] {
+            continue;
+        }
+        let anchor = centres[first];
+        let cluster: Vec<usize> = (first..centres.len())
+            .filter(|&i| {
+                !clustered[i]
+                    && (centres[i].0 - anchor.0).abs() < spacing_px
+                    && (centres[i].1 - anchor.1).abs() < spacing_px
+            })
+            .collect();
+        let count = cluster.len() as i32;
+        for (slot, &index) in cluster.iter().enumerate() {
+            clustered[index] = true;
+            // Slots -(n-1)/2 .. (n-1)/2 spacings from the anchor, in input (variant) order.
+            let offset_px = (2 * slot as i32 - (count - 1)) * spacing_px / 2;
+            centres[index] = (anchor.0 + offset_px, centres[index].1);
+        }
+    }
 }
 
 /// Smallest and largest of `values` (all positive and finite).
@@ -313,4 +346,26 @@ fn draw_marker<DB: DrawingBackend>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlapping_markers_are_set_side_by_side_around_their_place() {
+        let mut centres = vec![(100, 200), (104, 203), (500, 200), (102, 600)];
+        dodge(&mut centres, 30);
+        assert_eq!(centres[0], (85, 200));
+        assert_eq!(centres[1], (115, 203));
+        assert_eq!(centres[2], (500, 200), "a lone marker stays put");
+        assert_eq!(centres[3], (102, 600), "same size, other time: no overlap");
+    }
+
+    #[test]
+    fn three_identical_markers_spread_evenly() {
+        let mut centres = vec![(300, 300); 3];
+        dodge(&mut centres, 30);
+        assert_eq!(centres, [(270, 300), (300, 300), (330, 300)]);
+    }
 }
