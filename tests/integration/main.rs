@@ -4,5 +4,6 @@
 mod cli_errors;
 mod docker_build;
 mod docker_failures;
+mod docker_scenarios;
 mod report_files;
 mod support;

@@ -1,0 +1,117 @@
+//! The shipped scenarios against a real daemon: they validate, and python-node's quick profile
+//! runs its three variants to completion with the comparison's shape intact.
+
+use std::path::{Path, PathBuf};
+
+use stagebench::measurement::BuildStatus;
+
+use crate::support::{RemoveOnDrop, docker_daemon, results, stagebench, stderr};
+
+fn repository_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn shipped_scenarios() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(repository_root().join("scenarios"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn docker_every_shipped_scenario_validates() {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    let dirs = shipped_scenarios();
+    assert!(dirs.len() >= 5, "{dirs:?}");
+    let mut args = vec!["validate".to_string()];
+    args.extend(dirs.iter().map(|d| d.display().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = stagebench(repository_root(), &args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    for dir in &dirs {
+        let name = dir.file_name().unwrap().to_string_lossy();
+        let readme = dir.join("README.md");
+        assert!(readme.is_file(), "{name} has no README.md");
+        let manifest = std::fs::read_to_string(dir.join("scenario.toml")).unwrap();
+        for key in [
+            "description",
+            "baseline",
+            "[incremental]",
+            "[profile.quick]",
+        ] {
+            assert!(manifest.contains(key), "{name}/scenario.toml lacks {key}");
+        }
+    }
+}
+
+#[test]
+fn docker_python_node_quick_profile_runs_all_three_variants() {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    let _cleanup = RemoveOnDrop(vec![
+        "stagebench/python-node".to_string(),
+        "stagebench/python-node-prebuilt".to_string(),
+    ]);
+    let out = tempfile::tempdir().unwrap();
+    let main_js = repository_root().join("scenarios/python-node/app/main.js");
+    let main_js_before = std::fs::read(&main_js).unwrap();
+    let out_arg = out.path().display().to_string();
+    let output = stagebench(
+        repository_root(),
+        &[
+            "run",
+            "scenarios/python-node",
+            "--profile",
+            "quick",
+            "--out",
+            &out_arg,
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        std::fs::read(&main_js).unwrap(),
+        main_js_before,
+        "the incremental edit is undone"
+    );
+
+    let rows = results(out.path());
+    assert_eq!(rows.len(), 3 * 3 * 3, "3 variants x 3 cache modes x 3 runs");
+    assert!(rows.iter().all(|r| r.status == BuildStatus::Ok), "{rows:?}");
+    let size = |variant: &str| {
+        rows.iter()
+            .find(|r| r.variant == variant)
+            .and_then(|r| r.image_bytes)
+            .unwrap()
+    };
+    let (single, multi, prebuilt) = (size("single"), size("multi"), size("prebuilt"));
+    assert!(multi * 2 < single, "multi {multi} B vs single {single} B");
+    assert!(
+        prebuilt * 2 < single,
+        "prebuilt {prebuilt} B vs single {single} B"
+    );
+    // prebuilt copies the same stages as multi, so both final images hold the same files.
+    assert!(
+        multi.abs_diff(prebuilt) * 100 < multi,
+        "multi {multi} B vs prebuilt {prebuilt} B"
+    );
+    let cold_median = |variant: &str| crate::support::median_seconds(&rows, variant, "cold");
+    assert!(
+        cold_median("prebuilt") * 4.0 < cold_median("multi"),
+        "prebuilt only assembles; multi compiles"
+    );
+
+    let report = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    for expected in [
+        "multi vs single, cold:",
+        "prebuilt vs single, cold:",
+        "smaller than single",
+    ] {
+        assert!(report.contains(expected), "report.md lacks {expected:?}");
+    }
+}
