@@ -158,10 +158,7 @@ pub(super) fn draw<DB: DrawingBackend>(
         .upward(),
     );
 
-    let mut centres: Vec<(i32, i32)> = points
-        .iter()
-        .map(|p| to_px(p.size_mb, p.seconds))
-        .collect();
+    let mut centres: Vec<(i32, i32)> = points.iter().map(|p| to_px(p.size_mb, p.seconds)).collect();
     dodge(&mut centres, MARKER_SPACING_PX);
     for (point, centre) in points.iter().zip(centres) {
         let colour = data.variants[point.variant_index].colour;
