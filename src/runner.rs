@@ -452,9 +452,15 @@ impl<'a> ScenarioRun<'a> {
                 Err(_) => None,
             };
             // A changed prebuild moves its tag; the image it named before would stay behind
-            // untagged. Removal refuses (and is skipped) while anything still uses it.
+            // untagged. It goes only when nothing names it any more, and removal refuses (and is
+            // skipped) while a container or another image still uses it.
             if let (Some(old), Some(new)) = (&replaced_image, &image)
                 && *old != new.id
+                && self
+                    .engine
+                    .image(old)
+                    .await?
+                    .is_some_and(|image| image.repo_tags.is_empty())
             {
                 self.engine.remove_image(old).await?;
             }
@@ -759,12 +765,23 @@ impl<'a> ScenarioRun<'a> {
                         .starts_with(id.trim_start_matches("sha256:"))
                 })
             };
-            let images: Vec<String> = self.variants[index]
-                .replaced_image
-                .iter()
-                .chain(&self.variants[index].images)
+            // The replaced image goes only if nothing names it any more: `--keep-images` of an
+            // earlier run may have tagged it too, and a person may have.
+            let replaced = match &self.variants[index].replaced_image {
+                Some(id) if !is_kept(id) => match self.engine.image(id).await {
+                    Ok(Some(image)) if image.repo_tags.is_empty() => Some(id.clone()),
+                    Ok(_) => None,
+                    Err(e) => {
+                        outcome.problems.push(format!("cleanup: {e}"));
+                        None
+                    }
+                },
+                _ => None,
+            };
+            let images: Vec<String> = replaced
+                .into_iter()
+                .chain(self.variants[index].images.iter().cloned())
                 .filter(|id| !is_kept(id))
-                .cloned()
                 .collect();
             // Newest first, so children go before the parents they pin.
             for id in images.iter().rev() {

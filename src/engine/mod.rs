@@ -74,6 +74,8 @@ pub struct ImageFacts {
     pub layers: u32,
     /// Registry digests, when the image came from a registry.
     pub repo_digests: Vec<String>,
+    /// Every `repository:tag` naming the image.
+    pub repo_tags: Vec<String>,
 }
 
 /// One build to run.
@@ -179,6 +181,7 @@ impl Engine {
                     .map(|l| l.len() as u32)
                     .unwrap_or_default(),
                 repo_digests: image.repo_digests.unwrap_or_default(),
+                repo_tags: image.repo_tags.unwrap_or_default(),
             })),
             Err(BollardError::DockerResponseServerError {
                 status_code: 404, ..
