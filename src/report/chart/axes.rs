@@ -120,6 +120,24 @@ fn tick_label(value: f64) -> String {
     }
 }
 
+/// The top of a linear axis from 0 that leaves `label_room_px` above the highest value for its
+/// value label; 0..1 when there is nothing to show.
+pub(super) fn max_with_label_room(highest: f64, plot_height_px: f64, label_room_px: f64) -> f64 {
+    if highest > 0.0 && highest.is_finite() {
+        highest * plot_height_px / (plot_height_px - label_room_px)
+    } else {
+        1.0
+    }
+}
+
+/// Width of the widest tick label, which sets how far the plot starts from the left edge.
+pub(super) fn widest_tick_label(text: &TextLayer, ticks: &[(f64, String)]) -> f64 {
+    ticks
+        .iter()
+        .map(|(_, label)| text.measure(label, TICK_LABEL).0)
+        .fold(0.0, f64::max)
+}
+
 /// Horizontal grid lines across `plot` at each tick, with labels right-aligned left of it.
 pub(super) fn draw_y_ticks<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,

@@ -167,16 +167,9 @@ fn draw_panel<DB: DrawingBackend>(
         })
         .fold(0.0, f64::max);
     // Scale so that the tallest element leaves room for its label; an all-failed panel gets 0..1.
-    let y_max = if highest > 0.0 && highest.is_finite() {
-        highest * plot_height / (plot_height - LABEL_ROOM_PX)
-    } else {
-        1.0
-    };
+    let y_max = axes::max_with_label_room(highest, plot_height, LABEL_ROOM_PX);
     let tick_values = axes::linear_ticks(y_max, 5);
-    let tick_label_width = tick_values
-        .iter()
-        .map(|(_, label)| text.measure(label, style::TICK_LABEL).0)
-        .fold(0.0, f64::max);
+    let tick_label_width = axes::widest_tick_label(text, &tick_values);
     let plot = PlotRect::from_px(
         panel.left_px + tick_label_width + 14.0,
         panel.top_px,

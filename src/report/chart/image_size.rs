@@ -38,16 +38,9 @@ pub(super) fn draw<DB: DrawingBackend>(
     let plot_top = heading_bottom + 64.0;
     let plot_bottom = f64::from(CHART_HEIGHT_PX) - style::MARGIN_PX - names_height;
     let plot_height = plot_bottom - plot_top;
-    let y_max = if largest_mb > 0.0 && largest_mb.is_finite() {
-        largest_mb * plot_height / (plot_height - LABEL_ROOM_PX)
-    } else {
-        1.0
-    };
+    let y_max = axes::max_with_label_room(largest_mb, plot_height, LABEL_ROOM_PX);
     let tick_values = axes::linear_ticks(y_max, 5);
-    let tick_label_width = tick_values
-        .iter()
-        .map(|(_, label)| text.measure(label, style::TICK_LABEL).0)
-        .fold(0.0, f64::max);
+    let tick_label_width = axes::widest_tick_label(text, &tick_values);
     let (_, axis_title_height) = text.measure("image size (MB)", style::AXIS_TITLE);
     let plot_left = style::MARGIN_PX - 8.0 + axis_title_height + 16.0 + tick_label_width + 12.0;
     let plot = PlotRect::from_px(

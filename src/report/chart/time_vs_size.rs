@@ -100,10 +100,7 @@ pub(super) fn draw<DB: DrawingBackend>(
     let x_ticks = axes::log_ticks(x_range.0, x_range.1);
     let y_ticks = axes::log_ticks(y_range.0, y_range.1);
 
-    let tick_label_width = y_ticks
-        .iter()
-        .map(|(_, label)| text.measure(label, style::TICK_LABEL).0)
-        .fold(0.0, f64::max);
+    let tick_label_width = axes::widest_tick_label(text, &y_ticks);
     let plot_left = style::MARGIN_PX - 8.0 + axis_title_height + 16.0 + tick_label_width + 12.0;
     let plot = PlotRect::from_px(plot_left, plot_top, plot_right, plot_bottom);
 
