@@ -240,9 +240,7 @@ mod tests {
     fn buildkit_step_names() {
         assert!(is_dockerfile_step("[stage-1 2/3] COPY --from=a /x /x"));
         assert!(is_dockerfile_step("[2/2] RUN make"));
-        assert!(!is_dockerfile_step(
-            "[1/2] FROM docker.io/library/busybox:latest"
-        ));
+        assert!(!is_dockerfile_step("[1/2] FROM library/busybox:latest"));
         assert!(!is_dockerfile_step("[internal] load build context"));
         assert!(!is_dockerfile_step("exporting to image"));
     }
