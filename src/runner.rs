@@ -456,11 +456,7 @@ impl<'a> ScenarioRun<'a> {
             // skipped) while a container or another image still uses it.
             if let (Some(old), Some(new)) = (&replaced_image, &image)
                 && *old != new.id
-                && self
-                    .engine
-                    .image(old)
-                    .await?
-                    .is_some_and(|image| image.repo_tags.is_empty())
+                && self.engine.is_untagged(old).await?
             {
                 self.engine.remove_image(old).await?;
             }
@@ -768,9 +764,9 @@ impl<'a> ScenarioRun<'a> {
             // The replaced image goes only if nothing names it any more: `--keep-images` of an
             // earlier run may have tagged it too, and a person may have.
             let replaced = match &self.variants[index].replaced_image {
-                Some(id) if !is_kept(id) => match self.engine.image(id).await {
-                    Ok(Some(image)) if image.repo_tags.is_empty() => Some(id.clone()),
-                    Ok(_) => None,
+                Some(id) if !is_kept(id) => match self.engine.is_untagged(id).await {
+                    Ok(true) => Some(id.clone()),
+                    Ok(false) => None,
                     Err(e) => {
                         outcome.problems.push(format!("cleanup: {e}"));
                         None

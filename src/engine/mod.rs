@@ -296,6 +296,15 @@ impl Engine {
         Ok(response.space_reclaimed.unwrap_or_default().max(0) as u64)
     }
 
+    /// Whether `id` names an image that no `repository:tag` names any more: what a moved tag
+    /// leaves behind. `false` when the image is gone.
+    pub async fn is_untagged(&self, id: &str) -> Result<bool, EngineError> {
+        Ok(self
+            .image(id)
+            .await?
+            .is_some_and(|image| image.repo_tags.is_empty()))
+    }
+
     /// Removes an image (and its untagged parents). Returns `false` when it was already gone or is
     /// still used by another image or container, which cleanup treats as nothing to do.
     pub async fn remove_image(&self, name: &str) -> Result<bool, EngineError> {
