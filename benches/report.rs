@@ -4,11 +4,11 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use stagebench::measurement::{BuildRecord, BuildStatus};
 use stagebench::report::{self, ReportData};
+use stagebench::results::{BuildRecord, BuildStatus, ResultSet, RunMeta};
 
 /// 10,000 runs: 5 scenarios x 4 variants x 3 cache modes x ~167 runs, with realistic spreads.
-fn records(meta: &stagebench::meta::RunMeta) -> Vec<BuildRecord> {
+fn records(meta: &RunMeta) -> Vec<BuildRecord> {
     let mut rng = fastrand::Rng::with_seed(42);
     let mut rows = Vec::with_capacity(10_000);
     for scenario in &meta.scenarios {
@@ -22,7 +22,7 @@ fn records(meta: &stagebench::meta::RunMeta) -> Vec<BuildRecord> {
                     rows.push(BuildRecord {
                         scenario: scenario.name.clone(),
                         variant: variant.name.clone(),
-                        builder: meta.builder,
+                        builder: meta.settings.builder,
                         cache,
                         run,
                         warmup: false,
@@ -35,6 +35,9 @@ fn records(meta: &stagebench::meta::RunMeta) -> Vec<BuildRecord> {
                         total_steps: 7,
                         started_at: "2026-11-28T00:00:00Z".to_string(),
                         error: String::new(),
+                        host: "local".to_string(),
+                        run_id: "20261128T000000Z".to_string(),
+                        seq: u32::try_from(rows.len() + 1).unwrap_or(u32::MAX),
                     });
                 }
             }
@@ -43,9 +46,9 @@ fn records(meta: &stagebench::meta::RunMeta) -> Vec<BuildRecord> {
     rows
 }
 
-fn meta() -> stagebench::meta::RunMeta {
+fn meta() -> RunMeta {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mixed");
-    let mut meta = match stagebench::meta::RunMeta::read(std::path::Path::new(path)) {
+    let mut meta = match RunMeta::read(std::path::Path::new(path)) {
         Ok(meta) => meta,
         Err(error) => panic!("fixture meta.json: {error}"),
     };
@@ -62,6 +65,13 @@ fn meta() -> stagebench::meta::RunMeta {
     meta
 }
 
+fn set(meta: &RunMeta, records: &[BuildRecord]) -> ResultSet {
+    ResultSet {
+        meta: meta.clone(),
+        records: records.to_vec(),
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let meta = meta();
     let records = records(&meta);
@@ -70,9 +80,9 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("10k runs");
     group.sample_size(10);
     group.bench_function("summarise", |b| {
-        b.iter(|| ReportData::new(black_box(meta.clone()), black_box(records.clone())))
+        b.iter(|| ReportData::new(black_box(set(&meta, &records))))
     });
-    let data = ReportData::new(meta.clone(), records.clone());
+    let data = ReportData::new(set(&meta, &records));
     group.bench_function("render text formats", |b| {
         b.iter(|| {
             for exporter in report::exporters() {
@@ -86,7 +96,7 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("summarise and write every output", |b| {
         b.iter(|| {
-            let data = ReportData::new(meta.clone(), records.clone());
+            let data = ReportData::new(set(&meta, &records));
             report::write_all(&data, out.path()).expect("write");
             black_box(report::terminal_table(&data));
         })

@@ -1,18 +1,26 @@
 //! The commands: each reads checked settings, calls the library, and says what happened.
 
+use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{Cli, Command, ExportArgs, ListArgs, ReportArgs, RunArgs, ValidateArgs};
+use crate::cli::{
+    Cli, Command, ExportArgs, ListArgs, MergeArgs, ReportArgs, RunArgs, ValidateArgs,
+};
 use crate::config::RunSettings;
 use crate::context::BuildContext;
 use crate::dockerfile;
-use crate::engine::Engine;
+use crate::engine::{Daemon, Endpoint, Engine};
+use crate::plan;
 use crate::progress::{Progress, ProgressMode};
 use crate::report::{self, Exporter, Markdown, ReportData, SummaryCsv, SummaryJson};
-use crate::runner;
+use crate::results::{
+    BuildStatus, RESULTS_FILE, ResultSet, find_results_folders, is_results_folder,
+};
+use crate::runner::{self, Host};
 use crate::scenario::{self, Scenario};
 
 /// Exit code when a build failed or a check found a problem.
@@ -27,7 +35,53 @@ pub async fn run(cli: Cli, command_line: Vec<String>) -> anyhow::Result<ExitCode
         Command::List(args) => list_command(&args),
         Command::Validate(args) => validate_command(&args).await,
         Command::Report(args) => report_command(&args),
+        Command::Merge(args) => merge_command(&args),
     }
+}
+
+/// Combines results folders into `--out` and writes every report there.
+fn merge_command(args: &MergeArgs) -> anyhow::Result<ExitCode> {
+    if is_results_folder(&args.out) {
+        anyhow::bail!(
+            "{} already holds results; merge into a new folder",
+            args.out.display()
+        );
+    }
+    let mut parts = Vec::new();
+    for dir in &args.dirs {
+        let found = find_results_folders(dir);
+        if found.is_empty() {
+            anyhow::bail!(
+                "{} holds no stagebench results folder (results.csv and meta.json)",
+                dir.display()
+            );
+        }
+        for folder in found {
+            let set = ResultSet::load(&folder).with_context(|| {
+                format!(
+                    "cannot merge {} into {}",
+                    folder.display(),
+                    args.out.display()
+                )
+            })?;
+            parts.push((folder, set));
+        }
+    }
+    let folders = parts.len();
+    let merged = ResultSet::merge(parts)?;
+    let rows = merged.records.len();
+    let hosts = merged.meta.hosts.len();
+    merged.write(&args.out)?;
+    let data = ReportData::new(merged);
+    let written = report::write_all(&data, &args.out)?;
+    print_table(&data, exports_to_stdout(&args.export));
+    export_all(&data, &args.export)?;
+    eprintln!(
+        "merged {folders} results folders ({rows} rows, {hosts} hosts) into {}; wrote {} files",
+        args.out.display(),
+        written.len() + 2
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Writes every report file into a results folder and the requested exports.
@@ -77,13 +131,44 @@ fn export_all(data: &ReportData, export: &ExportArgs) -> anyhow::Result<()> {
 }
 
 async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Result<ExitCode> {
-    let settings = RunSettings::from_args(args, command_line)?;
-    let engine = Engine::connect().await?;
+    let settings = Arc::new(RunSettings::from_args(args, command_line)?);
+    let hosts = connect_all(&settings.endpoints).await;
+    let plan = plan::plan(
+        &settings.scenario_shapes(),
+        &settings.host_names(),
+        &settings.plan_settings(),
+        &settings.already_done(),
+        &settings.pinned_hosts(),
+    );
     let cancel = CancellationToken::new();
     spawn_interrupt_listener(cancel.clone());
 
-    let mut progress = Progress::new(ProgressMode::detect(args.quiet), settings.planned_builds());
-    let result = runner::run(&engine, &settings, &mut progress, &cancel).await;
+    let progress = Arc::new(Progress::new(
+        ProgressMode::detect(args.quiet),
+        plan.total_builds(),
+        hosts.len(),
+    ));
+    for warning in &settings.warnings {
+        progress.note(&format!("stagebench: warning: {warning}"));
+    }
+    for host in &hosts {
+        if let Err(error) = &host.connection
+            && hosts.len() > 1
+        {
+            progress.note(&format!(
+                "stagebench: host {} is not reachable; its scenarios are not run: {error}",
+                host.endpoint.name
+            ));
+        }
+    }
+    let result = runner::run(
+        Arc::clone(&settings),
+        plan,
+        hosts,
+        Arc::clone(&progress) as Arc<dyn runner::EventSink>,
+        cancel,
+    )
+    .await;
     progress.finish();
     let mut outcome = result?;
 
@@ -97,7 +182,7 @@ async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Resul
                 .push(format!("report for {}: {error}", dir.display())),
         }
     }
-    if let Some(data) = ReportData::merge(reports) {
+    if let Some(data) = ReportData::combine(reports) {
         if !args.quiet {
             print_table(&data, exports_to_stdout(&args.export));
         }
@@ -109,30 +194,78 @@ async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Resul
     }
     if !args.quiet {
         for dir in &outcome.out_dirs {
-            eprintln!(
-                "results: {}",
-                dir.join(crate::measurement::RESULTS_FILE).display()
-            );
+            eprintln!("results: {}", dir.join(RESULTS_FILE).display());
         }
     }
+    let resume_hint = || {
+        let program = settings
+            .command_line
+            .first()
+            .map_or("stagebench", String::as_str);
+        let commands: Vec<String> = outcome
+            .out_dirs
+            .iter()
+            .map(|dir| resume_command(program, dir))
+            .collect();
+        commands.join(" && ")
+    };
     if outcome.interrupted {
         eprintln!(
-            "stagebench: interrupted; the {} builds measured so far are kept",
-            outcome.records.len()
+            "stagebench: interrupted; the {} builds measured so far are kept; continue with: {}",
+            outcome.count(BuildStatus::Ok)
+                + outcome.count(BuildStatus::Failed)
+                + outcome.count(BuildStatus::TimedOut),
+            resume_hint()
         );
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
-    let failed = outcome.failed_builds();
-    if failed > 0 || !outcome.problems.is_empty() {
-        if failed > 0 {
-            eprintln!(
-                "stagebench: {failed} of {} builds failed; see the error column of results.csv",
-                outcome.records.len()
-            );
-        }
+    let failed = outcome.count(BuildStatus::Failed) + outcome.count(BuildStatus::TimedOut);
+    if failed > 0 {
+        eprintln!(
+            "stagebench: {failed} of {} builds failed or timed out; see the error column of results.csv",
+            outcome.records.len()
+        );
+    }
+    if outcome.unfinished {
+        eprintln!(
+            "stagebench: some planned builds did not run; continue with: {}",
+            resume_hint()
+        );
+    }
+    if failed > 0 || outcome.unfinished || !outcome.problems.is_empty() {
         return Ok(ExitCode::from(EXIT_FAILURE));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The command that continues the run in `dir`, quoted for a POSIX shell.
+fn resume_command(program: &str, dir: &Path) -> String {
+    let quote = |text: &str| {
+        shlex::try_quote(text).map_or_else(|_| text.to_string(), |quoted| quoted.into_owned())
+    };
+    format!(
+        "{} run --resume {}",
+        quote(program),
+        quote(&dir.display().to_string())
+    )
+}
+
+/// Connects to every host at once; one that does not answer is kept with its reason.
+async fn connect_all(endpoints: &[Endpoint]) -> Vec<Host<Engine>> {
+    let attempts = endpoints.iter().map(|endpoint| async move {
+        let connection = match Engine::connect(endpoint).await {
+            Ok(engine) => match engine.facts().await {
+                Ok(facts) => Ok((engine, facts)),
+                Err(error) => Err(error),
+            },
+            Err(error) => Err(error),
+        };
+        Host {
+            endpoint: endpoint.clone(),
+            connection,
+        }
+    });
+    futures_util::future::join_all(attempts).await
 }
 
 /// Ctrl-C or SIGTERM cancels the build in progress; the runner then keeps what it measured,
@@ -207,7 +340,13 @@ fn list_command(args: &ListArgs) -> anyhow::Result<ExitCode> {
 
 async fn validate_command(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     // One connection for all scenarios; without a daemon the static checks still run.
-    let engine = Engine::connect().await;
+    let engine = match Endpoint::from_environment() {
+        Ok(endpoint) => Engine::connect(&endpoint).await,
+        Err(error) => Err(crate::error::EngineError::Unreachable {
+            endpoint: "DOCKER_HOST".to_string(),
+            reason: error.to_string(),
+        }),
+    };
     let mut problems_total = 0;
     for dir in &args.scenarios {
         let problems = validate_scenario(dir, args.profile.as_deref(), engine.as_ref()).await;

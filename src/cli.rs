@@ -21,13 +21,15 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Build every variant of each scenario repeatedly and record time and image size.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List the scenarios and variants found under a folder.
     List(ListArgs),
     /// Check scenarios without building: manifests, Dockerfiles, contexts and base images.
     Validate(ValidateArgs),
     /// Remake summaries, report.md and charts from a results folder's results.csv and meta.json.
     Report(ReportArgs),
+    /// Combine results folders (from several machines or CI jobs) into one and report on it.
+    Merge(MergeArgs),
 }
 
 /// Copies of the summaries for other tools, as hyperfine's exports are.
@@ -55,12 +57,38 @@ pub struct ReportArgs {
     pub export: ExportArgs,
 }
 
+/// Flags of `stagebench merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Results folders, or folders holding results folders (such as downloaded CI artifacts).
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// The folder to write the merged results and reports into; it must not hold results yet.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub out: PathBuf,
+    /// Exports.
+    #[command(flatten)]
+    pub export: ExportArgs,
+}
+
 /// Flags of `stagebench run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Scenario directories, each holding `<variant>.Dockerfile` files.
-    #[arg(required = true, value_name = "SCENARIO_DIR")]
+    #[arg(required_unless_present = "resume", value_name = "SCENARIO_DIR")]
     pub scenarios: Vec<PathBuf>,
+    /// Continue the run whose results folder is DIR, with the settings recorded there: finished
+    /// builds are skipped, interrupted ones redone.
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with_all = [
+            "scenarios", "runs", "warmup", "cache", "builder", "variants", "profile",
+            "build_args", "out", "timeout", "keep_images", "docker_hosts", "contexts",
+            "on_every_host", "seed",
+        ]
+    )]
+    pub resume: Option<PathBuf>,
     /// Timed runs per variant and cache mode.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub runs: u32,
@@ -90,7 +118,7 @@ pub struct RunArgs {
     /// Results folder [default: reports/<scenario>/<UTC timestamp>/].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Cancel a build, and record it as failed, after this many seconds.
+    /// Cancel a build, and record it as timed out, after this many seconds.
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     pub timeout: Option<f64>,
     /// Print nothing but errors.
@@ -99,6 +127,20 @@ pub struct RunArgs {
     /// Keep every image built (each run tagged `stagebench/<scenario>:<variant>-<cache>-run<N>`).
     #[arg(long)]
     pub keep_images: bool,
+    /// A Docker host to build on, optionally named (repeatable) [default: DOCKER_HOST, else the
+    /// default socket]. `tcp://` hosts use TLS when DOCKER_TLS_VERIFY is set.
+    #[arg(long = "docker-host", value_name = "[NAME=]URL")]
+    pub docker_hosts: Vec<String>,
+    /// A docker CLI context to build on (repeatable); its name is the host's name.
+    #[arg(long = "context", value_name = "NAME")]
+    pub contexts: Vec<String>,
+    /// Run every scenario on every host (to compare machines) instead of spreading them.
+    #[arg(long)]
+    pub on_every_host: bool,
+    /// Seed of the per-round shuffle of the variant order [default: random, recorded in
+    /// meta.json].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
     /// Exports.
     #[command(flatten)]
     pub export: ExportArgs,

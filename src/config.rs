@@ -1,7 +1,9 @@
-//! Checked settings for a run, made from the raw flags in one step so that every mistake in
-//! them is reported before the first build starts.
+//! Checked settings for a run, made from the raw flags (or from the folder being resumed) in one
+//! step, so that every mistake in them is reported before the first build starts, and the
+//! runner, the plan and the progress display all read the same resolved values.
 
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -10,12 +12,16 @@ use time::macros::format_description;
 use crate::builder::Builder;
 use crate::cache_mode::CacheMode;
 use crate::cli::RunArgs;
+use crate::engine::{Endpoint, EndpointError};
 use crate::error::ScenarioError;
-use crate::plan::PlanSettings;
-use crate::scenario::{BuildArgs, MANIFEST_FILE, Scenario, Variant};
+use crate::plan::{PlanSettings, ScenarioShape};
+use crate::results::{
+    BuildKey, HostSpec, RecordedSettings, ResultSet, StoreError, is_results_folder,
+};
+use crate::scenario::{BuildArgs, MANIFEST_FILE, Scenario, ScenarioInputs, Variant};
 
 /// Where results go.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutputLocation {
     /// `--out DIR`: every scenario's rows in one folder.
     Explicit(PathBuf),
@@ -26,12 +32,36 @@ pub enum OutputLocation {
         /// UTC start time, e.g. `20261128T043000Z`.
         timestamp: String,
     },
+    /// `--resume DIR`: the rows go on in the folder being continued.
+    Resume(PathBuf),
+}
+
+/// A setting that cannot be used; the message names the flag, file or endpoint.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A scenario is wrong.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// A Docker host is wrong.
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    /// The folder to resume cannot be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The folder to resume cannot be continued.
+    #[error("cannot resume {}: {reason}", dir.display())]
+    Resume {
+        /// The folder.
+        dir: PathBuf,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Everything `stagebench run` needs, checked.
 #[derive(Debug, Clone)]
 pub struct RunSettings {
-    /// Scenarios, loaded and checked.
+    /// Scenarios, loaded and checked, in the order given.
     pub scenarios: Vec<Scenario>,
     /// Timed runs per variant and cache mode.
     pub runs: u32,
@@ -55,6 +85,20 @@ pub struct RunSettings {
     pub keep_images: bool,
     /// The command line, for meta.json.
     pub command_line: Vec<String>,
+    /// Seed of the per-round shuffle of the variant order.
+    pub seed: u64,
+    /// Run every scenario on every host instead of spreading them.
+    pub on_every_host: bool,
+    /// The Docker hosts, in the order given.
+    pub endpoints: Vec<Endpoint>,
+    /// This invocation's id, the `run_id` of its rows.
+    pub run_id: String,
+    /// The content of every scenario's inputs when the run started, in scenario order.
+    pub inputs: Vec<ScenarioInputs>,
+    /// With `--resume`: the folder as this invocation found it.
+    pub resumed: Option<ResultSet>,
+    /// Sentences about settings that work but deserve attention.
+    pub warnings: Vec<String>,
 }
 
 impl RunSettings {
@@ -62,48 +106,26 @@ impl RunSettings {
     pub fn from_args(
         args: &RunArgs,
         command_line: Vec<String>,
-    ) -> Result<RunSettings, ScenarioError> {
+    ) -> Result<RunSettings, ConfigError> {
+        if let Some(dir) = &args.resume {
+            return RunSettings::for_resume(dir, command_line);
+        }
         let scenarios = args
             .scenarios
             .iter()
             .map(|dir| Scenario::load(dir))
             .collect::<Result<Vec<_>, _>>()?;
-        for scenario in &scenarios {
-            for name in &args.variants {
-                if !scenario.variants.iter().any(|v| &v.name == name) {
-                    return Err(ScenarioError::Invalid {
-                        file: scenario.dir.clone(),
-                        message: format!(
-                            "has no variant `{name}` (variants: {})",
-                            scenario
-                                .variants
-                                .iter()
-                                .map(|v| v.name.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    });
-                }
-            }
-            if let Some(profile) = &args.profile {
-                scenario.profile(profile)?;
-            }
-        }
-        let mut names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
-        names.sort_unstable();
-        if let Some(pair) = names.windows(2).find(|w| w[0] == w[1]) {
-            return Err(ScenarioError::Invalid {
-                file: PathBuf::from(MANIFEST_FILE),
-                message: format!("two scenarios are both named `{}`", pair[0]),
-            });
-        }
+        check_variants_and_profile(&scenarios, &args.variants, args.profile.as_deref())?;
+        check_unique_names(&scenarios)?;
         let out = match &args.out {
             Some(dir) => OutputLocation::Explicit(dir.clone()),
             None => OutputLocation::Default {
                 reports_root: PathBuf::from("reports"),
-                timestamp: utc_timestamp(),
+                timestamp: utc_timestamp(OffsetDateTime::now_utc()),
             },
         };
+        let endpoints = endpoints_from_flags(&args.docker_hosts, &args.contexts)?;
+        let (inputs, warnings) = scan_inputs(&scenarios, &out)?;
         Ok(RunSettings {
             scenarios,
             runs: args.runs,
@@ -120,6 +142,92 @@ impl RunSettings {
             timeout: args.timeout.map(Duration::from_secs_f64),
             keep_images: args.keep_images,
             command_line,
+            seed: args.seed.unwrap_or_else(|| fastrand::u64(..)),
+            on_every_host: args.on_every_host,
+            endpoints,
+            run_id: new_run_id(),
+            inputs,
+            resumed: None,
+            warnings,
+        })
+    }
+
+    /// The settings recorded in `dir`'s meta.json, after checking that every scenario's files
+    /// are as they were when the run started.
+    pub fn for_resume(dir: &Path, command_line: Vec<String>) -> Result<RunSettings, ConfigError> {
+        let refuse = |reason: String| ConfigError::Resume {
+            dir: dir.to_path_buf(),
+            reason,
+        };
+        if !is_results_folder(dir) {
+            return Err(refuse(
+                "it holds no results.csv and meta.json of a stagebench run".to_string(),
+            ));
+        }
+        let resumed = ResultSet::load(dir)?;
+        let meta = &resumed.meta;
+        if !meta.merged_from.is_empty() {
+            return Err(refuse(
+                "it was made by `stagebench merge`; resume the folders it was merged from"
+                    .to_string(),
+            ));
+        }
+        let recorded_inputs = meta.scenarios.iter().all(|s| !s.inputs.sha256.is_empty());
+        if meta.settings.hosts.is_empty()
+            || meta.settings.scenario_dirs.is_empty()
+            || !recorded_inputs
+        {
+            return Err(refuse(
+                "its meta.json predates --resume (schema 1) and records no settings to continue with"
+                    .to_string(),
+            ));
+        }
+        let recorded = meta.settings.clone();
+        let scenarios = recorded
+            .scenario_dirs
+            .iter()
+            .map(|d| Scenario::load(Path::new(d)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = OutputLocation::Resume(dir.to_path_buf());
+        let (inputs, warnings) = scan_inputs(&scenarios, &out)?;
+        for (scenario, now) in scenarios.iter().zip(&inputs) {
+            if let Some(earlier) = meta.scenarios.iter().find(|s| s.name == scenario.name)
+                && let Some(difference) = now.first_difference(&earlier.inputs)
+            {
+                return Err(refuse(format!(
+                    "in scenario {}, {difference} since the run started; start a new run instead",
+                    scenario.dir.display()
+                )));
+            }
+        }
+        let endpoints = recorded
+            .hosts
+            .iter()
+            .map(|spec| match &spec.context {
+                Some(context) => Endpoint::from_context(context),
+                None => Endpoint::parse_flag(&format!("{}={}", spec.name, spec.endpoint)),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(RunSettings {
+            scenarios,
+            runs: recorded.runs,
+            warmup: recorded.warmup,
+            cache_modes: recorded.cache_modes.clone(),
+            builder: recorded.builder,
+            variants: recorded.variants.clone(),
+            profile: recorded.profile.clone(),
+            build_args: recorded.build_args.clone(),
+            out,
+            timeout: recorded.timeout_seconds.map(Duration::from_secs_f64),
+            keep_images: recorded.keep_images,
+            command_line,
+            seed: recorded.seed,
+            on_every_host: recorded.on_every_host,
+            endpoints,
+            run_id: new_run_id(),
+            inputs,
+            resumed: Some(resumed),
+            warnings,
         })
     }
 
@@ -144,28 +252,248 @@ impl RunSettings {
             warmup: self.warmup,
             cache_modes: self.cache_modes.clone(),
             builder: self.builder,
+            seed: self.seed,
+            on_every_host: self.on_every_host,
         }
     }
 
-    /// Number of builds the plan will run, for the progress bar.
-    pub fn planned_builds(&self) -> u64 {
+    /// What the planner needs to know of each scenario.
+    pub fn scenario_shapes(&self) -> Vec<ScenarioShape> {
         self.scenarios
             .iter()
-            .map(|s| {
-                let plan = crate::plan::plan_scenario(
-                    self.selected_variants(s).len(),
-                    !s.touch.is_empty(),
-                    &self.plan_settings(),
-                );
-                (plan.builds.len() + s.prebuilds.len()) as u64
+            .map(|s| ScenarioShape {
+                name: s.name.clone(),
+                variants: self
+                    .selected_variants(s)
+                    .iter()
+                    .map(|v| v.name.clone())
+                    .collect(),
+                has_touch_files: !s.touch.is_empty(),
+                prebuilds: s.prebuilds.len(),
             })
-            .sum()
+            .collect()
+    }
+
+    /// Host names, in the order given.
+    pub fn host_names(&self) -> Vec<String> {
+        self.endpoints.iter().map(|e| e.name.clone()).collect()
+    }
+
+    /// Builds an earlier invocation finished (with `--resume`).
+    pub fn already_done(&self) -> BTreeSet<BuildKey> {
+        self.resumed
+            .as_ref()
+            .map(ResultSet::finished_builds)
+            .unwrap_or_default()
+    }
+
+    /// With `--resume`, the hosts each scenario was assigned to when the run started, so that
+    /// every row of a scenario stays on its host.
+    pub fn pinned_hosts(&self) -> BTreeMap<String, Vec<String>> {
+        let mut pinned: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        if let Some(resumed) = &self.resumed {
+            for scenario in &resumed.meta.scenarios {
+                pinned
+                    .entry(scenario.name.clone())
+                    .or_default()
+                    .push(scenario.host.clone());
+            }
+        }
+        pinned
+    }
+
+    /// The settings as meta.json records them for the scenarios of one folder.
+    pub fn recorded(&self, scenarios: &[usize]) -> RecordedSettings {
+        RecordedSettings {
+            scenario_dirs: scenarios
+                .iter()
+                .filter_map(|&i| self.scenarios.get(i))
+                .map(|s| s.root().display().to_string())
+                .collect(),
+            runs: self.runs,
+            warmup: self.warmup,
+            cache_modes: self.cache_modes.clone(),
+            builder: self.builder,
+            variants: self.variants.clone(),
+            profile: self.profile.clone(),
+            build_args: self.build_args.clone(),
+            timeout_seconds: self.timeout.map(|t| t.as_secs_f64()),
+            keep_images: self.keep_images,
+            seed: self.seed,
+            on_every_host: self.on_every_host,
+            hosts: self
+                .endpoints
+                .iter()
+                .map(|e| HostSpec {
+                    name: e.name.clone(),
+                    endpoint: e.display_url(),
+                    context: e.context.clone(),
+                })
+                .collect(),
+        }
     }
 }
 
-fn utc_timestamp() -> String {
+/// Every scenario's inputs, leaving out the run's own results folders, and a warning for each
+/// results folder a build context would send.
+fn scan_inputs(
+    scenarios: &[Scenario],
+    out: &OutputLocation,
+) -> Result<(Vec<ScenarioInputs>, Vec<String>), ScenarioError> {
+    let results_root = match out {
+        OutputLocation::Explicit(dir) | OutputLocation::Resume(dir) => dir.clone(),
+        OutputLocation::Default { reports_root, .. } => reports_root.clone(),
+    };
+    let outputs = vec![resolved(&results_root)];
+    let mut inputs = Vec::new();
+    let mut warnings = Vec::new();
+    for scenario in scenarios {
+        let scan = ScenarioInputs::scan(scenario, &outputs)?;
+        for output in &scan.outputs_in_context {
+            warnings.push(format!(
+                "the results folder {} is inside the build context of scenario {} and not excluded by its .dockerignore: every row written changes the context, so a step that copies it is never cached; add it to {}",
+                output.display(),
+                scenario.name,
+                scenario.context_dir.join(".dockerignore").display()
+            ));
+        }
+        inputs.push(scan.inputs);
+    }
+    Ok((inputs, warnings))
+}
+
+/// `path` made absolute with symbolic links resolved as far as it exists, so that it compares
+/// with the canonical paths a build context walks.
+fn resolved(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(canonical) = std::fs::canonicalize(existing) {
+            return rest.iter().rev().fold(canonical, |p, part| p.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => return absolute,
+        }
+    }
+}
+
+fn check_variants_and_profile(
+    scenarios: &[Scenario],
+    variants: &[String],
+    profile: Option<&str>,
+) -> Result<(), ScenarioError> {
+    for scenario in scenarios {
+        for name in variants {
+            if !scenario.variants.iter().any(|v| &v.name == name) {
+                return Err(ScenarioError::Invalid {
+                    file: scenario.dir.clone(),
+                    message: format!(
+                        "has no variant `{name}` (variants: {})",
+                        scenario
+                            .variants
+                            .iter()
+                            .map(|v| v.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            }
+        }
+        if let Some(profile) = profile {
+            scenario.profile(profile)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_unique_names(scenarios: &[Scenario]) -> Result<(), ScenarioError> {
+    let mut names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
+    names.sort_unstable();
+    match names.windows(2).find(|w| w[0] == w[1]) {
+        Some(pair) => Err(ScenarioError::Invalid {
+            file: PathBuf::from(MANIFEST_FILE),
+            message: format!("two scenarios are both named `{}`", pair[0]),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// `--docker-host` values, then `--context` ones; `DOCKER_HOST` or the default socket when
+/// neither is given. Two hosts may not share a name, since rows are told apart by it.
+fn endpoints_from_flags(
+    docker_hosts: &[String],
+    contexts: &[String],
+) -> Result<Vec<Endpoint>, EndpointError> {
+    let mut endpoints = docker_hosts
+        .iter()
+        .map(|flag| Endpoint::parse_flag(flag))
+        .chain(contexts.iter().map(|name| Endpoint::from_context(name)))
+        .collect::<Result<Vec<_>, _>>()?;
+    if endpoints.is_empty() {
+        endpoints.push(Endpoint::from_environment()?);
+    }
+    let mut names: Vec<&str> = endpoints.iter().map(|e| e.name.as_str()).collect();
+    names.sort_unstable();
+    if let Some(pair) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(EndpointError(format!(
+            "two Docker hosts are both named `{}`; name them with --docker-host NAME=URL",
+            pair[0]
+        )));
+    }
+    Ok(endpoints)
+}
+
+/// `20261128T043000Z`.
+fn utc_timestamp(now: OffsetDateTime) -> String {
     let format = format_description!("[year][month][day]T[hour][minute][second]Z");
-    OffsetDateTime::now_utc()
-        .format(&format)
-        .unwrap_or_else(|_| "run".to_string())
+    now.format(&format).unwrap_or_else(|_| "run".to_string())
+}
+
+/// A sortable, readable id: the start time and six random hex digits.
+fn new_run_id() -> String {
+    format!(
+        "{}-{:06x}",
+        utc_timestamp(OffsetDateTime::now_utc()),
+        fastrand::u32(..0x0100_0000)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_sort_by_time_and_differ() {
+        let a = new_run_id();
+        let b = new_run_id();
+        assert_eq!(a.len(), "20261128T043000Z-0a1b2c".len());
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn hosts_need_distinct_names() {
+        let error = endpoints_from_flags(
+            &[
+                "unix:///a/x.sock".to_string(),
+                "unix:///b/x.sock".to_string(),
+            ],
+            &[],
+        )
+        .unwrap_err();
+        assert!(error.0.contains("both named `x`"), "{error}");
+        let named = endpoints_from_flags(
+            &[
+                "a=unix:///a/x.sock".to_string(),
+                "b=unix:///b/x.sock".to_string(),
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(named.len(), 2);
+    }
 }

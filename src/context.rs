@@ -53,6 +53,8 @@ use regex::Regex;
 use tar::{EntryType, Header};
 use tokio::sync::mpsc;
 
+use crate::touch::SourceEdits;
+
 /// Size of the chunks handed to the HTTP body: large enough to keep per-chunk overhead low.
 const CHUNK_SIZE: usize = 64 * 1024;
 /// Chunks in flight: bounds memory to about half a MiB whatever the context size.
@@ -110,6 +112,14 @@ pub enum ContextError {
         path: PathBuf,
         /// The cause.
         cause: io::Error,
+    },
+    /// An incremental edit names a file the build context does not send.
+    #[error("{} is not in the build context {} (nor its Dockerfile), so editing it cannot change the build", path.display(), context.display())]
+    EditOutsideContext {
+        /// The edited file.
+        path: PathBuf,
+        /// The context directory.
+        context: PathBuf,
     },
     /// A file shrank while it was being sent, which would corrupt the tar.
     #[error("{} changed while the build context was being sent", path.display())]
@@ -826,6 +836,8 @@ fn class_char(t: &[char], j: usize) -> Result<(char, usize), String> {
 #[derive(Debug, Clone)]
 pub struct BuildContext {
     inner: Arc<Inner>,
+    /// Files sent with other content than on disk (an incremental run's edits).
+    edits: Option<Arc<SourceEdits>>,
 }
 
 #[derive(Debug)]
@@ -905,7 +917,35 @@ impl BuildContext {
                 dockerfile_outside,
                 rules,
             }),
+            edits: None,
         })
+    }
+
+    /// The same context with `edits` sent instead of the files' own content, each with the
+    /// modification time of now, as an editor would leave it. A file outside the context is
+    /// refused (unless it is the Dockerfile), since editing it could not change the build.
+    pub fn with_edits(&self, edits: SourceEdits) -> Result<BuildContext, ContextError> {
+        for (path, _) in &edits.files {
+            if !path.starts_with(&self.inner.context_dir) && *path != self.inner.dockerfile {
+                return Err(ContextError::EditOutsideContext {
+                    path: path.clone(),
+                    context: self.inner.context_dir.clone(),
+                });
+            }
+        }
+        Ok(BuildContext {
+            inner: Arc::clone(&self.inner),
+            edits: Some(Arc::new(edits)),
+        })
+    }
+
+    /// Whether files are sent with edited content.
+    pub fn is_edited(&self) -> bool {
+        self.edits.is_some()
+    }
+
+    fn edited(&self, path: &Path) -> Option<&[u8]> {
+        self.edits.as_ref().and_then(|edits| edits.content_of(path))
     }
 
     /// The name to pass as the build's `dockerfile` option.
@@ -1030,8 +1070,11 @@ impl BuildContext {
         })?;
         for generated in self.generated(saw_dockerignore) {
             let data = match generated {
-                Generated::Dockerfile => fs::read(&self.inner.dockerfile)
-                    .map_err(ContextError::read(&self.inner.dockerfile))?,
+                Generated::Dockerfile => match self.edited(&self.inner.dockerfile) {
+                    Some(edited) => edited.to_vec(),
+                    None => fs::read(&self.inner.dockerfile)
+                        .map_err(ContextError::read(&self.inner.dockerfile))?,
+                },
                 Generated::Dockerignore => {
                     format!("{DOCKERIGNORE}\n{}\n", self.inner.dockerfile_name).into_bytes()
                 }
@@ -1106,6 +1149,13 @@ impl BuildContext {
             let mut header = header_for(meta, EntryType::Regular, data.len() as u64);
             return builder
                 .append_data(&mut header, entry.tar_path, data.as_slice())
+                .map_err(ContextError::write);
+        }
+        if let Some(edited) = self.edited(entry.abs) {
+            let mut header = header_for(meta, EntryType::Regular, edited.len() as u64);
+            header.set_mtime(now_seconds());
+            return builder
+                .append_data(&mut header, entry.tar_path, edited)
                 .map_err(ContextError::write);
         }
         let file = File::open(entry.abs).map_err(ContextError::read(entry.abs))?;
@@ -1254,6 +1304,12 @@ fn header_for(meta: &Metadata, entry_type: EntryType, size: u64) -> Header {
     header.set_mtime(mtime);
     header.set_size(size);
     header
+}
+
+fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
 }
 
 /// Go's `FileInfoHeader` keeps permission, setuid, setgid and sticky bits, not the file type.
@@ -2117,5 +2173,46 @@ mod tests {
         write(dir.path(), ".dockerignore", b"ok\n[\n");
         let error = BuildContext::new(dir.path(), &dir.path().join("Dockerfile")).unwrap_err();
         assert!(error.to_string().contains(".dockerignore:2:"), "{error}");
+    }
+
+    #[test]
+    fn edits_replace_a_file_s_content_in_the_tar_and_nothing_on_disk() {
+        let (dir, context) = context_with(&[
+            ("Dockerfile", "FROM busybox\nCOPY app /app\n"),
+            ("app/main.py", "print(1)\n"),
+            ("app/other.py", "print(2)\n"),
+        ]);
+        let root = fs::canonicalize(dir.path()).unwrap();
+        let edits = crate::touch::SourceEdits {
+            files: vec![(root.join("app/main.py"), b"print(1)\n# edit\n".to_vec())],
+        };
+        let edited = context.with_edits(edits).unwrap();
+        let entries = tar_of(&edited);
+        let main = entries.iter().find(|e| e.path == "app/main.py").unwrap();
+        assert_eq!(main.data, b"print(1)\n# edit\n");
+        let other = entries.iter().find(|e| e.path == "app/other.py").unwrap();
+        assert_eq!(other.data, b"print(2)\n");
+        assert_eq!(
+            fs::read_to_string(dir.path().join("app/main.py")).unwrap(),
+            "print(1)\n"
+        );
+        let unedited = tar_of(&context);
+        let main = unedited.iter().find(|e| e.path == "app/main.py").unwrap();
+        assert_eq!(
+            main.data, b"print(1)\n",
+            "the original context is unchanged"
+        );
+
+        let outside = tempfile::tempdir().unwrap();
+        let stray = fs::canonicalize(outside.path()).unwrap().join("x.py");
+        let error = context
+            .with_edits(crate::touch::SourceEdits {
+                files: vec![(stray, b"x".to_vec())],
+            })
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("is not in the build context"),
+            "{error}"
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! stagebench: benchmark Docker image builds of paired Dockerfiles (single-stage against
 //! multi-stage), cold, warm and after a source edit, through the Docker daemon's API.
 //!
-//! Data flows one way: [`scenario`] -> [`plan`] -> [`runner`] (driving [`engine`]) ->
-//! [`measurement`] rows on disk -> statistics and reports.
+//! Data flows one way: [`scenario`] -> [`config`] -> [`plan`] -> [`runner`] (driving
+//! [`engine`]) -> [`results`] on disk -> [`stats`] -> [`report`].
 
 pub mod app;
 pub mod builder;
@@ -13,11 +13,10 @@ pub mod context;
 pub mod dockerfile;
 pub mod engine;
 pub mod error;
-pub mod measurement;
-pub mod meta;
 pub mod plan;
 pub mod progress;
 pub mod report;
+pub mod results;
 pub mod runner;
 pub mod scenario;
 pub mod stats;

@@ -1,88 +1,46 @@
-//! Incremental runs: give listed source files fresh content, and always put them back.
+//! Incremental runs: the content the scenario's listed source files have in one edited build.
 //!
 //! The edit must differ from every earlier one (a repeated edit would hit the cache of the run
-//! that made it first), must not break the build (so it is a comment in the file's language), and
-//! the scenario directory must be left exactly as found: content, modification time and mode,
-//! also when the build fails or the user presses Ctrl-C (the guard restores on drop).
+//! that made it first) and must not break the build, so it is a comment in the file's language
+//! carrying a fresh token. The files on disk are never changed: the edited content replaces the
+//! file's own in the build context as it is sent (see [`crate::context::BuildContext::with_edits`]),
+//! which is all a daemon ever sees of an edit. So two hosts can build the same scenario at once,
+//! and no interruption, even SIGKILL, can leave a scenario modified.
 
-use std::fs::{self, File, FileTimes};
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
-struct Original {
-    path: PathBuf,
-    content: Vec<u8>,
-    modified: SystemTime,
-    accessed: Option<SystemTime>,
+/// Files as one incremental build sees them: absolute path and edited content.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceEdits {
+    /// Each edited file, absolute and canonical, with the content to send instead of its own.
+    pub files: Vec<(PathBuf, Vec<u8>)>,
 }
 
-/// Files changed for one incremental run; dropping this restores them.
-pub struct TouchedFiles {
-    originals: Vec<Original>,
-}
-
-impl TouchedFiles {
-    /// Appends a unique comment, built from `token`, to each file in `files` (relative to `root`).
-    pub fn apply(root: &Path, files: &[PathBuf], token: &str) -> io::Result<TouchedFiles> {
-        let mut touched = TouchedFiles {
-            originals: Vec::new(),
-        };
+impl SourceEdits {
+    /// Reads each of `files` (relative to `root`) and appends a unique comment built from
+    /// `token`. Errors name the file.
+    pub fn new(root: &Path, files: &[PathBuf], token: &str) -> io::Result<SourceEdits> {
+        let mut edits = SourceEdits::default();
         for relative in files {
-            let path = root.join(relative);
-            let content = fs::read(&path).map_err(|e| with_path(e, &path))?;
-            let metadata = fs::metadata(&path).map_err(|e| with_path(e, &path))?;
-            let edited = [
-                content.as_slice(),
-                fresh_suffix(&path, &content, token).as_bytes(),
-            ]
-            .concat();
-            // Remember before writing, so a failed write is restored too.
-            touched.originals.push(Original {
-                path: path.clone(),
-                content,
-                modified: metadata.modified()?,
-                accessed: metadata.accessed().ok(),
-            });
-            fs::write(&path, edited).map_err(|e| with_path(e, &path))?;
+            let path = fs::canonicalize(root.join(relative))
+                .map_err(|e| with_path(e, &root.join(relative)))?;
+            let mut content = fs::read(&path).map_err(|e| with_path(e, &path))?;
+            let suffix = fresh_suffix(&path, &content, token);
+            content.extend_from_slice(suffix.as_bytes());
+            edits.files.push((path, content));
         }
-        Ok(touched)
+        Ok(edits)
     }
 
-    /// Puts every file back as it was, reporting the first failure.
-    pub fn restore(mut self) -> io::Result<()> {
-        self.restore_all()
+    /// The edited content of `path` (absolute and canonical), if it is one of the files.
+    pub fn content_of(&self, path: &Path) -> Option<&[u8]> {
+        self.files
+            .iter()
+            .find(|(edited, _)| edited == path)
+            .map(|(_, content)| content.as_slice())
     }
-
-    fn restore_all(&mut self) -> io::Result<()> {
-        let mut first_error = None;
-        for original in self.originals.drain(..) {
-            if let Err(e) = restore_one(&original) {
-                first_error.get_or_insert(with_path(e, &original.path));
-            }
-        }
-        first_error.map_or(Ok(()), Err)
-    }
-}
-
-impl Drop for TouchedFiles {
-    fn drop(&mut self) {
-        if let Err(e) = self.restore_all() {
-            eprintln!("stagebench: could not restore a touched file: {e}");
-        }
-    }
-}
-
-fn restore_one(original: &Original) -> io::Result<()> {
-    fs::write(&original.path, &original.content)?;
-    let mut times = FileTimes::new().set_modified(original.modified);
-    if let Some(accessed) = original.accessed {
-        times = times.set_accessed(accessed);
-    }
-    File::options()
-        .write(true)
-        .open(&original.path)?
-        .set_times(times)
 }
 
 fn with_path(error: io::Error, path: &Path) -> io::Error {
@@ -134,44 +92,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn edits_are_unique_and_everything_is_restored() {
+    fn edits_are_unique_in_the_file_s_language_and_leave_the_file_alone() {
         let dir = tempfile::tempdir().unwrap();
         let py = dir.path().join("main.py");
         let js = dir.path().join("app.js");
         fs::write(&py, "print(1)").unwrap();
         fs::write(&js, "console.log(1)\n").unwrap();
-        let old = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
-        File::options()
-            .write(true)
-            .open(&py)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
+        let modified = fs::metadata(&py).unwrap().modified().unwrap();
 
         let files = [PathBuf::from("main.py"), PathBuf::from("app.js")];
-        let first = TouchedFiles::apply(dir.path(), &files, "aaa").unwrap();
+        let first = SourceEdits::new(dir.path(), &files, "aaa").unwrap();
+        let canonical = |p: &Path| fs::canonicalize(p).unwrap();
         assert_eq!(
-            fs::read_to_string(&py).unwrap(),
-            "print(1)\n# stagebench incremental edit aaa\n"
+            first.content_of(&canonical(&py)).unwrap(),
+            b"print(1)\n# stagebench incremental edit aaa\n"
         );
         assert_eq!(
-            fs::read_to_string(&js).unwrap(),
-            "console.log(1)\n/* stagebench incremental edit aaa */\n"
+            first.content_of(&canonical(&js)).unwrap(),
+            b"console.log(1)\n/* stagebench incremental edit aaa */\n"
         );
-        first.restore().unwrap();
+        let second = SourceEdits::new(dir.path(), &files, "bbb").unwrap();
+        assert_ne!(first, second);
         assert_eq!(fs::read_to_string(&py).unwrap(), "print(1)");
-        assert_eq!(fs::metadata(&py).unwrap().modified().unwrap(), old);
-
-        {
-            let _second = TouchedFiles::apply(dir.path(), &files, "bbb").unwrap();
-            assert!(fs::read_to_string(&py).unwrap().contains("bbb"));
-        }
-        assert_eq!(
-            fs::read_to_string(&py).unwrap(),
-            "print(1)",
-            "dropping the guard restores"
-        );
-        assert_eq!(fs::read_to_string(&js).unwrap(), "console.log(1)\n");
+        assert_eq!(fs::metadata(&py).unwrap().modified().unwrap(), modified);
     }
 
     #[test]
@@ -185,15 +128,11 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_file_restores_the_ones_already_changed() {
+    fn a_missing_file_is_named() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("a.c"), "int x;\n").unwrap();
         let files = [PathBuf::from("a.c"), PathBuf::from("missing.c")];
-        let error = TouchedFiles::apply(dir.path(), &files, "t").err().unwrap();
-        assert!(error.to_string().contains("missing.c"));
-        assert_eq!(
-            fs::read_to_string(dir.path().join("a.c")).unwrap(),
-            "int x;\n"
-        );
+        let error = SourceEdits::new(dir.path(), &files, "t").unwrap_err();
+        assert!(error.to_string().contains("missing.c"), "{error}");
     }
 }

@@ -1,25 +1,35 @@
 //! The engine: the only code that talks to the Docker daemon (through bollard).
 //!
-//! Everything the runner needs from the daemon is a method here, returning plain data, so the
-//! rest of the crate never sees bollard's types and the daemon can be reasoned about in one place.
+//! Everything the runner needs from a daemon is a method of the [`Daemon`] trait, returning
+//! plain data, so the rest of the crate never sees bollard's types. [`Engine`] implements it over
+//! bollard; the runner's own tests implement it with a fake, so that the loop's bookkeeping
+//! (order, priming, resume, cancellation) is tested without Docker, while everything about
+//! building, sizes and caching is tested against a real daemon through [`Engine`].
 
+mod endpoint;
 mod steps;
+mod tls;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
 use std::time::{Duration, Instant};
 
-use bollard::Docker;
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::{
     BuildImageOptions, BuilderVersion, CreateImageOptions, ListContainersOptions,
     PruneBuildOptions, RemoveContainerOptions, RemoveImageOptions, TagImageOptions,
 };
+use bollard::{API_DEFAULT_VERSION, Docker};
 use futures_util::StreamExt;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::builder::Builder;
 use crate::context::BuildContext;
 use crate::error::EngineError;
+pub use endpoint::{
+    DEFAULT_SOCKET_URL, Endpoint, EndpointError, LOCAL_HOST_NAME, Scheme, TlsFiles,
+    host_name_for_url,
+};
 use steps::StepTracker;
 pub use steps::{BuildEvent, StepCounts};
 
@@ -27,20 +37,79 @@ pub use steps::{BuildEvent, StepCounts};
 /// `--timeout` instead, so this only has to outlast the slowest context upload.
 const CLIENT_TIMEOUT_SECONDS: u64 = 24 * 60 * 60;
 
-/// Where bollard connects when `DOCKER_HOST` is unset (bollard does not export its constant).
-const DEFAULT_ENDPOINT: &str = "unix:///var/run/docker.sock";
+/// How long connecting and negotiating the API version may take before a host counts as
+/// unreachable; a firewalled TCP port would otherwise hang for the whole client timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What a runner needs from a Docker daemon. Methods return `Send` futures so that each host's
+/// work can run on its own task.
+pub trait Daemon: Send + Sync {
+    /// Version, resources and storage driver of the daemon.
+    fn facts(&self) -> impl Future<Output = Result<DaemonFacts, EngineError>> + Send;
+
+    /// Facts about a local image, or `None` when the daemon does not have it.
+    fn image(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<ImageFacts>, EngineError>> + Send;
+
+    /// Pulls an image, calling `on_status` with each progress line the daemon sends.
+    fn pull(
+        &self,
+        name: &str,
+        on_status: &mut (dyn FnMut(&str) + Send),
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// Runs one build to its end, reporting steps and created images through `on_event`.
+    /// Dropping the future cancels the build.
+    fn build(
+        &self,
+        request: &BuildRequest<'_>,
+        on_event: &mut (dyn FnMut(BuildEvent<'_>) + Send),
+    ) -> impl Future<Output = BuildOutcome> + Send;
+
+    /// Empties the BuildKit build cache; returns the bytes reclaimed.
+    fn prune_build_cache(&self) -> impl Future<Output = Result<u64, EngineError>> + Send;
+
+    /// Removes an image (and its untagged parents). Returns `false` when it was already gone or
+    /// is still used by another image or container, which cleanup treats as nothing to do.
+    fn remove_image(&self, name: &str) -> impl Future<Output = Result<bool, EngineError>> + Send;
+
+    /// Adds `repository:tag` to an image.
+    fn tag_image(
+        &self,
+        image: &str,
+        repository: &str,
+        tag: &str,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// IDs of every container, running or not.
+    fn container_ids(&self) -> impl Future<Output = Result<HashSet<String>, EngineError>> + Send;
+
+    /// Removes a container, stopping it first if it runs.
+    fn remove_container(&self, id: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// Whether `id` names an image that no `repository:tag` names any more: what a moved tag
+    /// leaves behind. `false` when the image is gone.
+    fn is_untagged(&self, id: &str) -> impl Future<Output = Result<bool, EngineError>> + Send {
+        async move {
+            Ok(self
+                .image(id)
+                .await?
+                .is_some_and(|image| image.repo_tags.is_empty()))
+        }
+    }
+}
 
 /// A connection to one daemon.
 pub struct Engine {
     docker: Docker,
-    endpoint: String,
+    endpoint: Endpoint,
 }
 
-/// What the daemon says about itself, recorded with every result set.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct DaemonInfo {
-    /// `DOCKER_HOST` or the default socket.
-    pub endpoint: String,
+/// What a daemon says about itself, recorded with every result set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DaemonFacts {
     /// Engine version, e.g. `20.10.24+dfsg1`.
     pub version: String,
     /// The daemon's own API version.
@@ -61,10 +130,17 @@ pub struct DaemonInfo {
     pub memory_bytes: i64,
     /// Cgroup version, which changes how builds are accounted.
     pub cgroup_version: String,
+    /// The daemon's own ID (`docker info`'s ID), which tells two otherwise identical machines
+    /// apart; empty in schema-1 files.
+    #[serde(default)]
+    pub daemon_id: String,
+    /// The host name of the daemon's machine (`docker info`'s Name); empty in schema-1 files.
+    #[serde(default)]
+    pub daemon_name: String,
 }
 
 /// Facts about one local image.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageFacts {
     /// Content-addressed ID (`sha256:...`).
     pub id: String,
@@ -76,6 +152,16 @@ pub struct ImageFacts {
     pub repo_digests: Vec<String>,
     /// Every `repository:tag` naming the image.
     pub repo_tags: Vec<String>,
+}
+
+/// Why a build did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildFailure {
+    /// The daemon ran the build and reports it failed (a failing step, a missing base image, a
+    /// Dockerfile it cannot parse); the message is the daemon's.
+    Daemon(String),
+    /// The connection broke off and the daemon no longer answers: nothing was measured.
+    ConnectionLost(String),
 }
 
 /// One build to run.
@@ -99,48 +185,78 @@ pub struct BuildRequest<'a> {
 pub struct BuildOutcome {
     /// Wall time of the build request, from sending the context to the end of the response.
     pub build_seconds: f64,
-    /// `Err` holds the daemon's message when the build failed.
-    pub result: Result<(), String>,
+    /// Why the build did not succeed.
+    pub result: Result<(), BuildFailure>,
     /// Dockerfile steps run and taken from cache.
     pub steps: StepCounts,
 }
 
 impl Engine {
-    /// Connects to `DOCKER_HOST` (or the default socket) and negotiates the API version.
-    pub async fn connect() -> Result<Engine, EngineError> {
-        let endpoint = std::env::var("DOCKER_HOST")
-            .ok()
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
+    /// Connects to `endpoint` and negotiates the API version.
+    pub async fn connect(endpoint: &Endpoint) -> Result<Engine, EngineError> {
         let unreachable = |reason: String| EngineError::Unreachable {
-            endpoint: endpoint.clone(),
+            endpoint: endpoint.display_url(),
             reason,
         };
-        let docker = Docker::connect_with_local_defaults()
-            .map_err(|e| unreachable(short_reason(&e)))?
-            .with_timeout(Duration::from_secs(CLIENT_TIMEOUT_SECONDS));
-        let docker = docker
-            .negotiate_version()
+        let docker = match (endpoint.scheme(), &endpoint.tls) {
+            (Scheme::Unix, _) => Docker::connect_with_unix(
+                &endpoint.url,
+                CLIENT_TIMEOUT_SECONDS,
+                API_DEFAULT_VERSION,
+            )
+            .map_err(|e| unreachable(short_reason(&e)))?,
+            (Scheme::Tcp, Some(tls)) => {
+                tls::connect(&endpoint.url, tls, CLIENT_TIMEOUT_SECONDS).map_err(unreachable)?
+            }
+            (Scheme::Tcp, None) => Docker::connect_with_http(
+                &endpoint.url,
+                CLIENT_TIMEOUT_SECONDS,
+                API_DEFAULT_VERSION,
+            )
+            .map_err(|e| unreachable(short_reason(&e)))?,
+            (Scheme::Ssh, _) => Docker::connect_with_ssh(
+                &endpoint.url,
+                CLIENT_TIMEOUT_SECONDS,
+                API_DEFAULT_VERSION,
+                None,
+            )
+            .map_err(|e| unreachable(short_reason(&e)))?,
+        };
+        let docker = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
             .await
-            .map_err(|e| unreachable(short_reason(&e)))?;
-        Ok(Engine { docker, endpoint })
+            .map_err(|_| unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())))?
+            .map_err(|e| unreachable(connect_reason(&e, endpoint)))?;
+        Ok(Engine {
+            docker,
+            endpoint: endpoint.clone(),
+        })
     }
 
     /// The endpoint this engine talks to.
-    pub fn endpoint(&self) -> &str {
+    pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
     }
 
     fn request_error(&self, action: impl Into<String>, error: &BollardError) -> EngineError {
         EngineError::Request {
-            endpoint: self.endpoint.clone(),
+            endpoint: self.endpoint.display_url(),
             action: action.into(),
             reason: short_reason(error),
         }
     }
 
-    /// Version, resources and storage driver of the daemon.
-    pub async fn daemon_info(&self) -> Result<DaemonInfo, EngineError> {
+    /// Asks the image's registry whether it could be pulled, without pulling it.
+    pub async fn check_pullable(&self, name: &str) -> Result<(), EngineError> {
+        self.docker
+            .inspect_registry_image(name, None)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.request_error(format!("find {name} in its registry"), &e))
+    }
+}
+
+impl Daemon for Engine {
+    async fn facts(&self) -> Result<DaemonFacts, EngineError> {
         let version = self
             .docker
             .version()
@@ -151,8 +267,7 @@ impl Engine {
             .info()
             .await
             .map_err(|e| self.request_error("report its system information", &e))?;
-        Ok(DaemonInfo {
-            endpoint: self.endpoint.clone(),
+        Ok(DaemonFacts {
             version: version.version.unwrap_or_default(),
             api_version: version.api_version.unwrap_or_default(),
             negotiated_api_version: self.docker.client_version().to_string(),
@@ -166,11 +281,12 @@ impl Engine {
                 .cgroup_version
                 .map(|v| v.to_string())
                 .unwrap_or_default(),
+            daemon_id: info.id.unwrap_or_default(),
+            daemon_name: info.name.unwrap_or_default(),
         })
     }
 
-    /// Facts about a local image, or `None` when the daemon does not have it.
-    pub async fn image(&self, name: &str) -> Result<Option<ImageFacts>, EngineError> {
+    async fn image(&self, name: &str) -> Result<Option<ImageFacts>, EngineError> {
         match self.docker.inspect_image(name).await {
             Ok(image) => Ok(Some(ImageFacts {
                 id: image.id.unwrap_or_default(),
@@ -190,11 +306,10 @@ impl Engine {
         }
     }
 
-    /// Pulls an image, calling `on_status` with each progress line the daemon sends.
-    pub async fn pull(
+    async fn pull(
         &self,
         name: &str,
-        mut on_status: impl FnMut(&str),
+        on_status: &mut (dyn FnMut(&str) + Send),
     ) -> Result<(), EngineError> {
         let (repository, tag) = split_tag(name);
         let options = CreateImageOptions {
@@ -207,7 +322,7 @@ impl Engine {
             let info = item.map_err(|e| self.request_error(format!("pull {name}"), &e))?;
             if let Some(message) = info.error_detail.and_then(|d| d.message) {
                 return Err(EngineError::Request {
-                    endpoint: self.endpoint.clone(),
+                    endpoint: self.endpoint.display_url(),
                     action: format!("pull {name}"),
                     reason: message,
                 });
@@ -219,23 +334,10 @@ impl Engine {
         Ok(())
     }
 
-    /// Asks the image's registry whether it could be pulled, without pulling it.
-    pub async fn check_pullable(&self, name: &str) -> Result<(), EngineError> {
-        self.docker
-            .inspect_registry_image(name, None)
-            .await
-            .map(|_| ())
-            .map_err(|e| self.request_error(format!("find {name} in its registry"), &e))
-    }
-
-    /// Runs one build to its end, reporting steps and created images through `on_event`.
-    ///
-    /// Dropping the returned future cancels the build: the daemon ends a build whose connection
-    /// closes, which is how timeouts and Ctrl-C stop it.
-    pub async fn build(
+    async fn build(
         &self,
         request: &BuildRequest<'_>,
-        mut on_event: impl FnMut(BuildEvent<'_>),
+        on_event: &mut (dyn FnMut(BuildEvent<'_>) + Send),
     ) -> BuildOutcome {
         let mut options = BuildImageOptions {
             dockerfile: request.context.dockerfile_name().to_string(),
@@ -264,16 +366,34 @@ impl Engine {
         let body = bollard::body_try_stream(request.context.stream());
         let mut stream = self.docker.build_image(options, None, Some(body));
         let mut result = Ok(());
+        let mut transport_error = None;
         while let Some(item) = stream.next().await {
             match item {
-                Ok(info) => tracker.observe(&info, &mut on_event),
+                Ok(info) => tracker.observe(&info, on_event),
                 Err(error) => {
-                    result = Err(tracker.failure_message(&short_reason(&error)));
+                    let daemon_said_so = matches!(
+                        error,
+                        BollardError::DockerStreamError { .. }
+                            | BollardError::DockerResponseServerError { .. }
+                    );
+                    if !daemon_said_so {
+                        transport_error = Some(short_reason(&error));
+                    }
+                    result = Err(BuildFailure::Daemon(
+                        tracker.failure_message(&short_reason(&error)),
+                    ));
                     break;
                 }
             }
         }
         let build_seconds = started.elapsed().as_secs_f64();
+        // A transport error is a lost daemon only if the daemon no longer answers; otherwise it
+        // is, for example, a context file that could not be read, and the build failed.
+        if let Some(reason) = transport_error
+            && self.docker.ping().await.is_err()
+        {
+            result = Err(BuildFailure::ConnectionLost(reason));
+        }
         BuildOutcome {
             build_seconds,
             result,
@@ -281,8 +401,7 @@ impl Engine {
         }
     }
 
-    /// Empties the BuildKit build cache; returns the bytes reclaimed.
-    pub async fn prune_build_cache(&self) -> Result<u64, EngineError> {
+    async fn prune_build_cache(&self) -> Result<u64, EngineError> {
         // The newer prune fields are left unset: API 1.41 daemons reject them.
         let options = PruneBuildOptions {
             all: Some(true),
@@ -296,18 +415,7 @@ impl Engine {
         Ok(response.space_reclaimed.unwrap_or_default().max(0) as u64)
     }
 
-    /// Whether `id` names an image that no `repository:tag` names any more: what a moved tag
-    /// leaves behind. `false` when the image is gone.
-    pub async fn is_untagged(&self, id: &str) -> Result<bool, EngineError> {
-        Ok(self
-            .image(id)
-            .await?
-            .is_some_and(|image| image.repo_tags.is_empty()))
-    }
-
-    /// Removes an image (and its untagged parents). Returns `false` when it was already gone or is
-    /// still used by another image or container, which cleanup treats as nothing to do.
-    pub async fn remove_image(&self, name: &str) -> Result<bool, EngineError> {
+    async fn remove_image(&self, name: &str) -> Result<bool, EngineError> {
         let options = RemoveImageOptions {
             force: false,
             noprune: false,
@@ -323,13 +431,7 @@ impl Engine {
         }
     }
 
-    /// Adds `repository:tag` to an image.
-    pub async fn tag_image(
-        &self,
-        image: &str,
-        repository: &str,
-        tag: &str,
-    ) -> Result<(), EngineError> {
+    async fn tag_image(&self, image: &str, repository: &str, tag: &str) -> Result<(), EngineError> {
         let options = TagImageOptions {
             repo: Some(repository.to_string()),
             tag: Some(tag.to_string()),
@@ -340,8 +442,7 @@ impl Engine {
             .map_err(|e| self.request_error(format!("tag {image} as {repository}:{tag}"), &e))
     }
 
-    /// IDs of every container, running or not.
-    pub async fn container_ids(&self) -> Result<HashSet<String>, EngineError> {
+    async fn container_ids(&self) -> Result<HashSet<String>, EngineError> {
         let options = ListContainersOptions {
             all: true,
             ..Default::default()
@@ -354,8 +455,7 @@ impl Engine {
         Ok(containers.into_iter().filter_map(|c| c.id).collect())
     }
 
-    /// Removes a container, stopping it first if it runs.
-    pub async fn remove_container(&self, id: &str) -> Result<(), EngineError> {
+    async fn remove_container(&self, id: &str) -> Result<(), EngineError> {
         let options = RemoveContainerOptions {
             force: true,
             v: true,
@@ -368,6 +468,18 @@ impl Engine {
             }) => Ok(()),
             Err(e) => Err(self.request_error(format!("remove container {id}"), &e)),
         }
+    }
+}
+
+/// Why a connection failed, in words a user can act on: TLS failures name the CA file.
+fn connect_reason(error: &BollardError, endpoint: &Endpoint) -> String {
+    let reason = short_reason(error);
+    match &endpoint.tls {
+        Some(tls) if reason.contains("UnknownIssuer") || reason.contains("certificate") => format!(
+            "TLS: the daemon's certificate is not signed by the CA in {} ({reason})",
+            tls.ca.display()
+        ),
+        _ => reason,
     }
 }
 

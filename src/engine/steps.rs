@@ -54,7 +54,11 @@ const KEPT_OUTPUT_LINES: usize = 5;
 
 impl StepTracker {
     /// Takes one item of the stream into account.
-    pub(crate) fn observe(&mut self, info: &BuildInfo, on_event: &mut impl FnMut(BuildEvent<'_>)) {
+    pub(crate) fn observe(
+        &mut self,
+        info: &BuildInfo,
+        on_event: &mut (impl FnMut(BuildEvent<'_>) + ?Sized),
+    ) {
         if let Some(BuildInfoAux::BuildKit(status)) = &info.aux {
             for update in &status.vertexes {
                 let vertex = self.vertices.entry(update.digest.clone()).or_default();
@@ -83,7 +87,11 @@ impl StepTracker {
         }
     }
 
-    fn observe_classic_line(&mut self, line: &str, on_event: &mut impl FnMut(BuildEvent<'_>)) {
+    fn observe_classic_line(
+        &mut self,
+        line: &str,
+        on_event: &mut (impl FnMut(BuildEvent<'_>) + ?Sized),
+    ) {
         let trimmed = line.trim();
         if let Some(rest) = trimmed.strip_prefix("Step ") {
             let instruction = rest.split_once(" : ").map(|(_, i)| i).unwrap_or_default();
@@ -110,7 +118,7 @@ impl StepTracker {
         }
     }
 
-    fn set_step(&mut self, step: &str, on_event: &mut impl FnMut(BuildEvent<'_>)) {
+    fn set_step(&mut self, step: &str, on_event: &mut (impl FnMut(BuildEvent<'_>) + ?Sized)) {
         if self.current_step != step {
             self.current_step = step.to_string();
             on_event(BuildEvent::Step(step));

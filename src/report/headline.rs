@@ -8,10 +8,12 @@ use crate::stats::{Comparison, GroupSummary, Verdict};
 use super::ReportData;
 use super::format;
 
-/// One scenario's headline table.
+/// One section's headline table (a scenario on one host with one builder).
 pub struct HeadlineTable {
-    /// Scenario name.
-    pub scenario: String,
+    /// The section's title: the scenario, with the host and builder when the report has several.
+    pub title: String,
+    /// What the section's chart files start with.
+    pub file_stem: String,
     /// The scenario's description, if any.
     pub description: Option<String>,
     /// Column headings after the variant column.
@@ -38,37 +40,30 @@ pub struct HeadlineCell {
     pub details: Vec<String>,
 }
 
-/// One table per scenario in the results.
+/// One table per section of the report.
 pub fn headline_tables(data: &ReportData) -> Vec<HeadlineTable> {
-    data.meta
-        .scenarios
-        .iter()
-        .filter(|s| data.analysis.groups.iter().any(|g| g.scenario == s.name))
-        .map(|scenario| {
-            let groups: Vec<&GroupSummary> = data
-                .analysis
-                .groups
-                .iter()
-                .filter(|g| g.scenario == scenario.name)
-                .collect();
+    data.sections()
+        .into_iter()
+        .map(|section| {
+            let groups = &section.groups;
             let comparisons: Vec<&Comparison> = data
                 .analysis
                 .comparisons
                 .iter()
-                .filter(|c| c.scenario == scenario.name)
+                .filter(|c| groups.iter().any(|g| g.key == c.key))
                 .collect();
             let modes: Vec<CacheMode> = CacheMode::ALL
                 .into_iter()
-                .filter(|m| groups.iter().any(|g| g.cache == *m))
+                .filter(|m| groups.iter().any(|g| g.key.cache == *m))
                 .collect();
-            let baseline = scenario.baseline.as_deref();
+            let baseline = section.scenario.baseline.as_deref();
             let mut columns: Vec<String> = modes.iter().map(|m| format!("{m} build")).collect();
             columns.push("image size".to_string());
 
             let mut variants: Vec<&str> = Vec::new();
-            for group in &groups {
-                if !variants.contains(&group.variant.as_str()) {
-                    variants.push(&group.variant);
+            for group in groups {
+                if !variants.contains(&group.key.variant.as_str()) {
+                    variants.push(&group.key.variant);
                 }
             }
             let rows = variants
@@ -79,14 +74,13 @@ pub fn headline_tables(data: &ReportData) -> Vec<HeadlineTable> {
                         .map(|mode| {
                             let group = groups
                                 .iter()
-                                .find(|g| g.variant == *variant && g.cache == *mode);
-                            let comparison = comparisons
-                                .iter()
-                                .find(|c| c.variant == *variant && c.cache == *mode);
+                                .find(|g| g.key.variant == *variant && g.key.cache == *mode);
+                            let comparison =
+                                group.and_then(|g| comparisons.iter().find(|c| c.key == g.key));
                             time_cell(group.copied(), comparison.copied())
                         })
                         .collect();
-                    cells.push(size_cell(&groups, &comparisons, variant, baseline));
+                    cells.push(size_cell(groups, &comparisons, variant, baseline));
                     HeadlineRow {
                         label: if Some(*variant) == baseline {
                             format!("{variant} (baseline)")
@@ -98,8 +92,9 @@ pub fn headline_tables(data: &ReportData) -> Vec<HeadlineTable> {
                 })
                 .collect();
             HeadlineTable {
-                scenario: scenario.name.clone(),
-                description: scenario.description.clone(),
+                title: section.title(),
+                file_stem: section.file_stem(),
+                description: section.scenario.description.clone(),
                 columns,
                 rows,
                 verdicts: comparisons.iter().map(|c| verdict_sentence(c)).collect(),
@@ -115,24 +110,34 @@ fn time_cell(group: Option<&GroupSummary>, comparison: Option<&Comparison>) -> H
             details: vec!["not measured".to_string()],
         };
     };
+    let runs = group.runs_ok + group.runs_failed + group.runs_timed_out + group.runs_interrupted;
+    let unsuccessful: Vec<String> = [
+        (group.runs_failed, "failed"),
+        (group.runs_timed_out, "timed out"),
+        (group.runs_interrupted, "interrupted"),
+    ]
+    .into_iter()
+    .filter(|(count, _)| *count > 0)
+    .map(|(count, what)| format!("{count} of {runs} runs {what}"))
+    .collect();
     let Some(summary) = &group.build_seconds else {
         return HeadlineCell {
-            value: "failed".to_string(),
-            details: vec![format!(
-                "{} of {} runs failed",
-                group.runs_failed, group.runs_failed
-            )],
+            value: if group.runs_failed > 0 {
+                "failed"
+            } else if group.runs_timed_out > 0 {
+                "timed out"
+            } else if group.runs_interrupted > 0 {
+                "interrupted"
+            } else {
+                "–"
+            }
+            .to_string(),
+            details: unsuccessful,
         };
     };
     let (value, interval) = format::median_with_interval(summary);
     let mut details = vec![interval];
-    if group.runs_failed > 0 {
-        details.push(format!(
-            "{} of {} runs failed",
-            group.runs_failed,
-            group.runs_failed + group.runs_ok
-        ));
-    }
+    details.extend(unsuccessful);
     if let Some(comparison) = comparison {
         // A ratio that the test cannot tell from 1 is marked, so a reader skimming the table
         // does not take noise for an effect.
@@ -158,7 +163,7 @@ fn size_cell(
 ) -> HeadlineCell {
     let bytes = groups
         .iter()
-        .filter(|g| g.variant == variant)
+        .filter(|g| g.key.variant == variant)
         .find_map(|g| g.image_bytes);
     let Some(bytes) = bytes else {
         return HeadlineCell {
@@ -170,7 +175,7 @@ fn size_cell(
     if let (Some(ratio), Some(baseline)) = (
         comparisons
             .iter()
-            .find(|c| c.variant == variant)
+            .find(|c| c.key.variant == variant)
             .and_then(|c| c.size_ratio),
         baseline,
     ) {
@@ -210,9 +215,9 @@ pub fn verdict_sentence(comparison: &Comparison) -> String {
     };
     format!(
         "{} vs {}, {}: {}{interval}; {verdict}",
-        comparison.variant,
+        comparison.key.variant,
         comparison.baseline,
-        comparison.cache,
+        comparison.key.cache,
         format::speedup_phrase(comparison.speedup)
     )
 }

@@ -18,9 +18,11 @@ impl Exporter for Markdown {
         let mut out = String::new();
         let meta = &data.meta;
         let _ = writeln!(out, "# stagebench report\n");
-        let _ = writeln!(out, "{}\n", environment_line(data));
+        for line in environment_lines(data) {
+            let _ = writeln!(out, "{line}\n");
+        }
         for table in headline_tables(data) {
-            let _ = writeln!(out, "## {}\n", table.scenario);
+            let _ = writeln!(out, "## {}\n", table.title);
             if let Some(description) = &table.description {
                 let _ = writeln!(out, "{description}\n");
             }
@@ -55,7 +57,7 @@ impl Exporter for Markdown {
                 let _ = writeln!(
                     out,
                     "![{}: {alt}]({}-{chart}.png)",
-                    table.scenario, table.scenario
+                    table.title, table.file_stem
                 );
             }
             let _ = writeln!(out);
@@ -65,39 +67,51 @@ impl Exporter for Markdown {
             "Medians of {} timed runs per variant and cache mode; intervals are 95% percentile-bootstrap intervals; \
              speed-up = baseline median / variant median; \
              {}",
-            meta.runs,
+            meta.settings.runs,
             format::NOT_SIGNIFICANT_LEGEND
         );
         Ok(out.into_bytes())
     }
 }
 
-/// The environment in one line: daemon, machine, builder, runs, version, date.
-pub fn environment_line(data: &ReportData) -> String {
+/// The environment, one line per Docker host: daemon, machine, builder, runs, version, date.
+pub fn environment_lines(data: &ReportData) -> Vec<String> {
     let meta = &data.meta;
-    let daemon = &meta.daemon;
-    let memory_gib = daemon.memory_bytes as f64 / (1u64 << 30) as f64;
-    let profile = meta
+    let settings = &meta.settings;
+    let profile = settings
         .profile
         .as_ref()
         .map(|p| format!(" · profile {p}"))
         .unwrap_or_default();
-    let warmup = match meta.warmup {
+    let warmup = match settings.warmup {
         0 => String::new(),
         1 => " + 1 warmup".to_string(),
         n => format!(" + {n} warmups"),
     };
-    format!(
-        "Docker {} (API {}, {}, cgroup v{}) on {}, {} CPUs, {memory_gib:.1} GiB · builder {}{profile} · {} runs{warmup} per mode · stagebench {} · {}",
-        daemon.version,
-        daemon.api_version,
-        daemon.storage_driver,
-        daemon.cgroup_version,
-        daemon.operating_system,
-        daemon.cpus,
-        meta.builder,
-        meta.runs,
-        meta.stagebench_version,
-        meta.started_at.get(..10).unwrap_or(&meta.started_at),
-    )
+    let several = meta.hosts.len() > 1;
+    meta.hosts
+        .iter()
+        .map(|host| {
+            let daemon = &host.daemon;
+            let memory_gib = daemon.memory_bytes as f64 / (1u64 << 30) as f64;
+            let name = if several {
+                format!("**{}**: ", host.name)
+            } else {
+                String::new()
+            };
+            format!(
+                "{name}Docker {} (API {}, {}, cgroup v{}) on {}, {} CPUs, {memory_gib:.1} GiB · builder {}{profile} · {} runs{warmup} per mode · stagebench {} · {}",
+                daemon.version,
+                daemon.api_version,
+                daemon.storage_driver,
+                daemon.cgroup_version,
+                daemon.operating_system,
+                daemon.cpus,
+                settings.builder,
+                settings.runs,
+                meta.stagebench_version,
+                meta.started_at().get(..10).unwrap_or(meta.started_at()),
+            )
+        })
+        .collect()
 }

@@ -16,9 +16,11 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::measurement::{BuildRecord, RESULTS_FILE, read_results};
-use crate::meta::{META_FILE, RunMeta};
-use crate::stats::{Analysis, analyze};
+use crate::builder::Builder;
+use crate::results::{
+    BuildRecord, META_FILE, RESULTS_FILE, ResultSet, RunMeta, ScenarioMeta, StoreError,
+};
+use crate::stats::{Analysis, GroupSummary, analyze};
 
 pub use markdown::Markdown;
 pub use summary_csv::SummaryCsv;
@@ -36,12 +38,73 @@ pub struct ReportData {
     pub analysis: Analysis,
 }
 
+/// One scenario on one host with one builder: a headline table and a set of charts. Sections
+/// are the unit a report is laid out in, so that no table or chart mixes two series.
+#[derive(Debug, Clone)]
+pub struct Section<'a> {
+    /// The scenario's entry in meta.json (for this host when there is one).
+    pub scenario: &'a ScenarioMeta,
+    /// Docker host.
+    pub host: &'a str,
+    /// Builder.
+    pub builder: Builder,
+    /// The section's groups, in analysis order.
+    pub groups: Vec<&'a GroupSummary>,
+    /// Whether the report holds more than one host, so that names must say which.
+    pub several_hosts: bool,
+    /// Whether the report holds more than one builder for this scenario and host.
+    pub several_builders: bool,
+}
+
+impl Section<'_> {
+    /// "python-node", "python-node on sb1", "python-node (classic)": how titles name it.
+    pub fn title(&self) -> String {
+        let mut title = self.scenario.name.clone();
+        if self.several_hosts {
+            title.push_str(&format!(" on {}", self.host));
+        }
+        if self.several_builders {
+            title.push_str(&format!(" ({})", self.builder));
+        }
+        title
+    }
+
+    /// What the section's chart files start with: the scenario's name, then the host and the
+    /// builder when the report needs them told apart.
+    pub fn file_stem(&self) -> String {
+        let mut stem = self.scenario.name.clone();
+        if self.several_hosts {
+            stem.push('-');
+            stem.push_str(&file_safe(self.host));
+        }
+        if self.several_builders {
+            stem.push('-');
+            stem.push_str(self.builder.as_str());
+        }
+        stem
+    }
+}
+
+/// A host name as part of a file name: characters other than letters, digits, `.`, `_` and `-`
+/// become `-`.
+fn file_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
 /// Something went wrong making a report; the message names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// A results folder's file is missing or unreadable.
-    #[error("{0}")]
-    Input(String),
+    #[error(transparent)]
+    Input(#[from] StoreError),
     /// An output could not be written.
     #[error("cannot write {}: {source}", path.display())]
     Write {
@@ -81,8 +144,9 @@ pub fn exporters() -> Vec<Box<dyn Exporter>> {
 }
 
 impl ReportData {
-    /// Analyses `records` with the baselines named in `meta`.
-    pub fn new(meta: RunMeta, records: Vec<BuildRecord>) -> ReportData {
+    /// Analyses a result set with the baselines named in its meta.
+    pub fn new(set: ResultSet) -> ReportData {
+        let ResultSet { meta, records } = set;
         let baselines: BTreeMap<String, String> = meta
             .scenarios
             .iter()
@@ -98,28 +162,35 @@ impl ReportData {
 
     /// Reads `results.csv` and `meta.json` from a results folder.
     pub fn load(dir: &Path) -> Result<ReportData, ReportError> {
-        if !dir.join(RESULTS_FILE).is_file() {
-            return Err(ReportError::Input(format!(
-                "{} has no {RESULTS_FILE}: it is not a stagebench results folder",
-                dir.display()
-            )));
-        }
-        let meta = RunMeta::read(dir).map_err(ReportError::Input)?;
-        let records = read_results(&dir.join(RESULTS_FILE)).map_err(ReportError::Input)?;
-        Ok(ReportData::new(meta, records))
+        Ok(ReportData::new(ResultSet::load(dir)?))
     }
 
-    /// Joins the results of several folders (one per scenario by default) into one report, for
-    /// the terminal table and the exports; `None` when there is nothing.
-    pub fn merge(parts: Vec<ReportData>) -> Option<ReportData> {
+    /// Joins the folders one invocation wrote (one per scenario by default) into one report, for
+    /// the terminal table and the exports; `None` when there is nothing. Folders of different
+    /// runs are joined by `stagebench merge`, which keeps their hosts apart.
+    pub fn combine(parts: Vec<ReportData>) -> Option<ReportData> {
         let mut parts = parts.into_iter();
         let first = parts.next()?;
         let (mut meta, mut records) = (first.meta, first.records);
         for part in parts {
+            for host in part.meta.hosts {
+                if meta.host(&host.name).is_none() {
+                    meta.hosts.push(host);
+                }
+            }
+            for invocation in part.meta.invocations {
+                if !meta
+                    .invocations
+                    .iter()
+                    .any(|i| i.run_id == invocation.run_id)
+                {
+                    meta.invocations.push(invocation);
+                }
+            }
             meta.scenarios.extend(part.meta.scenarios);
             records.extend(part.records);
         }
-        Some(ReportData::new(meta, records))
+        Some(ReportData::new(ResultSet { meta, records }))
     }
 
     /// Variants of a scenario in display order (baseline first, as in meta.json).
@@ -131,6 +202,55 @@ impl ReportData {
             .map(|s| s.variants.iter().map(|v| v.name.clone()).collect())
             .unwrap_or_default()
     }
+
+    /// The report's sections, in the order of the analysis's groups.
+    pub fn sections(&self) -> Vec<Section<'_>> {
+        let mut keys: Vec<(&str, &str, Builder)> = Vec::new();
+        for group in &self.analysis.groups {
+            let key = (
+                group.key.scenario.as_str(),
+                group.key.host.as_str(),
+                group.key.builder,
+            );
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        let mut hosts: Vec<&str> = keys.iter().map(|k| k.1).collect();
+        hosts.sort_unstable();
+        hosts.dedup();
+        let several_hosts = hosts.len() > 1;
+        keys.iter()
+            .filter_map(|&(scenario, host, builder)| {
+                let meta = self
+                    .meta
+                    .scenario(scenario, host)
+                    .or_else(|| self.meta.scenarios.iter().find(|s| s.name == scenario))?;
+                let several_builders = keys
+                    .iter()
+                    .filter(|k| k.0 == scenario && k.1 == host)
+                    .count()
+                    > 1;
+                Some(Section {
+                    scenario: meta,
+                    host,
+                    builder,
+                    groups: self
+                        .analysis
+                        .groups
+                        .iter()
+                        .filter(|g| {
+                            g.key.scenario == scenario
+                                && g.key.host == host
+                                && g.key.builder == builder
+                        })
+                        .collect(),
+                    several_hosts,
+                    several_builders,
+                })
+            })
+            .collect()
+    }
 }
 
 /// Writes every text format and every chart into `dir`; returns the files written.
@@ -141,24 +261,23 @@ pub fn write_all(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
         write_file(&path, &exporter.render(data)?)?;
         written.push(path);
     }
-    for scenario in &data.meta.scenarios {
-        let groups: Vec<_> = data
-            .analysis
-            .groups
-            .iter()
-            .filter(|g| g.scenario == scenario.name)
-            .cloned()
-            .collect();
-        if groups.is_empty() {
-            continue;
-        }
-        let variants = data.variants(&scenario.name);
+    for section in data.sections() {
+        let variants = data.variants(&section.scenario.name);
+        let groups: Vec<GroupSummary> = section.groups.iter().map(|g| (*g).clone()).collect();
+        let stem = section.file_stem();
+        let daemon_version = data
+            .meta
+            .host(section.host)
+            .map_or("", |h| h.daemon.version.as_str());
         let input = chart::ChartInput {
-            scenario: &scenario.name,
-            builder: data.meta.builder,
-            daemon_version: &data.meta.daemon.version,
+            scenario: &section.scenario.name,
+            file_stem: &stem,
+            host: section.host,
+            show_host: section.several_hosts,
+            builder: section.builder,
+            daemon_version,
             variants: &variants,
-            baseline: scenario.baseline.as_deref(),
+            baseline: section.scenario.baseline.as_deref(),
             groups: &groups,
         };
         for file in chart::render_charts(&input)? {

@@ -1,5 +1,5 @@
-//! `summary.csv`: one row per scenario, variant, builder and cache mode, with the comparison
-//! against the baseline on the same row. Column names are stable; new ones are only appended.
+//! `summary.csv`: one row per series (scenario, variant, builder, cache mode and host), with the
+//! comparison against the baseline on the same row. Column names are stable; new ones are only appended.
 
 use serde::Serialize;
 
@@ -39,6 +39,9 @@ struct SummaryRow<'a> {
     test: &'a str,
     p_value: Option<f64>,
     verdict: &'a str,
+    host: &'a str,
+    runs_timed_out: usize,
+    runs_interrupted: usize,
 }
 
 impl Exporter for SummaryCsv {
@@ -49,19 +52,18 @@ impl Exporter for SummaryCsv {
     fn render(&self, data: &ReportData) -> Result<Vec<u8>, ReportError> {
         let mut writer = csv::Writer::from_writer(Vec::new());
         for group in &data.analysis.groups {
-            let comparison = data.analysis.comparisons.iter().find(|c| {
-                c.scenario == group.scenario
-                    && c.variant == group.variant
-                    && c.builder == group.builder
-                    && c.cache == group.cache
-            });
+            let comparison = data
+                .analysis
+                .comparisons
+                .iter()
+                .find(|c| c.key == group.key);
             let summary = group.build_seconds.as_ref();
             let verdict = comparison.map(|c| serde_json::to_value(c.verdict).ok());
             let row = SummaryRow {
-                scenario: &group.scenario,
-                variant: &group.variant,
-                builder: group.builder,
-                cache: group.cache,
+                scenario: &group.key.scenario,
+                variant: &group.key.variant,
+                builder: group.key.builder,
+                cache: group.key.cache,
                 runs_ok: group.runs_ok,
                 runs_failed: group.runs_failed,
                 mean_seconds: summary.map(|s| s.mean),
@@ -87,6 +89,9 @@ impl Exporter for SummaryCsv {
                     Some(serde_json::Value::String(text)) => verdict_name(&text),
                     _ => "",
                 },
+                host: &group.key.host,
+                runs_timed_out: group.runs_timed_out,
+                runs_interrupted: group.runs_interrupted,
             };
             writer.serialize(row).map_err(|e| ReportError::Render {
                 format: "summary.csv",

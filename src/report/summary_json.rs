@@ -3,15 +3,14 @@
 
 use serde::Serialize;
 
-use crate::measurement::BuildRecord;
-use crate::meta::RunMeta;
+use crate::results::{BuildRecord, RunMeta};
 use crate::stats::{Comparison, GroupSummary};
 
 use super::{Exporter, ReportData, ReportError};
 
 /// Version of the `summary.json` layout; raised when a field changes meaning or disappears
 /// (adding a field does not raise it).
-pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
+pub const SUMMARY_SCHEMA_VERSION: u32 = 2;
 
 /// The summary as JSON.
 pub struct SummaryJson;
@@ -28,7 +27,7 @@ struct SummaryDocument<'a> {
     meta: &'a RunMeta,
     /// Every row of `results.csv`.
     runs: &'a [BuildRecord],
-    /// One summary per scenario, variant, builder and cache mode.
+    /// One summary per series: scenario, variant, builder, cache mode and host.
     groups: &'a [GroupSummary],
     /// Each variant against its scenario's baseline.
     comparisons: &'a [Comparison],

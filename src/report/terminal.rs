@@ -15,7 +15,7 @@ pub fn terminal_table(data: &ReportData) -> String {
         table
             .load_style(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic);
-        let mut header = vec![headline.scenario.clone()];
+        let mut header = vec![headline.title.clone()];
         header.extend(headline.columns.iter().cloned());
         table.set_header(header);
         for row in &headline.rows {

@@ -3,12 +3,14 @@
 //! Loading checks everything that can be checked without a daemon, so that a typo is reported
 //! before the first (possibly ten-minute) build rather than after it.
 
+mod inputs;
 mod manifest;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
+pub use inputs::{InputScan, ScenarioInputs};
 pub use manifest::BuildArgs;
 use manifest::Manifest;
 

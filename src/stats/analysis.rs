@@ -10,23 +10,25 @@ use super::significance::{SignificanceTest, welch_log_test};
 use super::{Interval, SIGNIFICANCE_LEVEL};
 use crate::builder::Builder;
 use crate::cache_mode::CacheMode;
-use crate::measurement::{BuildRecord, BuildStatus};
+use crate::results::{BuildRecord, BuildStatus, SeriesKey};
 
-/// Summary of the timed runs of one variant of one scenario, with one builder, in one cache mode.
+/// Summary of the timed runs of one series: one variant of one scenario, with one builder, in
+/// one cache mode, on one Docker host. Samples of two hosts are never pooled.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupSummary {
-    /// Scenario name.
-    pub scenario: String,
-    /// Variant name.
-    pub variant: String,
-    /// Builder that ran the builds.
-    pub builder: Builder,
-    /// Cache state the builds were measured in.
-    pub cache: CacheMode,
+    /// Which series.
+    #[serde(flatten)]
+    pub key: SeriesKey,
     /// Timed (non-warmup) runs that succeeded.
     pub runs_ok: usize,
     /// Timed (non-warmup) runs that failed.
     pub runs_failed: usize,
+    /// Timed (non-warmup) runs cut short by `--timeout`: no build time, so not sampled.
+    #[serde(default)]
+    pub runs_timed_out: usize,
+    /// Timed (non-warmup) runs cut short by an interruption: they measured nothing.
+    #[serde(default)]
+    pub runs_interrupted: usize,
     /// Summary of `build_seconds` over the successful timed runs; `None` when none succeeded.
     pub build_seconds: Option<SampleSummary>,
     /// Median image size in bytes over the successful timed runs that reported one (the mean of
@@ -51,17 +53,12 @@ pub enum Verdict {
     TooFewRuns,
 }
 
-/// One variant against its scenario's baseline variant, for one builder and cache mode.
+/// One variant against its scenario's baseline variant, for one builder, cache mode and host.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
-    /// Scenario name.
-    pub scenario: String,
-    /// Builder that ran both variants' builds.
-    pub builder: Builder,
-    /// Cache state both variants were measured in.
-    pub cache: CacheMode,
-    /// The variant compared.
-    pub variant: String,
+    /// The variant's series; the baseline's differs only in the variant.
+    #[serde(flatten)]
+    pub key: SeriesKey,
     /// The baseline variant it is compared against.
     pub baseline: String,
     /// Baseline median build time / variant median build time (a unitless ratio): above 1 means
@@ -84,23 +81,26 @@ pub struct Comparison {
 /// Everything the statistics make of one set of measurements.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Analysis {
-    /// One summary per (scenario, variant, builder, cache mode) with at least one timed run.
+    /// One summary per series (scenario, variant, builder, cache mode, host) with at least one
+    /// timed run.
     pub groups: Vec<GroupSummary>,
-    /// One comparison per non-baseline variant and (builder, cache mode) where it and the
+    /// One comparison per non-baseline variant and (builder, cache mode, host) where it and the
     /// baseline both have a successful timed run.
     pub comparisons: Vec<Comparison>,
 }
 
-/// Summarises `records` per group and compares each variant with its scenario's baseline.
+/// Summarises `records` per series and compares each variant with its scenario's baseline on
+/// the same builder, cache mode and host.
 ///
 /// `baselines` maps a scenario name to its baseline variant; scenarios absent from it get
 /// summaries but no comparisons. Warmup rows are left out entirely (a group with only warmup rows
-/// does not appear).
+/// does not appear). Failed, timed-out and interrupted runs are counted apart and never sampled.
 ///
-/// Order, of groups and of comparisons alike: scenarios by first appearance in `records`; within
-/// a scenario the baseline variant first, then the others by first appearance; then builders by
-/// first appearance anywhere in `records`; then cache modes in [`CacheMode`] order (cold, warm,
-/// incremental). "Appearance" counts timed rows only.
+/// Order, of groups and of comparisons alike: scenarios by first appearance in `records`; then
+/// hosts by first appearance anywhere in `records`; within a scenario the baseline variant
+/// first, then the others by first appearance; then builders by first appearance anywhere in
+/// `records`; then cache modes in [`CacheMode`] order (cold, warm, incremental). "Appearance"
+/// counts timed rows only.
 ///
 /// A comparison is also left out when its speed-up is not a finite number, which only a build
 /// time of 0 or less could cause; no real build records one.
@@ -114,16 +114,17 @@ pub fn analyze(records: &[BuildRecord], baselines: &BTreeMap<String, String>) ->
             continue;
         };
         let accumulator = accumulators.entry(key).or_insert_with(|| Accumulator {
-            scenario: record.scenario.clone(),
-            variant: record.variant.clone(),
-            builder: record.builder,
-            cache: record.cache,
+            key: record.series_key(),
             ok_runs: Vec::new(),
             runs_failed: 0,
+            runs_timed_out: 0,
+            runs_interrupted: 0,
         });
         match record.status {
             BuildStatus::Ok => accumulator.ok_runs.push(record),
             BuildStatus::Failed => accumulator.runs_failed += 1,
+            BuildStatus::TimedOut => accumulator.runs_timed_out += 1,
+            BuildStatus::Interrupted => accumulator.runs_interrupted += 1,
         }
     }
 
@@ -138,7 +139,7 @@ pub fn analyze(records: &[BuildRecord], baselines: &BTreeMap<String, String>) ->
         .iter()
         .filter(|(key, _)| key.variant != BASELINE_RANK)
         .filter_map(|(key, variant)| {
-            let baseline_name = baselines.get(&variant.scenario)?;
+            let baseline_name = baselines.get(&variant.key.scenario)?;
             let baseline = by_key.get(&GroupKey {
                 variant: BASELINE_RANK,
                 ..*key
@@ -160,14 +161,16 @@ const BASELINE_RANK: usize = 0;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct GroupKey {
     scenario: usize,
+    host: usize,
     variant: usize,
     builder: usize,
     cache: CacheMode,
 }
 
-/// First-appearance ranks of scenarios, variants (per scenario) and builders.
+/// First-appearance ranks of scenarios, hosts, variants (per scenario) and builders.
 struct FirstAppearance<'a> {
     scenarios: Vec<&'a str>,
+    hosts: Vec<&'a str>,
     /// Per scenario (same index as `scenarios`), its variants in rank order, the baseline (when
     /// it has timed rows) at `BASELINE_RANK` and otherwise a placeholder `None` there.
     variants: Vec<Vec<Option<&'a str>>>,
@@ -178,6 +181,7 @@ impl<'a> FirstAppearance<'a> {
     fn of(timed: &[&'a BuildRecord], baselines: &BTreeMap<String, String>) -> FirstAppearance<'a> {
         let mut order = FirstAppearance {
             scenarios: Vec::new(),
+            hosts: Vec::new(),
             variants: Vec::new(),
             builders: Vec::new(),
         };
@@ -205,6 +209,9 @@ impl<'a> FirstAppearance<'a> {
             if !order.builders.contains(&record.builder) {
                 order.builders.push(record.builder);
             }
+            if !order.hosts.contains(&record.host.as_str()) {
+                order.hosts.push(&record.host);
+            }
         }
         order
     }
@@ -218,8 +225,10 @@ impl<'a> FirstAppearance<'a> {
             .iter()
             .position(|v| *v == Some(record.variant.as_str()))?;
         let builder = self.builders.iter().position(|b| *b == record.builder)?;
+        let host = self.hosts.iter().position(|h| *h == record.host)?;
         Some(GroupKey {
             scenario,
+            host,
             variant,
             builder,
             cache: record.cache,
@@ -229,12 +238,11 @@ impl<'a> FirstAppearance<'a> {
 
 /// Timed rows of one group, gathered before summarising.
 struct Accumulator<'a> {
-    scenario: String,
-    variant: String,
-    builder: Builder,
-    cache: CacheMode,
+    key: SeriesKey,
     ok_runs: Vec<&'a BuildRecord>,
     runs_failed: usize,
+    runs_timed_out: usize,
+    runs_interrupted: usize,
 }
 
 impl Accumulator<'_> {
@@ -244,12 +252,11 @@ impl Accumulator<'_> {
         let samples_seconds: Vec<f64> = self.ok_runs.iter().map(|r| r.build_seconds).collect();
         let image_sizes: Vec<u64> = self.ok_runs.iter().filter_map(|r| r.image_bytes).collect();
         GroupSummary {
-            scenario: self.scenario,
-            variant: self.variant,
-            builder: self.builder,
-            cache: self.cache,
+            key: self.key,
             runs_ok: self.ok_runs.len(),
             runs_failed: self.runs_failed,
+            runs_timed_out: self.runs_timed_out,
+            runs_interrupted: self.runs_interrupted,
             build_seconds: summarize(&samples_seconds),
             image_bytes: median_bytes(image_sizes),
             samples_seconds,
@@ -298,10 +305,7 @@ fn compare(
         Some(_) => Verdict::NoSignificantDifference,
     };
     Some(Comparison {
-        scenario: variant.scenario.clone(),
-        builder: variant.builder,
-        cache: variant.cache,
-        variant: variant.variant.clone(),
+        key: variant.key.clone(),
         baseline: baseline_name.to_string(),
         speedup,
         speedup_interval: ratio_of_medians_interval(
@@ -344,6 +348,9 @@ mod tests {
             total_steps: 4,
             started_at: "2026-11-28T00:00:00Z".to_string(),
             error: String::new(),
+            host: "local".to_string(),
+            run_id: "r".to_string(),
+            seq: run,
         }
     }
 
@@ -376,7 +383,14 @@ mod tests {
         analysis
             .groups
             .iter()
-            .map(|g| (g.scenario.clone(), g.variant.clone(), g.builder, g.cache))
+            .map(|g| {
+                (
+                    g.key.scenario.clone(),
+                    g.key.variant.clone(),
+                    g.key.builder,
+                    g.key.cache,
+                )
+            })
             .collect()
     }
 
@@ -424,7 +438,7 @@ mod tests {
         let compared: Vec<_> = analysis
             .comparisons
             .iter()
-            .map(|c| key(&c.scenario, &c.variant, c.builder, c.cache))
+            .map(|c| key(&c.key.scenario, &c.key.variant, c.key.builder, c.key.cache))
             .collect();
         assert_eq!(
             compared,
@@ -520,7 +534,7 @@ mod tests {
         let verdicts: Vec<_> = analysis
             .comparisons
             .iter()
-            .map(|c| (c.builder, c.cache, c.verdict))
+            .map(|c| (c.key.builder, c.key.cache, c.verdict))
             .collect();
         assert_eq!(
             verdicts,
@@ -546,6 +560,91 @@ mod tests {
         // scipy: p = 0.9361414802669519 for the incremental pair.
         let noisy = analysis.comparisons[2].test.as_ref().unwrap();
         assert!((noisy.p_value - 0.9361414802669519).abs() < 1e-6);
+    }
+
+    #[test]
+    fn hosts_are_never_pooled_and_comparisons_stay_within_a_host() {
+        let on = |host: &str, records: Vec<BuildRecord>| -> Vec<BuildRecord> {
+            records
+                .into_iter()
+                .map(|r| BuildRecord {
+                    host: host.to_string(),
+                    ..r
+                })
+                .collect()
+        };
+        let mut records = on(
+            "fast",
+            rows("s", "base", BuildKit, Cold, &[10.0, 10.0, 10.0], 4),
+        );
+        records.extend(on(
+            "slow",
+            rows("s", "base", BuildKit, Cold, &[40.0, 40.0, 40.0], 4),
+        ));
+        records.extend(on(
+            "slow",
+            rows("s", "new", BuildKit, Cold, &[20.0, 20.0, 20.0], 2),
+        ));
+        records.extend(on(
+            "fast",
+            rows("s", "new", BuildKit, Cold, &[5.0, 5.0, 5.0], 2),
+        ));
+        let analysis = analyze(&records, &baselines(&[("s", "base")]));
+        let groups: Vec<(&str, &str, f64)> = analysis
+            .groups
+            .iter()
+            .map(|g| {
+                (
+                    g.key.host.as_str(),
+                    g.key.variant.as_str(),
+                    g.build_seconds.as_ref().unwrap().median,
+                )
+            })
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                ("fast", "base", 10.0),
+                ("fast", "new", 5.0),
+                ("slow", "base", 40.0),
+                ("slow", "new", 20.0)
+            ]
+        );
+        let speedups: Vec<(&str, f64)> = analysis
+            .comparisons
+            .iter()
+            .map(|c| (c.key.host.as_str(), c.speedup))
+            .collect();
+        assert_eq!(speedups, [("fast", 2.0), ("slow", 2.0)]);
+    }
+
+    #[test]
+    fn timed_out_and_interrupted_runs_are_counted_apart_and_never_sampled() {
+        let mut records = rows("s", "v", BuildKit, Cold, &[3.0, 4.0], 10);
+        for (run, status) in [
+            (3, BuildStatus::TimedOut),
+            (4, BuildStatus::Interrupted),
+            (5, BuildStatus::Interrupted),
+            (6, BuildStatus::Failed),
+        ] {
+            records.push(BuildRecord {
+                status,
+                image_bytes: None,
+                ..row("s", "v", BuildKit, Cold, run, 600.0)
+            });
+        }
+        let analysis = analyze(&records, &BTreeMap::new());
+        let group = &analysis.groups[0];
+        assert_eq!(
+            (
+                group.runs_ok,
+                group.runs_failed,
+                group.runs_timed_out,
+                group.runs_interrupted
+            ),
+            (2, 1, 1, 2)
+        );
+        assert_eq!(group.samples_seconds, [3.0, 4.0]);
     }
 
     #[test]

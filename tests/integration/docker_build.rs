@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use stagebench::measurement::BuildStatus;
-use stagebench::meta::RunMeta;
+use stagebench::results::BuildStatus;
+use stagebench::results::RunMeta;
 use stagebench::scenario::image_repository_for;
 
 use crate::support::{
@@ -440,13 +440,12 @@ fn docker_prebuild_incremental_restore_meta_and_cleanup() {
     );
 
     let meta = RunMeta::read(&dir.path().join("out")).unwrap();
-    assert!(meta.ended_at.is_some() && !meta.interrupted);
-    assert!(!meta.daemon.version.is_empty() && !meta.daemon.api_version.is_empty());
-    assert!(
-        !meta.daemon.storage_driver.is_empty()
-            && meta.daemon.cpus > 0
-            && meta.daemon.memory_bytes > 0
-    );
+    assert!(meta.completed());
+    let daemon = &meta.hosts[0].daemon;
+    assert!(!daemon.version.is_empty() && !daemon.api_version.is_empty());
+    assert!(!daemon.storage_driver.is_empty() && daemon.cpus > 0 && daemon.memory_bytes > 0);
+    assert!(!daemon.daemon_id.is_empty() && !daemon.kernel_version.is_empty());
+    assert_eq!(meta.hosts[0].name, rows[0].host);
     let scenario = &meta.scenarios[0];
     assert_eq!(scenario.prebuilds[0].tag, "stagebench-test/prebase:1");
     assert!(scenario.prebuilds[0].build_seconds > 0.0 && scenario.prebuilds[0].error.is_empty());

@@ -4,7 +4,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use stagebench::measurement::BuildStatus;
+use stagebench::results::BuildStatus;
 
 use crate::support::{
     RemoveOnDrop, container_ids, dangling_images, docker_daemon, results, stagebench, stderr,
@@ -172,8 +172,9 @@ fn docker_timeout_cancels_the_build_and_records_it() {
     );
     assert_eq!(output.status.code(), Some(1));
     let rows = results(&dir.path().join("out"));
-    assert_eq!(rows[0].status, BuildStatus::Failed);
+    assert_eq!(rows[0].status, BuildStatus::TimedOut);
     assert!(rows[0].error.contains("--timeout 3"), "{:?}", rows[0]);
+    assert!(stderr(&output).contains("failed or timed out"));
     assert!(rows[0].build_seconds >= 3.0 && rows[0].build_seconds < 10.0);
     wait_for_containers(&before);
 }
@@ -192,7 +193,7 @@ fn wait_for_containers(expected: &[String]) {
 }
 
 #[test]
-fn docker_ctrl_c_keeps_results_restores_files_and_removes_containers() {
+fn docker_ctrl_c_keeps_results_leaves_files_alone_and_resumes() {
     let Some(_daemon) = docker_daemon() else {
         return;
     };
@@ -208,9 +209,15 @@ fn docker_ctrl_c_keeps_results_restores_files_and_removes_containers() {
             "FROM busybox:latest\nCOPY app.txt /app.txt\nRUN sleep 4\n",
         ),
     ]);
+    let app = dir.path().join("app.txt");
+    let modified_before = std::fs::metadata(&app).unwrap().modified().unwrap();
     let before = container_ids();
     let dangling_before = dangling_images();
-    let log = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
+    // The log lives outside the scenario: a file in its build context that changes during the
+    // run is a changed input, which `--resume` refuses.
+    let logs = tempfile::tempdir().unwrap();
+    let log_path = logs.path().join("stderr.log");
+    let log = std::fs::File::create(&log_path).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_stagebench"))
         .args([
             "run",
@@ -230,35 +237,37 @@ fn docker_ctrl_c_keeps_results_restores_files_and_removes_containers() {
         .spawn()
         .unwrap();
 
-    // Wait until the incremental run has edited app.txt and its RUN step is under way.
-    let app = dir.path().join("app.txt");
+    // Wait until the cold row is written, so the incremental run's RUN step is under way.
+    let results_csv = dir.path().join("out/results.csv");
     let deadline = Instant::now() + Duration::from_secs(60);
-    while std::fs::read_to_string(&app).unwrap() == "original\n" {
-        assert!(
-            Instant::now() < deadline,
-            "the incremental run never started"
-        );
+    while std::fs::read_to_string(&results_csv)
+        .map(|text| text.lines().count())
+        .unwrap_or(0)
+        < 2
+    {
+        assert!(Instant::now() < deadline, "the cold run never finished");
         assert!(
             child.try_wait().unwrap().is_none(),
             "stagebench ended early"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    std::thread::sleep(Duration::from_millis(1500));
+    std::thread::sleep(Duration::from_millis(2000));
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let exit = child.wait().unwrap();
-    let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+    let log = std::fs::read_to_string(&log_path).unwrap();
     eprintln!("{log}");
 
     assert_eq!(exit.code(), Some(130));
+    assert_eq!(std::fs::read_to_string(&app).unwrap(), "original\n");
     assert_eq!(
-        std::fs::read_to_string(&app).unwrap(),
-        "original\n",
-        "the touched file is restored"
+        std::fs::metadata(&app).unwrap().modified().unwrap(),
+        modified_before,
+        "an incremental edit never touches the file on disk"
     );
     let rows = results(&dir.path().join("out"));
     assert_eq!(rows.len(), 2, "{rows:?}");
@@ -268,15 +277,43 @@ fn docker_ctrl_c_keeps_results_restores_files_and_removes_containers() {
     );
     assert_eq!(
         (rows[1].cache.as_str(), rows[1].status),
-        ("incremental", BuildStatus::Failed)
+        ("incremental", BuildStatus::Interrupted)
     );
     assert!(rows[1].error.contains("interrupted"));
-    let meta = stagebench::meta::RunMeta::read(&dir.path().join("out")).unwrap();
-    assert!(meta.interrupted && meta.ended_at.is_some());
+    let meta = stagebench::results::RunMeta::read(&dir.path().join("out")).unwrap();
+    assert!(meta.invocations[0].interrupted && meta.invocations[0].ended_at.is_some());
     assert_eq!(container_ids(), before, "no build container is left behind");
     assert_eq!(
         dangling_images(),
         dangling_before,
         "no image of the interrupted build is left behind"
+    );
+
+    // The last line names the exact command that continues the run.
+    let hint = log
+        .lines()
+        .find(|l| l.contains("continue with: "))
+        .unwrap_or_else(|| panic!("no resume command in: {log}"));
+    let command = hint.split("continue with: ").nth(1).unwrap();
+    assert!(command.ends_with("run --resume out"), "{command}");
+    let resumed = stagebench(dir.path(), &["run", "--resume", "out"]);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let rows = results(&dir.path().join("out"));
+    let statuses: Vec<(&str, BuildStatus)> =
+        rows.iter().map(|r| (r.cache.as_str(), r.status)).collect();
+    assert_eq!(
+        statuses,
+        [
+            ("cold", BuildStatus::Ok),
+            ("incremental", BuildStatus::Interrupted),
+            ("incremental", BuildStatus::Ok)
+        ]
+    );
+    assert_ne!(rows[2].run_id, rows[0].run_id);
+    assert_eq!(rows[2].seq, 3);
+    assert_eq!(
+        dangling_images(),
+        dangling_before,
+        "the resumed run cleaned up after both invocations"
     );
 }

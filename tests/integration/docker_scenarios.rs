@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use stagebench::measurement::BuildStatus;
+use stagebench::results::BuildStatus;
 
 use crate::support::{RemoveOnDrop, docker_daemon, results, stagebench, stderr};
 

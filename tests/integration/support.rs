@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard};
 
-use stagebench::measurement::{BuildRecord, read_results};
+use stagebench::results::{BuildRecord, ResultSet};
 
 /// Docker tests share one daemon, and a cold BuildKit run prunes its whole build cache, so they
 /// run one at a time.
@@ -34,7 +34,12 @@ pub fn docker_daemon() -> Option<MutexGuard<'static, ()>> {
 
 fn daemon_answers() -> bool {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    runtime.block_on(async { stagebench::engine::Engine::connect().await.is_ok() })
+    runtime.block_on(async {
+        match stagebench::engine::Endpoint::from_environment() {
+            Ok(endpoint) => stagebench::engine::Engine::connect(&endpoint).await.is_ok(),
+            Err(_) => false,
+        }
+    })
 }
 
 /// Runs the `stagebench` binary with `args` in `cwd`.
@@ -66,7 +71,9 @@ pub fn write_tree(files: &[(&str, &str)]) -> tempfile::TempDir {
 
 /// Rows of `<out>/results.csv`.
 pub fn results(out: &Path) -> Vec<BuildRecord> {
-    read_results(&out.join("results.csv")).expect("results.csv readable")
+    ResultSet::load(out)
+        .expect("results folder readable")
+        .records
 }
 
 /// Median of the build times of `rows` matching `variant` and `cache`.

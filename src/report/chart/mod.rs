@@ -31,11 +31,18 @@ pub const CHART_WIDTH_PX: u32 = 1600;
 /// Height of every chart in pixels.
 pub const CHART_HEIGHT_PX: u32 = 900;
 
-/// What the charts of one scenario are drawn from.
+/// What the charts of one series set (a scenario, on one host, with one builder) are drawn from.
 #[derive(Debug, Clone, Copy)]
 pub struct ChartInput<'a> {
-    /// The scenario's name; it starts every file name and title.
+    /// The scenario's name; it starts every title.
     pub scenario: &'a str,
+    /// What every file name starts with: the scenario's name, followed by the host and builder
+    /// when the report holds more than one of either.
+    pub file_stem: &'a str,
+    /// The Docker host every group was built on.
+    pub host: &'a str,
+    /// Whether titles name the host (the report holds more than one).
+    pub show_host: bool,
     /// The builder every group was built with.
     pub builder: Builder,
     /// The Docker daemon's version, shown in titles; empty to leave it out.
@@ -76,17 +83,18 @@ pub enum ChartError {
     },
 }
 
-/// Renders the three charts, each as SVG and PNG (6 files), named `<scenario>-build-time.{svg,png}`,
-/// `<scenario>-image-size.{svg,png}`, `<scenario>-time-vs-size.{svg,png}`.
+/// Renders the three charts, each as SVG and PNG (6 files), named `<stem>-build-time.{svg,png}`,
+/// `<stem>-image-size.{svg,png}`, `<stem>-time-vs-size.{svg,png}` after the input's file stem.
 ///
-/// Groups of other scenarios or builders, and of variants missing from `variants`, are left out.
+/// Groups of other scenarios, hosts or builders, and of variants missing from `variants`, are
+/// left out: a chart never pools two series.
 /// Rendering is deterministic: the same input gives the same bytes.
 pub fn render_charts(input: &ChartInput<'_>) -> Result<Vec<ChartFile>, ChartError> {
     let data = ChartData::new(input);
     let mut files = Vec::with_capacity(ChartKind::ALL.len() * 2);
     for kind in ChartKind::ALL {
         for format in [Format::Svg, Format::Png] {
-            let file_name = format!("{}-{}.{}", input.scenario, kind.slug(), format.extension());
+            let file_name = format!("{}-{}.{}", input.file_stem, kind.slug(), format.extension());
             let bytes = render(kind, format, &data).map_err(|failure| match failure {
                 DrawFailure::Font => ChartError::Font {
                     file_name: file_name.clone(),
@@ -226,10 +234,13 @@ impl<'a> ChartData<'a> {
             .map(|(index, name)| {
                 let mut groups = [None; 3];
                 for group in input.groups.iter().filter(|g| {
-                    g.variant == *name && g.scenario == input.scenario && g.builder == input.builder
+                    g.key.variant == *name
+                        && g.key.scenario == input.scenario
+                        && g.key.builder == input.builder
+                        && g.key.host == input.host
                 }) {
                     // The first group of a cache mode wins; the analysis makes exactly one.
-                    let slot = &mut groups[mode_index(group.cache)];
+                    let slot = &mut groups[mode_index(group.key.cache)];
                     if slot.is_none() {
                         *slot = Some(group);
                     }
@@ -253,15 +264,18 @@ impl<'a> ChartData<'a> {
             .collect()
     }
 
-    /// "go-service: build time (buildkit, Docker 20.10.24)".
+    /// "go-service: build time (buildkit, Docker 20.10.24)", with " on HOST" after the scenario
+    /// when the report holds several hosts.
     fn title(&self, what: &str) -> String {
         let builder = self.input.builder.as_str();
+        let scenario = if self.input.show_host {
+            format!("{} on {}", self.input.scenario, self.input.host)
+        } else {
+            self.input.scenario.to_string()
+        };
         match self.input.daemon_version {
-            "" => format!("{}: {what} ({builder})", self.input.scenario),
-            version => format!(
-                "{}: {what} ({builder}, Docker {version})",
-                self.input.scenario
-            ),
+            "" => format!("{scenario}: {what} ({builder})"),
+            version => format!("{scenario}: {what} ({builder}, Docker {version})"),
         }
     }
 }

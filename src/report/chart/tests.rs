@@ -1,4 +1,5 @@
 use super::*;
+use crate::results::SeriesKey;
 use crate::stats::{Interval, SampleSummary};
 
 /// A group as the analysis would make it from `samples_seconds` (empty: every run failed).
@@ -34,12 +35,17 @@ fn group(
         }
     });
     GroupSummary {
-        scenario: "go-service".to_string(),
-        variant: variant.to_string(),
-        builder: Builder::BuildKit,
-        cache,
+        key: SeriesKey {
+            scenario: "go-service".to_string(),
+            variant: variant.to_string(),
+            builder: Builder::BuildKit,
+            cache,
+            host: "local".to_string(),
+        },
         runs_ok: samples_seconds.len(),
         runs_failed: if samples_seconds.is_empty() { 3 } else { 0 },
+        runs_timed_out: 0,
+        runs_interrupted: 0,
         build_seconds,
         image_bytes,
         samples_seconds: samples_seconds.to_vec(),
@@ -117,6 +123,9 @@ fn names(list: &[&str]) -> Vec<String> {
 fn input<'a>(variants: &'a [String], groups: &'a [GroupSummary]) -> ChartInput<'a> {
     ChartInput {
         scenario: "go-service",
+        file_stem: "go-service",
+        host: "local",
+        show_host: false,
         builder: Builder::BuildKit,
         daemon_version: "20.10.24",
         variants,
@@ -312,12 +321,16 @@ fn example_charts() {
     let failing: Vec<GroupSummary> = with_failure_groups()
         .into_iter()
         .map(|g| GroupSummary {
-            scenario: "rust-cli".to_string(),
+            key: SeriesKey {
+                scenario: "rust-cli".to_string(),
+                ..g.key
+            },
             ..g
         })
         .collect();
     let failing_input = ChartInput {
         scenario: "rust-cli",
+        file_stem: "rust-cli",
         builder: Builder::BuildKit,
         ..input(&two, &failing)
     };
@@ -362,12 +375,16 @@ fn example_charts() {
     let crowded: Vec<GroupSummary> = crowded
         .into_iter()
         .map(|g| GroupSummary {
-            scenario: "a-scenario-with-a-rather-long-name-for-a-title".to_string(),
+            key: SeriesKey {
+                scenario: "a-scenario-with-a-rather-long-name-for-a-title".to_string(),
+                ..g.key
+            },
             ..g
         })
         .collect();
     let crowded_input = ChartInput {
         scenario: "a-scenario-with-a-rather-long-name-for-a-title",
+        file_stem: "a-scenario-with-a-rather-long-name-for-a-title",
         ..input(&crowded_names, &crowded)
     };
     for chart_input in [input(&three, &realistic), failing_input, crowded_input] {

@@ -1,0 +1,391 @@
+//! Docker hosts: where each one is (`--docker-host [NAME=]URL`, `--context NAME`, or
+//! `DOCKER_HOST` / the default socket), what it is called in results, and how to reach it.
+//!
+//! Endpoints are resolved the way the docker CLI resolves them, so that existing setups work
+//! unchanged: `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH` give `tcp://` hosts TLS with a verified
+//! server certificate, and contexts come from the CLI's own context store.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// Where the daemon answers when neither a flag nor `DOCKER_HOST` says otherwise.
+pub const DEFAULT_SOCKET_URL: &str = "unix:///var/run/docker.sock";
+
+/// The name of the default socket's host in results.
+pub const LOCAL_HOST_NAME: &str = "local";
+
+/// One Docker host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Name in results and reports (the `host` column).
+    pub name: String,
+    /// URL as given, credentials included; only [`Endpoint::display_url`] is ever written.
+    pub url: String,
+    /// Client TLS files, for `tcp://` hosts that use TLS.
+    pub tls: Option<TlsFiles>,
+    /// The docker CLI context it came from.
+    pub context: Option<String>,
+}
+
+/// The files of a TLS connection: the CA that must have signed the daemon's certificate, and the
+/// client's own certificate and key (used when present, as the daemon may require them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// `ca.pem`.
+    pub ca: PathBuf,
+    /// `cert.pem`.
+    pub cert: PathBuf,
+    /// `key.pem`.
+    pub key: PathBuf,
+}
+
+impl TlsFiles {
+    /// `ca.pem`, `cert.pem` and `key.pem` in `dir`.
+    pub fn in_dir(dir: &Path) -> TlsFiles {
+        TlsFiles {
+            ca: dir.join("ca.pem"),
+            cert: dir.join("cert.pem"),
+            key: dir.join("key.pem"),
+        }
+    }
+}
+
+/// A `--docker-host` or `--context` that cannot be used; the message names it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct EndpointError(pub String);
+
+/// How the bytes travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// A local socket.
+    Unix,
+    /// TCP, with TLS when the endpoint has TLS files.
+    Tcp,
+    /// The docker CLI's `ssh://`: `docker system dial-stdio` on the remote machine.
+    Ssh,
+}
+
+impl Endpoint {
+    /// `DOCKER_HOST`, else the default socket; TLS from `DOCKER_TLS_VERIFY`.
+    pub fn from_environment() -> Result<Endpoint, EndpointError> {
+        let url = std::env::var("DOCKER_HOST")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| DEFAULT_SOCKET_URL.to_string());
+        Endpoint::from_url(None, &url, "DOCKER_HOST")
+    }
+
+    /// Parses a `--docker-host` value: `[NAME=]URL`.
+    pub fn parse_flag(text: &str) -> Result<Endpoint, EndpointError> {
+        let (name, url) = match text.split_once('=') {
+            Some((name, url)) if !name.contains("://") => (Some(name), url),
+            _ => (None, text),
+        };
+        Endpoint::from_url(name, url, &format!("--docker-host `{text}`"))
+    }
+
+    fn from_url(name: Option<&str>, url: &str, origin: &str) -> Result<Endpoint, EndpointError> {
+        let scheme = scheme_of(url).ok_or_else(|| {
+            EndpointError(format!(
+                "{origin}: `{url}` is not a Docker endpoint; use unix:///path, tcp://host:port or ssh://user@host"
+            ))
+        })?;
+        let name = match name {
+            Some(name) => check_host_name(name, origin)?,
+            None => host_name_for_url(url),
+        };
+        let tls = match scheme {
+            Scheme::Tcp if tls_verify_requested() => Some(TlsFiles::in_dir(&cert_dir()?)),
+            _ => None,
+        };
+        Ok(Endpoint {
+            name,
+            url: url.to_string(),
+            tls,
+            context: None,
+        })
+    }
+
+    /// The endpoint of a docker CLI context, read from the CLI's context store (in
+    /// `$DOCKER_CONFIG`, else `~/.docker`). `default` is the CLI's implicit context:
+    /// `DOCKER_HOST` or the default socket.
+    pub fn from_context(name: &str) -> Result<Endpoint, EndpointError> {
+        if name == "default" {
+            let mut endpoint = Endpoint::from_environment()?;
+            endpoint.name = name.to_string();
+            endpoint.context = Some(name.to_string());
+            return Ok(endpoint);
+        }
+        let store = docker_config_dir()?.join("contexts");
+        let id = context_id(name);
+        let meta_path = store.join("meta").join(&id).join("meta.json");
+        let text = std::fs::read_to_string(&meta_path).map_err(|e| {
+            EndpointError(format!(
+                "--context {name}: the docker CLI has no such context ({}: {e}); `docker context ls` lists them",
+                meta_path.display()
+            ))
+        })?;
+        let meta: ContextMeta = serde_json::from_str(&text).map_err(|e| {
+            EndpointError(format!(
+                "--context {name}: {} is not a docker context: {e}",
+                meta_path.display()
+            ))
+        })?;
+        let docker = meta.endpoints.docker.ok_or_else(|| {
+            EndpointError(format!(
+                "--context {name}: {} has no docker endpoint",
+                meta_path.display()
+            ))
+        })?;
+        let origin = format!("--context {name} ({})", meta_path.display());
+        let scheme = scheme_of(&docker.host).ok_or_else(|| {
+            EndpointError(format!(
+                "{origin}: `{}` is not an endpoint stagebench can reach; use unix://, tcp:// or ssh://",
+                docker.host
+            ))
+        })?;
+        let tls_dir = store.join("tls").join(&id).join("docker");
+        let tls = match scheme {
+            Scheme::Tcp if tls_dir.is_dir() => {
+                if docker.skip_tls_verify {
+                    return Err(EndpointError(format!(
+                        "{origin}: the context sets SkipTLSVerify, and stagebench only talks TLS to a daemon whose certificate it verified"
+                    )));
+                }
+                Some(TlsFiles::in_dir(&tls_dir))
+            }
+            _ => None,
+        };
+        Ok(Endpoint {
+            name: check_host_name(name, &origin)?,
+            url: docker.host,
+            tls,
+            context: Some(name.to_string()),
+        })
+    }
+
+    /// How the endpoint is reached.
+    pub fn scheme(&self) -> Scheme {
+        scheme_of(&self.url).unwrap_or(Scheme::Unix)
+    }
+
+    /// The URL with any password removed: what results and messages show.
+    pub fn display_url(&self) -> String {
+        without_credentials(&self.url)
+    }
+}
+
+/// The docker CLI context store keys a context by the SHA-256 of its name.
+fn context_id(name: &str) -> String {
+    let digest = Sha256::digest(name.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(serde::Deserialize)]
+struct ContextMeta {
+    #[serde(rename = "Endpoints", default)]
+    endpoints: ContextEndpoints,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ContextEndpoints {
+    docker: Option<ContextDockerEndpoint>,
+}
+
+#[derive(serde::Deserialize)]
+struct ContextDockerEndpoint {
+    #[serde(rename = "Host")]
+    host: String,
+    #[serde(rename = "SkipTLSVerify", default)]
+    skip_tls_verify: bool,
+}
+
+fn scheme_of(url: &str) -> Option<Scheme> {
+    let (scheme, rest) = url.split_once("://")?;
+    if rest.is_empty() {
+        return None;
+    }
+    match scheme {
+        "unix" => Some(Scheme::Unix),
+        "tcp" => Some(Scheme::Tcp),
+        "ssh" => Some(Scheme::Ssh),
+        _ => None,
+    }
+}
+
+/// The docker CLI turns TLS verification on for any non-empty `DOCKER_TLS_VERIFY`.
+fn tls_verify_requested() -> bool {
+    std::env::var("DOCKER_TLS_VERIFY").is_ok_and(|v| !v.is_empty())
+}
+
+/// `DOCKER_CERT_PATH`, else the docker CLI's configuration folder.
+fn cert_dir() -> Result<PathBuf, EndpointError> {
+    match std::env::var("DOCKER_CERT_PATH") {
+        Ok(dir) if !dir.is_empty() => Ok(PathBuf::from(dir)),
+        _ => docker_config_dir(),
+    }
+}
+
+/// `DOCKER_CONFIG`, else `~/.docker`.
+fn docker_config_dir() -> Result<PathBuf, EndpointError> {
+    if let Ok(dir) = std::env::var("DOCKER_CONFIG")
+        && !dir.is_empty()
+    {
+        return Ok(PathBuf::from(dir));
+    }
+    std::env::var("HOME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .map(|home| Path::new(&home).join(".docker"))
+        .ok_or_else(|| {
+            EndpointError(
+                "neither DOCKER_CONFIG nor HOME is set, so the docker CLI's configuration cannot be found"
+                    .to_string(),
+            )
+        })
+}
+
+/// A host name is written in CSV cells and file names, so it is kept to a safe alphabet.
+fn check_host_name(name: &str, origin: &str) -> Result<String, EndpointError> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | ':' | '@'));
+    if valid {
+        Ok(name.to_string())
+    } else {
+        Err(EndpointError(format!(
+            "{origin}: host name `{name}` must start with a letter or digit and hold only letters, digits and _ . - : @ (at most 64)"
+        )))
+    }
+}
+
+/// The name a host gets when none is given: `local` for the default socket, the socket's file
+/// stem for another socket, `host:port` for TCP and the machine for SSH.
+pub fn host_name_for_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let name = match scheme {
+        "unix" => {
+            if url == DEFAULT_SOCKET_URL || rest == "/run/docker.sock" {
+                LOCAL_HOST_NAME.to_string()
+            } else {
+                Path::new(rest)
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .filter(|s| !s.is_empty() && s != "docker")
+                    .unwrap_or_else(|| LOCAL_HOST_NAME.to_string())
+            }
+        }
+        _ => {
+            let authority = rest.split('/').next().unwrap_or(rest);
+            let host = authority.rsplit('@').next().unwrap_or(authority);
+            match scheme {
+                // The ssh port is a detail of reaching the machine, not part of its identity.
+                "ssh" => host.split(':').next().unwrap_or(host).to_string(),
+                _ => host.to_string(),
+            }
+        }
+    };
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | ':' | '@') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if cleaned.is_empty() {
+        LOCAL_HOST_NAME.to_string()
+    } else {
+        cleaned
+    }
+}
+
+/// `scheme://user:password@host` becomes `scheme://user@host`.
+fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(slash) => rest.split_at(slash),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info.split(':').next().unwrap_or_default();
+            if user.is_empty() {
+                format!("{scheme}://{host}{path}")
+            } else {
+                format!("{scheme}://{user}@{host}{path}")
+            }
+        }
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_come_from_the_flag_or_the_url() {
+        assert_eq!(host_name_for_url(DEFAULT_SOCKET_URL), "local");
+        assert_eq!(host_name_for_url("unix:///run/sb/sb2.sock"), "sb2");
+        assert_eq!(host_name_for_url("tcp://127.0.0.1:2376"), "127.0.0.1:2376");
+        assert_eq!(host_name_for_url("ssh://me@build-box:2222"), "build-box");
+        let named = Endpoint::parse_flag("fast=unix:///tmp/x.sock").unwrap();
+        assert_eq!(
+            (named.name.as_str(), named.url.as_str()),
+            ("fast", "unix:///tmp/x.sock")
+        );
+        assert_eq!(named.scheme(), Scheme::Unix);
+        let unnamed = Endpoint::parse_flag("ssh://me@build-box").unwrap();
+        assert_eq!(
+            (unnamed.name.as_str(), unnamed.scheme()),
+            ("build-box", Scheme::Ssh)
+        );
+    }
+
+    #[test]
+    fn bad_endpoints_are_refused_by_name() {
+        let error = Endpoint::parse_flag("http://example:80").unwrap_err();
+        assert!(
+            error.0.contains("--docker-host `http://example:80`"),
+            "{error}"
+        );
+        let error = Endpoint::parse_flag("bad name=unix:///x.sock").unwrap_err();
+        assert!(error.0.contains("host name `bad name`"), "{error}");
+        assert!(Endpoint::parse_flag("unix://").is_err());
+    }
+
+    #[test]
+    fn credentials_never_reach_the_results() {
+        let endpoint = Endpoint::parse_flag("tcp://admin:s3cret@10.0.0.5:2375").unwrap();
+        assert_eq!(endpoint.display_url(), "tcp://admin@10.0.0.5:2375");
+        assert_eq!(endpoint.name, "10.0.0.5:2375");
+        assert_eq!(
+            without_credentials("ssh://me@box/path"),
+            "ssh://me@box/path",
+            "a user alone is not a credential"
+        );
+        assert_eq!(without_credentials("tcp://:token@box"), "tcp://box");
+    }
+
+    #[test]
+    fn context_ids_are_sha256_of_the_name() {
+        // The docker CLI stores a context under the hex SHA-256 of its name; the integration
+        // tests check a context made by the CLI itself.
+        assert_eq!(
+            context_id(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}

@@ -1,0 +1,24 @@
+//! Results: every file a run writes, and results folders read back as data.
+//!
+//! - [`record`]: the row of `results.csv` ([`BuildRecord`]), its statuses and the keys that
+//!   identify a build ([`BuildKey`]) and a group of builds ([`SeriesKey`]).
+//! - [`csv`]: an append-only CSV writer generic over the row type, so every row is on disk the
+//!   moment it exists.
+//! - [`meta`]: `meta.json`, with one environment per Docker host and every invocation.
+//! - [`folder`]: a results folder while a run writes into it.
+//! - [`store`]: folders loaded into one in-memory result set, merged, and asked what is done.
+
+pub mod csv;
+pub mod folder;
+pub mod meta;
+pub mod record;
+pub mod store;
+
+pub use csv::{AppendOnlyCsv, CsvRow, read_rows};
+pub use folder::{IMAGES_FILE, ImageRecord, ImageRole, ResultsFolder, STATE_DIR};
+pub use meta::{
+    BaseImageMeta, HostEnvironment, HostInfo, HostSpec, Invocation, META_FILE, META_SCHEMA_VERSION,
+    PrebuildMeta, RecordedSettings, RunCost, RunMeta, ScenarioInputs, ScenarioMeta, VariantMeta,
+};
+pub use record::{BuildKey, BuildRecord, BuildStatus, RESULTS_FILE, Seconds, SeriesKey};
+pub use store::{ResultSet, StoreError, find_results_folders, is_results_folder};

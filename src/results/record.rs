@@ -1,0 +1,238 @@
+//! One build's measurement: a row of `results.csv`.
+//!
+//! This struct is where measuring and reporting meet; reporters read these rows and never see a
+//! timer. The column names are a contract other tools depend on: existing columns keep their
+//! names and meanings, new ones are only appended.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::csv::CsvRow;
+use crate::builder::Builder;
+use crate::cache_mode::CacheMode;
+
+/// Wall time in seconds.
+pub type Seconds = f64;
+
+/// How a build ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BuildStatus {
+    /// The build finished and its image was inspected.
+    Ok,
+    /// The daemon reported the build as failed; `error` holds its message.
+    Failed,
+    /// `--timeout` cut the build short. It is a finished measurement ("slower than the limit"),
+    /// but has no build time to summarise.
+    TimedOut,
+    /// Ctrl-C, SIGTERM or a lost daemon connection cut the build short; `--resume` redoes it.
+    Interrupted,
+}
+
+impl BuildStatus {
+    /// The name used in `results.csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuildStatus::Ok => "ok",
+            BuildStatus::Failed => "failed",
+            BuildStatus::TimedOut => "timed_out",
+            BuildStatus::Interrupted => "interrupted",
+        }
+    }
+
+    /// Whether `--resume` counts the build as done. An interrupted build measured nothing, so it
+    /// is redone; a failed or timed-out one would most likely end the same way again.
+    pub fn is_finished(self) -> bool {
+        match self {
+            BuildStatus::Ok | BuildStatus::Failed | BuildStatus::TimedOut => true,
+            BuildStatus::Interrupted => false,
+        }
+    }
+}
+
+impl fmt::Display for BuildStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The one way to find a group of measurements: statistics, reports and charts never look a
+/// group up by fewer fields, so two builders or two hosts can never be pooled by accident.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SeriesKey {
+    /// Scenario name.
+    pub scenario: String,
+    /// Variant name.
+    pub variant: String,
+    /// Builder that ran the builds.
+    pub builder: Builder,
+    /// Cache state the builds were measured in.
+    pub cache: CacheMode,
+    /// Name of the Docker host that ran them.
+    pub host: String,
+}
+
+/// Which planned build a row measured: what `--resume` matches against the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BuildKey {
+    /// Scenario name.
+    pub scenario: String,
+    /// Variant name.
+    pub variant: String,
+    /// Cache state.
+    pub cache: CacheMode,
+    /// 1-based run number within the warmup or timed runs.
+    pub run: u32,
+    /// Whether it is a warmup run.
+    pub warmup: bool,
+    /// Docker host name.
+    pub host: String,
+}
+
+/// One build's measurement: a row of `results.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuildRecord {
+    /// Scenario name.
+    pub scenario: String,
+    /// Variant name (Dockerfile stem).
+    pub variant: String,
+    /// Builder that ran the build.
+    pub builder: Builder,
+    /// Cache state the build was measured in.
+    pub cache: CacheMode,
+    /// 1-based run number within (warmup or timed) runs of this variant and cache mode.
+    pub run: u32,
+    /// Whether this was an untimed warmup run, left out of statistics.
+    pub warmup: bool,
+    /// `ok`, `failed`, `timed_out` or `interrupted`.
+    pub status: BuildStatus,
+    /// Wall time of the daemon build request, context upload included.
+    pub build_seconds: Seconds,
+    /// ID of the image built; empty when the build did not succeed.
+    pub image_id: String,
+    /// Image size the daemon reports; empty when the build did not succeed.
+    pub image_bytes: Option<u64>,
+    /// Filesystem layers of the image; empty when the build did not succeed.
+    pub layers: Option<u32>,
+    /// Dockerfile steps (FROM excluded) taken from cache.
+    pub cached_steps: u32,
+    /// Dockerfile steps (FROM excluded) executed or taken from cache.
+    pub total_steps: u32,
+    /// When the build request was sent, RFC 3339 in UTC.
+    pub started_at: String,
+    /// Why the build did not succeed; empty otherwise.
+    pub error: String,
+    /// Name of the Docker host that ran the build (absent from schema-1 files, filled in when
+    /// they are read).
+    #[serde(default)]
+    pub host: String,
+    /// The invocation that made the row: one id per `stagebench run` (a resumed run has its own).
+    #[serde(default)]
+    pub run_id: String,
+    /// 1-based position of the build among the measured builds of its host, in executed order
+    /// (continued, not restarted, by `--resume`).
+    #[serde(default)]
+    pub seq: u32,
+}
+
+impl BuildRecord {
+    /// The group this row belongs to.
+    pub fn series_key(&self) -> SeriesKey {
+        SeriesKey {
+            scenario: self.scenario.clone(),
+            variant: self.variant.clone(),
+            builder: self.builder,
+            cache: self.cache,
+            host: self.host.clone(),
+        }
+    }
+
+    /// The planned build this row measured.
+    pub fn build_key(&self) -> BuildKey {
+        BuildKey {
+            scenario: self.scenario.clone(),
+            variant: self.variant.clone(),
+            cache: self.cache,
+            run: self.run,
+            warmup: self.warmup,
+            host: self.host.clone(),
+        }
+    }
+
+    /// Whether the row belongs in a build-time sample: a timed run that succeeded.
+    pub fn is_sample(&self) -> bool {
+        !self.warmup && self.status == BuildStatus::Ok
+    }
+}
+
+impl CsvRow for BuildRecord {
+    const HEADER: &'static [&'static str] = &[
+        "scenario",
+        "variant",
+        "builder",
+        "cache",
+        "run",
+        "warmup",
+        "status",
+        "build_seconds",
+        "image_id",
+        "image_bytes",
+        "layers",
+        "cached_steps",
+        "total_steps",
+        "started_at",
+        "error",
+        "host",
+        "run_id",
+        "seq",
+    ];
+}
+
+/// File name of the per-build results inside a results folder.
+pub const RESULTS_FILE: &str = "results.csv";
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A successful cold row; tests override fields with struct update syntax.
+    pub(crate) fn sample_record() -> BuildRecord {
+        BuildRecord {
+            scenario: "s".into(),
+            variant: "single".into(),
+            builder: Builder::BuildKit,
+            cache: CacheMode::Cold,
+            run: 1,
+            warmup: false,
+            status: BuildStatus::Ok,
+            build_seconds: 1.25,
+            image_id: "sha256:abc".into(),
+            image_bytes: Some(1024),
+            layers: Some(2),
+            cached_steps: 0,
+            total_steps: 3,
+            started_at: "2026-11-28T04:00:00Z".into(),
+            error: String::new(),
+            host: "local".into(),
+            run_id: "20261128T040000Z-0a1b2c".into(),
+            seq: 1,
+        }
+    }
+
+    #[test]
+    fn statuses_have_their_file_names_and_only_interrupted_is_redone() {
+        for status in [
+            BuildStatus::Ok,
+            BuildStatus::Failed,
+            BuildStatus::TimedOut,
+            BuildStatus::Interrupted,
+        ] {
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                serde_json::Value::String(status.as_str().to_string())
+            );
+            assert_eq!(status.is_finished(), status != BuildStatus::Interrupted);
+        }
+    }
+}

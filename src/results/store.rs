@@ -1,0 +1,259 @@
+//! Results folders as data: find them, load them into one in-memory result set, merge several
+//! (one per machine or CI job) into one, and say which builds of a run are already done.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use super::csv::read_rows;
+use super::meta::{HostEnvironment, META_FILE, RunMeta};
+use super::record::{BuildKey, BuildRecord, RESULTS_FILE};
+
+/// The rows and metadata of one results folder, or of several merged.
+#[derive(Debug, Clone)]
+pub struct ResultSet {
+    /// `meta.json`.
+    pub meta: RunMeta,
+    /// Every row of `results.csv`, in file order.
+    pub records: Vec<BuildRecord>,
+}
+
+/// A results folder that cannot be read or merged; the message names the folders.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A folder's file is missing or unreadable.
+    #[error("{0}")]
+    Input(String),
+    /// Two folders cannot be combined.
+    #[error("{0}")]
+    Conflict(String),
+    /// A file could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+impl ResultSet {
+    /// Reads `results.csv` and `meta.json` from a results folder. Rows of a schema-1 folder get
+    /// the identity that layout implied: its one host, its one invocation, and file order.
+    pub fn load(dir: &Path) -> Result<ResultSet, StoreError> {
+        if !is_results_folder(dir) {
+            return Err(StoreError::Input(format!(
+                "{} has no {RESULTS_FILE} and {META_FILE}: it is not a stagebench results folder",
+                dir.display()
+            )));
+        }
+        let meta = RunMeta::read(dir).map_err(StoreError::Input)?;
+        let mut records: Vec<BuildRecord> =
+            read_rows(&dir.join(RESULTS_FILE)).map_err(StoreError::Input)?;
+        let default_host = meta.hosts.first().map(|h| h.name.clone());
+        let default_run = meta.first_invocation().map(|i| i.run_id.clone());
+        for (index, record) in records.iter_mut().enumerate() {
+            if record.host.is_empty() {
+                record.host = default_host.clone().unwrap_or_default();
+                record.run_id = default_run.clone().unwrap_or_default();
+                record.seq = u32::try_from(index + 1).unwrap_or(u32::MAX);
+            }
+        }
+        Ok(ResultSet { meta, records })
+    }
+
+    /// Builds that need not run again: every row that finished (see
+    /// [`super::BuildStatus::is_finished`]).
+    pub fn finished_builds(&self) -> BTreeSet<BuildKey> {
+        self.records
+            .iter()
+            .filter(|r| r.status.is_finished())
+            .map(BuildRecord::build_key)
+            .collect()
+    }
+
+    /// The highest `seq` of each host, so a resumed run continues the count.
+    pub fn last_seq_by_host(&self) -> BTreeMap<String, u32> {
+        let mut last = BTreeMap::new();
+        for record in &self.records {
+            let seq = last.entry(record.host.clone()).or_insert(0);
+            *seq = (*seq).max(record.seq);
+        }
+        last
+    }
+
+    /// Writes `results.csv` and `meta.json` into `dir`, which must not hold results yet.
+    pub fn write(&self, dir: &Path) -> Result<(), StoreError> {
+        let write_error = |path: PathBuf| move |source| StoreError::Write { path, source };
+        std::fs::create_dir_all(dir).map_err(write_error(dir.to_path_buf()))?;
+        let results_path = dir.join(RESULTS_FILE);
+        let mut results = super::AppendOnlyCsv::<BuildRecord>::create(&results_path)
+            .map_err(write_error(results_path.clone()))?;
+        for record in &self.records {
+            results
+                .append(record)
+                .map_err(write_error(results_path.clone()))?;
+        }
+        self.meta
+            .write(dir)
+            .map_err(write_error(dir.join(META_FILE)))
+    }
+
+    /// Combines result sets from different machines or CI jobs into one.
+    ///
+    /// - Hosts are the same host only when name and fingerprint both match. A host whose name is
+    ///   taken by a different fingerprint is renamed (`name@daemon-hostname`, else `name#2`, ...)
+    ///   in its rows and entries, so samples of two machines are never pooled.
+    /// - A scenario present in two folders must have the same variants there.
+    /// - The same invocation (run id) in two folders is refused: its rows would count twice.
+    ///
+    /// `parts` pairs each set with its folder, which error messages name.
+    pub fn merge(parts: Vec<(PathBuf, ResultSet)>) -> Result<ResultSet, StoreError> {
+        let mut parts = parts.into_iter();
+        let Some((first_dir, first)) = parts.next() else {
+            return Err(StoreError::Input("nothing to merge".to_string()));
+        };
+        let mut origins: Vec<(PathBuf, RunMeta)> = vec![(first_dir.clone(), first.meta.clone())];
+        let mut merged = first;
+        merged.meta.merged_from = vec![first_dir.display().to_string()];
+        for (dir, part) in parts {
+            for (earlier_dir, earlier) in &origins {
+                check_mergeable(earlier_dir, earlier, &dir, &part.meta)?;
+            }
+            let own_meta = part.meta.clone();
+            merged.absorb(part, &dir);
+            origins.push((dir, own_meta));
+        }
+        Ok(merged)
+    }
+
+    fn absorb(&mut self, part: ResultSet, dir: &Path) {
+        let mut renames: BTreeMap<String, String> = BTreeMap::new();
+        for host in &part.meta.hosts {
+            let name = self.place_host(host);
+            renames.insert(host.name.clone(), name);
+        }
+        let renamed = |name: &str| {
+            renames
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| name.to_string())
+        };
+        self.records
+            .extend(part.records.into_iter().map(|record| BuildRecord {
+                host: renamed(&record.host),
+                ..record
+            }));
+        for scenario in part.meta.scenarios {
+            let host = renamed(&scenario.host);
+            if self.meta.scenario(&scenario.name, &host).is_none() {
+                self.meta
+                    .scenarios
+                    .push(super::ScenarioMeta { host, ..scenario });
+            }
+        }
+        self.meta.invocations.extend(part.meta.invocations);
+        self.meta
+            .invocations
+            .sort_by(|a, b| a.started_at.cmp(&b.started_at));
+        self.meta.merged_from.push(dir.display().to_string());
+    }
+
+    /// Adds `host` to the merged hosts unless the same host is there; returns its name there.
+    fn place_host(&mut self, host: &HostEnvironment) -> String {
+        let same = |h: &&HostEnvironment| h.fingerprint() == host.fingerprint();
+        if let Some(existing) = self
+            .meta
+            .hosts
+            .iter()
+            .filter(same)
+            .find(|h| h.name == host.name)
+        {
+            return existing.name.clone();
+        }
+        let taken = |name: &str| self.meta.hosts.iter().any(|h| h.name == name);
+        let name = if !taken(&host.name) {
+            host.name.clone()
+        } else {
+            let by_machine = format!("{}@{}", host.name, host.daemon.daemon_name);
+            if !host.daemon.daemon_name.is_empty() && !taken(&by_machine) {
+                by_machine
+            } else {
+                (2..)
+                    .map(|n| format!("{}#{n}", host.name))
+                    .find(|candidate| !taken(candidate))
+                    .unwrap_or_else(|| host.name.clone())
+            }
+        };
+        self.meta.hosts.push(HostEnvironment {
+            name: name.clone(),
+            ..host.clone()
+        });
+        name
+    }
+}
+
+/// Refuses to merge `b` into a set holding `a` when a scenario's variants differ or the same
+/// invocation appears in both.
+fn check_mergeable(a_dir: &Path, a: &RunMeta, b_dir: &Path, b: &RunMeta) -> Result<(), StoreError> {
+    for scenario in &b.scenarios {
+        let variants = |s: &super::ScenarioMeta| -> BTreeSet<String> {
+            s.variants.iter().map(|v| v.name.clone()).collect()
+        };
+        if let Some(other) = a.scenarios.iter().find(|s| s.name == scenario.name)
+            && !scenario.variants.is_empty()
+            && !other.variants.is_empty()
+            && variants(other) != variants(scenario)
+        {
+            return Err(StoreError::Conflict(format!(
+                "cannot merge {} with {}: scenario `{}` has variants {} in the first and {} in the second",
+                a_dir.display(),
+                b_dir.display(),
+                scenario.name,
+                list(&variants(other)),
+                list(&variants(scenario)),
+            )));
+        }
+    }
+    for invocation in &b.invocations {
+        if a.invocations.iter().any(|i| i.run_id == invocation.run_id) {
+            return Err(StoreError::Conflict(format!(
+                "cannot merge {} with {}: both hold run {}, whose rows would count twice",
+                a_dir.display(),
+                b_dir.display(),
+                invocation.run_id
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn list(names: &BTreeSet<String>) -> String {
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    format!("({})", names.join(", "))
+}
+
+/// Whether `dir` holds `results.csv` and `meta.json`.
+pub fn is_results_folder(dir: &Path) -> bool {
+    dir.join(RESULTS_FILE).is_file() && dir.join(META_FILE).is_file()
+}
+
+/// The results folders at or under `dir` (a CI job's artifact may hold one a few levels down),
+/// in path order.
+pub fn find_results_folders(dir: &Path) -> Vec<PathBuf> {
+    if is_results_folder(dir) {
+        return vec![dir.to_path_buf()];
+    }
+    let mut found = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let mut children: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_dir() && !p.is_symlink())
+            .collect();
+        children.sort();
+        for child in children {
+            found.extend(find_results_folders(&child));
+        }
+    }
+    found
+}

@@ -1,0 +1,94 @@
+//! One timed build: bounded by `--timeout`, cut short by Ctrl-C, and honest about which of the
+//! two stopped it.
+
+use std::time::Duration;
+
+// tokio's clock is the system's, except in tests that pause it to run timeouts instantly.
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{BuildEvent, BuildFailure, BuildRequest, Daemon, StepCounts};
+
+/// How a build ended, as the runner records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum BuildEnd {
+    /// The daemon finished the build.
+    Succeeded,
+    /// The daemon reports the build failed; its message.
+    Failed(String),
+    /// `--timeout` cancelled it.
+    TimedOut(String),
+    /// Ctrl-C or SIGTERM cancelled it.
+    Interrupted(String),
+    /// The daemon stopped answering during the build.
+    ConnectionLost(String),
+}
+
+/// A build as the runner saw it, finished or cut short.
+#[derive(Debug, Clone)]
+pub(super) struct Execution {
+    pub end: BuildEnd,
+    /// Wall time of the build request (up to the cut when cut short).
+    pub build_seconds: f64,
+    /// Steps run and cached (zero when cut short).
+    pub steps: StepCounts,
+    /// Images the classic builder committed, including those of a build cut short.
+    pub created_images: Vec<String>,
+}
+
+/// Runs `request` on `daemon`; `on_step` sees each step as it starts.
+pub(super) async fn execute<D: Daemon>(
+    daemon: &D,
+    request: &BuildRequest<'_>,
+    timeout: Option<Duration>,
+    cancel: &CancellationToken,
+    on_step: impl Fn(&str) + Send + Sync,
+) -> Execution {
+    let started = Instant::now();
+    let mut created_images = Vec::new();
+    let mut on_event = |event: BuildEvent<'_>| match event {
+        BuildEvent::Step(step) => on_step(step),
+        BuildEvent::ImageCreated(id) => created_images.push(id.to_string()),
+    };
+    let finished = {
+        let build = daemon.build(request, &mut on_event);
+        let bounded = async {
+            match timeout {
+                Some(limit) => tokio::time::timeout(limit, build).await.ok(),
+                None => Some(build.await),
+            }
+        };
+        tokio::select! {
+            finished = bounded => match finished {
+                Some(outcome) => Ok(outcome),
+                None => Err(BuildEnd::TimedOut(format!(
+                    "the build did not finish within --timeout {} s and was cancelled",
+                    timeout.map_or(0.0, |t| t.as_secs_f64())
+                ))),
+            },
+            () = cancel.cancelled() => Err(BuildEnd::Interrupted(
+                "interrupted by the user; the build was cancelled".to_string(),
+            )),
+        }
+    };
+    match finished {
+        Ok(outcome) => Execution {
+            end: match outcome.result {
+                Ok(()) => BuildEnd::Succeeded,
+                Err(BuildFailure::Daemon(message)) => BuildEnd::Failed(message),
+                Err(BuildFailure::ConnectionLost(message)) => BuildEnd::ConnectionLost(format!(
+                    "the daemon stopped answering during the build: {message}"
+                )),
+            },
+            build_seconds: outcome.build_seconds,
+            steps: outcome.steps,
+            created_images,
+        },
+        Err(end) => Execution {
+            end,
+            build_seconds: started.elapsed().as_secs_f64(),
+            steps: StepCounts::default(),
+            created_images,
+        },
+    }
+}

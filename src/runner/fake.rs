@@ -1,0 +1,241 @@
+//! A fake daemon for the runner's own tests: it builds nothing, and records what it was asked,
+//! so that the loop's order, priming, resume, timeouts, cancellation and image bookkeeping can
+//! be checked without Docker. It makes no claim about building, sizes or caching: those are
+//! tested against a real daemon.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{
+    BuildEvent, BuildFailure, BuildOutcome, BuildRequest, Daemon, DaemonFacts, ImageFacts,
+    StepCounts,
+};
+use crate::error::EngineError;
+
+/// A request the fake received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Call {
+    /// A build of `tag`.
+    Build {
+        tag: String,
+        no_cache: bool,
+        edited: bool,
+    },
+    /// A build-cache prune.
+    Prune,
+    /// An image removal.
+    Remove(String),
+    /// A tag added.
+    Tag(String),
+}
+
+/// How the fake behaves.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Script {
+    /// How long each build takes (in the tests' paused time).
+    pub build_time: Duration,
+    /// Tags whose builds fail.
+    pub failing_tags: HashSet<String>,
+    /// Cancel this token when the n-th build (1-based) starts.
+    pub cancel_at_build: Option<(usize, CancellationToken)>,
+    /// Builds after this many (1-based) lose the connection.
+    pub lose_connection_after: Option<usize>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    calls: Vec<Call>,
+    /// tag -> image id
+    tags: BTreeMap<String, String>,
+    /// image ids that exist
+    images: HashSet<String>,
+    next_id: u64,
+    builds: usize,
+}
+
+/// The fake; clones share their state, so a test keeps one to inspect what the runner did.
+#[derive(Debug, Clone)]
+pub(super) struct FakeDaemon {
+    name: String,
+    script: Script,
+    state: Arc<Mutex<State>>,
+}
+
+impl FakeDaemon {
+    pub(super) fn new(name: &str, script: Script) -> FakeDaemon {
+        FakeDaemon {
+            name: name.to_string(),
+            script,
+            state: Arc::new(Mutex::new(State::default())),
+        }
+    }
+
+    pub(super) fn facts(&self) -> DaemonFacts {
+        DaemonFacts {
+            version: "0.0.0-fake".to_string(),
+            api_version: "1.41".to_string(),
+            daemon_id: format!("FAKE:{}", self.name),
+            daemon_name: self.name.clone(),
+            cpus: 2,
+            ..DaemonFacts::default()
+        }
+    }
+
+    pub(super) fn calls(&self) -> Vec<Call> {
+        self.lock().calls.clone()
+    }
+
+    /// Tags of the builds, in order.
+    pub(super) fn built_tags(&self) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .filter_map(|c| match c {
+                Call::Build { tag, .. } => Some(tag),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Images that still exist.
+    pub(super) fn existing_images(&self) -> HashSet<String> {
+        self.lock().images.clone()
+    }
+
+    /// Adds an image under `tag`, as an earlier run would have left it; returns its ID.
+    pub(super) fn add_tagged_image(&self, tag: &str) -> String {
+        let mut state = self.lock();
+        state.next_id += 1;
+        let id = format!("sha256:{:064x}", 0xeeee_0000 + state.next_id);
+        state.images.insert(id.clone());
+        state.tags.insert(tag.to_string(), id.clone());
+        id
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Daemon for FakeDaemon {
+    async fn facts(&self) -> Result<DaemonFacts, EngineError> {
+        Ok(FakeDaemon::facts(self))
+    }
+
+    async fn image(&self, name: &str) -> Result<Option<ImageFacts>, EngineError> {
+        let state = self.lock();
+        let id = match state.tags.get(name) {
+            Some(id) => Some(id.clone()),
+            None => state.images.contains(name).then(|| name.to_string()),
+        };
+        Ok(id.map(|id| ImageFacts {
+            repo_tags: state
+                .tags
+                .iter()
+                .filter(|(_, v)| **v == id)
+                .map(|(k, _)| k.clone())
+                .collect(),
+            id,
+            image_bytes: 1000,
+            layers: 1,
+            repo_digests: Vec::new(),
+        }))
+    }
+
+    async fn pull(
+        &self,
+        _name: &str,
+        _on_status: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<(), EngineError> {
+        Ok(())
+    }
+
+    async fn build(
+        &self,
+        request: &BuildRequest<'_>,
+        on_event: &mut (dyn FnMut(BuildEvent<'_>) + Send),
+    ) -> BuildOutcome {
+        let number = {
+            let mut state = self.lock();
+            state.builds += 1;
+            state.calls.push(Call::Build {
+                tag: request.tag.to_string(),
+                no_cache: request.no_cache,
+                edited: request.context.is_edited(),
+            });
+            state.builds
+        };
+        if let Some((at, token)) = &self.script.cancel_at_build
+            && *at == number
+        {
+            token.cancel();
+        }
+        on_event(BuildEvent::Step("[1/1] RUN fake"));
+        tokio::time::sleep(self.script.build_time).await;
+        let seconds = self.script.build_time.as_secs_f64();
+        if self
+            .script
+            .lose_connection_after
+            .is_some_and(|after| number > after)
+        {
+            return BuildOutcome {
+                build_seconds: seconds,
+                result: Err(BuildFailure::ConnectionLost("connection reset".to_string())),
+                steps: StepCounts::default(),
+            };
+        }
+        if self.script.failing_tags.contains(request.tag) {
+            return BuildOutcome {
+                build_seconds: seconds,
+                result: Err(BuildFailure::Daemon("RUN false: exit code: 1".to_string())),
+                steps: StepCounts::default(),
+            };
+        }
+        let mut state = self.lock();
+        state.next_id += 1;
+        let id = format!("sha256:{:064x}", state.next_id);
+        state.images.insert(id.clone());
+        state.tags.insert(request.tag.to_string(), id);
+        BuildOutcome {
+            build_seconds: seconds,
+            result: Ok(()),
+            steps: StepCounts {
+                total_steps: 1,
+                cached_steps: 0,
+            },
+        }
+    }
+
+    async fn prune_build_cache(&self) -> Result<u64, EngineError> {
+        self.lock().calls.push(Call::Prune);
+        Ok(0)
+    }
+
+    async fn remove_image(&self, name: &str) -> Result<bool, EngineError> {
+        let mut state = self.lock();
+        state.calls.push(Call::Remove(name.to_string()));
+        let removed = state.images.remove(name);
+        state.tags.retain(|_, id| id != name);
+        Ok(removed)
+    }
+
+    async fn tag_image(&self, image: &str, repository: &str, tag: &str) -> Result<(), EngineError> {
+        let mut state = self.lock();
+        let full = format!("{repository}:{tag}");
+        state.calls.push(Call::Tag(full.clone()));
+        state.tags.insert(full, image.to_string());
+        Ok(())
+    }
+
+    async fn container_ids(&self) -> Result<HashSet<String>, EngineError> {
+        Ok(HashSet::new())
+    }
+
+    async fn remove_container(&self, _id: &str) -> Result<(), EngineError> {
+        Ok(())
+    }
+}

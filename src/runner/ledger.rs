@@ -1,0 +1,161 @@
+//! The image ledger: every image a run built, and every image a tag named before the run moved
+//! it, so that cleanup removes what the run made and nothing else.
+//!
+//! Each entry is also appended to the results folder's `.stagebench/images.csv` the moment it is
+//! known, so that a run killed outright (SIGKILL, a power cut) leaves a list a `--resume` of it
+//! reads to clean up after both invocations.
+
+use std::collections::BTreeMap;
+use std::io;
+
+use crate::engine::Daemon;
+use crate::error::EngineError;
+use crate::results::{ImageRecord, ImageRole, ResultsFolder};
+
+/// Images of one scenario on one host, by owner (a variant's name).
+pub(super) struct ImageLedger {
+    host: String,
+    scenario: String,
+    /// Images built for each owner, oldest first.
+    built: BTreeMap<String, Vec<String>>,
+    /// The image each owner's tag named before this run (or the first of the resumed ones).
+    replaced: BTreeMap<String, Vec<String>>,
+}
+
+impl ImageLedger {
+    /// A ledger holding what earlier invocations of the same run recorded for this host and
+    /// scenario.
+    pub(super) fn new(host: &str, scenario: &str, earlier: Vec<ImageRecord>) -> ImageLedger {
+        let mut ledger = ImageLedger {
+            host: host.to_string(),
+            scenario: scenario.to_string(),
+            built: BTreeMap::new(),
+            replaced: BTreeMap::new(),
+        };
+        for record in earlier
+            .into_iter()
+            .filter(|r| r.host == host && r.scenario == scenario)
+        {
+            let list = match record.role {
+                ImageRole::Built => ledger.built.entry(record.owner).or_default(),
+                ImageRole::Replaced => ledger.replaced.entry(record.owner).or_default(),
+            };
+            if !list.contains(&record.image_id) {
+                list.push(record.image_id);
+            }
+        }
+        ledger
+    }
+
+    /// Records the image `owner`'s tag names before the run builds it again.
+    pub(super) fn note_replaced(
+        &mut self,
+        folder: &ResultsFolder,
+        owner: &str,
+        image_id: &str,
+    ) -> io::Result<()> {
+        self.note(folder, owner, image_id, ImageRole::Replaced)
+    }
+
+    /// Records images a build of `owner` made.
+    pub(super) fn note_built(
+        &mut self,
+        folder: &ResultsFolder,
+        owner: &str,
+        image_ids: &[String],
+    ) -> io::Result<()> {
+        for id in image_ids {
+            self.note(folder, owner, id, ImageRole::Built)?;
+        }
+        Ok(())
+    }
+
+    fn note(
+        &mut self,
+        folder: &ResultsFolder,
+        owner: &str,
+        image_id: &str,
+        role: ImageRole,
+    ) -> io::Result<()> {
+        let list = match role {
+            ImageRole::Built => self.built.entry(owner.to_string()).or_default(),
+            ImageRole::Replaced => self.replaced.entry(owner.to_string()).or_default(),
+        };
+        if list.iter().any(|id| id == image_id) {
+            return Ok(());
+        }
+        list.push(image_id.to_string());
+        folder.record_image(&ImageRecord {
+            host: self.host.clone(),
+            scenario: self.scenario.clone(),
+            owner: owner.to_string(),
+            image_id: image_id.to_string(),
+            role,
+        })
+    }
+
+    /// Removes every image built for `owner` so far (a cold reset), newest first so that
+    /// children go before the parents they pin.
+    pub(super) async fn remove_built<D: Daemon>(
+        &mut self,
+        daemon: &D,
+        owner: &str,
+    ) -> Result<(), EngineError> {
+        let images = self.built.remove(owner).unwrap_or_default();
+        for id in images.iter().rev() {
+            daemon.remove_image(id).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes everything built for each owner except the image its tag names now, and the image
+    /// the tag named before the run when nothing names it any more (an earlier run's
+    /// `--keep-images` tag, or a person's, keeps it). Returns sentences about what failed.
+    pub(super) async fn clean_up<D: Daemon>(
+        &mut self,
+        daemon: &D,
+        owners: &[(String, String)],
+    ) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (owner, tag) in owners {
+            let keep = match daemon.image(tag).await {
+                Ok(image) => image.map(|i| i.id),
+                Err(error) => {
+                    problems.push(format!("cleanup: {error}"));
+                    continue;
+                }
+            };
+            // The classic builder prints short IDs; the final image may appear in either form.
+            let is_kept = |id: &str| {
+                keep.as_deref().is_some_and(|k| {
+                    k.trim_start_matches("sha256:")
+                        .starts_with(id.trim_start_matches("sha256:"))
+                })
+            };
+            let mut candidates = Vec::new();
+            for id in self.replaced.remove(owner).unwrap_or_default() {
+                if is_kept(&id) {
+                    continue;
+                }
+                match daemon.is_untagged(&id).await {
+                    Ok(true) => candidates.push(id),
+                    Ok(false) => {}
+                    Err(error) => problems.push(format!("cleanup: {error}")),
+                }
+            }
+            candidates.extend(
+                self.built
+                    .remove(owner)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|id| !is_kept(id)),
+            );
+            for id in candidates.iter().rev() {
+                if let Err(error) = daemon.remove_image(id).await {
+                    problems.push(format!("cleanup: {error}"));
+                }
+            }
+        }
+        problems
+    }
+}

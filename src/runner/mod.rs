@@ -1,0 +1,583 @@
+//! The runner: executes the plan on each Docker host, times builds, and appends every result to
+//! disk the moment it exists.
+//!
+//! - `mod.rs` (this file): results folders and their meta.json, one task per host, the outcome.
+//! - [`host`]: one host's loop, scenario after scenario and build after build.
+//! - [`prepare`]: what a build needs before it starts, from its cache mode's [`Preparation`].
+//! - [`execute`]: one timed build, bounded by `--timeout` and cut short by Ctrl-C.
+//! - [`ledger`]: the images a run created, so that it removes what it made and nothing else.
+//!
+//! Hosts work in parallel, each on its own task, and each runs one build at a time, so that a
+//! build's time is never shared with another build on the same machine. Statistics are
+//! deliberately absent here: the loop only measures and records, so a bug in a summary can never
+//! cost a measurement. The runner talks to daemons only through [`Daemon`], which its tests fake.
+//!
+//! [`Preparation`]: crate::cache_mode::Preparation
+
+mod execute;
+mod host;
+mod ledger;
+mod prepare;
+
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{OutputLocation, RunSettings};
+use crate::engine::{Daemon, DaemonFacts, Endpoint};
+use crate::error::EngineError;
+use crate::plan::Plan;
+use crate::results::{
+    BuildRecord, BuildStatus, HostEnvironment, HostInfo, Invocation, META_SCHEMA_VERSION,
+    ResultsFolder, RunMeta, ScenarioMeta, VariantMeta,
+};
+use host::{HostOutcome, HostWorker};
+
+/// Something the run did, for the progress display to render. The runner never prints.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunEvent {
+    /// A line worth keeping on screen.
+    Note {
+        /// The host it concerns, if any.
+        host: Option<String>,
+        /// The line.
+        text: String,
+    },
+    /// A build (or pull, or prebuild) started.
+    BuildStarted {
+        /// Host.
+        host: String,
+        /// Scenario, variant, cache mode and run.
+        label: String,
+    },
+    /// The running build reached a step.
+    Step {
+        /// Host.
+        host: String,
+        /// The step as the daemon names it.
+        step: String,
+    },
+    /// The running build ended; `line` says how.
+    BuildFinished {
+        /// Host.
+        host: String,
+        /// One line with the result.
+        line: String,
+    },
+    /// Builds the plan did not foresee were added (a priming build after a failure).
+    PlanGrew {
+        /// How many.
+        builds: u64,
+    },
+    /// Builds the plan foresaw will not run (a host that does not answer, a failed prebuild).
+    PlanShrank {
+        /// How many.
+        builds: u64,
+    },
+}
+
+/// Where the runner's events go.
+pub trait EventSink: Send + Sync {
+    /// Takes one event.
+    fn emit(&self, event: RunEvent);
+}
+
+/// One Docker host as the run found it.
+pub struct Host<D> {
+    /// Where it is.
+    pub endpoint: Endpoint,
+    /// The connected daemon and what it says about itself, or why it could not be reached.
+    pub connection: Result<(D, DaemonFacts), EngineError>,
+}
+
+/// What a finished (or interrupted) run leaves for the caller.
+#[derive(Debug, Default)]
+pub struct RunOutcome {
+    /// Results folders written, one per scenario unless `--out` gathered them.
+    pub out_dirs: Vec<PathBuf>,
+    /// Every row this invocation wrote to results.csv.
+    pub records: Vec<BuildRecord>,
+    /// Sentences about failures outside measured builds (hosts, prebuilds, cleanup).
+    pub problems: Vec<String>,
+    /// Whether Ctrl-C (or SIGTERM) stopped the run.
+    pub interrupted: bool,
+    /// Whether builds of the plan remain undone (interrupted, or on a host that stopped), so
+    /// that `--resume` has something to do.
+    pub unfinished: bool,
+}
+
+impl RunOutcome {
+    /// Rows this invocation wrote with `status`.
+    pub fn count(&self, status: BuildStatus) -> usize {
+        self.records.iter().filter(|r| r.status == status).count()
+    }
+}
+
+/// A problem that stops the run before any build.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The daemon failed a request that is not a build.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// A results folder could not be written.
+    #[error("cannot write results in {}: {source}", dir.display())]
+    Output {
+        /// The folder.
+        dir: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A scenario file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The edited content of an incremental run could not be made.
+    #[error("cannot prepare the [incremental] touch files of {}: {source}", dir.display())]
+    Touch {
+        /// The scenario directory.
+        dir: PathBuf,
+        /// The cause, naming the file.
+        source: std::io::Error,
+    },
+    /// A build context could not be prepared.
+    #[error(transparent)]
+    Context(#[from] crate::context::ContextError),
+    /// No Docker host answers.
+    #[error("{0}")]
+    NoHost(String),
+    /// A resumed host is not the machine the run started on.
+    #[error("cannot resume {}: {reason}", dir.display())]
+    Resume {
+        /// The folder.
+        dir: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What every host's task shares.
+pub(crate) struct Shared {
+    settings: Arc<RunSettings>,
+    events: Arc<dyn EventSink>,
+    cancel: CancellationToken,
+    /// One per results folder.
+    folders: Vec<Arc<ResultsFolder>>,
+    /// For each scenario (by index), its folder's index in `folders`.
+    folder_of: Vec<usize>,
+}
+
+impl Shared {
+    fn folder(&self, scenario: usize) -> Arc<ResultsFolder> {
+        let index = self.folder_of.get(scenario).copied().unwrap_or(0);
+        Arc::clone(&self.folders[index])
+    }
+
+    fn emit(&self, event: RunEvent) {
+        self.events.emit(event);
+    }
+}
+
+/// Runs `plan` on `hosts` (in the plan's host order). Hosts that could not be reached are
+/// reported and their scenarios recorded as not run; the other hosts go on. `cancel` is
+/// triggered by Ctrl-C.
+pub async fn run<D: Daemon + 'static>(
+    settings: Arc<RunSettings>,
+    plan: Plan,
+    hosts: Vec<Host<D>>,
+    events: Arc<dyn EventSink>,
+    cancel: CancellationToken,
+) -> Result<RunOutcome, RunError> {
+    let started = Instant::now();
+    let started_at = now_rfc3339();
+    if hosts.iter().all(|h| h.connection.is_err()) {
+        let reasons: Vec<String> = hosts
+            .iter()
+            .filter_map(|h| h.connection.as_ref().err())
+            .map(ToString::to_string)
+            .collect();
+        return Err(RunError::NoHost(match reasons.as_slice() {
+            [one] => one.clone(),
+            _ => format!("no Docker host answers: {}", reasons.join("; ")),
+        }));
+    }
+    let environments: Vec<Option<HostEnvironment>> = hosts
+        .iter()
+        .map(|h| {
+            h.connection
+                .as_ref()
+                .ok()
+                .map(|(_, facts)| HostEnvironment {
+                    name: h.endpoint.name.clone(),
+                    endpoint: h.endpoint.display_url(),
+                    daemon: facts.clone(),
+                })
+        })
+        .collect();
+    check_resumed_hosts(&settings, &environments)?;
+
+    let (folders, folder_of, notes) =
+        open_folders(&settings, &plan, &hosts, &environments, &started_at)?;
+    let shared = Arc::new(Shared {
+        settings: Arc::clone(&settings),
+        events,
+        cancel,
+        folders,
+        folder_of,
+    });
+    let mut outcome = RunOutcome::default();
+    for text in notes {
+        shared.emit(RunEvent::Note { host: None, text });
+    }
+    for folder in &shared.folders {
+        shared.emit(RunEvent::Note {
+            host: None,
+            text: format!("writing results to {}", folder.dir().display()),
+        });
+    }
+
+    let last_seq = settings
+        .resumed
+        .as_ref()
+        .map(crate::results::ResultSet::last_seq_by_host)
+        .unwrap_or_default();
+    let mut tasks = Vec::new();
+    let mut host_plans: BTreeMap<usize, _> = plan.hosts.into_iter().map(|h| (h.host, h)).collect();
+    for (index, host) in hosts.into_iter().enumerate() {
+        let Some(host_plan) = host_plans.remove(&index) else {
+            continue;
+        };
+        match host.connection {
+            Ok((daemon, _)) => {
+                let worker = HostWorker::new(
+                    daemon,
+                    host.endpoint.name.clone(),
+                    Arc::clone(&shared),
+                    last_seq.get(&host.endpoint.name).copied().unwrap_or(0),
+                );
+                tasks.push(tokio::spawn(worker.run(host_plan.scenarios)));
+            }
+            Err(error) => {
+                let builds: u64 = host_plan
+                    .scenarios
+                    .iter()
+                    .map(|s| (s.builds.len() + s.prebuilds) as u64)
+                    .sum();
+                if !host_plan.scenarios.is_empty() {
+                    outcome.unfinished = true;
+                    outcome.problems.push(format!(
+                        "host {} was not reached, so its scenarios were not run: {error}",
+                        host.endpoint.name
+                    ));
+                }
+                shared.emit(RunEvent::PlanShrank { builds });
+            }
+        }
+    }
+    for task in tasks {
+        let HostOutcome {
+            records,
+            problems,
+            unfinished,
+        } = match task.await {
+            Ok(host_outcome) => host_outcome,
+            Err(error) => HostOutcome {
+                problems: vec![format!("a host's task ended abnormally: {error}")],
+                unfinished: true,
+                ..HostOutcome::default()
+            },
+        };
+        outcome.records.extend(records);
+        outcome.problems.extend(problems);
+        outcome.unfinished |= unfinished;
+    }
+    outcome.interrupted = shared.cancel.is_cancelled();
+    outcome.unfinished |= outcome.interrupted || outcome.count(BuildStatus::Interrupted) > 0;
+
+    let ended_at = now_rfc3339();
+    let wall_seconds = started.elapsed().as_secs_f64();
+    for folder in &shared.folders {
+        let run_id = &settings.run_id;
+        folder
+            .update_meta(|meta| {
+                if let Some(invocation) = meta.invocations.iter_mut().find(|i| &i.run_id == run_id)
+                {
+                    invocation.ended_at = Some(ended_at.clone());
+                    invocation.wall_seconds = Some(wall_seconds);
+                    invocation.interrupted = outcome.interrupted;
+                }
+                meta.stagebench_version = env!("CARGO_PKG_VERSION").to_string();
+            })
+            .map_err(|source| RunError::Output {
+                dir: folder.dir().to_path_buf(),
+                source,
+            })?;
+        // The image ledger is only needed to clean up after a run that did not end cleanly.
+        if !outcome.unfinished
+            && !settings.keep_images
+            && let Err(error) = folder.clear_state()
+        {
+            outcome.problems.push(format!("cleanup: {error}"));
+        }
+        outcome.out_dirs.push(folder.dir().to_path_buf());
+    }
+    Ok(outcome)
+}
+
+/// A resumed run must continue on the same machines: a host whose fingerprint changed would
+/// put two machines' samples under one name.
+fn check_resumed_hosts(
+    settings: &RunSettings,
+    environments: &[Option<HostEnvironment>],
+) -> Result<(), RunError> {
+    let (Some(resumed), OutputLocation::Resume(dir)) = (&settings.resumed, &settings.out) else {
+        return Ok(());
+    };
+    for environment in environments.iter().flatten() {
+        if let Some(recorded) = resumed.meta.host(&environment.name)
+            && recorded.fingerprint() != environment.fingerprint()
+        {
+            return Err(RunError::Resume {
+                dir: dir.clone(),
+                reason: format!(
+                    "host {} is not the daemon the run started on ({}); start a new run instead",
+                    environment.name,
+                    fingerprint_difference(recorded, environment)
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn fingerprint_difference(before: &HostEnvironment, now: &HostEnvironment) -> String {
+    let (a, b) = (&before.daemon, &now.daemon);
+    let fields: [(&str, String, String); 9] = [
+        ("endpoint", before.endpoint.clone(), now.endpoint.clone()),
+        ("daemon ID", a.daemon_id.clone(), b.daemon_id.clone()),
+        ("version", a.version.clone(), b.version.clone()),
+        ("API", a.api_version.clone(), b.api_version.clone()),
+        (
+            "storage driver",
+            a.storage_driver.clone(),
+            b.storage_driver.clone(),
+        ),
+        ("CPUs", a.cpus.to_string(), b.cpus.to_string()),
+        (
+            "memory",
+            a.memory_bytes.to_string(),
+            b.memory_bytes.to_string(),
+        ),
+        ("kernel", a.kernel_version.clone(), b.kernel_version.clone()),
+        (
+            "cgroup version",
+            a.cgroup_version.clone(),
+            b.cgroup_version.clone(),
+        ),
+    ];
+    fields
+        .iter()
+        .find(|(_, x, y)| x != y)
+        .map_or_else(String::new, |(field, x, y)| {
+            format!("its {field} was {x} and is now {y}")
+        })
+}
+
+/// Folders, the folder of each scenario, and notes for the user.
+type OpenedFolders = (Vec<Arc<ResultsFolder>>, Vec<usize>, Vec<String>);
+
+/// Creates (or, with `--resume`, reopens) every results folder with its meta.json, and says
+/// which folder each scenario's rows go to.
+fn open_folders<D>(
+    settings: &RunSettings,
+    plan: &Plan,
+    hosts: &[Host<D>],
+    environments: &[Option<HostEnvironment>],
+    started_at: &str,
+) -> Result<OpenedFolders, RunError> {
+    let groups: Vec<(PathBuf, Vec<usize>)> = match &settings.out {
+        OutputLocation::Explicit(dir) | OutputLocation::Resume(dir) => {
+            vec![(dir.clone(), (0..settings.scenarios.len()).collect())]
+        }
+        OutputLocation::Default {
+            reports_root,
+            timestamp,
+        } => settings
+            .scenarios
+            .iter()
+            .enumerate()
+            .map(|(index, s)| {
+                (
+                    unused_dir(&reports_root.join(&s.name).join(timestamp)),
+                    vec![index],
+                )
+            })
+            .collect(),
+    };
+    let invocation = Invocation {
+        run_id: settings.run_id.clone(),
+        command_line: settings.command_line.clone(),
+        stagebench_version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: started_at.to_string(),
+        ended_at: None,
+        wall_seconds: None,
+        interrupted: false,
+    };
+    let mut folders = Vec::new();
+    let mut notes = Vec::new();
+    let mut folder_of = vec![0; settings.scenarios.len()];
+    for (folder_index, (dir, scenarios)) in groups.into_iter().enumerate() {
+        for &scenario in &scenarios {
+            folder_of[scenario] = folder_index;
+        }
+        // Which hosts run this folder's scenarios, and the entry of each (scenario, host).
+        let mut entries = Vec::new();
+        let mut used_hosts = Vec::new();
+        for host_plan in &plan.hosts {
+            for scenario_plan in &host_plan.scenarios {
+                if !scenarios.contains(&scenario_plan.scenario) {
+                    continue;
+                }
+                let host = &hosts[host_plan.host];
+                let mut entry =
+                    scenario_entry(settings, scenario_plan.scenario, &host.endpoint.name);
+                entry.notes.clone_from(&scenario_plan.notes);
+                if let Err(error) = &host.connection {
+                    entry.not_run = Some(format!(
+                        "host {} was not reached: {error}",
+                        host.endpoint.name
+                    ));
+                }
+                entries.push(entry);
+                if !used_hosts.contains(&host_plan.host) {
+                    used_hosts.push(host_plan.host);
+                }
+            }
+        }
+        let host_environments: Vec<HostEnvironment> = used_hosts
+            .iter()
+            .filter_map(|&h| environments[h].clone())
+            .collect();
+        let output_error = |dir: &Path| {
+            let dir = dir.to_path_buf();
+            move |source| RunError::Output { dir, source }
+        };
+        let folder = match (&settings.resumed, &settings.out) {
+            (Some(resumed), OutputLocation::Resume(_)) => {
+                let mut meta = resumed.meta.clone();
+                meta.schema_version = META_SCHEMA_VERSION;
+                meta.invocations.push(invocation.clone());
+                for environment in host_environments {
+                    if meta.host(&environment.name).is_none() {
+                        meta.hosts.push(environment);
+                    }
+                }
+                for entry in entries {
+                    match meta
+                        .scenarios
+                        .iter_mut()
+                        .find(|s| s.name == entry.name && s.host == entry.host)
+                    {
+                        Some(existing) => existing.not_run = entry.not_run,
+                        None => meta.scenarios.push(entry),
+                    }
+                }
+                let (folder, cut) =
+                    ResultsFolder::reopen(&dir, meta).map_err(output_error(&dir))?;
+                if cut {
+                    notes.push(format!(
+                        "{}: the last row of results.csv was cut off when the run died; that build is redone",
+                        dir.display()
+                    ));
+                }
+                folder
+            }
+            _ => {
+                let meta = RunMeta {
+                    schema_version: META_SCHEMA_VERSION,
+                    stagebench_version: env!("CARGO_PKG_VERSION").to_string(),
+                    settings: settings.recorded(&scenarios),
+                    invocations: vec![invocation.clone()],
+                    hosts: host_environments,
+                    client_host: HostInfo::current(),
+                    scenarios: entries,
+                    merged_from: Vec::new(),
+                };
+                ResultsFolder::create(&dir, meta).map_err(output_error(&dir))?
+            }
+        };
+        folders.push(Arc::new(folder));
+    }
+    Ok((folders, folder_of, notes))
+}
+
+/// The meta.json entry of one scenario on one host, before anything is measured.
+fn scenario_entry(settings: &RunSettings, index: usize, host: &str) -> ScenarioMeta {
+    let scenario = &settings.scenarios[index];
+    let root = scenario.root();
+    let profile = settings.profile_args(scenario);
+    ScenarioMeta {
+        name: scenario.name.clone(),
+        dir: scenario.dir.display().to_string(),
+        host: host.to_string(),
+        description: scenario.description.clone(),
+        baseline: scenario.baseline.clone(),
+        variants: settings
+            .selected_variants(scenario)
+            .iter()
+            .map(|v| VariantMeta {
+                name: v.name.clone(),
+                dockerfile: v
+                    .dockerfile
+                    .strip_prefix(&root)
+                    .unwrap_or(&v.dockerfile)
+                    .display()
+                    .to_string(),
+                target: v.target.clone(),
+                build_args: scenario.merged_build_args(
+                    &v.build_args,
+                    profile,
+                    &settings.build_args,
+                ),
+                image_tag: format!("{}:{}", scenario.image_repository(), v.name),
+            })
+            .collect(),
+        touched_files: scenario
+            .touch
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        inputs: settings.inputs.get(index).cloned().unwrap_or_default(),
+        ..ScenarioMeta::default()
+    }
+}
+
+/// `dir`, or `dir-2`, `dir-3` ... when a run in the same second already wrote there.
+fn unused_dir(dir: &Path) -> PathBuf {
+    let mut candidate = dir.to_path_buf();
+    let mut n = 2;
+    while candidate.exists() {
+        candidate = PathBuf::from(format!("{}-{n}", dir.display()));
+        n += 1;
+    }
+    candidate
+}
+
+fn now_rfc3339() -> String {
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}

@@ -1,0 +1,61 @@
+//! What a build needs before it starts, done as its cache mode's [`Preparation`] says: remove
+//! the variant's earlier images, prune the build cache, edit the touched sources.
+
+use std::time::Instant;
+
+use super::RunError;
+use super::ledger::ImageLedger;
+use crate::cache_mode::Preparation;
+use crate::context::BuildContext;
+use crate::engine::Daemon;
+use crate::scenario::Scenario;
+use crate::touch::SourceEdits;
+
+/// A build, ready to start.
+pub(super) struct Prepared {
+    /// The context to send (with the edits of an incremental run).
+    pub context: BuildContext,
+    /// Whether the daemon must ignore its cache.
+    pub no_cache: bool,
+    /// Time spent pruning the build cache.
+    pub prune_seconds: f64,
+}
+
+/// Does what `preparation` asks for a build of `variant`.
+pub(super) async fn prepare<D: Daemon>(
+    daemon: &D,
+    preparation: &Preparation,
+    scenario: &Scenario,
+    context: &BuildContext,
+    variant: &str,
+    ledger: &mut ImageLedger,
+    keep_images: bool,
+) -> Result<Prepared, RunError> {
+    if preparation.remove_variant_images && !keep_images {
+        ledger.remove_built(daemon, variant).await?;
+    }
+    let mut prune_seconds = 0.0;
+    if preparation.prune_build_cache {
+        let started = Instant::now();
+        daemon.prune_build_cache().await?;
+        prune_seconds = started.elapsed().as_secs_f64();
+    }
+    let context = if preparation.edit_sources {
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let edits =
+            SourceEdits::new(&scenario.root(), &scenario.touch, &token).map_err(|source| {
+                RunError::Touch {
+                    dir: scenario.dir.clone(),
+                    source,
+                }
+            })?;
+        context.with_edits(edits)?
+    } else {
+        context.clone()
+    };
+    Ok(Prepared {
+        context,
+        no_cache: preparation.no_cache,
+        prune_seconds,
+    })
+}

@@ -1,0 +1,630 @@
+//! The runner's loop and bookkeeping against a fake daemon: order, shuffling, priming, resume,
+//! timeouts, interruption, several hosts and image cleanup. Time is paused, so a "ten-second
+//! build" takes no time. Nothing here is a claim about building, sizes or caching.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+
+use super::fake::{Call, FakeDaemon, Script};
+use super::{EventSink, Host, RunEvent, RunOutcome, run};
+use crate::cache_mode::CacheMode;
+use crate::cli::{Cli, Command};
+use crate::config::RunSettings;
+use crate::engine::Endpoint;
+use crate::error::EngineError;
+use crate::plan::{self, Plan};
+use crate::results::{BuildKey, BuildRecord, BuildStatus, ResultSet, RunMeta};
+
+/// Collects events.
+#[derive(Default)]
+struct Events(Mutex<Vec<RunEvent>>);
+
+impl EventSink for Events {
+    fn emit(&self, event: RunEvent) {
+        self.0.lock().unwrap().push(event);
+    }
+}
+
+impl Events {
+    fn priming_builds(&self) -> usize {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(
+                |e| matches!(e, RunEvent::BuildFinished { line, .. } if line.contains("priming")),
+            )
+            .count()
+    }
+}
+
+/// A scenario named `name` with `variants` Dockerfiles and one touched file.
+fn scenario(root: &Path, name: &str, variants: &[&str]) -> std::path::PathBuf {
+    let dir = root.join(name);
+    std::fs::create_dir_all(dir.join("app")).unwrap();
+    std::fs::write(dir.join("app/main.py"), "print(1)\n").unwrap();
+    std::fs::write(
+        dir.join("scenario.toml"),
+        format!("name = \"{name}\"\n[incremental]\ntouch = [\"app/main.py\"]\n"),
+    )
+    .unwrap();
+    for variant in variants {
+        std::fs::write(
+            dir.join(format!("{variant}.Dockerfile")),
+            "FROM busybox:latest\nCOPY app /app\n",
+        )
+        .unwrap();
+    }
+    dir
+}
+
+fn settings(args: &[&str]) -> RunSettings {
+    let mut full = vec!["stagebench", "run"];
+    full.extend_from_slice(args);
+    let Command::Run(run_args) = Cli::try_parse_from(&full).unwrap().command else {
+        panic!("not a run command");
+    };
+    RunSettings::from_args(&run_args, full.iter().map(|s| s.to_string()).collect()).unwrap()
+}
+
+fn plan_of(settings: &RunSettings) -> Plan {
+    plan::plan(
+        &settings.scenario_shapes(),
+        &settings.host_names(),
+        &settings.plan_settings(),
+        &settings.already_done(),
+        &settings.pinned_hosts(),
+    )
+}
+
+fn host(endpoint: &Endpoint, fake: &FakeDaemon) -> Host<FakeDaemon> {
+    fake.add_tagged_image("busybox:latest");
+    Host {
+        endpoint: endpoint.clone(),
+        connection: Ok((fake.clone(), fake.facts())),
+    }
+}
+
+async fn run_with(
+    settings: RunSettings,
+    fakes: &[&FakeDaemon],
+    cancel: CancellationToken,
+) -> (RunOutcome, Arc<Events>) {
+    let plan = plan_of(&settings);
+    let hosts = settings
+        .endpoints
+        .iter()
+        .zip(fakes)
+        .map(|(endpoint, fake)| host(endpoint, fake))
+        .collect();
+    let events = Arc::new(Events::default());
+    let outcome = run(
+        Arc::new(settings),
+        plan,
+        hosts,
+        Arc::clone(&events) as Arc<dyn EventSink>,
+        cancel,
+    )
+    .await
+    .unwrap();
+    (outcome, events)
+}
+
+fn rows(dir: &Path) -> Vec<BuildRecord> {
+    ResultSet::load(dir).unwrap().records
+}
+
+fn describe(rows: &[BuildRecord]) -> Vec<String> {
+    rows.iter()
+        .map(|r| format!("{} {} {}", r.variant, r.cache, r.run))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn builds_run_in_plan_order_with_no_priming_and_rows_carry_their_identity() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = scenario(root.path(), "s", &["single", "multi"]);
+    let out = root.path().join("out");
+    let settings = settings(&[
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--runs",
+        "2",
+        "--seed",
+        "7",
+        "--docker-host",
+        "box=unix:///nonexistent/box.sock",
+    ]);
+    let expected_order: Vec<String> = plan_of(&settings).hosts[0].scenarios[0]
+        .builds
+        .iter()
+        .map(|b| format!("{} {} {}", b.key.variant, b.key.cache, b.key.run))
+        .collect();
+    let run_id = settings.run_id.clone();
+    let fake = FakeDaemon::new("box", Script::default());
+    let (outcome, events) = run_with(settings, &[&fake], CancellationToken::new()).await;
+    assert!(!outcome.interrupted && !outcome.unfinished && outcome.problems.is_empty());
+
+    let rows = rows(&out);
+    assert_eq!(describe(&rows), expected_order);
+    assert_eq!(rows.len(), 2 * 3 * 2);
+    assert_eq!(
+        events.priming_builds(),
+        0,
+        "cold is measured, so nothing is primed"
+    );
+    assert_eq!(
+        fake.built_tags().len(),
+        rows.len(),
+        "every build made a row"
+    );
+    for (index, row) in rows.iter().enumerate() {
+        assert_eq!(
+            (row.host.as_str(), row.run_id.as_str()),
+            ("box", run_id.as_str())
+        );
+        assert_eq!(row.seq as usize, index + 1);
+        assert_eq!(row.status, BuildStatus::Ok);
+    }
+    // Each cold build is preceded by a prune (BuildKit), and only incremental builds send edits.
+    let calls = fake.calls();
+    let builds: Vec<&Call> = calls
+        .iter()
+        .filter(|c| matches!(c, Call::Build { .. }))
+        .collect();
+    for (row, call) in rows.iter().zip(&builds) {
+        let Call::Build {
+            edited, no_cache, ..
+        } = call
+        else {
+            unreachable!()
+        };
+        assert_eq!(*edited, row.cache == CacheMode::Incremental, "{row:?}");
+        assert!(!no_cache, "BuildKit's cold runs prune instead");
+    }
+    let prunes = calls.iter().filter(|c| **c == Call::Prune).count();
+    assert_eq!(prunes, 4);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("app/main.py")).unwrap(),
+        "print(1)\n",
+        "the edit never touches the file"
+    );
+    let meta = RunMeta::read(&out).unwrap();
+    assert!(meta.completed());
+    assert_eq!(meta.settings.seed, 7);
+    assert_eq!(meta.hosts[0].daemon.daemon_id, "FAKE:box");
+    let cost = meta.scenarios[0].cost.unwrap();
+    assert_eq!(cost.priming_builds, 0);
+    assert!(
+        !out.join(crate::results::STATE_DIR).exists(),
+        "the image ledger is gone after a clean run"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_seed_fixes_the_variant_order() {
+    let orders = |seed: &'static str| async move {
+        let root = tempfile::tempdir().unwrap();
+        let dir = scenario(root.path(), "s", &["a", "b", "c"]);
+        let out = root.path().join("out");
+        let settings = settings(&[
+            dir.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--runs",
+            "4",
+            "--cache",
+            "cold",
+            "--seed",
+            seed,
+            "--docker-host",
+            "box=unix:///x/box.sock",
+        ]);
+        let fake = FakeDaemon::new("box", Script::default());
+        run_with(settings, &[&fake], CancellationToken::new()).await;
+        fake.built_tags()
+    };
+    let first = orders("7").await;
+    assert_eq!(
+        first,
+        orders("7").await,
+        "the same seed gives the same order"
+    );
+    assert_ne!(first, orders("8").await, "another seed, another order");
+    let rounds: Vec<&[String]> = first.chunks(3).collect();
+    assert!(
+        rounds.iter().any(|r| r[0] != rounds[0][0]),
+        "the first variant changes between rounds: {first:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_cold_each_variant_is_primed_once_and_a_failure_is_primed_again() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = scenario(root.path(), "s", &["good", "bad"]);
+    let out = root.path().join("out");
+    let settings = settings(&[
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--runs",
+        "3",
+        "--cache",
+        "warm",
+        "--docker-host",
+        "box=unix:///x/box.sock",
+    ]);
+    let fake = FakeDaemon::new(
+        "box",
+        Script {
+            failing_tags: HashSet::from(["stagebench/s:bad".to_string()]),
+            ..Script::default()
+        },
+    );
+    let (outcome, events) = run_with(settings, &[&fake], CancellationToken::new()).await;
+    let rows = rows(&out);
+    assert_eq!(rows.len(), 6);
+    assert_eq!(outcome.count(BuildStatus::Failed), 3);
+    // `good`: one priming build; `bad`: one planned, then one before each later run, since a
+    // failed build leaves no cache to measure a warm build against.
+    assert_eq!(events.priming_builds(), 1 + 3);
+    let good_builds = fake
+        .built_tags()
+        .iter()
+        .filter(|t| t.ends_with(":good"))
+        .count();
+    assert_eq!(good_builds, 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn timeouts_are_recorded_as_timed_out_and_the_run_goes_on() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = scenario(root.path(), "s", &["slow"]);
+    let out = root.path().join("out");
+    let settings = settings(&[
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--runs",
+        "2",
+        "--cache",
+        "cold",
+        "--timeout",
+        "1",
+        "--docker-host",
+        "box=unix:///x/box.sock",
+    ]);
+    let fake = FakeDaemon::new(
+        "box",
+        Script {
+            build_time: Duration::from_secs(10),
+            ..Script::default()
+        },
+    );
+    let (outcome, _) = run_with(settings, &[&fake], CancellationToken::new()).await;
+    let rows = rows(&out);
+    assert_eq!(rows.len(), 2, "the run went on after the first timeout");
+    for row in &rows {
+        assert_eq!(row.status, BuildStatus::TimedOut);
+        assert!(row.error.contains("--timeout 1 s"), "{row:?}");
+        assert!((row.build_seconds - 1.0).abs() < 0.01, "{row:?}");
+    }
+    assert!(!outcome.interrupted && !outcome.unfinished);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupted_run_resumes_to_the_full_set_of_rows() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = scenario(root.path(), "s", &["single", "multi"]);
+    let out = root.path().join("out");
+    let args = [
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--runs",
+        "2",
+        "--seed",
+        "3",
+        "--docker-host",
+        "box=unix:///x/box.sock",
+    ];
+    let full: BTreeSet<BuildKey> = plan_of(&settings(&args)).hosts[0].scenarios[0]
+        .builds
+        .iter()
+        .map(|b| b.key.clone())
+        .collect();
+
+    let cancel = CancellationToken::new();
+    let fake = FakeDaemon::new(
+        "box",
+        Script {
+            build_time: Duration::from_secs(5),
+            cancel_at_build: Some((5, cancel.clone())),
+            ..Script::default()
+        },
+    );
+    let first_settings = settings(&args);
+    let first_run = first_settings.run_id.clone();
+    let (outcome, _) = run_with(first_settings, &[&fake], cancel).await;
+    assert!(outcome.interrupted && outcome.unfinished);
+    let first_rows = rows(&out);
+    assert_eq!(first_rows.len(), 5);
+    assert_eq!(first_rows[4].status, BuildStatus::Interrupted);
+    assert!(first_rows[..4].iter().all(|r| r.status == BuildStatus::Ok));
+    let meta = RunMeta::read(&out).unwrap();
+    assert!(meta.invocations[0].interrupted);
+    assert!(
+        out.join(crate::results::STATE_DIR).exists(),
+        "the ledger stays for the resume"
+    );
+
+    let resumed = RunSettings::for_resume(&out, vec!["stagebench".to_string()]).unwrap();
+    assert_eq!(resumed.seed, 3);
+    let resumed_plan = plan_of(&resumed);
+    assert_eq!(resumed_plan.hosts[0].scenarios[0].already_done, 4);
+    let fake_after = FakeDaemon::new("box", Script::default());
+    let (outcome, events) = run_with(resumed, &[&fake_after], CancellationToken::new()).await;
+    assert!(
+        !outcome.interrupted && !outcome.unfinished,
+        "{:?}",
+        outcome.problems
+    );
+
+    let all = rows(&out);
+    let finished: Vec<BuildKey> = all
+        .iter()
+        .filter(|r| r.status == BuildStatus::Ok)
+        .map(BuildRecord::build_key)
+        .collect();
+    let unique: BTreeSet<BuildKey> = finished.iter().cloned().collect();
+    assert_eq!(unique.len(), finished.len(), "no build is measured twice");
+    assert_eq!(unique, full, "none is lost");
+    assert!(
+        all.iter().any(|r| r.status == BuildStatus::Interrupted),
+        "the interrupted row is kept"
+    );
+    let seqs: Vec<u32> = all.iter().map(|r| r.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=all.len() as u32).collect::<Vec<_>>(),
+        "seq goes on"
+    );
+    assert!(all[5..].iter().all(|r| r.run_id != first_run));
+    // The interrupted build was a warm or incremental one that needs its cache filled again,
+    // unless it was a cold build.
+    let interrupted = &first_rows[4];
+    let primes = events.priming_builds();
+    match interrupted.cache {
+        CacheMode::Cold => assert_eq!(primes, 0),
+        CacheMode::Warm | CacheMode::Incremental => assert_eq!(primes, 1),
+    }
+    let meta = RunMeta::read(&out).unwrap();
+    assert_eq!(meta.invocations.len(), 2);
+    assert!(meta.completed());
+}
+
+#[tokio::test(start_paused = true)]
+async fn resume_refuses_a_scenario_whose_files_changed() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = scenario(root.path(), "s", &["single"]);
+    let out = root.path().join("out");
+    let cancel = CancellationToken::new();
+    let fake = FakeDaemon::new(
+        "box",
+        Script {
+            cancel_at_build: Some((1, cancel.clone())),
+            ..Script::default()
+        },
+    );
+    let settings = settings(&[
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--docker-host",
+        "box=unix:///x/box.sock",
+    ]);
+    run_with(settings, &[&fake], cancel).await;
+    std::fs::write(dir.join("app/main.py"), "print(2)\n").unwrap();
+    let error = RunSettings::for_resume(&out, Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("app/main.py changed"), "{error}");
+    assert!(error.contains(&out.display().to_string()), "{error}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn cleanup_keeps_each_variant_s_final_image_and_removes_what_the_run_replaced() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = scenario(root.path(), "s", &["single", "multi"]);
+    let out = root.path().join("out");
+    let settings = settings(&[
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--docker-host",
+        "box=unix:///x/box.sock",
+    ]);
+    let fake = FakeDaemon::new("box", Script::default());
+    let earlier = fake.add_tagged_image("stagebench/s:single");
+    let unrelated = fake.add_tagged_image("someone/else:1");
+    run_with(settings, &[&fake], CancellationToken::new()).await;
+    let existing = fake.existing_images();
+    let finals: HashSet<String> = rows(&out)
+        .iter()
+        .filter(|r| {
+            r.seq as usize
+                == rows(&out)
+                    .iter()
+                    .filter(|x| x.variant == r.variant)
+                    .map(|x| x.seq as usize)
+                    .max()
+                    .unwrap()
+        })
+        .map(|r| r.image_id.clone())
+        .collect();
+    assert_eq!(finals.len(), 2);
+    for id in &finals {
+        assert!(existing.contains(id), "a variant's final image is kept");
+    }
+    assert!(
+        !existing.contains(&earlier),
+        "the image the tag named before is removed"
+    );
+    assert!(
+        existing.contains(&unrelated),
+        "what the run did not make is never removed"
+    );
+    assert_eq!(
+        existing.len(),
+        finals.len() + 2,
+        "busybox and the unrelated image remain"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn scenarios_spread_over_hosts_that_work_in_parallel() {
+    let root = tempfile::tempdir().unwrap();
+    let first = scenario(root.path(), "first", &["single", "multi"]);
+    let second = scenario(root.path(), "second", &["single", "multi"]);
+    let out = root.path().join("out");
+    let settings = settings(&[
+        first.to_str().unwrap(),
+        second.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--runs",
+        "2",
+        "--docker-host",
+        "a=unix:///x/a.sock",
+        "--docker-host",
+        "b=unix:///x/b.sock",
+    ]);
+    let script = Script {
+        build_time: Duration::from_secs(10),
+        ..Script::default()
+    };
+    let (a, b) = (
+        FakeDaemon::new("a", script.clone()),
+        FakeDaemon::new("b", script),
+    );
+    let started = tokio::time::Instant::now();
+    run_with(settings, &[&a, &b], CancellationToken::new()).await;
+    let elapsed = started.elapsed();
+    let rows = rows(&out);
+    let on = |host: &str| -> Vec<&BuildRecord> { rows.iter().filter(|r| r.host == host).collect() };
+    assert!(on("a").iter().all(|r| r.scenario == "first"));
+    assert!(on("b").iter().all(|r| r.scenario == "second"));
+    for host in ["a", "b"] {
+        let seqs: Vec<u32> = on(host).iter().map(|r| r.seq).collect();
+        assert_eq!(
+            seqs,
+            (1..=12).collect::<Vec<_>>(),
+            "{host} counts its own builds"
+        );
+    }
+    // Each host builds 12 times for 10 s; in parallel that is 120 s, one after the other 240 s.
+    assert!(elapsed < Duration::from_secs(130), "{elapsed:?}");
+    let meta = RunMeta::read(&out).unwrap();
+    let hosts: Vec<&str> = meta.hosts.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(hosts, ["a", "b"]);
+    assert_ne!(meta.hosts[0].fingerprint(), meta.hosts[1].fingerprint());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unreachable_host_is_reported_and_the_others_go_on() {
+    let root = tempfile::tempdir().unwrap();
+    let first = scenario(root.path(), "first", &["single"]);
+    let second = scenario(root.path(), "second", &["single"]);
+    let out = root.path().join("out");
+    let settings = settings(&[
+        first.to_str().unwrap(),
+        second.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--cache",
+        "cold",
+        "--docker-host",
+        "up=unix:///x/up.sock",
+        "--docker-host",
+        "down=unix:///x/down.sock",
+    ]);
+    let plan = plan_of(&settings);
+    let up = FakeDaemon::new("up", Script::default());
+    let hosts = vec![
+        host(&settings.endpoints[0], &up),
+        Host {
+            endpoint: settings.endpoints[1].clone(),
+            connection: Err(EngineError::Unreachable {
+                endpoint: "unix:///x/down.sock".to_string(),
+                reason: "no socket".to_string(),
+            }),
+        },
+    ];
+    let outcome = run(
+        Arc::new(settings),
+        plan,
+        hosts,
+        Arc::new(Events::default()),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert!(outcome.unfinished);
+    assert!(
+        outcome
+            .problems
+            .iter()
+            .any(|p| p.contains("host down was not reached")),
+        "{:?}",
+        outcome.problems
+    );
+    assert!(rows(&out).iter().all(|r| r.scenario == "first"));
+    let meta = RunMeta::read(&out).unwrap();
+    let second = meta.scenario("second", "down").unwrap();
+    assert!(second.not_run.as_deref().unwrap().contains("not reached"));
+    assert!(meta.scenario("first", "up").unwrap().not_run.is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_connection_stops_the_host_and_its_build_is_redone_on_resume() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = scenario(root.path(), "s", &["single"]);
+    let out = root.path().join("out");
+    let settings = settings(&[
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--runs",
+        "3",
+        "--cache",
+        "cold",
+        "--docker-host",
+        "box=unix:///x/box.sock",
+    ]);
+    let fake = FakeDaemon::new(
+        "box",
+        Script {
+            lose_connection_after: Some(1),
+            ..Script::default()
+        },
+    );
+    let (outcome, _) = run_with(settings, &[&fake], CancellationToken::new()).await;
+    assert!(outcome.unfinished && !outcome.interrupted);
+    assert!(
+        outcome
+            .problems
+            .iter()
+            .any(|p| p.contains("connection to host box was lost"))
+    );
+    let statuses: Vec<BuildStatus> = rows(&out).iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [BuildStatus::Ok, BuildStatus::Interrupted]);
+    let resumed = RunSettings::for_resume(&out, Vec::new()).unwrap();
+    assert_eq!(plan_of(&resumed).hosts[0].scenarios[0].builds.len(), 2);
+    let _ = BTreeMap::<String, String>::new();
+}

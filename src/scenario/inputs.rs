@@ -1,0 +1,204 @@
+//! The content of every file a scenario's builds read, as SHA-256 hashes: recorded when a run
+//! starts, so that `--resume` can refuse to add rows measured on different inputs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{MANIFEST_FILE, Scenario};
+use crate::context::BuildContext;
+use crate::error::ScenarioError;
+
+/// SHA-256 of every file a scenario's builds read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScenarioInputs {
+    /// SHA-256 over `files` (each path and hash, in order).
+    pub sha256: String,
+    /// Each file, relative to the scenario directory (or absolute outside it), and its SHA-256.
+    /// A symbolic link is hashed by its target, as the build context sends it.
+    pub files: BTreeMap<String, String>,
+}
+
+/// A scenario's inputs, and what else the scan found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InputScan {
+    /// The hashes.
+    pub inputs: ScenarioInputs,
+    /// Folders in `outputs` that a build context sends: every row written there would change
+    /// the context, so a warm build that copies it could never be cached.
+    pub outputs_in_context: Vec<PathBuf>,
+}
+
+impl ScenarioInputs {
+    /// Hashes the manifest, every variant's and prebuild's Dockerfile and everything their build
+    /// contexts send (after `.dockerignore`). Files under `outputs` (absolute paths of the
+    /// run's results folders) are the run's own and left out.
+    pub fn scan(scenario: &Scenario, outputs: &[PathBuf]) -> Result<InputScan, ScenarioError> {
+        let root = scenario.root();
+        let mut files = BTreeMap::new();
+        let mut outputs_in_context = Vec::new();
+        let mut add = |path: &Path| -> Result<(), ScenarioError> {
+            let metadata = std::fs::symlink_metadata(path).map_err(|source| ScenarioError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let content = if metadata.file_type().is_symlink() {
+                std::fs::read_link(path)
+                    .map(|target| target.as_os_str().as_encoded_bytes().to_vec())
+            } else if metadata.is_file() {
+                std::fs::read(path)
+            } else {
+                return Ok(());
+            }
+            .map_err(|source| ScenarioError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let name = path
+                .strip_prefix(&root)
+                .unwrap_or(path)
+                .display()
+                .to_string();
+            files.insert(name, hex(&Sha256::digest(&content)));
+            Ok(())
+        };
+        let manifest = root.join(MANIFEST_FILE);
+        if manifest.is_file() {
+            add(&manifest)?;
+        }
+        let builds = scenario
+            .variants
+            .iter()
+            .map(|v| (&scenario.context_dir, &v.dockerfile))
+            .chain(
+                scenario
+                    .prebuilds
+                    .iter()
+                    .map(|p| (&p.context_dir, &p.dockerfile)),
+            );
+        for (context_dir, dockerfile) in builds {
+            add(dockerfile)?;
+            let context =
+                BuildContext::new(context_dir, dockerfile).map_err(|e| ScenarioError::Invalid {
+                    file: dockerfile.clone(),
+                    message: e.to_string(),
+                })?;
+            let paths = context
+                .included_paths()
+                .map_err(|e| ScenarioError::Invalid {
+                    file: context_dir.clone(),
+                    message: e.to_string(),
+                })?;
+            for relative in paths {
+                let path = context_dir.join(&relative);
+                if let Some(output) = outputs.iter().find(|o| path.starts_with(o)) {
+                    if !outputs_in_context.contains(output) {
+                        outputs_in_context.push(output.clone());
+                    }
+                    continue;
+                }
+                // The generated names of a Dockerfile outside the context are not files there.
+                if std::fs::symlink_metadata(&path).is_ok() {
+                    add(&path)?;
+                }
+            }
+        }
+        let mut all = Sha256::new();
+        for (name, hash) in &files {
+            all.update(name.as_bytes());
+            all.update([0]);
+            all.update(hash.as_bytes());
+            all.update([b'\n']);
+        }
+        Ok(InputScan {
+            inputs: ScenarioInputs {
+                sha256: hex(&all.finalize()),
+                files,
+            },
+            outputs_in_context,
+        })
+    }
+
+    /// Hashes a scenario's inputs (see [`ScenarioInputs::scan`]) with no results folder to
+    /// leave out.
+    pub fn of(scenario: &Scenario) -> Result<ScenarioInputs, ScenarioError> {
+        Ok(ScenarioInputs::scan(scenario, &[])?.inputs)
+    }
+
+    /// The first file that differs from `earlier` (changed, added or removed), if any.
+    pub fn first_difference(&self, earlier: &ScenarioInputs) -> Option<String> {
+        let changed = self
+            .files
+            .iter()
+            .find(|(name, hash)| earlier.files.get(*name) != Some(*hash))
+            .map(|(name, _)| format!("{name} changed or was added"));
+        changed.or_else(|| {
+            earlier
+                .files
+                .keys()
+                .find(|name| !self.files.contains_key(*name))
+                .map(|name| format!("{name} was removed"))
+        })
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_cover_the_context_and_name_what_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in [
+            ("single.Dockerfile", "FROM busybox\nCOPY app /app\n"),
+            ("app/main.py", "print(1)\n"),
+            ("ignored.log", "noise\n"),
+            (".dockerignore", "*.log\n"),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let scenario = Scenario::load(dir.path()).unwrap();
+        let before = ScenarioInputs::of(&scenario).unwrap();
+        assert!(before.files.contains_key("app/main.py"));
+        assert!(before.files.contains_key("single.Dockerfile"));
+        assert!(
+            !before.files.contains_key("ignored.log"),
+            "what the context does not send cannot change a build"
+        );
+        assert_eq!(before.first_difference(&before), None);
+
+        std::fs::write(dir.path().join("ignored.log"), "more noise\n").unwrap();
+        assert_eq!(ScenarioInputs::of(&scenario).unwrap(), before);
+
+        let results = dir.path().join("out");
+        std::fs::create_dir_all(&results).unwrap();
+        std::fs::write(results.join("results.csv"), "scenario\n").unwrap();
+        let scan =
+            ScenarioInputs::scan(&scenario, &[std::fs::canonicalize(&results).unwrap()]).unwrap();
+        assert_eq!(
+            scan.inputs, before,
+            "the run's own results are not its inputs"
+        );
+        assert_eq!(
+            scan.outputs_in_context.len(),
+            1,
+            "but they are in its build context"
+        );
+
+        std::fs::write(dir.path().join("app/main.py"), "print(2)\n").unwrap();
+        let after = ScenarioInputs::of(&scenario).unwrap();
+        assert_ne!(after.sha256, before.sha256);
+        assert_eq!(
+            after.first_difference(&before).as_deref(),
+            Some("app/main.py changed or was added")
+        );
+    }
+}
