@@ -1,9 +1,12 @@
 //! One integration test binary. Tests whose names start with `docker_` drive a real Docker
-//! daemon; they fail (never skip) when `STAGEBENCH_REQUIRE_DOCKER=1`.
+//! daemon; they fail (never skip) when `STAGEBENCH_REQUIRE_DOCKER=1`. Those in `docker_hosts`
+//! also start extra daemons, which needs root.
 
 mod cli_errors;
 mod docker_build;
 mod docker_failures;
+mod docker_hosts;
 mod docker_scenarios;
+mod extra_daemons;
 mod report_files;
 mod support;

@@ -44,8 +44,14 @@ fn daemon_answers() -> bool {
 
 /// Runs the `stagebench` binary with `args` in `cwd`.
 pub fn stagebench(cwd: &Path, args: &[&str]) -> Output {
+    stagebench_with_env(cwd, args, &[])
+}
+
+/// Runs the `stagebench` binary with `args` in `cwd` and extra environment variables.
+pub fn stagebench_with_env(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
     let output = Command::new(env!("CARGO_BIN_EXE_stagebench"))
         .args(args)
+        .envs(envs.iter().copied())
         .current_dir(cwd)
         .output()
         .expect("run stagebench");
