@@ -132,7 +132,6 @@ fn export_all(data: &ReportData, export: &ExportArgs) -> anyhow::Result<()> {
 
 async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Result<ExitCode> {
     let settings = Arc::new(RunSettings::from_args(args, command_line)?);
-    let hosts = connect_all(&settings.endpoints).await;
     let plan = plan::plan(
         &settings.scenario_shapes(),
         &settings.host_names(),
@@ -140,6 +139,16 @@ async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Resul
         &settings.already_done(),
         &settings.pinned_hosts(),
     );
+    if let Some(dir) = &args.resume
+        && plan.scenario_plans().all(|s| s.builds.is_empty())
+    {
+        eprintln!(
+            "stagebench: nothing to resume: every planned build of {} has finished",
+            dir.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let hosts = connect_all(&settings.endpoints).await;
     let cancel = CancellationToken::new();
     spawn_interrupt_listener(cancel.clone());
 
@@ -185,6 +194,21 @@ async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Resul
     if let Some(data) = ReportData::combine(reports) {
         if !args.quiet {
             print_table(&data, exports_to_stdout(&args.export));
+            let several_hosts = data.meta.hosts.len() > 1;
+            for scenario in &data.meta.scenarios {
+                if let Some(cost) = &scenario.cost {
+                    let on = if several_hosts {
+                        format!(" on {}", scenario.host)
+                    } else {
+                        String::new()
+                    };
+                    eprintln!(
+                        "cost of {}{on}: {}",
+                        scenario.name,
+                        report::cost_sentence(cost)
+                    );
+                }
+            }
         }
         export_all(&data, &args.export)?;
     }

@@ -356,10 +356,13 @@ impl Daemon for Engine {
             target: request.target.unwrap_or_default().to_string(),
             ..Default::default()
         };
-        if request.builder == Builder::BuildKit {
-            options.version = BuilderVersion::BuilderBuildKit;
-            // The daemon refuses a BuildKit build without a session to serve it.
-            options.session = Some(format!("stagebench-{}", uuid::Uuid::new_v4()));
+        match request.builder {
+            Builder::BuildKit => {
+                options.version = BuilderVersion::BuilderBuildKit;
+                // The daemon refuses a BuildKit build without a session to serve it.
+                options.session = Some(format!("stagebench-{}", uuid::Uuid::new_v4()));
+            }
+            Builder::Classic => {}
         }
         let mut tracker = StepTracker::default();
         let started = Instant::now();

@@ -1,5 +1,6 @@
 //! Number formatting shared by the text formats, so a median reads the same everywhere.
 
+use crate::results::RunCost;
 #[cfg(doc)]
 use crate::stats::SIGNIFICANCE_LEVEL;
 use crate::stats::{Interval, SampleSummary};
@@ -105,9 +106,95 @@ pub fn size_phrase(size_ratio: f64) -> String {
     }
 }
 
+/// A wall time for people: "48.2 s", "19 min 46 s", "1 h 05 min".
+pub fn duration(seconds: f64) -> String {
+    if seconds < 60.0 {
+        return format!("{} s", significant(seconds));
+    }
+    let whole = seconds.round() as u64;
+    if whole < 3600 {
+        format!("{} min {} s", whole / 60, whole % 60)
+    } else {
+        format!("{} h {:02} min", whole / 3600, (whole % 3600 + 30) / 60)
+    }
+}
+
+/// Where a scenario's wall time went, in one sentence (see [`RunCost`]); parts that took no
+/// time are left out.
+pub fn cost_sentence(cost: &RunCost) -> String {
+    let mut parts = vec![format!(
+        "{} of measured builds",
+        duration(cost.measured_build_seconds)
+    )];
+    if cost.prebuild_seconds > 0.0 {
+        parts.push(format!("{} of prebuilds", duration(cost.prebuild_seconds)));
+    }
+    if cost.prune_seconds > 0.0 {
+        parts.push(format!("{} of cache prunes", duration(cost.prune_seconds)));
+    }
+    let mut sentence = format!(
+        "{} of wall time for {}",
+        duration(cost.wall_seconds),
+        join_and(&parts)
+    );
+    match cost.priming_builds {
+        0 => sentence.push_str(", with no priming builds"),
+        n => sentence.push_str(&format!(
+            ", plus {n} priming build{} ({})",
+            if n == 1 { "" } else { "s" },
+            duration(cost.priming_build_seconds)
+        )),
+    }
+    if let Some(ratio) = cost.overhead_ratio() {
+        sentence.push_str(&format!(
+            ": {ratio:.2}× the time of the builds, prebuilds and prunes"
+        ));
+    }
+    sentence
+}
+
+/// "a", "a and b", "a, b and c".
+fn join_and(parts: &[String]) -> String {
+    match parts {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_and_costs_read_as_people_say_them() {
+        assert_eq!(duration(48.23), "48.2 s");
+        assert_eq!(duration(1186.4), "19 min 46 s");
+        assert_eq!(duration(3930.0), "1 h 06 min");
+        let cost = RunCost {
+            wall_seconds: 110.0,
+            measured_build_seconds: 90.0,
+            prebuild_seconds: 8.0,
+            prune_seconds: 2.0,
+            priming_build_seconds: 0.0,
+            priming_builds: 0,
+        };
+        assert_eq!(
+            cost_sentence(&cost),
+            "1 min 50 s of wall time for 1 min 30 s of measured builds, 8.00 s of prebuilds and 2.00 s of cache prunes, with no priming builds: 1.10× the time of the builds, prebuilds and prunes"
+        );
+        let warm_only = RunCost {
+            wall_seconds: 12.0,
+            measured_build_seconds: 10.0,
+            priming_build_seconds: 1.5,
+            priming_builds: 2,
+            ..RunCost::default()
+        };
+        assert_eq!(
+            cost_sentence(&warm_only),
+            "12.0 s of wall time for 10.0 s of measured builds, plus 2 priming builds (1.50 s): 1.20× the time of the builds, prebuilds and prunes"
+        );
+    }
 
     #[test]
     fn three_significant_digits() {

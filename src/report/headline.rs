@@ -22,6 +22,8 @@ pub struct HeadlineTable {
     pub rows: Vec<HeadlineRow>,
     /// The statistical comparisons behind the "faster" phrases, in reading order.
     pub verdicts: Vec<String>,
+    /// Where the section's wall time went, when meta.json records it.
+    pub cost: Option<String>,
 }
 
 /// One variant's row.
@@ -98,6 +100,7 @@ pub fn headline_tables(data: &ReportData) -> Vec<HeadlineTable> {
                 columns,
                 rows,
                 verdicts: comparisons.iter().map(|c| verdict_sentence(c)).collect(),
+                cost: section.scenario.cost.as_ref().map(format::cost_sentence),
             }
         })
         .collect()

@@ -21,6 +21,18 @@ impl Exporter for Markdown {
         for line in environment_lines(data) {
             let _ = writeln!(out, "{line}\n");
         }
+        let not_run: Vec<String> = meta
+            .scenarios
+            .iter()
+            .filter_map(|s| {
+                s.not_run
+                    .as_ref()
+                    .map(|why| format!("- **{}** was not run on {}: {why}", s.name, s.host))
+            })
+            .collect();
+        if !not_run.is_empty() {
+            let _ = writeln!(out, "{}\n", not_run.join("\n"));
+        }
         for table in headline_tables(data) {
             let _ = writeln!(out, "## {}\n", table.title);
             if let Some(description) = &table.description {
@@ -47,6 +59,9 @@ impl Exporter for Markdown {
                 for verdict in &table.verdicts {
                     let _ = writeln!(out, "- {verdict}");
                 }
+            }
+            if let Some(cost) = &table.cost {
+                let _ = writeln!(out, "\nCost of the run: {cost}.");
             }
             let _ = writeln!(out);
             for (chart, alt) in [

@@ -20,8 +20,9 @@ use crate::builder::Builder;
 use crate::results::{
     BuildRecord, META_FILE, RESULTS_FILE, ResultSet, RunMeta, ScenarioMeta, StoreError,
 };
-use crate::stats::{Analysis, GroupSummary, analyze};
+use crate::stats::{Analysis, GroupSummary, ScenarioLayout, analyze};
 
+pub use format::cost_sentence;
 pub use markdown::Markdown;
 pub use summary_csv::SummaryCsv;
 pub use summary_json::{SUMMARY_SCHEMA_VERSION, SummaryJson};
@@ -147,12 +148,16 @@ impl ReportData {
     /// Analyses a result set with the baselines named in its meta.
     pub fn new(set: ResultSet) -> ReportData {
         let ResultSet { meta, records } = set;
-        let baselines: BTreeMap<String, String> = meta
-            .scenarios
-            .iter()
-            .filter_map(|s| s.baseline.clone().map(|b| (s.name.clone(), b)))
-            .collect();
-        let analysis = analyze(&records, &baselines);
+        let mut layouts: BTreeMap<String, ScenarioLayout> = BTreeMap::new();
+        for scenario in &meta.scenarios {
+            layouts
+                .entry(scenario.name.clone())
+                .or_insert_with(|| ScenarioLayout {
+                    baseline: scenario.baseline.clone(),
+                    variants: scenario.variants.iter().map(|v| v.name.clone()).collect(),
+                });
+        }
+        let analysis = analyze(&records, &layouts);
         ReportData {
             meta,
             records,

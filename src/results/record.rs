@@ -159,11 +159,6 @@ impl BuildRecord {
             host: self.host.clone(),
         }
     }
-
-    /// Whether the row belongs in a build-time sample: a timed run that succeeded.
-    pub fn is_sample(&self) -> bool {
-        !self.warmup && self.status == BuildStatus::Ok
-    }
 }
 
 impl CsvRow for BuildRecord {

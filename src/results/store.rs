@@ -104,7 +104,8 @@ impl ResultSet {
     ///   taken by a different fingerprint is renamed (`name@daemon-hostname`, else `name#2`, ...)
     ///   in its rows and entries, so samples of two machines are never pooled.
     /// - A scenario present in two folders must have the same variants there.
-    /// - The same invocation (run id) in two folders is refused: its rows would count twice.
+    /// - The same row (run id, host and seq) in two folders is refused: it would count twice.
+    ///   Folders of one invocation (one per scenario) hold different rows and merge.
     ///
     /// `parts` pairs each set with its folder, which error messages name.
     pub fn merge(parts: Vec<(PathBuf, ResultSet)>) -> Result<ResultSet, StoreError> {
@@ -112,13 +113,16 @@ impl ResultSet {
         let Some((first_dir, first)) = parts.next() else {
             return Err(StoreError::Input("nothing to merge".to_string()));
         };
+        let mut rows_seen: BTreeMap<(String, String, u32), PathBuf> = BTreeMap::new();
+        note_rows(&mut rows_seen, &first_dir, &first.records)?;
         let mut origins: Vec<(PathBuf, RunMeta)> = vec![(first_dir.clone(), first.meta.clone())];
         let mut merged = first;
         merged.meta.merged_from = vec![first_dir.display().to_string()];
         for (dir, part) in parts {
             for (earlier_dir, earlier) in &origins {
-                check_mergeable(earlier_dir, earlier, &dir, &part.meta)?;
+                check_variants(earlier_dir, earlier, &dir, &part.meta)?;
             }
+            note_rows(&mut rows_seen, &dir, &part.records)?;
             let own_meta = part.meta.clone();
             merged.absorb(part, &dir);
             origins.push((dir, own_meta));
@@ -151,7 +155,16 @@ impl ResultSet {
                     .push(super::ScenarioMeta { host, ..scenario });
             }
         }
-        self.meta.invocations.extend(part.meta.invocations);
+        for invocation in part.meta.invocations {
+            if !self
+                .meta
+                .invocations
+                .iter()
+                .any(|i| i.run_id == invocation.run_id)
+            {
+                self.meta.invocations.push(invocation);
+            }
+        }
         self.meta
             .invocations
             .sort_by(|a, b| a.started_at.cmp(&b.started_at));
@@ -192,9 +205,8 @@ impl ResultSet {
     }
 }
 
-/// Refuses to merge `b` into a set holding `a` when a scenario's variants differ or the same
-/// invocation appears in both.
-fn check_mergeable(a_dir: &Path, a: &RunMeta, b_dir: &Path, b: &RunMeta) -> Result<(), StoreError> {
+/// Refuses to merge `b` into a set holding `a` when a scenario's variants differ.
+fn check_variants(a_dir: &Path, a: &RunMeta, b_dir: &Path, b: &RunMeta) -> Result<(), StoreError> {
     for scenario in &b.scenarios {
         let variants = |s: &super::ScenarioMeta| -> BTreeSet<String> {
             s.variants.iter().map(|v| v.name.clone()).collect()
@@ -214,15 +226,28 @@ fn check_mergeable(a_dir: &Path, a: &RunMeta, b_dir: &Path, b: &RunMeta) -> Resu
             )));
         }
     }
-    for invocation in &b.invocations {
-        if a.invocations.iter().any(|i| i.run_id == invocation.run_id) {
+    Ok(())
+}
+
+/// Records the identity of each row of `dir`, refusing one another folder already holds.
+fn note_rows(
+    seen: &mut BTreeMap<(String, String, u32), PathBuf>,
+    dir: &Path,
+    records: &[BuildRecord],
+) -> Result<(), StoreError> {
+    for record in records {
+        let identity = (record.run_id.clone(), record.host.clone(), record.seq);
+        if let Some(earlier) = seen.get(&identity) {
             return Err(StoreError::Conflict(format!(
-                "cannot merge {} with {}: both hold run {}, whose rows would count twice",
-                a_dir.display(),
-                b_dir.display(),
-                invocation.run_id
+                "cannot merge {} with {}: both hold build {} of host {} in run {}, which would count twice",
+                earlier.display(),
+                dir.display(),
+                record.seq,
+                record.host,
+                record.run_id
             )));
         }
+        seen.insert(identity, dir.to_path_buf());
     }
     Ok(())
 }

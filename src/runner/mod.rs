@@ -1,8 +1,11 @@
 //! The runner: executes the plan on each Docker host, times builds, and appends every result to
 //! disk the moment it exists.
 //!
-//! - `mod.rs` (this file): results folders and their meta.json, one task per host, the outcome.
-//! - [`host`]: one host's loop, scenario after scenario and build after build.
+//! - `mod.rs` (this file): events, one task per host, the outcome.
+//! - [`folders`]: the results folders and their meta.json, created or reopened.
+//! - [`host`]: one host's task, scenario after scenario.
+//! - [`scenario`]: one scenario on one host, build after build; [`images`]: its base images and
+//!   prebuilds.
 //! - [`prepare`]: what a build needs before it starts, from its cache mode's [`Preparation`].
 //! - [`execute`]: one timed build, bounded by `--timeout` and cut short by Ctrl-C.
 //! - [`ledger`]: the images a run created, so that it removes what it made and nothing else.
@@ -15,9 +18,12 @@
 //! [`Preparation`]: crate::cache_mode::Preparation
 
 mod execute;
+mod folders;
 mod host;
+mod images;
 mod ledger;
 mod prepare;
+mod scenario;
 
 #[cfg(test)]
 mod fake;
@@ -25,7 +31,7 @@ mod fake;
 mod tests;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -33,14 +39,11 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{OutputLocation, RunSettings};
+use crate::config::RunSettings;
 use crate::engine::{Daemon, DaemonFacts, Endpoint};
 use crate::error::EngineError;
 use crate::plan::Plan;
-use crate::results::{
-    BuildRecord, BuildStatus, HostEnvironment, HostInfo, Invocation, META_SCHEMA_VERSION,
-    ResultsFolder, RunMeta, ScenarioMeta, VariantMeta,
-};
+use crate::results::{BuildRecord, BuildStatus, HostEnvironment, ResultsFolder};
 use host::{HostOutcome, HostWorker};
 
 /// Something the run did, for the progress display to render. The runner never prints.
@@ -227,10 +230,10 @@ pub async fn run<D: Daemon + 'static>(
                 })
         })
         .collect();
-    check_resumed_hosts(&settings, &environments)?;
+    folders::check_resumed_hosts(&settings, &environments)?;
 
     let (folders, folder_of, notes) =
-        open_folders(&settings, &plan, &hosts, &environments, &started_at)?;
+        folders::open_folders(&settings, &plan, &hosts, &environments, &started_at)?;
     let shared = Arc::new(Shared {
         settings: Arc::clone(&settings),
         events,
@@ -327,7 +330,6 @@ pub async fn run<D: Daemon + 'static>(
             })?;
         // The image ledger is only needed to clean up after a run that did not end cleanly.
         if !outcome.unfinished
-            && !settings.keep_images
             && let Err(error) = folder.clear_state()
         {
             outcome.problems.push(format!("cleanup: {error}"));
@@ -335,245 +337,6 @@ pub async fn run<D: Daemon + 'static>(
         outcome.out_dirs.push(folder.dir().to_path_buf());
     }
     Ok(outcome)
-}
-
-/// A resumed run must continue on the same machines: a host whose fingerprint changed would
-/// put two machines' samples under one name.
-fn check_resumed_hosts(
-    settings: &RunSettings,
-    environments: &[Option<HostEnvironment>],
-) -> Result<(), RunError> {
-    let (Some(resumed), OutputLocation::Resume(dir)) = (&settings.resumed, &settings.out) else {
-        return Ok(());
-    };
-    for environment in environments.iter().flatten() {
-        if let Some(recorded) = resumed.meta.host(&environment.name)
-            && recorded.fingerprint() != environment.fingerprint()
-        {
-            return Err(RunError::Resume {
-                dir: dir.clone(),
-                reason: format!(
-                    "host {} is not the daemon the run started on ({}); start a new run instead",
-                    environment.name,
-                    fingerprint_difference(recorded, environment)
-                ),
-            });
-        }
-    }
-    Ok(())
-}
-
-fn fingerprint_difference(before: &HostEnvironment, now: &HostEnvironment) -> String {
-    let (a, b) = (&before.daemon, &now.daemon);
-    let fields: [(&str, String, String); 9] = [
-        ("endpoint", before.endpoint.clone(), now.endpoint.clone()),
-        ("daemon ID", a.daemon_id.clone(), b.daemon_id.clone()),
-        ("version", a.version.clone(), b.version.clone()),
-        ("API", a.api_version.clone(), b.api_version.clone()),
-        (
-            "storage driver",
-            a.storage_driver.clone(),
-            b.storage_driver.clone(),
-        ),
-        ("CPUs", a.cpus.to_string(), b.cpus.to_string()),
-        (
-            "memory",
-            a.memory_bytes.to_string(),
-            b.memory_bytes.to_string(),
-        ),
-        ("kernel", a.kernel_version.clone(), b.kernel_version.clone()),
-        (
-            "cgroup version",
-            a.cgroup_version.clone(),
-            b.cgroup_version.clone(),
-        ),
-    ];
-    fields
-        .iter()
-        .find(|(_, x, y)| x != y)
-        .map_or_else(String::new, |(field, x, y)| {
-            format!("its {field} was {x} and is now {y}")
-        })
-}
-
-/// Folders, the folder of each scenario, and notes for the user.
-type OpenedFolders = (Vec<Arc<ResultsFolder>>, Vec<usize>, Vec<String>);
-
-/// Creates (or, with `--resume`, reopens) every results folder with its meta.json, and says
-/// which folder each scenario's rows go to.
-fn open_folders<D>(
-    settings: &RunSettings,
-    plan: &Plan,
-    hosts: &[Host<D>],
-    environments: &[Option<HostEnvironment>],
-    started_at: &str,
-) -> Result<OpenedFolders, RunError> {
-    let groups: Vec<(PathBuf, Vec<usize>)> = match &settings.out {
-        OutputLocation::Explicit(dir) | OutputLocation::Resume(dir) => {
-            vec![(dir.clone(), (0..settings.scenarios.len()).collect())]
-        }
-        OutputLocation::Default {
-            reports_root,
-            timestamp,
-        } => settings
-            .scenarios
-            .iter()
-            .enumerate()
-            .map(|(index, s)| {
-                (
-                    unused_dir(&reports_root.join(&s.name).join(timestamp)),
-                    vec![index],
-                )
-            })
-            .collect(),
-    };
-    let invocation = Invocation {
-        run_id: settings.run_id.clone(),
-        command_line: settings.command_line.clone(),
-        stagebench_version: env!("CARGO_PKG_VERSION").to_string(),
-        started_at: started_at.to_string(),
-        ended_at: None,
-        wall_seconds: None,
-        interrupted: false,
-    };
-    let mut folders = Vec::new();
-    let mut notes = Vec::new();
-    let mut folder_of = vec![0; settings.scenarios.len()];
-    for (folder_index, (dir, scenarios)) in groups.into_iter().enumerate() {
-        for &scenario in &scenarios {
-            folder_of[scenario] = folder_index;
-        }
-        // Which hosts run this folder's scenarios, and the entry of each (scenario, host).
-        let mut entries = Vec::new();
-        let mut used_hosts = Vec::new();
-        for host_plan in &plan.hosts {
-            for scenario_plan in &host_plan.scenarios {
-                if !scenarios.contains(&scenario_plan.scenario) {
-                    continue;
-                }
-                let host = &hosts[host_plan.host];
-                let mut entry =
-                    scenario_entry(settings, scenario_plan.scenario, &host.endpoint.name);
-                entry.notes.clone_from(&scenario_plan.notes);
-                if let Err(error) = &host.connection {
-                    entry.not_run = Some(format!(
-                        "host {} was not reached: {error}",
-                        host.endpoint.name
-                    ));
-                }
-                entries.push(entry);
-                if !used_hosts.contains(&host_plan.host) {
-                    used_hosts.push(host_plan.host);
-                }
-            }
-        }
-        let host_environments: Vec<HostEnvironment> = used_hosts
-            .iter()
-            .filter_map(|&h| environments[h].clone())
-            .collect();
-        let output_error = |dir: &Path| {
-            let dir = dir.to_path_buf();
-            move |source| RunError::Output { dir, source }
-        };
-        let folder = match (&settings.resumed, &settings.out) {
-            (Some(resumed), OutputLocation::Resume(_)) => {
-                let mut meta = resumed.meta.clone();
-                meta.schema_version = META_SCHEMA_VERSION;
-                meta.invocations.push(invocation.clone());
-                for environment in host_environments {
-                    if meta.host(&environment.name).is_none() {
-                        meta.hosts.push(environment);
-                    }
-                }
-                for entry in entries {
-                    match meta
-                        .scenarios
-                        .iter_mut()
-                        .find(|s| s.name == entry.name && s.host == entry.host)
-                    {
-                        Some(existing) => existing.not_run = entry.not_run,
-                        None => meta.scenarios.push(entry),
-                    }
-                }
-                let (folder, cut) =
-                    ResultsFolder::reopen(&dir, meta).map_err(output_error(&dir))?;
-                if cut {
-                    notes.push(format!(
-                        "{}: the last row of results.csv was cut off when the run died; that build is redone",
-                        dir.display()
-                    ));
-                }
-                folder
-            }
-            _ => {
-                let meta = RunMeta {
-                    schema_version: META_SCHEMA_VERSION,
-                    stagebench_version: env!("CARGO_PKG_VERSION").to_string(),
-                    settings: settings.recorded(&scenarios),
-                    invocations: vec![invocation.clone()],
-                    hosts: host_environments,
-                    client_host: HostInfo::current(),
-                    scenarios: entries,
-                    merged_from: Vec::new(),
-                };
-                ResultsFolder::create(&dir, meta).map_err(output_error(&dir))?
-            }
-        };
-        folders.push(Arc::new(folder));
-    }
-    Ok((folders, folder_of, notes))
-}
-
-/// The meta.json entry of one scenario on one host, before anything is measured.
-fn scenario_entry(settings: &RunSettings, index: usize, host: &str) -> ScenarioMeta {
-    let scenario = &settings.scenarios[index];
-    let root = scenario.root();
-    let profile = settings.profile_args(scenario);
-    ScenarioMeta {
-        name: scenario.name.clone(),
-        dir: scenario.dir.display().to_string(),
-        host: host.to_string(),
-        description: scenario.description.clone(),
-        baseline: scenario.baseline.clone(),
-        variants: settings
-            .selected_variants(scenario)
-            .iter()
-            .map(|v| VariantMeta {
-                name: v.name.clone(),
-                dockerfile: v
-                    .dockerfile
-                    .strip_prefix(&root)
-                    .unwrap_or(&v.dockerfile)
-                    .display()
-                    .to_string(),
-                target: v.target.clone(),
-                build_args: scenario.merged_build_args(
-                    &v.build_args,
-                    profile,
-                    &settings.build_args,
-                ),
-                image_tag: format!("{}:{}", scenario.image_repository(), v.name),
-            })
-            .collect(),
-        touched_files: scenario
-            .touch
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect(),
-        inputs: settings.inputs.get(index).cloned().unwrap_or_default(),
-        ..ScenarioMeta::default()
-    }
-}
-
-/// `dir`, or `dir-2`, `dir-3` ... when a run in the same second already wrote there.
-fn unused_dir(dir: &Path) -> PathBuf {
-    let mut candidate = dir.to_path_buf();
-    let mut n = 2;
-    while candidate.exists() {
-        candidate = PathBuf::from(format!("{}-{n}", dir.display()));
-        n += 1;
-    }
-    candidate
 }
 
 fn now_rfc3339() -> String {

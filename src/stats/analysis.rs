@@ -92,8 +92,8 @@ pub struct Analysis {
 /// Summarises `records` per series and compares each variant with its scenario's baseline on
 /// the same builder, cache mode and host.
 ///
-/// `baselines` maps a scenario name to its baseline variant; scenarios absent from it get
-/// summaries but no comparisons. Warmup rows are left out entirely (a group with only warmup rows
+/// `scenarios` maps a scenario name to its layout (baseline and variant order); scenarios absent
+/// from it, or without a baseline, get summaries but no comparisons. Warmup rows are left out entirely (a group with only warmup rows
 /// does not appear). Failed, timed-out and interrupted runs are counted apart and never sampled.
 ///
 /// Order, of groups and of comparisons alike: scenarios by first appearance in `records`; then
@@ -104,9 +104,14 @@ pub struct Analysis {
 ///
 /// A comparison is also left out when its speed-up is not a finite number, which only a build
 /// time of 0 or less could cause; no real build records one.
-pub fn analyze(records: &[BuildRecord], baselines: &BTreeMap<String, String>) -> Analysis {
+pub fn analyze(records: &[BuildRecord], scenarios: &BTreeMap<String, ScenarioLayout>) -> Analysis {
+    let baselines: BTreeMap<String, String> = scenarios
+        .iter()
+        .filter_map(|(name, layout)| layout.baseline.clone().map(|b| (name.clone(), b)))
+        .collect();
+    let baselines = &baselines;
     let timed: Vec<&BuildRecord> = records.iter().filter(|r| !r.warmup).collect();
-    let order = FirstAppearance::of(&timed, baselines);
+    let order = FirstAppearance::of(&timed, baselines, scenarios);
 
     let mut accumulators: BTreeMap<GroupKey, Accumulator> = BTreeMap::new();
     for record in &timed {
@@ -154,6 +159,15 @@ pub fn analyze(records: &[BuildRecord], baselines: &BTreeMap<String, String>) ->
     }
 }
 
+/// What the statistics need to know of a scenario besides its rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScenarioLayout {
+    /// The variant the others are compared with.
+    pub baseline: Option<String>,
+    /// Variants in display order (baseline first, as meta.json lists them).
+    pub variants: Vec<String>,
+}
+
 /// Rank of the baseline variant within its scenario; other variants rank from 1.
 const BASELINE_RANK: usize = 0;
 
@@ -178,7 +192,11 @@ struct FirstAppearance<'a> {
 }
 
 impl<'a> FirstAppearance<'a> {
-    fn of(timed: &[&'a BuildRecord], baselines: &BTreeMap<String, String>) -> FirstAppearance<'a> {
+    fn of(
+        timed: &[&'a BuildRecord],
+        baselines: &BTreeMap<String, String>,
+        layouts: &BTreeMap<String, ScenarioLayout>,
+    ) -> FirstAppearance<'a> {
         let mut order = FirstAppearance {
             scenarios: Vec::new(),
             hosts: Vec::new(),
@@ -211,6 +229,20 @@ impl<'a> FirstAppearance<'a> {
             }
             if !order.hosts.contains(&record.host.as_str()) {
                 order.hosts.push(&record.host);
+            }
+        }
+        // Variants the layout lists come in its order, the others after them as they appeared:
+        // a run's shuffled order must not reorder its tables.
+        for (scenario, variants) in order.scenarios.iter().zip(order.variants.iter_mut()) {
+            let listed = layouts
+                .get(*scenario)
+                .map(|l| l.variants.as_slice())
+                .unwrap_or_default();
+            if let Some(others) = variants.get_mut(BASELINE_RANK + 1..) {
+                others.sort_by_key(|v| {
+                    v.and_then(|v| listed.iter().position(|l| l == v))
+                        .unwrap_or(usize::MAX)
+                });
             }
         }
         order
@@ -372,10 +404,18 @@ mod tests {
             .collect()
     }
 
-    fn baselines(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    fn baselines(pairs: &[(&str, &str)]) -> BTreeMap<String, ScenarioLayout> {
         pairs
             .iter()
-            .map(|(s, v)| (s.to_string(), v.to_string()))
+            .map(|(s, v)| {
+                (
+                    s.to_string(),
+                    ScenarioLayout {
+                        baseline: Some(v.to_string()),
+                        variants: Vec::new(),
+                    },
+                )
+            })
             .collect()
     }
 
@@ -645,6 +685,28 @@ mod tests {
             (2, 1, 1, 2)
         );
         assert_eq!(group.samples_seconds, [3.0, 4.0]);
+    }
+
+    #[test]
+    fn variants_follow_the_layout_not_the_shuffled_order_of_the_rows() {
+        let mut records = rows("s", "prebuilt", BuildKit, Cold, &[1.0], 10);
+        records.extend(rows("s", "multi", BuildKit, Cold, &[2.0], 10));
+        records.extend(rows("s", "single", BuildKit, Cold, &[3.0], 10));
+        records.extend(rows("s", "extra", BuildKit, Cold, &[3.0], 10));
+        let layout = BTreeMap::from([(
+            "s".to_string(),
+            ScenarioLayout {
+                baseline: Some("single".to_string()),
+                variants: ["single", "multi", "prebuilt"].map(String::from).to_vec(),
+            },
+        )]);
+        let analysis = analyze(&records, &layout);
+        let variants: Vec<&str> = analysis
+            .groups
+            .iter()
+            .map(|g| g.key.variant.as_str())
+            .collect();
+        assert_eq!(variants, ["single", "multi", "prebuilt", "extra"]);
     }
 
     #[test]

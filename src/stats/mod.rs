@@ -12,7 +12,7 @@ mod significance;
 
 use serde::{Deserialize, Serialize};
 
-pub use analysis::{Analysis, Comparison, GroupSummary, Verdict, analyze};
+pub use analysis::{Analysis, Comparison, GroupSummary, ScenarioLayout, Verdict, analyze};
 pub use bootstrap::{median_interval, ratio_of_medians_interval};
 pub use sample::{SampleSummary, median, summarize};
 pub use significance::{SignificanceTest, welch_log_test};

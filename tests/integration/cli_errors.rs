@@ -126,3 +126,109 @@ fn bad_flags_are_refused_by_the_parser() {
         assert_eq!(output.status.code(), Some(2), "{args:?}");
     }
 }
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// A copy of a fixture folder whose run started at `started_at` instead.
+fn fixture_copy(name: &str, into: &std::path::Path, started_at: &str) -> std::path::PathBuf {
+    let dir = into.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(fixture(name).join("results.csv"), dir.join("results.csv")).unwrap();
+    let meta = std::fs::read_to_string(fixture(name).join("meta.json")).unwrap();
+    let meta = meta.replacen(
+        "\"started_at\": \"2026-11-28T05:05:33.853519937Z\"",
+        &format!("\"started_at\": \"{started_at}\""),
+        1,
+    );
+    std::fs::write(dir.join("meta.json"), meta).unwrap();
+    dir
+}
+
+#[test]
+fn merge_combines_schema_1_folders_and_refuses_a_newer_schema_naming_both_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    // Both fixtures were made from one meta.json; as they are, their rows share run ids.
+    let same_run = stagebench(
+        dir.path(),
+        &[
+            "merge",
+            fixture("go-service").to_str().unwrap(),
+            fixture("mixed").to_str().unwrap(),
+            "--out",
+            "same",
+        ],
+    );
+    assert_one_sentence_failure(&same_run, &["go-service", "mixed", "would count twice"]);
+    let mixed = fixture_copy("mixed", dir.path(), "2026-11-28T06:00:00Z");
+    let merged = stagebench(
+        dir.path(),
+        &[
+            "merge",
+            fixture("go-service").to_str().unwrap(),
+            mixed.to_str().unwrap(),
+            "--out",
+            "merged",
+        ],
+    );
+    assert!(merged.status.success(), "{}", stderr(&merged));
+    let summary = std::fs::read_to_string(dir.path().join("merged/summary.csv")).unwrap();
+    assert!(summary.contains("go-service,single") && summary.contains("python-node,single"));
+    let meta =
+        stagebench::results::RunMeta::read(&dir.path().join("merged")).expect("merged meta.json");
+    assert_eq!(meta.schema_version, 2);
+    assert_eq!(meta.invocations.len(), 2);
+    assert_eq!(meta.merged_from.len(), 2);
+
+    let newer = dir.path().join("newer");
+    std::fs::create_dir_all(&newer).unwrap();
+    std::fs::copy(
+        fixture("go-service").join("results.csv"),
+        newer.join("results.csv"),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(fixture("go-service").join("meta.json")).unwrap();
+    std::fs::write(
+        newer.join("meta.json"),
+        text.replacen("\"schema_version\": 1", "\"schema_version\": 99", 1),
+    )
+    .unwrap();
+    let refused = stagebench(
+        dir.path(),
+        &[
+            "merge",
+            fixture("mixed").to_str().unwrap(),
+            "newer",
+            "--out",
+            "refused",
+        ],
+    );
+    assert_one_sentence_failure(&refused, &["newer", "refused", "schema_version 99"]);
+    assert!(!dir.path().join("refused").exists(), "nothing is written");
+
+    let again = stagebench(
+        dir.path(),
+        &[
+            "merge",
+            fixture("mixed").to_str().unwrap(),
+            "--out",
+            "merged",
+        ],
+    );
+    assert_one_sentence_failure(&again, &["merged already holds results"]);
+}
+
+#[test]
+fn resume_refuses_a_folder_that_records_no_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = stagebench(
+        dir.path(),
+        &["run", "--resume", fixture("go-service").to_str().unwrap()],
+    );
+    assert_one_sentence_failure(&output, &["cannot resume", "schema 1"]);
+    let output = stagebench(dir.path(), &["run", "--resume", "missing"]);
+    assert_one_sentence_failure(&output, &["cannot resume missing"]);
+}

@@ -1,0 +1,236 @@
+//! The images a scenario's builds start from: base images made present (pulled if missing)
+//! and prebuilds built, both outside any measurement.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use super::RunError;
+use super::RunEvent;
+use super::execute::BuildEnd;
+use super::scenario::{ScenarioRun, Stop};
+use crate::context::BuildContext;
+use crate::dockerfile;
+use crate::engine::{BuildRequest, Daemon};
+use crate::results::{BaseImageMeta, PrebuildMeta};
+use crate::scenario::BuildArgs;
+
+impl<D: Daemon> ScenarioRun<'_, D> {
+    /// Makes every image the Dockerfiles start from present, pulling what is missing.
+    ///
+    /// An image that cannot be pulled is reported, not fatal: the variants that need it fail with
+    /// the daemon's own message and the others are still measured.
+    pub(super) async fn prepare_base_images(&mut self) -> Result<Vec<BaseImageMeta>, RunError> {
+        let settings = Arc::clone(&self.settings);
+        let scenario = &settings.scenarios[self.plan.scenario];
+        let profile = settings.profile_args(scenario);
+        let prebuild_tags: BTreeSet<&str> =
+            scenario.prebuilds.iter().map(|p| p.tag.as_str()).collect();
+        let mut needed = BTreeSet::new();
+        let dockerfiles: Vec<(std::path::PathBuf, BuildArgs)> = self
+            .variants
+            .iter()
+            .map(|v| (v.variant.dockerfile.clone(), v.build_args.clone()))
+            .chain(scenario.prebuilds.iter().map(|p| {
+                (
+                    p.dockerfile.clone(),
+                    scenario.merged_build_args(&p.build_args, profile, &settings.build_args),
+                )
+            }))
+            .collect();
+        for (path, build_args) in dockerfiles {
+            let text = std::fs::read_to_string(&path).map_err(|source| RunError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            for image in dockerfile::read_facts(&text, &build_args).images {
+                if !prebuild_tags.contains(image.name.as_str()) {
+                    needed.insert(image.name);
+                }
+            }
+        }
+        let mut found = Vec::new();
+        for name in needed {
+            let mut pulled = false;
+            let facts = match self.worker.daemon.image(&name).await? {
+                Some(facts) => facts,
+                None => {
+                    let host = self.host().to_string();
+                    self.worker
+                        .emit_note(format!("{}: pulling base image {name}", scenario.name));
+                    // A pull is not in the plan's count.
+                    self.emit(RunEvent::PlanGrew { builds: 1 });
+                    self.emit(RunEvent::BuildStarted {
+                        host: host.clone(),
+                        label: format!("pull {name}"),
+                    });
+                    let events = Arc::clone(&self.worker.shared.events);
+                    let step_host = host.clone();
+                    let pull = self
+                        .worker
+                        .daemon
+                        .pull(&name, &mut |status: &str| {
+                            events.emit(RunEvent::Step {
+                                host: step_host.clone(),
+                                step: status.to_string(),
+                            });
+                        })
+                        .await;
+                    self.emit(RunEvent::BuildFinished {
+                        host,
+                        line: format!(
+                            "{}: {} {name}",
+                            scenario.name,
+                            if pull.is_ok() {
+                                "pulled"
+                            } else {
+                                "could not pull"
+                            }
+                        ),
+                    });
+                    if let Err(error) = pull {
+                        self.worker.outcome.problems.push(format!(
+                            "{}: base image {name} is not present and could not be pulled: {error}",
+                            scenario.name
+                        ));
+                        continue;
+                    }
+                    pulled = true;
+                    match self.worker.daemon.image(&name).await? {
+                        Some(facts) => facts,
+                        None => continue,
+                    }
+                }
+            };
+            found.push(BaseImageMeta {
+                name,
+                id: facts.id,
+                repo_digests: facts.repo_digests,
+                pulled,
+            });
+        }
+        Ok(found)
+    }
+
+    /// Builds the `[[prebuild]]` images in order, with cache, outside any measurement. A
+    /// prebuild an earlier invocation of this run made, whose image is still tagged, is kept.
+    /// Returns whether every prebuild is there.
+    pub(super) async fn build_prebuilds(&mut self) -> Result<bool, Stop> {
+        let settings = Arc::clone(&self.settings);
+        let scenario = &settings.scenarios[self.plan.scenario];
+        let profile = settings.profile_args(scenario);
+        let earlier: Vec<PrebuildMeta> = self
+            .folder
+            .meta()
+            .scenario(&scenario.name, self.host())
+            .map(|s| s.prebuilds.clone())
+            .unwrap_or_default();
+        for (index, prebuild) in scenario.prebuilds.iter().enumerate() {
+            if self.shared().cancel.is_cancelled() {
+                return Err(Stop::Cancelled);
+            }
+            let current = self.worker.daemon.image(&prebuild.tag).await?;
+            if let (Some(before), Some(image)) = (earlier.get(index), &current)
+                && before.tag == prebuild.tag
+                && before.error.is_empty()
+                && before.image_id == image.id
+            {
+                self.emit(RunEvent::BuildFinished {
+                    host: self.host().to_string(),
+                    line: format!(
+                        "{}: prebuild {} kept from the earlier invocation",
+                        scenario.name, prebuild.tag
+                    ),
+                });
+                continue;
+            }
+            let context = BuildContext::new(&prebuild.context_dir, &prebuild.dockerfile)
+                .map_err(RunError::from)?;
+            let build_args =
+                scenario.merged_build_args(&prebuild.build_args, profile, &settings.build_args);
+            let request = BuildRequest {
+                context: &context,
+                tag: &prebuild.tag,
+                build_args: &build_args,
+                target: prebuild.target.as_deref(),
+                builder: settings.builder,
+                no_cache: false,
+            };
+            self.emit(RunEvent::BuildStarted {
+                host: self.host().to_string(),
+                label: format!("{} prebuild {}", scenario.name, prebuild.tag),
+            });
+            let execution = self.timed(&request).await;
+            self.cost.prebuild_seconds += execution.build_seconds;
+            let image = match execution.end {
+                BuildEnd::Succeeded => self.worker.daemon.image(&prebuild.tag).await?,
+                _ => None,
+            };
+            // A changed prebuild moves its tag; the image it named before would stay behind
+            // untagged. It goes only when nothing names it any more, and removal refuses (and
+            // is skipped) while a container or another image still uses it.
+            if let (Some(old), Some(new)) = (&current, &image)
+                && old.id != new.id
+                && self.worker.daemon.is_untagged(&old.id).await?
+            {
+                self.worker.daemon.remove_image(&old.id).await?;
+            }
+            let error = match (&execution.end, &image) {
+                (BuildEnd::Succeeded, Some(_)) => String::new(),
+                (BuildEnd::Succeeded, None) => {
+                    format!("the build ended but {} is not there", prebuild.tag)
+                }
+                (
+                    BuildEnd::Failed(message)
+                    | BuildEnd::TimedOut(message)
+                    | BuildEnd::Interrupted(message)
+                    | BuildEnd::ConnectionLost(message),
+                    _,
+                ) => message.clone(),
+            };
+            self.emit(RunEvent::BuildFinished {
+                host: self.host().to_string(),
+                line: format!(
+                    "{}: prebuild {} {} in {:.1} s (not counted in any variant's time)",
+                    scenario.name,
+                    prebuild.tag,
+                    if error.is_empty() { "built" } else { "FAILED" },
+                    execution.build_seconds
+                ),
+            });
+            let record = PrebuildMeta {
+                tag: prebuild.tag.clone(),
+                build_seconds: execution.build_seconds,
+                image_id: image.as_ref().map(|i| i.id.clone()).unwrap_or_default(),
+                image_bytes: image.map(|i| i.image_bytes),
+                error: error.clone(),
+            };
+            self.update_entry(|entry| {
+                if entry.prebuilds.len() > index {
+                    entry.prebuilds[index] = record;
+                } else {
+                    entry.prebuilds.push(record);
+                }
+            })?;
+            match execution.end {
+                BuildEnd::Interrupted(_) => return Err(Stop::Cancelled),
+                BuildEnd::ConnectionLost(message) => {
+                    return Err(Stop::Error(RunError::NoHost(format!(
+                        "the connection to host {} was lost: {message}",
+                        self.host()
+                    ))));
+                }
+                BuildEnd::Succeeded | BuildEnd::Failed(_) | BuildEnd::TimedOut(_) => {}
+            }
+            if !error.is_empty() {
+                let remaining = (scenario.prebuilds.len() - index - 1) as u64;
+                self.emit(RunEvent::PlanShrank { builds: remaining });
+                self.worker.outcome.problems.push(format!(
+                    "{}: prebuild {} failed, so no variant was built: {error}",
+                    scenario.name, prebuild.tag
+                ));
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}

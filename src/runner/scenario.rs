@@ -1,0 +1,513 @@
+//! One scenario on one host: base images, prebuilds ([`images`](super::images)), then the
+//! planned builds one after another, each prepared as its cache mode says, timed, and appended to
+//! results.csv the moment it ends; finally the cleanup and the cost.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::execute::{BuildEnd, Execution, execute};
+use super::host::HostWorker;
+use super::ledger::ImageLedger;
+use super::prepare::prepare;
+use super::{RunError, RunEvent, Shared};
+use crate::builder::Builder;
+use crate::cache_mode::{CacheMode, CacheScope, Preparation};
+use crate::config::RunSettings;
+use crate::context::BuildContext;
+use crate::engine::{BuildRequest, Daemon};
+use crate::plan::{PlannedBuild, Purpose, ScenarioPlan};
+use crate::results::{BuildRecord, BuildStatus, ResultsFolder, RunCost, ScenarioMeta};
+use crate::scenario::{BuildArgs, Scenario, Variant};
+
+/// One variant as this run builds it.
+pub(super) struct VariantBuild {
+    pub(super) variant: Variant,
+    pub(super) context: BuildContext,
+    pub(super) build_args: BuildArgs,
+    pub(super) tag: String,
+}
+
+/// Why the rest of a scenario's builds cannot run.
+pub(super) enum Stop {
+    /// The host is gone or refuses requests.
+    Error(RunError),
+    /// Ctrl-C.
+    Cancelled,
+}
+
+impl From<RunError> for Stop {
+    fn from(error: RunError) -> Stop {
+        Stop::Error(error)
+    }
+}
+
+impl From<crate::error::EngineError> for Stop {
+    fn from(error: crate::error::EngineError) -> Stop {
+        Stop::Error(RunError::Engine(error))
+    }
+}
+
+/// One scenario on one host.
+pub(super) struct ScenarioRun<'w, D> {
+    pub(super) worker: &'w mut HostWorker<D>,
+    pub(super) plan: &'w ScenarioPlan,
+    pub(super) settings: Arc<RunSettings>,
+    pub(super) folder: Arc<ResultsFolder>,
+    pub(super) variants: Vec<VariantBuild>,
+    ledger: ImageLedger,
+    /// Whether each variant's cache holds a build this invocation made.
+    primed: Vec<bool>,
+    pub(super) cost: RunCost,
+    started: Instant,
+}
+
+impl<'w, D: Daemon> ScenarioRun<'w, D> {
+    /// Sets the scenario up: its variants' contexts and tags, and the image ledger.
+    pub(super) async fn start(
+        worker: &'w mut HostWorker<D>,
+        plan: &'w ScenarioPlan,
+    ) -> Result<ScenarioRun<'w, D>, RunError> {
+        let settings = Arc::clone(&worker.shared.settings);
+        let folder = worker.shared.folder(plan.scenario);
+        let scenario = &settings.scenarios[plan.scenario];
+        let profile = settings.profile_args(scenario);
+        let mut variants = Vec::new();
+        for variant in settings.selected_variants(scenario) {
+            variants.push(VariantBuild {
+                context: BuildContext::new(&scenario.context_dir, &variant.dockerfile)?,
+                build_args: scenario.merged_build_args(
+                    &variant.build_args,
+                    profile,
+                    &settings.build_args,
+                ),
+                tag: format!("{}:{}", scenario.image_repository(), variant.name),
+                variant: variant.clone(),
+            });
+        }
+        let mut ledger = ImageLedger::new(&worker.host, &scenario.name, folder.recorded_images());
+        for variant in &variants {
+            if let Some(image) = worker.daemon.image(&variant.tag).await? {
+                ledger
+                    .note_replaced(&folder, &variant.variant.name, &image.id)
+                    .map_err(|source| RunError::Output {
+                        dir: folder.dir().to_path_buf(),
+                        source,
+                    })?;
+            }
+        }
+        for note in &plan.notes {
+            worker.emit_note(format!("{}: {note}", scenario.name));
+        }
+        if plan.already_done > 0 {
+            worker.emit_note(format!(
+                "{}: {} builds already done by an earlier invocation are skipped",
+                scenario.name, plan.already_done
+            ));
+        }
+        let variant_count = variants.len();
+        Ok(ScenarioRun {
+            worker,
+            plan,
+            settings,
+            folder,
+            variants,
+            ledger,
+            primed: vec![false; variant_count],
+            cost: RunCost::default(),
+            started: Instant::now(),
+        })
+    }
+
+    pub(super) fn scenario(&self) -> &Scenario {
+        &self.settings.scenarios[self.plan.scenario]
+    }
+
+    pub(super) fn shared(&self) -> &Shared {
+        &self.worker.shared
+    }
+
+    pub(super) fn host(&self) -> &str {
+        &self.worker.host
+    }
+
+    pub(super) fn emit(&self, event: RunEvent) {
+        self.worker.shared.emit(event);
+    }
+
+    fn output_error(&self) -> impl Fn(std::io::Error) -> RunError + '_ {
+        |source| RunError::Output {
+            dir: self.folder.dir().to_path_buf(),
+            source,
+        }
+    }
+
+    pub(super) fn update_entry(
+        &self,
+        change: impl FnOnce(&mut ScenarioMeta),
+    ) -> Result<(), RunError> {
+        let (name, host) = (self.scenario().name.clone(), self.host().to_string());
+        self.folder
+            .update_meta(|meta| {
+                if let Some(entry) = meta
+                    .scenarios
+                    .iter_mut()
+                    .find(|s| s.name == name && s.host == host)
+                {
+                    change(entry);
+                }
+            })
+            .map_err(self.output_error())
+    }
+
+    /// Base images, prebuilds, then the planned builds.
+    pub(super) async fn execute(&mut self) -> Result<(), RunError> {
+        let prepare_started = Instant::now();
+        let base_images = self.prepare_base_images().await?;
+        let prepare_seconds = prepare_started.elapsed().as_secs_f64();
+        self.update_entry(|entry| {
+            entry.base_images = base_images;
+            entry.prepare_seconds = prepare_seconds;
+        })?;
+
+        match self.build_prebuilds().await {
+            Ok(true) => {}
+            Ok(false) => {
+                let skipped = self.plan.builds.len() as u64;
+                self.emit(RunEvent::PlanShrank { builds: skipped });
+                return Ok(());
+            }
+            Err(Stop::Cancelled) => return Ok(()),
+            Err(Stop::Error(error)) => return Err(error),
+        }
+
+        let mut previous: Option<&PlannedBuild> = None;
+        for planned in &self.plan.builds {
+            if self.shared().cancel.is_cancelled() {
+                self.worker.outcome.unfinished = true;
+                break;
+            }
+            match self.run_planned(planned, previous).await {
+                Ok(()) => {}
+                Err(Stop::Cancelled) => {
+                    self.worker.outcome.unfinished = true;
+                    break;
+                }
+                Err(Stop::Error(error)) => return Err(error),
+            }
+            previous = Some(planned);
+        }
+        Ok(())
+    }
+
+    /// Runs a planned build, first filling the variant's cache if an earlier build of it failed
+    /// (a warm number without a filled cache would be a lie).
+    async fn run_planned(
+        &mut self,
+        planned: &PlannedBuild,
+        previous: Option<&PlannedBuild>,
+    ) -> Result<(), Stop> {
+        let builder = self.settings.builder;
+        let preparation = match planned.purpose {
+            Purpose::Measure => Preparation::for_mode(planned.key.cache, builder),
+            Purpose::Prime => Preparation::for_mode(CacheMode::Warm, builder),
+        };
+        let just_primed = previous.is_some_and(|p| match p.purpose {
+            Purpose::Prime => p.key == planned.key,
+            Purpose::Measure => false,
+        });
+        if matches_measure(planned.purpose)
+            && preparation.needs_primed_cache
+            && !self.primed[planned.variant]
+            && !just_primed
+        {
+            self.emit(RunEvent::PlanGrew { builds: 1 });
+            let prime = PlannedBuild {
+                purpose: Purpose::Prime,
+                ..planned.clone()
+            };
+            self.build(&prime, Preparation::for_mode(CacheMode::Warm, builder))
+                .await?;
+        }
+        self.build(planned, preparation).await
+    }
+
+    /// Prepares, runs and records one build.
+    async fn build(
+        &mut self,
+        planned: &PlannedBuild,
+        preparation: Preparation,
+    ) -> Result<(), Stop> {
+        if self.shared().cancel.is_cancelled() {
+            return Err(Stop::Cancelled);
+        }
+        let settings = Arc::clone(&self.settings);
+        let scenario = &settings.scenarios[self.plan.scenario];
+        let index = planned.variant;
+        let label = self.label(planned);
+        let host = self.host().to_string();
+        self.emit(RunEvent::Step {
+            host: host.clone(),
+            step: "preparing".to_string(),
+        });
+        let prepared = prepare(
+            &self.worker.daemon,
+            &preparation,
+            scenario,
+            &self.variants[index].context,
+            &self.variants[index].variant.name,
+            &mut self.ledger,
+            settings.keep_images,
+        )
+        .await?;
+        self.cost.prune_seconds += prepared.prune_seconds;
+        match preparation.empties_cache_of {
+            CacheScope::Nothing => {}
+            CacheScope::ThisVariant => self.primed[index] = false,
+            CacheScope::EveryVariant => {
+                self.primed.iter_mut().for_each(|p| *p = false);
+            }
+        }
+
+        let variant = &self.variants[index];
+        let request = BuildRequest {
+            context: &prepared.context,
+            tag: &variant.tag,
+            build_args: &variant.build_args,
+            target: variant.variant.target.as_deref(),
+            builder: settings.builder,
+            no_cache: prepared.no_cache,
+        };
+        let started_at = now_rfc3339();
+        let containers_before = match settings.builder {
+            Builder::Classic => self.worker.daemon.container_ids().await.ok(),
+            Builder::BuildKit => None,
+        };
+        self.emit(RunEvent::BuildStarted {
+            host: host.clone(),
+            label: label.clone(),
+        });
+        let execution = self.timed(&request).await;
+        let cut_short = matches!(
+            execution.end,
+            BuildEnd::TimedOut(_) | BuildEnd::Interrupted(_)
+        );
+        if let Some(before) = containers_before.filter(|_| cut_short) {
+            self.remove_new_containers(&before).await;
+        }
+
+        let tag = self.variants[index].tag.clone();
+        let image = match execution.end {
+            BuildEnd::Succeeded => self.worker.daemon.image(&tag).await?,
+            _ => None,
+        };
+        let made: Vec<String> = execution
+            .created_images
+            .iter()
+            .cloned()
+            .chain(image.iter().map(|i| i.id.clone()))
+            .collect();
+        let variant_name = self.variants[index].variant.name.clone();
+        self.ledger
+            .note_built(&self.folder, &variant_name, &made)
+            .map_err(|source| RunError::Output {
+                dir: self.folder.dir().to_path_buf(),
+                source,
+            })?;
+        self.primed[index] = image.is_some();
+        if let Some(image) = image
+            .as_ref()
+            .filter(|_| settings.keep_images && matches_measure(planned.purpose))
+        {
+            let run_tag = format!(
+                "{variant_name}-{}-{}{}",
+                planned.key.cache,
+                if planned.key.warmup { "warmup" } else { "run" },
+                planned.key.run
+            );
+            self.worker
+                .daemon
+                .tag_image(&image.id, &scenario.image_repository(), &run_tag)
+                .await?;
+        }
+
+        let (status, error) = match (&execution.end, &image) {
+            (BuildEnd::Succeeded, Some(_)) => (BuildStatus::Ok, String::new()),
+            (BuildEnd::Succeeded, None) => (
+                BuildStatus::Failed,
+                format!("the build ended but {tag} is not there"),
+            ),
+            (BuildEnd::Failed(message), _) => (BuildStatus::Failed, message.clone()),
+            (BuildEnd::TimedOut(message), _) => (BuildStatus::TimedOut, message.clone()),
+            (BuildEnd::Interrupted(message) | BuildEnd::ConnectionLost(message), _) => {
+                (BuildStatus::Interrupted, message.clone())
+            }
+        };
+        let status_text = match (status, &image) {
+            (BuildStatus::Ok, Some(image)) => format!(
+                "ok {:7.2} s  {:>9}  {}/{} steps cached",
+                execution.build_seconds,
+                human_bytes(image.image_bytes),
+                execution.steps.cached_steps,
+                execution.steps.total_steps
+            ),
+            (BuildStatus::TimedOut, _) => {
+                format!("TIMED OUT after {:.2} s", execution.build_seconds)
+            }
+            (BuildStatus::Interrupted, _) => format!(
+                "INTERRUPTED after {:.2} s: {error}",
+                execution.build_seconds
+            ),
+            _ => format!("FAILED after {:.2} s: {error}", execution.build_seconds),
+        };
+        let purpose = match planned.purpose {
+            Purpose::Prime => " (priming the cache, not measured)",
+            Purpose::Measure => "",
+        };
+        self.emit(RunEvent::BuildFinished {
+            host: host.clone(),
+            line: format!("{label}{purpose}  {status_text}"),
+        });
+
+        match planned.purpose {
+            Purpose::Prime => {
+                self.cost.priming_build_seconds += execution.build_seconds;
+                self.cost.priming_builds += 1;
+            }
+            Purpose::Measure => {
+                self.cost.measured_build_seconds += execution.build_seconds;
+                self.worker.seq += 1;
+                let record = BuildRecord {
+                    scenario: scenario.name.clone(),
+                    variant: variant_name,
+                    builder: settings.builder,
+                    cache: planned.key.cache,
+                    run: planned.key.run,
+                    warmup: planned.key.warmup,
+                    status,
+                    build_seconds: execution.build_seconds,
+                    image_id: image.as_ref().map(|i| i.id.clone()).unwrap_or_default(),
+                    image_bytes: image.as_ref().map(|i| i.image_bytes),
+                    layers: image.as_ref().map(|i| i.layers),
+                    cached_steps: execution.steps.cached_steps,
+                    total_steps: execution.steps.total_steps,
+                    started_at,
+                    error,
+                    host: host.clone(),
+                    run_id: settings.run_id.clone(),
+                    seq: self.worker.seq,
+                };
+                self.folder.append(&record).map_err(self.output_error())?;
+                self.worker.outcome.records.push(record);
+            }
+        }
+        match execution.end {
+            BuildEnd::Interrupted(_) => Err(Stop::Cancelled),
+            BuildEnd::ConnectionLost(message) => Err(Stop::Error(RunError::NoHost(format!(
+                "the connection to host {host} was lost: {message}"
+            )))),
+            BuildEnd::Succeeded | BuildEnd::Failed(_) | BuildEnd::TimedOut(_) => Ok(()),
+        }
+    }
+
+    /// Runs a build with the run's limit and cancellation, showing its steps.
+    pub(super) async fn timed(&self, request: &BuildRequest<'_>) -> Execution {
+        let shared = &self.worker.shared;
+        let events = Arc::clone(&shared.events);
+        let host = self.host().to_string();
+        execute(
+            &self.worker.daemon,
+            request,
+            shared.settings.timeout,
+            &shared.cancel,
+            move |step: &str| {
+                events.emit(RunEvent::Step {
+                    host: host.clone(),
+                    step: step.to_string(),
+                });
+            },
+        )
+        .await
+    }
+
+    /// Removes containers that appeared during an interrupted classic build. The daemon removes
+    /// them itself once it notices the closed connection, but not always before we exit.
+    async fn remove_new_containers(&self, before: &HashSet<String>) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let Ok(now) = self.worker.daemon.container_ids().await else {
+                return;
+            };
+            let new: Vec<&String> = now.difference(before).collect();
+            if new.is_empty() {
+                return;
+            }
+            for id in new {
+                let _ = self.worker.daemon.remove_container(id).await;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    /// Removes what the scenario's run built (except each variant's final image, unless
+    /// `--keep-images` keeps everything) and records where the time went.
+    pub(super) async fn finish(&mut self) {
+        if !self.settings.keep_images {
+            let owners: Vec<(String, String)> = self
+                .variants
+                .iter()
+                .map(|v| (v.variant.name.clone(), v.tag.clone()))
+                .collect();
+            let problems = self.ledger.clean_up(&self.worker.daemon, &owners).await;
+            self.worker.outcome.problems.extend(problems);
+        }
+        self.cost.wall_seconds = self.started.elapsed().as_secs_f64();
+        let cost = self.cost;
+        if let Err(error) = self.update_entry(|entry| match &mut entry.cost {
+            Some(total) => total.add(&cost),
+            None => entry.cost = Some(cost),
+        }) {
+            self.worker.outcome.problems.push(error.to_string());
+        }
+    }
+
+    fn label(&self, planned: &PlannedBuild) -> String {
+        let settings = &self.settings;
+        let total = if planned.key.warmup {
+            settings.warmup
+        } else {
+            settings.runs
+        };
+        format!(
+            "{} {} {} {} {}/{}",
+            self.scenario().name,
+            planned.key.variant,
+            planned.key.cache,
+            if planned.key.warmup { "warmup" } else { "run" },
+            planned.key.run,
+            total
+        )
+    }
+}
+
+/// Whether a build is measured (written to results.csv).
+fn matches_measure(purpose: Purpose) -> bool {
+    match purpose {
+        Purpose::Measure => true,
+        Purpose::Prime => false,
+    }
+}
+
+fn now_rfc3339() -> String {
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Sizes for progress lines, in decimal megabytes as `docker images` shows them.
+fn human_bytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
