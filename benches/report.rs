@@ -22,7 +22,7 @@ fn records(meta: &RunMeta) -> Vec<BuildRecord> {
                     rows.push(BuildRecord {
                         scenario: scenario.name.clone(),
                         variant: variant.name.clone(),
-                        builder: meta.settings.builder,
+                        builder: meta.settings.options.builder,
                         cache,
                         run,
                         warmup: false,

@@ -9,14 +9,13 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::builder::Builder;
 use crate::cache_mode::CacheMode;
 use crate::cli::RunArgs;
 use crate::engine::{Endpoint, EndpointError};
 use crate::error::ScenarioError;
 use crate::plan::{PlanSettings, ScenarioShape};
 use crate::results::{
-    BuildKey, HostSpec, RecordedSettings, ResultSet, StoreError, is_results_folder,
+    BuildKey, HostSpec, RecordedSettings, ResultSet, RunOptions, StoreError, is_results_folder,
 };
 use crate::scenario::{BuildArgs, MANIFEST_FILE, Scenario, ScenarioInputs, Variant};
 
@@ -63,32 +62,12 @@ pub enum ConfigError {
 pub struct RunSettings {
     /// Scenarios, loaded and checked, in the order given.
     pub scenarios: Vec<Scenario>,
-    /// Timed runs per variant and cache mode.
-    pub runs: u32,
-    /// Warmup runs per variant and cache mode.
-    pub warmup: u32,
-    /// Cache modes, in measuring order, without repeats.
-    pub cache_modes: Vec<CacheMode>,
-    /// Builder.
-    pub builder: Builder,
-    /// Variant names to build; empty means all.
-    pub variants: Vec<String>,
-    /// Profile name.
-    pub profile: Option<String>,
-    /// `--build-arg` values.
-    pub build_args: BuildArgs,
+    /// How they are measured; meta.json records exactly these.
+    pub options: RunOptions,
     /// Results location.
     pub out: OutputLocation,
-    /// Per-build limit.
-    pub timeout: Option<Duration>,
-    /// Keep every image built.
-    pub keep_images: bool,
     /// The command line, for meta.json.
     pub command_line: Vec<String>,
-    /// Seed of the per-round shuffle of the variant order.
-    pub seed: u64,
-    /// Run every scenario on every host instead of spreading them.
-    pub on_every_host: bool,
     /// The Docker hosts, in the order given.
     pub endpoints: Vec<Endpoint>,
     /// This invocation's id, the `run_id` of its rows.
@@ -128,22 +107,24 @@ impl RunSettings {
         let (inputs, warnings) = scan_inputs(&scenarios, &out)?;
         Ok(RunSettings {
             scenarios,
-            runs: args.runs,
-            warmup: args.warmup,
-            cache_modes: CacheMode::ALL
-                .into_iter()
-                .filter(|m| args.cache.contains(m))
-                .collect(),
-            builder: args.builder,
-            variants: args.variants.clone(),
-            profile: args.profile.clone(),
-            build_args: args.build_args.iter().cloned().collect(),
+            options: RunOptions {
+                runs: args.runs,
+                warmup: args.warmup,
+                cache_modes: CacheMode::ALL
+                    .into_iter()
+                    .filter(|m| args.cache.contains(m))
+                    .collect(),
+                builder: args.builder,
+                variants: args.variants.clone(),
+                profile: args.profile.clone(),
+                build_args: args.build_args.iter().cloned().collect(),
+                timeout_seconds: args.timeout,
+                keep_images: args.keep_images,
+                seed: args.seed.unwrap_or_else(|| fastrand::u64(..)),
+                on_every_host: args.on_every_host,
+            },
             out,
-            timeout: args.timeout.map(Duration::from_secs_f64),
-            keep_images: args.keep_images,
             command_line,
-            seed: args.seed.unwrap_or_else(|| fastrand::u64(..)),
-            on_every_host: args.on_every_host,
             endpoints,
             run_id: new_run_id(),
             inputs,
@@ -210,19 +191,9 @@ impl RunSettings {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(RunSettings {
             scenarios,
-            runs: recorded.runs,
-            warmup: recorded.warmup,
-            cache_modes: recorded.cache_modes.clone(),
-            builder: recorded.builder,
-            variants: recorded.variants.clone(),
-            profile: recorded.profile.clone(),
-            build_args: recorded.build_args.clone(),
+            options: recorded.options,
             out,
-            timeout: recorded.timeout_seconds.map(Duration::from_secs_f64),
-            keep_images: recorded.keep_images,
             command_line,
-            seed: recorded.seed,
-            on_every_host: recorded.on_every_host,
             endpoints,
             run_id: new_run_id(),
             inputs,
@@ -233,27 +204,37 @@ impl RunSettings {
 
     /// The variants of `scenario` this run builds.
     pub fn selected_variants<'s>(&self, scenario: &'s Scenario) -> Vec<&'s Variant> {
+        let chosen = &self.options.variants;
         scenario
             .variants
             .iter()
-            .filter(|v| self.variants.is_empty() || self.variants.contains(&v.name))
+            .filter(|v| chosen.is_empty() || chosen.contains(&v.name))
             .collect()
     }
 
     /// The chosen profile's build arguments for `scenario` (checked to exist when loading).
     pub fn profile_args<'s>(&self, scenario: &'s Scenario) -> Option<&'s BuildArgs> {
-        self.profile.as_ref().and_then(|p| scenario.profiles.get(p))
+        self.options
+            .profile
+            .as_ref()
+            .and_then(|p| scenario.profiles.get(p))
+    }
+
+    /// `--timeout` as a duration.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.options.timeout_seconds.map(Duration::from_secs_f64)
     }
 
     /// What the planner needs from these settings.
     pub fn plan_settings(&self) -> PlanSettings {
+        let options = &self.options;
         PlanSettings {
-            runs: self.runs,
-            warmup: self.warmup,
-            cache_modes: self.cache_modes.clone(),
-            builder: self.builder,
-            seed: self.seed,
-            on_every_host: self.on_every_host,
+            runs: options.runs,
+            warmup: options.warmup,
+            cache_modes: options.cache_modes.clone(),
+            builder: options.builder,
+            seed: options.seed,
+            on_every_host: options.on_every_host,
         }
     }
 
@@ -310,17 +291,7 @@ impl RunSettings {
                 .filter_map(|&i| self.scenarios.get(i))
                 .map(|s| s.root().display().to_string())
                 .collect(),
-            runs: self.runs,
-            warmup: self.warmup,
-            cache_modes: self.cache_modes.clone(),
-            builder: self.builder,
-            variants: self.variants.clone(),
-            profile: self.profile.clone(),
-            build_args: self.build_args.clone(),
-            timeout_seconds: self.timeout.map(|t| t.as_secs_f64()),
-            keep_images: self.keep_images,
-            seed: self.seed,
-            on_every_host: self.on_every_host,
+            options: self.options.clone(),
             hosts: self
                 .endpoints
                 .iter()

@@ -82,7 +82,7 @@ impl Exporter for Markdown {
             "Medians of {} timed runs per variant and cache mode; intervals are 95% percentile-bootstrap intervals; \
              speed-up = baseline median / variant median; \
              {}",
-            meta.settings.runs,
+            meta.settings.options.runs,
             format::NOT_SIGNIFICANT_LEGEND
         );
         Ok(out.into_bytes())
@@ -92,7 +92,7 @@ impl Exporter for Markdown {
 /// The environment, one line per Docker host: daemon, machine, builder, runs, version, date.
 pub fn environment_lines(data: &ReportData) -> Vec<String> {
     let meta = &data.meta;
-    let settings = &meta.settings;
+    let settings = &meta.settings.options;
     let profile = settings
         .profile
         .as_ref()

@@ -51,11 +51,21 @@ pub struct RunMeta {
 pub struct RecordedSettings {
     /// Scenario directories, absolute, in the order given.
     pub scenario_dirs: Vec<String>,
+    /// How the scenarios are measured.
+    #[serde(flatten)]
+    pub options: RunOptions,
+    /// The Docker hosts, in the order given.
+    pub hosts: Vec<HostSpec>,
+}
+
+/// How a run measures: the options of `stagebench run` besides scenarios, hosts and output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunOptions {
     /// Timed runs per variant and cache mode.
     pub runs: u32,
     /// Warmup runs per variant and cache mode.
     pub warmup: u32,
-    /// Cache modes measured.
+    /// Cache modes measured, in measuring order, without repeats.
     pub cache_modes: Vec<CacheMode>,
     /// Builder used for every build.
     pub builder: Builder,
@@ -73,8 +83,6 @@ pub struct RecordedSettings {
     pub seed: u64,
     /// `--on-every-host`.
     pub on_every_host: bool,
-    /// The Docker hosts, in the order given.
-    pub hosts: Vec<HostSpec>,
 }
 
 /// A Docker host as named on the command line.
@@ -402,17 +410,19 @@ impl From<v1::RunMeta> for RunMeta {
             stagebench_version: old.stagebench_version.clone(),
             settings: RecordedSettings {
                 scenario_dirs: old.scenarios.iter().map(|s| s.dir.clone()).collect(),
-                runs: old.runs,
-                warmup: old.warmup,
-                cache_modes: old.cache_modes,
-                builder: old.builder,
-                variants: Vec::new(),
-                profile: old.profile,
-                build_args: old.command_line_build_args,
-                timeout_seconds: old.timeout_seconds,
-                keep_images: false,
-                seed: 0,
-                on_every_host: false,
+                options: RunOptions {
+                    runs: old.runs,
+                    warmup: old.warmup,
+                    cache_modes: old.cache_modes,
+                    builder: old.builder,
+                    variants: Vec::new(),
+                    profile: old.profile,
+                    build_args: old.command_line_build_args,
+                    timeout_seconds: old.timeout_seconds,
+                    keep_images: false,
+                    seed: 0,
+                    on_every_host: false,
+                },
                 hosts: vec![HostSpec {
                     name: host.clone(),
                     endpoint: old.daemon.endpoint.clone(),
@@ -489,7 +499,7 @@ mod tests {
         let wall = meta.invocations[0].wall_seconds.unwrap();
         assert!((wall - 134.793).abs() < 0.01, "{wall}");
         assert_eq!(meta.scenarios[0].host, "local");
-        assert_eq!(meta.settings.runs, 3);
+        assert_eq!(meta.settings.options.runs, 3);
         assert!(meta.completed());
     }
 

@@ -226,7 +226,7 @@ fn scenario_entry(settings: &RunSettings, index: usize, host: &str) -> ScenarioM
                 build_args: scenario.merged_build_args(
                     &v.build_args,
                     profile,
-                    &settings.build_args,
+                    &settings.options.build_args,
                 ),
                 image_tag: format!("{}:{}", scenario.image_repository(), v.name),
             })

@@ -33,7 +33,11 @@ impl<D: Daemon> ScenarioRun<'_, D> {
             .chain(scenario.prebuilds.iter().map(|p| {
                 (
                     p.dockerfile.clone(),
-                    scenario.merged_build_args(&p.build_args, profile, &settings.build_args),
+                    scenario.merged_build_args(
+                        &p.build_args,
+                        profile,
+                        &settings.options.build_args,
+                    ),
                 )
             }))
             .collect();
@@ -145,14 +149,17 @@ impl<D: Daemon> ScenarioRun<'_, D> {
             }
             let context = BuildContext::new(&prebuild.context_dir, &prebuild.dockerfile)
                 .map_err(RunError::from)?;
-            let build_args =
-                scenario.merged_build_args(&prebuild.build_args, profile, &settings.build_args);
+            let build_args = scenario.merged_build_args(
+                &prebuild.build_args,
+                profile,
+                &settings.options.build_args,
+            );
             let request = BuildRequest {
                 context: &context,
                 tag: &prebuild.tag,
                 build_args: &build_args,
                 target: prebuild.target.as_deref(),
-                builder: settings.builder,
+                builder: settings.options.builder,
                 no_cache: false,
             };
             self.emit(RunEvent::BuildStarted {

@@ -82,7 +82,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                 build_args: scenario.merged_build_args(
                     &variant.build_args,
                     profile,
-                    &settings.build_args,
+                    &settings.options.build_args,
                 ),
                 tag: format!("{}:{}", scenario.image_repository(), variant.name),
                 variant: variant.clone(),
@@ -210,7 +210,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         planned: &PlannedBuild,
         previous: Option<&PlannedBuild>,
     ) -> Result<(), Stop> {
-        let builder = self.settings.builder;
+        let builder = self.settings.options.builder;
         let preparation = match planned.purpose {
             Purpose::Measure => Preparation::for_mode(planned.key.cache, builder),
             Purpose::Prime => Preparation::for_mode(CacheMode::Warm, builder),
@@ -260,7 +260,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             &self.variants[index].context,
             &self.variants[index].variant.name,
             &mut self.ledger,
-            settings.keep_images,
+            settings.options.keep_images,
         )
         .await?;
         self.cost.prune_seconds += prepared.prune_seconds;
@@ -278,11 +278,11 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             tag: &variant.tag,
             build_args: &variant.build_args,
             target: variant.variant.target.as_deref(),
-            builder: settings.builder,
+            builder: settings.options.builder,
             no_cache: prepared.no_cache,
         };
         let started_at = now_rfc3339();
-        let containers_before = match settings.builder {
+        let containers_before = match settings.options.builder {
             Builder::Classic => self.worker.daemon.container_ids().await.ok(),
             Builder::BuildKit => None,
         };
@@ -320,7 +320,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         self.primed[index] = image.is_some();
         if let Some(image) = image
             .as_ref()
-            .filter(|_| settings.keep_images && matches_measure(planned.purpose))
+            .filter(|_| settings.options.keep_images && matches_measure(planned.purpose))
         {
             let run_tag = format!(
                 "{variant_name}-{}-{}{}",
@@ -383,7 +383,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                 let record = BuildRecord {
                     scenario: scenario.name.clone(),
                     variant: variant_name,
-                    builder: settings.builder,
+                    builder: settings.options.builder,
                     cache: planned.key.cache,
                     run: planned.key.run,
                     warmup: planned.key.warmup,
@@ -421,7 +421,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         execute(
             &self.worker.daemon,
             request,
-            shared.settings.timeout,
+            shared.settings.timeout(),
             &shared.cancel,
             move |step: &str| {
                 events.emit(RunEvent::Step {
@@ -455,7 +455,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
     /// Removes what the scenario's run built (except each variant's final image, unless
     /// `--keep-images` keeps everything) and records where the time went.
     pub(super) async fn finish(&mut self) {
-        if !self.settings.keep_images {
+        if !self.settings.options.keep_images {
             let owners: Vec<(String, String)> = self
                 .variants
                 .iter()
@@ -477,9 +477,9 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
     fn label(&self, planned: &PlannedBuild) -> String {
         let settings = &self.settings;
         let total = if planned.key.warmup {
-            settings.warmup
+            settings.options.warmup
         } else {
-            settings.runs
+            settings.options.runs
         };
         format!(
             "{} {} {} {} {}/{}",

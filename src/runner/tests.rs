@@ -72,6 +72,19 @@ fn settings(args: &[&str]) -> RunSettings {
     RunSettings::from_args(&run_args, full.iter().map(|s| s.to_string()).collect()).unwrap()
 }
 
+/// Settings for a run of `dir` into `out` on the one host `box`, with `extra` flags.
+fn on_box(dir: &Path, out: &Path, extra: &[&str]) -> RunSettings {
+    let mut args = vec![
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--docker-host",
+        "box=unix:///x/box.sock",
+    ];
+    args.extend_from_slice(extra);
+    settings(&args)
+}
+
 fn plan_of(settings: &RunSettings) -> Plan {
     plan::plan(
         &settings.scenario_shapes(),
@@ -197,7 +210,7 @@ async fn builds_run_in_plan_order_with_no_priming_and_rows_carry_their_identity(
     );
     let meta = RunMeta::read(&out).unwrap();
     assert!(meta.completed());
-    assert_eq!(meta.settings.seed, 7);
+    assert_eq!(meta.settings.options.seed, 7);
     assert_eq!(meta.hosts[0].daemon.daemon_id, "FAKE:box");
     let cost = meta.scenarios[0].cost.unwrap();
     assert_eq!(cost.priming_builds, 0);
@@ -249,17 +262,7 @@ async fn without_cold_each_variant_is_primed_once_and_a_failure_is_primed_again(
     let root = tempfile::tempdir().unwrap();
     let dir = scenario(root.path(), "s", &["good", "bad"]);
     let out = root.path().join("out");
-    let settings = settings(&[
-        dir.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--runs",
-        "3",
-        "--cache",
-        "warm",
-        "--docker-host",
-        "box=unix:///x/box.sock",
-    ]);
+    let settings = on_box(&dir, &out, &["--runs", "3", "--cache", "warm"]);
     let fake = FakeDaemon::new(
         "box",
         Script {
@@ -287,19 +290,11 @@ async fn timeouts_are_recorded_as_timed_out_and_the_run_goes_on() {
     let root = tempfile::tempdir().unwrap();
     let dir = scenario(root.path(), "s", &["slow"]);
     let out = root.path().join("out");
-    let settings = settings(&[
-        dir.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--runs",
-        "2",
-        "--cache",
-        "cold",
-        "--timeout",
-        "1",
-        "--docker-host",
-        "box=unix:///x/box.sock",
-    ]);
+    let settings = on_box(
+        &dir,
+        &out,
+        &["--runs", "2", "--cache", "cold", "--timeout", "1"],
+    );
     let fake = FakeDaemon::new(
         "box",
         Script {
@@ -365,7 +360,7 @@ async fn an_interrupted_run_resumes_to_the_full_set_of_rows() {
     );
 
     let resumed = RunSettings::for_resume(&out, vec!["stagebench".to_string()]).unwrap();
-    assert_eq!(resumed.seed, 3);
+    assert_eq!(resumed.options.seed, 3);
     let resumed_plan = plan_of(&resumed);
     assert_eq!(resumed_plan.hosts[0].scenarios[0].already_done, 4);
     let fake_after = FakeDaemon::new("box", Script::default());
@@ -422,13 +417,7 @@ async fn resume_refuses_a_scenario_whose_files_changed() {
             ..Script::default()
         },
     );
-    let settings = settings(&[
-        dir.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--docker-host",
-        "box=unix:///x/box.sock",
-    ]);
+    let settings = on_box(&dir, &out, &[]);
     run_with(settings, &[&fake], cancel).await;
     std::fs::write(dir.join("app/main.py"), "print(2)\n").unwrap();
     let error = RunSettings::for_resume(&out, Vec::new())
@@ -443,31 +432,18 @@ async fn cleanup_keeps_each_variant_s_final_image_and_removes_what_the_run_repla
     let root = tempfile::tempdir().unwrap();
     let dir = scenario(root.path(), "s", &["single", "multi"]);
     let out = root.path().join("out");
-    let settings = settings(&[
-        dir.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--docker-host",
-        "box=unix:///x/box.sock",
-    ]);
+    let settings = on_box(&dir, &out, &[]);
     let fake = FakeDaemon::new("box", Script::default());
     let earlier = fake.add_tagged_image("stagebench/s:single");
     let unrelated = fake.add_tagged_image("someone/else:1");
     run_with(settings, &[&fake], CancellationToken::new()).await;
     let existing = fake.existing_images();
-    let finals: HashSet<String> = rows(&out)
-        .iter()
-        .filter(|r| {
-            r.seq as usize
-                == rows(&out)
-                    .iter()
-                    .filter(|x| x.variant == r.variant)
-                    .map(|x| x.seq as usize)
-                    .max()
-                    .unwrap()
-        })
-        .map(|r| r.image_id.clone())
-        .collect();
+    // Each variant's last row holds the image its tag names at the end.
+    let mut last_of_variant: BTreeMap<String, String> = BTreeMap::new();
+    for row in rows(&out) {
+        last_of_variant.insert(row.variant, row.image_id);
+    }
+    let finals: HashSet<String> = last_of_variant.into_values().collect();
     assert_eq!(finals.len(), 2);
     for id in &finals {
         assert!(existing.contains(id), "a variant's final image is kept");
@@ -596,17 +572,7 @@ async fn a_lost_connection_stops_the_host_and_its_build_is_redone_on_resume() {
     let root = tempfile::tempdir().unwrap();
     let dir = scenario(root.path(), "s", &["single"]);
     let out = root.path().join("out");
-    let settings = settings(&[
-        dir.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--runs",
-        "3",
-        "--cache",
-        "cold",
-        "--docker-host",
-        "box=unix:///x/box.sock",
-    ]);
+    let settings = on_box(&dir, &out, &["--runs", "3", "--cache", "cold"]);
     let fake = FakeDaemon::new(
         "box",
         Script {
@@ -626,5 +592,4 @@ async fn a_lost_connection_stops_the_host_and_its_build_is_redone_on_resume() {
     assert_eq!(statuses, [BuildStatus::Ok, BuildStatus::Interrupted]);
     let resumed = RunSettings::for_resume(&out, Vec::new()).unwrap();
     assert_eq!(plan_of(&resumed).hosts[0].scenarios[0].builds.len(), 2);
-    let _ = BTreeMap::<String, String>::new();
 }
