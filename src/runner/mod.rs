@@ -44,7 +44,6 @@ use crate::engine::{Daemon, DaemonFacts, Endpoint};
 use crate::error::EngineError;
 use crate::plan::Plan;
 use crate::results::{BuildRecord, BuildStatus, HostEnvironment, ResultsFolder};
-use host::{HostOutcome, HostWorker};
 
 /// Something the run did, for the progress display to render. The runner never prints.
 #[derive(Debug, Clone, PartialEq)]
@@ -191,6 +190,40 @@ impl Shared {
 
     fn emit(&self, event: RunEvent) {
         self.events.emit(event);
+    }
+}
+
+/// What one host's task hands back.
+#[derive(Debug, Default)]
+pub(crate) struct HostOutcome {
+    /// Rows written.
+    pub records: Vec<BuildRecord>,
+    /// Sentences about what went wrong outside measured builds.
+    pub problems: Vec<String>,
+    /// Whether planned builds were left undone.
+    pub unfinished: bool,
+}
+
+/// One host's task.
+pub(crate) struct HostWorker<D> {
+    pub(super) daemon: D,
+    /// The host's name.
+    pub(super) host: String,
+    pub(super) shared: Arc<Shared>,
+    /// The `seq` of the last row this host wrote.
+    pub(super) seq: u32,
+    pub(super) outcome: HostOutcome,
+}
+
+impl<D: Daemon> HostWorker<D> {
+    fn new(daemon: D, host: String, shared: Arc<Shared>, last_seq: u32) -> Self {
+        HostWorker {
+            daemon,
+            host,
+            shared,
+            seq: last_seq,
+            outcome: HostOutcome::default(),
+        }
     }
 }
 

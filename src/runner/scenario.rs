@@ -10,10 +10,10 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::execute::{BuildEnd, Execution, execute};
-use super::host::HostWorker;
+
 use super::ledger::ImageLedger;
 use super::prepare::prepare;
-use super::{RunError, RunEvent, Shared};
+use super::{HostWorker, RunError, RunEvent, Shared};
 use crate::builder::Builder;
 use crate::cache_mode::{CacheMode, CacheScope, Preparation};
 use crate::config::RunSettings;
