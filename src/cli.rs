@@ -85,7 +85,7 @@ pub struct RunArgs {
         conflicts_with_all = [
             "scenarios", "runs", "warmup", "cache", "builder", "variants", "profile",
             "build_args", "out", "timeout", "keep_images", "docker_hosts", "contexts",
-            "on_every_host", "seed",
+            "on_every_host", "seed", "noise_threshold",
         ]
     )]
     pub resume: Option<PathBuf>,
@@ -141,6 +141,9 @@ pub struct RunArgs {
     /// meta.json].
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// A comparison whose whole interval lies within this many percent either way is `same`.
+    #[arg(long, value_name = "PERCENT", default_value = "5", value_parser = parse_percent)]
+    pub noise_threshold: f64,
     /// Exports.
     #[command(flatten)]
     pub export: ExportArgs,
@@ -169,6 +172,14 @@ fn parse_build_arg(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
         _ => Err(format!("`{text}` is not KEY=VALUE")),
+    }
+}
+
+/// "5" or "5%" as the fraction 0.05; from 0 up to 100%.
+pub fn parse_percent(text: &str) -> Result<f64, String> {
+    match text.trim_end_matches('%').parse::<f64>() {
+        Ok(percent) if percent.is_finite() && (0.0..100.0).contains(&percent) => Ok(percent / 100.0),
+        _ => Err(format!("`{text}` is not a percentage from 0 up to 100")),
     }
 }
 

@@ -122,6 +122,7 @@ impl RunSettings {
                 keep_images: args.keep_images,
                 seed: args.seed.unwrap_or_else(|| fastrand::u64(..)),
                 on_every_host: args.on_every_host,
+                noise_threshold: args.noise_threshold,
             },
             out,
             command_line,

@@ -1,9 +1,7 @@
 //! Number formatting shared by the text formats, so a median reads the same everywhere.
 
 use crate::results::RunCost;
-#[cfg(doc)]
-use crate::stats::SIGNIFICANCE_LEVEL;
-use crate::stats::{Interval, SampleSummary};
+use crate::stats::{Comparison, Contrast, Interval, Outcome, SampleSummary};
 
 /// Seconds with three significant digits (`0.045 s`, `3.79 s`, `14.3 s`, `812 s`).
 pub fn seconds(value: f64) -> String {
@@ -54,13 +52,21 @@ pub fn ratio(value: f64) -> String {
     format!("{}×", significant(value))
 }
 
-/// The median of a sample with its interval, or why there is none.
+/// The median of a sample with its interval; below 6 runs, where no interval of the median
+/// covers 95%, the range of the runs, called what it is.
 pub fn median_with_interval(summary: &SampleSummary) -> (String, String) {
-    let interval = match &summary.median_interval {
-        Some(interval) => format!("95% CI {}", seconds_interval(interval)),
-        None => format!("n={}, too few runs for an interval", summary.n),
+    let spread = match (&summary.median_interval, summary.n) {
+        (Some(interval), _) => format!("95% CI {}", seconds_interval(interval)),
+        (None, 1) => "1 run".to_string(),
+        (None, n) => format!(
+            "range of {n} runs {}",
+            seconds_interval(&Interval {
+                low: summary.min,
+                high: summary.max,
+            })
+        ),
     };
-    (seconds(summary.median), interval)
+    (seconds(summary.median), spread)
 }
 
 /// "10.3× faster" / "1.09× slower" for a speed-up (baseline time / variant time).
@@ -75,18 +81,70 @@ pub fn speedup_phrase(speedup: f64) -> String {
 /// The interval of a speed-up in the direction [`speedup_phrase`] states it: a slow-down
 /// interval is the reciprocal of the speed-up interval, so "1.15× slower (95% CI
 /// 0.77×–1.55×)" reads as a range of slow-downs.
-pub fn speedup_interval_phrase(speedup: f64, interval: &Interval) -> String {
+pub fn speedup_interval_phrase(speedup: f64, interval: &Interval, confidence: f64) -> String {
     let (low, high) = if speedup >= 1.0 {
         (interval.low, interval.high)
     } else {
         (1.0 / interval.high, 1.0 / interval.low)
     };
-    format!("95% CI {}–{}", ratio(low), ratio(high))
+    format!("{} CI {}–{}", percent(confidence), ratio(low), ratio(high))
 }
 
-/// What the "(n.s.)" after a ratio means; the level is [`SIGNIFICANCE_LEVEL`].
-pub const NOT_SIGNIFICANT_LEGEND: &str =
-    "n.s. = not significantly different from the baseline at the 5% level.";
+/// A confidence level as people write it: "95%", "97.5%", "99.17%".
+pub fn percent(level: f64) -> String {
+    let text = format!("{:.2}", level * 100.0);
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text}%")
+}
+
+/// How a comparison reads in a table cell, and whether it is a finding (faster or slower) or not
+/// (same, inconclusive, too few runs), which reports set apart.
+pub fn comparison_phrase(comparison: &Comparison) -> (String, bool) {
+    let base = format!(
+        "{} than {}",
+        speedup_phrase(comparison.speedup()),
+        comparison.baseline
+    );
+    match &comparison.contrast {
+        None => (format!("{base}: too few runs to tell"), false),
+        Some(contrast) => match contrast.outcome {
+            Outcome::Faster | Outcome::Slower => (base, true),
+            Outcome::Same => (
+                format!("{base}: same within {}", percent(contrast.noise_threshold)),
+                false,
+            ),
+            Outcome::Inconclusive => (format!("{base}: inconclusive"), false),
+        },
+    }
+}
+
+/// The contrast in words: "faster, p = 0.0002; Holm-adjusted over 6 comparisons: p = 0.0012".
+pub fn outcome_phrase(contrast: &Contrast) -> String {
+    let outcome = match contrast.outcome {
+        Outcome::Faster | Outcome::Slower | Outcome::Inconclusive => {
+            contrast.outcome.as_str().to_string()
+        }
+        Outcome::Same => format!("same within {}", percent(contrast.noise_threshold)),
+    };
+    let adjustment = if contrast.family_size > 1 {
+        format!(
+            "; Holm-adjusted over {} comparisons: {}",
+            contrast.family_size,
+            p_value(contrast.adjusted_p_value)
+        )
+    } else {
+        String::new()
+    };
+    format!("{outcome}, {}{adjustment}", p_value(contrast.p_value))
+}
+
+/// What the outcomes mean, for the foot of a table.
+pub fn outcome_legend(noise_threshold: f64) -> String {
+    format!(
+        "faster / slower: the interval of the ratio of geometric means excludes 1; same: the whole interval lies within {}; inconclusive: neither. Intervals and verdicts are Holm-adjusted across the comparisons of the report.",
+        percent(noise_threshold)
+    )
+}
 
 /// "p = 0.0123", or "p < 0.0001" where four decimals would print zero.
 pub fn p_value(p: f64) -> String {
@@ -213,9 +271,11 @@ mod tests {
     }
 
     #[test]
-    fn the_legend_states_the_significance_level_in_use() {
-        let percent = format!("{}%", crate::stats::SIGNIFICANCE_LEVEL * 100.0);
-        assert!(NOT_SIGNIFICANT_LEGEND.contains(&percent));
+    fn confidence_levels_read_as_percentages() {
+        assert_eq!(percent(0.95), "95%");
+        assert_eq!(percent(0.975), "97.5%");
+        assert_eq!(percent(1.0 - 0.05 / 6.0), "99.17%");
+        assert!(outcome_legend(0.05).contains("within 5%"));
     }
 
     #[test]
@@ -225,12 +285,12 @@ mod tests {
             high: 1.25,
         };
         assert_eq!(
-            speedup_interval_phrase(0.8, &interval),
+            speedup_interval_phrase(0.8, &interval, 0.95),
             "95% CI 0.800×–2.00×"
         );
         assert_eq!(
-            speedup_interval_phrase(1.1, &interval),
-            "95% CI 0.500×–1.25×"
+            speedup_interval_phrase(1.1, &interval, 0.975),
+            "97.5% CI 0.500×–1.25×"
         );
     }
 }

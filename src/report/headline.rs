@@ -3,7 +3,7 @@
 //! and how it compares with the baseline. Markdown and the terminal draw the same model.
 
 use crate::cache_mode::CacheMode;
-use crate::stats::{Comparison, GroupSummary, Verdict};
+use crate::stats::{Comparison, GroupSummary};
 
 use super::ReportData;
 use super::format;
@@ -38,8 +38,11 @@ pub struct HeadlineRow {
 pub struct HeadlineCell {
     /// The median or the size.
     pub value: String,
-    /// Interval, failures and comparison with the baseline.
+    /// Interval, failures and other facts.
     pub details: Vec<String>,
+    /// The comparison with the baseline, and whether it is a finding (faster or slower) rather
+    /// than noise, which formats set apart.
+    pub comparison: Option<(String, bool)>,
 }
 
 /// One table per section of the report.
@@ -111,6 +114,7 @@ fn time_cell(group: Option<&GroupSummary>, comparison: Option<&Comparison>) -> H
         return HeadlineCell {
             value: "–".to_string(),
             details: vec!["not measured".to_string()],
+            comparison: None,
         };
     };
     let runs = group.runs_ok + group.runs_failed + group.runs_timed_out + group.runs_interrupted;
@@ -136,25 +140,19 @@ fn time_cell(group: Option<&GroupSummary>, comparison: Option<&Comparison>) -> H
             }
             .to_string(),
             details: unsuccessful,
+            comparison: None,
         };
     };
     let (value, interval) = format::median_with_interval(summary);
     let mut details = vec![interval];
     details.extend(unsuccessful);
-    if let Some(comparison) = comparison {
-        // A ratio that the test cannot tell from 1 is marked, so a reader skimming the table
-        // does not take noise for an effect.
-        let marker = match comparison.verdict {
-            Verdict::NoSignificantDifference => " (n.s.)",
-            _ => "",
-        };
-        details.push(format!(
-            "{} than {}{marker}",
-            format::speedup_phrase(comparison.speedup),
-            comparison.baseline
-        ));
+    HeadlineCell {
+        value,
+        details,
+        // A ratio the contrast cannot tell from noise says so, so that a reader skimming the
+        // table does not take noise for an effect.
+        comparison: comparison.map(format::comparison_phrase),
     }
-    HeadlineCell { value, details }
 }
 
 /// Image size is a property of the variant, so it is taken from its cold group when there is one.
@@ -172,55 +170,53 @@ fn size_cell(
         return HeadlineCell {
             value: "–".to_string(),
             details: vec!["no image".to_string()],
+            comparison: None,
         };
     };
-    let mut details = Vec::new();
-    if let (Some(ratio), Some(baseline)) = (
+    // Sizes are deterministic: any difference is a finding, and equal sizes say so.
+    let comparison = match (
         comparisons
             .iter()
             .find(|c| c.key.variant == variant)
             .and_then(|c| c.size_ratio),
         baseline,
     ) {
-        details.push(format!("{} than {baseline}", format::size_phrase(ratio)));
-    }
+        // Equal byte counts divide to exactly 1.
+        (Some(ratio), Some(baseline)) => match ratio.total_cmp(&1.0) {
+            std::cmp::Ordering::Equal => Some((format!("same size as {baseline}"), false)),
+            std::cmp::Ordering::Less | std::cmp::Ordering::Greater => {
+                Some((format!("{} than {baseline}", format::size_phrase(ratio)), true))
+            }
+        },
+        _ => None,
+    };
     HeadlineCell {
         value: format::bytes(bytes),
-        details,
+        details: Vec::new(),
+        comparison,
     }
 }
 
-/// "multi vs single, cold: 10.3× faster (95% CI 9.1–11.8×); significant, p = 0.0012 (Welch's ...)".
+/// "multi vs single, cold: 10.3× faster (97.5% CI 9.1×–11.8×): faster, p = 0.0012; Holm-adjusted
+/// over 6 comparisons: p = 0.0072".
 pub fn verdict_sentence(comparison: &Comparison) -> String {
-    let interval = match &comparison.speedup_interval {
-        Some(i) => format!(
-            " ({})",
-            format::speedup_interval_phrase(comparison.speedup, i)
-        ),
-        None => " (too few runs for an interval)".to_string(),
-    };
-    let verdict = match (&comparison.verdict, &comparison.test) {
-        (Verdict::TooFewRuns, _) | (_, None) => "too few runs for a significance test".to_string(),
-        (Verdict::Faster | Verdict::Slower, Some(test)) => {
-            format!(
-                "significant, {} ({})",
-                format::p_value(test.p_value),
-                test.name
-            )
-        }
-        (Verdict::NoSignificantDifference, Some(test)) => {
-            format!(
-                "not significant, {} ({})",
-                format::p_value(test.p_value),
-                test.name
-            )
-        }
-    };
-    format!(
-        "{} vs {}, {}: {}{interval}; {verdict}",
+    let head = format!(
+        "{} vs {}, {}: {}",
         comparison.key.variant,
         comparison.baseline,
         comparison.key.cache,
-        format::speedup_phrase(comparison.speedup)
-    )
+        format::speedup_phrase(comparison.speedup())
+    );
+    match &comparison.contrast {
+        Some(contrast) => format!(
+            "{head} ({}): {}",
+            format::speedup_interval_phrase(
+                contrast.speedup(),
+                &contrast.speedup_interval(),
+                contrast.confidence
+            ),
+            format::outcome_phrase(contrast)
+        ),
+        None => format!("{head}: too few runs on one side for an interval or a verdict"),
+    }
 }

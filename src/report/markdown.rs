@@ -49,6 +49,16 @@ impl Exporter for Markdown {
                         for detail in &cell.details {
                             let _ = write!(text, "<br>{detail}");
                         }
+                        // Findings in bold, noise in italics: a skimming reader sees which is which.
+                        match &cell.comparison {
+                            Some((phrase, true)) => {
+                                let _ = write!(text, "<br>**{phrase}**");
+                            }
+                            Some((phrase, false)) => {
+                                let _ = write!(text, "<br>_{phrase}_");
+                            }
+                            None => {}
+                        }
                         text
                     })
                     .collect();
@@ -77,16 +87,20 @@ impl Exporter for Markdown {
             }
             let _ = writeln!(out);
         }
-        let _ = writeln!(
-            out,
-            "Medians of {} timed runs per variant and cache mode; intervals are 95% percentile-bootstrap intervals; \
-             speed-up = baseline median / variant median; \
-             {}",
-            meta.settings.options.runs,
-            format::NOT_SIGNIFICANT_LEGEND
-        );
+        let _ = writeln!(out, "{}", statistics_note(data));
         Ok(out.into_bytes())
     }
+}
+
+/// How the numbers are made, in the words the tables use.
+fn statistics_note(data: &ReportData) -> String {
+    let options = &data.meta.settings.options;
+    format!(
+        "Each cell: the median of the timed runs (n = {} per cell unless a cell says otherwise), then, from {} runs, a distribution-free 95% interval of the median, and below that the range of the runs. A comparison is the ratio of the geometric means of build time, variant against baseline, with Welch's interval on log time; {} Image sizes are compared exactly.",
+        options.runs,
+        crate::stats::MIN_RUNS_FOR_INTERVAL,
+        format::outcome_legend(options.noise_threshold)
+    )
 }
 
 /// The environment, one line per Docker host: daemon, machine, builder, runs, version, date.

@@ -157,7 +157,7 @@ impl ReportData {
                     variants: scenario.variants.iter().map(|v| v.name.clone()).collect(),
                 });
         }
-        let analysis = analyze(&records, &layouts);
+        let analysis = analyze(&records, &layouts, meta.settings.options.noise_threshold);
         ReportData {
             meta,
             records,

@@ -7,6 +7,7 @@ use crate::builder::Builder;
 use crate::cache_mode::CacheMode;
 
 use super::{Exporter, ReportData, ReportError};
+use crate::stats::Comparison;
 
 /// The summary table as CSV.
 pub struct SummaryCsv;
@@ -42,7 +43,13 @@ struct SummaryRow<'a> {
     host: &'a str,
     runs_timed_out: usize,
     runs_interrupted: usize,
+    holm_p_value: Option<f64>,
+    interval_confidence: Option<f64>,
+    noise_threshold: Option<f64>,
 }
+
+/// What the `test` column names.
+const TEST_NAME: &str = "Welch's t interval of the ratio of geometric means, Holm-adjusted";
 
 impl Exporter for SummaryCsv {
     fn file_name(&self) -> &'static str {
@@ -58,7 +65,7 @@ impl Exporter for SummaryCsv {
                 .iter()
                 .find(|c| c.key == group.key);
             let summary = group.build_seconds.as_ref();
-            let verdict = comparison.map(|c| serde_json::to_value(c.verdict).ok());
+            let contrast = comparison.and_then(|c| c.contrast.as_ref());
             let row = SummaryRow {
                 scenario: &group.key.scenario,
                 variant: &group.key.variant,
@@ -77,21 +84,23 @@ impl Exporter for SummaryCsv {
                 outliers: summary.map_or(0, |s| s.outliers.len()),
                 image_bytes: group.image_bytes,
                 baseline: comparison.map_or("", |c| c.baseline.as_str()),
-                speedup: comparison.map(|c| c.speedup),
-                speedup_ci_low: comparison.and_then(|c| c.speedup_interval).map(|i| i.low),
-                speedup_ci_high: comparison.and_then(|c| c.speedup_interval).map(|i| i.high),
+                speedup: comparison.map(Comparison::speedup),
+                speedup_ci_low: contrast.map(|c| c.speedup_interval().low),
+                speedup_ci_high: contrast.map(|c| c.speedup_interval().high),
                 size_ratio: comparison.and_then(|c| c.size_ratio),
-                test: comparison
-                    .and_then(|c| c.test.as_ref())
-                    .map_or("", |t| t.name.as_str()),
-                p_value: comparison.and_then(|c| c.test.as_ref()).map(|t| t.p_value),
-                verdict: match verdict.flatten() {
-                    Some(serde_json::Value::String(text)) => verdict_name(&text),
-                    _ => "",
+                test: if contrast.is_some() { TEST_NAME } else { "" },
+                p_value: contrast.map(|c| c.p_value),
+                verdict: match (comparison, contrast) {
+                    (Some(_), Some(contrast)) => contrast.outcome.as_str(),
+                    (Some(_), None) => "too_few_runs",
+                    (None, _) => "",
                 },
                 host: &group.key.host,
                 runs_timed_out: group.runs_timed_out,
                 runs_interrupted: group.runs_interrupted,
+                holm_p_value: contrast.map(|c| c.adjusted_p_value),
+                interval_confidence: contrast.map(|c| c.confidence),
+                noise_threshold: contrast.map(|c| c.noise_threshold),
             };
             writer.serialize(row).map_err(|e| ReportError::Render {
                 format: "summary.csv",
@@ -103,17 +112,4 @@ impl Exporter for SummaryCsv {
             message: e.to_string(),
         })
     }
-}
-
-/// The verdict's serialized name, borrowed from a fixed list so rows can hold `&str`.
-fn verdict_name(text: &str) -> &'static str {
-    [
-        "faster",
-        "slower",
-        "no_significant_difference",
-        "too_few_runs",
-    ]
-    .into_iter()
-    .find(|name| *name == text)
-    .unwrap_or("")
 }

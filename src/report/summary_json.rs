@@ -10,7 +10,7 @@ use super::{Exporter, ReportData, ReportError};
 
 /// Version of the `summary.json` layout; raised when a field changes meaning or disappears
 /// (adding a field does not raise it).
-pub const SUMMARY_SCHEMA_VERSION: u32 = 2;
+pub const SUMMARY_SCHEMA_VERSION: u32 = 3;
 
 /// The summary as JSON.
 pub struct SummaryJson;
@@ -37,10 +37,13 @@ struct SummaryDocument<'a> {
 struct StatisticsSettings {
     confidence: f64,
     interval_method: &'static str,
-    bootstrap_resamples: usize,
     min_runs_for_interval: usize,
     outlier_rule: &'static str,
-    significance_level: f64,
+    contrast: &'static str,
+    outcomes: &'static str,
+    family_error_rate: f64,
+    comparisons_in_family: usize,
+    noise_threshold: f64,
 }
 
 impl Exporter for SummaryJson {
@@ -54,11 +57,19 @@ impl Exporter for SummaryJson {
             schema_version: SUMMARY_SCHEMA_VERSION,
             statistics: StatisticsSettings {
                 confidence: crate::stats::CONFIDENCE,
-                interval_method: "percentile bootstrap of the median (fixed seed)",
-                bootstrap_resamples: crate::stats::BOOTSTRAP_RESAMPLES,
+                interval_method: "distribution-free interval of the median between two order statistics, coverage at least 95%",
                 min_runs_for_interval: crate::stats::MIN_RUNS_FOR_INTERVAL,
                 outlier_rule: "Tukey fences: outside [Q1 - 1.5 IQR, Q3 + 1.5 IQR], from 4 runs",
-                significance_level: crate::stats::SIGNIFICANCE_LEVEL,
+                contrast: "ratio of geometric means of build time (variant / baseline), Welch's t interval of the difference of mean log times",
+                outcomes: "same: the interval lies within the noise band; faster / slower: it excludes 1; inconclusive: neither",
+                family_error_rate: crate::stats::FAMILY_ERROR_RATE,
+                comparisons_in_family: data
+                    .analysis
+                    .comparisons
+                    .iter()
+                    .filter(|c| c.contrast.is_some())
+                    .count(),
+                noise_threshold: data.meta.settings.options.noise_threshold,
             },
             meta: &data.meta,
             runs: &data.records,

@@ -22,7 +22,7 @@ pub fn terminal_table(data: &ReportData) -> String {
             let mut cells = vec![comfy_table::Cell::new(&row.label)];
             for cell in &row.cells {
                 let mut text = cell.value.clone();
-                for detail in &cell.details {
+                for detail in cell.details.iter().chain(cell.comparison.iter().map(|(p, _)| p)) {
                     text.push('\n');
                     text.push_str(detail);
                 }
@@ -39,8 +39,8 @@ pub fn terminal_table(data: &ReportData) -> String {
         }
         out.push('\n');
     }
-    if out.contains("(n.s.)") {
-        out.push_str(format::NOT_SIGNIFICANT_LEGEND);
+    if !data.analysis.comparisons.is_empty() {
+        out.push_str(&format::outcome_legend(data.meta.settings.options.noise_threshold));
         out.push('\n');
     }
     out

@@ -83,6 +83,14 @@ pub struct RunOptions {
     pub seed: u64,
     /// `--on-every-host`.
     pub on_every_host: bool,
+    /// Half-width of the noise band, as a fraction: a contrast whose whole interval lies within
+    /// it is `same` (`--noise-threshold`, in percent on the command line).
+    #[serde(default = "default_noise_threshold")]
+    pub noise_threshold: f64,
+}
+
+fn default_noise_threshold() -> f64 {
+    crate::stats::DEFAULT_NOISE_THRESHOLD
 }
 
 /// A Docker host as named on the command line.
@@ -422,6 +430,7 @@ impl From<v1::RunMeta> for RunMeta {
                     keep_images: false,
                     seed: 0,
                     on_every_host: false,
+                    noise_threshold: default_noise_threshold(),
                 },
                 hosts: vec![HostSpec {
                     name: host.clone(),

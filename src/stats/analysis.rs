@@ -4,10 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::bootstrap::ratio_of_medians_interval;
+use super::contrast::{Contrast, Outcome, contrast_family};
 use super::sample::{SampleSummary, summarize};
-use super::significance::{SignificanceTest, welch_log_test};
-use super::{Interval, SIGNIFICANCE_LEVEL};
 use crate::builder::Builder;
 use crate::cache_mode::CacheMode;
 use crate::results::{BuildRecord, BuildStatus, SeriesKey};
@@ -39,20 +37,6 @@ pub struct GroupSummary {
     pub samples_seconds: Vec<f64>,
 }
 
-/// What a comparison concludes about a variant against its scenario's baseline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Significantly faster than the baseline (speed-up above 1).
-    Faster,
-    /// Significantly slower than the baseline (speed-up below 1).
-    Slower,
-    /// The test found no difference at the significance level.
-    NoSignificantDifference,
-    /// Too few successful runs on one side to test (fewer than 2, or unusable times).
-    TooFewRuns,
-}
-
 /// One variant against its scenario's baseline variant, for one builder, cache mode and host.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
@@ -61,21 +45,28 @@ pub struct Comparison {
     pub key: SeriesKey,
     /// The baseline variant it is compared against.
     pub baseline: String,
-    /// Baseline median build time / variant median build time (a unitless ratio): above 1 means
-    /// the variant builds faster.
-    pub speedup: f64,
-    /// 95% bootstrap confidence interval of `speedup`; `None` when either side has fewer than
-    /// `MIN_RUNS_FOR_INTERVAL` successful runs.
-    pub speedup_interval: Option<Interval>,
+    /// Geometric mean of the variant's build times over the baseline's (a unitless ratio): below
+    /// 1 the variant builds faster.
+    pub time_ratio: f64,
+    /// The contrast of the variant against the baseline (interval, Holm-adjusted across the
+    /// analysis, and outcome); `None` when either side has fewer than 2 successful runs.
+    pub contrast: Option<Contrast>,
     /// Baseline image bytes / variant image bytes (a unitless ratio): above 1 means the variant's
-    /// image is smaller. `None` when either size is unknown or the variant's is 0.
+    /// image is smaller. `None` when either size is unknown or the variant's is 0. Image size is
+    /// deterministic, so it is compared exactly.
     pub size_ratio: Option<f64>,
-    /// Welch's t-test on log build time, baseline first; `None` when either side has fewer than
-    /// 2 successful runs.
-    pub test: Option<SignificanceTest>,
-    /// `TooFewRuns` when `test` is `None`; `Faster` or `Slower` (by `speedup` above or below 1)
-    /// when its p-value is below `SIGNIFICANCE_LEVEL`; otherwise `NoSignificantDifference`.
-    pub verdict: Verdict,
+}
+
+impl Comparison {
+    /// Baseline time over variant time: above 1 the variant builds faster ("2.0× faster").
+    pub fn speedup(&self) -> f64 {
+        1.0 / self.time_ratio
+    }
+
+    /// The verdict, or `None` when there were too few runs for one.
+    pub fn outcome(&self) -> Option<Outcome> {
+        self.contrast.as_ref().map(|c| c.outcome)
+    }
 }
 
 /// Everything the statistics make of one set of measurements.
@@ -102,9 +93,14 @@ pub struct Analysis {
 /// `records`; then cache modes in [`CacheMode`] order (cold, warm, incremental). "Appearance"
 /// counts timed rows only.
 ///
-/// A comparison is also left out when its speed-up is not a finite number, which only a build
-/// time of 0 or less could cause; no real build records one.
-pub fn analyze(records: &[BuildRecord], scenarios: &BTreeMap<String, ScenarioLayout>) -> Analysis {
+/// The contrasts of all comparisons form one family for Holm's adjustment, with the noise band
+/// `noise_threshold`. A comparison is left out when its time ratio is not a finite number,
+/// which only a build time of 0 or less could cause; no real build records one.
+pub fn analyze(
+    records: &[BuildRecord],
+    scenarios: &BTreeMap<String, ScenarioLayout>,
+    noise_threshold: f64,
+) -> Analysis {
     let baselines: BTreeMap<String, String> = scenarios
         .iter()
         .filter_map(|(name, layout)| layout.baseline.clone().map(|b| (name.clone(), b)))
@@ -140,7 +136,7 @@ pub fn analyze(records: &[BuildRecord], scenarios: &BTreeMap<String, ScenarioLay
     let by_key: BTreeMap<GroupKey, &GroupSummary> =
         groups.iter().map(|(key, group)| (*key, group)).collect();
 
-    let comparisons = groups
+    let pairs: Vec<(&str, &GroupSummary, &GroupSummary)> = groups
         .iter()
         .filter(|(key, _)| key.variant != BASELINE_RANK)
         .filter_map(|(key, variant)| {
@@ -149,7 +145,31 @@ pub fn analyze(records: &[BuildRecord], scenarios: &BTreeMap<String, ScenarioLay
                 variant: BASELINE_RANK,
                 ..*key
             })?;
-            compare(baseline_name, baseline, variant)
+            Some((baseline_name.as_str(), *baseline, variant))
+        })
+        .filter(|(_, baseline, variant)| time_ratio(baseline, variant).is_some())
+        .collect();
+    let samples: Vec<(&[f64], &[f64])> = pairs
+        .iter()
+        .map(|(_, baseline, variant)| {
+            (
+                baseline.samples_seconds.as_slice(),
+                variant.samples_seconds.as_slice(),
+            )
+        })
+        .collect();
+    let contrasts = contrast_family(&samples, noise_threshold);
+    let comparisons = pairs
+        .into_iter()
+        .zip(contrasts)
+        .filter_map(|((baseline_name, baseline, variant), contrast)| {
+            Some(Comparison {
+                key: variant.key.clone(),
+                baseline: baseline_name.to_string(),
+                time_ratio: time_ratio(baseline, variant)?,
+                contrast,
+                size_ratio: size_ratio(baseline, variant),
+            })
         })
         .collect();
 
@@ -309,45 +329,24 @@ fn median_bytes(mut sizes: Vec<u64>) -> Option<u64> {
     u64::try_from((u128::from(lower) + u128::from(upper)).div_ceil(2)).ok()
 }
 
-/// `variant` against `baseline`; `None` when either has no build-time summary or the speed-up is
-/// not finite.
-fn compare(
-    baseline_name: &str,
-    baseline: &GroupSummary,
-    variant: &GroupSummary,
-) -> Option<Comparison> {
-    let baseline_seconds = baseline.build_seconds.as_ref()?;
-    let variant_seconds = variant.build_seconds.as_ref()?;
-    let speedup = baseline_seconds.median / variant_seconds.median;
-    if !speedup.is_finite() {
-        return None;
-    }
-    let size_ratio = match (baseline.image_bytes, variant.image_bytes) {
+/// Geometric mean of the variant's times over the baseline's; `None` when either side has no
+/// successful run or the ratio is not finite.
+fn time_ratio(baseline: &GroupSummary, variant: &GroupSummary) -> Option<f64> {
+    let log_mean = |samples: &[f64]| -> Option<f64> {
+        (!samples.is_empty()).then(|| samples.iter().map(|x| x.ln()).sum::<f64>() / samples.len() as f64)
+    };
+    let ratio = (log_mean(&variant.samples_seconds)? - log_mean(&baseline.samples_seconds)?).exp();
+    (ratio.is_finite() && ratio > 0.0).then_some(ratio)
+}
+
+/// Baseline bytes over variant bytes, when both are known and the variant's is not 0.
+fn size_ratio(baseline: &GroupSummary, variant: &GroupSummary) -> Option<f64> {
+    match (baseline.image_bytes, variant.image_bytes) {
         (Some(baseline_bytes), Some(variant_bytes)) if variant_bytes != 0 => {
             Some(baseline_bytes as f64 / variant_bytes as f64)
         }
         _ => None,
-    };
-    let test = welch_log_test(&baseline.samples_seconds, &variant.samples_seconds);
-    let verdict = match &test {
-        None => Verdict::TooFewRuns,
-        Some(test) if test.p_value < SIGNIFICANCE_LEVEL && speedup > 1.0 => Verdict::Faster,
-        Some(test) if test.p_value < SIGNIFICANCE_LEVEL && speedup < 1.0 => Verdict::Slower,
-        // Also a significant test with equal medians: it points no way the speed-up shows.
-        Some(_) => Verdict::NoSignificantDifference,
-    };
-    Some(Comparison {
-        key: variant.key.clone(),
-        baseline: baseline_name.to_string(),
-        speedup,
-        speedup_interval: ratio_of_medians_interval(
-            &baseline.samples_seconds,
-            &variant.samples_seconds,
-        ),
-        size_ratio,
-        test,
-        verdict,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -461,7 +460,7 @@ mod tests {
             warmup: true,
             ..row("never-timed", "x", Classic, Cold, 1, 9.0)
         });
-        let analysis = analyze(&records, &baselines(&[("web", "multi")]));
+        let analysis = analyze(&records, &baselines(&[("web", "multi")]), 0.05);
         assert_eq!(
             group_keys(&analysis),
             [
@@ -514,7 +513,7 @@ mod tests {
             image_bytes: None,
             ..row("s", "all-failed", BuildKit, Cold, 1, 1.0)
         });
-        let analysis = analyze(&records, &baselines(&[("s", "all-failed")]));
+        let analysis = analyze(&records, &baselines(&[("s", "all-failed")]), 0.05);
         let [all_failed, group] = analysis.groups.as_slice() else {
             panic!("two groups expected: {:?}", analysis.groups);
         };
@@ -570,35 +569,35 @@ mod tests {
         // Classic: the new variant clearly slower.
         records.extend(rows("s", "base", Classic, Cold, &[10.0, 10.5, 9.8], 4000));
         records.extend(rows("s", "new", Classic, Cold, &[100.0, 101.0, 99.0], 1000));
-        let analysis = analyze(&records, &baselines(&[("s", "base")]));
+        let analysis = analyze(&records, &baselines(&[("s", "base")]), 0.05);
         let verdicts: Vec<_> = analysis
             .comparisons
             .iter()
-            .map(|c| (c.key.builder, c.key.cache, c.verdict))
+            .map(|c| (c.key.builder, c.key.cache, c.outcome()))
             .collect();
         assert_eq!(
             verdicts,
             [
-                (BuildKit, Cold, Verdict::Faster),
-                (BuildKit, Warm, Verdict::TooFewRuns),
-                (BuildKit, Incremental, Verdict::NoSignificantDifference),
-                (Classic, Cold, Verdict::Slower),
+                (BuildKit, Cold, Some(Outcome::Faster)),
+                (BuildKit, Warm, None),
+                (BuildKit, Incremental, Some(Outcome::Inconclusive)),
+                (Classic, Cold, Some(Outcome::Slower)),
             ]
         );
         let faster = &analysis.comparisons[0];
-        // Medians 100 and 10; sizes 4000 and 1000.
-        assert_eq!(faster.speedup, 10.0);
+        // scipy / numpy: np.exp(np.mean(np.log(new)) - np.mean(np.log(base))) = 0.10096083539488328;
+        // sizes 4000 and 1000.
+        assert!((faster.time_ratio - 0.10096083539488328).abs() < 1e-12);
         assert_eq!(faster.size_ratio, Some(4.0));
-        // scipy.stats.ttest_ind(np.log(a), np.log(b), equal_var=False).pvalue = 2.449e-05
-        let test = faster.test.as_ref().unwrap();
-        assert!((test.p_value - 2.4490675585191337e-05).abs() < 1e-10);
-        let interval = faster.speedup_interval.unwrap();
-        assert!(interval.low <= 10.0 && 10.0 <= interval.high);
+        // scipy.stats.ttest_ind(np.log(new), np.log(base), equal_var=False).pvalue = 2.449e-05
+        let contrast = faster.contrast.as_ref().unwrap();
+        assert!((contrast.p_value - 2.4490675585191337e-05).abs() < 1e-10);
+        assert_eq!(contrast.family_size, 3, "the three contrasts of the analysis, one family");
+        assert!(contrast.interval.low <= faster.time_ratio && faster.time_ratio <= contrast.interval.high);
         let too_few = &analysis.comparisons[1];
-        assert_eq!((too_few.speedup, too_few.test.as_ref()), (2.0, None));
-        assert_eq!(too_few.speedup_interval, None);
+        assert_eq!((too_few.time_ratio, &too_few.contrast), (0.5, &None));
         // scipy: p = 0.9361414802669519 for the incremental pair.
-        let noisy = analysis.comparisons[2].test.as_ref().unwrap();
+        let noisy = analysis.comparisons[2].contrast.as_ref().unwrap();
         assert!((noisy.p_value - 0.9361414802669519).abs() < 1e-6);
     }
 
@@ -629,7 +628,7 @@ mod tests {
             "fast",
             rows("s", "new", BuildKit, Cold, &[5.0, 5.0, 5.0], 2),
         ));
-        let analysis = analyze(&records, &baselines(&[("s", "base")]));
+        let analysis = analyze(&records, &baselines(&[("s", "base")]), 0.05);
         let groups: Vec<(&str, &str, f64)> = analysis
             .groups
             .iter()
@@ -653,9 +652,12 @@ mod tests {
         let speedups: Vec<(&str, f64)> = analysis
             .comparisons
             .iter()
-            .map(|c| (c.key.host.as_str(), c.speedup))
+            .map(|c| (c.key.host.as_str(), c.speedup()))
             .collect();
-        assert_eq!(speedups, [("fast", 2.0), ("slow", 2.0)]);
+        let hosts: Vec<&str> = speedups.iter().map(|(host, _)| *host).collect();
+        assert_eq!(hosts, ["fast", "slow"]);
+        assert!(speedups.iter().all(|(_, s)| (s - 2.0).abs() < 1e-12), "{speedups:?}");
+        assert!(analysis.comparisons.iter().all(|c| c.contrast.as_ref().unwrap().family_size == 2));
     }
 
     #[test]
@@ -673,7 +675,7 @@ mod tests {
                 ..row("s", "v", BuildKit, Cold, run, 600.0)
             });
         }
-        let analysis = analyze(&records, &BTreeMap::new());
+        let analysis = analyze(&records, &BTreeMap::new(), 0.05);
         let group = &analysis.groups[0];
         assert_eq!(
             (
@@ -700,7 +702,7 @@ mod tests {
                 variants: ["single", "multi", "prebuilt"].map(String::from).to_vec(),
             },
         )]);
-        let analysis = analyze(&records, &layout);
+        let analysis = analyze(&records, &layout, 0.05);
         let variants: Vec<&str> = analysis
             .groups
             .iter()
@@ -717,7 +719,7 @@ mod tests {
             image_bytes: None,
             ..row("s", "unknown", BuildKit, Cold, 1, 1.0)
         });
-        let analysis = analyze(&records, &baselines(&[("s", "base")]));
+        let analysis = analyze(&records, &baselines(&[("s", "base")]), 0.05);
         let ratios: Vec<_> = analysis.comparisons.iter().map(|c| c.size_ratio).collect();
         assert_eq!(ratios, [None, None]);
     }
@@ -732,7 +734,7 @@ mod tests {
 
     #[test]
     fn no_records_give_an_empty_analysis() {
-        assert_eq!(analyze(&[], &BTreeMap::new()), Analysis::default());
+        assert_eq!(analyze(&[], &BTreeMap::new(), 0.05), Analysis::default());
     }
 
     /// Relative tolerance of the swap test: a swapped ratio is `y / x` where the original is
@@ -756,26 +758,26 @@ mod tests {
         ) {
             let mut records = rows("s", "a", BuildKit, Cold, &a, a_bytes);
             records.extend(rows("s", "b", BuildKit, Cold, &b, b_bytes));
-            let forward = analyze(&records, &baselines(&[("s", "a")]));
-            let backward = analyze(&records, &baselines(&[("s", "b")]));
+            let forward = analyze(&records, &baselines(&[("s", "a")]), 0.05);
+            let backward = analyze(&records, &baselines(&[("s", "b")]), 0.05);
             let (forward, backward) = (&forward.comparisons[0], &backward.comparisons[0]);
-            prop_assert!(reciprocal_of(backward.speedup, forward.speedup));
+            prop_assert!(reciprocal_of(backward.time_ratio, forward.time_ratio));
             prop_assert!(reciprocal_of(backward.size_ratio.unwrap(), forward.size_ratio.unwrap()));
-            match (forward.speedup_interval, backward.speedup_interval) {
+            match (&forward.contrast, &backward.contrast) {
                 (Some(f), Some(b)) => {
-                    prop_assert!(f.low <= forward.speedup && forward.speedup <= f.high);
-                    prop_assert!(reciprocal_of(b.low, f.high));
-                    prop_assert!(reciprocal_of(b.high, f.low));
+                    prop_assert!(f.interval.low <= f.time_ratio && f.time_ratio <= f.interval.high);
+                    prop_assert!(reciprocal_of(b.interval.low, f.interval.high));
+                    prop_assert!(reciprocal_of(b.interval.high, f.interval.low));
+                    let flipped = match f.outcome {
+                        Outcome::Faster => Outcome::Slower,
+                        Outcome::Slower => Outcome::Faster,
+                        other => other,
+                    };
+                    prop_assert_eq!(b.outcome, flipped);
                 }
-                (None, None) => prop_assert!(a.len() < 3 || b.len() < 3),
-                other => prop_assert!(false, "one-sided interval: {:?}", other),
+                (None, None) => prop_assert!(a.len() < 2 || b.len() < 2),
+                other => prop_assert!(false, "one-sided contrast: {:?}", other),
             }
-            let flipped = match forward.verdict {
-                Verdict::Faster => Verdict::Slower,
-                Verdict::Slower => Verdict::Faster,
-                other => other,
-            };
-            prop_assert_eq!(backward.verdict, flipped);
         }
     }
 }

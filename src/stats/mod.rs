@@ -1,32 +1,34 @@
 //! Statistics: pure functions from measurements to summaries and comparisons.
 //!
 //! This module knows nothing about output formats; reports read what it returns. Build samples are
-//! small (3 to 20 runs), so every estimate here is chosen to stay honest at small n: intervals come
-//! from a percentile bootstrap (with a fixed seed, so a report is reproducible from its results),
-//! and an interval is refused rather than invented when there are too few runs.
+//! small (3 to 20 runs), so every estimate here is chosen to stay honest at small n:
+//!
+//! - a median's interval is distribution-free (two order statistics) and is given only when some
+//!   pair of order statistics covers it with 95% probability, which takes 6 runs; below that,
+//!   reports show the range of the runs and say it is one;
+//! - every comparison is one [`contrast`](contrast::contrast): the ratio of geometric means with
+//!   Welch's interval, and a verdict read off that interval, Holm-adjusted across a report.
 
 mod analysis;
-mod bootstrap;
+mod contrast;
 mod sample;
 mod significance;
 
 use serde::{Deserialize, Serialize};
 
-pub use analysis::{Analysis, Comparison, GroupSummary, ScenarioLayout, Verdict, analyze};
-pub use bootstrap::{median_interval, ratio_of_medians_interval};
-pub use sample::{SampleSummary, median, summarize};
-pub use significance::{SignificanceTest, welch_log_test};
+pub use analysis::{Analysis, Comparison, GroupSummary, ScenarioLayout, analyze};
+pub use contrast::{
+    Contrast, DEFAULT_NOISE_THRESHOLD, FAMILY_ERROR_RATE, Outcome, contrast, contrast_family,
+    holm, outcome,
+};
+pub use sample::{SampleSummary, median, median_interval, summarize};
+pub use significance::{LogDifference, log_difference};
 
 /// Confidence level of every interval stagebench reports.
 pub const CONFIDENCE: f64 = 0.95;
-/// Fewest runs for which an interval is computed; with fewer, reports say so instead.
-pub const MIN_RUNS_FOR_INTERVAL: usize = 3;
-/// Bootstrap resamples per interval.
-pub const BOOTSTRAP_RESAMPLES: usize = 10_000;
-/// Seed of the bootstrap's random numbers, fixed so that `stagebench report` reproduces a report.
-pub const BOOTSTRAP_SEED: u64 = 0x5747_4245_4e43_4821;
-/// Significance level of the verdicts.
-pub const SIGNIFICANCE_LEVEL: f64 = 0.05;
+/// Fewest runs for which a median's 95% interval exists: with 5, even `[min, max]` covers the
+/// median only with probability `1 - 2 / 2^5 = 93.75%`.
+pub const MIN_RUNS_FOR_INTERVAL: usize = 6;
 
 /// A two-sided confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

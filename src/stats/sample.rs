@@ -6,8 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Interval;
-use super::bootstrap;
+use statrs::distribution::{Binomial, DiscreteCDF};
+
+use super::{CONFIDENCE, Interval};
 
 /// Tukey's fence multiplier: values further than this many interquartile ranges outside the
 /// quartiles are flagged as outliers.
@@ -34,10 +35,14 @@ pub struct SampleSummary {
     pub max: f64,
     /// Coefficient of variation, `stddev / mean`; 0 when `mean == 0`.
     pub cv: f64,
-    /// 95% percentile-bootstrap confidence interval of the median (see
-    /// [`median_interval`](super::median_interval)); `None` when
-    /// `n < MIN_RUNS_FOR_INTERVAL`.
+    /// Distribution-free confidence interval of the median, between two order statistics,
+    /// covering it with probability at least 95% (see [`median_interval`]); `None` below
+    /// [`MIN_RUNS_FOR_INTERVAL`](super::MIN_RUNS_FOR_INTERVAL) runs, where no pair of order
+    /// statistics covers 95%.
     pub median_interval: Option<Interval>,
+    /// The exact coverage of `median_interval` (for example 0.96875 with 6 runs).
+    #[serde(default)]
+    pub median_interval_coverage: Option<f64>,
     /// Values outside Tukey's fences `[Q1 - 1.5 IQR, Q3 + 1.5 IQR]` (quartiles by linear
     /// interpolation: R's type 7, numpy's default), in ascending order; always empty when
     /// `n < 4`.
@@ -74,9 +79,30 @@ pub fn summarize(values: &[f64]) -> Option<SampleSummary> {
         min,
         max,
         cv,
-        median_interval: bootstrap::median_interval(&sorted),
+        median_interval: median_interval(&sorted).map(|(interval, _)| interval),
+        median_interval_coverage: median_interval(&sorted).map(|(_, coverage)| coverage),
         outliers: tukey_outliers(&sorted),
     })
+}
+
+/// The distribution-free interval of the median of an ascending sample: the narrowest pair of
+/// order statistics `[x(k), x(n+1-k)]` whose coverage, `1 - 2 P(B <= k - 1)` with
+/// `B ~ Binomial(n, 1/2)`, is at least [`CONFIDENCE`], with that coverage. It assumes nothing
+/// about the distribution of build times. `None` when even `[min, max]` covers less (n <= 5).
+pub fn median_interval(sorted: &[f64]) -> Option<(Interval, f64)> {
+    let n = sorted.len();
+    let binomial = Binomial::new(0.5, u64::try_from(n).ok()?).ok()?;
+    let coverage = |k: usize| 1.0 - 2.0 * binomial.cdf(k as u64 - 1);
+    let k = (1..=n / 2)
+        .take_while(|&k| coverage(k) >= CONFIDENCE)
+        .last()?;
+    Some((
+        Interval {
+            low: *sorted.get(k - 1)?,
+            high: *sorted.get(n - k)?,
+        },
+        coverage(k),
+    ))
 }
 
 /// Median of `values` (mean of the two middle values when their number is even).
@@ -164,7 +190,10 @@ mod tests {
         assert_eq!(summary.min, 1.0);
         assert_eq!(summary.max, 4.0);
         assert!(close(summary.cv, (5.0_f64 / 3.0).sqrt() / 2.5, 1e-15));
-        assert!(summary.median_interval.is_some());
+        assert!(
+            summary.median_interval.is_none(),
+            "4 runs cannot make a 95% interval of the median"
+        );
         assert!(summary.outliers.is_empty());
     }
 
@@ -234,9 +263,31 @@ mod tests {
                 max: 7.25,
                 cv: 0.0,
                 median_interval: None,
+                median_interval_coverage: None,
                 outliers: Vec::new(),
             }
         );
+    }
+
+    #[test]
+    fn the_median_interval_is_the_order_statistics_scipy_gives() {
+        // scipy 1.17.1: scipy.stats.quantile_test(x, q=np.median(x), p=0.5)
+        //   .confidence_interval(0.95) on x = 1..n gives (nan, nan) for n = 5, (1, 6) for 6,
+        //   (2, 9) for 10, (6, 15) for 20 and (71, 97) for 167; coverage
+        //   1 - 2 * binom.cdf(k - 1, n, 0.5) = 0.96875, 0.978515625, 0.9586105346679688.
+        let ranks = |n: usize| -> Vec<f64> { (1..=n).map(|i| i as f64).collect() };
+        assert_eq!(median_interval(&ranks(5)), None);
+        for (n, low, high, coverage) in [
+            (6, 1.0, 6.0, 0.96875),
+            (10, 2.0, 9.0, 0.978515625),
+            (20, 6.0, 15.0, 0.9586105346679688),
+            (167, 71.0, 97.0, 0.9560976146419883),
+        ] {
+            let (interval, actual) = median_interval(&ranks(n)).unwrap();
+            assert_eq!((interval.low, interval.high), (low, high), "n = {n}");
+            assert!(close(actual, coverage, 1e-12), "n = {n}: {actual}");
+        }
+        assert_eq!(super::super::MIN_RUNS_FOR_INTERVAL, 6);
     }
 
     #[test]
@@ -275,7 +326,7 @@ mod tests {
             (values, shuffled) in prop::collection::vec(0.01..1e4_f64, 1..30)
                 .prop_flat_map(|v| (Just(v.clone()), Just(v).prop_shuffle()))
         ) {
-            // Exact equality, bootstrap interval included: everything is computed from a sorted copy.
+            // Exact equality, interval included: everything is computed from a sorted copy.
             prop_assert_eq!(summarize(&values), summarize(&shuffled));
         }
     }

@@ -185,24 +185,30 @@ fn assert_run_reports_and_report_remakes_them(
     let names: Vec<&String> = written.keys().collect();
     assert_eq!(names, expected_files.iter().collect::<Vec<_>>());
 
-    // The comparison states speed-up and size ratio with an interval and a verdict.
+    // The comparison states the ratio of geometric means and the size ratio, with the contrast's
+    // interval and verdict.
     let summary: serde_json::Value = serde_json::from_slice(&written["summary.json"]).unwrap();
     let comparisons = summary["comparisons"].as_array().unwrap();
     assert_eq!(comparisons.len(), 2, "{comparisons:?}");
     for comparison in comparisons {
         assert_eq!(comparison["variant"], "multi");
         assert_eq!(comparison["baseline"], "single");
-        assert!(comparison["speedup"].as_f64().unwrap() > 0.0);
+        assert!(comparison["time_ratio"].as_f64().unwrap() > 0.0);
         assert!(comparison["size_ratio"].as_f64().unwrap() > 0.0);
-        assert!(comparison["verdict"].is_string());
-        // Two runs are too few for an interval, and the report says so rather than print one.
-        assert!(comparison["speedup_interval"].is_null());
+        let contrast = &comparison["contrast"];
+        assert!(contrast["outcome"].is_string(), "{contrast}");
+        assert_eq!(contrast["family_size"], 2);
+        let (low, high) = (
+            contrast["interval"]["low"].as_f64().unwrap(),
+            contrast["interval"]["high"].as_f64().unwrap(),
+        );
+        let ratio = contrast["time_ratio"].as_f64().unwrap();
+        assert!(low <= ratio && ratio <= high, "{contrast}");
     }
     let markdown = String::from_utf8_lossy(&written["report.md"]).into_owned();
-    assert!(
-        markdown.contains("n=2, too few runs for an interval"),
-        "{markdown}"
-    );
+    // Two runs make no 95% interval of a median: the report shows the range and says so.
+    assert!(markdown.contains("range of 2 runs"), "{markdown}");
+    assert!(!markdown.contains("95% CI 0"), "{markdown}");
     assert!(markdown.contains("than single"), "{markdown}");
 
     for name in written.keys() {

@@ -27,10 +27,11 @@ fn group(
             min: sorted[0],
             max: sorted[n - 1],
             cv: 0.0,
-            median_interval: (n >= 3).then(|| Interval {
+            median_interval: (n >= 6).then(|| Interval {
                 low: sorted[0],
                 high: sorted[n - 1],
             }),
+            median_interval_coverage: (n >= 6).then_some(0.96875),
             outliers: Vec::new(),
         }
     });
