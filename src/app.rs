@@ -8,15 +8,20 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{
-    Cli, Command, ExportArgs, ListArgs, MergeArgs, ReportArgs, RunArgs, ValidateArgs,
+    Cli, Command, CompareArgs, ExportArgs, GateArgs, ListArgs, MergeArgs, ReportArgs, RunArgs,
+    ValidateArgs,
 };
+use crate::compare::{self, Thresholds};
 use crate::config::RunSettings;
 use crate::context::BuildContext;
 use crate::dockerfile;
 use crate::engine::{Daemon, Endpoint, Engine};
 use crate::plan;
 use crate::progress::{Progress, ProgressMode};
-use crate::report::{self, Exporter, Markdown, ReportData, SummaryCsv, SummaryJson};
+use crate::report::{
+    self, BencherMetricFormat, BenchmarkAction, Exporter, Markdown, ReportData, SummaryCsv,
+    SummaryJson,
+};
 use crate::results::{
     BuildStatus, RESULTS_FILE, ResultSet, find_results_folders, is_results_folder,
 };
@@ -36,6 +41,102 @@ pub async fn run(cli: Cli, command_line: Vec<String>) -> anyhow::Result<ExitCode
         Command::Validate(args) => validate_command(&args).await,
         Command::Report(args) => report_command(&args),
         Command::Merge(args) => merge_command(&args),
+        Command::Compare(args) => Ok(compare_command(&args)),
+    }
+}
+
+/// Exit code of `compare` when a regression was found is 1; this one is for a wrong command line
+/// or input, as clap uses it.
+const EXIT_USAGE: u8 = 2;
+
+/// `stagebench compare`: 0 clean, 1 regression, 2 usage or input error.
+fn compare_command(args: &CompareArgs) -> ExitCode {
+    let inputs = || -> anyhow::Result<(ResultSet, ResultSet)> {
+        let load = |path: &Path| {
+            ResultSet::load_folder_or_summary(path)
+                .with_context(|| format!("cannot compare {}", path.display()))
+        };
+        Ok((load(&args.baseline)?, load(&args.current)?))
+    };
+    let (baseline, current) = match inputs() {
+        Ok(sides) => sides,
+        Err(error) => {
+            eprintln!("stagebench: {error:#}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let thresholds = thresholds(&args.gate, args.noise_threshold);
+    let outcome = gate(
+        &baseline,
+        &current,
+        thresholds,
+        args.gate.allow_different_hosts,
+        args.export_markdown.as_deref(),
+    );
+    let current = ReportData::new(current);
+    let exports: [(&Option<std::path::PathBuf>, &dyn Exporter); 2] = [
+        (&args.export_benchmark_action, &BenchmarkAction),
+        (&args.export_bmf, &BencherMetricFormat),
+    ];
+    for (target, exporter) in exports {
+        if let Some(target) = target
+            && let Err(error) = report::export(exporter, &current, target)
+        {
+            eprintln!("stagebench: {error}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    }
+    outcome
+}
+
+fn thresholds(gate: &GateArgs, noise: f64) -> Thresholds {
+    Thresholds {
+        noise,
+        time: gate.time_threshold,
+        size: gate.size_threshold,
+        size_floor_bytes: gate.size_floor,
+    }
+}
+
+/// Compares, prints the table (and the Markdown to `markdown`), and says how to exit: 0 clean,
+/// 1 regression, 2 when the sides cannot be compared.
+fn gate(
+    baseline: &ResultSet,
+    current: &ResultSet,
+    thresholds: Thresholds,
+    allow_different_hosts: bool,
+    markdown: Option<&Path>,
+) -> ExitCode {
+    let result = match compare::compare(baseline, current, thresholds, allow_different_hosts) {
+        Ok(result) => result,
+        Err(error) => {
+            eprintln!("stagebench: {error}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let table = report::compare_terminal(&result);
+    let markdown_to_stdout = markdown.is_some_and(|p| p.as_os_str() == "-");
+    if markdown_to_stdout {
+        eprint!("{table}");
+    } else {
+        print!("{table}");
+    }
+    if let Some(target) = markdown {
+        let text = report::compare_markdown(&result);
+        let written = if markdown_to_stdout {
+            std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes())
+        } else {
+            std::fs::write(target, text)
+        };
+        if let Err(error) = written {
+            eprintln!("stagebench: cannot write {}: {error}", target.display());
+            return ExitCode::from(EXIT_USAGE);
+        }
+    }
+    if result.regressions().next().is_some() {
+        ExitCode::from(EXIT_FAILURE)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -86,7 +187,11 @@ fn merge_command(args: &MergeArgs) -> anyhow::Result<ExitCode> {
 
 /// Writes every report file into a results folder and the requested exports.
 fn report_command(args: &ReportArgs) -> anyhow::Result<ExitCode> {
-    let data = ReportData::load(&args.dir)?;
+    let mut set = ResultSet::load(&args.dir)?;
+    if let Some(noise) = args.noise_threshold {
+        set.meta.settings.options.noise_threshold = noise;
+    }
+    let data = ReportData::new(set);
     let written = report::write_all(&data, &args.dir)?;
     let to_stdout = exports_to_stdout(&args.export);
     print_table(&data, to_stdout);
@@ -100,6 +205,8 @@ fn exports_to_stdout(export: &ExportArgs) -> bool {
         &export.export_csv,
         &export.export_json,
         &export.export_markdown,
+        &export.export_benchmark_action,
+        &export.export_bmf,
     ]
     .into_iter()
     .flatten()
@@ -117,10 +224,12 @@ fn print_table(data: &ReportData, exports_to_stdout: bool) {
 }
 
 fn export_all(data: &ReportData, export: &ExportArgs) -> anyhow::Result<()> {
-    let requested: [(&Option<std::path::PathBuf>, &dyn Exporter); 3] = [
+    let requested: [(&Option<std::path::PathBuf>, &dyn Exporter); 5] = [
         (&export.export_csv, &SummaryCsv),
         (&export.export_json, &SummaryJson),
         (&export.export_markdown, &Markdown),
+        (&export.export_benchmark_action, &BenchmarkAction),
+        (&export.export_bmf, &BencherMetricFormat),
     ];
     for (target, exporter) in requested {
         if let Some(target) = target {
@@ -256,10 +365,99 @@ async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Resul
             resume_hint()
         );
     }
-    if failed > 0 || outcome.unfinished || !outcome.problems.is_empty() {
+    let clean = failed == 0 && !outcome.unfinished && outcome.problems.is_empty();
+    let gate_exit = baselines(args, &settings, &outcome.out_dirs, clean);
+    if !clean {
         return Ok(ExitCode::from(EXIT_FAILURE));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(gate_exit.unwrap_or(ExitCode::SUCCESS))
+}
+
+/// `--baseline NAME` compares the run with the saved baseline (returning the gate's exit code);
+/// `--save-baseline NAME` then saves the run as that baseline, but only when it ran cleanly,
+/// since a baseline with holes would let later regressions pass.
+fn baselines(
+    args: &RunArgs,
+    settings: &RunSettings,
+    out_dirs: &[std::path::PathBuf],
+    clean: bool,
+) -> Option<ExitCode> {
+    if args.baseline.is_none() && args.save_baseline.is_none() {
+        return None;
+    }
+    let current = ResultSet::combine_one_run(
+        out_dirs
+            .iter()
+            .filter_map(|dir| ResultSet::load(dir).ok())
+            .collect(),
+    )?;
+    let mut exit = None;
+    if let Some(name) = &args.baseline {
+        let dir = baseline_dir(name);
+        exit = Some(match ResultSet::load(&dir) {
+            Ok(saved) => gate(
+                &saved,
+                &current,
+                thresholds(&args.gate, settings.options.noise_threshold),
+                args.gate.allow_different_hosts,
+                None,
+            ),
+            Err(_) => {
+                eprintln!(
+                    "stagebench: there is no baseline `{name}` ({} holds no results); save one with --save-baseline {name}",
+                    dir.display()
+                );
+                ExitCode::from(EXIT_USAGE)
+            }
+        });
+    }
+    if let Some(name) = &args.save_baseline {
+        if clean {
+            match save_baseline(name, current) {
+                Ok(dir) => eprintln!("saved baseline `{name}` in {}", dir.display()),
+                Err(error) => {
+                    eprintln!("stagebench: {error:#}");
+                    exit = Some(ExitCode::from(EXIT_FAILURE));
+                }
+            }
+        } else {
+            eprintln!(
+                "stagebench: baseline `{name}` was not saved: the run did not complete cleanly"
+            );
+        }
+    }
+    exit
+}
+
+/// Where the baseline NAME lives: `reports/baselines/NAME/`, a results folder.
+fn baseline_dir(name: &str) -> std::path::PathBuf {
+    Path::new("reports").join("baselines").join(name)
+}
+
+/// Writes `set` (with its reports) as the baseline NAME, replacing an earlier one only once the
+/// new one is complete.
+fn save_baseline(name: &str, set: ResultSet) -> anyhow::Result<std::path::PathBuf> {
+    let dir = baseline_dir(name);
+    if dir.exists() && !is_results_folder(&dir) {
+        anyhow::bail!(
+            "{} exists and is not a stagebench results folder, so it is not replaced by baseline `{name}`",
+            dir.display()
+        );
+    }
+    let partial = dir.with_file_name(format!(".{name}.partial"));
+    if partial.exists() {
+        std::fs::remove_dir_all(&partial)
+            .with_context(|| format!("cannot remove {}", partial.display()))?;
+    }
+    set.write(&partial)?;
+    report::write_all(&ReportData::new(set), &partial)?;
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .with_context(|| format!("cannot replace the baseline in {}", dir.display()))?;
+    }
+    std::fs::rename(&partial, &dir)
+        .with_context(|| format!("cannot move the baseline into {}", dir.display()))?;
+    Ok(dir)
 }
 
 /// The command that continues the run in `dir`, quoted for a POSIX shell.

@@ -30,6 +30,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Combine results folders (from several machines or CI jobs) into one and report on it.
     Merge(MergeArgs),
+    /// Compare current results with a baseline and fail on a regression (exit code 1).
+    Compare(CompareArgs),
 }
 
 /// Copies of the summaries for other tools, as hyperfine's exports are.
@@ -44,6 +46,57 @@ pub struct ExportArgs {
     /// Also write the Markdown report to FILE (`-` for standard output).
     #[arg(long, value_name = "FILE")]
     pub export_markdown: Option<PathBuf>,
+    /// Also write the summary in the github-action-benchmark `customSmallerIsBetter` JSON to
+    /// FILE (`-` for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub export_benchmark_action: Option<PathBuf>,
+    /// Also write the summary in Bencher Metric Format to FILE (`-` for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub export_bmf: Option<PathBuf>,
+}
+
+/// When `compare` (or `run --baseline`) calls a change a regression.
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// A slow-down is a regression only when its whole interval lies above this many percent.
+    #[arg(long, value_name = "PERCENT", default_value = "10", value_parser = parse_percent)]
+    pub time_threshold: f64,
+    /// Image growth is a regression only above this many percent...
+    #[arg(long, value_name = "PERCENT", default_value = "1", value_parser = parse_percent)]
+    pub size_threshold: f64,
+    /// ...and above this size (for example 1MB, 500kB, 2MiB, or bytes).
+    #[arg(long, value_name = "SIZE", default_value = "1MB", value_parser = parse_size)]
+    pub size_floor: u64,
+    /// Compare results measured on different hosts (different environment fingerprints).
+    #[arg(long)]
+    pub allow_different_hosts: bool,
+}
+
+/// Flags of `stagebench compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline: a results folder or a summary.json.
+    #[arg(value_name = "BASELINE")]
+    pub baseline: PathBuf,
+    /// The current results: a results folder or a summary.json.
+    #[arg(value_name = "CURRENT")]
+    pub current: PathBuf,
+    /// When a change is a regression.
+    #[command(flatten)]
+    pub gate: GateArgs,
+    /// A contrast whose whole interval lies within this many percent either way is `same`.
+    #[arg(long, value_name = "PERCENT", default_value = "5", value_parser = parse_percent)]
+    pub noise_threshold: f64,
+    /// Also write the comparison as Markdown to FILE (`-` for standard output), for a pull
+    /// request comment or $GITHUB_STEP_SUMMARY.
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<PathBuf>,
+    /// Also write the current results in the github-action-benchmark format to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub export_benchmark_action: Option<PathBuf>,
+    /// Also write the current results in Bencher Metric Format to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub export_bmf: Option<PathBuf>,
 }
 
 /// Flags of `stagebench report`.
@@ -52,6 +105,9 @@ pub struct ReportArgs {
     /// A results folder holding results.csv and meta.json.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
+    /// Use this noise band instead of the one recorded in meta.json.
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
+    pub noise_threshold: Option<f64>,
     /// Exports.
     #[command(flatten)]
     pub export: ExportArgs,
@@ -144,6 +200,16 @@ pub struct RunArgs {
     /// A comparison whose whole interval lies within this many percent either way is `same`.
     #[arg(long, value_name = "PERCENT", default_value = "5", value_parser = parse_percent)]
     pub noise_threshold: f64,
+    /// After the run, compare it with the baseline saved as NAME (reports/baselines/NAME) and
+    /// exit with 1 on a regression.
+    #[arg(long, value_name = "NAME", value_parser = parse_baseline_name)]
+    pub baseline: Option<String>,
+    /// After the run (and any --baseline comparison), save it as the baseline NAME.
+    #[arg(long, value_name = "NAME", value_parser = parse_baseline_name)]
+    pub save_baseline: Option<String>,
+    /// When --baseline calls a change a regression.
+    #[command(flatten)]
+    pub gate: GateArgs,
     /// Exports.
     #[command(flatten)]
     pub export: ExportArgs,
@@ -178,8 +244,48 @@ fn parse_build_arg(text: &str) -> Result<(String, String), String> {
 /// "5" or "5%" as the fraction 0.05; from 0 up to 100%.
 pub fn parse_percent(text: &str) -> Result<f64, String> {
     match text.trim_end_matches('%').parse::<f64>() {
-        Ok(percent) if percent.is_finite() && (0.0..100.0).contains(&percent) => Ok(percent / 100.0),
+        Ok(percent) if percent.is_finite() && (0.0..100.0).contains(&percent) => {
+            Ok(percent / 100.0)
+        }
         _ => Err(format!("`{text}` is not a percentage from 0 up to 100")),
+    }
+}
+
+/// "1MB", "500kB", "2MiB", "1GB" or plain bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let multiplier: f64 = match unit.trim() {
+        "" | "B" => 1.0,
+        "kB" | "KB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        _ => return Err(format!("`{text}` is not a size such as 1MB, 500kB or 2MiB")),
+    };
+    match number.parse::<f64>() {
+        Ok(value) if value.is_finite() && value >= 0.0 => Ok((value * multiplier).round() as u64),
+        _ => Err(format!("`{text}` is not a size such as 1MB, 500kB or 2MiB")),
+    }
+}
+
+/// A baseline's name becomes a folder name: letters, digits, `_`, `.` and `-`.
+fn parse_baseline_name(text: &str) -> Result<String, String> {
+    let valid = text.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if valid {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "`{text}` must start with a letter or digit and hold only letters, digits, `_`, `.` and `-`"
+        ))
     }
 }
 

@@ -8,6 +8,7 @@ pub mod app;
 pub mod builder;
 pub mod cache_mode;
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod context;
 pub mod dockerfile;

@@ -71,7 +71,9 @@ pub fn median_with_interval(summary: &SampleSummary) -> (String, String) {
 
 /// "10.3× faster" / "1.09× slower" for a speed-up (baseline time / variant time).
 pub fn speedup_phrase(speedup: f64) -> String {
-    if speedup >= 1.0 {
+    if speedup == 1.0 {
+        "equally fast".to_string()
+    } else if speedup > 1.0 {
         format!("{} faster", ratio(speedup))
     } else {
         format!("{} slower", ratio(1.0 / speedup))
@@ -138,10 +140,11 @@ pub fn outcome_phrase(contrast: &Contrast) -> String {
     format!("{outcome}, {}{adjustment}", p_value(contrast.p_value))
 }
 
-/// What the outcomes mean, for the foot of a table.
-pub fn outcome_legend(noise_threshold: f64) -> String {
+/// What the outcomes mean, for the foot of a table; `family` says what the Holm adjustment
+/// spans ("the comparisons of the report").
+pub fn outcome_legend(noise_threshold: f64, family: &str) -> String {
     format!(
-        "faster / slower: the interval of the ratio of geometric means excludes 1; same: the whole interval lies within {}; inconclusive: neither. Intervals and verdicts are Holm-adjusted across the comparisons of the report.",
+        "faster / slower: the interval of the ratio of geometric means excludes 1; same: the whole interval lies within {}; inconclusive: neither. Intervals and verdicts are Holm-adjusted across {family}.",
         percent(noise_threshold)
     )
 }
@@ -275,7 +278,7 @@ mod tests {
         assert_eq!(percent(0.95), "95%");
         assert_eq!(percent(0.975), "97.5%");
         assert_eq!(percent(1.0 - 0.05 / 6.0), "99.17%");
-        assert!(outcome_legend(0.05).contains("within 5%"));
+        assert!(outcome_legend(0.05, "x").contains("within 5%"));
     }
 
     #[test]

@@ -184,9 +184,10 @@ fn size_cell(
         // Equal byte counts divide to exactly 1.
         (Some(ratio), Some(baseline)) => match ratio.total_cmp(&1.0) {
             std::cmp::Ordering::Equal => Some((format!("same size as {baseline}"), false)),
-            std::cmp::Ordering::Less | std::cmp::Ordering::Greater => {
-                Some((format!("{} than {baseline}", format::size_phrase(ratio)), true))
-            }
+            std::cmp::Ordering::Less | std::cmp::Ordering::Greater => Some((
+                format!("{} than {baseline}", format::size_phrase(ratio)),
+                true,
+            )),
         },
         _ => None,
     };

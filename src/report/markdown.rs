@@ -99,7 +99,7 @@ fn statistics_note(data: &ReportData) -> String {
         "Each cell: the median of the timed runs (n = {} per cell unless a cell says otherwise), then, from {} runs, a distribution-free 95% interval of the median, and below that the range of the runs. A comparison is the ratio of the geometric means of build time, variant against baseline, with Welch's interval on log time; {} Image sizes are compared exactly.",
         options.runs,
         crate::stats::MIN_RUNS_FOR_INTERVAL,
-        format::outcome_legend(options.noise_threshold)
+        format::outcome_legend(options.noise_threshold, "the comparisons of the report")
     )
 }
 

@@ -5,6 +5,8 @@
 //! alone and a format can be added without touching the others.
 
 pub mod chart;
+mod ci_exports;
+mod comparison;
 mod format;
 mod headline;
 mod markdown;
@@ -22,6 +24,8 @@ use crate::results::{
 };
 use crate::stats::{Analysis, GroupSummary, ScenarioLayout, analyze};
 
+pub use ci_exports::{BencherMetricFormat, BenchmarkAction, series_name};
+pub use comparison::{compare_markdown, compare_terminal};
 pub use format::cost_sentence;
 pub use markdown::Markdown;
 pub use summary_csv::SummaryCsv;
@@ -171,31 +175,17 @@ impl ReportData {
     }
 
     /// Joins the folders one invocation wrote (one per scenario by default) into one report, for
-    /// the terminal table and the exports; `None` when there is nothing. Folders of different
-    /// runs are joined by `stagebench merge`, which keeps their hosts apart.
+    /// the exports; `None` when there is nothing. Folders of different runs are joined by
+    /// `stagebench merge`, which keeps their hosts apart.
     pub fn combine(parts: Vec<ReportData>) -> Option<ReportData> {
-        let mut parts = parts.into_iter();
-        let first = parts.next()?;
-        let (mut meta, mut records) = (first.meta, first.records);
-        for part in parts {
-            for host in part.meta.hosts {
-                if meta.host(&host.name).is_none() {
-                    meta.hosts.push(host);
-                }
-            }
-            for invocation in part.meta.invocations {
-                if !meta
-                    .invocations
-                    .iter()
-                    .any(|i| i.run_id == invocation.run_id)
-                {
-                    meta.invocations.push(invocation);
-                }
-            }
-            meta.scenarios.extend(part.meta.scenarios);
-            records.extend(part.records);
-        }
-        Some(ReportData::new(ResultSet { meta, records }))
+        let sets = parts
+            .into_iter()
+            .map(|part| ResultSet {
+                meta: part.meta,
+                records: part.records,
+            })
+            .collect();
+        ResultSet::combine_one_run(sets).map(ReportData::new)
     }
 
     /// Variants of a scenario in display order (baseline first, as in meta.json).

@@ -22,7 +22,11 @@ pub fn terminal_table(data: &ReportData) -> String {
             let mut cells = vec![comfy_table::Cell::new(&row.label)];
             for cell in &row.cells {
                 let mut text = cell.value.clone();
-                for detail in cell.details.iter().chain(cell.comparison.iter().map(|(p, _)| p)) {
+                for detail in cell
+                    .details
+                    .iter()
+                    .chain(cell.comparison.iter().map(|(p, _)| p))
+                {
                     text.push('\n');
                     text.push_str(detail);
                 }
@@ -40,7 +44,10 @@ pub fn terminal_table(data: &ReportData) -> String {
         out.push('\n');
     }
     if !data.analysis.comparisons.is_empty() {
-        out.push_str(&format::outcome_legend(data.meta.settings.options.noise_threshold));
+        out.push_str(&format::outcome_legend(
+            data.meta.settings.options.noise_threshold,
+            "the comparisons of the report",
+        ));
         out.push('\n');
     }
     out

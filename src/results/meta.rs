@@ -136,6 +136,38 @@ pub struct HostEnvironment {
 }
 
 impl HostEnvironment {
+    /// The first identifying field that differs from `other`'s, as "its kernel is 6.1 and 6.2".
+    pub fn difference(&self, other: &HostEnvironment) -> Option<String> {
+        let (a, b) = (&self.daemon, &other.daemon);
+        let fields: [(&str, String, String); 9] = [
+            ("endpoint", self.endpoint.clone(), other.endpoint.clone()),
+            ("daemon ID", a.daemon_id.clone(), b.daemon_id.clone()),
+            ("engine version", a.version.clone(), b.version.clone()),
+            ("API version", a.api_version.clone(), b.api_version.clone()),
+            (
+                "storage driver",
+                a.storage_driver.clone(),
+                b.storage_driver.clone(),
+            ),
+            ("CPU count", a.cpus.to_string(), b.cpus.to_string()),
+            (
+                "memory",
+                a.memory_bytes.to_string(),
+                b.memory_bytes.to_string(),
+            ),
+            ("kernel", a.kernel_version.clone(), b.kernel_version.clone()),
+            (
+                "cgroup version",
+                a.cgroup_version.clone(),
+                b.cgroup_version.clone(),
+            ),
+        ];
+        fields
+            .into_iter()
+            .find(|(_, x, y)| x != y)
+            .map(|(field, x, y)| format!("its {field} is {x} against {y}"))
+    }
+
     /// The fields that identify a machine and its daemon: two environments with equal
     /// fingerprints are the same host; any difference keeps their samples apart.
     pub fn fingerprint(&self) -> String {
@@ -325,20 +357,28 @@ impl RunMeta {
         let path = dir.join(META_FILE);
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let parse_error = |e: serde_json::Error| format!("{}: {e}", path.display());
-        #[derive(Deserialize)]
-        struct Version {
-            schema_version: u32,
-        }
-        let version: Version = serde_json::from_str(&text).map_err(parse_error)?;
-        match version.schema_version {
-            1 => serde_json::from_str::<v1::RunMeta>(&text)
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        RunMeta::from_value(value, &path.display().to_string())
+    }
+
+    /// A meta.json document of schema 1 or 2 (for example the `meta` of a summary.json);
+    /// `origin` names it in messages.
+    pub fn from_value(value: serde_json::Value, origin: &str) -> Result<RunMeta, String> {
+        let parse_error = |e: serde_json::Error| format!("{origin}: {e}");
+        let version = value
+            .get("schema_version")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| {
+                format!("{origin} has no schema_version: it is not a stagebench meta.json")
+            })?;
+        match version {
+            1 => serde_json::from_value::<v1::RunMeta>(value)
                 .map(RunMeta::from)
                 .map_err(parse_error),
-            META_SCHEMA_VERSION => serde_json::from_str(&text).map_err(parse_error),
+            2 => serde_json::from_value(value).map_err(parse_error),
             newer => Err(format!(
-                "{} has schema_version {newer}, newer than the {META_SCHEMA_VERSION} this stagebench {} reads; use a newer stagebench",
-                path.display(),
+                "{origin} has schema_version {newer}, newer than the {META_SCHEMA_VERSION} this stagebench {} reads; use a newer stagebench",
                 env!("CARGO_PKG_VERSION")
             )),
         }

@@ -8,6 +8,9 @@ use super::csv::read_rows;
 use super::meta::{HostEnvironment, META_FILE, RunMeta};
 use super::record::{BuildKey, BuildRecord, RESULTS_FILE};
 
+/// The newest summary.json layout this version reads (the one it writes).
+const SUMMARY_SCHEMA_VERSION_READ: u32 = 3;
+
 /// The rows and metadata of one results folder, or of several merged.
 #[derive(Debug, Clone)]
 pub struct ResultSet {
@@ -47,8 +50,49 @@ impl ResultSet {
             )));
         }
         let meta = RunMeta::read(dir).map_err(StoreError::Input)?;
-        let mut records: Vec<BuildRecord> =
+        let records: Vec<BuildRecord> =
             read_rows(&dir.join(RESULTS_FILE)).map_err(StoreError::Input)?;
+        Ok(ResultSet::with_identity(meta, records))
+    }
+
+    /// Reads a results folder, or the `meta` and `runs` of a `summary.json` (what a CI job may
+    /// keep of a run).
+    pub fn load_folder_or_summary(path: &Path) -> Result<ResultSet, StoreError> {
+        if path.is_dir() {
+            return ResultSet::load(path);
+        }
+        let input = |message: String| StoreError::Input(message);
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| input(format!("cannot read {}: {e}", path.display())))?;
+        let mut document: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| input(format!("{} is not JSON: {e}", path.display())))?;
+        if document.get("schema").and_then(serde_json::Value::as_str) != Some("stagebench-summary")
+        {
+            return Err(input(format!(
+                "{} is neither a results folder nor a stagebench summary.json",
+                path.display()
+            )));
+        }
+        let version = document
+            .get("schema_version")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+        if version > u64::from(SUMMARY_SCHEMA_VERSION_READ) {
+            return Err(input(format!(
+                "{} has schema_version {version}, newer than the {SUMMARY_SCHEMA_VERSION_READ} this stagebench {} reads; use a newer stagebench",
+                path.display(),
+                env!("CARGO_PKG_VERSION")
+            )));
+        }
+        let origin = format!("{} (meta)", path.display());
+        let meta = RunMeta::from_value(document["meta"].take(), &origin).map_err(input)?;
+        let records: Vec<BuildRecord> = serde_json::from_value(document["runs"].take())
+            .map_err(|e| input(format!("{} (runs): {e}", path.display())))?;
+        Ok(ResultSet::with_identity(meta, records))
+    }
+
+    /// `meta` and its rows, rows of schema 1 given the identity that layout implied.
+    fn with_identity(meta: RunMeta, mut records: Vec<BuildRecord>) -> ResultSet {
         let default_host = meta.hosts.first().map(|h| h.name.clone());
         let default_run = meta.first_invocation().map(|i| i.run_id.clone());
         for (index, record) in records.iter_mut().enumerate() {
@@ -58,7 +102,39 @@ impl ResultSet {
                 record.seq = u32::try_from(index + 1).unwrap_or(u32::MAX);
             }
         }
-        Ok(ResultSet { meta, records })
+        ResultSet { meta, records }
+    }
+
+    /// Joins the folders one invocation wrote (one per scenario by default): their hosts and
+    /// invocations are the same, so nothing needs reconciling. `None` when there is nothing.
+    pub fn combine_one_run(parts: Vec<ResultSet>) -> Option<ResultSet> {
+        let mut parts = parts.into_iter();
+        let ResultSet {
+            mut meta,
+            mut records,
+        } = parts.next()?;
+        for part in parts {
+            for host in part.meta.hosts {
+                if meta.host(&host.name).is_none() {
+                    meta.hosts.push(host);
+                }
+            }
+            for invocation in part.meta.invocations {
+                if !meta
+                    .invocations
+                    .iter()
+                    .any(|i| i.run_id == invocation.run_id)
+                {
+                    meta.invocations.push(invocation);
+                }
+            }
+            meta.scenarios.extend(part.meta.scenarios);
+            meta.settings
+                .scenario_dirs
+                .extend(part.meta.settings.scenario_dirs);
+            records.extend(part.records);
+        }
+        Some(ResultSet { meta, records })
     }
 
     /// Builds that need not run again: every row that finished (see

@@ -31,45 +31,12 @@ pub(super) fn check_resumed_hosts(
                 reason: format!(
                     "host {} is not the daemon the run started on ({}); start a new run instead",
                     environment.name,
-                    fingerprint_difference(recorded, environment)
+                    recorded.difference(environment).unwrap_or_default()
                 ),
             });
         }
     }
     Ok(())
-}
-
-fn fingerprint_difference(before: &HostEnvironment, now: &HostEnvironment) -> String {
-    let (a, b) = (&before.daemon, &now.daemon);
-    let fields: [(&str, String, String); 9] = [
-        ("endpoint", before.endpoint.clone(), now.endpoint.clone()),
-        ("daemon ID", a.daemon_id.clone(), b.daemon_id.clone()),
-        ("version", a.version.clone(), b.version.clone()),
-        ("API", a.api_version.clone(), b.api_version.clone()),
-        (
-            "storage driver",
-            a.storage_driver.clone(),
-            b.storage_driver.clone(),
-        ),
-        ("CPUs", a.cpus.to_string(), b.cpus.to_string()),
-        (
-            "memory",
-            a.memory_bytes.to_string(),
-            b.memory_bytes.to_string(),
-        ),
-        ("kernel", a.kernel_version.clone(), b.kernel_version.clone()),
-        (
-            "cgroup version",
-            a.cgroup_version.clone(),
-            b.cgroup_version.clone(),
-        ),
-    ];
-    fields
-        .iter()
-        .find(|(_, x, y)| x != y)
-        .map_or_else(String::new, |(field, x, y)| {
-            format!("its {field} was {x} and is now {y}")
-        })
 }
 
 /// Folders, the folder of each scenario, and notes for the user.

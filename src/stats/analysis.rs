@@ -333,7 +333,8 @@ fn median_bytes(mut sizes: Vec<u64>) -> Option<u64> {
 /// successful run or the ratio is not finite.
 fn time_ratio(baseline: &GroupSummary, variant: &GroupSummary) -> Option<f64> {
     let log_mean = |samples: &[f64]| -> Option<f64> {
-        (!samples.is_empty()).then(|| samples.iter().map(|x| x.ln()).sum::<f64>() / samples.len() as f64)
+        (!samples.is_empty())
+            .then(|| samples.iter().map(|x| x.ln()).sum::<f64>() / samples.len() as f64)
     };
     let ratio = (log_mean(&variant.samples_seconds)? - log_mean(&baseline.samples_seconds)?).exp();
     (ratio.is_finite() && ratio > 0.0).then_some(ratio)
@@ -592,8 +593,14 @@ mod tests {
         // scipy.stats.ttest_ind(np.log(new), np.log(base), equal_var=False).pvalue = 2.449e-05
         let contrast = faster.contrast.as_ref().unwrap();
         assert!((contrast.p_value - 2.4490675585191337e-05).abs() < 1e-10);
-        assert_eq!(contrast.family_size, 3, "the three contrasts of the analysis, one family");
-        assert!(contrast.interval.low <= faster.time_ratio && faster.time_ratio <= contrast.interval.high);
+        assert_eq!(
+            contrast.family_size, 3,
+            "the three contrasts of the analysis, one family"
+        );
+        assert!(
+            contrast.interval.low <= faster.time_ratio
+                && faster.time_ratio <= contrast.interval.high
+        );
         let too_few = &analysis.comparisons[1];
         assert_eq!((too_few.time_ratio, &too_few.contrast), (0.5, &None));
         // scipy: p = 0.9361414802669519 for the incremental pair.
@@ -656,8 +663,16 @@ mod tests {
             .collect();
         let hosts: Vec<&str> = speedups.iter().map(|(host, _)| *host).collect();
         assert_eq!(hosts, ["fast", "slow"]);
-        assert!(speedups.iter().all(|(_, s)| (s - 2.0).abs() < 1e-12), "{speedups:?}");
-        assert!(analysis.comparisons.iter().all(|c| c.contrast.as_ref().unwrap().family_size == 2));
+        assert!(
+            speedups.iter().all(|(_, s)| (s - 2.0).abs() < 1e-12),
+            "{speedups:?}"
+        );
+        assert!(
+            analysis
+                .comparisons
+                .iter()
+                .all(|c| c.contrast.as_ref().unwrap().family_size == 2)
+        );
     }
 
     #[test]

@@ -106,10 +106,7 @@ pub fn contrast(reference: &[f64], current: &[f64], noise_threshold: f64) -> Opt
 
 /// Each `(reference, current)` pair, with Holm's adjustment across the pairs that have a
 /// contrast. The result has one entry per pair, `None` where a side has too few runs.
-pub fn contrast_family(
-    pairs: &[(&[f64], &[f64])],
-    noise_threshold: f64,
-) -> Vec<Option<Contrast>> {
+pub fn contrast_family(pairs: &[(&[f64], &[f64])], noise_threshold: f64) -> Vec<Option<Contrast>> {
     let differences: Vec<Option<LogDifference>> = pairs
         .iter()
         .map(|(reference, current)| log_difference(reference, current))
@@ -237,9 +234,21 @@ mod tests {
         outcome: Outcome,
     ) {
         let c = contrast(reference, current, DEFAULT_NOISE_THRESHOLD).unwrap();
-        assert!(close(c.time_ratio, ratio, 1e-12), "ratio {} vs {ratio}", c.time_ratio);
-        assert!(close(c.interval.low, low, 1e-8), "low {} vs {low}", c.interval.low);
-        assert!(close(c.interval.high, high, 1e-8), "high {} vs {high}", c.interval.high);
+        assert!(
+            close(c.time_ratio, ratio, 1e-12),
+            "ratio {} vs {ratio}",
+            c.time_ratio
+        );
+        assert!(
+            close(c.interval.low, low, 1e-8),
+            "low {} vs {low}",
+            c.interval.low
+        );
+        assert!(
+            close(c.interval.high, high, 1e-8),
+            "high {} vs {high}",
+            c.interval.high
+        );
         assert!(close(c.p_value, p, 1e-6), "p {} vs {p}", c.p_value);
         assert_eq!(c.confidence, 0.95);
         assert_eq!(c.outcome, outcome);
@@ -302,7 +311,11 @@ mod tests {
             0.01,
         )
         .unwrap();
-        assert_eq!(strict.outcome, Outcome::Slower, "a 1% band does not hold it");
+        assert_eq!(
+            strict.outcome,
+            Outcome::Slower,
+            "a 1% band does not hold it"
+        );
     }
 
     #[test]
@@ -333,14 +346,20 @@ mod tests {
         let (first, second) = (family[0].as_ref().unwrap(), family[1].as_ref().unwrap());
         assert_eq!((first.family_size, second.family_size), (2, 2));
         // Smallest p times 2; the other times 1, kept non-decreasing.
-        assert!(close(first.adjusted_p_value, 2.0 * 2.520755615201118e-06, 1e-6));
+        assert!(close(
+            first.adjusted_p_value,
+            2.0 * 2.520755615201118e-06,
+            1e-6
+        ));
         assert!(close(second.adjusted_p_value, 0.9361414802669519, 1e-6));
         // The first is Holm's first step (alpha / 2); the second its last (alpha / 1).
         assert!(close(first.confidence, 0.975, 1e-12));
         assert!(close(second.confidence, 0.95, 1e-12));
         // scipy: ttest_ind(...).confidence_interval(0.975), exponentiated.
         let alone = contrast(&tight_reference, &slower, DEFAULT_NOISE_THRESHOLD).unwrap();
-        assert!(first.interval.low < alone.interval.low && first.interval.high > alone.interval.high);
+        assert!(
+            first.interval.low < alone.interval.low && first.interval.high > alone.interval.high
+        );
         assert_eq!(first.outcome, Outcome::Slower);
     }
 
@@ -361,8 +380,16 @@ mod tests {
         let forward = contrast(&a, &b, 0.05).unwrap();
         let backward = contrast(&b, &a, 0.05).unwrap();
         assert!(close(backward.time_ratio, 1.0 / forward.time_ratio, 1e-12));
-        assert!(close(backward.interval.low, 1.0 / forward.interval.high, 1e-9));
-        assert!(close(backward.interval.high, 1.0 / forward.interval.low, 1e-9));
+        assert!(close(
+            backward.interval.low,
+            1.0 / forward.interval.high,
+            1e-9
+        ));
+        assert!(close(
+            backward.interval.high,
+            1.0 / forward.interval.low,
+            1e-9
+        ));
         assert!(close(forward.speedup(), 1.0 / forward.time_ratio, 1e-12));
     }
 }

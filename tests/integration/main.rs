@@ -3,6 +3,7 @@
 //! also start extra daemons, which needs root.
 
 mod cli_errors;
+mod compare_gate;
 mod docker_build;
 mod docker_failures;
 mod docker_hosts;

@@ -3,7 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use stagebench::report::{self, Exporter, Markdown, ReportData, SummaryCsv, SummaryJson};
+use stagebench::report::{
+    self, BencherMetricFormat, BenchmarkAction, Exporter, Markdown, ReportData, SummaryCsv,
+    SummaryJson,
+};
 
 use crate::support::stagebench;
 
@@ -37,6 +40,15 @@ fn snapshot_summary_json() {
 fn snapshot_report_md() {
     insta::assert_snapshot!("go_service_report_md", render(&Markdown, "go-service"));
     insta::assert_snapshot!("mixed_report_md", render(&Markdown, "mixed"));
+}
+
+#[test]
+fn snapshot_ci_exports() {
+    insta::assert_snapshot!(
+        "go_service_benchmark_action",
+        render(&BenchmarkAction, "go-service")
+    );
+    insta::assert_snapshot!("mixed_bmf", render(&BencherMetricFormat, "mixed"));
 }
 
 #[test]
