@@ -233,6 +233,10 @@ pub struct ScenarioMeta {
     /// Where the time went; absent in schema-1 files.
     #[serde(default)]
     pub cost: Option<RunCost>,
+    /// The scenario directory relative to the results folder (with `/`), so that a report can
+    /// link its Dockerfiles wherever the two are checked out together.
+    #[serde(default)]
+    pub dir_from_results: Option<String>,
 }
 
 /// Where a scenario's wall time went on its host, summed over every invocation.
@@ -283,6 +287,10 @@ pub struct VariantMeta {
     pub build_args: BTreeMap<String, String>,
     /// Tag of the image left behind.
     pub image_tag: String,
+    /// Tags of the scenario's prebuilds its Dockerfile builds on (`FROM`, `COPY --from`,
+    /// `RUN --mount=from=`), whose build time its first build really costs.
+    #[serde(default)]
+    pub prebuilds: Vec<String>,
 }
 
 /// A base image.

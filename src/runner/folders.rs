@@ -7,11 +7,13 @@ use std::sync::Arc;
 
 use super::{Host, RunError};
 use crate::config::{OutputLocation, RunSettings};
+use crate::dockerfile;
 use crate::plan::Plan;
 use crate::results::{
     HostEnvironment, HostInfo, Invocation, META_SCHEMA_VERSION, ResultsFolder, RunMeta,
     ScenarioMeta, VariantMeta,
 };
+use crate::scenario::{BuildArgs, Scenario, Variant};
 
 /// A resumed run must continue on the same machines: a host whose fingerprint changed would
 /// put two machines' samples under one name.
@@ -98,6 +100,8 @@ pub(super) fn open_folders<D>(
                 let mut entry =
                     scenario_entry(settings, scenario_plan.scenario, &host.endpoint.name);
                 entry.notes.clone_from(&scenario_plan.notes);
+                entry.dir_from_results =
+                    relative_path(&dir, &settings.scenarios[scenario_plan.scenario].root());
                 if let Err(error) = &host.connection {
                     entry.not_run = Some(format!(
                         "host {} was not reached: {error}",
@@ -196,6 +200,7 @@ fn scenario_entry(settings: &RunSettings, index: usize, host: &str) -> ScenarioM
                     &settings.options.build_args,
                 ),
                 image_tag: format!("{}:{}", scenario.image_repository(), v.name),
+                prebuilds: prebuilds_used(scenario, v, profile, &settings.options.build_args),
             })
             .collect(),
         touched_files: scenario
@@ -217,4 +222,92 @@ fn unused_dir(dir: &Path) -> PathBuf {
         n += 1;
     }
     candidate
+}
+
+/// The tags of `scenario`'s prebuilds that `variant`'s Dockerfile builds on; empty when it
+/// cannot be read (the build itself then reports the file).
+fn prebuilds_used(
+    scenario: &Scenario,
+    variant: &Variant,
+    profile: Option<&BuildArgs>,
+    command_line: &BuildArgs,
+) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(&variant.dockerfile) else {
+        return Vec::new();
+    };
+    let args = scenario.merged_build_args(&variant.build_args, profile, command_line);
+    let used: Vec<String> = dockerfile::read_facts(&text, &args)
+        .images
+        .into_iter()
+        .map(|image| image.name)
+        .collect();
+    scenario
+        .prebuilds
+        .iter()
+        .filter(|p| used.contains(&p.tag))
+        .map(|p| p.tag.clone())
+        .collect()
+}
+
+/// `to` relative to `from` with `/` separators, when both can be made absolute; written by hand
+/// because it is a few lines over `Path::components`.
+fn relative_path(from: &Path, to: &Path) -> Option<String> {
+    let absolute = |p: &Path| std::path::absolute(p).ok().map(|a| normalize(&a));
+    let (from, to) = (absolute(from)?, absolute(to)?);
+    let common = from
+        .iter()
+        .zip(to.iter())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let ups = std::iter::repeat_n("..".to_string(), from.len() - common);
+    let downs = to[common..].iter().cloned();
+    let parts: Vec<String> = ups.chain(downs).collect();
+    Some(if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    })
+}
+
+/// The normal components of an absolute path, with `.` and `..` resolved textually.
+fn normalize(path: &Path) -> Vec<String> {
+    let mut parts: Vec<String> = Vec::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::Normal(part) => parts.push(part.to_string_lossy().into_owned()),
+            std::path::Component::ParentDir => {
+                parts.pop();
+            }
+            std::path::Component::CurDir
+            | std::path::Component::RootDir
+            | std::path::Component::Prefix(_) => {}
+        }
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative_path;
+    use std::path::Path;
+
+    #[test]
+    fn relative_paths_climb_to_the_common_folder() {
+        assert_eq!(
+            relative_path(
+                Path::new("/r/reports/s/20261129T000000Z"),
+                Path::new("/r/scenarios/s")
+            )
+            .as_deref(),
+            Some("../../../scenarios/s")
+        );
+        assert_eq!(
+            relative_path(Path::new("/a/b"), Path::new("/a/b")).as_deref(),
+            Some(".")
+        );
+        assert_eq!(
+            relative_path(Path::new("/a/./b/../c"), Path::new("/a/c/d")).as_deref(),
+            Some("d")
+        );
+    }
 }
