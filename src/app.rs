@@ -8,8 +8,8 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{
-    Cli, Command, CompareArgs, ExportArgs, GateArgs, ListArgs, MergeArgs, ReportArgs, RunArgs,
-    ValidateArgs,
+    Cli, Command, CompareArgs, ExportArgs, GateArgs, HistoryArgs, ListArgs, MergeArgs, ReportArgs,
+    RunArgs, ValidateArgs,
 };
 use crate::compare::{self, Thresholds};
 use crate::config::RunSettings;
@@ -42,7 +42,52 @@ pub async fn run(cli: Cli, command_line: Vec<String>) -> anyhow::Result<ExitCode
         Command::Report(args) => report_command(&args),
         Command::Merge(args) => merge_command(&args),
         Command::Compare(args) => Ok(compare_command(&args)),
+        Command::History(args) => history_command(&args),
     }
+}
+
+/// `stagebench history`: every results folder under DIR, as a trend.
+fn history_command(args: &HistoryArgs) -> anyhow::Result<ExitCode> {
+    let folders = find_results_folders(&args.dir);
+    if folders.is_empty() {
+        anyhow::bail!(
+            "{} holds no stagebench results folder (results.csv and meta.json)",
+            args.dir.display()
+        );
+    }
+    let mut sets = Vec::new();
+    for folder in folders {
+        let set = ResultSet::load(&folder)?;
+        sets.push((folder, set));
+    }
+    let history = crate::history::history(sets, args.noise_threshold);
+    let out = args.out.clone().unwrap_or_else(|| args.dir.clone());
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let written = report::write_history(&history, &out)?;
+    let steps: Vec<&crate::history::HistoryPoint> = history.step_changes().collect();
+    println!(
+        "{} runs, {} series, {} step change{}",
+        history.runs.len(),
+        history.series().len(),
+        steps.len(),
+        if steps.len() == 1 { "" } else { "s" }
+    );
+    for point in steps {
+        if let Some(change) = &point.change {
+            println!(
+                "  {} {} {} {} ({}, {}): {}",
+                point.started_at.get(..16).unwrap_or(&point.started_at),
+                point.key.scenario,
+                point.key.variant,
+                point.key.cache,
+                point.key.builder,
+                point.key.host,
+                report::speedup_phrase(change.speedup())
+            );
+        }
+    }
+    eprintln!("wrote {} files in {}", written.len(), out.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Exit code of `compare` when a regression was found is 1; this one is for a wrong command line
@@ -411,8 +456,13 @@ fn baselines(
             }
         });
     }
+    let gate_passed = exit.as_ref().is_none_or(|code| *code == ExitCode::SUCCESS);
     if let Some(name) = &args.save_baseline {
-        if clean {
+        if !gate_passed {
+            eprintln!(
+                "stagebench: baseline `{name}` was not replaced: the comparison did not pass"
+            );
+        } else if clean {
             match save_baseline(name, current) {
                 Ok(dir) => eprintln!("saved baseline `{name}` in {}", dir.display()),
                 Err(error) => {

@@ -32,6 +32,22 @@ pub enum Command {
     Merge(MergeArgs),
     /// Compare current results with a baseline and fail on a regression (exit code 1).
     Compare(CompareArgs),
+    /// Trend of every results folder under a directory: CSV, charts and the step changes.
+    History(HistoryArgs),
+}
+
+/// Flags of `stagebench history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// A directory holding results folders at any depth (for example `reports/`).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Where to write history.csv, history.md and the charts [default: DIR].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// A change between runs whose whole interval lies within this many percent is `same`.
+    #[arg(long, value_name = "PERCENT", default_value = "5", value_parser = parse_percent)]
+    pub noise_threshold: f64,
 }
 
 /// Copies of the summaries for other tools, as hyperfine's exports are.

@@ -14,6 +14,7 @@ pub mod context;
 pub mod dockerfile;
 pub mod engine;
 pub mod error;
+pub mod history;
 pub mod plan;
 pub mod progress;
 pub mod report;

@@ -9,6 +9,7 @@ mod ci_exports;
 mod comparison;
 mod format;
 mod headline;
+mod history_files;
 mod markdown;
 mod summary_csv;
 mod summary_json;
@@ -22,11 +23,12 @@ use crate::builder::Builder;
 use crate::results::{
     BuildRecord, META_FILE, RESULTS_FILE, ResultSet, RunMeta, ScenarioMeta, StoreError,
 };
-use crate::stats::{Analysis, GroupSummary, ScenarioLayout, analyze};
+use crate::stats::{Analysis, Comparison, GroupSummary, ScenarioLayout, analyze};
 
 pub use ci_exports::{BencherMetricFormat, BenchmarkAction, series_name};
 pub use comparison::{compare_markdown, compare_terminal};
-pub use format::cost_sentence;
+pub use format::{cost_sentence, speedup_phrase};
+pub use history_files::{HISTORY_CSV, HISTORY_MD, write_history};
 pub use markdown::Markdown;
 pub use summary_csv::SummaryCsv;
 pub use summary_json::{SUMMARY_SCHEMA_VERSION, SummaryJson};
@@ -259,6 +261,13 @@ pub fn write_all(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
     for section in data.sections() {
         let variants = data.variants(&section.scenario.name);
         let groups: Vec<GroupSummary> = section.groups.iter().map(|g| (*g).clone()).collect();
+        let comparisons: Vec<Comparison> = data
+            .analysis
+            .comparisons
+            .iter()
+            .filter(|c| groups.iter().any(|g| g.key == c.key))
+            .cloned()
+            .collect();
         let stem = section.file_stem();
         let daemon_version = data
             .meta
@@ -274,6 +283,7 @@ pub fn write_all(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
             variants: &variants,
             baseline: section.scenario.baseline.as_deref(),
             groups: &groups,
+            comparisons: &comparisons,
         };
         for file in chart::render_charts(&input)? {
             let path = dir.join(&file.file_name);

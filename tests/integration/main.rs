@@ -9,5 +9,6 @@ mod docker_failures;
 mod docker_hosts;
 mod docker_scenarios;
 mod extra_daemons;
+mod history_trend;
 mod report_files;
 mod support;

@@ -13,6 +13,9 @@ const SUBTITLE: &str = "Size of the built image as Docker reports it (1 MB = 1,0
 const BYTES_PER_MB: f64 = 1_000_000.0;
 const MAX_BAR_WIDTH_PX: f64 = 220.0;
 const LABEL_ROOM_PX: f64 = 56.0;
+const FINDING_ROOM_PX: f64 = 36.0;
+/// "3.01× smaller" over a bar, against the baseline's image.
+const FINDING: LabelStyle = LabelStyle::new(24.0, Weight::Bold, style::MUTED_INK);
 const VARIANT_NAME: LabelStyle = LabelStyle::new(29.0, Weight::Regular, style::INK);
 const BASELINE_NOTE: LabelStyle = LabelStyle::new(24.0, Weight::Regular, style::MUTED_INK);
 const MISSING: LabelStyle = LabelStyle::new(26.0, Weight::Bold, style::MUTED_INK);
@@ -38,7 +41,9 @@ pub(super) fn draw<DB: DrawingBackend>(
     let plot_top = heading_bottom + 64.0;
     let plot_bottom = f64::from(CHART_HEIGHT_PX) - style::MARGIN_PX - names_height;
     let plot_height = plot_bottom - plot_top;
-    let y_max = axes::max_with_label_room(largest_mb, plot_height, LABEL_ROOM_PX);
+    let findings = data.variants.iter().any(|v| v.size_finding().is_some());
+    let label_room = LABEL_ROOM_PX + if findings { FINDING_ROOM_PX } else { 0.0 };
+    let y_max = axes::max_with_label_room(largest_mb, plot_height, label_room);
     let tick_values = axes::linear_ticks(y_max, 5);
     let tick_label_width = axes::widest_tick_label(text, &tick_values);
     let (_, axis_title_height) = text.measure("image size (MB)", style::AXIS_TITLE);
@@ -152,13 +157,32 @@ pub(super) fn draw<DB: DrawingBackend>(
             style::DATA_LINE_PX as i32,
         )?;
         let top_px = f64::from(chart.backend_coord(&(centre, size_mb)).1) - 10.0;
-        text.add(Label::new(
+        let value_height = text.measure(&value_label, value_style).1;
+        let value = Label::new(
             value_label,
             (centre_px, top_px),
             value_style,
             Align::Center,
             Baseline::Bottom,
-        ));
+        );
+        style::backdrop(root, text, &value)?;
+        text.add(value);
+        if let Some(finding) = variant.size_finding() {
+            let over = Label::new(
+                finding.clone(),
+                (centre_px, top_px - value_height - 2.0),
+                text.fit(
+                    &finding,
+                    FINDING,
+                    slot_width_px - style::VALUE_LABEL_GAP_PX,
+                    style::MIN_LABEL_PX,
+                ),
+                Align::Center,
+                Baseline::Bottom,
+            );
+            style::backdrop(root, text, &over)?;
+            text.add(over);
+        }
     }
     axes::draw_baseline(root, plot)?;
     Ok(())

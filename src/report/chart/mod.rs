@@ -14,6 +14,7 @@ mod raster;
 mod style;
 mod text;
 mod time_vs_size;
+mod trend;
 
 use plotters::coord::Shift;
 use plotters::drawing::DrawingAreaErrorKind;
@@ -21,10 +22,11 @@ use plotters::prelude::*;
 
 use crate::builder::Builder;
 use crate::cache_mode::CacheMode;
-use crate::stats::GroupSummary;
+use crate::stats::{Comparison, GroupSummary};
 
 use super::format as report_format;
 use text::TextLayer;
+pub use trend::{TrendInput, TrendPoint, TrendSeries};
 
 /// Width of every chart in pixels (the SVG's user units are the same pixels).
 pub const CHART_WIDTH_PX: u32 = 1600;
@@ -53,6 +55,8 @@ pub struct ChartInput<'a> {
     pub baseline: Option<&'a str>,
     /// This scenario's groups (all cache modes, this builder).
     pub groups: &'a [GroupSummary],
+    /// The comparisons of those groups with the baseline, for direct "2.0× faster" labels.
+    pub comparisons: &'a [Comparison],
 }
 
 /// One rendered chart file.
@@ -95,23 +99,68 @@ pub fn render_charts(input: &ChartInput<'_>) -> Result<Vec<ChartFile>, ChartErro
     for kind in ChartKind::ALL {
         for format in [Format::Svg, Format::Png] {
             let file_name = format!("{}-{}.{}", input.file_stem, kind.slug(), format.extension());
-            let bytes = render(kind, format, &data).map_err(|failure| match failure {
-                DrawFailure::Font => ChartError::Font {
-                    file_name: file_name.clone(),
-                },
-                DrawFailure::Plotters(message) => ChartError::Draw {
-                    file_name: file_name.clone(),
-                    message,
-                },
-                DrawFailure::Png(error) => ChartError::Draw {
-                    file_name: file_name.clone(),
-                    message: format!("PNG encoding failed: {error}"),
-                },
-            })?;
-            files.push(ChartFile { file_name, bytes });
+            files.push(rendered(file_name, render(&(kind, &data), format))?);
         }
     }
     Ok(files)
+}
+
+/// Renders the trend chart of `stagebench history` as SVG and PNG, named
+/// `<stem>-history.{svg,png}`.
+pub fn render_trend(input: &TrendInput<'_>) -> Result<Vec<ChartFile>, ChartError> {
+    [Format::Svg, Format::Png]
+        .into_iter()
+        .map(|format| {
+            let file_name = format!("{}-history.{}", input.file_stem, format.extension());
+            rendered(file_name, render(input, format))
+        })
+        .collect()
+}
+
+/// Names a rendered chart, or its failure.
+fn rendered(
+    file_name: String,
+    result: Result<Vec<u8>, DrawFailure>,
+) -> Result<ChartFile, ChartError> {
+    match result {
+        Ok(bytes) => Ok(ChartFile { file_name, bytes }),
+        Err(DrawFailure::Font) => Err(ChartError::Font { file_name }),
+        Err(DrawFailure::Plotters(message)) => Err(ChartError::Draw { file_name, message }),
+        Err(DrawFailure::Png(error)) => Err(ChartError::Draw {
+            file_name,
+            message: format!("PNG encoding failed: {error}"),
+        }),
+    }
+}
+
+/// Something that draws one chart onto any plotters backend.
+trait Drawing {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        text: &mut TextLayer,
+    ) -> Result<(), DrawFailure>;
+}
+
+impl Drawing for (ChartKind, &ChartData<'_>) {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        text: &mut TextLayer,
+    ) -> Result<(), DrawFailure> {
+        self.0.draw(root, text, self.1)
+    }
+}
+
+impl Drawing for TrendInput<'_> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        text: &mut TextLayer,
+    ) -> Result<(), DrawFailure> {
+        root.fill(&style::BACKGROUND)?;
+        trend::draw(root, text, self)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,7 +215,7 @@ impl Format {
     }
 }
 
-fn render(kind: ChartKind, format: Format, data: &ChartData<'_>) -> Result<Vec<u8>, DrawFailure> {
+fn render(drawing: &impl Drawing, format: Format) -> Result<Vec<u8>, DrawFailure> {
     let fonts = text::fonts().map_err(|_| DrawFailure::Font)?;
     let mut text = TextLayer::new(fonts);
     let size = (CHART_WIDTH_PX, CHART_HEIGHT_PX);
@@ -175,7 +224,7 @@ fn render(kind: ChartKind, format: Format, data: &ChartData<'_>) -> Result<Vec<u
             let mut svg = String::new();
             {
                 let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-                kind.draw(&root, &mut text, data)?;
+                drawing.draw(&root, &mut text)?;
                 root.present()?;
             }
             // Plotters has closed the document; the text goes last so that it lies on top.
@@ -187,7 +236,7 @@ fn render(kind: ChartKind, format: Format, data: &ChartData<'_>) -> Result<Vec<u
             let mut rgb = vec![0u8; CHART_WIDTH_PX as usize * CHART_HEIGHT_PX as usize * 3];
             {
                 let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
-                kind.draw(&root, &mut text, data)?;
+                drawing.draw(&root, &mut text)?;
                 root.present()?;
             }
             text.rasterize(&mut rgb, CHART_WIDTH_PX, CHART_HEIGHT_PX);
@@ -223,6 +272,8 @@ struct VariantData<'a> {
     colour: RGBColor,
     /// Its group per cache mode, indexed like [`CacheMode::ALL`].
     groups: [Option<&'a GroupSummary>; 3],
+    /// Its comparison with the baseline per cache mode, indexed the same way.
+    comparisons: [Option<&'a Comparison>; 3],
 }
 
 impl<'a> ChartData<'a> {
@@ -245,11 +296,17 @@ impl<'a> ChartData<'a> {
                         *slot = Some(group);
                     }
                 }
+                let mut comparisons = [None; 3];
+                for group in groups.iter().flatten() {
+                    comparisons[mode_index(group.key.cache)] =
+                        input.comparisons.iter().find(|c| c.key == group.key);
+                }
                 VariantData {
                     name,
                     is_baseline: input.baseline == Some(name.as_str()),
                     colour: style::variant_colour(index),
                     groups,
+                    comparisons,
                 }
             })
             .collect();
@@ -292,6 +349,33 @@ impl<'a> VariantData<'a> {
 
     fn group(&self, mode: CacheMode) -> Option<&'a GroupSummary> {
         self.groups[mode_index(mode)]
+    }
+
+    /// "24.5× faster" when the contrast with the baseline found the variant faster or slower in
+    /// `mode`; nothing for noise, which a chart must not dress up as a finding.
+    fn finding(&self, mode: CacheMode) -> Option<String> {
+        let comparison = self.comparisons[mode_index(mode)]?;
+        match comparison.outcome()? {
+            crate::stats::Outcome::Faster | crate::stats::Outcome::Slower => {
+                Some(report_format::speedup_phrase(comparison.speedup()))
+            }
+            crate::stats::Outcome::Same | crate::stats::Outcome::Inconclusive => None,
+        }
+    }
+
+    /// "3.01× smaller" against the baseline's image, when the sizes differ.
+    fn size_finding(&self) -> Option<String> {
+        let ratio = self
+            .comparisons
+            .iter()
+            .flatten()
+            .find_map(|c| c.size_ratio)?;
+        match ratio.total_cmp(&1.0) {
+            std::cmp::Ordering::Equal => None,
+            std::cmp::Ordering::Less | std::cmp::Ordering::Greater => {
+                Some(report_format::size_phrase(ratio))
+            }
+        }
     }
 
     /// The image's size: from the cold build, which always makes the image from scratch, else from

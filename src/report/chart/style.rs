@@ -174,3 +174,35 @@ pub(super) fn outlined_rect<DB: DrawingBackend>(
     }
     Ok(())
 }
+
+/// A box of the background colour behind `label`, so that no gridline runs through a value
+/// label. Draw it before the shapes the label belongs to, and add the label to the text layer.
+pub(super) fn backdrop<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    text: &TextLayer,
+    label: &Label,
+) -> Result<(), DrawFailure> {
+    const PAD_PX: f64 = 5.0;
+    let (width, height) = text.measure(&label.text, label.style);
+    let left = match label.align {
+        Align::Left => label.x_px,
+        Align::Center => label.x_px - width / 2.0,
+        Align::Right => label.x_px - width,
+    };
+    let top = match label.baseline {
+        Baseline::Top => label.y_px,
+        Baseline::Middle => label.y_px - height / 2.0,
+        Baseline::Bottom => label.y_px - height,
+    };
+    root.draw(&Rectangle::new(
+        [
+            ((left - PAD_PX) as i32, (top - PAD_PX / 2.0) as i32),
+            (
+                (left + width + PAD_PX) as i32,
+                (top + height + PAD_PX / 2.0) as i32,
+            ),
+        ],
+        BACKGROUND.filled(),
+    ))?;
+    Ok(())
+}

@@ -132,6 +132,7 @@ fn input<'a>(variants: &'a [String], groups: &'a [GroupSummary]) -> ChartInput<'
         variants,
         baseline: variants.first().map(String::as_str),
         groups,
+        comparisons: &[],
     }
 }
 

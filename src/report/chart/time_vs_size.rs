@@ -15,7 +15,7 @@ use super::{CHART_HEIGHT_PX, CHART_WIDTH_PX, ChartData, DrawFailure};
 use crate::cache_mode::CacheMode;
 
 const SUBTITLE: &str = "One point per variant and cache mode, at its median build time · both axes logarithmic · \
-     overlapping points set side by side";
+     coinciding points drawn inside one another";
 const BYTES_PER_MB: f64 = 1_000_000.0;
 const LEGEND_HEADING: LabelStyle = LabelStyle::new(28.0, Weight::Bold, style::INK);
 const NOTHING: LabelStyle = LabelStyle::new(26.0, Weight::Bold, style::MUTED_INK);
@@ -155,11 +155,17 @@ pub(super) fn draw<DB: DrawingBackend>(
         .upward(),
     );
 
-    let mut centres: Vec<(i32, i32)> = points.iter().map(|p| to_px(p.size_mb, p.seconds)).collect();
-    dodge(&mut centres, MARKER_SPACING_PX);
-    for (point, centre) in points.iter().zip(centres) {
+    // Points stay exactly where their values put them: variants with the same image (`multi`
+    // and `prebuilt` often are) are drawn one inside the other, largest first, rather than moved
+    // sideways along an axis where every pixel means megabytes.
+    let centres: Vec<(i32, i32)> = points.iter().map(|p| to_px(p.size_mb, p.seconds)).collect();
+    let scales = nesting_scales(&centres, MARKER_SPACING_PX);
+    let mut order: Vec<usize> = (0..points.len()).collect();
+    order.sort_by(|&a, &b| scales[b].total_cmp(&scales[a]));
+    for index in order {
+        let point = &points[index];
         let colour = data.variants[point.variant_index].colour;
-        draw_marker(root, point.mode, centre, colour)?;
+        draw_marker(root, point.mode, centres[index], colour, scales[index])?;
     }
     Ok(())
 }
@@ -167,30 +173,29 @@ pub(super) fn draw<DB: DrawingBackend>(
 /// Centre-to-centre distance below which two markers would hide each other.
 const MARKER_SPACING_PX: i32 = 30;
 
-/// Sets markers that would overlap side by side, centred on where they belong: variants with the
-/// same image (`multi` and `prebuilt` often are) would otherwise hide one another completely.
-fn dodge(centres: &mut [(i32, i32)], spacing_px: i32) {
-    let mut clustered = vec![false; centres.len()];
+/// How big each marker is drawn: 1 alone; within a cluster of coinciding markers, 1 for the first
+/// (in variant order), then smaller for each next one, so that drawn largest first each stays
+/// visible as a ring around the next.
+fn nesting_scales(centres: &[(i32, i32)], spacing_px: i32) -> Vec<f64> {
+    const STEPS: [f64; 4] = [1.0, 0.68, 0.42, 0.24];
+    let mut scales = vec![0.0; centres.len()];
+    let mut placed = vec![false; centres.len()];
     for first in 0..centres.len() {
-        if clustered[first] {
+        if placed[first] {
             continue;
         }
         let anchor = centres[first];
-        let cluster: Vec<usize> = (first..centres.len())
-            .filter(|&i| {
-                !clustered[i]
-                    && (centres[i].0 - anchor.0).abs() < spacing_px
-                    && (centres[i].1 - anchor.1).abs() < spacing_px
-            })
-            .collect();
-        let count = cluster.len() as i32;
-        for (slot, &index) in cluster.iter().enumerate() {
-            clustered[index] = true;
-            // Slots -(n-1)/2 .. (n-1)/2 spacings from the anchor, in input (variant) order.
-            let offset_px = (2 * slot as i32 - (count - 1)) * spacing_px / 2;
-            centres[index] = (anchor.0 + offset_px, centres[index].1);
+        let cluster = (first..centres.len()).filter(|&i| {
+            !placed[i]
+                && (centres[i].0 - anchor.0).abs() < spacing_px
+                && (centres[i].1 - anchor.1).abs() < spacing_px
+        });
+        for (depth, index) in cluster.collect::<Vec<_>>().into_iter().enumerate() {
+            placed[index] = true;
+            scales[index] = STEPS[depth.min(STEPS.len() - 1)];
         }
     }
+    scales
 }
 
 /// Smallest and largest of `values` (all positive and finite).
@@ -271,6 +276,7 @@ fn draw_legend<DB: DrawingBackend>(
             mode,
             (key_centre_x as i32, y as i32),
             style::MUTED_INK,
+            1.0,
         )?;
         text.add(Label::new(
             mode.as_str(),
@@ -292,11 +298,13 @@ fn draw_marker<DB: DrawingBackend>(
     mode: CacheMode,
     (x, y): (i32, i32),
     fill: RGBColor,
+    scale: f64,
 ) -> Result<(), DrawFailure> {
     const OUTLINE_PX: u32 = 2;
+    let area_px2 = MARKER_AREA_PX2 * scale * scale;
     match mode {
         CacheMode::Cold => {
-            let radius = (MARKER_AREA_PX2 / std::f64::consts::PI).sqrt().round() as u32;
+            let radius = (area_px2 / std::f64::consts::PI).sqrt().round() as u32;
             root.draw(&Circle::new((x, y), radius, fill.filled()))?;
             root.draw(&Circle::new(
                 (x, y),
@@ -305,7 +313,7 @@ fn draw_marker<DB: DrawingBackend>(
             ))?;
         }
         CacheMode::Warm => {
-            let half = (MARKER_AREA_PX2.sqrt() / 2.0).round() as i32;
+            let half = (area_px2.sqrt() / 2.0).round() as i32;
             style::outlined_rect(
                 root,
                 (x - half, y - half),
@@ -318,7 +326,7 @@ fn draw_marker<DB: DrawingBackend>(
         CacheMode::Incremental => {
             // Equilateral, centred on its centroid: area = 3√3/4 · R² for circumradius R. A
             // triangle's corners make it look bigger than a circle of its area, hence the 0.8.
-            let radius = (0.8 * MARKER_AREA_PX2 * 4.0 / (3.0 * 3f64.sqrt())).sqrt();
+            let radius = (0.8 * area_px2 * 4.0 / (3.0 * 3f64.sqrt())).sqrt();
             let triangle = |radius: f64| {
                 let vertex = |degrees: f64| {
                     let angle = f64::to_radians(degrees);
@@ -347,19 +355,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn overlapping_markers_are_set_side_by_side_around_their_place() {
-        let mut centres = vec![(100, 200), (104, 203), (500, 200), (102, 600)];
-        dodge(&mut centres, 30);
-        assert_eq!(centres[0], (85, 200));
-        assert_eq!(centres[1], (115, 203));
-        assert_eq!(centres[2], (500, 200), "a lone marker stays put");
-        assert_eq!(centres[3], (102, 600), "same size, other time: no overlap");
-    }
-
-    #[test]
-    fn three_identical_markers_spread_evenly() {
-        let mut centres = vec![(300, 300); 3];
-        dodge(&mut centres, 30);
-        assert_eq!(centres, [(270, 300), (300, 300), (330, 300)]);
+    fn coinciding_markers_nest_where_they_are() {
+        let centres = [(100, 200), (104, 203), (500, 200), (102, 600), (101, 201)];
+        assert_eq!(
+            nesting_scales(&centres, 30),
+            [1.0, 0.68, 1.0, 1.0, 0.42],
+            "a lone marker keeps its size; a cluster shrinks in variant order"
+        );
     }
 }
