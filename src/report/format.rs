@@ -158,8 +158,18 @@ pub fn p_value(p: f64) -> String {
     }
 }
 
-/// "1.6× smaller" / "1.2× larger" for a size ratio (baseline bytes / variant bytes).
+/// "1.6× smaller" / "1.2× larger" for a size ratio (baseline bytes / variant bytes); a
+/// difference that a ratio would print as "1.00×" reads as a percentage ("0.41% smaller").
 pub fn size_phrase(size_ratio: f64) -> String {
+    let variant_share = 1.0 / size_ratio;
+    if (variant_share - 1.0).abs() < 0.005 {
+        let text = significant((1.0 - variant_share).abs() * 100.0);
+        return if variant_share <= 1.0 {
+            format!("{text}% smaller")
+        } else {
+            format!("{text}% larger")
+        };
+    }
     if size_ratio >= 1.0 {
         format!("{} smaller", ratio(size_ratio))
     } else {
@@ -269,6 +279,8 @@ mod tests {
         assert_eq!(speedup_phrase(10.0), "10.0× faster");
         assert_eq!(speedup_phrase(0.5), "2.00× slower");
         assert_eq!(size_phrase(1.6), "1.60× smaller");
+        assert_eq!(size_phrase(1000.0 / 996.0), "0.400% smaller");
+        assert_eq!(size_phrase(1000.0 / 1003.0), "0.300% larger");
         assert_eq!(p_value(0.00001), "p < 0.0001");
         assert_eq!(p_value(0.5), "p = 0.5000");
     }

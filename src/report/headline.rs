@@ -3,6 +3,7 @@
 //! and how it compares with the baseline. Markdown and the terminal draw the same model.
 
 use crate::cache_mode::CacheMode;
+use crate::results::ScenarioMeta;
 use crate::stats::{Comparison, GroupSummary};
 
 use super::ReportData;
@@ -24,6 +25,13 @@ pub struct HeadlineTable {
     pub verdicts: Vec<String>,
     /// Where the section's wall time went, when meta.json records it.
     pub cost: Option<String>,
+    /// Files an incremental run edits, relative to the scenario directory.
+    pub touched_files: Vec<String>,
+    /// The builder of the section's builds.
+    pub builder: crate::builder::Builder,
+    /// Each variant's Dockerfile: its path from the scenario directory, and a link to it from
+    /// the results folder when meta.json records where the scenario lies.
+    pub dockerfiles: Vec<(String, String, Option<String>)>,
 }
 
 /// One variant's row.
@@ -62,7 +70,20 @@ pub fn headline_tables(data: &ReportData) -> Vec<HeadlineTable> {
                 .filter(|m| groups.iter().any(|g| g.key.cache == *m))
                 .collect();
             let baseline = section.scenario.baseline.as_deref();
-            let mut columns: Vec<String> = modes.iter().map(|m| format!("{m} build")).collect();
+            // Prebuilt images make a variant's builds fast because their cost was paid before;
+            // the table shows that cost next to the variants that use it.
+            let has_prebuilds = section
+                .scenario
+                .variants
+                .iter()
+                .any(|v| !v.prebuilds.is_empty());
+            let mut columns: Vec<String> = Vec::new();
+            for mode in &modes {
+                columns.push(format!("{mode} build"));
+                if *mode == CacheMode::Cold && has_prebuilds {
+                    columns.push("prebuilds it uses".to_string());
+                }
+            }
             columns.push("image size".to_string());
 
             let mut variants: Vec<&str> = Vec::new();
@@ -74,17 +95,18 @@ pub fn headline_tables(data: &ReportData) -> Vec<HeadlineTable> {
             let rows = variants
                 .iter()
                 .map(|variant| {
-                    let mut cells: Vec<HeadlineCell> = modes
-                        .iter()
-                        .map(|mode| {
-                            let group = groups
-                                .iter()
-                                .find(|g| g.key.variant == *variant && g.key.cache == *mode);
-                            let comparison =
-                                group.and_then(|g| comparisons.iter().find(|c| c.key == g.key));
-                            time_cell(group.copied(), comparison.copied())
-                        })
-                        .collect();
+                    let mut cells: Vec<HeadlineCell> = Vec::new();
+                    for mode in &modes {
+                        let group = groups
+                            .iter()
+                            .find(|g| g.key.variant == *variant && g.key.cache == *mode);
+                        let comparison =
+                            group.and_then(|g| comparisons.iter().find(|c| c.key == g.key));
+                        cells.push(time_cell(group.copied(), comparison.copied()));
+                        if *mode == CacheMode::Cold && has_prebuilds {
+                            cells.push(prebuild_cell(section.scenario, variant, group.copied()));
+                        }
+                    }
                     cells.push(size_cell(groups, &comparisons, variant, baseline));
                     HeadlineRow {
                         label: if Some(*variant) == baseline {
@@ -104,6 +126,21 @@ pub fn headline_tables(data: &ReportData) -> Vec<HeadlineTable> {
                 rows,
                 verdicts: comparisons.iter().map(|c| verdict_sentence(c)).collect(),
                 cost: section.scenario.cost.as_ref().map(format::cost_sentence),
+                touched_files: section.scenario.touched_files.clone(),
+                builder: section.builder,
+                dockerfiles: section
+                    .scenario
+                    .variants
+                    .iter()
+                    .map(|v| {
+                        let link = section
+                            .scenario
+                            .dir_from_results
+                            .as_ref()
+                            .map(|dir| format!("{dir}/{}", v.dockerfile));
+                        (v.name.clone(), v.dockerfile.clone(), link)
+                    })
+                    .collect(),
             }
         })
         .collect()
@@ -152,6 +189,50 @@ fn time_cell(group: Option<&GroupSummary>, comparison: Option<&Comparison>) -> H
         // A ratio the contrast cannot tell from noise says so, so that a reader skimming the
         // table does not take noise for an effect.
         comparison: comparison.map(format::comparison_phrase),
+    }
+}
+
+/// The build time of the prebuilds `variant` builds on, and what its first build costs with
+/// them: the prebuilds plus one cold build.
+fn prebuild_cell(
+    scenario: &ScenarioMeta,
+    variant: &str,
+    cold: Option<&GroupSummary>,
+) -> HeadlineCell {
+    let used: Vec<&String> = scenario
+        .variants
+        .iter()
+        .find(|v| v.name == variant)
+        .map(|v| v.prebuilds.iter().collect())
+        .unwrap_or_default();
+    if used.is_empty() {
+        return HeadlineCell {
+            value: "none".to_string(),
+            details: Vec::new(),
+            comparison: None,
+        };
+    }
+    let seconds: f64 = scenario
+        .prebuilds
+        .iter()
+        .filter(|p| used.contains(&&p.tag))
+        .map(|p| p.build_seconds)
+        .sum();
+    let mut details = vec![format!(
+        "{} prebuild{}",
+        used.len(),
+        if used.len() == 1 { "" } else { "s" }
+    )];
+    if let Some(cold) = cold.and_then(|g| g.build_seconds.as_ref()) {
+        details.push(format!(
+            "first build, prebuilds included: {}",
+            format::seconds(seconds + cold.median)
+        ));
+    }
+    HeadlineCell {
+        value: format::seconds(seconds),
+        details,
+        comparison: None,
     }
 }
 

@@ -21,6 +21,7 @@ impl Exporter for Markdown {
         for line in environment_lines(data) {
             let _ = writeln!(out, "{line}\n");
         }
+        let _ = writeln!(out, "{}\n", reproduce_line(data));
         let not_run: Vec<String> = meta
             .scenarios
             .iter()
@@ -38,6 +39,7 @@ impl Exporter for Markdown {
             if let Some(description) = &table.description {
                 let _ = writeln!(out, "{description}\n");
             }
+            let _ = writeln!(out, "{}\n", modes_paragraph(&table));
             let _ = writeln!(out, "| variant | {} |", table.columns.join(" | "));
             let _ = writeln!(out, "| --- |{}", " ---: |".repeat(table.columns.len()));
             for row in &table.rows {
@@ -90,6 +92,78 @@ impl Exporter for Markdown {
         let _ = writeln!(out, "{}", statistics_note(data));
         Ok(out.into_bytes())
     }
+}
+
+/// How to make the numbers again, and where the raw data is.
+fn reproduce_line(data: &ReportData) -> String {
+    let mut commands: Vec<String> = Vec::new();
+    for invocation in &data.meta.invocations {
+        let mut words = invocation.command_line.clone();
+        if words.iter().any(|w| w == "--resume") {
+            continue;
+        }
+        // The shuffled order is part of the run: the seed repeats it.
+        if words.iter().any(|w| w == "run") && !words.iter().any(|w| w == "--seed") {
+            words.push("--seed".to_string());
+            words.push(data.meta.settings.options.seed.to_string());
+        }
+        let command = format!(
+            "`{}`",
+            shlex::try_join(words.iter().map(String::as_str)).unwrap_or_else(|_| words.join(" "))
+        );
+        if !commands.contains(&command) {
+            commands.push(command);
+        }
+    }
+    let how = match commands.as_slice() {
+        [] => "Made by stagebench.".to_string(),
+        [one] => format!("Reproduce with {one} (the seed repeats the shuffled build order)."),
+        many => format!(
+            "Made by {} runs: {} (the seeds repeat the shuffled build orders).",
+            many.len(),
+            many.join(", ")
+        ),
+    };
+    format!(
+        "{how} Raw data: [results.csv](results.csv) (one row per build) and [meta.json](meta.json)."
+    )
+}
+
+/// What each cache mode means for this scenario, and its Dockerfiles.
+fn modes_paragraph(table: &super::headline::HeadlineTable) -> String {
+    let edited = if table.touched_files.is_empty() {
+        "not measured: the scenario lists no file to edit".to_string()
+    } else {
+        format!(
+            "a rebuild after a comment line with a fresh token is appended to {}",
+            table
+                .touched_files
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let dockerfiles: Vec<String> = table
+        .dockerfiles
+        .iter()
+        .map(|(variant, path, link)| match link {
+            Some(link) => format!("{variant}: [`{path}`]({link})"),
+            None => format!("{variant}: `{path}`"),
+        })
+        .collect();
+    let cold = match table.builder {
+        crate::builder::Builder::BuildKit => {
+            "the build cache pruned and the variant's earlier images removed"
+        }
+        crate::builder::Builder::Classic => {
+            "the variant's earlier images removed and the build run with no cache"
+        }
+    };
+    format!(
+        "**cold**: nothing of the scenario cached ({cold}); **warm**: a rebuild with everything cached and nothing changed; **incremental**: {edited}. Dockerfiles: {}.",
+        dockerfiles.join(", ")
+    )
 }
 
 /// How the numbers are made, in the words the tables use.

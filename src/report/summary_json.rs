@@ -84,3 +84,24 @@ impl Exporter for SummaryJson {
         Ok(bytes)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::ResultSet;
+
+    #[test]
+    fn a_summary_json_reads_back_as_the_result_set_it_was_made_from() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/go-service");
+        let data = ReportData::load(&dir).unwrap();
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), SummaryJson.render(&data).unwrap()).unwrap();
+        let back = ResultSet::load_folder_or_summary(file.path()).unwrap();
+        assert_eq!(
+            back.records, data.records,
+            "the newest summary.json is one this version reads"
+        );
+        assert_eq!(back.meta.hosts, data.meta.hosts);
+    }
+}
