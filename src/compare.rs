@@ -169,8 +169,9 @@ pub fn compare(
         .into_iter()
         .zip(contrasts)
         .map(|((base, current), contrast)| {
-            let time_regression = contrast.as_ref().is_some_and(|c| {
-                c.outcome == Outcome::Slower && c.interval.low > 1.0 + thresholds.time
+            let time_regression = contrast.as_ref().is_some_and(|c| match c.outcome {
+                Outcome::Slower => c.interval.low > 1.0 + thresholds.time,
+                Outcome::Faster | Outcome::Same | Outcome::Inconclusive => false,
             });
             let size_regression = match (base.image_bytes, current.image_bytes) {
                 (Some(before), Some(after)) if after > before => {

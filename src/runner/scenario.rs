@@ -291,10 +291,10 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             label: label.clone(),
         });
         let execution = self.timed(&request).await;
-        let cut_short = matches!(
-            execution.end,
-            BuildEnd::TimedOut(_) | BuildEnd::Interrupted(_)
-        );
+        let cut_short = match execution.end {
+            BuildEnd::TimedOut(_) | BuildEnd::Interrupted(_) => true,
+            BuildEnd::Succeeded | BuildEnd::Failed(_) | BuildEnd::ConnectionLost(_) => false,
+        };
         if let Some(before) = containers_before.filter(|_| cut_short) {
             self.remove_new_containers(&before).await;
         }
