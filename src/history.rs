@@ -35,6 +35,21 @@ pub struct HistoryPoint {
     pub change: Option<Contrast>,
 }
 
+/// A run whose scenario inputs (manifest, Dockerfiles, build contexts) differ from the scenario's
+/// previous run on the same host: a step change there may be the change's doing, not the
+/// machine's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputChange {
+    /// The scenario.
+    pub scenario: String,
+    /// Its host.
+    pub host: String,
+    /// The run whose inputs differ.
+    pub run_id: String,
+    /// Files added, removed or changed since the previous run, relative to the scenario.
+    pub files: Vec<String>,
+}
+
 /// Every point, grouped by series and in time order within each.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct History {
@@ -42,6 +57,11 @@ pub struct History {
     pub points: Vec<HistoryPoint>,
     /// The runs, oldest first: (run id, start time).
     pub runs: Vec<(String, String)>,
+    /// Each scenario's variants in the order of its newest run's manifest (baseline first), so
+    /// that a variant keeps the colour it has in reports.
+    pub variant_order: BTreeMap<String, Vec<String>>,
+    /// Runs whose scenario inputs changed, scenario by scenario, oldest first.
+    pub input_changes: Vec<InputChange>,
 }
 
 impl History {
@@ -54,6 +74,18 @@ impl History {
             }
         }
         keys
+    }
+
+    /// The files whose change `point`'s run brought to its scenario, if any.
+    pub fn inputs_changed(&self, point: &HistoryPoint) -> Option<&[String]> {
+        self.input_changes
+            .iter()
+            .find(|c| {
+                c.run_id == point.run_id
+                    && c.scenario == point.key.scenario
+                    && c.host == point.key.host
+            })
+            .map(|c| c.files.as_slice())
     }
 
     /// Points whose change from the previous run is a finding (`faster` or `slower`).
@@ -78,6 +110,9 @@ pub fn history(sets: Vec<(PathBuf, ResultSet)>, noise_threshold: f64) -> History
     let mut seen_rows: BTreeSet<(String, String, u32)> = BTreeSet::new();
     let mut gathered: BTreeMap<(SeriesKey, String), Gathered> = BTreeMap::new();
     let mut runs: BTreeMap<String, String> = BTreeMap::new();
+    let mut inputs: BTreeMap<(String, String), Vec<RunInputs>> = BTreeMap::new();
+    // scenario -> (run start, variant names) of its newest run.
+    let mut variant_order: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
     for (folder, set) in sets {
         let merged = !set.meta.merged_from.is_empty();
         let folder_run = set.meta.first_invocation().map(|i| i.run_id.clone());
@@ -101,6 +136,30 @@ pub fn history(sets: Vec<(PathBuf, ResultSet)>, noise_threshold: f64) -> History
             let started_at = started(&run_id);
             runs.entry(run_id.clone())
                 .or_insert_with(|| started_at.clone());
+            if let Some(scenario) = set.meta.scenario(&record.scenario, &record.host) {
+                // Results written before inputs were hashed carry none: nothing to compare.
+                if !scenario.inputs.sha256.is_empty() {
+                    let runs = inputs
+                        .entry((record.scenario.clone(), record.host.clone()))
+                        .or_default();
+                    if !runs.iter().any(|r| r.run_id == run_id) {
+                        runs.push(RunInputs {
+                            started_at: started_at.clone(),
+                            run_id: run_id.clone(),
+                            files: scenario.inputs.files.clone(),
+                        });
+                    }
+                }
+                let newest = variant_order
+                    .entry(record.scenario.clone())
+                    .or_insert_with(|| (String::new(), Vec::new()));
+                if newest.0 < started_at {
+                    *newest = (
+                        started_at.clone(),
+                        scenario.variants.iter().map(|v| v.name.clone()).collect(),
+                    );
+                }
+            }
             let entry = gathered
                 .entry((record.series_key(), run_id))
                 .or_insert_with(|| Gathered {
@@ -162,7 +221,49 @@ pub fn history(sets: Vec<(PathBuf, ResultSet)>, noise_threshold: f64) -> History
     }
     let mut runs: Vec<(String, String)> = runs.into_iter().collect();
     runs.sort_by(|a, b| a.1.cmp(&b.1));
-    History { points, runs }
+    History {
+        points,
+        runs,
+        variant_order: variant_order
+            .into_iter()
+            .map(|(scenario, (_, names))| (scenario, names))
+            .collect(),
+        input_changes: input_changes(inputs),
+    }
+}
+
+/// One run's view of a scenario's inputs.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct RunInputs {
+    started_at: String,
+    run_id: String,
+    /// Each file and its SHA-256.
+    files: BTreeMap<String, String>,
+}
+
+/// Compares each scenario's inputs on a host run by run, oldest first.
+fn input_changes(inputs: BTreeMap<(String, String), Vec<RunInputs>>) -> Vec<InputChange> {
+    let mut changes = Vec::new();
+    for ((scenario, host), mut runs) in inputs {
+        runs.sort();
+        for pair in runs.windows(2) {
+            let (before, after) = (&pair[0].files, &pair[1].files);
+            let files: BTreeSet<&String> = before
+                .keys()
+                .chain(after.keys())
+                .filter(|file| before.get(*file) != after.get(*file))
+                .collect();
+            if !files.is_empty() {
+                changes.push(InputChange {
+                    scenario: scenario.clone(),
+                    host: host.clone(),
+                    run_id: pair[1].run_id.clone(),
+                    files: files.into_iter().cloned().collect(),
+                });
+            }
+        }
+    }
+    changes
 }
 
 #[cfg(test)]
@@ -246,5 +347,58 @@ mod tests {
         let history = history(vec![(folder, set), copy], 0.05);
         assert_eq!(history.points.len(), 1);
         assert_eq!(history.points[0].samples_seconds.len(), 6);
+    }
+
+    fn with_inputs(mut run: (PathBuf, ResultSet), files: &[(&str, &str)]) -> (PathBuf, ResultSet) {
+        let scenario = &mut run.1.meta.scenarios[0];
+        scenario.inputs.files = files
+            .iter()
+            .map(|(file, hash)| (file.to_string(), hash.to_string()))
+            .collect();
+        scenario.inputs.sha256 = files.iter().map(|(_, hash)| *hash).collect();
+        run
+    }
+
+    #[test]
+    fn a_run_that_changed_the_scenario_s_files_names_them() {
+        let history = history(
+            vec![
+                with_inputs(
+                    run("2026-11-28T02:00:00Z", "first", &NIGHT),
+                    &[("single.Dockerfile", "a"), ("app/main.go", "b")],
+                ),
+                with_inputs(
+                    run("2026-11-29T02:00:00Z", "second", &NIGHT),
+                    &[("single.Dockerfile", "a"), ("app/main.go", "b")],
+                ),
+                with_inputs(
+                    run("2026-11-30T02:00:00Z", "third", &NIGHT),
+                    &[("single.Dockerfile", "c"), ("app/util.go", "d")],
+                ),
+                // Results from before inputs were hashed: unknown, so no change is claimed.
+                run("2026-11-27T02:00:00Z", "zeroth", &NIGHT),
+            ],
+            0.05,
+        );
+        assert_eq!(
+            history.input_changes,
+            [InputChange {
+                scenario: "go-service".to_string(),
+                host: "local".to_string(),
+                run_id: "third".to_string(),
+                files: vec![
+                    "app/main.go".to_string(),
+                    "app/util.go".to_string(),
+                    "single.Dockerfile".to_string()
+                ],
+            }]
+        );
+        let third = history.points.iter().find(|p| p.run_id == "third").unwrap();
+        assert_eq!(history.inputs_changed(third).map(<[String]>::len), Some(3));
+        assert_eq!(
+            history.variant_order["go-service"],
+            ["single", "multi"],
+            "the manifest's order, baseline first"
+        );
     }
 }

@@ -33,6 +33,8 @@ struct TrendRow<'a> {
     high_seconds: Option<f64>,
     spread: &'a str,
     image_bytes: Option<u64>,
+    /// Scenario files changed since the scenario's previous run, separated by spaces.
+    inputs_changed: String,
     time_ratio_vs_previous: Option<f64>,
     change_low: Option<f64>,
     change_high: Option<f64>,
@@ -81,6 +83,10 @@ fn history_csv(history: &History) -> Result<Vec<u8>, ReportError> {
             high_seconds: high,
             spread,
             image_bytes: point.image_bytes,
+            inputs_changed: history
+                .inputs_changed(point)
+                .map(|files| files.join(" "))
+                .unwrap_or_default(),
             time_ratio_vs_previous: change.map(|c| c.time_ratio),
             change_low: change.map(|c| c.interval.low),
             change_high: change.map(|c| c.interval.high),
@@ -128,9 +134,18 @@ fn history_markdown(history: &History, charts: &[String]) -> String {
         let _ = writeln!(out, "## Step changes\n");
         for point in &steps {
             if let Some(change) = &point.change {
+                let inputs = history
+                    .inputs_changed(point)
+                    .map(|files| {
+                        format!(
+                            "; the scenario's inputs changed in this run: {}",
+                            code_list(files)
+                        )
+                    })
+                    .unwrap_or_default();
                 let _ = writeln!(
                     out,
-                    "- **{}**: {}: {} ({}), now {}",
+                    "- **{}**: {}: {} ({}), now {}{inputs}",
                     date(&point.started_at),
                     series_label(point),
                     format::speedup_phrase(change.speedup()),
@@ -156,11 +171,40 @@ fn history_markdown(history: &History, charts: &[String]) -> String {
     scenarios.dedup();
     for scenario in scenarios {
         let _ = writeln!(out, "## {scenario}\n");
-        let series: Vec<_> = history
+        for change in history
+            .input_changes
+            .iter()
+            .filter(|c| c.scenario == scenario)
+        {
+            let started_at = history
+                .runs
+                .iter()
+                .find(|(id, _)| *id == change.run_id)
+                .map_or(String::new(), |(_, at)| date(at));
+            let _ = writeln!(
+                out,
+                "- Inputs changed in the run of {started_at} on {}: {}",
+                change.host,
+                code_list(&change.files)
+            );
+        }
+        if history.input_changes.iter().any(|c| c.scenario == scenario) {
+            out.push('\n');
+        }
+        let mut series: Vec<_> = history
             .series()
             .into_iter()
             .filter(|k| k.scenario == scenario)
             .collect();
+        let order = history.variant_order.get(scenario);
+        series.sort_by_key(|k| {
+            (
+                order
+                    .and_then(|names| names.iter().position(|n| *n == k.variant))
+                    .unwrap_or(usize::MAX),
+                (*k).clone(),
+            )
+        });
         let _ = writeln!(
             out,
             "| run | {} |",
@@ -198,7 +242,7 @@ fn history_markdown(history: &History, charts: &[String]) -> String {
     }
     let _ = writeln!(
         out,
-        "Each cell is the median build time of one run (▲ slower, ▼ faster than the run before, in bold when the contrast says so; {}).",
+        "Each cell is the median build time of one run; ▲ slower or ▼ faster than the run before, in bold, where the contrast says so. {}",
         format::outcome_legend(
             history
                 .points
@@ -237,6 +281,21 @@ fn series_label(point: &HistoryPoint) -> String {
     )
 }
 
+/// "`a`, `b` and 2 more": a file list short enough for one line.
+fn code_list(files: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut text = files
+        .iter()
+        .take(SHOWN)
+        .map(|f| format!("`{f}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if files.len() > SHOWN {
+        let _ = write!(text, " and {} more", files.len() - SHOWN);
+    }
+    text
+}
+
 /// `2026-11-29 02:00` from an RFC 3339 time.
 fn date(rfc3339: &str) -> String {
     rfc3339.get(..16).unwrap_or(rfc3339).replacen('T', " ", 1)
@@ -261,7 +320,6 @@ fn trend_charts(history: &History) -> Result<Vec<chart::ChartFile>, ReportError>
         hosts.dedup();
         hosts.len() > 1
     };
-    let dates: Vec<String> = history.runs.iter().map(|(_, at)| at.clone()).collect();
     let mut files = Vec::new();
     for (scenario, host, builder) in &sections {
         let several_builders = sections
@@ -278,12 +336,25 @@ fn trend_charts(history: &History) -> Result<Vec<chart::ChartFile>, ReportError>
             stem.push('-');
             stem.push_str(builder.as_str());
         }
-        let mut series: Vec<TrendSeries> = Vec::new();
-        for point in history.points.iter().filter(|p| {
+        let in_section = |p: &&HistoryPoint| {
             p.key.scenario == *scenario && p.key.host == *host && p.key.builder == *builder
-        }) {
-            let run_index = history
-                .runs
+        };
+        // The x axis holds this chart's runs alone: other scenarios' runs would leave gaps.
+        let runs: Vec<&(String, String)> = history
+            .runs
+            .iter()
+            .filter(|(id, _)| {
+                history
+                    .points
+                    .iter()
+                    .filter(in_section)
+                    .any(|p| p.run_id == *id)
+            })
+            .collect();
+        let dates: Vec<String> = runs.iter().map(|(_, at)| at.clone()).collect();
+        let mut series: Vec<TrendSeries> = Vec::new();
+        for point in history.points.iter().filter(in_section) {
+            let run_index = runs
                 .iter()
                 .position(|(id, _)| *id == point.run_id)
                 .unwrap_or(0);
@@ -316,6 +387,17 @@ fn trend_charts(history: &History) -> Result<Vec<chart::ChartFile>, ReportError>
                 });
             }
         }
+        // Variants in the scenario's own order, so each keeps its colour from the reports.
+        let order = history.variant_order.get(*scenario);
+        series.sort_by_key(|s| {
+            (
+                order
+                    .and_then(|names| names.iter().position(|n| *n == s.variant))
+                    .unwrap_or(usize::MAX),
+                s.variant.clone(),
+                s.cache,
+            )
+        });
         let title = if several_hosts {
             format!("{scenario} on {host}")
         } else {

@@ -23,6 +23,8 @@ const STEP_MARK: LabelStyle = LabelStyle::new(24.0, Weight::Bold, style::INK);
 const NOTHING: LabelStyle = LabelStyle::new(26.0, Weight::Bold, style::MUTED_INK);
 /// Most dates written under an axis; between them the runs are unlabelled.
 const MAX_DATE_LABELS: usize = 6;
+/// Least room between two dates under the axis.
+const DATE_LABEL_GAP_PX: f64 = 16.0;
 
 /// One run of one series on the chart.
 #[derive(Debug, Clone, PartialEq)]
@@ -170,7 +172,8 @@ fn draw_panel<DB: DrawingBackend>(
         .flat_map(|s| s.points.iter())
         .map(|p| p.high_seconds.max(p.median_seconds))
         .fold(0.0, f64::max);
-    let y_max = axes::max_with_label_room(highest, bottom_px - top_px, 40.0);
+    // Room above the highest whisker for a step mark over its ring.
+    let y_max = axes::max_with_label_room(highest, bottom_px - top_px, 56.0);
     let tick_values = axes::linear_ticks(y_max, 5);
     let tick_label_width = axes::widest_tick_label(text, &tick_values);
     let plot = PlotRect::from_px(
@@ -190,12 +193,28 @@ fn draw_panel<DB: DrawingBackend>(
         })
         .collect();
     axes::draw_y_ticks(root, text, plot, &y_ticks)?;
-    // Dates under a few evenly spaced runs; "MM-DD" keeps them short.
-    let step = runs.div_ceil(MAX_DATE_LABELS).max(1);
+    // Dates under as many evenly spaced runs as fit; "MM-DD" keeps them short, and the time of
+    // day joins it when two runs share a day.
+    let day = |at: &String| at.get(5..10).unwrap_or_default().to_string();
+    let days: std::collections::BTreeSet<String> = input.run_dates.iter().map(day).collect();
+    let label_of = |at: &String| {
+        if days.len() == runs {
+            day(at)
+        } else {
+            at.get(5..16).unwrap_or_default().replacen('T', " ", 1)
+        }
+    };
+    let widest = input
+        .run_dates
+        .iter()
+        .map(|at| text.measure(&label_of(at), style::TICK_LABEL).0)
+        .fold(0.0, f64::max);
+    let fitting = ((f64::from(plot.right - plot.left) / (widest + DATE_LABEL_GAP_PX)) as usize)
+        .clamp(1, MAX_DATE_LABELS);
+    let step = runs.div_ceil(fitting).max(1);
     for index in (0..runs).step_by(step) {
-        let label = input.run_dates[index].get(5..10).unwrap_or_default();
         text.add(Label::new(
-            label,
+            label_of(&input.run_dates[index]),
             (
                 f64::from(chart.backend_coord(&(index as f64, 0.0)).0),
                 f64::from(plot.bottom) + 10.0,
