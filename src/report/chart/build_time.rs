@@ -18,6 +18,9 @@ use crate::cache_mode::CacheMode;
 
 const SUBTITLE: &str = "Bar: median · whisker: the median's 95% interval (from 6 runs) · dot: one run · \
      each panel has its own scale";
+/// With fewer than 6 runs in every cell there is no 95% interval to draw, and no whisker.
+const SUBTITLE_WITHOUT_INTERVALS: &str = "Bar: median · dot: one run (fewer than 6 runs give no 95% \
+     interval of a median) · each panel has its own scale";
 const PANEL_GAP_PX: f64 = 56.0;
 /// Room kept above the tallest element of a panel for its value label (and the finding above
 /// it, when there is one).
@@ -39,7 +42,19 @@ pub(super) fn draw<DB: DrawingBackend>(
     data: &ChartData<'_>,
 ) -> Result<(), DrawFailure> {
     let width_px = f64::from(CHART_WIDTH_PX);
-    let heading_bottom = style::draw_heading(text, &data.title("build time"), SUBTITLE, width_px);
+    let any_interval = data.variants.iter().any(|v| {
+        v.groups.iter().flatten().any(|g| {
+            g.build_seconds
+                .as_ref()
+                .is_some_and(|s| s.median_interval.is_some())
+        })
+    });
+    let subtitle = if any_interval {
+        SUBTITLE
+    } else {
+        SUBTITLE_WITHOUT_INTERVALS
+    };
+    let heading_bottom = style::draw_heading(text, &data.title("build time"), subtitle, width_px);
 
     let legend_y = heading_bottom + 34.0;
     let entries: Vec<LegendEntry> = data
