@@ -9,11 +9,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::results::{HostEnvironment, ResultSet, SeriesKey};
-use crate::stats::{
-    Contrast, DEFAULT_NOISE_THRESHOLD, GroupSummary, Outcome, ScenarioLayout, analyze,
-    contrast_family,
-};
+use crate::results::{DEFAULT_NOISE_THRESHOLD, HostEnvironment, ResultSet, SeriesKey};
+use crate::stats::{Contrast, GroupSummary, Outcome, ScenarioLayout, analyze, contrast_family};
 
 /// When a change counts as a regression.
 #[derive(Debug, Clone, Copy, PartialEq)]

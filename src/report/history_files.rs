@@ -248,7 +248,8 @@ fn history_markdown(history: &History, charts: &[String]) -> String {
                 .points
                 .iter()
                 .find_map(|p| p.change.as_ref())
-                .map_or(crate::stats::DEFAULT_NOISE_THRESHOLD, |c| c.noise_threshold),
+                .map_or(crate::results::DEFAULT_NOISE_THRESHOLD, |c| c
+                    .noise_threshold),
             "all the steps of this history"
         )
     );

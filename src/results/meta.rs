@@ -89,8 +89,12 @@ pub struct RunOptions {
     pub noise_threshold: f64,
 }
 
+/// Default half-width of the noise band: a change inside 5% either way counts as the same. It is
+/// a setting of the run (and of `compare` and `history`), which the statistics take as input.
+pub const DEFAULT_NOISE_THRESHOLD: f64 = 0.05;
+
 fn default_noise_threshold() -> f64 {
-    crate::stats::DEFAULT_NOISE_THRESHOLD
+    DEFAULT_NOISE_THRESHOLD
 }
 
 /// A Docker host as named on the command line.

@@ -17,9 +17,9 @@ pub mod store;
 pub use csv::{AppendOnlyCsv, CsvRow, read_rows};
 pub use folder::{IMAGES_FILE, ImageRecord, ImageRole, ResultsFolder, STATE_DIR};
 pub use meta::{
-    BaseImageMeta, HostEnvironment, HostInfo, HostSpec, Invocation, META_FILE, META_SCHEMA_VERSION,
-    PrebuildMeta, RecordedSettings, RunCost, RunMeta, RunOptions, ScenarioInputs, ScenarioMeta,
-    VariantMeta,
+    BaseImageMeta, DEFAULT_NOISE_THRESHOLD, HostEnvironment, HostInfo, HostSpec, Invocation,
+    META_FILE, META_SCHEMA_VERSION, PrebuildMeta, RecordedSettings, RunCost, RunMeta, RunOptions,
+    ScenarioInputs, ScenarioMeta, VariantMeta,
 };
 pub use record::{BuildKey, BuildRecord, BuildStatus, RESULTS_FILE, Seconds, SeriesKey};
 pub use store::{ResultSet, StoreError, find_results_folders, is_results_folder};

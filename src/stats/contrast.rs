@@ -25,9 +25,6 @@ use super::significance::{LogDifference, log_difference};
 /// Family-wise error rate of the verdicts of one report or one `compare`.
 pub const FAMILY_ERROR_RATE: f64 = 0.05;
 
-/// Default half-width of the noise band: a change inside 5% either way counts as the same.
-pub const DEFAULT_NOISE_THRESHOLD: f64 = 0.05;
-
 /// What a contrast concludes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -213,6 +210,7 @@ fn holm_steps(p_values: &[f64]) -> Vec<(f64, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::results::DEFAULT_NOISE_THRESHOLD;
 
     fn close(actual: f64, expected: f64, relative: f64) -> bool {
         (actual - expected).abs() <= relative * expected.abs()

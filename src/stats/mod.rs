@@ -18,8 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use analysis::{Analysis, Comparison, GroupSummary, ScenarioLayout, analyze};
 pub use contrast::{
-    Contrast, DEFAULT_NOISE_THRESHOLD, FAMILY_ERROR_RATE, Outcome, contrast, contrast_family, holm,
-    outcome,
+    Contrast, FAMILY_ERROR_RATE, Outcome, contrast, contrast_family, holm, outcome,
 };
 pub use sample::{SampleSummary, median, median_interval, summarize};
 pub use significance::{LogDifference, log_difference};
