@@ -197,7 +197,11 @@ fn docker_a_run_saves_a_baseline_and_the_next_run_is_gated_against_it() {
             "FROM busybox:latest\nRUN echo multi && sleep 1\n",
         ),
     ]);
-    let args = ["run", ".", "--cache", "cold", "--runs", "3", "--quiet"];
+    // Four timed runs after an untimed one, so that a slow first build after the daemon starts,
+    // or a busy machine, cannot widen the interval past the effect.
+    let args = [
+        "run", ".", "--cache", "cold", "--runs", "4", "--warmup", "1", "--quiet",
+    ];
     let first = stagebench(
         dir.path(),
         &[&args[..], &["--out", "first", "--save-baseline", "nightly"]].concat(),
@@ -207,17 +211,23 @@ fn docker_a_run_saves_a_baseline_and_the_next_run_is_gated_against_it() {
     let saved = dir.path().join("reports/baselines/nightly");
     assert!(saved.join("results.csv").is_file() && saved.join("report.md").is_file());
 
-    // The next night, multi sleeps three seconds instead of one.
+    // The next night, multi sleeps five seconds instead of one.
     std::fs::write(
         dir.path().join("multi.Dockerfile"),
-        "FROM busybox:latest\nRUN echo multi && sleep 3\n",
+        "FROM busybox:latest\nRUN echo multi && sleep 5\n",
     )
     .unwrap();
     let second = stagebench(
         dir.path(),
         &[&args[..], &["--out", "second", "--baseline", "nightly"]].concat(),
     );
-    assert_eq!(second.status.code(), Some(1), "{}", stderr(&second));
+    assert_eq!(
+        second.status.code(),
+        Some(1),
+        "{}{}",
+        String::from_utf8_lossy(&second.stdout),
+        stderr(&second)
+    );
     let table = String::from_utf8_lossy(&second.stdout);
     assert!(
         table.contains("sbtest-gate multi cold") && table.contains("REGRESSION"),
