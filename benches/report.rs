@@ -69,6 +69,7 @@ fn set(meta: &RunMeta, records: &[BuildRecord]) -> ResultSet {
     ResultSet {
         meta: meta.clone(),
         records: records.to_vec(),
+        steps: Vec::new(),
     }
 }
 

@@ -295,6 +295,7 @@ mod tests {
             }
         }
         ResultSet {
+            steps: Vec::new(),
             meta: meta.clone(),
             records,
         }

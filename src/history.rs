@@ -304,7 +304,14 @@ mod tests {
                 seq: i as u32 + 1,
             })
             .collect();
-        (PathBuf::from(run_id), ResultSet { meta, records })
+        (
+            PathBuf::from(run_id),
+            ResultSet {
+                meta,
+                records,
+                steps: Vec::new(),
+            },
+        )
     }
 
     const NIGHT: [f64; 6] = [15.0, 15.1, 14.9, 15.05, 14.95, 15.0];

@@ -31,7 +31,7 @@ pub use endpoint::{
     host_name_for_url,
 };
 use steps::StepTracker;
-pub use steps::{BuildEvent, StepCounts};
+pub use steps::{BuildEvent, StepCounts, StepTiming};
 
 /// The request timeout bollard applies to waiting for response headers. Builds are bounded by
 /// `--timeout` instead, so this only has to outlast the slowest context upload.
@@ -189,6 +189,8 @@ pub struct BuildOutcome {
     pub result: Result<(), BuildFailure>,
     /// Dockerfile steps run and taken from cache.
     pub steps: StepCounts,
+    /// Every step with its start and duration, in order of start.
+    pub step_timings: Vec<StepTiming>,
 }
 
 impl Engine {
@@ -372,7 +374,7 @@ impl Daemon for Engine {
         let mut transport_error = None;
         while let Some(item) = stream.next().await {
             match item {
-                Ok(info) => tracker.observe(&info, on_event),
+                Ok(info) => tracker.observe(&info, started.elapsed().as_secs_f64(), on_event),
                 Err(error) => {
                     let daemon_said_so = matches!(
                         error,
@@ -401,6 +403,7 @@ impl Daemon for Engine {
             build_seconds,
             result,
             steps: tracker.counts(),
+            step_timings: tracker.timings(build_seconds),
         }
     }
 

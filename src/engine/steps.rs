@@ -1,8 +1,10 @@
-//! Reading a build's progress stream: which step runs now, which came from cache.
+//! Reading a build's progress stream: which step runs now, which came from cache, and when each
+//! step started and ended.
 //!
 //! The two builders report differently. BuildKit sends vertex updates (several per vertex, so
-//! they are grouped by digest); the classic builder prints `Step N/M : ...` lines followed by
-//! ` ---> Using cache` and ` ---> <image id>`. Both are reduced to the same counts here.
+//! they are grouped by digest) stamped with the daemon's clock; the classic builder prints
+//! `Step N/M : ...` lines followed by ` ---> Using cache` and ` ---> <image id>`, which are timed
+//! as they arrive. Both are reduced to the same counts and the same [`StepTiming`]s here.
 
 use std::collections::BTreeMap;
 
@@ -29,6 +31,27 @@ pub struct StepCounts {
     pub cached_steps: u32,
 }
 
+/// One step of one build as the daemon ran it: a Dockerfile instruction, or the builder's own
+/// work (BuildKit's `exporting to image`), with when it started and how long it took.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepTiming {
+    /// The stage's `AS` name, or its index (`0`, `1`, ...) when it has none; empty for the
+    /// builder's own work.
+    pub stage: String,
+    /// 1-based position of the instruction in its stage, `FROM` being 1 (as BuildKit numbers
+    /// them); 0 for the builder's own work.
+    pub step: u32,
+    /// The instruction as the builder shows it (`RUN make -j2`), or the name of the builder's
+    /// own work (`exporting to image`).
+    pub instruction: String,
+    /// Seconds from the start of the build request to the step's start.
+    pub started_offset_s: f64,
+    /// How long the step took.
+    pub seconds: f64,
+    /// Whether it was taken from cache.
+    pub cached: bool,
+}
+
 #[derive(Debug, Default)]
 struct Vertex {
     name: String,
@@ -36,15 +59,38 @@ struct Vertex {
     error: String,
     /// The step's last lines of output, to explain its failure.
     last_lines: Vec<String>,
+    /// Start and end on the daemon's clock, in seconds since the Unix epoch.
+    started_daemon_s: Option<f64>,
+    completed_daemon_s: Option<f64>,
+}
+
+/// A step of a classic build, timed as its lines arrived.
+#[derive(Debug)]
+struct ClassicStep {
+    stage: String,
+    step: u32,
+    instruction: String,
+    started_offset_s: f64,
+    ended_offset_s: Option<f64>,
+    cached: bool,
 }
 
 /// Accumulates what a build stream says.
 #[derive(Debug, Default)]
 pub(crate) struct StepTracker {
     vertices: BTreeMap<String, Vertex>,
+    /// The smallest (arrival time − daemon start time) of any vertex update: an update arrives
+    /// after the step started, so this maps the daemon's clock onto the build's own with an
+    /// error no larger than the quickest report's delay, whatever the two clocks say.
+    daemon_clock_shift_s: Option<f64>,
     classic_steps: u32,
     classic_current_is_from: bool,
     classic_cached: u32,
+    /// Stages seen so far (a `FROM` starts one) and the position in the current one.
+    classic_stages: u32,
+    classic_stage_name: String,
+    classic_step_in_stage: u32,
+    classic_timed: Vec<ClassicStep>,
     last_lines: Vec<String>,
     current_step: String,
 }
@@ -53,10 +99,12 @@ pub(crate) struct StepTracker {
 const KEPT_OUTPUT_LINES: usize = 5;
 
 impl StepTracker {
-    /// Takes one item of the stream into account.
+    /// Takes one item of the stream into account; `elapsed_s` is when it arrived, in seconds
+    /// since the build request started.
     pub(crate) fn observe(
         &mut self,
         info: &BuildInfo,
+        elapsed_s: f64,
         on_event: &mut (impl FnMut(BuildEvent<'_>) + ?Sized),
     ) {
         if let Some(BuildInfoAux::BuildKit(status)) = &info.aux {
@@ -66,6 +114,19 @@ impl StepTracker {
                     vertex.name.clone_from(&update.name);
                 }
                 vertex.cached |= update.cached;
+                if let Some(started) = &update.started {
+                    let started_s = epoch_seconds(started.seconds, started.nanos);
+                    vertex.started_daemon_s = Some(started_s);
+                    let shift = elapsed_s - started_s;
+                    self.daemon_clock_shift_s = Some(
+                        self.daemon_clock_shift_s
+                            .map_or(shift, |earlier| earlier.min(shift)),
+                    );
+                }
+                if let Some(completed) = &update.completed {
+                    vertex.completed_daemon_s =
+                        Some(epoch_seconds(completed.seconds, completed.nanos));
+                }
                 if !update.error.is_empty() {
                     vertex.error.clone_from(&update.error);
                 }
@@ -82,7 +143,7 @@ impl StepTracker {
         }
         if let Some(text) = &info.stream {
             for line in text.lines() {
-                self.observe_classic_line(line, on_event);
+                self.observe_classic_line(line, elapsed_s, on_event);
             }
         }
     }
@@ -90,22 +151,45 @@ impl StepTracker {
     fn observe_classic_line(
         &mut self,
         line: &str,
+        elapsed_s: f64,
         on_event: &mut (impl FnMut(BuildEvent<'_>) + ?Sized),
     ) {
         let trimmed = line.trim();
         if let Some(rest) = trimmed.strip_prefix("Step ") {
             let instruction = rest.split_once(" : ").map(|(_, i)| i).unwrap_or_default();
+            if let Some(previous) = self.classic_timed.last_mut()
+                && previous.ended_offset_s.is_none()
+            {
+                previous.ended_offset_s = Some(elapsed_s);
+            }
             self.classic_current_is_from = instruction
                 .split_whitespace()
                 .next()
                 .is_some_and(|w| w.eq_ignore_ascii_case("FROM"));
-            if !self.classic_current_is_from {
+            if self.classic_current_is_from {
+                self.classic_stage_name = stage_alias(instruction)
+                    .map_or_else(|| self.classic_stages.to_string(), str::to_string);
+                self.classic_stages += 1;
+                self.classic_step_in_stage = 1;
+            } else {
                 self.classic_steps += 1;
+                self.classic_step_in_stage += 1;
+                self.classic_timed.push(ClassicStep {
+                    stage: self.classic_stage_name.clone(),
+                    step: self.classic_step_in_stage,
+                    instruction: instruction.to_string(),
+                    started_offset_s: elapsed_s,
+                    ended_offset_s: None,
+                    cached: false,
+                });
             }
             self.set_step(trimmed, on_event);
         } else if trimmed == "---> Using cache" {
             if !self.classic_current_is_from {
                 self.classic_cached += 1;
+                if let Some(step) = self.classic_timed.last_mut() {
+                    step.cached = true;
+                }
             }
         } else if let Some(id) = trimmed.strip_prefix("---> ") {
             // After a FROM step the ID is the base image's, which is not ours to remove.
@@ -144,6 +228,57 @@ impl StepTracker {
         }
     }
 
+    /// Every step of the build in order of start, the builder's own work included; a step
+    /// still running at `end_offset_s` (the end of the build request) ends there.
+    pub(crate) fn timings(&self, end_offset_s: f64) -> Vec<StepTiming> {
+        let mut timings: Vec<StepTiming> = if self.vertices.is_empty() {
+            self.classic_timed
+                .iter()
+                .map(|step| {
+                    let ended = step.ended_offset_s.unwrap_or(end_offset_s);
+                    StepTiming {
+                        stage: step.stage.clone(),
+                        step: step.step,
+                        instruction: step.instruction.clone(),
+                        started_offset_s: step.started_offset_s,
+                        seconds: (ended - step.started_offset_s).max(0.0),
+                        cached: step.cached,
+                    }
+                })
+                .collect()
+        } else {
+            let shift = self.daemon_clock_shift_s.unwrap_or(0.0);
+            self.vertices
+                .values()
+                .filter_map(|vertex| {
+                    let started_s = vertex.started_daemon_s?;
+                    let (stage, step, instruction) = buildkit_step(&vertex.name)?;
+                    let started_offset_s = (started_s + shift).clamp(0.0, end_offset_s);
+                    let ended_offset_s = vertex
+                        .completed_daemon_s
+                        .map_or(end_offset_s, |completed| completed + shift)
+                        .clamp(started_offset_s, end_offset_s.max(started_offset_s));
+                    Some(StepTiming {
+                        stage,
+                        step,
+                        instruction,
+                        started_offset_s,
+                        seconds: ended_offset_s - started_offset_s,
+                        cached: vertex.cached,
+                    })
+                })
+                .collect()
+        };
+        timings.sort_by(|a, b| {
+            a.started_offset_s
+                .total_cmp(&b.started_offset_s)
+                .then_with(|| a.seconds.total_cmp(&b.seconds))
+                .then_with(|| a.stage.cmp(&b.stage))
+                .then_with(|| a.step.cmp(&b.step))
+        });
+        timings
+    }
+
     /// The daemon's message, with the failing step named when the daemon's message lacks it,
     /// followed by the step's last lines of output: "exit code: 1" alone says nothing of why.
     pub(crate) fn failure_message(&self, daemon_message: &str) -> String {
@@ -179,6 +314,58 @@ fn keep_output(lines: &mut Vec<String>, text: &str) {
     }
 }
 
+/// A protobuf timestamp as seconds since the Unix epoch.
+fn epoch_seconds(seconds: i64, nanos: i32) -> f64 {
+    seconds as f64 + f64::from(nanos) * 1e-9
+}
+
+/// The `AS` name of a `FROM` instruction (`FROM busybox AS a`), if it has one.
+fn stage_alias(instruction: &str) -> Option<&str> {
+    let words: Vec<&str> = instruction.split_whitespace().collect();
+    words
+        .iter()
+        .position(|w| w.eq_ignore_ascii_case("AS"))
+        .and_then(|at| words.get(at + 1))
+        .copied()
+}
+
+/// A BuildKit vertex as a row of `steps.csv`: (stage, step, instruction). `[a 2/3] RUN make`
+/// is step 2 of stage `a`; `[stage-1 2/3] ...` is of the unnamed stage 1; `[2/3] ...`, which
+/// BuildKit writes when the Dockerfile has one stage, is of stage 0. The builder's own work
+/// (`[internal] load build context`, `exporting to image`) has no stage. `FROM` is left out, as
+/// in the step counts: it runs nothing, and the classic builder reports it differently.
+fn buildkit_step(name: &str) -> Option<(String, u32, String)> {
+    let Some(rest) = name.strip_prefix('[') else {
+        return Some((String::new(), 0, name.to_string()));
+    };
+    let Some((label, instruction)) = rest.split_once("] ") else {
+        return Some((String::new(), 0, name.to_string()));
+    };
+    let (stage_label, fraction) = match label.rsplit_once(' ') {
+        Some((stage, fraction)) => (stage, fraction),
+        None => ("", label),
+    };
+    let Some(step) = fraction
+        .split_once('/')
+        .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)))
+        .map(|(a, _)| a)
+    else {
+        return Some((String::new(), 0, name.to_string()));
+    };
+    if instruction.starts_with("FROM ") {
+        return None;
+    }
+    let stage = match stage_label {
+        "" => "0".to_string(),
+        label => label
+            .strip_prefix("stage-")
+            .filter(|index| index.parse::<u32>().is_ok())
+            .unwrap_or(label)
+            .to_string(),
+    };
+    Some((stage, step, instruction.to_string()))
+}
+
 /// BuildKit names Dockerfile steps `[stage 2/5] RUN ...`; internal vertices (`[internal] load
 /// build context`, `exporting to image`) and `FROM` are not steps a Dockerfile author wrote.
 fn is_dockerfile_step(name: &str) -> bool {
@@ -209,7 +396,7 @@ mod tests {
                 stream: Some(format!("{line}\n")),
                 ..Default::default()
             };
-            tracker.observe(&info, &mut |event| match event {
+            tracker.observe(&info, 0.0, &mut |event| match event {
                 BuildEvent::Step(s) => steps.push(s.to_string()),
                 BuildEvent::ImageCreated(id) => images.push(id.to_string()),
             });
@@ -251,5 +438,195 @@ mod tests {
         assert!(!is_dockerfile_step("[1/2] FROM library/busybox:latest"));
         assert!(!is_dockerfile_step("[internal] load build context"));
         assert!(!is_dockerfile_step("exporting to image"));
+    }
+
+    /// A BuildKit status update for one vertex, as the daemon streams it.
+    fn vertex(
+        digest: &str,
+        name: &str,
+        started_s: Option<i64>,
+        completed_s: Option<i64>,
+        cached: bool,
+    ) -> BuildInfo {
+        let mut vertex = bollard::moby::buildkit::v1::Vertex {
+            digest: digest.to_string(),
+            name: name.to_string(),
+            cached,
+            ..Default::default()
+        };
+        let template = vertex.started.unwrap_or_default();
+        let stamp = |seconds: i64| {
+            let mut stamp = template;
+            stamp.seconds = seconds;
+            stamp.nanos = 0;
+            stamp
+        };
+        vertex.started = started_s.map(stamp);
+        vertex.completed = completed_s.map(stamp);
+        BuildInfo {
+            aux: Some(BuildInfoAux::BuildKit(
+                bollard::moby::buildkit::v1::StatusResponse {
+                    vertexes: vec![vertex],
+                    ..Default::default()
+                },
+            )),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn buildkit_steps_are_timed_on_the_build_s_clock_with_stages_named() {
+        let mut tracker = StepTracker::default();
+        // (arrival in seconds since the request, update); the daemon's clock reads 1000 when
+        // the request is 0.5 s old, and each update takes at least 0.1 s to arrive.
+        let updates = [
+            (
+                0.6,
+                vertex(
+                    "c",
+                    "[internal] load build context",
+                    Some(1000),
+                    None,
+                    false,
+                ),
+            ),
+            (
+                1.6,
+                vertex(
+                    "c",
+                    "[internal] load build context",
+                    Some(1000),
+                    Some(1001),
+                    false,
+                ),
+            ),
+            (
+                1.6,
+                vertex(
+                    "f",
+                    "[a 1/2] FROM docker.io/library/busybox:latest",
+                    Some(1001),
+                    Some(1001),
+                    false,
+                ),
+            ),
+            (
+                1.7,
+                vertex("a", "[a 2/2] RUN sleep 3", Some(1001), None, false),
+            ),
+            (
+                1.8,
+                vertex("b", "[stage-1 2/2] RUN sleep 3", Some(1001), None, false),
+            ),
+            (4.7, vertex("a", "", Some(1001), Some(1004), false)),
+            (4.8, vertex("b", "", Some(1001), Some(1004), false)),
+            (
+                4.8,
+                vertex(
+                    "d",
+                    "[stage-2 2/3] COPY --from=a /x /x",
+                    Some(1004),
+                    Some(1004),
+                    true,
+                ),
+            ),
+            (
+                5.0,
+                vertex("e", "exporting to image", Some(1004), None, false),
+            ),
+        ];
+        for (arrival, info) in &updates {
+            tracker.observe(info, *arrival, &mut |_| {});
+        }
+        let timings = tracker.timings(6.0);
+        let rows: Vec<(&str, u32, &str, f64, f64, bool)> = timings
+            .iter()
+            .map(|t| {
+                (
+                    t.stage.as_str(),
+                    t.step,
+                    t.instruction.as_str(),
+                    (t.started_offset_s * 10.0).round() / 10.0,
+                    (t.seconds * 10.0).round() / 10.0,
+                    t.cached,
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("", 0, "[internal] load build context", 0.6, 1.0, false),
+                ("1", 2, "RUN sleep 3", 1.6, 3.0, false),
+                ("a", 2, "RUN sleep 3", 1.6, 3.0, false),
+                ("2", 2, "COPY --from=a /x /x", 4.6, 0.0, true),
+                // Still running when the request ended: it ends there.
+                ("", 0, "exporting to image", 4.6, 1.4, false),
+            ]
+        );
+        assert_eq!(
+            tracker.counts(),
+            StepCounts {
+                total_steps: 3,
+                cached_steps: 1
+            }
+        );
+    }
+
+    #[test]
+    fn a_single_stage_s_steps_are_of_stage_0() {
+        assert_eq!(
+            buildkit_step("[2/2] RUN make"),
+            Some(("0".to_string(), 2, "RUN make".to_string()))
+        );
+        assert_eq!(buildkit_step("[build 1/3] FROM debian"), None);
+    }
+
+    #[test]
+    fn classic_steps_are_timed_as_their_lines_arrive() {
+        let mut tracker = StepTracker::default();
+        let lines = [
+            (0.1, "Step 1/6 : FROM busybox:latest AS a"),
+            (0.1, " ---> 0123456789ab"),
+            (0.2, "Step 2/6 : RUN sleep 1"),
+            (0.2, " ---> Running in 99"),
+            (1.3, " ---> 1123456789ab"),
+            (1.4, "Step 3/6 : FROM busybox:latest"),
+            (1.4, " ---> 0123456789ab"),
+            (1.5, "Step 4/6 : RUN echo hi"),
+            (1.5, " ---> Using cache"),
+            (1.5, " ---> 2123456789ab"),
+            (1.6, "Step 5/6 : COPY --from=a /x /x"),
+            (2.0, " ---> 3123456789ab"),
+            (2.1, "Successfully built 3123456789ab"),
+        ];
+        for (arrival, line) in lines {
+            let info = BuildInfo {
+                stream: Some(format!("{line}\n")),
+                ..Default::default()
+            };
+            tracker.observe(&info, arrival, &mut |_| {});
+        }
+        let timings = tracker.timings(2.2);
+        let rows: Vec<(&str, u32, &str, f64, f64, bool)> = timings
+            .iter()
+            .map(|t| {
+                (
+                    t.stage.as_str(),
+                    t.step,
+                    t.instruction.as_str(),
+                    (t.started_offset_s * 10.0).round() / 10.0,
+                    (t.seconds * 10.0).round() / 10.0,
+                    t.cached,
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("a", 2, "RUN sleep 1", 0.2, 1.2, false),
+                ("1", 2, "RUN echo hi", 1.5, 0.1, true),
+                ("1", 3, "COPY --from=a /x /x", 1.6, 0.6, false),
+            ]
+        );
     }
 }

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use crate::builder::Builder;
 use crate::results::{
-    BuildRecord, META_FILE, RESULTS_FILE, ResultSet, RunMeta, ScenarioMeta, StoreError,
+    BuildRecord, META_FILE, RESULTS_FILE, ResultSet, RunMeta, ScenarioMeta, StepRecord, StoreError,
 };
 use crate::stats::{Analysis, Comparison, GroupSummary, ScenarioLayout, analyze};
 
@@ -41,6 +41,8 @@ pub struct ReportData {
     pub meta: RunMeta,
     /// Every row of `results.csv`.
     pub records: Vec<BuildRecord>,
+    /// Every row of `steps.csv` that belongs to one of `records`.
+    pub steps: Vec<StepRecord>,
     /// Summaries and comparisons of the records.
     pub analysis: Analysis,
 }
@@ -153,7 +155,11 @@ pub fn exporters() -> Vec<Box<dyn Exporter>> {
 impl ReportData {
     /// Analyses a result set with the baselines named in its meta.
     pub fn new(set: ResultSet) -> ReportData {
-        let ResultSet { meta, records } = set;
+        let ResultSet {
+            meta,
+            records,
+            steps,
+        } = set;
         let mut layouts: BTreeMap<String, ScenarioLayout> = BTreeMap::new();
         for scenario in &meta.scenarios {
             layouts
@@ -167,6 +173,7 @@ impl ReportData {
         ReportData {
             meta,
             records,
+            steps,
             analysis,
         }
     }
@@ -185,6 +192,7 @@ impl ReportData {
             .map(|part| ResultSet {
                 meta: part.meta,
                 records: part.records,
+                steps: part.steps,
             })
             .collect();
         ResultSet::combine_one_run(sets).map(ReportData::new)

@@ -1,5 +1,5 @@
 //! A results folder while a run writes into it: `results.csv` appended one flushed row per
-//! build, `meta.json` rewritten whole after each change. Several hosts may write into one folder
+//! build (after the build's rows of `steps.csv`), `meta.json` rewritten whole after each change. Several hosts may write into one folder
 //! at once (`--out` gathers every scenario), so both files sit behind locks that are never held
 //! across an `.await`.
 
@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::csv::{AppendOnlyCsv, CsvRow, read_rows};
 use super::meta::RunMeta;
 use super::record::{BuildRecord, RESULTS_FILE};
+use super::steps::{STEPS_FILE, StepRecord};
 
 /// Subfolder for a run's working state (the image ledger), removed when the run ends cleanly.
 pub const STATE_DIR: &str = ".stagebench";
@@ -53,6 +54,7 @@ impl CsvRow for ImageRecord {
 pub struct ResultsFolder {
     dir: PathBuf,
     results: Mutex<AppendOnlyCsv<BuildRecord>>,
+    steps: Mutex<AppendOnlyCsv<StepRecord>>,
     meta: Mutex<RunMeta>,
     images: Mutex<Option<AppendOnlyCsv<ImageRecord>>>,
 }
@@ -63,10 +65,12 @@ impl ResultsFolder {
     pub fn create(dir: &Path, meta: RunMeta) -> io::Result<ResultsFolder> {
         std::fs::create_dir_all(dir).map_err(|e| with_path(e, dir))?;
         let results = AppendOnlyCsv::create(&dir.join(RESULTS_FILE))?;
+        let steps = AppendOnlyCsv::create(&dir.join(STEPS_FILE))?;
         meta.write(dir).map_err(|e| with_path(e, dir))?;
         Ok(ResultsFolder {
             dir: dir.to_path_buf(),
             results: Mutex::new(results),
+            steps: Mutex::new(steps),
             meta: Mutex::new(meta),
             images: Mutex::new(None),
         })
@@ -76,11 +80,19 @@ impl ResultsFolder {
     /// the new invocation). Returns whether a partial last row had to be cut off.
     pub fn reopen(dir: &Path, meta: RunMeta) -> io::Result<(ResultsFolder, bool)> {
         let (results, cut) = AppendOnlyCsv::open(&dir.join(RESULTS_FILE))?;
+        // A folder written before steps were recorded has no steps.csv: its builds keep none.
+        let steps_path = dir.join(STEPS_FILE);
+        let steps = if steps_path.is_file() {
+            AppendOnlyCsv::open(&steps_path)?.0
+        } else {
+            AppendOnlyCsv::create(&steps_path)?
+        };
         meta.write(dir).map_err(|e| with_path(e, dir))?;
         Ok((
             ResultsFolder {
                 dir: dir.to_path_buf(),
                 results: Mutex::new(results),
+                steps: Mutex::new(steps),
                 meta: Mutex::new(meta),
                 images: Mutex::new(None),
             },
@@ -98,8 +110,15 @@ impl ResultsFolder {
         self.dir.join(STATE_DIR)
     }
 
-    /// Appends a row and pushes it to the disk before returning.
-    pub fn append(&self, record: &BuildRecord) -> io::Result<()> {
+    /// Appends a build's steps, then its row, and pushes both to the disk before returning.
+    /// The row comes last: a build is recorded only with its steps already on disk.
+    pub fn append(&self, record: &BuildRecord, steps: &[StepRecord]) -> io::Result<()> {
+        {
+            let mut file = lock(&self.steps);
+            for step in steps {
+                file.append(step)?;
+            }
+        }
         lock(&self.results).append(record)
     }
 

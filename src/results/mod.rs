@@ -5,6 +5,7 @@
 //! - [`csv`]: an append-only CSV writer generic over the row type, so every row is on disk the
 //!   moment it exists.
 //! - [`meta`]: `meta.json`, with one environment per Docker host and every invocation.
+//! - [`steps`]: the row of `steps.csv` ([`StepRecord`]), one per step of a measured build.
 //! - [`folder`]: a results folder while a run writes into it.
 //! - [`store`]: folders loaded into one in-memory result set, merged, and asked what is done.
 
@@ -12,6 +13,7 @@ pub mod csv;
 pub mod folder;
 pub mod meta;
 pub mod record;
+pub mod steps;
 pub mod store;
 
 pub use csv::{AppendOnlyCsv, CsvRow, read_rows};
@@ -22,4 +24,5 @@ pub use meta::{
     ScenarioInputs, ScenarioMeta, VariantMeta,
 };
 pub use record::{BuildKey, BuildRecord, BuildStatus, RESULTS_FILE, Seconds, SeriesKey};
+pub use steps::{STEPS_FILE, StepRecord};
 pub use store::{ResultSet, StoreError, find_results_folders, is_results_folder};

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::csv::read_rows;
 use super::meta::{HostEnvironment, META_FILE, RunMeta};
 use super::record::{BuildKey, BuildRecord, RESULTS_FILE};
+use super::steps::{STEPS_FILE, StepRecord};
 
 /// The newest summary.json layout this version reads (the one it writes).
 const SUMMARY_SCHEMA_VERSION_READ: u32 = 3;
@@ -18,6 +19,9 @@ pub struct ResultSet {
     pub meta: RunMeta,
     /// Every row of `results.csv`, in file order.
     pub records: Vec<BuildRecord>,
+    /// Every row of `steps.csv` whose build is in `records`, in file order; empty for folders
+    /// written before steps were recorded.
+    pub steps: Vec<StepRecord>,
 }
 
 /// A results folder that cannot be read or merged; the message names the folders.
@@ -52,7 +56,25 @@ impl ResultSet {
         let meta = RunMeta::read(dir).map_err(StoreError::Input)?;
         let records: Vec<BuildRecord> =
             read_rows(&dir.join(RESULTS_FILE)).map_err(StoreError::Input)?;
-        Ok(ResultSet::with_identity(meta, records))
+        let steps_path = dir.join(STEPS_FILE);
+        let steps: Vec<StepRecord> = if steps_path.is_file() {
+            read_rows(&steps_path).map_err(StoreError::Input)?
+        } else {
+            Vec::new()
+        };
+        let mut set = ResultSet::with_identity(meta, records);
+        // Steps of a build whose row never made it to results.csv (a run killed between the
+        // two writes) belong to no measurement.
+        let builds: BTreeSet<(&str, &str, u32)> = set
+            .records
+            .iter()
+            .map(|r| (r.run_id.as_str(), r.host.as_str(), r.seq))
+            .collect();
+        set.steps = steps
+            .into_iter()
+            .filter(|s| builds.contains(&(s.run_id.as_str(), s.host.as_str(), s.seq)))
+            .collect();
+        Ok(set)
     }
 
     /// Reads a results folder, or the `meta` and `runs` of a `summary.json` (what a CI job may
@@ -102,7 +124,11 @@ impl ResultSet {
                 record.seq = u32::try_from(index + 1).unwrap_or(u32::MAX);
             }
         }
-        ResultSet { meta, records }
+        ResultSet {
+            meta,
+            records,
+            steps: Vec::new(),
+        }
     }
 
     /// Joins the folders one invocation wrote (one per scenario by default): their hosts and
@@ -112,6 +138,7 @@ impl ResultSet {
         let ResultSet {
             mut meta,
             mut records,
+            mut steps,
         } = parts.next()?;
         for part in parts {
             for host in part.meta.hosts {
@@ -133,8 +160,13 @@ impl ResultSet {
                 .scenario_dirs
                 .extend(part.meta.settings.scenario_dirs);
             records.extend(part.records);
+            steps.extend(part.steps);
         }
-        Some(ResultSet { meta, records })
+        Some(ResultSet {
+            meta,
+            records,
+            steps,
+        })
     }
 
     /// Builds that need not run again: every row that finished (see
@@ -157,7 +189,8 @@ impl ResultSet {
         last
     }
 
-    /// Writes `results.csv` and `meta.json` into `dir`, which must not hold results yet.
+    /// Writes `results.csv`, `steps.csv` and `meta.json` into `dir`, which must not hold results
+    /// yet.
     pub fn write(&self, dir: &Path) -> Result<(), StoreError> {
         let write_error = |path: PathBuf| move |source| StoreError::Write { path, source };
         std::fs::create_dir_all(dir).map_err(write_error(dir.to_path_buf()))?;
@@ -168,6 +201,14 @@ impl ResultSet {
             results
                 .append(record)
                 .map_err(write_error(results_path.clone()))?;
+        }
+        let steps_path = dir.join(STEPS_FILE);
+        let mut steps = super::AppendOnlyCsv::<StepRecord>::create(&steps_path)
+            .map_err(write_error(steps_path.clone()))?;
+        for step in &self.steps {
+            steps
+                .append(step)
+                .map_err(write_error(steps_path.clone()))?;
         }
         self.meta
             .write(dir)
@@ -222,6 +263,11 @@ impl ResultSet {
             .extend(part.records.into_iter().map(|record| BuildRecord {
                 host: renamed(&record.host),
                 ..record
+            }));
+        self.steps
+            .extend(part.steps.into_iter().map(|step| StepRecord {
+                host: renamed(&step.host),
+                ..step
             }));
         for scenario in part.meta.scenarios {
             let host = renamed(&scenario.host);

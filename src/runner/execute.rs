@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::{BuildEvent, BuildFailure, BuildRequest, Daemon, StepCounts};
+use crate::engine::{BuildEvent, BuildFailure, BuildRequest, Daemon, StepCounts, StepTiming};
 
 /// How a build ended, as the runner records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +32,8 @@ pub(super) struct Execution {
     pub build_seconds: f64,
     /// Steps run and cached (zero when cut short).
     pub steps: StepCounts,
+    /// Each step's start and duration (none when cut short: the build's stream is dropped).
+    pub step_timings: Vec<StepTiming>,
     /// Images the classic builder committed, including those of a build cut short.
     pub created_images: Vec<String>,
 }
@@ -82,12 +84,14 @@ pub(super) async fn execute<D: Daemon>(
             },
             build_seconds: outcome.build_seconds,
             steps: outcome.steps,
+            step_timings: outcome.step_timings,
             created_images,
         },
         Err(end) => Execution {
             end,
             build_seconds: started.elapsed().as_secs_f64(),
             steps: StepCounts::default(),
+            step_timings: Vec::new(),
             created_images,
         },
     }

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::{
     BuildEvent, BuildFailure, BuildOutcome, BuildRequest, Daemon, DaemonFacts, ImageFacts,
-    StepCounts,
+    StepCounts, StepTiming,
 };
 use crate::error::EngineError;
 
@@ -186,6 +186,7 @@ impl Daemon for FakeDaemon {
                 build_seconds: seconds,
                 result: Err(BuildFailure::ConnectionLost("connection reset".to_string())),
                 steps: StepCounts::default(),
+                step_timings: Vec::new(),
             };
         }
         if self.script.failing_tags.contains(request.tag) {
@@ -193,6 +194,7 @@ impl Daemon for FakeDaemon {
                 build_seconds: seconds,
                 result: Err(BuildFailure::Daemon("RUN false: exit code: 1".to_string())),
                 steps: StepCounts::default(),
+                step_timings: Vec::new(),
             };
         }
         let mut state = self.lock();
@@ -207,6 +209,14 @@ impl Daemon for FakeDaemon {
                 total_steps: 1,
                 cached_steps: 0,
             },
+            step_timings: vec![StepTiming {
+                stage: "0".to_string(),
+                step: 1,
+                instruction: "RUN fake".to_string(),
+                started_offset_s: 0.0,
+                seconds,
+                cached: false,
+            }],
         }
     }
 

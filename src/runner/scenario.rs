@@ -20,7 +20,7 @@ use crate::config::RunSettings;
 use crate::context::BuildContext;
 use crate::engine::{BuildRequest, Daemon};
 use crate::plan::{PlannedBuild, Purpose, ScenarioPlan};
-use crate::results::{BuildRecord, BuildStatus, ResultsFolder, RunCost, ScenarioMeta};
+use crate::results::{BuildRecord, BuildStatus, ResultsFolder, RunCost, ScenarioMeta, StepRecord};
 use crate::scenario::{BuildArgs, Scenario, Variant};
 
 /// One variant as this run builds it.
@@ -400,7 +400,10 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                     run_id: settings.run_id.clone(),
                     seq: self.worker.seq,
                 };
-                self.folder.append(&record).map_err(self.output_error())?;
+                let steps = StepRecord::of_build(&record, &execution.step_timings);
+                self.folder
+                    .append(&record, &steps)
+                    .map_err(self.output_error())?;
                 self.worker.outcome.records.push(record);
             }
         }

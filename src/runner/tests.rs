@@ -185,6 +185,17 @@ async fn builds_run_in_plan_order_with_no_priming_and_rows_carry_their_identity(
         assert_eq!(row.seq as usize, index + 1);
         assert_eq!(row.status, BuildStatus::Ok);
     }
+    // Every measured build's steps are in steps.csv under its identity; priming builds have none.
+    let steps = ResultSet::load(&out).unwrap().steps;
+    assert_eq!(steps.len(), rows.len());
+    for row in &rows {
+        let own: Vec<_> = steps.iter().filter(|s| s.belongs_to(row)).collect();
+        assert_eq!(own.len(), 1, "{row:?}");
+        assert_eq!(
+            (own[0].variant.as_str(), own[0].cache, own[0].run),
+            (row.variant.as_str(), row.cache, row.run)
+        );
+    }
     // Each cold build is preceded by a prune (BuildKit), and only incremental builds send edits.
     let calls = fake.calls();
     let builds: Vec<&Call> = calls
@@ -384,6 +395,17 @@ async fn an_interrupted_run_resumes_to_the_full_set_of_rows() {
         all.iter().any(|r| r.status == BuildStatus::Interrupted),
         "the interrupted row is kept"
     );
+    // A build cut short has no steps; every finished one has its own, in both invocations.
+    let steps = ResultSet::load(&out).unwrap().steps;
+    for row in &all {
+        let count = steps.iter().filter(|s| s.belongs_to(row)).count();
+        match row.status {
+            BuildStatus::Ok => assert_eq!(count, 1, "{row:?}"),
+            BuildStatus::Interrupted | BuildStatus::Failed | BuildStatus::TimedOut => {
+                assert_eq!(count, 0, "{row:?}");
+            }
+        }
+    }
     let seqs: Vec<u32> = all.iter().map(|r| r.seq).collect();
     assert_eq!(
         seqs,

@@ -8,6 +8,7 @@ mod docker_build;
 mod docker_failures;
 mod docker_hosts;
 mod docker_scenarios;
+mod docker_steps;
 mod extra_daemons;
 mod history_trend;
 mod report_files;
