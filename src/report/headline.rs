@@ -32,6 +32,8 @@ pub struct HeadlineTable {
     /// Each variant's Dockerfile: its path from the scenario directory, and a link to it from
     /// the results folder when meta.json records where the scenario lies.
     pub dockerfiles: Vec<(String, String, Option<String>)>,
+    /// Whether the section has a stage timeline chart (its builds recorded steps).
+    pub has_timeline: bool,
 }
 
 /// One variant's row.
@@ -141,6 +143,7 @@ pub fn headline_tables(data: &ReportData) -> Vec<HeadlineTable> {
                         (v.name.clone(), v.dockerfile.clone(), link)
                     })
                     .collect(),
+                has_timeline: !data.timelines(&section).is_empty(),
             }
         })
         .collect()

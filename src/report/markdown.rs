@@ -76,11 +76,15 @@ impl Exporter for Markdown {
                 let _ = writeln!(out, "\nCost of the run: {cost}.");
             }
             let _ = writeln!(out);
-            for (chart, alt) in [
+            let mut charts = vec![
                 ("build-time", "build time by variant and cache mode"),
                 ("image-size", "image size by variant"),
                 ("time-vs-size", "build time against image size"),
-            ] {
+            ];
+            if table.has_timeline {
+                charts.push(("timeline", "stage timeline of the median runs"));
+            }
+            for (chart, alt) in charts {
                 let _ = writeln!(
                     out,
                     "![{}: {alt}]({}-{chart}.png)",

@@ -23,7 +23,9 @@ use crate::builder::Builder;
 use crate::results::{
     BuildRecord, META_FILE, RESULTS_FILE, ResultSet, RunMeta, ScenarioMeta, StepRecord, StoreError,
 };
-use crate::stats::{Analysis, Comparison, GroupSummary, ScenarioLayout, analyze};
+use crate::stats::{
+    Analysis, Comparison, GroupSummary, ScenarioLayout, StageBreakdown, analyze, stage_breakdowns,
+};
 
 pub use ci_exports::{BencherMetricFormat, BenchmarkAction, series_name};
 pub use comparison::{compare_markdown, compare_terminal};
@@ -45,6 +47,8 @@ pub struct ReportData {
     pub steps: Vec<StepRecord>,
     /// Summaries and comparisons of the records.
     pub analysis: Analysis,
+    /// Where the time of each series' builds goes, stage by stage.
+    pub stages: Vec<StageBreakdown>,
 }
 
 /// One scenario on one host with one builder: a headline table and a set of charts. Sections
@@ -170,11 +174,13 @@ impl ReportData {
                 });
         }
         let analysis = analyze(&records, &layouts, meta.settings.options.noise_threshold);
+        let stages = stage_breakdowns(&records, &steps);
         ReportData {
             meta,
             records,
             steps,
             analysis,
+            stages,
         }
     }
 
@@ -196,6 +202,50 @@ impl ReportData {
             })
             .collect();
         ResultSet::combine_one_run(sets).map(ReportData::new)
+    }
+
+    /// The median run of each variant and cache mode of `section` that has steps, for the
+    /// stage timeline; empty for results recorded without steps.
+    pub fn timelines(&self, section: &Section<'_>) -> Vec<chart::Timeline> {
+        self.stages
+            .iter()
+            .filter(|b| {
+                b.key.scenario == section.scenario.name
+                    && b.key.host == section.host
+                    && b.key.builder == section.builder
+            })
+            .filter_map(|breakdown| {
+                let run = &breakdown.median_run;
+                let record = self.records.iter().find(|r| {
+                    r.run_id == run.run_id && r.host == breakdown.key.host && r.seq == run.seq
+                })?;
+                let steps: Vec<chart::TimelineStep> = self
+                    .steps
+                    .iter()
+                    .filter(|s| s.belongs_to(record))
+                    .map(|s| chart::TimelineStep {
+                        stage: s.stage.clone(),
+                        instruction: s.instruction.clone(),
+                        started_offset_s: s.started_offset_s,
+                        seconds: s.seconds,
+                        cached: s.cached,
+                    })
+                    .collect();
+                let stages: Vec<String> = breakdown
+                    .stages
+                    .iter()
+                    .filter(|stage| steps.iter().any(|s| s.stage == stage.stage))
+                    .map(|stage| stage.stage.clone())
+                    .collect();
+                Some(chart::Timeline {
+                    variant: breakdown.key.variant.clone(),
+                    cache: breakdown.key.cache,
+                    build_seconds: record.build_seconds,
+                    steps,
+                    stages,
+                })
+            })
+            .collect()
     }
 
     /// Variants of a scenario in display order (baseline first, as in meta.json).
@@ -293,7 +343,20 @@ pub fn write_all(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
             groups: &groups,
             comparisons: &comparisons,
         };
-        for file in chart::render_charts(&input)? {
+        let mut files = chart::render_charts(&input)?;
+        let timelines = data.timelines(&section);
+        if !timelines.is_empty() {
+            let title = section.title();
+            files.extend(chart::render_timeline(&chart::TimelineInput {
+                title: &title,
+                file_stem: &stem,
+                builder: section.builder,
+                daemon_version,
+                variants: &variants,
+                timelines: &timelines,
+            })?);
+        }
+        for file in files {
             let path = dir.join(&file.file_name);
             write_file(&path, &file.bytes)?;
             written.push(path);

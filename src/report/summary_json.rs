@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::results::{BuildRecord, RunMeta};
-use crate::stats::{Comparison, GroupSummary};
+use crate::stats::{Comparison, GroupSummary, StageBreakdown};
 
 use super::{Exporter, ReportData, ReportError};
 
@@ -31,6 +31,8 @@ struct SummaryDocument<'a> {
     groups: &'a [GroupSummary],
     /// Each variant against its scenario's baseline.
     comparisons: &'a [Comparison],
+    /// Where the time of each series' builds goes, stage by stage (from `steps.csv`).
+    stages: &'a [StageBreakdown],
 }
 
 #[derive(Serialize)]
@@ -75,6 +77,7 @@ impl Exporter for SummaryJson {
             runs: &data.records,
             groups: &data.analysis.groups,
             comparisons: &data.analysis.comparisons,
+            stages: &data.stages,
         };
         let mut bytes = serde_json::to_vec_pretty(&document).map_err(|e| ReportError::Render {
             format: "summary.json",

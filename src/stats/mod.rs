@@ -7,12 +7,15 @@
 //!   pair of order statistics covers it with 95% probability, which takes 6 runs; below that,
 //!   reports show the range of the runs and say it is one;
 //! - every comparison is one [`contrast`](contrast::contrast): the ratio of geometric means with
-//!   Welch's interval, and a verdict read off that interval, Holm-adjusted across a report.
+//!   Welch's interval, and a verdict read off that interval, Holm-adjusted across a report;
+//! - where a build's time goes is each stage's span in the builds of a series, with the stages
+//!   on the critical path read off the step timings ([`stage_breakdowns`]).
 
 mod analysis;
 mod contrast;
 mod sample;
 mod significance;
+mod stages;
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +25,7 @@ pub use contrast::{
 };
 pub use sample::{SampleSummary, median, median_interval, summarize};
 pub use significance::{LogDifference, log_difference};
+pub use stages::{BuildRef, StageBreakdown, StageSummary, stage_breakdowns};
 
 /// Confidence level of every interval stagebench reports.
 pub const CONFIDENCE: f64 = 0.95;

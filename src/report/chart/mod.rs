@@ -14,6 +14,7 @@ mod raster;
 mod style;
 mod text;
 mod time_vs_size;
+mod timeline;
 mod trend;
 
 use plotters::coord::Shift;
@@ -26,6 +27,7 @@ use crate::stats::{Comparison, GroupSummary};
 
 use super::format as report_format;
 use text::TextLayer;
+pub use timeline::{Timeline, TimelineInput, TimelineStep};
 pub use trend::{TrendInput, TrendPoint, TrendSeries};
 
 /// Width of every chart in pixels (the SVG's user units are the same pixels).
@@ -117,6 +119,17 @@ pub fn render_trend(input: &TrendInput<'_>) -> Result<Vec<ChartFile>, ChartError
         .collect()
 }
 
+/// Renders the stage timeline of a section as SVG and PNG, named `<stem>-timeline.{svg,png}`.
+pub fn render_timeline(input: &TimelineInput<'_>) -> Result<Vec<ChartFile>, ChartError> {
+    [Format::Svg, Format::Png]
+        .into_iter()
+        .map(|format| {
+            let file_name = format!("{}-timeline.{}", input.file_stem, format.extension());
+            rendered(file_name, render(input, format))
+        })
+        .collect()
+}
+
 /// Names a rendered chart, or its failure.
 fn rendered(
     file_name: String,
@@ -140,6 +153,11 @@ trait Drawing {
         root: &DrawingArea<DB, Shift>,
         text: &mut TextLayer,
     ) -> Result<(), DrawFailure>;
+
+    /// The image's height; every chart is [`CHART_WIDTH_PX`] wide.
+    fn height_px(&self) -> u32 {
+        CHART_HEIGHT_PX
+    }
 }
 
 impl Drawing for (ChartKind, &ChartData<'_>) {
@@ -149,6 +167,21 @@ impl Drawing for (ChartKind, &ChartData<'_>) {
         text: &mut TextLayer,
     ) -> Result<(), DrawFailure> {
         self.0.draw(root, text, self.1)
+    }
+}
+
+impl Drawing for TimelineInput<'_> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        text: &mut TextLayer,
+    ) -> Result<(), DrawFailure> {
+        root.fill(&style::BACKGROUND)?;
+        timeline::draw(root, text, self)
+    }
+
+    fn height_px(&self) -> u32 {
+        TimelineInput::height_px(self)
     }
 }
 
@@ -218,7 +251,8 @@ impl Format {
 fn render(drawing: &impl Drawing, format: Format) -> Result<Vec<u8>, DrawFailure> {
     let fonts = text::fonts().map_err(|_| DrawFailure::Font)?;
     let mut text = TextLayer::new(fonts);
-    let size = (CHART_WIDTH_PX, CHART_HEIGHT_PX);
+    let height_px = drawing.height_px();
+    let size = (CHART_WIDTH_PX, height_px);
     match format {
         Format::Svg => {
             let mut svg = String::new();
@@ -233,14 +267,14 @@ fn render(drawing: &impl Drawing, format: Format) -> Result<Vec<u8>, DrawFailure
             Ok(svg.into_bytes())
         }
         Format::Png => {
-            let mut rgb = vec![0u8; CHART_WIDTH_PX as usize * CHART_HEIGHT_PX as usize * 3];
+            let mut rgb = vec![0u8; CHART_WIDTH_PX as usize * height_px as usize * 3];
             {
                 let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
                 drawing.draw(&root, &mut text)?;
                 root.present()?;
             }
-            text.rasterize(&mut rgb, CHART_WIDTH_PX, CHART_HEIGHT_PX);
-            raster::encode_rgb(&rgb, CHART_WIDTH_PX, CHART_HEIGHT_PX)
+            text.rasterize(&mut rgb, CHART_WIDTH_PX, height_px);
+            raster::encode_rgb(&rgb, CHART_WIDTH_PX, height_px)
         }
     }
 }

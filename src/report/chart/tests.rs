@@ -389,11 +389,127 @@ fn example_charts() {
         file_stem: "a-scenario-with-a-rather-long-name-for-a-title",
         ..input(&crowded_names, &crowded)
     };
+    let timelines: Vec<Timeline> = [CacheMode::Cold, CacheMode::Warm]
+        .into_iter()
+        .flat_map(|cache| {
+            [
+                timeline("single", cache, false),
+                timeline("multi", cache, true),
+            ]
+        })
+        .collect();
+    let timeline_files = render_timeline(&timeline_input(&two, &timelines))
+        .unwrap_or_else(|e| panic!("rendering failed: {e}"));
     for chart_input in [input(&three, &realistic), failing_input, crowded_input] {
-        for file in render_ok(&chart_input) {
+        for file in render_ok(&chart_input)
+            .into_iter()
+            .chain(timeline_files.clone())
+        {
             let path = dir.join(&file.file_name);
             std::fs::write(&path, &file.bytes)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         }
     }
+}
+
+fn timeline(variant: &str, cache: CacheMode, parallel: bool) -> Timeline {
+    let step = |stage: &str, instruction: &str, start: f64, seconds: f64| TimelineStep {
+        stage: stage.to_string(),
+        instruction: instruction.to_string(),
+        started_offset_s: start,
+        seconds,
+        cached: cache == CacheMode::Warm,
+    };
+    let mut steps = vec![step("", "[internal] load build context", 0.0, 0.4)];
+    let stages: Vec<String> = if parallel {
+        steps.push(step(
+            "python",
+            "RUN ./configure && make -j2 && make install",
+            0.5,
+            90.0,
+        ));
+        steps.push(step("node", "RUN apt-get install -y nodejs", 0.5, 8.0));
+        steps.push(step(
+            "3",
+            "COPY --from=python /usr/local /usr/local",
+            90.6,
+            2.0,
+        ));
+        vec!["python".into(), "node".into(), "3".into()]
+    } else {
+        steps.push(step(
+            "0",
+            "RUN ./configure && make -j2 && make install",
+            0.5,
+            95.0,
+        ));
+        steps.push(step("0", "RUN rm -rf /usr/src/python", 95.6, 1.0));
+        vec!["0".into()]
+    };
+    steps.push(step("", "exporting to image", 96.7, 4.0));
+    Timeline {
+        variant: variant.to_string(),
+        cache,
+        build_seconds: 101.0,
+        steps,
+        stages,
+    }
+}
+
+fn timeline_input<'a>(variants: &'a [String], timelines: &'a [Timeline]) -> TimelineInput<'a> {
+    TimelineInput {
+        title: "python-node",
+        file_stem: "python-node",
+        builder: Builder::BuildKit,
+        daemon_version: "20.10.24",
+        variants,
+        timelines,
+    }
+}
+
+#[test]
+fn the_timeline_grows_with_its_rows_and_renders_the_same_bytes_twice() {
+    let variants = names(&["single", "multi"]);
+    let timelines: Vec<Timeline> = [CacheMode::Cold, CacheMode::Warm]
+        .into_iter()
+        .flat_map(|cache| {
+            [
+                timeline("single", cache, false),
+                timeline("multi", cache, true),
+            ]
+        })
+        .collect();
+    let input = timeline_input(&variants, &timelines);
+    let files = match render_timeline(&input) {
+        Ok(files) => files,
+        Err(error) => panic!("rendering failed: {error}"),
+    };
+    let file_names: Vec<&str> = files.iter().map(|f| f.file_name.as_str()).collect();
+    assert_eq!(
+        file_names,
+        ["python-node-timeline.svg", "python-node-timeline.png"]
+    );
+    let (width, height) = png_dimensions(&files[1].bytes);
+    assert_eq!(width, CHART_WIDTH_PX);
+    assert!(
+        height >= CHART_HEIGHT_PX / 2 && height < CHART_HEIGHT_PX,
+        "two variants with 2 and 4 rows: {height}"
+    );
+    let many: Vec<Timeline> = (0..8)
+        .map(|i| timeline(&format!("variant-{i}"), CacheMode::Cold, true))
+        .collect();
+    let many_names: Vec<String> = many.iter().map(|t| t.variant.clone()).collect();
+    let tall = match render_timeline(&timeline_input(&many_names, &many)) {
+        Ok(files) => files,
+        Err(error) => panic!("rendering failed: {error}"),
+    };
+    assert!(
+        png_dimensions(&tall[1].bytes).1 > CHART_HEIGHT_PX,
+        "eight variants of four rows need more than 900 px"
+    );
+    let again = match render_timeline(&input) {
+        Ok(files) => files,
+        Err(error) => panic!("rendering failed: {error}"),
+    };
+    assert_eq!(files, again);
 }
