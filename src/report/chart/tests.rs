@@ -492,7 +492,7 @@ fn the_timeline_grows_with_its_rows_and_renders_the_same_bytes_twice() {
     let (width, height) = png_dimensions(&files[1].bytes);
     assert_eq!(width, CHART_WIDTH_PX);
     assert!(
-        height >= CHART_HEIGHT_PX / 2 && height < CHART_HEIGHT_PX,
+        (CHART_HEIGHT_PX / 2..CHART_HEIGHT_PX).contains(&height),
         "two variants with 2 and 4 rows: {height}"
     );
     let many: Vec<Timeline> = (0..8)
