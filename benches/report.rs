@@ -38,6 +38,7 @@ fn records(meta: &RunMeta) -> Vec<BuildRecord> {
                         host: "local".to_string(),
                         run_id: "20261128T000000Z".to_string(),
                         seq: u32::try_from(rows.len() + 1).unwrap_or(u32::MAX),
+                        compressed_bytes: None,
                     });
                 }
             }
@@ -66,11 +67,7 @@ fn meta() -> RunMeta {
 }
 
 fn set(meta: &RunMeta, records: &[BuildRecord]) -> ResultSet {
-    ResultSet {
-        meta: meta.clone(),
-        records: records.to_vec(),
-        steps: Vec::new(),
-    }
+    ResultSet::with_identity(meta.clone(), records.to_vec())
 }
 
 fn bench(c: &mut Criterion) {

@@ -291,14 +291,11 @@ mod tests {
                     host: "local".to_string(),
                     run_id: "r".to_string(),
                     seq: records.len() as u32 + 1,
+                    compressed_bytes: None,
                 });
             }
         }
-        ResultSet {
-            steps: Vec::new(),
-            meta: meta.clone(),
-            records,
-        }
+        ResultSet::with_identity(meta.clone(), records)
     }
 
     fn fixture_meta() -> RunMeta {

@@ -302,15 +302,12 @@ mod tests {
                 host: "local".to_string(),
                 run_id: run_id.to_string(),
                 seq: i as u32 + 1,
+                compressed_bytes: None,
             })
             .collect();
         (
             PathBuf::from(run_id),
-            ResultSet {
-                meta,
-                records,
-                steps: Vec::new(),
-            },
+            ResultSet::with_identity(meta, records),
         )
     }
 

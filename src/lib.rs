@@ -15,6 +15,7 @@ pub mod dockerfile;
 pub mod engine;
 pub mod error;
 pub mod history;
+pub mod image_analysis;
 pub mod plan;
 pub mod progress;
 pub mod report;

@@ -89,6 +89,14 @@ pub trait Daemon: Send + Sync {
     /// Removes a container, stopping it first if it runs.
     fn remove_container(&self, id: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
 
+    /// Streams the image's export (`docker save`: a tar of its layers, config and manifest)
+    /// into `chunks` as it arrives, and stops early when the receiver is gone.
+    fn export_image(
+        &self,
+        id: &str,
+        chunks: tokio::sync::mpsc::Sender<bytes::Bytes>,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
     /// Whether `id` names an image that no `repository:tag` names any more: what a moved tag
     /// leaves behind. `false` when the image is gone.
     fn is_untagged(&self, id: &str) -> impl Future<Output = Result<bool, EngineError>> + Send {
@@ -148,6 +156,8 @@ pub struct ImageFacts {
     pub image_bytes: u64,
     /// Number of filesystem layers.
     pub layers: u32,
+    /// The layers' diff IDs, bottom first: an image built `FROM` another starts with its layers.
+    pub layer_ids: Vec<String>,
     /// Registry digests, when the image came from a registry.
     pub repo_digests: Vec<String>,
     /// Every `repository:tag` naming the image.
@@ -290,17 +300,17 @@ impl Daemon for Engine {
 
     async fn image(&self, name: &str) -> Result<Option<ImageFacts>, EngineError> {
         match self.docker.inspect_image(name).await {
-            Ok(image) => Ok(Some(ImageFacts {
-                id: image.id.unwrap_or_default(),
-                image_bytes: image.size.unwrap_or_default().max(0) as u64,
-                layers: image
-                    .root_fs
-                    .and_then(|fs| fs.layers)
-                    .map(|l| l.len() as u32)
-                    .unwrap_or_default(),
-                repo_digests: image.repo_digests.unwrap_or_default(),
-                repo_tags: image.repo_tags.unwrap_or_default(),
-            })),
+            Ok(image) => {
+                let layer_ids = image.root_fs.and_then(|fs| fs.layers).unwrap_or_default();
+                Ok(Some(ImageFacts {
+                    id: image.id.unwrap_or_default(),
+                    image_bytes: image.size.unwrap_or_default().max(0) as u64,
+                    layers: layer_ids.len() as u32,
+                    layer_ids,
+                    repo_digests: image.repo_digests.unwrap_or_default(),
+                    repo_tags: image.repo_tags.unwrap_or_default(),
+                }))
+            }
             Err(BollardError::DockerResponseServerError {
                 status_code: 404, ..
             }) => Ok(None),
@@ -405,6 +415,21 @@ impl Daemon for Engine {
             steps: tracker.counts(),
             step_timings: tracker.timings(build_seconds),
         }
+    }
+
+    async fn export_image(
+        &self,
+        id: &str,
+        chunks: tokio::sync::mpsc::Sender<bytes::Bytes>,
+    ) -> Result<(), EngineError> {
+        let mut stream = self.docker.export_image(id);
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| self.request_error(format!("export image {id}"), &e))?;
+            if chunks.send(chunk).await.is_err() {
+                break;
+            }
+        }
+        Ok(())
     }
 
     async fn prune_build_cache(&self) -> Result<u64, EngineError> {

@@ -203,6 +203,12 @@ pub fn cost_sentence(cost: &RunCost) -> String {
     if cost.prune_seconds > 0.0 {
         parts.push(format!("{} of cache prunes", duration(cost.prune_seconds)));
     }
+    if cost.analysis_seconds > 0.0 {
+        parts.push(format!(
+            "{} of image analysis",
+            duration(cost.analysis_seconds)
+        ));
+    }
     let mut sentence = format!(
         "{} of wall time for {}",
         duration(cost.wall_seconds),
@@ -218,7 +224,12 @@ pub fn cost_sentence(cost: &RunCost) -> String {
     }
     if let Some(ratio) = cost.overhead_ratio() {
         sentence.push_str(&format!(
-            ": {ratio:.2}× the time of the builds, prebuilds and prunes"
+            ": {ratio:.2}× the time of {}",
+            if cost.analysis_seconds > 0.0 {
+                "the builds, prebuilds, prunes and analyses"
+            } else {
+                "the builds, prebuilds and prunes"
+            }
         ));
     }
     sentence
@@ -249,10 +260,20 @@ mod tests {
             prune_seconds: 2.0,
             priming_build_seconds: 0.0,
             priming_builds: 0,
+            analysis_seconds: 0.0,
         };
         assert_eq!(
             cost_sentence(&cost),
             "1 min 50 s of wall time for 1 min 30 s of measured builds, 8.00 s of prebuilds and 2.00 s of cache prunes, with no priming builds: 1.10× the time of the builds, prebuilds and prunes"
+        );
+        let analysed = RunCost {
+            wall_seconds: 115.0,
+            analysis_seconds: 5.0,
+            ..cost
+        };
+        assert_eq!(
+            cost_sentence(&analysed),
+            "1 min 55 s of wall time for 1 min 30 s of measured builds, 8.00 s of prebuilds, 2.00 s of cache prunes and 5.00 s of image analysis, with no priming builds: 1.10× the time of the builds, prebuilds, prunes and analyses"
         );
         let warm_only = RunCost {
             wall_seconds: 12.0,

@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 
 use crate::builder::Builder;
 use crate::results::{
-    BuildRecord, META_FILE, RESULTS_FILE, ResultSet, RunMeta, ScenarioMeta, StepRecord, StoreError,
+    BuildRecord, LayerRecord, META_FILE, OfBuild, RESULTS_FILE, ResultSet, RunMeta, ScenarioMeta,
+    StepRecord, StoreError, WasteRecord,
 };
 use crate::stats::{
     Analysis, Comparison, GroupSummary, ScenarioLayout, StageBreakdown, analyze, stage_breakdowns,
@@ -45,6 +46,10 @@ pub struct ReportData {
     pub records: Vec<BuildRecord>,
     /// Every row of `steps.csv` that belongs to one of `records`.
     pub steps: Vec<StepRecord>,
+    /// Every row of `layers.csv` that belongs to one of `records`.
+    pub layers: Vec<LayerRecord>,
+    /// Every row of `waste.csv` that belongs to one of `records`.
+    pub waste: Vec<WasteRecord>,
     /// Summaries and comparisons of the records.
     pub analysis: Analysis,
     /// Where the time of each series' builds goes, stage by stage.
@@ -163,6 +168,8 @@ impl ReportData {
             meta,
             records,
             steps,
+            layers,
+            waste,
         } = set;
         let mut layouts: BTreeMap<String, ScenarioLayout> = BTreeMap::new();
         for scenario in &meta.scenarios {
@@ -179,6 +186,8 @@ impl ReportData {
             meta,
             records,
             steps,
+            layers,
+            waste,
             analysis,
             stages,
         }
@@ -199,6 +208,8 @@ impl ReportData {
                 meta: part.meta,
                 records: part.records,
                 steps: part.steps,
+                layers: part.layers,
+                waste: part.waste,
             })
             .collect();
         ResultSet::combine_one_run(sets).map(ReportData::new)

@@ -149,7 +149,7 @@ mod tests {
         assert_eq!(text.lines().next().unwrap(), BuildRecord::HEADER.join(","));
         assert_eq!(
             BuildRecord::HEADER.join(","),
-            "scenario,variant,builder,cache,run,warmup,status,build_seconds,image_id,image_bytes,layers,cached_steps,total_steps,started_at,error,host,run_id,seq",
+            "scenario,variant,builder,cache,run,warmup,status,build_seconds,image_id,image_bytes,layers,cached_steps,total_steps,started_at,error,host,run_id,seq,compressed_bytes",
             "existing columns keep their place; new ones come last"
         );
     }

@@ -10,6 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 
 use super::csv::{AppendOnlyCsv, CsvRow, read_rows};
+use super::layers::{ImageRows, LAYERS_FILE, LayerRecord, WASTE_FILE, WasteRecord};
 use super::meta::RunMeta;
 use super::record::{BuildRecord, RESULTS_FILE};
 use super::steps::{STEPS_FILE, StepRecord};
@@ -50,11 +51,54 @@ impl CsvRow for ImageRecord {
     const HEADER: &'static [&'static str] = &["host", "scenario", "owner", "image_id", "role"];
 }
 
+/// `steps.csv`, `layers.csv` and `waste.csv`, open for appending.
+struct DetailFiles {
+    steps: AppendOnlyCsv<StepRecord>,
+    layers: AppendOnlyCsv<LayerRecord>,
+    waste: AppendOnlyCsv<WasteRecord>,
+}
+
+impl DetailFiles {
+    fn create(dir: &Path) -> io::Result<DetailFiles> {
+        Ok(DetailFiles {
+            steps: AppendOnlyCsv::create(&dir.join(STEPS_FILE))?,
+            layers: AppendOnlyCsv::create(&dir.join(LAYERS_FILE))?,
+            waste: AppendOnlyCsv::create(&dir.join(WASTE_FILE))?,
+        })
+    }
+
+    /// Opens the files of a folder being resumed; one written before a table existed gets it.
+    fn reopen(dir: &Path) -> io::Result<DetailFiles> {
+        fn open_or_create<T: CsvRow>(path: &Path) -> io::Result<AppendOnlyCsv<T>> {
+            if path.is_file() {
+                Ok(AppendOnlyCsv::open(path)?.0)
+            } else {
+                AppendOnlyCsv::create(path)
+            }
+        }
+        Ok(DetailFiles {
+            steps: open_or_create(&dir.join(STEPS_FILE))?,
+            layers: open_or_create(&dir.join(LAYERS_FILE))?,
+            waste: open_or_create(&dir.join(WASTE_FILE))?,
+        })
+    }
+}
+
+/// What a build left besides its row of `results.csv`.
+#[derive(Debug, Clone, Default)]
+pub struct BuildDetails {
+    /// Its steps.
+    pub steps: Vec<StepRecord>,
+    /// Its image's layers and wasted files, when the image was analysed.
+    pub image: Option<ImageRows>,
+}
+
 /// A results folder open for writing.
 pub struct ResultsFolder {
     dir: PathBuf,
     results: Mutex<AppendOnlyCsv<BuildRecord>>,
-    steps: Mutex<AppendOnlyCsv<StepRecord>>,
+    /// The tables of a build's details, written together before its row.
+    details: Mutex<DetailFiles>,
     meta: Mutex<RunMeta>,
     images: Mutex<Option<AppendOnlyCsv<ImageRecord>>>,
 }
@@ -65,12 +109,12 @@ impl ResultsFolder {
     pub fn create(dir: &Path, meta: RunMeta) -> io::Result<ResultsFolder> {
         std::fs::create_dir_all(dir).map_err(|e| with_path(e, dir))?;
         let results = AppendOnlyCsv::create(&dir.join(RESULTS_FILE))?;
-        let steps = AppendOnlyCsv::create(&dir.join(STEPS_FILE))?;
+        let details = DetailFiles::create(dir)?;
         meta.write(dir).map_err(|e| with_path(e, dir))?;
         Ok(ResultsFolder {
             dir: dir.to_path_buf(),
             results: Mutex::new(results),
-            steps: Mutex::new(steps),
+            details: Mutex::new(details),
             meta: Mutex::new(meta),
             images: Mutex::new(None),
         })
@@ -80,19 +124,13 @@ impl ResultsFolder {
     /// the new invocation). Returns whether a partial last row had to be cut off.
     pub fn reopen(dir: &Path, meta: RunMeta) -> io::Result<(ResultsFolder, bool)> {
         let (results, cut) = AppendOnlyCsv::open(&dir.join(RESULTS_FILE))?;
-        // A folder written before steps were recorded has no steps.csv: its builds keep none.
-        let steps_path = dir.join(STEPS_FILE);
-        let steps = if steps_path.is_file() {
-            AppendOnlyCsv::open(&steps_path)?.0
-        } else {
-            AppendOnlyCsv::create(&steps_path)?
-        };
+        let details = DetailFiles::reopen(dir)?;
         meta.write(dir).map_err(|e| with_path(e, dir))?;
         Ok((
             ResultsFolder {
                 dir: dir.to_path_buf(),
                 results: Mutex::new(results),
-                steps: Mutex::new(steps),
+                details: Mutex::new(details),
                 meta: Mutex::new(meta),
                 images: Mutex::new(None),
             },
@@ -110,13 +148,21 @@ impl ResultsFolder {
         self.dir.join(STATE_DIR)
     }
 
-    /// Appends a build's steps, then its row, and pushes both to the disk before returning.
-    /// The row comes last: a build is recorded only with its steps already on disk.
-    pub fn append(&self, record: &BuildRecord, steps: &[StepRecord]) -> io::Result<()> {
+    /// Appends a build's details, then its row, and pushes them to the disk before returning.
+    /// The row comes last: a build is recorded only with its details already on disk.
+    pub fn append(&self, record: &BuildRecord, details: &BuildDetails) -> io::Result<()> {
         {
-            let mut file = lock(&self.steps);
-            for step in steps {
-                file.append(step)?;
+            let mut files = lock(&self.details);
+            for step in &details.steps {
+                files.steps.append(step)?;
+            }
+            if let Some(image) = &details.image {
+                for layer in &image.layers {
+                    files.layers.append(layer)?;
+                }
+                for file in &image.waste {
+                    files.waste.append(file)?;
+                }
             }
         }
         lock(&self.results).append(record)
@@ -156,6 +202,25 @@ impl ResultsFolder {
             return Vec::new();
         }
         read_rows(&path).unwrap_or_default()
+    }
+
+    /// Variants of `scenario` whose image on `host` an invocation of this run already
+    /// analysed (`layers.csv` has its rows).
+    pub fn analysed_variants(
+        &self,
+        host: &str,
+        scenario: &str,
+    ) -> std::collections::BTreeSet<String> {
+        let path = self.dir.join(LAYERS_FILE);
+        if !path.is_file() {
+            return std::collections::BTreeSet::new();
+        }
+        read_rows::<LayerRecord>(&path)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|layer| layer.host == host && layer.scenario == scenario)
+            .map(|layer| layer.variant)
+            .collect()
     }
 
     /// Removes the working state once nothing in it is needed any more.

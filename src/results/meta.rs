@@ -258,12 +258,19 @@ pub struct RunCost {
     pub priming_build_seconds: Seconds,
     /// How many priming builds ran.
     pub priming_builds: u32,
+    /// Exporting and analysing images (layers, pull size, waste), between builds.
+    #[serde(default)]
+    pub analysis_seconds: Seconds,
 }
 
 impl RunCost {
-    /// Wall time over the builds, prebuilds and prunes it had to do: 1.0 would be no overhead.
+    /// Wall time over the builds, prebuilds, prunes and image analyses it had to do: 1.0 would
+    /// be no overhead.
     pub fn overhead_ratio(&self) -> Option<f64> {
-        let busy = self.measured_build_seconds + self.prebuild_seconds + self.prune_seconds;
+        let busy = self.measured_build_seconds
+            + self.prebuild_seconds
+            + self.prune_seconds
+            + self.analysis_seconds;
         (busy > 0.0).then(|| self.wall_seconds / busy)
     }
 
@@ -275,6 +282,7 @@ impl RunCost {
         self.prune_seconds += other.prune_seconds;
         self.priming_build_seconds += other.priming_build_seconds;
         self.priming_builds += other.priming_builds;
+        self.analysis_seconds += other.analysis_seconds;
     }
 }
 

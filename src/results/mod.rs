@@ -6,23 +6,27 @@
 //!   moment it exists.
 //! - [`meta`]: `meta.json`, with one environment per Docker host and every invocation.
 //! - [`steps`]: the row of `steps.csv` ([`StepRecord`]), one per step of a measured build.
+//! - [`layers`]: the rows of `layers.csv` and `waste.csv` ([`LayerRecord`], [`WasteRecord`]),
+//!   what each analysed image is made of.
 //! - [`folder`]: a results folder while a run writes into it.
 //! - [`store`]: folders loaded into one in-memory result set, merged, and asked what is done.
 
 pub mod csv;
 pub mod folder;
+pub mod layers;
 pub mod meta;
 pub mod record;
 pub mod steps;
 pub mod store;
 
 pub use csv::{AppendOnlyCsv, CsvRow, read_rows};
-pub use folder::{IMAGES_FILE, ImageRecord, ImageRole, ResultsFolder, STATE_DIR};
+pub use folder::{BuildDetails, IMAGES_FILE, ImageRecord, ImageRole, ResultsFolder, STATE_DIR};
+pub use layers::{ImageRows, LAYERS_FILE, LayerOrigin, LayerRecord, WASTE_FILE, WasteRecord};
 pub use meta::{
     BaseImageMeta, DEFAULT_NOISE_THRESHOLD, HostEnvironment, HostInfo, HostSpec, Invocation,
     META_FILE, META_SCHEMA_VERSION, PrebuildMeta, RecordedSettings, RunCost, RunMeta, RunOptions,
     ScenarioInputs, ScenarioMeta, VariantMeta,
 };
-pub use record::{BuildKey, BuildRecord, BuildStatus, RESULTS_FILE, Seconds, SeriesKey};
+pub use record::{BuildKey, BuildRecord, BuildStatus, OfBuild, RESULTS_FILE, Seconds, SeriesKey};
 pub use steps::{STEPS_FILE, StepRecord};
 pub use store::{ResultSet, StoreError, find_results_folders, is_results_folder};

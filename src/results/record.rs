@@ -90,6 +90,34 @@ pub struct BuildKey {
     pub host: String,
 }
 
+/// A row that describes one measured build (a step, a layer, a wasted file), found by the
+/// build's identity: `run_id`, `host` and `seq`.
+pub trait OfBuild {
+    /// The build's `(run_id, host, seq)`.
+    fn build_identity(&self) -> (&str, &str, u32);
+    /// The same row under another host name (a merge renames colliding hosts).
+    fn on_host(self, host: String) -> Self;
+    /// Whether this row describes `build`.
+    fn belongs_to(&self, build: &BuildRecord) -> bool {
+        self.build_identity() == (build.run_id.as_str(), build.host.as_str(), build.seq)
+    }
+}
+
+/// Implements [`OfBuild`] for a row with `run_id`, `host` and `seq` fields.
+macro_rules! of_build {
+    ($row:ty) => {
+        impl $crate::results::record::OfBuild for $row {
+            fn build_identity(&self) -> (&str, &str, u32) {
+                (self.run_id.as_str(), self.host.as_str(), self.seq)
+            }
+            fn on_host(self, host: String) -> Self {
+                Self { host, ..self }
+            }
+        }
+    };
+}
+pub(crate) use of_build;
+
 /// One build's measurement: a row of `results.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BuildRecord {
@@ -134,6 +162,11 @@ pub struct BuildRecord {
     /// (continued, not restarted, by `--resume`).
     #[serde(default)]
     pub seq: u32,
+    /// The image's size after the gzip compression a registry push applies, layer by layer:
+    /// what a pull transfers. Measured on one build per variant and host (the first that
+    /// succeeded); empty on the others and when the analysis failed.
+    #[serde(default)]
+    pub compressed_bytes: Option<u64>,
 }
 
 impl BuildRecord {
@@ -181,6 +214,7 @@ impl CsvRow for BuildRecord {
         "host",
         "run_id",
         "seq",
+        "compressed_bytes",
     ];
 }
 
@@ -212,6 +246,7 @@ pub(crate) mod tests {
             host: "local".into(),
             run_id: "20261128T040000Z-0a1b2c".into(),
             seq: 1,
+            compressed_bytes: None,
         }
     }
 

@@ -79,16 +79,13 @@ impl StepRecord {
             .collect()
     }
 
-    /// Whether this step belongs to `build`.
-    pub fn belongs_to(&self, build: &BuildRecord) -> bool {
-        self.seq == build.seq && self.host == build.host && self.run_id == build.run_id
-    }
-
     /// Whether the step is a Dockerfile instruction rather than the builder's own work.
     pub fn is_dockerfile_step(&self) -> bool {
         !self.stage.is_empty()
     }
 }
+
+super::record::of_build!(StepRecord);
 
 impl CsvRow for StepRecord {
     const HEADER: &'static [&'static str] = &[
@@ -114,7 +111,7 @@ impl CsvRow for StepRecord {
 mod tests {
     use super::*;
     use crate::results::csv::{AppendOnlyCsv, read_rows};
-    use crate::results::record::BuildStatus;
+    use crate::results::record::{BuildStatus, OfBuild};
 
     #[test]
     fn rows_carry_the_build_s_identity_and_read_back_equal() {
@@ -137,6 +134,7 @@ mod tests {
             host: "local".to_string(),
             run_id: "r1".to_string(),
             seq: 7,
+            compressed_bytes: None,
         };
         let rows = StepRecord::of_build(
             &build,

@@ -4,9 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use super::csv::read_rows;
+use super::csv::{AppendOnlyCsv, CsvRow, read_rows};
+use super::layers::{LAYERS_FILE, LayerRecord, WASTE_FILE, WasteRecord};
 use super::meta::{HostEnvironment, META_FILE, RunMeta};
-use super::record::{BuildKey, BuildRecord, RESULTS_FILE};
+use super::record::{BuildKey, BuildRecord, OfBuild, RESULTS_FILE};
 use super::steps::{STEPS_FILE, StepRecord};
 
 /// The newest summary.json layout this version reads (the one it writes).
@@ -22,6 +23,11 @@ pub struct ResultSet {
     /// Every row of `steps.csv` whose build is in `records`, in file order; empty for folders
     /// written before steps were recorded.
     pub steps: Vec<StepRecord>,
+    /// Every row of `layers.csv` whose build is in `records`: the layers of each analysed image.
+    pub layers: Vec<LayerRecord>,
+    /// Every row of `waste.csv` whose build is in `records`: the largest wasted files of each
+    /// analysed image.
+    pub waste: Vec<WasteRecord>,
 }
 
 /// A results folder that cannot be read or merged; the message names the folders.
@@ -56,24 +62,18 @@ impl ResultSet {
         let meta = RunMeta::read(dir).map_err(StoreError::Input)?;
         let records: Vec<BuildRecord> =
             read_rows(&dir.join(RESULTS_FILE)).map_err(StoreError::Input)?;
-        let steps_path = dir.join(STEPS_FILE);
-        let steps: Vec<StepRecord> = if steps_path.is_file() {
-            read_rows(&steps_path).map_err(StoreError::Input)?
-        } else {
-            Vec::new()
-        };
         let mut set = ResultSet::with_identity(meta, records);
-        // Steps of a build whose row never made it to results.csv (a run killed between the
-        // two writes) belong to no measurement.
         let builds: BTreeSet<(&str, &str, u32)> = set
             .records
             .iter()
             .map(|r| (r.run_id.as_str(), r.host.as_str(), r.seq))
             .collect();
-        set.steps = steps
-            .into_iter()
-            .filter(|s| builds.contains(&(s.run_id.as_str(), s.host.as_str(), s.seq)))
-            .collect();
+        let steps = read_details(&dir.join(STEPS_FILE), &builds)?;
+        let layers = read_details(&dir.join(LAYERS_FILE), &builds)?;
+        let waste = read_details(&dir.join(WASTE_FILE), &builds)?;
+        set.steps = steps;
+        set.layers = layers;
+        set.waste = waste;
         Ok(set)
     }
 
@@ -113,8 +113,9 @@ impl ResultSet {
         Ok(ResultSet::with_identity(meta, records))
     }
 
-    /// `meta` and its rows, rows of schema 1 given the identity that layout implied.
-    fn with_identity(meta: RunMeta, mut records: Vec<BuildRecord>) -> ResultSet {
+    /// `meta` and its rows with no detail tables; rows of schema 1 get the identity that layout
+    /// implied.
+    pub fn with_identity(meta: RunMeta, mut records: Vec<BuildRecord>) -> ResultSet {
         let default_host = meta.hosts.first().map(|h| h.name.clone());
         let default_run = meta.first_invocation().map(|i| i.run_id.clone());
         for (index, record) in records.iter_mut().enumerate() {
@@ -128,6 +129,8 @@ impl ResultSet {
             meta,
             records,
             steps: Vec::new(),
+            layers: Vec::new(),
+            waste: Vec::new(),
         }
     }
 
@@ -139,6 +142,8 @@ impl ResultSet {
             mut meta,
             mut records,
             mut steps,
+            mut layers,
+            mut waste,
         } = parts.next()?;
         for part in parts {
             for host in part.meta.hosts {
@@ -161,11 +166,15 @@ impl ResultSet {
                 .extend(part.meta.settings.scenario_dirs);
             records.extend(part.records);
             steps.extend(part.steps);
+            layers.extend(part.layers);
+            waste.extend(part.waste);
         }
         Some(ResultSet {
             meta,
             records,
             steps,
+            layers,
+            waste,
         })
     }
 
@@ -189,30 +198,21 @@ impl ResultSet {
         last
     }
 
-    /// Writes `results.csv`, `steps.csv` and `meta.json` into `dir`, which must not hold results
-    /// yet.
+    /// Writes `results.csv`, its detail tables (`steps.csv`, `layers.csv`, `waste.csv`) and
+    /// `meta.json` into `dir`, which must not hold results yet.
     pub fn write(&self, dir: &Path) -> Result<(), StoreError> {
-        let write_error = |path: PathBuf| move |source| StoreError::Write { path, source };
-        std::fs::create_dir_all(dir).map_err(write_error(dir.to_path_buf()))?;
-        let results_path = dir.join(RESULTS_FILE);
-        let mut results = super::AppendOnlyCsv::<BuildRecord>::create(&results_path)
-            .map_err(write_error(results_path.clone()))?;
-        for record in &self.records {
-            results
-                .append(record)
-                .map_err(write_error(results_path.clone()))?;
-        }
-        let steps_path = dir.join(STEPS_FILE);
-        let mut steps = super::AppendOnlyCsv::<StepRecord>::create(&steps_path)
-            .map_err(write_error(steps_path.clone()))?;
-        for step in &self.steps {
-            steps
-                .append(step)
-                .map_err(write_error(steps_path.clone()))?;
-        }
-        self.meta
-            .write(dir)
-            .map_err(write_error(dir.join(META_FILE)))
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Write {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        write_rows(&dir.join(RESULTS_FILE), &self.records)?;
+        write_rows(&dir.join(STEPS_FILE), &self.steps)?;
+        write_rows(&dir.join(LAYERS_FILE), &self.layers)?;
+        write_rows(&dir.join(WASTE_FILE), &self.waste)?;
+        self.meta.write(dir).map_err(|source| StoreError::Write {
+            path: dir.join(META_FILE),
+            source,
+        })
     }
 
     /// Combines result sets from different machines or CI jobs into one.
@@ -264,11 +264,9 @@ impl ResultSet {
                 host: renamed(&record.host),
                 ..record
             }));
-        self.steps
-            .extend(part.steps.into_iter().map(|step| StepRecord {
-                host: renamed(&step.host),
-                ..step
-            }));
+        extend_renamed(&mut self.steps, part.steps, &renamed);
+        extend_renamed(&mut self.layers, part.layers, &renamed);
+        extend_renamed(&mut self.waste, part.waste, &renamed);
         for scenario in part.meta.scenarios {
             let host = renamed(&scenario.host);
             if self.meta.scenario(&scenario.name, &host).is_none() {
@@ -403,4 +401,42 @@ pub fn find_results_folders(dir: &Path) -> Vec<PathBuf> {
         }
     }
     found
+}
+
+/// The rows of a detail table (`steps.csv`, `layers.csv`, `waste.csv`) whose build is in
+/// `builds`; none when the folder predates the table. Rows of a build whose row never made it
+/// to results.csv (a run killed between the two writes) belong to no measurement.
+fn read_details<T: CsvRow + OfBuild>(
+    path: &Path,
+    builds: &BTreeSet<(&str, &str, u32)>,
+) -> Result<Vec<T>, StoreError> {
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<T> = read_rows(path).map_err(StoreError::Input)?;
+    Ok(rows
+        .into_iter()
+        .filter(|row| builds.contains(&row.build_identity()))
+        .collect())
+}
+
+/// Creates `path` with `rows`.
+fn write_rows<T: CsvRow>(path: &Path, rows: &[T]) -> Result<(), StoreError> {
+    let write_error = |source| StoreError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = AppendOnlyCsv::<T>::create(path).map_err(write_error)?;
+    for row in rows {
+        file.append(row).map_err(write_error)?;
+    }
+    Ok(())
+}
+
+/// Appends `rows` to `into` with their hosts renamed.
+fn extend_renamed<T: OfBuild>(into: &mut Vec<T>, rows: Vec<T>, renamed: &impl Fn(&str) -> String) {
+    into.extend(rows.into_iter().map(|row| {
+        let host = renamed(row.build_identity().1);
+        row.on_host(host)
+    }));
 }

@@ -30,6 +30,8 @@ pub(super) enum Call {
     Remove(String),
     /// A tag added.
     Tag(String),
+    /// An image exported for analysis.
+    Export(String),
 }
 
 /// How the fake behaves.
@@ -142,6 +144,7 @@ impl Daemon for FakeDaemon {
             id,
             image_bytes: 1000,
             layers: 1,
+            layer_ids: vec![format!("sha256:{:064x}", 1)],
             repo_digests: Vec::new(),
         }))
     }
@@ -220,6 +223,31 @@ impl Daemon for FakeDaemon {
         }
     }
 
+    async fn export_image(
+        &self,
+        id: &str,
+        chunks: tokio::sync::mpsc::Sender<bytes::Bytes>,
+    ) -> Result<(), EngineError> {
+        self.lock().calls.push(Call::Export(id.to_string()));
+        let export = fake_export().map_err(|e| EngineError::Request {
+            endpoint: self.name.clone(),
+            action: format!("export image {id}"),
+            reason: e.to_string(),
+        })?;
+        // Two chunks, so that a reader meets a boundary inside the archive.
+        let middle = export.len() / 2;
+        for part in [&export[..middle], &export[middle..]] {
+            if chunks
+                .send(bytes::Bytes::copy_from_slice(part))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     async fn prune_build_cache(&self) -> Result<u64, EngineError> {
         self.lock().calls.push(Call::Prune);
         Ok(0)
@@ -248,4 +276,29 @@ impl Daemon for FakeDaemon {
     async fn remove_container(&self, _id: &str) -> Result<(), EngineError> {
         Ok(())
     }
+}
+
+/// A saved image of one layer holding a 1000-byte file, as `docker save` lays it out: enough for
+/// the runner's bookkeeping of image analyses, never a claim about real images.
+fn fake_export() -> std::io::Result<Vec<u8>> {
+    let entry = |builder: &mut tar::Builder<Vec<u8>>, path: &str, bytes: &[u8]| {
+        let mut header = tar::Header::new_ustar();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder.append_data(&mut header, path, bytes)
+    };
+    let mut layer = tar::Builder::new(Vec::new());
+    entry(&mut layer, "app/fake", &[b'x'; 1000])?;
+    let layer = layer.into_inner()?;
+    let config = format!(
+        r#"{{"rootfs":{{"type":"layers","diff_ids":["sha256:{:064x}"]}},"history":[{{"created_by":"RUN fake # buildkit"}}]}}"#,
+        1
+    );
+    let manifest = r#"[{"Config":"config.json","RepoTags":[],"Layers":["l1/layer.tar"]}]"#;
+    let mut export = tar::Builder::new(Vec::new());
+    entry(&mut export, "l1/layer.tar", &layer)?;
+    entry(&mut export, "config.json", config.as_bytes())?;
+    entry(&mut export, "manifest.json", manifest.as_bytes())?;
+    export.into_inner()
 }

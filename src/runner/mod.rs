@@ -8,6 +8,7 @@
 //!   prebuilds.
 //! - [`prepare`]: what a build needs before it starts, from its cache mode's [`Preparation`].
 //! - [`execute`]: one timed build, bounded by `--timeout` and cut short by Ctrl-C.
+//! - [`analysis`]: each variant's image, analysed once per host between builds.
 //! - [`ledger`]: the images a run created, so that it removes what it made and nothing else.
 //!
 //! Hosts work in parallel, each on its own task, and each runs one build at a time, so that a
@@ -17,6 +18,7 @@
 //!
 //! [`Preparation`]: crate::cache_mode::Preparation
 
+mod analysis;
 mod execute;
 mod folders;
 mod host;

@@ -20,7 +20,10 @@ use crate::config::RunSettings;
 use crate::context::BuildContext;
 use crate::engine::{BuildRequest, Daemon};
 use crate::plan::{PlannedBuild, Purpose, ScenarioPlan};
-use crate::results::{BuildRecord, BuildStatus, ResultsFolder, RunCost, ScenarioMeta, StepRecord};
+use crate::results::{
+    BuildDetails, BuildRecord, BuildStatus, ImageRows, ResultsFolder, RunCost, ScenarioMeta,
+    StepRecord,
+};
 use crate::scenario::{BuildArgs, Scenario, Variant};
 
 /// One variant as this run builds it.
@@ -61,6 +64,9 @@ pub(super) struct ScenarioRun<'w, D> {
     ledger: ImageLedger,
     /// Whether each variant's cache holds a build this invocation made.
     primed: Vec<bool>,
+    /// Whether each variant's image has been analysed on this host (by this or an earlier
+    /// invocation of the run).
+    analysed: Vec<bool>,
     pub(super) cost: RunCost,
     started: Instant,
 }
@@ -109,6 +115,11 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             ));
         }
         let variant_count = variants.len();
+        let analysed_before = folder.analysed_variants(&worker.host, &scenario.name);
+        let analysed = variants
+            .iter()
+            .map(|v| analysed_before.contains(&v.variant.name))
+            .collect();
         Ok(ScenarioRun {
             worker,
             plan,
@@ -117,6 +128,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             variants,
             ledger,
             primed: vec![false; variant_count],
+            analysed,
             cost: RunCost::default(),
             started: Instant::now(),
         })
@@ -379,6 +391,14 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             }
             Purpose::Measure => {
                 self.cost.measured_build_seconds += execution.build_seconds;
+                let analysed = match (&status, &image) {
+                    (BuildStatus::Ok, Some(image)) if !self.analysed[index] => {
+                        let analysed = self.analyse_image(index, image).await?;
+                        self.analysed[index] = analysed.is_some();
+                        analysed
+                    }
+                    _ => None,
+                };
                 self.worker.seq += 1;
                 let record = BuildRecord {
                     scenario: scenario.name.clone(),
@@ -399,10 +419,20 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                     host: host.clone(),
                     run_id: settings.run_id.clone(),
                     seq: self.worker.seq,
+                    compressed_bytes: None,
                 };
-                let steps = StepRecord::of_build(&record, &execution.step_timings);
+                let record = BuildRecord {
+                    compressed_bytes: analysed.as_ref().map(|a| a.analysis.compressed_bytes()),
+                    ..record
+                };
+                let details = BuildDetails {
+                    steps: StepRecord::of_build(&record, &execution.step_timings),
+                    image: analysed
+                        .as_ref()
+                        .map(|a| ImageRows::of(&record, &a.analysis, a.base_layers, &a.base_image)),
+                };
                 self.folder
-                    .append(&record, &steps)
+                    .append(&record, &details)
                     .map_err(self.output_error())?;
                 self.worker.outcome.records.push(record);
             }

@@ -18,7 +18,7 @@ use crate::config::RunSettings;
 use crate::engine::Endpoint;
 use crate::error::EngineError;
 use crate::plan::{self, Plan};
-use crate::results::{BuildKey, BuildRecord, BuildStatus, ResultSet, RunMeta};
+use crate::results::{BuildKey, BuildRecord, BuildStatus, OfBuild, ResultSet, RunMeta};
 
 /// Collects events.
 #[derive(Default)]
@@ -186,7 +186,8 @@ async fn builds_run_in_plan_order_with_no_priming_and_rows_carry_their_identity(
         assert_eq!(row.status, BuildStatus::Ok);
     }
     // Every measured build's steps are in steps.csv under its identity; priming builds have none.
-    let steps = ResultSet::load(&out).unwrap().steps;
+    let set = ResultSet::load(&out).unwrap();
+    let steps = set.steps;
     assert_eq!(steps.len(), rows.len());
     for row in &rows {
         let own: Vec<_> = steps.iter().filter(|s| s.belongs_to(row)).collect();
@@ -214,6 +215,28 @@ async fn builds_run_in_plan_order_with_no_priming_and_rows_carry_their_identity(
     }
     let prunes = calls.iter().filter(|c| **c == Call::Prune).count();
     assert_eq!(prunes, 4);
+    // One image per variant is analysed: the first successful measured build's. Its layers and
+    // pull size are recorded under that build; later builds carry no pull size.
+    let exports: Vec<&Call> = calls
+        .iter()
+        .filter(|c| matches!(c, Call::Export(_)))
+        .collect();
+    assert_eq!(exports.len(), 2, "{exports:?}");
+    for variant in ["single", "multi"] {
+        let first = rows.iter().find(|r| r.variant == variant).unwrap();
+        assert!(exports.contains(&&Call::Export(first.image_id.clone())));
+        let layers: Vec<_> = set.layers.iter().filter(|l| l.belongs_to(first)).collect();
+        assert_eq!(layers.len(), 1, "the fake image has one layer");
+        assert_eq!((layers[0].bytes, layers[0].files), (1000, 1));
+        assert_eq!(first.compressed_bytes, Some(layers[0].compressed_bytes));
+        let later = rows.iter().filter(|r| r.variant == variant).skip(1);
+        for row in later {
+            assert_eq!(row.compressed_bytes, None, "{row:?}");
+            assert!(!set.layers.iter().any(|l| l.belongs_to(row)));
+        }
+    }
+    assert_eq!(set.layers.len(), 2);
+    assert!(set.waste.is_empty(), "nothing in the fake image is deleted");
     assert_eq!(
         std::fs::read_to_string(dir.join("app/main.py")).unwrap(),
         "print(1)\n",

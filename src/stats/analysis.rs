@@ -383,6 +383,7 @@ mod tests {
             host: "local".to_string(),
             run_id: "r".to_string(),
             seq: run,
+            compressed_bytes: None,
         }
     }
 

@@ -238,6 +238,7 @@ mod tests {
             host: "local".to_string(),
             run_id: "r".to_string(),
             seq,
+            compressed_bytes: None,
         }
     }
 

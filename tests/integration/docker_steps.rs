@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use stagebench::results::{BuildRecord, ResultSet, StepRecord};
+use stagebench::results::{BuildRecord, OfBuild, ResultSet, StepRecord};
 use stagebench::scenario::image_repository_for;
 
 use crate::support::{RemoveOnDrop, docker_daemon, stagebench, stderr, write_tree};

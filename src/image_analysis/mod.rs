@@ -1,0 +1,355 @@
+//! What an image is made of, read from the daemon's export of it (`docker save`) in one
+//! streaming pass: each layer's files and bytes, the instruction that made it, its size after the
+//! gzip compression a registry push applies, and the bytes that lower layers hold but later ones
+//! delete or overwrite.
+//!
+//! The export is a tar of tars. It is read entry by entry and never held in memory: each layer's
+//! bytes flow once through a tee into a parallel gzip compressor (whose output is only counted)
+//! while its own tar headers are read for the file list. The small JSON documents (the image
+//! config with its history, the manifest with the layer order) are kept whole.
+//!
+//! Both layouts a daemon may write are read: `docker save` of Docker 20.10 (`<id>/layer.tar`,
+//! identical layers as symbolic links to one another, `manifest.json` last) and the OCI layout of
+//! later engines (`blobs/sha256/<digest>`, `manifest.json` with the same `Layers` list).
+
+mod waste;
+
+use std::collections::BTreeMap;
+use std::io::{self, Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use gzp::ZWriter;
+use gzp::deflate::Gzip;
+use gzp::par::compress::ParCompressBuilder;
+use serde::Deserialize;
+
+use waste::{LayerFile, LayerFiles};
+pub use waste::{WasteKind, WastedFile};
+
+/// The gzip level a push uses: Docker compresses layers with Go's `gzip.DefaultCompression`,
+/// which is level 6, the same level `gzip` defaults to.
+pub const PUSH_GZIP_LEVEL: u32 = 6;
+
+/// The largest JSON document (config, manifest) kept whole; a real one is a few kilobytes.
+const MAX_DOCUMENT_BYTES: u64 = 16 << 20;
+
+/// How many of the largest wasted files an analysis keeps.
+pub const TOP_WASTED_FILES: usize = 10;
+
+/// One layer of an image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerAnalysis {
+    /// The layer's diff ID (`sha256:` of its uncompressed tar), from the image config.
+    pub diff_id: String,
+    /// The instruction that made it, as the image history records it, cleaned of the shell
+    /// prefix and builder markers (`RUN apt-get install -y gcc`).
+    pub created_by: String,
+    /// Bytes of the files it adds or changes (what `docker history` calls its size).
+    pub bytes: u64,
+    /// Its tar after gzip at [`PUSH_GZIP_LEVEL`]: what a push would transfer for it.
+    pub compressed_bytes: u64,
+    /// Files (regular files and links) it adds or changes.
+    pub files: u64,
+    /// Of `bytes`, what later layers delete or overwrite: carried by the image, never visible.
+    pub wasted_bytes: u64,
+}
+
+/// An image, layer by layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageAnalysis {
+    /// Layers from the bottom (the base image's first) up.
+    pub layers: Vec<LayerAnalysis>,
+    /// The largest wasted files, largest first (at most [`TOP_WASTED_FILES`]).
+    pub top_wasted: Vec<WastedFile>,
+}
+
+impl ImageAnalysis {
+    /// Sum of the layers' compressed sizes: the bytes a push of the whole image would transfer
+    /// (its config, a few kilobytes, aside).
+    pub fn compressed_bytes(&self) -> u64 {
+        self.layers.iter().map(|l| l.compressed_bytes).sum()
+    }
+
+    /// Bytes lower layers hold that later layers delete or overwrite.
+    pub fn wasted_bytes(&self) -> u64 {
+        self.layers.iter().map(|l| l.wasted_bytes).sum()
+    }
+}
+
+/// The export could not be read as an image.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    /// Reading the stream failed.
+    #[error("reading the image export failed: {0}")]
+    Read(#[from] io::Error),
+    /// The export lacks something every image export has, or holds something malformed.
+    #[error("the image export is not a saved image: {0}")]
+    Format(String),
+    /// The compressor failed.
+    #[error("compressing a layer failed: {0}")]
+    Compress(String),
+}
+
+/// One layer tar as read from the export, before the manifest says where it goes.
+struct ReadLayer {
+    files: Vec<LayerFile>,
+    compressed_bytes: u64,
+}
+
+#[derive(Deserialize)]
+struct ManifestEntry {
+    #[serde(rename = "Config")]
+    config: String,
+    #[serde(rename = "Layers")]
+    layers: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct ImageConfig {
+    #[serde(default)]
+    history: Vec<HistoryEntry>,
+    rootfs: RootFs,
+}
+
+#[derive(Deserialize)]
+struct HistoryEntry {
+    #[serde(default)]
+    created_by: String,
+    #[serde(default)]
+    empty_layer: bool,
+}
+
+#[derive(Deserialize)]
+struct RootFs {
+    #[serde(default)]
+    diff_ids: Vec<String>,
+}
+
+/// Reads an image export (`GET /images/{name}/get`) from `export`, compressing each layer with
+/// `threads` threads.
+pub fn analyze_export(export: impl Read, threads: usize) -> Result<ImageAnalysis, AnalysisError> {
+    let mut archive = tar::Archive::new(export);
+    let mut layers: BTreeMap<String, ReadLayer> = BTreeMap::new();
+    let mut links: BTreeMap<String, String> = BTreeMap::new();
+    let mut documents: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let path = entry
+            .path()?
+            .to_string_lossy()
+            .trim_start_matches("./")
+            .to_string();
+        let kind = entry.header().entry_type();
+        if kind.is_symlink() {
+            if let Some(target) = entry.link_name()? {
+                links.insert(path.clone(), resolve(&path, &target.to_string_lossy()));
+            }
+            continue;
+        }
+        if !kind.is_file() {
+            continue;
+        }
+        let mut first_block = [0u8; 512];
+        let filled = read_up_to(&mut entry, &mut first_block)?;
+        if looks_like_tar(&first_block[..filled]) {
+            let layer = read_layer(&first_block[..filled], &mut entry, threads)?;
+            layers.insert(path, layer);
+        } else if entry.size() <= MAX_DOCUMENT_BYTES {
+            let mut bytes = first_block[..filled].to_vec();
+            entry.read_to_end(&mut bytes)?;
+            documents.insert(path, bytes);
+        }
+    }
+    assemble(layers, &links, &documents)
+}
+
+/// Orders the layers as the manifest lists them and names each with its history entry.
+fn assemble(
+    read: BTreeMap<String, ReadLayer>,
+    links: &BTreeMap<String, String>,
+    documents: &BTreeMap<String, Vec<u8>>,
+) -> Result<ImageAnalysis, AnalysisError> {
+    let format = |message: String| AnalysisError::Format(message);
+    let manifest = documents
+        .get("manifest.json")
+        .ok_or_else(|| format("it has no manifest.json".to_string()))?;
+    let manifest: Vec<ManifestEntry> =
+        serde_json::from_slice(manifest).map_err(|e| format(format!("manifest.json: {e}")))?;
+    let image = manifest
+        .into_iter()
+        .next()
+        .ok_or_else(|| format("manifest.json lists no image".to_string()))?;
+    let config = documents
+        .get(&image.config)
+        .ok_or_else(|| format(format!("it has no {}", image.config)))?;
+    let config: ImageConfig =
+        serde_json::from_slice(config).map_err(|e| format(format!("{}: {e}", image.config)))?;
+    let created_by: Vec<String> = config
+        .history
+        .iter()
+        .filter(|h| !h.empty_layer)
+        .map(|h| clean_instruction(&h.created_by))
+        .collect();
+
+    let mut ordered: Vec<(LayerFiles, u64)> = Vec::with_capacity(image.layers.len());
+    for name in &image.layers {
+        let mut target = name.clone();
+        // A link may point at another link; a loop would never end, so follow a few at most.
+        for _ in 0..8 {
+            match links.get(&target) {
+                Some(next) => target = next.clone(),
+                None => break,
+            }
+        }
+        let layer = read
+            .get(&target)
+            .ok_or_else(|| format(format!("it lacks the layer {name}")))?;
+        ordered.push((layer.files.clone(), layer.compressed_bytes));
+    }
+    let (wasted_per_layer, top_wasted) = waste::wasted(
+        ordered.iter().map(|(files, _)| files.as_slice()),
+        TOP_WASTED_FILES,
+    );
+    let layers = ordered
+        .iter()
+        .enumerate()
+        .map(|(index, (files, compressed_bytes))| LayerAnalysis {
+            diff_id: config
+                .rootfs
+                .diff_ids
+                .get(index)
+                .cloned()
+                .unwrap_or_default(),
+            created_by: created_by.get(index).cloned().unwrap_or_default(),
+            bytes: files.iter().map(|f| f.bytes).sum(),
+            compressed_bytes: *compressed_bytes,
+            files: files.iter().filter(|f| !f.is_whiteout()).count() as u64,
+            wasted_bytes: wasted_per_layer.get(index).copied().unwrap_or_default(),
+        })
+        .collect();
+    Ok(ImageAnalysis { layers, top_wasted })
+}
+
+/// A path relative to the directory of `link`, as a symbolic link in the export names it.
+fn resolve(link: &str, target: &str) -> String {
+    let mut parts: Vec<&str> = link.split('/').collect();
+    parts.pop();
+    for part in target.split('/') {
+        match part {
+            ".." => {
+                parts.pop();
+            }
+            "." | "" => {}
+            part => parts.push(part),
+        }
+    }
+    parts.join("/")
+}
+
+/// A tar's first block: a ustar header, or the zeros that end an empty archive.
+fn looks_like_tar(block: &[u8]) -> bool {
+    block.len() == 512 && (block[257..262] == *b"ustar" || block.iter().all(|b| *b == 0))
+}
+
+/// Fills `buffer` as far as the reader allows; returns how much it read.
+fn read_up_to(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match reader.read(&mut buffer[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+/// Reads one layer tar (its first block already read) through the compressor and its headers
+/// into a file list.
+fn read_layer(
+    first_block: &[u8],
+    rest: &mut impl Read,
+    threads: usize,
+) -> Result<ReadLayer, AnalysisError> {
+    let counted = Arc::new(AtomicU64::new(0));
+    let mut compressor = ParCompressBuilder::<Gzip>::new()
+        .num_threads(threads.max(1))
+        .map_err(|e| AnalysisError::Compress(e.to_string()))?
+        .compression_level(gzp::Compression::new(PUSH_GZIP_LEVEL))
+        .from_writer(ByteCounter(Arc::clone(&counted)));
+    let files = {
+        let mut tee = Tee {
+            inner: first_block.chain(rest),
+            sink: &mut compressor,
+        };
+        let files = waste::list_layer(&mut tee)?;
+        // The layer's padding after its end-of-archive blocks is part of what a push sends.
+        io::copy(&mut tee, &mut io::sink())?;
+        files
+    };
+    compressor
+        .finish()
+        .map_err(|e| AnalysisError::Compress(e.to_string()))?;
+    Ok(ReadLayer {
+        files,
+        compressed_bytes: counted.load(Ordering::Relaxed),
+    })
+}
+
+/// Passes what it reads on to `sink` as well.
+struct Tee<'a, R, W: ?Sized> {
+    inner: R,
+    sink: &'a mut W,
+}
+
+impl<R: Read, W: Write + ?Sized> Read for Tee<'_, R, W> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buffer)?;
+        self.sink.write_all(&buffer[..n])?;
+        Ok(n)
+    }
+}
+
+/// A writer that keeps only the count of what it was given: the compressed layer itself is
+/// not needed, its size is.
+struct ByteCounter(Arc<AtomicU64>);
+
+impl Write for ByteCounter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `RUN apt-get install -y gcc` from the history's `RUN |1 A=1 /bin/sh -c apt-get install -y gcc
+/// # buildkit` (BuildKit) or `|1 A=1 /bin/sh -c apt-get install -y gcc` (classic), and `COPY
+/// file:ab12… in /app` from the classic builder's `/bin/sh -c #(nop) COPY file:ab12… in /app`.
+pub fn clean_instruction(created_by: &str) -> String {
+    let text = created_by.trim();
+    let text = text.strip_suffix("# buildkit").unwrap_or(text).trim_end();
+    if let Some(rest) = text.strip_prefix("/bin/sh -c #(nop)") {
+        return rest.trim().to_string();
+    }
+    let (run, rest) = match text.strip_prefix("RUN ") {
+        Some(rest) => (true, rest.trim_start()),
+        None => (false, text),
+    };
+    // Build arguments in effect come first: `|2 A=1 B=2 /bin/sh -c make`.
+    let command = if rest.starts_with('|') {
+        rest.split_once("/bin/sh -c ").map(|(_, command)| command)
+    } else {
+        rest.strip_prefix("/bin/sh -c ")
+    };
+    match command {
+        Some(command) => format!("RUN {}", command.trim()),
+        None if run => format!("RUN {rest}"),
+        None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
