@@ -87,6 +87,12 @@ pub fn headline_tables(data: &ReportData) -> Vec<HeadlineTable> {
                 }
             }
             columns.push("image size".to_string());
+            // Pull size exists only where an image was analysed (runs recorded before it was
+            // measured have none), so its column appears only then.
+            let has_pull_size = groups.iter().any(|g| g.compressed_bytes.is_some());
+            if has_pull_size {
+                columns.push("pull size".to_string());
+            }
 
             let mut variants: Vec<&str> = Vec::new();
             for group in groups {
@@ -109,7 +115,24 @@ pub fn headline_tables(data: &ReportData) -> Vec<HeadlineTable> {
                             cells.push(prebuild_cell(section.scenario, variant, group.copied()));
                         }
                     }
-                    cells.push(size_cell(groups, &comparisons, variant, baseline));
+                    let image_bytes = |g: &GroupSummary| g.image_bytes;
+                    cells.push(size_cell(
+                        groups,
+                        variant,
+                        baseline,
+                        image_bytes,
+                        "no image",
+                    ));
+                    if has_pull_size {
+                        let pull_bytes = |g: &GroupSummary| g.compressed_bytes;
+                        cells.push(size_cell(
+                            groups,
+                            variant,
+                            baseline,
+                            pull_bytes,
+                            "not analysed",
+                        ));
+                    }
                     HeadlineRow {
                         label: if Some(*variant) == baseline {
                             format!("{variant} (baseline)")
@@ -239,41 +262,44 @@ fn prebuild_cell(
     }
 }
 
-/// Image size is a property of the variant, so it is taken from its cold group when there is one.
+/// A size (`bytes_of` a group: image or pull size) is a property of the variant, so it is taken
+/// from its first group that has one (its cold group when there is one), the baseline's alike.
 fn size_cell(
     groups: &[&GroupSummary],
-    comparisons: &[&Comparison],
     variant: &str,
     baseline: Option<&str>,
+    bytes_of: impl Fn(&GroupSummary) -> Option<u64>,
+    missing: &str,
 ) -> HeadlineCell {
-    let bytes = groups
-        .iter()
-        .filter(|g| g.key.variant == variant)
-        .find_map(|g| g.image_bytes);
-    let Some(bytes) = bytes else {
+    let variant_bytes = |name: &str| {
+        groups
+            .iter()
+            .filter(|g| g.key.variant == name)
+            .find_map(|g| bytes_of(g))
+    };
+    let Some(bytes) = variant_bytes(variant) else {
         return HeadlineCell {
             value: "–".to_string(),
-            details: vec!["no image".to_string()],
+            details: vec![missing.to_string()],
             comparison: None,
         };
     };
     // Sizes are deterministic: any difference is a finding, and equal sizes say so.
-    let comparison = match (
-        comparisons
-            .iter()
-            .find(|c| c.key.variant == variant)
-            .and_then(|c| c.size_ratio),
-        baseline,
-    ) {
-        // Equal byte counts divide to exactly 1.
-        (Some(ratio), Some(baseline)) => match ratio.total_cmp(&1.0) {
-            std::cmp::Ordering::Equal => Some((format!("same size as {baseline}"), false)),
-            std::cmp::Ordering::Less | std::cmp::Ordering::Greater => Some((
-                format!("{} than {baseline}", format::size_phrase(ratio)),
+    let comparison = match baseline.filter(|b| *b != variant) {
+        Some(baseline) => match variant_bytes(baseline) {
+            Some(baseline_bytes) if baseline_bytes == bytes => {
+                Some((format!("same size as {baseline}"), false))
+            }
+            Some(baseline_bytes) if bytes > 0 => Some((
+                format!(
+                    "{} than {baseline}",
+                    format::size_phrase(baseline_bytes as f64 / bytes as f64)
+                ),
                 true,
             )),
+            _ => None,
         },
-        _ => None,
+        None => None,
     };
     HeadlineCell {
         value: format::bytes(bytes),

@@ -25,7 +25,8 @@ use crate::results::{
     StepRecord, StoreError, WasteRecord,
 };
 use crate::stats::{
-    Analysis, Comparison, GroupSummary, ScenarioLayout, StageBreakdown, analyze, stage_breakdowns,
+    Analysis, Comparison, GroupSummary, ImageBreakdown, ScenarioLayout, StageBreakdown, analyze,
+    image_breakdowns, stage_breakdowns,
 };
 
 pub use ci_exports::{BencherMetricFormat, BenchmarkAction, series_name};
@@ -54,6 +55,8 @@ pub struct ReportData {
     pub analysis: Analysis,
     /// Where the time of each series' builds goes, stage by stage.
     pub stages: Vec<StageBreakdown>,
+    /// What each variant's analysed image is made of.
+    pub images: Vec<ImageBreakdown>,
 }
 
 /// One scenario on one host with one builder: a headline table and a set of charts. Sections
@@ -182,6 +185,7 @@ impl ReportData {
         }
         let analysis = analyze(&records, &layouts, meta.settings.options.noise_threshold);
         let stages = stage_breakdowns(&records, &steps);
+        let images = image_breakdowns(&records, &layers, &waste);
         ReportData {
             meta,
             records,
@@ -190,6 +194,7 @@ impl ReportData {
             waste,
             analysis,
             stages,
+            images,
         }
     }
 

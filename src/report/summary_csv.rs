@@ -46,6 +46,7 @@ struct SummaryRow<'a> {
     holm_p_value: Option<f64>,
     interval_confidence: Option<f64>,
     noise_threshold: Option<f64>,
+    compressed_bytes: Option<u64>,
 }
 
 /// What the `test` column names.
@@ -101,6 +102,7 @@ impl Exporter for SummaryCsv {
                 holm_p_value: contrast.map(|c| c.adjusted_p_value),
                 interval_confidence: contrast.map(|c| c.confidence),
                 noise_threshold: contrast.map(|c| c.noise_threshold),
+                compressed_bytes: group.compressed_bytes,
             };
             writer.serialize(row).map_err(|e| ReportError::Render {
                 format: "summary.csv",

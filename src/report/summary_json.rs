@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::results::{BuildRecord, RunMeta};
-use crate::stats::{Comparison, GroupSummary, StageBreakdown};
+use crate::stats::{Comparison, GroupSummary, ImageBreakdown, StageBreakdown};
 
 use super::{Exporter, ReportData, ReportError};
 
@@ -33,6 +33,8 @@ struct SummaryDocument<'a> {
     comparisons: &'a [Comparison],
     /// Where the time of each series' builds goes, stage by stage (from `steps.csv`).
     stages: &'a [StageBreakdown],
+    /// What each variant's analysed image is made of (from `layers.csv` and `waste.csv`).
+    images: &'a [ImageBreakdown],
 }
 
 #[derive(Serialize)]
@@ -78,6 +80,7 @@ impl Exporter for SummaryJson {
             groups: &data.analysis.groups,
             comparisons: &data.analysis.comparisons,
             stages: &data.stages,
+            images: &data.images,
         };
         let mut bytes = serde_json::to_vec_pretty(&document).map_err(|e| ReportError::Render {
             format: "summary.json",

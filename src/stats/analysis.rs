@@ -32,6 +32,10 @@ pub struct GroupSummary {
     /// Median image size in bytes over the successful timed runs that reported one (the mean of
     /// the middle two rounded to the nearest byte, halves up); `None` when none did.
     pub image_bytes: Option<u64>,
+    /// Median pull size (`compressed_bytes`) over the successful timed runs whose image was
+    /// analysed (one per variant and host in a run); `None` when none was.
+    #[serde(default)]
+    pub compressed_bytes: Option<u64>,
     /// `build_seconds` of every successful timed run, in run-number order, so that charts can
     /// draw each run.
     pub samples_seconds: Vec<f64>,
@@ -303,6 +307,11 @@ impl Accumulator<'_> {
         self.ok_runs.sort_by_key(|record| record.run);
         let samples_seconds: Vec<f64> = self.ok_runs.iter().map(|r| r.build_seconds).collect();
         let image_sizes: Vec<u64> = self.ok_runs.iter().filter_map(|r| r.image_bytes).collect();
+        let pull_sizes: Vec<u64> = self
+            .ok_runs
+            .iter()
+            .filter_map(|r| r.compressed_bytes)
+            .collect();
         GroupSummary {
             key: self.key,
             runs_ok: self.ok_runs.len(),
@@ -311,6 +320,7 @@ impl Accumulator<'_> {
             runs_interrupted: self.runs_interrupted,
             build_seconds: summarize(&samples_seconds),
             image_bytes: median_bytes(image_sizes),
+            compressed_bytes: median_bytes(pull_sizes),
             samples_seconds,
         }
     }

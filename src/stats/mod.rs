@@ -9,10 +9,13 @@
 //! - every comparison is one [`contrast`](contrast::contrast): the ratio of geometric means with
 //!   Welch's interval, and a verdict read off that interval, Holm-adjusted across a report;
 //! - where a build's time goes is each stage's span in the builds of a series, with the stages
-//!   on the critical path read off the step timings ([`stage_breakdowns`]).
+//!   on the critical path read off the step timings ([`stage_breakdowns`]);
+//! - what an image is made of is its layers' bytes summed by origin, base image or instruction,
+//!   with the bytes later layers waste ([`image_breakdowns`]).
 
 mod analysis;
 mod contrast;
+mod images;
 mod sample;
 mod significance;
 mod stages;
@@ -22,6 +25,9 @@ use serde::{Deserialize, Serialize};
 pub use analysis::{Analysis, Comparison, GroupSummary, ScenarioLayout, analyze};
 pub use contrast::{
     Contrast, FAMILY_ERROR_RATE, Outcome, contrast, contrast_family, holm, outcome,
+};
+pub use images::{
+    ImageBreakdown, InstructionBytes, NamedWaste, WASTED_FILES_NAMED, image_breakdowns,
 };
 pub use sample::{SampleSummary, median, median_interval, summarize};
 pub use significance::{LogDifference, log_difference};

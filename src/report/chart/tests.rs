@@ -49,6 +49,7 @@ fn group(
         runs_interrupted: 0,
         build_seconds,
         image_bytes,
+        compressed_bytes: None,
         samples_seconds: samples_seconds.to_vec(),
     }
 }
