@@ -4,7 +4,8 @@
 //! CI runners are noisy, so the gate is built not to cry wolf:
 //! - a time regression needs the contrast to say `slower` (Holm-adjusted across every series of
 //!   the comparison) *and* the whole interval to lie above `1 + time threshold`;
-//! - a size regression needs growth above both a relative threshold and an absolute floor;
+//! - a size regression needs growth above both a relative threshold and an absolute floor, of
+//!   the image or of its pull size (compressed, when both sides analysed the image);
 //! - samples of different machines are not compared unless asked to.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -52,12 +53,12 @@ pub struct SeriesChange {
     /// Current against baseline; `None` with fewer than 2 runs on a side.
     pub contrast: Option<Contrast>,
     /// Median image size of each side.
-    pub baseline_image_bytes: Option<u64>,
-    /// See `baseline_image_bytes`.
-    pub current_image_bytes: Option<u64>,
+    pub image: SizeChange,
+    /// Pull size (`compressed_bytes`) of each side, where its image was analysed.
+    pub pull: SizeChange,
     /// Whether build time regressed beyond the thresholds.
     pub time_regression: bool,
-    /// Whether the image grew beyond the thresholds.
+    /// Whether the image or its pull size grew beyond the thresholds.
     pub size_regression: bool,
 }
 
@@ -66,10 +67,33 @@ impl SeriesChange {
     pub fn is_regression(&self) -> bool {
         self.time_regression || self.size_regression
     }
+}
 
-    /// Current image bytes minus baseline image bytes.
-    pub fn size_change_bytes(&self) -> Option<i128> {
-        Some(i128::from(self.current_image_bytes?) - i128::from(self.baseline_image_bytes?))
+/// A size on both sides of a comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizeChange {
+    /// The baseline's bytes, when it measured them.
+    pub baseline_bytes: Option<u64>,
+    /// The current side's bytes, when it measured them.
+    pub current_bytes: Option<u64>,
+}
+
+impl SizeChange {
+    /// Current bytes minus baseline bytes, when both are known.
+    pub fn change_bytes(&self) -> Option<i128> {
+        Some(i128::from(self.current_bytes?) - i128::from(self.baseline_bytes?))
+    }
+
+    /// Whether the size grew by more than both the relative threshold and the floor.
+    pub fn grew_beyond(&self, thresholds: &Thresholds) -> bool {
+        match (self.baseline_bytes, self.current_bytes) {
+            (Some(before), Some(after)) if after > before => {
+                let growth = after - before;
+                growth > thresholds.size_floor_bytes
+                    && growth as f64 > thresholds.size * before as f64
+            }
+            _ => false,
+        }
     }
 }
 
@@ -170,14 +194,15 @@ pub fn compare(
                 Outcome::Slower => c.interval.low > 1.0 + thresholds.time,
                 Outcome::Faster | Outcome::Same | Outcome::Inconclusive => false,
             });
-            let size_regression = match (base.image_bytes, current.image_bytes) {
-                (Some(before), Some(after)) if after > before => {
-                    let growth = after - before;
-                    growth > thresholds.size_floor_bytes
-                        && growth as f64 > thresholds.size * before as f64
-                }
-                _ => false,
+            let image = SizeChange {
+                baseline_bytes: base.image_bytes,
+                current_bytes: current.image_bytes,
             };
+            let pull = SizeChange {
+                baseline_bytes: base.compressed_bytes,
+                current_bytes: current.compressed_bytes,
+            };
+            let size_regression = image.grew_beyond(&thresholds) || pull.grew_beyond(&thresholds);
             SeriesChange {
                 key: current.key.clone(),
                 baseline_median_seconds: base.build_seconds.as_ref().map(|s| s.median),
@@ -185,8 +210,8 @@ pub fn compare(
                 baseline_runs: base.runs_ok,
                 current_runs: current.runs_ok,
                 contrast,
-                baseline_image_bytes: base.image_bytes,
-                current_image_bytes: current.image_bytes,
+                image,
+                pull,
                 time_regression,
                 size_regression,
             }
@@ -375,6 +400,38 @@ mod tests {
         // And 1.5 MB on 500 MB is under 1%.
         let slight = set(&meta, &[("single", COLD, STEADY, 501_500_000)]);
         let result = compare(&base, &slight, Thresholds::default(), false).unwrap();
+        assert!(!result.changes[0].size_regression);
+    }
+
+    #[test]
+    fn pull_size_growth_fails_even_when_the_image_size_holds() {
+        let meta = fixture_meta();
+        let with_pull = |bytes: u64| {
+            let mut set = set(&meta, &[("single", COLD, STEADY, 500_000_000)]);
+            set.records[0].compressed_bytes = Some(bytes);
+            set
+        };
+        let base = with_pull(200_000_000);
+        let result = compare(&base, &with_pull(230_000_000), Thresholds::default(), false).unwrap();
+        let change = &result.changes[0];
+        assert_eq!(change.image.change_bytes(), Some(0));
+        assert_eq!(change.pull.change_bytes(), Some(30_000_000));
+        assert!(change.size_regression, "15% and 30 MB more to pull");
+        let result = compare(&base, &with_pull(200_500_000), Thresholds::default(), false).unwrap();
+        assert!(
+            !result.changes[0].size_regression,
+            "500 kB is under the floor"
+        );
+        // A side that never analysed its image has no pull size to regress.
+        let unanalysed = set(&meta, &[("single", COLD, STEADY, 500_000_000)]);
+        let result = compare(
+            &unanalysed,
+            &with_pull(900_000_000),
+            Thresholds::default(),
+            false,
+        )
+        .unwrap();
+        assert_eq!(result.changes[0].pull.change_bytes(), None);
         assert!(!result.changes[0].size_regression);
     }
 

@@ -7,7 +7,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
 
 use super::format;
-use crate::compare::{CompareResult, SeriesChange};
+use crate::compare::{CompareResult, SeriesChange, SizeChange};
 use crate::results::SeriesKey;
 
 /// One row, in words.
@@ -17,32 +17,45 @@ struct Row {
     current: String,
     build_time: String,
     image_size: String,
+    /// Empty when neither side analysed its images; the column is then left out.
+    pull_size: String,
     verdict: &'static str,
+}
+
+/// Whether any series has a pull size on either side.
+fn has_pull_size(result: &CompareResult) -> bool {
+    result
+        .changes
+        .iter()
+        .any(|c| c.pull.baseline_bytes.is_some() || c.pull.current_bytes.is_some())
 }
 
 /// The comparison as a table for a terminal, with the verdict under it.
 pub fn compare_terminal(result: &CompareResult) -> String {
     let mut table = Table::new();
+    let pull = has_pull_size(result);
+    let mut header = vec!["series", "baseline", "current", "build time", "image size"];
+    if pull {
+        header.push("pull size");
+    }
+    header.push("");
     table
         .load_style(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(vec![
-            "series",
-            "baseline",
-            "current",
-            "build time",
-            "image size",
-            "",
-        ]);
+        .set_header(header);
     for row in rows(result) {
-        table.add_row(vec![
+        let mut cells = vec![
             comfy_table::Cell::new(row.series),
             comfy_table::Cell::new(row.baseline).set_alignment(CellAlignment::Right),
             comfy_table::Cell::new(row.current).set_alignment(CellAlignment::Right),
             comfy_table::Cell::new(row.build_time),
             comfy_table::Cell::new(row.image_size),
-            comfy_table::Cell::new(row.verdict),
-        ]);
+        ];
+        if pull {
+            cells.push(comfy_table::Cell::new(row.pull_size));
+        }
+        cells.push(comfy_table::Cell::new(row.verdict));
+        table.add_row(cells);
     }
     let mut out = format!("{table}\n");
     for line in footer(result) {
@@ -56,9 +69,12 @@ pub fn compare_terminal(result: &CompareResult) -> String {
 pub fn compare_markdown(result: &CompareResult) -> String {
     let mut out = String::from("## stagebench compare\n\n");
     let _ = writeln!(out, "{}\n", headline(result));
+    let pull = has_pull_size(result);
     let _ = writeln!(
         out,
-        "| series | baseline | current | build time | image size | |\n| --- | ---: | ---: | --- | --- | --- |"
+        "| series | baseline | current | build time | image size |{} |\n| --- | ---: | ---: | --- | --- |{} --- |",
+        if pull { " pull size |" } else { "" },
+        if pull { " --- |" } else { "" }
     );
     for row in rows(result) {
         let verdict = if row.verdict.is_empty() {
@@ -66,9 +82,14 @@ pub fn compare_markdown(result: &CompareResult) -> String {
         } else {
             format!("**{}**", row.verdict)
         };
+        let pull_cell = if pull {
+            format!(" {} |", row.pull_size)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {verdict} |",
+            "| {} | {} | {} | {} | {} |{pull_cell} {verdict} |",
             row.series, row.baseline, row.current, row.build_time, row.image_size
         );
     }
@@ -93,7 +114,7 @@ fn footer(result: &CompareResult) -> Vec<String> {
     let mut lines = vec![
         headline(result).replace("**", ""),
         format!(
-            "A time regression is `slower` with the whole interval above +{}; a size regression is growth above {} and {}. {}",
+            "A time regression is `slower` with the whole interval above +{}; a size regression is growth of the image or its pull size above {} and {}. {}",
             format::percent(t.time),
             format::percent(t.size),
             format::bytes(t.size_floor_bytes),
@@ -152,7 +173,8 @@ fn rows(result: &CompareResult) -> Vec<Row> {
                 baseline: median(change.baseline_median_seconds, change.baseline_runs),
                 current: median(change.current_median_seconds, change.current_runs),
                 build_time: build_time(change),
-                image_size: image_size(change),
+                image_size: size_text(&change.image),
+                pull_size: size_text(&change.pull),
                 verdict: if change.is_regression() {
                     "REGRESSION"
                 } else {
@@ -191,11 +213,11 @@ fn build_time(change: &SeriesChange) -> String {
     }
 }
 
-fn image_size(change: &SeriesChange) -> String {
+fn size_text(change: &SizeChange) -> String {
     match (
-        change.baseline_image_bytes,
-        change.current_image_bytes,
-        change.size_change_bytes(),
+        change.baseline_bytes,
+        change.current_bytes,
+        change.change_bytes(),
     ) {
         (Some(_), Some(after), Some(0)) => format!("{}, unchanged", format::bytes(after)),
         (Some(before), Some(after), Some(delta)) => format!(
