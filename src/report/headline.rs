@@ -34,6 +34,10 @@ pub struct HeadlineTable {
     pub dockerfiles: Vec<(String, String, Option<String>)>,
     /// Whether the section has a stage timeline chart (its builds recorded steps).
     pub has_timeline: bool,
+    /// Whether the section has a layer chart (its images were analysed).
+    pub has_layers: bool,
+    /// Why the variants differ, in sentences (see [`super::why`]).
+    pub why: Vec<String>,
 }
 
 /// One variant's row.
@@ -167,6 +171,8 @@ pub fn headline_tables(data: &ReportData) -> Vec<HeadlineTable> {
                     })
                     .collect(),
                 has_timeline: !data.timelines(&section).is_empty(),
+                has_layers: !data.images_of(&section).is_empty(),
+                why: super::why::why_sentences(data, &section),
             }
         })
         .collect()

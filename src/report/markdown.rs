@@ -72,6 +72,12 @@ impl Exporter for Markdown {
                     let _ = writeln!(out, "- {verdict}");
                 }
             }
+            if !table.why.is_empty() {
+                let _ = writeln!(out, "\n**Why**\n");
+                for sentence in &table.why {
+                    let _ = writeln!(out, "- {sentence}");
+                }
+            }
             if let Some(cost) = &table.cost {
                 let _ = writeln!(out, "\nCost of the run: {cost}.");
             }
@@ -83,6 +89,9 @@ impl Exporter for Markdown {
             ];
             if table.has_timeline {
                 charts.push(("timeline", "stage timeline of the median runs"));
+            }
+            if table.has_layers {
+                charts.push(("layers", "image layers by origin, with wasted bytes"));
             }
             for (chart, alt) in charts {
                 let _ = writeln!(

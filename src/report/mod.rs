@@ -14,6 +14,7 @@ mod markdown;
 mod summary_csv;
 mod summary_json;
 mod terminal;
+mod why;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -220,6 +221,19 @@ impl ReportData {
         ResultSet::combine_one_run(sets).map(ReportData::new)
     }
 
+    /// The analysed images of `section`'s variants.
+    pub fn images_of(&self, section: &Section<'_>) -> Vec<ImageBreakdown> {
+        self.images
+            .iter()
+            .filter(|i| {
+                i.scenario == section.scenario.name
+                    && i.host == section.host
+                    && i.builder == section.builder
+            })
+            .cloned()
+            .collect()
+    }
+
     /// The median run of each variant and cache mode of `section` that has steps, for the
     /// stage timeline; empty for results recorded without steps.
     pub fn timelines(&self, section: &Section<'_>) -> Vec<chart::Timeline> {
@@ -370,6 +384,17 @@ pub fn write_all(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
                 daemon_version,
                 variants: &variants,
                 timelines: &timelines,
+            })?);
+        }
+        let images = data.images_of(&section);
+        if !images.is_empty() {
+            let title = section.title();
+            files.extend(chart::render_layers(&chart::LayersInput {
+                title: &title,
+                file_stem: &stem,
+                builder: section.builder,
+                variants: &variants,
+                images: &images,
             })?);
         }
         for file in files {

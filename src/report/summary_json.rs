@@ -35,6 +35,8 @@ struct SummaryDocument<'a> {
     stages: &'a [StageBreakdown],
     /// What each variant's analysed image is made of (from `layers.csv` and `waste.csv`).
     images: &'a [ImageBreakdown],
+    /// Why the variants differ, in sentences, per scenario, host and builder.
+    why: Vec<super::why::WhySection>,
 }
 
 #[derive(Serialize)]
@@ -81,6 +83,7 @@ impl Exporter for SummaryJson {
             comparisons: &data.analysis.comparisons,
             stages: &data.stages,
             images: &data.images,
+            why: super::why::why_sections(data),
         };
         let mut bytes = serde_json::to_vec_pretty(&document).map_err(|e| ReportError::Render {
             format: "summary.json",

@@ -41,6 +41,14 @@ pub fn terminal_table(data: &ReportData) -> String {
             out.push_str(verdict);
             out.push('\n');
         }
+        if !headline.why.is_empty() {
+            out.push_str("why:\n");
+            for sentence in &headline.why {
+                out.push_str("  ");
+                out.push_str(sentence);
+                out.push('\n');
+            }
+        }
         out.push('\n');
     }
     if !data.analysis.comparisons.is_empty() {

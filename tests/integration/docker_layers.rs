@@ -102,6 +102,22 @@ fn docker_layers_attribute_waste_and_pull_size_to_instructions() {
     assert!(top.removed_by.contains("rm /blob"), "{top:#?}");
     assert_eq!(top.created_by, writer.created_by);
 
+    // The report says it in words, and draws it.
+    let report = std::fs::read_to_string(dir.path().join("out/report.md")).unwrap();
+    assert!(
+        report.contains(
+            "waste carries 8.39 MB (" 
+        ) && report.contains(
+            "in files that a later layer deletes or overwrites, all written by `RUN head -c 8388608 /dev/urandom > /blob` and removed by `RUN rm /blob`"
+        ),
+        "{report}"
+    );
+    assert!(
+        dir.path()
+            .join(format!("out/{}-layers.png", waste.scenario))
+            .is_file()
+    );
+
     let own_layer = |variant: &str| {
         let layers = layers_of(&set, build(variant));
         (*layers.last().unwrap()).clone()

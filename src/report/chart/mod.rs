@@ -10,6 +10,7 @@
 mod axes;
 mod build_time;
 mod image_size;
+mod layers;
 mod raster;
 mod style;
 mod text;
@@ -26,6 +27,7 @@ use crate::cache_mode::CacheMode;
 use crate::stats::{Comparison, GroupSummary};
 
 use super::format as report_format;
+pub use layers::LayersInput;
 use text::TextLayer;
 pub use timeline::{Timeline, TimelineInput, TimelineStep};
 pub use trend::{TrendInput, TrendPoint, TrendSeries};
@@ -130,6 +132,18 @@ pub fn render_timeline(input: &TimelineInput<'_>) -> Result<Vec<ChartFile>, Char
         .collect()
 }
 
+/// Renders the layer attribution chart of a section as SVG and PNG, named
+/// `<stem>-layers.{svg,png}`.
+pub fn render_layers(input: &LayersInput<'_>) -> Result<Vec<ChartFile>, ChartError> {
+    [Format::Svg, Format::Png]
+        .into_iter()
+        .map(|format| {
+            let file_name = format!("{}-layers.{}", input.file_stem, format.extension());
+            rendered(file_name, render(input, format))
+        })
+        .collect()
+}
+
 /// Names a rendered chart, or its failure.
 fn rendered(
     file_name: String,
@@ -182,6 +196,21 @@ impl Drawing for TimelineInput<'_> {
 
     fn height_px(&self) -> u32 {
         TimelineInput::height_px(self)
+    }
+}
+
+impl Drawing for LayersInput<'_> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        text: &mut TextLayer,
+    ) -> Result<(), DrawFailure> {
+        root.fill(&style::BACKGROUND)?;
+        layers::draw(root, text, self)
+    }
+
+    fn height_px(&self) -> u32 {
+        LayersInput::height_px(self)
     }
 }
 

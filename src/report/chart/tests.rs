@@ -514,3 +514,93 @@ fn the_timeline_grows_with_its_rows_and_renders_the_same_bytes_twice() {
     };
     assert_eq!(files, again);
 }
+
+fn image(variant: &str, instructions: &[(&str, u64, u64)]) -> crate::stats::ImageBreakdown {
+    crate::stats::ImageBreakdown {
+        scenario: "python-node".to_string(),
+        variant: variant.to_string(),
+        builder: Builder::BuildKit,
+        host: "local".to_string(),
+        build: crate::stats::BuildRef {
+            run_id: "r".to_string(),
+            seq: 1,
+        },
+        image_id: format!("sha256:{variant}"),
+        image_bytes: 80_000_000 + instructions.iter().map(|i| i.1).sum::<u64>(),
+        compressed_bytes: 30_000_000,
+        base_image: "debian:bookworm-slim".to_string(),
+        base_bytes: 80_000_000,
+        base_compressed_bytes: 28_000_000,
+        instructions: instructions
+            .iter()
+            .enumerate()
+            .map(
+                |(i, (created_by, bytes, wasted))| crate::stats::InstructionBytes {
+                    layer: i as u32 + 2,
+                    created_by: created_by.to_string(),
+                    bytes: *bytes,
+                    compressed_bytes: bytes / 3,
+                    wasted_bytes: *wasted,
+                },
+            )
+            .collect(),
+        wasted_bytes: instructions.iter().map(|i| i.2).sum(),
+        largest_wasted_files: Vec::new(),
+    }
+}
+
+#[test]
+fn the_layer_chart_has_a_row_per_analysed_variant_and_renders_the_same_bytes_twice() {
+    let variants = names(&["single", "single-tidy", "multi"]);
+    let images = [
+        image(
+            "single",
+            &[
+                ("RUN apt-get install -y build-essential", 400_000_000, 0),
+                ("RUN make && make install", 300_000_000, 0),
+                ("RUN apt-get purge -y build-essential", 2_000_000, 0),
+            ],
+        ),
+        image("multi", &[("COPY --from=build /opt /opt", 90_000_000, 0)]),
+    ];
+    let input = LayersInput {
+        title: "python-node",
+        file_stem: "python-node",
+        builder: Builder::BuildKit,
+        variants: &variants,
+        images: &images,
+    };
+    let files = match render_layers(&input) {
+        Ok(files) => files,
+        Err(error) => panic!("rendering failed: {error}"),
+    };
+    let file_names: Vec<&str> = files.iter().map(|f| f.file_name.as_str()).collect();
+    assert_eq!(
+        file_names,
+        ["python-node-layers.svg", "python-node-layers.png"]
+    );
+    let (width, two_rows) = png_dimensions(&files[1].bytes);
+    assert_eq!(width, CHART_WIDTH_PX);
+    let more: Vec<_> = (0..6)
+        .map(|i| image(&format!("variant-{i}"), &[("RUN true", 1_000_000, 500_000)]))
+        .collect();
+    let many = names(
+        &(0..6)
+            .map(|i| format!("variant-{i}"))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    let taller = render_layers(&LayersInput {
+        variants: &many,
+        images: &more,
+        ..input.clone()
+    })
+    .unwrap();
+    assert!(
+        png_dimensions(&taller[1].bytes).1 > two_rows,
+        "six rows need more height than two"
+    );
+    assert_eq!(render_layers(&input).unwrap(), files, "deterministic");
+}

@@ -387,7 +387,7 @@ fn draw_panel<DB: DrawingBackend>(
 
 /// `instruction` cut to whole words with "…" so that it fits `width_px`, or `None` when not
 /// even its first word fits.
-fn shortened(
+pub(super) fn shortened(
     text: &TextLayer,
     instruction: &str,
     style: LabelStyle,

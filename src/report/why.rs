@@ -1,0 +1,373 @@
+//! The "why" of a section in plain sentences, each derived from numbers the report holds: what
+//! an image is made of and how much of it a later layer throws away, how a variant's size
+//! compares with the baseline's, where a cold build's time goes, and whether an edit reached
+//! the image at all. A sentence is written only when its numbers exist.
+
+use serde::Serialize;
+
+use super::format;
+use super::{ReportData, Section};
+use crate::builder::Builder;
+use crate::cache_mode::CacheMode;
+use crate::results::{BuildStatus, OfBuild};
+use crate::stats::{ImageBreakdown, StageBreakdown};
+
+/// Waste below this share of an image is not worth a sentence...
+const WASTE_SHARE_WORTH_SAYING: f64 = 0.01;
+/// ...nor below this many bytes.
+const WASTE_BYTES_WORTH_SAYING: u64 = 1_000_000;
+/// A single step worth naming takes at least this share of a build.
+const DOMINANT_STEP_SHARE: f64 = 0.3;
+/// Instructions quoted in a sentence are cut to about this many characters.
+const QUOTED_INSTRUCTION_CHARS: usize = 60;
+
+/// The sentences of one section, as summary.json carries them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WhySection {
+    /// Scenario name.
+    pub scenario: String,
+    /// Docker host.
+    pub host: String,
+    /// Builder.
+    pub builder: Builder,
+    /// The sentences, in reading order.
+    pub sentences: Vec<String>,
+}
+
+/// The sentences of every section.
+pub fn why_sections(data: &ReportData) -> Vec<WhySection> {
+    data.sections()
+        .iter()
+        .map(|section| WhySection {
+            scenario: section.scenario.name.clone(),
+            host: section.host.to_string(),
+            builder: section.builder,
+            sentences: why_sentences(data, section),
+        })
+        .collect()
+}
+
+/// The sentences of one section, in reading order: sizes, waste, time, edits.
+pub fn why_sentences(data: &ReportData, section: &Section<'_>) -> Vec<String> {
+    let variants = data.variants(&section.scenario.name);
+    let images = data.images_of(section);
+    let image_of = |variant: &str| images.iter().find(|i| i.variant == variant);
+    let baseline = section.scenario.baseline.as_deref();
+    let mut sentences = Vec::new();
+    for variant in &variants {
+        let Some(image) = image_of(variant) else {
+            continue;
+        };
+        if let Some(sentence) = composition(image) {
+            sentences.push(sentence);
+        }
+        if let Some(sentence) = waste(image) {
+            sentences.push(sentence);
+        }
+    }
+    if let Some(baseline_image) = baseline.and_then(image_of) {
+        for variant in variants.iter().filter(|v| Some(v.as_str()) != baseline) {
+            if let Some(image) = image_of(variant) {
+                sentences.push(share_of_baseline(image, baseline_image));
+            }
+        }
+    }
+    for variant in &variants {
+        if let Some(sentence) = where_time_goes(data, section, variant) {
+            sentences.push(sentence);
+        }
+    }
+    for variant in &variants {
+        if let Some(sentence) = edit_reached_image(data, section, variant) {
+            sentences.push(sentence);
+        }
+    }
+    sentences
+}
+
+/// "single's image is 912 MB: 14% is the base image debian:bookworm-slim and 68% comes from
+/// `RUN apt-get install …`, its largest layer."
+fn composition(image: &ImageBreakdown) -> Option<String> {
+    if image.image_bytes == 0 {
+        return None;
+    }
+    let share = |bytes: u64| percent_of(bytes, image.image_bytes);
+    let mut parts = Vec::new();
+    if image.base_bytes > 0 && !image.base_image.is_empty() {
+        parts.push(format!(
+            "{} is the base image {}",
+            share(image.base_bytes),
+            image.base_image
+        ));
+    }
+    if let Some(largest) = image.largest_instruction().filter(|l| l.bytes > 0) {
+        let which = if image.instructions.len() == 1 && image.base_bytes == 0 {
+            "its only layer"
+        } else {
+            "its largest layer"
+        };
+        parts.push(format!(
+            "{} comes from `{}`, {which}",
+            share(largest.bytes),
+            quoted(&largest.created_by)
+        ));
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{}'s image is {} ({} to pull): {}.",
+        image.variant,
+        format::bytes(image.image_bytes),
+        format::bytes(image.compressed_bytes),
+        parts.join(" and ")
+    ))
+}
+
+/// "single carries 212 MB (23% of its image) in files that a later layer deletes or
+/// overwrites, most written by `RUN …` and removed by `RUN …`: every pull transfers them, no
+/// container sees them."
+fn waste(image: &ImageBreakdown) -> Option<String> {
+    let worth_saying = image.wasted_bytes >= WASTE_BYTES_WORTH_SAYING
+        && image.wasted_bytes as f64 >= WASTE_SHARE_WORTH_SAYING * image.image_bytes as f64;
+    if !worth_saying {
+        return None;
+    }
+    let writer = image.most_wasteful_instruction()?;
+    let remover = image
+        .largest_wasted_files
+        .iter()
+        .find(|f| f.created_by == writer.created_by && !f.removed_by.is_empty())
+        .map(|f| format!(" and removed by `{}`", quoted(&f.removed_by)))
+        .unwrap_or_default();
+    let most = if writer.wasted_bytes == image.wasted_bytes {
+        "all"
+    } else {
+        "most"
+    };
+    Some(format!(
+        "{} carries {} ({} of its image) in files that a later layer deletes or overwrites, {most} written by `{}`{remover}: every pull transfers them and no container sees them.",
+        image.variant,
+        format::bytes(image.wasted_bytes),
+        percent_of(image.wasted_bytes, image.image_bytes),
+        quoted(&writer.created_by),
+    ))
+}
+
+/// "multi ships 38% of single's bytes (41% of its pull size)."
+fn share_of_baseline(image: &ImageBreakdown, baseline: &ImageBreakdown) -> String {
+    let pull = if baseline.compressed_bytes > 0 {
+        format!(
+            " ({} of its pull size)",
+            percent_of(image.compressed_bytes, baseline.compressed_bytes)
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "{} ships {} of {}'s bytes{pull}.",
+        image.variant,
+        percent_of(image.image_bytes, baseline.image_bytes),
+        baseline.variant
+    )
+}
+
+/// "91% of multi's cold time is stage python; its stages ran side by side, their spans adding
+/// up to 140% of the build." or, for one stage, "78% of single's cold time is one step: `RUN …`."
+fn where_time_goes(data: &ReportData, section: &Section<'_>, variant: &str) -> Option<String> {
+    let breakdown = section_breakdown(data, section, variant, CacheMode::Cold)?;
+    let stages: Vec<_> = breakdown
+        .stages
+        .iter()
+        .filter(|s| !s.stage.is_empty() && s.steps > 0)
+        .collect();
+    if stages.len() >= 2 {
+        let dominant = stages
+            .iter()
+            .max_by(|a, b| a.share_of_build.total_cmp(&b.share_of_build))?;
+        let total_share: f64 = stages.iter().map(|s| s.share_of_build).sum();
+        let side_by_side = if total_share > 1.02 {
+            format!(
+                "; its stages ran side by side, their spans adding up to {} of the build",
+                percent(total_share)
+            )
+        } else {
+            String::new()
+        };
+        return Some(format!(
+            "{} of {variant}'s cold time is stage {}{side_by_side}.",
+            percent(dominant.share_of_build),
+            dominant.stage
+        ));
+    }
+    // One stage: the step that dominates it, read from the median run.
+    let record = data.records.iter().find(|r| {
+        r.run_id == breakdown.median_run.run_id
+            && r.host == breakdown.key.host
+            && r.seq == breakdown.median_run.seq
+    })?;
+    let step = data
+        .steps
+        .iter()
+        .filter(|s| s.belongs_to(record) && s.is_dockerfile_step())
+        .max_by(|a, b| a.seconds.total_cmp(&b.seconds))?;
+    let share = step.seconds / record.build_seconds;
+    (share.is_finite() && share >= DOMINANT_STEP_SHARE).then(|| {
+        format!(
+            "{} of {variant}'s cold time is one step: `{}`.",
+            percent(share),
+            quoted(&step.instruction)
+        )
+    })
+}
+
+fn section_breakdown<'a>(
+    data: &'a ReportData,
+    section: &Section<'_>,
+    variant: &str,
+    cache: CacheMode,
+) -> Option<&'a StageBreakdown> {
+    data.stages.iter().find(|b| {
+        b.key.scenario == section.scenario.name
+            && b.key.host == section.host
+            && b.key.builder == section.builder
+            && b.key.variant == variant
+            && b.key.cache == cache
+    })
+}
+
+/// "The edit did not change the image: multi's incremental builds made its warm image, so its
+/// incremental time does not measure an application change."
+fn edit_reached_image(data: &ReportData, section: &Section<'_>, variant: &str) -> Option<String> {
+    let ok_rows = |cache: CacheMode| {
+        data.records.iter().filter(move |r| {
+            r.scenario == section.scenario.name
+                && r.host == section.host
+                && r.builder == section.builder
+                && r.variant == variant
+                && r.cache == cache
+                && r.status == BuildStatus::Ok
+                && !r.warmup
+                && !r.image_id.is_empty()
+        })
+    };
+    let warm_images: Vec<&str> = ok_rows(CacheMode::Warm)
+        .map(|r| r.image_id.as_str())
+        .collect();
+    if warm_images.is_empty() {
+        return None;
+    }
+    let incremental: Vec<&str> = ok_rows(CacheMode::Incremental)
+        .map(|r| r.image_id.as_str())
+        .collect();
+    let unchanged = incremental
+        .iter()
+        .filter(|id| warm_images.contains(id))
+        .count();
+    match unchanged {
+        0 => None,
+        n if n == incremental.len() => Some(format!(
+            "The edit did not change the image: {variant}'s incremental builds made the same image as its warm builds, so its incremental time does not measure an application change."
+        )),
+        n => Some(format!(
+            "The edit did not change the image in {n} of {variant}'s {} incremental builds: those made the same image as its warm builds.",
+            incremental.len()
+        )),
+    }
+}
+
+/// "38%", "140%", and three significant digits below 10% so that a small share is not
+/// rounded away ("0.591%").
+fn percent(share: f64) -> String {
+    if share > 0.0 && share < 0.1 {
+        format!("{}%", format::significant(share * 100.0))
+    } else {
+        format!("{:.0}%", share * 100.0)
+    }
+}
+
+fn percent_of(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        return "–".to_string();
+    }
+    percent(part as f64 / whole as f64)
+}
+
+/// An instruction on one line, cut at a word to about [`QUOTED_INSTRUCTION_CHARS`] with "…";
+/// backticks are dropped so that the Markdown code span holds.
+fn quoted(instruction: &str) -> String {
+    let words: Vec<String> = instruction
+        .split_whitespace()
+        .map(|w| w.replace('`', ""))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut out = String::new();
+    for word in &words {
+        if !out.is_empty()
+            && out.chars().count() + 1 + word.chars().count() > QUOTED_INSTRUCTION_CHARS
+        {
+            out.push('…');
+            return out;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::ResultSet;
+
+    /// The go-service fixture, with multi's incremental builds given its warm image when
+    /// `edit_is_invisible`.
+    fn fixture(edit_is_invisible: bool) -> ReportData {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/go-service");
+        let set = ResultSet::load(&dir).unwrap();
+        let mut records = set.records.clone();
+        let warm_image = records
+            .iter()
+            .find(|r| r.variant == "multi" && r.cache == CacheMode::Warm)
+            .map(|r| r.image_id.clone())
+            .unwrap();
+        for record in &mut records {
+            if record.variant == "multi" && record.cache == CacheMode::Incremental {
+                record.image_id = if edit_is_invisible {
+                    warm_image.clone()
+                } else {
+                    format!("sha256:edited{}", record.run)
+                };
+            }
+        }
+        ReportData::new(ResultSet::with_identity(set.meta, records))
+    }
+
+    #[test]
+    fn an_edit_that_leaves_the_image_unchanged_is_said_so() {
+        let sentence = "The edit did not change the image: multi's incremental builds made the same image as its warm builds, so its incremental time does not measure an application change.";
+        let said = |data: &ReportData| {
+            why_sections(data)
+                .iter()
+                .any(|s| s.sentences.iter().any(|line| line == sentence))
+        };
+        assert!(said(&fixture(true)));
+        assert!(!said(&fixture(false)));
+    }
+
+    #[test]
+    fn quoted_instructions_stay_on_one_short_line() {
+        assert_eq!(
+            quoted("RUN apt-get update  &&\tapt-get install -y `gcc`"),
+            "RUN apt-get update && apt-get install -y gcc"
+        );
+        let long = quoted(&"RUN make ".repeat(20));
+        assert!(long.ends_with('…') && long.chars().count() <= QUOTED_INSTRUCTION_CHARS + 1);
+        assert_eq!(percent(0.00591), "0.591%");
+        assert_eq!(percent(1.4), "140%");
+        assert_eq!(percent_of(38, 100), "38%");
+    }
+}
