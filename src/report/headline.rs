@@ -27,6 +27,8 @@ pub struct HeadlineTable {
     pub cost: Option<String>,
     /// Files an incremental run edits, relative to the scenario directory.
     pub touched_files: Vec<String>,
+    /// How they are edited.
+    pub edit: crate::touch::EditStyle,
     /// The builder of the section's builds.
     pub builder: crate::builder::Builder,
     /// Each variant's Dockerfile: its path from the scenario directory, and a link to it from
@@ -156,6 +158,7 @@ pub fn headline_tables(data: &ReportData) -> Vec<HeadlineTable> {
                 verdicts: comparisons.iter().map(|c| verdict_sentence(c)).collect(),
                 cost: section.scenario.cost.as_ref().map(format::cost_sentence),
                 touched_files: section.scenario.touched_files.clone(),
+                edit: section.scenario.edit,
                 builder: section.builder,
                 dockerfiles: section
                     .scenario

@@ -144,18 +144,24 @@ fn reproduce_line(data: &ReportData) -> String {
 
 /// What each cache mode means for this scenario, and its Dockerfiles.
 fn modes_paragraph(table: &super::headline::HeadlineTable) -> String {
+    let files = table
+        .touched_files
+        .iter()
+        .map(|f| format!("`{f}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let edited = if table.touched_files.is_empty() {
         "not measured: the scenario lists no file to edit".to_string()
     } else {
-        format!(
-            "a rebuild after a comment line with a fresh token is appended to {}",
-            table
-                .touched_files
-                .iter()
-                .map(|f| format!("`{f}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        match table.edit {
+            crate::touch::EditStyle::Comment => {
+                format!("a rebuild after a comment line with a fresh token is appended to {files}")
+            }
+            crate::touch::EditStyle::Token => format!(
+                "a rebuild after the string `{}` in {files} is rewritten with a fresh token, so that what ships changes",
+                crate::touch::TOKEN_MARKER
+            ),
+        }
     };
     let dockerfiles: Vec<String> = table
         .dockerfiles

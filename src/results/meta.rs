@@ -220,6 +220,9 @@ pub struct ScenarioMeta {
     pub variants: Vec<VariantMeta>,
     /// Files changed for incremental runs.
     pub touched_files: Vec<String>,
+    /// How they were changed.
+    #[serde(default)]
+    pub edit: crate::touch::EditStyle,
     /// Images the Dockerfiles start from, as found after the prepare phase.
     pub base_images: Vec<BaseImageMeta>,
     /// Time spent making base images present; never counted as build time.

@@ -208,6 +208,7 @@ fn scenario_entry(settings: &RunSettings, index: usize, host: &str) -> ScenarioM
             .iter()
             .map(|p| p.display().to_string())
             .collect(),
+        edit: scenario.edit,
         inputs: settings.inputs.get(index).cloned().unwrap_or_default(),
         ..ScenarioMeta::default()
     }

@@ -42,12 +42,10 @@ pub(super) async fn prepare<D: Daemon>(
     }
     let context = if preparation.edit_sources {
         let token = uuid::Uuid::new_v4().simple().to_string();
-        let edits =
-            SourceEdits::new(&scenario.root(), &scenario.touch, &token).map_err(|source| {
-                RunError::Touch {
-                    dir: scenario.dir.clone(),
-                    source,
-                }
+        let edits = SourceEdits::new(&scenario.root(), &scenario.touch, scenario.edit, &token)
+            .map_err(|source| RunError::Touch {
+                dir: scenario.dir.clone(),
+                source,
             })?;
         context.with_edits(edits)?
     } else {

@@ -79,6 +79,9 @@ pub struct IncrementalEntry {
     /// Files, relative to the scenario directory, given fresh content before each incremental run.
     #[serde(default)]
     pub touch: Vec<PathBuf>,
+    /// How they are edited: `comment` (default) or `token`.
+    #[serde(default)]
+    pub edit: crate::touch::EditStyle,
 }
 
 /// A `[profile.NAME]` table.

@@ -42,6 +42,8 @@ pub struct Scenario {
     pub prebuilds: Vec<Prebuild>,
     /// Files (relative to the scenario directory) changed before each incremental run.
     pub touch: Vec<PathBuf>,
+    /// How those files are edited.
+    pub edit: crate::touch::EditStyle,
     /// `[profile.NAME]` build-argument overrides.
     pub profiles: BTreeMap<String, BuildArgs>,
 }
@@ -238,13 +240,36 @@ impl Scenario {
             .as_ref()
             .map(|i| i.touch.clone())
             .unwrap_or_default();
+        let edit = manifest
+            .incremental
+            .as_ref()
+            .map(|i| i.edit)
+            .unwrap_or_default();
         for file in &touch {
-            let ok = inside(&root, file).is_some_and(|p| p.is_file());
-            if !ok {
+            let Some(path) = inside(&root, file).filter(|p| p.is_file()) else {
                 return Err(ScenarioError::Invalid {
                     file: manifest_path.clone(),
                     message: format!(
                         "[incremental] touch lists `{}`, which is not a file inside the scenario directory",
+                        file.display()
+                    ),
+                });
+            };
+            // A token edit of a file without the marker would send it unchanged: caught here,
+            // before anything is built.
+            let has_marker = || {
+                std::fs::read(&path).is_ok_and(|content| {
+                    content
+                        .windows(crate::touch::TOKEN_MARKER.len())
+                        .any(|w| w == crate::touch::TOKEN_MARKER.as_bytes())
+                })
+            };
+            if edit == crate::touch::EditStyle::Token && !has_marker() {
+                return Err(ScenarioError::Invalid {
+                    file: manifest_path.clone(),
+                    message: format!(
+                        "[incremental] edit = \"token\" needs `{}` in `{}`, which has none",
+                        crate::touch::TOKEN_MARKER,
                         file.display()
                     ),
                 });
@@ -261,6 +286,7 @@ impl Scenario {
             variants,
             prebuilds,
             touch,
+            edit,
             profiles: manifest
                 .profiles
                 .into_iter()
@@ -627,5 +653,42 @@ build_args = { C = "profile", D = "profile" }
             .unwrap_err()
             .to_string();
         assert!(message.contains("no <variant>.Dockerfile"), "{message}");
+    }
+    #[test]
+    fn a_token_edit_needs_the_marker_in_each_file() {
+        let toml_text = "[incremental]\ntouch = [\"app.js\"]\nedit = \"token\"\n";
+        let without = scenario_dir(&[
+            ("single.Dockerfile", "FROM busybox\n"),
+            ("app.js", "console.log(1)\n"),
+            ("scenario.toml", toml_text),
+        ]);
+        let message = Scenario::load(without.path()).unwrap_err().to_string();
+        assert!(
+            message.contains("scenario.toml")
+                && message.contains("edit = \"token\"")
+                && message.contains("app.js")
+                && message.contains(crate::touch::TOKEN_MARKER),
+            "{message}"
+        );
+        let with = scenario_dir(&[
+            ("single.Dockerfile", "FROM busybox\n"),
+            ("app.js", "console.log(\"stagebench-token\")\n"),
+            ("scenario.toml", toml_text),
+        ]);
+        let scenario = Scenario::load(with.path()).unwrap();
+        assert_eq!(scenario.edit, crate::touch::EditStyle::Token);
+        let unknown = scenario_dir(&[
+            ("single.Dockerfile", "FROM busybox\n"),
+            ("app.js", "x\n"),
+            (
+                "scenario.toml",
+                "[incremental]\ntouch = [\"app.js\"]\nedit = \"rename\"\n",
+            ),
+        ]);
+        let message = Scenario::load(unknown.path()).unwrap_err().to_string();
+        assert!(
+            message.contains("scenario.toml:3") && message.contains("`comment` or `token`"),
+            "{message}"
+        );
     }
 }

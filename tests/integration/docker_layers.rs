@@ -135,3 +135,72 @@ fn docker_layers_attribute_waste_and_pull_size_to_instructions() {
         "zeros compress to almost nothing: {zeros:#?}"
     );
 }
+
+/// A build stage that "compiles" by dropping comment lines, as compilers and bundlers do, and a
+/// final stage that ships only the result.
+const STRIPS_COMMENTS: &str = "FROM busybox:latest AS build\n\
+    COPY app.sh /src/app.sh\n\
+    RUN grep -v '^#' /src/app.sh > /app.sh\n\
+    FROM busybox:latest\n\
+    COPY --from=build /app.sh /app.sh\n";
+
+#[test]
+fn docker_a_comment_edit_can_miss_the_image_and_a_token_edit_reaches_it() {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    let mut cleanup = RemoveOnDrop(Vec::new());
+    for (edit, reaches_image) in [("comment", false), ("token", true)] {
+        let dir = write_tree(&[
+            ("multi.Dockerfile", STRIPS_COMMENTS),
+            ("app.sh", "echo \"build stagebench-token\"\n"),
+            (
+                "scenario.toml",
+                &format!("[incremental]\ntouch = [\"app.sh\"]\nedit = \"{edit}\"\n"),
+            ),
+        ]);
+        let output = stagebench(
+            dir.path(),
+            &[
+                "run",
+                ".",
+                "--runs",
+                "2",
+                "--cache",
+                "warm,incremental",
+                "--out",
+                "out",
+            ],
+        );
+        let set = ResultSet::load(&dir.path().join("out")).unwrap();
+        if let Some(record) = set.records.first() {
+            cleanup.0.push(image_repository_for(&record.scenario));
+        }
+        assert!(output.status.success(), "{edit}: {}", stderr(&output));
+        let images = |cache: &str| -> Vec<&str> {
+            set.records
+                .iter()
+                .filter(|r| r.cache.as_str() == cache && !r.warmup)
+                .map(|r| r.image_id.as_str())
+                .collect()
+        };
+        let (warm, incremental) = (images("warm"), images("incremental"));
+        assert_eq!((warm.len(), incremental.len()), (2, 2), "{edit}");
+        let unchanged = incremental.iter().filter(|id| warm.contains(id)).count();
+        let report = std::fs::read_to_string(dir.path().join("out/report.md")).unwrap();
+        let said = report.contains("The edit did not change the image: multi's incremental builds made the same image as its warm builds");
+        if reaches_image {
+            assert_eq!(unchanged, 0, "token edits change what ships");
+            assert!(!said, "{report}");
+            assert!(report.contains("rewritten with a fresh token"), "{report}");
+        } else {
+            assert_eq!(unchanged, 2, "the stripped comment never reaches the image");
+            assert!(said, "{report}");
+        }
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("app.sh")).unwrap(),
+            "echo \"build stagebench-token\"\n",
+            "{edit}: the file on disk is never edited"
+        );
+    }
+}
