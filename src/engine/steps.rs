@@ -341,8 +341,9 @@ fn buildkit_step(name: &str) -> Option<(String, u32, String)> {
     let Some((label, instruction)) = rest.split_once("] ") else {
         return Some((String::new(), 0, name.to_string()));
     };
+    // BuildKit pads the step number to the width of the count: `[python  2/12]`.
     let (stage_label, fraction) = match label.rsplit_once(' ') {
-        Some((stage, fraction)) => (stage, fraction),
+        Some((stage, fraction)) => (stage.trim(), fraction),
         None => ("", label),
     };
     let Some(step) = fraction
@@ -579,6 +580,15 @@ mod tests {
             Some(("0".to_string(), 2, "RUN make".to_string()))
         );
         assert_eq!(buildkit_step("[build 1/3] FROM debian"), None);
+        // Step numbers are padded to the width of the count; the stage is the same.
+        assert_eq!(
+            buildkit_step("[python  2/12] COPY a /a"),
+            Some(("python".to_string(), 2, "COPY a /a".to_string()))
+        );
+        assert_eq!(
+            buildkit_step("[ 3/16] RUN make"),
+            Some(("0".to_string(), 3, "RUN make".to_string()))
+        );
     }
 
     #[test]

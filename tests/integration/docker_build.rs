@@ -141,8 +141,9 @@ fn zero_config_pair_measures_cold_and_warm(builder: &str) {
 }
 
 /// `docker build` through the CLI; BuildKit needs a CLI with it built in (Debian's 20.10 has).
-/// The run ended with the headline table and wrote every report file; removing all but
-/// results.csv and meta.json and running `stagebench report` brings back the same bytes.
+/// The run ended with the headline table and wrote every report file; removing all but what
+/// the run measured (results.csv, its detail tables and meta.json) and running `stagebench
+/// report` brings back the same bytes.
 fn assert_run_reports_and_report_remakes_them(
     output: &std::process::Output,
     out: &Path,
@@ -165,17 +166,25 @@ fn assert_run_reports_and_report_remakes_them(
         );
     }
 
-    let mut expected_files: Vec<String> = [
+    let measured = [
         "results.csv",
+        "steps.csv",
+        "layers.csv",
+        "waste.csv",
         "meta.json",
-        "summary.csv",
-        "summary.json",
-        "report.md",
-    ]
-    .iter()
-    .map(|f| f.to_string())
-    .collect();
-    for chart in ["build-time", "image-size", "time-vs-size"] {
+    ];
+    let mut expected_files: Vec<String> = measured
+        .iter()
+        .chain(&["summary.csv", "summary.json", "report.md"])
+        .map(|f| f.to_string())
+        .collect();
+    for chart in [
+        "build-time",
+        "image-size",
+        "time-vs-size",
+        "timeline",
+        "layers",
+    ] {
         for extension in ["svg", "png"] {
             expected_files.push(format!("{scenario}-{chart}.{extension}"));
         }
@@ -217,7 +226,7 @@ fn assert_run_reports_and_report_remakes_them(
     assert!(markdown.contains("than single"), "{markdown}");
 
     for name in written.keys() {
-        if name != "results.csv" && name != "meta.json" {
+        if !measured.contains(&name.as_str()) {
             std::fs::remove_file(out.join(name)).unwrap();
         }
     }

@@ -50,7 +50,7 @@ fn docker_every_shipped_scenario_validates() {
 }
 
 #[test]
-fn docker_python_node_quick_profile_runs_all_three_variants() {
+fn docker_python_node_quick_profile_separates_hygiene_multi_stage_and_prebuilt_stages() {
     let Some(_daemon) = docker_daemon() else {
         return;
     };
@@ -81,7 +81,7 @@ fn docker_python_node_quick_profile_runs_all_three_variants() {
     );
 
     let rows = results(out.path());
-    assert_eq!(rows.len(), 3 * 3 * 3, "3 variants x 3 cache modes x 3 runs");
+    assert_eq!(rows.len(), 4 * 3 * 3, "4 variants x 3 cache modes x 3 runs");
     assert!(rows.iter().all(|r| r.status == BuildStatus::Ok), "{rows:?}");
     let size = |variant: &str| {
         rows.iter()
@@ -89,7 +89,21 @@ fn docker_python_node_quick_profile_runs_all_three_variants() {
             .and_then(|r| r.image_bytes)
             .unwrap()
     };
-    let (single, multi, prebuilt) = (size("single"), size("multi"), size("prebuilt"));
+    let (single, tidy, multi, prebuilt) = (
+        size("single"),
+        size("single-tidy"),
+        size("multi"),
+        size("prebuilt"),
+    );
+    // The three effects, each one step: hygiene, then multi-stage, then prebuilt stages.
+    assert!(
+        tidy * 3 < single * 2,
+        "single-tidy {tidy} B vs single {single} B"
+    );
+    assert!(
+        multi * 3 < tidy * 2,
+        "multi {multi} B vs single-tidy {tidy} B"
+    );
     assert!(multi * 2 < single, "multi {multi} B vs single {single} B");
     assert!(
         prebuilt * 2 < single,
@@ -106,11 +120,33 @@ fn docker_python_node_quick_profile_runs_all_three_variants() {
         "prebuilt only assembles; multi compiles"
     );
 
+    // What single carries that single-tidy does not is what its later RUNs delete.
+    let set = stagebench::results::ResultSet::load(out.path()).unwrap();
+    let wasted = |variant: &str| -> u64 {
+        set.layers
+            .iter()
+            .filter(|l| l.variant == variant)
+            .map(|l| l.wasted_bytes)
+            .sum()
+    };
+    let (single_waste, tidy_waste) = (wasted("single"), wasted("single-tidy"));
+    assert!(
+        single_waste > 100_000_000 && tidy_waste * 20 < single_waste,
+        "single wastes {single_waste} B, single-tidy {tidy_waste} B"
+    );
+    assert!(
+        (single - tidy).abs_diff(single_waste) * 10 < single_waste,
+        "single's extra {} B are its wasted {single_waste} B",
+        single - tidy
+    );
+
     let report = std::fs::read_to_string(out.path().join("report.md")).unwrap();
     for expected in [
         "multi vs single, cold:",
         "prebuilt vs single, cold:",
+        "single-tidy vs single, cold:",
         "smaller than single",
+        "in files that a later layer deletes or overwrites",
     ] {
         assert!(report.contains(expected), "report.md lacks {expected:?}");
     }

@@ -250,9 +250,14 @@ pub(super) fn draw<DB: DrawingBackend>(
                 outline,
                 1,
             )?;
+            // The name goes on the part of the layer that is kept, when that part has room.
+            let mut label_right = x1;
             if segment.wasted_bytes > 0 && segment.bytes > 0 {
                 let share = segment.wasted_bytes.min(segment.bytes) as f64 / segment.bytes as f64;
                 let waste_x0 = x1_px - (x1_px - x0) * share;
+                if waste_x0 - x0 >= MIN_NAMED_SEGMENT_PX {
+                    label_right = waste_x0;
+                }
                 style::outlined_rect(
                     root,
                     (waste_x0.round() as i32, y0 + 6),
@@ -262,8 +267,9 @@ pub(super) fn draw<DB: DrawingBackend>(
                     2,
                 )?;
             }
-            if x1 - x0 >= MIN_NAMED_SEGMENT_PX
-                && let Some(label) = shortened(text, &segment.name, SEGMENT_LABEL, x1 - x0 - 12.0)
+            if label_right - x0 >= MIN_NAMED_SEGMENT_PX
+                && let Some(label) =
+                    shortened(text, &segment.name, SEGMENT_LABEL, label_right - x0 - 12.0)
             {
                 text.add(Label::new(
                     label,
