@@ -236,7 +236,7 @@ pub fn cost_sentence(cost: &RunCost) -> String {
 }
 
 /// "a", "a and b", "a, b and c".
-fn join_and(parts: &[String]) -> String {
+pub fn join_and(parts: &[String]) -> String {
     match parts {
         [] => String::new(),
         [one] => one.clone(),

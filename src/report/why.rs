@@ -18,6 +18,10 @@ const WASTE_SHARE_WORTH_SAYING: f64 = 0.01;
 const WASTE_BYTES_WORTH_SAYING: u64 = 1_000_000;
 /// A single step worth naming takes at least this share of a build.
 const DOMINANT_STEP_SHARE: f64 = 0.3;
+/// An export worth a sentence takes at least this share of some variant's cold build.
+const EXPORT_SHARE_WORTH_SAYING: f64 = 0.05;
+/// BuildKit's name for the builder's step that writes the image.
+const EXPORT_STEP: &str = "exporting to image";
 /// Instructions quoted in a sentence are cut to about this many characters.
 const QUOTED_INSTRUCTION_CHARS: usize = 60;
 
@@ -76,6 +80,9 @@ pub fn why_sentences(data: &ReportData, section: &Section<'_>) -> Vec<String> {
         if let Some(sentence) = where_time_goes(data, section, variant) {
             sentences.push(sentence);
         }
+    }
+    if let Some(sentence) = export_time(data, section, &variants) {
+        sentences.push(sentence);
     }
     for variant in &variants {
         if let Some(sentence) = edit_reached_image(data, section, variant) {
@@ -175,41 +182,48 @@ fn share_of_baseline(image: &ImageBreakdown, baseline: &ImageBreakdown) -> Strin
 /// "91% of multi's cold time is stage python; its stages ran side by side, their spans adding
 /// up to 140% of the build." or, for one stage, "78% of single's cold time is one step: `RUN …`."
 fn where_time_goes(data: &ReportData, section: &Section<'_>, variant: &str) -> Option<String> {
-    let breakdown = section_breakdown(data, section, variant, CacheMode::Cold)?;
-    let stages: Vec<_> = breakdown
-        .stages
+    let record = median_record(data, section, variant, CacheMode::Cold)?;
+    let steps: Vec<_> = data
+        .steps
         .iter()
-        .filter(|s| !s.stage.is_empty() && s.steps > 0)
+        .filter(|s| s.belongs_to(record) && s.is_dockerfile_step())
         .collect();
-    if stages.len() >= 2 {
-        let dominant = stages
+    // A stage's time here is the time its steps ran, not its span: a final stage's span also
+    // covers the wait for the stages it copies from.
+    let mut busy_seconds: Vec<(&str, f64)> = Vec::new();
+    for step in &steps {
+        match busy_seconds
+            .iter_mut()
+            .find(|(stage, _)| *stage == step.stage)
+        {
+            Some((_, seconds)) => *seconds += step.seconds,
+            None => busy_seconds.push((step.stage.as_str(), step.seconds)),
+        }
+    }
+    if busy_seconds.len() >= 2 && record.build_seconds > 0.0 {
+        let (stage, seconds) = busy_seconds
             .iter()
-            .max_by(|a, b| a.share_of_build.total_cmp(&b.share_of_build))?;
-        let total_share: f64 = stages.iter().map(|s| s.share_of_build).sum();
-        let side_by_side = if total_share > 1.02 {
+            .copied()
+            .max_by(|a, b| a.1.total_cmp(&b.1))?;
+        let total: f64 = busy_seconds.iter().map(|(_, s)| s).sum();
+        let side_by_side = if total > 1.02 * record.build_seconds {
             format!(
-                "; its stages ran side by side, their spans adding up to {} of the build",
-                percent(total_share)
+                "; its stages ran side by side, their steps adding up to {} of the build",
+                percent(total / record.build_seconds)
             )
         } else {
             String::new()
         };
         return Some(format!(
-            "{} of {variant}'s cold time is stage {}{side_by_side}.",
-            percent(dominant.share_of_build),
-            dominant.stage
+            "{} of {variant}'s cold time is the steps of stage {stage} ({} of {}){side_by_side}.",
+            percent(seconds / record.build_seconds),
+            format::seconds(seconds),
+            format::seconds(record.build_seconds)
         ));
     }
     // One stage: the step that dominates it, read from the median run.
-    let record = data.records.iter().find(|r| {
-        r.run_id == breakdown.median_run.run_id
-            && r.host == breakdown.key.host
-            && r.seq == breakdown.median_run.seq
-    })?;
-    let step = data
-        .steps
+    let step = steps
         .iter()
-        .filter(|s| s.belongs_to(record) && s.is_dockerfile_step())
         .max_by(|a, b| a.seconds.total_cmp(&b.seconds))?;
     let share = step.seconds / record.build_seconds;
     (share.is_finite() && share >= DOMINANT_STEP_SHARE).then(|| {
@@ -218,6 +232,74 @@ fn where_time_goes(data: &ReportData, section: &Section<'_>, variant: &str) -> O
             percent(share),
             quoted(&step.instruction)
         )
+    })
+}
+
+/// "Exporting the image takes 1.96 s of single's cold build (13%) and 0.0185 s of multi's
+/// (0.148%)." when, for some variant, the export is a noticeable share of the build: the cost of
+/// a large image that a total build time hides.
+fn export_time(data: &ReportData, section: &Section<'_>, variants: &[String]) -> Option<String> {
+    let exports: Vec<(&str, f64, f64)> = variants
+        .iter()
+        .filter_map(|variant| {
+            let record = median_record(data, section, variant, CacheMode::Cold)?;
+            let seconds: f64 = data
+                .steps
+                .iter()
+                .filter(|s| {
+                    s.belongs_to(record)
+                        && !s.is_dockerfile_step()
+                        && s.instruction.starts_with(EXPORT_STEP)
+                })
+                .map(|s| s.seconds)
+                .sum();
+            (seconds > 0.0 && record.build_seconds > 0.0)
+                .then(|| (variant.as_str(), seconds, seconds / record.build_seconds))
+        })
+        .collect();
+    if !exports
+        .iter()
+        .any(|(_, _, share)| *share >= EXPORT_SHARE_WORTH_SAYING)
+    {
+        return None;
+    }
+    let parts: Vec<String> = exports
+        .iter()
+        .enumerate()
+        .map(|(index, (variant, seconds, share))| {
+            if index == 0 {
+                format!(
+                    "{} of {variant}'s cold build ({})",
+                    format::seconds(*seconds),
+                    percent(*share)
+                )
+            } else {
+                format!(
+                    "{} of {variant}'s ({})",
+                    format::seconds(*seconds),
+                    percent(*share)
+                )
+            }
+        })
+        .collect();
+    Some(format!(
+        "Exporting the image takes {}.",
+        format::join_and(&parts)
+    ))
+}
+
+/// The median build of a variant's series in `cache`, as its stage breakdown chose it.
+fn median_record<'a>(
+    data: &'a ReportData,
+    section: &Section<'_>,
+    variant: &str,
+    cache: CacheMode,
+) -> Option<&'a crate::results::BuildRecord> {
+    let breakdown = section_breakdown(data, section, variant, cache)?;
+    data.records.iter().find(|r| {
+        r.run_id == breakdown.median_run.run_id
+            && r.host == breakdown.key.host
+            && r.seq == breakdown.median_run.seq
     })
 }
 
@@ -281,6 +363,9 @@ fn edit_reached_image(data: &ReportData, section: &Section<'_>, variant: &str) -
 fn percent(share: f64) -> String {
     if share > 0.0 && share < 0.1 {
         format!("{}%", format::significant(share * 100.0))
+    } else if share < 1.0 && (share * 100.0).round() >= 100.0 {
+        // Not all of it: 99.94% is not "100%".
+        format!("{:.1}%", (share * 1000.0).floor() / 10.0)
     } else {
         format!("{:.0}%", share * 100.0)
     }
@@ -368,6 +453,8 @@ mod tests {
         assert!(long.ends_with('…') && long.chars().count() <= QUOTED_INSTRUCTION_CHARS + 1);
         assert_eq!(percent(0.00591), "0.591%");
         assert_eq!(percent(1.4), "140%");
+        assert_eq!(percent(0.9994), "99.9%");
+        assert_eq!(percent(1.0), "100%");
         assert_eq!(percent_of(38, 100), "38%");
     }
 }
