@@ -65,20 +65,14 @@ pub(super) fn draw<DB: DrawingBackend>(
             colour: v.colour,
         })
         .collect();
-    let legend_width = width_px - 2.0 * style::MARGIN_PX;
-    for (left, top, right, bottom, colour) in
-        style::legend_row(text, &entries, style::MARGIN_PX, legend_y, legend_width)
-    {
-        let (top_left, bottom_right) = ((left as i32, top as i32), (right as i32, bottom as i32));
-        style::outlined_rect(
-            root,
-            top_left,
-            bottom_right,
-            style::tint(colour, 0.45),
-            colour,
-            style::DATA_LINE_PX as i32,
-        )?;
-    }
+    style::draw_legend(
+        root,
+        text,
+        &entries,
+        legend_y,
+        0.45,
+        style::DATA_LINE_PX as i32,
+    )?;
 
     let modes = data.modes_present();
     // Below the legend: room for the panel captions, which sit just above each plot.

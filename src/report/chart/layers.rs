@@ -146,22 +146,7 @@ pub(super) fn draw<DB: DrawingBackend>(
             colour: WASTE_COLOUR,
         },
     ];
-    for (left, top, right, bottom, colour) in style::legend_row(
-        text,
-        &entries,
-        style::MARGIN_PX,
-        legend_y,
-        width_px - 2.0 * style::MARGIN_PX,
-    ) {
-        style::outlined_rect(
-            root,
-            (left as i32, top as i32),
-            (right as i32, bottom as i32),
-            style::tint(colour, 0.6),
-            colour,
-            2,
-        )?;
-    }
+    style::draw_legend(root, text, &entries, legend_y, 0.6, 2)?;
     let rows = input.rows();
     if rows.is_empty() {
         return Ok(());

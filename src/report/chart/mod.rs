@@ -101,10 +101,11 @@ pub fn render_charts(input: &ChartInput<'_>) -> Result<Vec<ChartFile>, ChartErro
     let data = ChartData::new(input);
     let mut files = Vec::with_capacity(ChartKind::ALL.len() * 2);
     for kind in ChartKind::ALL {
-        for format in [Format::Svg, Format::Png] {
-            let file_name = format!("{}-{}.{}", input.file_stem, kind.slug(), format.extension());
-            files.push(rendered(file_name, render(&(kind, &data), format))?);
-        }
+        files.extend(render_svg_and_png(
+            &(kind, &data),
+            input.file_stem,
+            kind.slug(),
+        )?);
     }
     Ok(files)
 }
@@ -112,34 +113,31 @@ pub fn render_charts(input: &ChartInput<'_>) -> Result<Vec<ChartFile>, ChartErro
 /// Renders the trend chart of `stagebench history` as SVG and PNG, named
 /// `<stem>-history.{svg,png}`.
 pub fn render_trend(input: &TrendInput<'_>) -> Result<Vec<ChartFile>, ChartError> {
-    [Format::Svg, Format::Png]
-        .into_iter()
-        .map(|format| {
-            let file_name = format!("{}-history.{}", input.file_stem, format.extension());
-            rendered(file_name, render(input, format))
-        })
-        .collect()
+    render_svg_and_png(input, input.file_stem, "history")
 }
 
 /// Renders the stage timeline of a section as SVG and PNG, named `<stem>-timeline.{svg,png}`.
 pub fn render_timeline(input: &TimelineInput<'_>) -> Result<Vec<ChartFile>, ChartError> {
-    [Format::Svg, Format::Png]
-        .into_iter()
-        .map(|format| {
-            let file_name = format!("{}-timeline.{}", input.file_stem, format.extension());
-            rendered(file_name, render(input, format))
-        })
-        .collect()
+    render_svg_and_png(input, input.file_stem, "timeline")
 }
 
 /// Renders the layer attribution chart of a section as SVG and PNG, named
 /// `<stem>-layers.{svg,png}`.
 pub fn render_layers(input: &LayersInput<'_>) -> Result<Vec<ChartFile>, ChartError> {
+    render_svg_and_png(input, input.file_stem, "layers")
+}
+
+/// One chart as `<stem>-<slug>.svg` and `<stem>-<slug>.png`, in that order.
+fn render_svg_and_png(
+    drawing: &impl Drawing,
+    file_stem: &str,
+    slug: &str,
+) -> Result<Vec<ChartFile>, ChartError> {
     [Format::Svg, Format::Png]
         .into_iter()
         .map(|format| {
-            let file_name = format!("{}-layers.{}", input.file_stem, format.extension());
-            rendered(file_name, render(input, format))
+            let file_name = format!("{file_stem}-{slug}.{}", format.extension());
+            rendered(file_name, render(drawing, format))
         })
         .collect()
 }
@@ -160,7 +158,8 @@ fn rendered(
     }
 }
 
-/// Something that draws one chart onto any plotters backend.
+/// Something that draws one chart onto any plotters backend, over the background `render`
+/// has already filled.
 trait Drawing {
     fn draw<DB: DrawingBackend>(
         &self,
@@ -190,7 +189,6 @@ impl Drawing for TimelineInput<'_> {
         root: &DrawingArea<DB, Shift>,
         text: &mut TextLayer,
     ) -> Result<(), DrawFailure> {
-        root.fill(&style::BACKGROUND)?;
         timeline::draw(root, text, self)
     }
 
@@ -205,7 +203,6 @@ impl Drawing for LayersInput<'_> {
         root: &DrawingArea<DB, Shift>,
         text: &mut TextLayer,
     ) -> Result<(), DrawFailure> {
-        root.fill(&style::BACKGROUND)?;
         layers::draw(root, text, self)
     }
 
@@ -220,7 +217,6 @@ impl Drawing for TrendInput<'_> {
         root: &DrawingArea<DB, Shift>,
         text: &mut TextLayer,
     ) -> Result<(), DrawFailure> {
-        root.fill(&style::BACKGROUND)?;
         trend::draw(root, text, self)
     }
 }
@@ -253,7 +249,6 @@ impl ChartKind {
         text: &mut TextLayer,
         data: &ChartData<'_>,
     ) -> Result<(), DrawFailure> {
-        root.fill(&style::BACKGROUND)?;
         match self {
             ChartKind::BuildTime => build_time::draw(root, text, data),
             ChartKind::ImageSize => image_size::draw(root, text, data),
@@ -287,6 +282,7 @@ fn render(drawing: &impl Drawing, format: Format) -> Result<Vec<u8>, DrawFailure
             let mut svg = String::new();
             {
                 let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+                root.fill(&style::BACKGROUND)?;
                 drawing.draw(&root, &mut text)?;
                 root.present()?;
             }
@@ -299,6 +295,7 @@ fn render(drawing: &impl Drawing, format: Format) -> Result<Vec<u8>, DrawFailure
             let mut rgb = vec![0u8; CHART_WIDTH_PX as usize * height_px as usize * 3];
             {
                 let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
+                root.fill(&style::BACKGROUND)?;
                 drawing.draw(&root, &mut text)?;
                 root.present()?;
             }

@@ -148,6 +148,30 @@ pub(super) fn legend_row(
     swatches
 }
 
+/// A legend row across the chart below its heading, centred on `y_px`: each entry a swatch of
+/// its colour (filled with a `tint_share` tint inside a `border_px` outline), then its name.
+pub(super) fn draw_legend<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    text: &mut TextLayer,
+    entries: &[LegendEntry],
+    y_px: f64,
+    tint_share: f64,
+    border_px: i32,
+) -> Result<(), DrawFailure> {
+    let width_px = f64::from(super::CHART_WIDTH_PX) - 2.0 * MARGIN_PX;
+    for (left, top, right, bottom, colour) in legend_row(text, entries, MARGIN_PX, y_px, width_px) {
+        outlined_rect(
+            root,
+            (left as i32, top as i32),
+            (right as i32, bottom as i32),
+            tint(colour, tint_share),
+            colour,
+            border_px,
+        )?;
+    }
+    Ok(())
+}
+
 /// A rectangle (image pixels) filled with `fill` inside an `outline` border `border_px` wide.
 ///
 /// Drawn as two filled rectangles because plotters' SVG backend ignores the stroke width of

@@ -202,22 +202,7 @@ pub(super) fn draw<DB: DrawingBackend>(
         colour: BUILDER_COLOUR,
     });
     let legend_y = heading_bottom + 34.0;
-    for (left, top, right, bottom, colour) in style::legend_row(
-        text,
-        &entries,
-        style::MARGIN_PX,
-        legend_y,
-        width_px - 2.0 * style::MARGIN_PX,
-    ) {
-        style::outlined_rect(
-            root,
-            (left as i32, top as i32),
-            (right as i32, bottom as i32),
-            style::tint(colour, 0.8),
-            colour,
-            2,
-        )?;
-    }
+    style::draw_legend(root, text, &entries, legend_y, 0.8, 2)?;
     let modes = input.modes();
     let variants = input.variant_rows();
     if modes.is_empty() || variants.is_empty() {

@@ -100,22 +100,14 @@ pub(super) fn draw<DB: DrawingBackend>(
             colour: style::variant_colour(index),
         })
         .collect();
-    for (left, top, right, bottom, colour) in style::legend_row(
+    style::draw_legend(
+        root,
         text,
         &entries,
-        style::MARGIN_PX,
         legend_y,
-        width_px - 2.0 * style::MARGIN_PX,
-    ) {
-        style::outlined_rect(
-            root,
-            (left as i32, top as i32),
-            (right as i32, bottom as i32),
-            style::tint(colour, 0.45),
-            colour,
-            style::DATA_LINE_PX as i32,
-        )?;
-    }
+        0.45,
+        style::DATA_LINE_PX as i32,
+    )?;
     let plot_top = legend_y + 90.0;
     let (_, tick_height) = text.measure("0", style::TICK_LABEL);
     let plot_bottom = f64::from(CHART_HEIGHT_PX) - style::MARGIN_PX - tick_height - 16.0;
