@@ -98,6 +98,13 @@ fn with_path(error: io::Error, path: &Path) -> io::Error {
     io::Error::new(error.kind(), format!("{}: {error}", path.display()))
 }
 
+/// Whether `content` holds a [`TOKEN_MARKER`] for a token edit to rewrite.
+pub fn has_token_marker(content: &[u8]) -> bool {
+    content
+        .windows(TOKEN_MARKER.len())
+        .any(|w| w == TOKEN_MARKER.as_bytes())
+}
+
 /// `content` with each [`TOKEN_MARKER`] (and the token an earlier edit left after it) replaced
 /// by `stagebench-token-<token>`; `None` when it holds no marker.
 pub fn rewrite_tokens(content: &[u8], token: &str) -> Option<Vec<u8>> {

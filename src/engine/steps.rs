@@ -388,6 +388,23 @@ fn is_dockerfile_step(name: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// Timings as (stage, step, instruction, start, seconds, cached), times to 0.1 s.
+    fn rounded_rows(timings: &[StepTiming]) -> Vec<(&str, u32, &str, f64, f64, bool)> {
+        timings
+            .iter()
+            .map(|t| {
+                (
+                    t.stage.as_str(),
+                    t.step,
+                    t.instruction.as_str(),
+                    (t.started_offset_s * 10.0).round() / 10.0,
+                    (t.seconds * 10.0).round() / 10.0,
+                    t.cached,
+                )
+            })
+            .collect()
+    }
+
     fn classic(lines: &[&str]) -> (StepTracker, Vec<String>) {
         let mut tracker = StepTracker::default();
         let mut steps = Vec::new();
@@ -540,19 +557,7 @@ mod tests {
             tracker.observe(info, *arrival, &mut |_| {});
         }
         let timings = tracker.timings(6.0);
-        let rows: Vec<(&str, u32, &str, f64, f64, bool)> = timings
-            .iter()
-            .map(|t| {
-                (
-                    t.stage.as_str(),
-                    t.step,
-                    t.instruction.as_str(),
-                    (t.started_offset_s * 10.0).round() / 10.0,
-                    (t.seconds * 10.0).round() / 10.0,
-                    t.cached,
-                )
-            })
-            .collect();
+        let rows = rounded_rows(&timings);
         assert_eq!(
             rows,
             [
@@ -617,19 +622,7 @@ mod tests {
             tracker.observe(&info, arrival, &mut |_| {});
         }
         let timings = tracker.timings(2.2);
-        let rows: Vec<(&str, u32, &str, f64, f64, bool)> = timings
-            .iter()
-            .map(|t| {
-                (
-                    t.stage.as_str(),
-                    t.step,
-                    t.instruction.as_str(),
-                    (t.started_offset_s * 10.0).round() / 10.0,
-                    (t.seconds * 10.0).round() / 10.0,
-                    t.cached,
-                )
-            })
-            .collect();
+        let rows = rounded_rows(&timings);
         assert_eq!(
             rows,
             [

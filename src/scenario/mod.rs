@@ -258,11 +258,7 @@ impl Scenario {
             // A token edit of a file without the marker would send it unchanged: caught here,
             // before anything is built.
             let has_marker = || {
-                std::fs::read(&path).is_ok_and(|content| {
-                    content
-                        .windows(crate::touch::TOKEN_MARKER.len())
-                        .any(|w| w == crate::touch::TOKEN_MARKER.as_bytes())
-                })
+                std::fs::read(&path).is_ok_and(|content| crate::touch::has_token_marker(&content))
             };
             if edit == crate::touch::EditStyle::Token && !has_marker() {
                 return Err(ScenarioError::Invalid {

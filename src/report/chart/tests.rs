@@ -144,6 +144,20 @@ fn render_ok(input: &ChartInput<'_>) -> Vec<ChartFile> {
     }
 }
 
+/// A chart rendered as `<name>.svg` then `<name>.png`, the PNG as wide as every chart; returns
+/// the files and the PNG's height.
+fn svg_and_png(rendered: Result<Vec<ChartFile>, ChartError>, name: &str) -> (Vec<ChartFile>, u32) {
+    let files = match rendered {
+        Ok(files) => files,
+        Err(error) => panic!("rendering failed: {error}"),
+    };
+    let file_names: Vec<&str> = files.iter().map(|f| f.file_name.as_str()).collect();
+    assert_eq!(file_names, [format!("{name}.svg"), format!("{name}.png")]);
+    let (width, height) = png_dimensions(&files[1].bytes);
+    assert_eq!(width, CHART_WIDTH_PX);
+    (files, height)
+}
+
 fn png_dimensions(bytes: &[u8]) -> (u32, u32) {
     assert_eq!(bytes[..8], [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]);
     assert_eq!(&bytes[12..16], b"IHDR");
@@ -481,17 +495,7 @@ fn the_timeline_grows_with_its_rows_and_renders_the_same_bytes_twice() {
         })
         .collect();
     let input = timeline_input(&variants, &timelines);
-    let files = match render_timeline(&input) {
-        Ok(files) => files,
-        Err(error) => panic!("rendering failed: {error}"),
-    };
-    let file_names: Vec<&str> = files.iter().map(|f| f.file_name.as_str()).collect();
-    assert_eq!(
-        file_names,
-        ["python-node-timeline.svg", "python-node-timeline.png"]
-    );
-    let (width, height) = png_dimensions(&files[1].bytes);
-    assert_eq!(width, CHART_WIDTH_PX);
+    let (files, height) = svg_and_png(render_timeline(&input), "python-node-timeline");
     assert!(
         (CHART_HEIGHT_PX / 2..CHART_HEIGHT_PX).contains(&height),
         "two variants with 2 and 4 rows: {height}"
@@ -570,28 +574,11 @@ fn the_layer_chart_has_a_row_per_analysed_variant_and_renders_the_same_bytes_twi
         variants: &variants,
         images: &images,
     };
-    let files = match render_layers(&input) {
-        Ok(files) => files,
-        Err(error) => panic!("rendering failed: {error}"),
-    };
-    let file_names: Vec<&str> = files.iter().map(|f| f.file_name.as_str()).collect();
-    assert_eq!(
-        file_names,
-        ["python-node-layers.svg", "python-node-layers.png"]
-    );
-    let (width, two_rows) = png_dimensions(&files[1].bytes);
-    assert_eq!(width, CHART_WIDTH_PX);
+    let (files, two_rows) = svg_and_png(render_layers(&input), "python-node-layers");
     let more: Vec<_> = (0..6)
         .map(|i| image(&format!("variant-{i}"), &[("RUN true", 1_000_000, 500_000)]))
         .collect();
-    let many = names(
-        &(0..6)
-            .map(|i| format!("variant-{i}"))
-            .collect::<Vec<_>>()
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
+    let many: Vec<String> = (0..6).map(|i| format!("variant-{i}")).collect();
     let taller = render_layers(&LayersInput {
         variants: &many,
         images: &more,
