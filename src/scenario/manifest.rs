@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Deserialize;
+use toml::Spanned;
 
 /// Build arguments, ordered so that files and reports list them the same way every time.
 pub type BuildArgs = BTreeMap<String, String>;
@@ -21,8 +22,8 @@ pub struct Manifest {
     pub description: Option<String>,
     /// Variant every other variant is compared with; defaults to `single` when it exists.
     pub baseline: Option<String>,
-    /// Build context relative to the scenario directory; defaults to the directory itself.
-    pub context: Option<PathBuf>,
+    /// Build context relative to the scenario directory (up to the enclosing git repository's root); defaults to the directory itself.
+    pub context: Option<Spanned<PathBuf>>,
     /// Build arguments passed to every variant and prebuild.
     #[serde(default)]
     pub build_args: BuildArgs,
@@ -46,7 +47,7 @@ pub struct VariantEntry {
     /// Variant name; matches the stem of `<name>.Dockerfile` when that file exists.
     pub name: String,
     /// Dockerfile relative to the scenario directory; defaults to `<name>.Dockerfile`.
-    pub dockerfile: Option<PathBuf>,
+    pub dockerfile: Option<Spanned<PathBuf>>,
     /// Stage to build (`--target`); defaults to the last stage.
     pub target: Option<String>,
     /// Build arguments for this variant only.
@@ -61,12 +62,12 @@ pub struct PrebuildEntry {
     /// Tag the variants refer to in `FROM` or `COPY --from`.
     pub tag: String,
     /// Dockerfile relative to the scenario directory.
-    pub dockerfile: PathBuf,
+    pub dockerfile: Spanned<PathBuf>,
     /// Stage to build (`--target`); defaults to the last stage. Lets a prebuild publish a stage
     /// of a variant's own Dockerfile, so both build exactly the same thing.
     pub target: Option<String>,
     /// Build context relative to the scenario directory; defaults to the scenario's context.
-    pub context: Option<PathBuf>,
+    pub context: Option<Spanned<PathBuf>>,
     /// Build arguments for this prebuild only.
     #[serde(default)]
     pub build_args: BuildArgs,
@@ -78,7 +79,7 @@ pub struct PrebuildEntry {
 pub struct IncrementalEntry {
     /// Files, relative to the scenario directory, given fresh content before each incremental run.
     #[serde(default)]
-    pub touch: Vec<PathBuf>,
+    pub touch: Vec<Spanned<PathBuf>>,
     /// How they are edited: `comment` (default) or `token`.
     #[serde(default)]
     pub edit: crate::touch::EditStyle,

@@ -5,14 +5,16 @@
 
 mod inputs;
 mod manifest;
+mod paths;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 pub use inputs::{InputScan, ScenarioInputs};
 pub use manifest::BuildArgs;
 use manifest::Manifest;
+use paths::{Bounds, Expect, Manifested};
 
 use crate::error::ScenarioError;
 
@@ -84,7 +86,12 @@ impl Scenario {
             .filter(|p| p.is_dir())
             .ok_or_else(|| ScenarioError::NotADirectory(dir.to_path_buf()))?;
         let manifest_path = dir.join(MANIFEST_FILE);
-        let manifest = read_manifest(&manifest_path)?;
+        let (manifest, manifest_text) = read_manifest(&manifest_path)?;
+        let manifested = Manifested {
+            path: &manifest_path,
+            text: &manifest_text,
+        };
+        let bounds = Bounds::of(&root);
 
         let name = match &manifest.name {
             Some(name) => {
@@ -95,40 +102,20 @@ impl Scenario {
         };
 
         let context_dir = match &manifest.context {
-            Some(context) => {
-                let joined = inside(&root, context).ok_or_else(|| ScenarioError::Invalid {
-                    file: manifest_path.clone(),
-                    message: format!(
-                        "context `{}` must be a relative path inside the scenario directory",
-                        context.display()
-                    ),
-                })?;
-                if !joined.is_dir() {
-                    return Err(ScenarioError::Invalid {
-                        file: manifest_path.clone(),
-                        message: format!(
-                            "context directory `{}` does not exist",
-                            context.display()
-                        ),
-                    });
-                }
-                joined
-            }
+            Some(context) => bounds.resolve("context", context, &manifested, Expect::Dir)?,
             None => root.clone(),
         };
 
-        let mut variants = discover_variant_files(&root)?;
+        let mut variants = discover_variant_files(&bounds)?;
         for entry in &manifest.variants {
             check_name(&entry.name, "variant name", &manifest_path)?;
             let dockerfile = match &entry.dockerfile {
-                Some(path) => inside(&root, path).ok_or_else(|| ScenarioError::Invalid {
-                    file: manifest_path.clone(),
-                    message: format!(
-                        "dockerfile `{}` of variant `{}` must be a relative path inside the scenario directory",
-                        path.display(),
-                        entry.name
-                    ),
-                })?,
+                Some(path) => bounds.resolve(
+                    &format!("`dockerfile` of variant `{}`", entry.name),
+                    path,
+                    &manifested,
+                    Expect::File,
+                )?,
                 None => root.join(format!("{}{VARIANT_SUFFIX}", entry.name)),
             };
             if !dockerfile.is_file() {
@@ -197,27 +184,19 @@ impl Scenario {
 
         let mut prebuilds = Vec::new();
         for entry in &manifest.prebuilds {
-            let dockerfile = inside(&root, &entry.dockerfile)
-                .filter(|p| p.is_file())
-                .ok_or_else(|| ScenarioError::Invalid {
-                    file: manifest_path.clone(),
-                    message: format!(
-                        "prebuild `{}` names Dockerfile `{}`, which is not a file inside the scenario directory",
-                        entry.tag,
-                        entry.dockerfile.display()
-                    ),
-                })?;
+            let dockerfile = bounds.resolve(
+                &format!("`dockerfile` of prebuild `{}`", entry.tag),
+                &entry.dockerfile,
+                &manifested,
+                Expect::File,
+            )?;
             let context_dir = match &entry.context {
-                Some(context) => inside(&root, context)
-                    .filter(|p| p.is_dir())
-                    .ok_or_else(|| ScenarioError::Invalid {
-                        file: manifest_path.clone(),
-                        message: format!(
-                            "prebuild `{}` names context `{}`, which is not a directory inside the scenario directory",
-                            entry.tag,
-                            context.display()
-                        ),
-                    })?,
+                Some(context) => bounds.resolve(
+                    &format!("`context` of prebuild `{}`", entry.tag),
+                    context,
+                    &manifested,
+                    Expect::Dir,
+                )?,
                 None => context_dir.clone(),
             };
             if entry.tag.trim().is_empty() || entry.tag.chars().any(char::is_whitespace) {
@@ -235,26 +214,21 @@ impl Scenario {
             });
         }
 
-        let touch = manifest
+        let touch_entries = manifest
             .incremental
             .as_ref()
-            .map(|i| i.touch.clone())
+            .map(|i| i.touch.as_slice())
             .unwrap_or_default();
         let edit = manifest
             .incremental
             .as_ref()
             .map(|i| i.edit)
             .unwrap_or_default();
-        for file in &touch {
-            let Some(path) = inside(&root, file).filter(|p| p.is_file()) else {
-                return Err(ScenarioError::Invalid {
-                    file: manifest_path.clone(),
-                    message: format!(
-                        "[incremental] touch lists `{}`, which is not a file inside the scenario directory",
-                        file.display()
-                    ),
-                });
-            };
+        let mut touch = Vec::new();
+        for file in touch_entries {
+            let path = bounds.resolve("[incremental] touch", file, &manifested, Expect::File)?;
+            let file = file.get_ref();
+            touch.push(file.clone());
             // A token edit of a file without the marker would send it unchanged: caught here,
             // before anything is built.
             let has_marker = || {
@@ -424,7 +398,8 @@ fn variant_name(path: &Path) -> Option<String> {
     (!stem.is_empty()).then(|| stem.to_string())
 }
 
-fn discover_variant_files(root: &Path) -> Result<Vec<Variant>, ScenarioError> {
+fn discover_variant_files(bounds: &Bounds) -> Result<Vec<Variant>, ScenarioError> {
+    let root = &bounds.scenario_root;
     let entries = fs::read_dir(root).map_err(|source| ScenarioError::Io {
         path: root.to_path_buf(),
         source,
@@ -434,6 +409,7 @@ fn discover_variant_files(root: &Path) -> Result<Vec<Variant>, ScenarioError> {
         let path = entry.path();
         if let Some(name) = variant_name(&path) {
             check_name(&name, "variant name", &path)?;
+            bounds.check_found(&path)?;
             variants.push(Variant {
                 name,
                 dockerfile: path,
@@ -445,10 +421,12 @@ fn discover_variant_files(root: &Path) -> Result<Vec<Variant>, ScenarioError> {
     Ok(variants)
 }
 
-fn read_manifest(path: &Path) -> Result<Manifest, ScenarioError> {
+fn read_manifest(path: &Path) -> Result<(Manifest, String), ScenarioError> {
     let text = match fs::read_to_string(path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Manifest::default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((Manifest::default(), String::new()));
+        }
         Err(source) => {
             return Err(ScenarioError::Io {
                 path: path.to_path_buf(),
@@ -456,7 +434,7 @@ fn read_manifest(path: &Path) -> Result<Manifest, ScenarioError> {
             });
         }
     };
-    toml::from_str(&text).map_err(|error| {
+    let manifest = toml::from_str(&text).map_err(|error| {
         let line = error
             .span()
             .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
@@ -465,7 +443,8 @@ fn read_manifest(path: &Path) -> Result<Manifest, ScenarioError> {
             line,
             message: error.message().trim().to_string(),
         }
-    })
+    })?;
+    Ok((manifest, text))
 }
 
 /// Names end up in image tags and file names, so they are kept to what both accept.
@@ -483,20 +462,6 @@ fn check_name(name: &str, what: &str, file: &Path) -> Result<(), ScenarioError> 
             ),
         })
     }
-}
-
-/// Joins a relative path to `root`, refusing absolute paths and `..` that would leave it.
-fn inside(root: &Path, relative: &Path) -> Option<PathBuf> {
-    let mut depth = 0usize;
-    for component in relative.components() {
-        match component {
-            Component::Normal(_) => depth += 1,
-            Component::CurDir => {}
-            Component::ParentDir => depth = depth.checked_sub(1)?,
-            Component::RootDir | Component::Prefix(_) => return None,
-        }
-    }
-    Some(root.join(relative))
 }
 
 fn names(variants: &[Variant]) -> String {
@@ -622,6 +587,88 @@ build_args = { C = "profile", D = "profile" }
             assert!(message.contains("scenario.toml"), "{message}");
             assert!(message.contains(expected), "{message}");
         }
+    }
+
+    #[test]
+    fn paths_reach_up_to_the_repository_root_and_no_further() {
+        let repo = tempfile::tempdir().unwrap();
+        let top = fs::canonicalize(repo.path()).unwrap();
+        fs::create_dir(top.join(".git")).unwrap();
+        fs::create_dir_all(top.join("bench")).unwrap();
+        fs::write(top.join("Dockerfile"), "FROM busybox\n").unwrap();
+        fs::write(top.join("main.c"), "int main;\n").unwrap();
+        fs::write(top.join("bench/x.Dockerfile"), "FROM busybox\n").unwrap();
+        let bench = top.join("bench");
+        let load = |toml_text: &str| {
+            fs::write(bench.join("scenario.toml"), toml_text).unwrap();
+            Scenario::load(&bench)
+        };
+        let scenario = load(
+            "context = \"..\"\n[[variant]]\nname = \"root\"\ndockerfile = \"../Dockerfile\"\n[incremental]\ntouch = [\"../main.c\"]\n",
+        )
+        .unwrap();
+        assert_eq!(scenario.context_dir, top);
+        let root_variant = scenario.variants.iter().find(|v| v.name == "root").unwrap();
+        assert_eq!(root_variant.dockerfile, top.join("Dockerfile"));
+        assert_eq!(scenario.touch, [PathBuf::from("../main.c")]);
+
+        std::os::unix::fs::symlink("/etc", bench.join("etc-link")).unwrap();
+        for (toml_text, expected) in [
+            (
+                "name = \"x\"\ncontext = \"../..\"\n",
+                format!(
+                    "scenario.toml:2: context `../..` resolves to {}, outside the enclosing git repository {}",
+                    top.parent().unwrap().display(),
+                    top.display()
+                ),
+            ),
+            (
+                "context = \"/etc\"\n",
+                "scenario.toml:1: context `/etc` is an absolute path".to_string(),
+            ),
+            (
+                "context = \"etc-link\"\n",
+                "scenario.toml:1: context `etc-link` resolves through a symbolic link to /etc, outside the enclosing git repository".to_string(),
+            ),
+            (
+                "\n[incremental]\ntouch = [\"../../x\"]\n",
+                "scenario.toml:3: [incremental] touch `../../x` resolves to".to_string(),
+            ),
+            (
+                "[[prebuild]]\ntag = \"t\"\ndockerfile = \"etc-link/hostname\"\n",
+                "scenario.toml:3: `dockerfile` of prebuild `t` `etc-link/hostname` resolves through a symbolic link to /etc/hostname".to_string(),
+            ),
+            (
+                "[[variant]]\nname = \"v\"\ndockerfile = \"../nope\"\n",
+                format!(
+                    "scenario.toml:3: `dockerfile` of variant `v` `../nope` names {}, which does not exist",
+                    top.join("nope").display()
+                ),
+            ),
+        ] {
+            let message = load(toml_text).unwrap_err().to_string();
+            assert!(message.contains(&expected), "{message}\nwanted: {expected}");
+            assert_eq!(message.lines().count(), 1, "{message}");
+        }
+        fs::remove_file(bench.join("scenario.toml")).unwrap();
+        fs::remove_file(bench.join("etc-link")).unwrap();
+
+        std::os::unix::fs::symlink("/etc/hostname", bench.join("evil.Dockerfile")).unwrap();
+        let message = Scenario::load(&bench).unwrap_err().to_string();
+        assert!(
+            message.contains("evil.Dockerfile: is a symbolic link to /etc/hostname, outside"),
+            "{message}"
+        );
+        fs::remove_file(bench.join("evil.Dockerfile")).unwrap();
+
+        // Without a repository the scenario directory is the limit.
+        fs::remove_dir(top.join(".git")).unwrap();
+        let message = load("context = \"..\"\n").unwrap_err().to_string();
+        assert!(
+            message.contains("outside the scenario directory")
+                && message.contains("in no git repository"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -12,5 +12,6 @@ mod docker_scenarios;
 mod docker_steps;
 mod extra_daemons;
 mod history_trend;
+mod own_project;
 mod report_files;
 mod support;
