@@ -68,8 +68,22 @@ pub enum Scheme {
 }
 
 impl Endpoint {
-    /// `DOCKER_HOST`, else the default socket; TLS from `DOCKER_TLS_VERIFY`.
+    /// Where the docker CLI would connect: `DOCKER_HOST`, else the current context
+    /// (`DOCKER_CONTEXT`, else `currentContext` in the CLI's config.json, as Docker Desktop sets
+    /// it), else the default socket; TLS from `DOCKER_TLS_VERIFY`.
     pub fn from_environment() -> Result<Endpoint, EndpointError> {
+        let docker_host_set = std::env::var("DOCKER_HOST").is_ok_and(|h| !h.is_empty());
+        if !docker_host_set
+            && let Some(context) = current_context()?
+            && context != "default"
+        {
+            return Endpoint::from_context(&context);
+        }
+        Endpoint::from_docker_host()
+    }
+
+    /// `DOCKER_HOST`, else the default socket: the CLI's `default` context.
+    fn from_docker_host() -> Result<Endpoint, EndpointError> {
         let url = std::env::var("DOCKER_HOST")
             .ok()
             .filter(|h| !h.is_empty())
@@ -113,7 +127,7 @@ impl Endpoint {
     /// `DOCKER_HOST` or the default socket.
     pub fn from_context(name: &str) -> Result<Endpoint, EndpointError> {
         if name == "default" {
-            let mut endpoint = Endpoint::from_environment()?;
+            let mut endpoint = Endpoint::from_docker_host()?;
             endpoint.name = name.to_string();
             endpoint.context = Some(name.to_string());
             return Ok(endpoint);
@@ -226,6 +240,34 @@ fn cert_dir() -> Result<PathBuf, EndpointError> {
         Ok(dir) if !dir.is_empty() => Ok(PathBuf::from(dir)),
         _ => docker_config_dir(),
     }
+}
+
+/// The docker CLI's current context: `DOCKER_CONTEXT`, else `currentContext` in config.json;
+/// `None` when neither names one (or there is no configuration at all).
+fn current_context() -> Result<Option<String>, EndpointError> {
+    if let Ok(name) = std::env::var("DOCKER_CONTEXT")
+        && !name.is_empty()
+    {
+        return Ok(Some(name));
+    }
+    let Ok(dir) = docker_config_dir() else {
+        return Ok(None);
+    };
+    let path = dir.join("config.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    let config: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        EndpointError(format!(
+            "{}: not valid JSON ({e}), so the docker CLI's current context cannot be read",
+            path.display()
+        ))
+    })?;
+    Ok(config
+        .get("currentContext")
+        .and_then(serde_json::Value::as_str)
+        .filter(|name| !name.is_empty())
+        .map(str::to_string))
 }
 
 /// `DOCKER_CONFIG`, else `~/.docker`.
