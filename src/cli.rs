@@ -146,9 +146,18 @@ pub struct MergeArgs {
 /// Flags of `stagebench run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Scenario directories, each holding `<variant>.Dockerfile` files.
+    /// Scenario directories, each holding `<variant>.Dockerfile` files; with --dockerfile, the
+    /// one build context directory instead.
     #[arg(required_unless_present = "resume", value_name = "SCENARIO_DIR")]
     pub scenarios: Vec<PathBuf>,
+    /// Benchmark this Dockerfile as variant NAME, with no scenario folder: the one directory
+    /// given is the build context and names the scenario; the first --dockerfile is the
+    /// baseline (repeatable).
+    #[arg(long = "dockerfile", value_name = "NAME=PATH", value_parser = parse_named_path)]
+    pub dockerfiles: Vec<(String, PathBuf)>,
+    /// With --dockerfile: a file edited before each incremental run (repeatable).
+    #[arg(long = "touch", value_name = "FILE", requires = "dockerfiles")]
+    pub touch: Vec<PathBuf>,
     /// Continue the run whose results folder is DIR, with the settings recorded there: finished
     /// builds are skipped, interrupted ones redone.
     #[arg(
@@ -157,7 +166,7 @@ pub struct RunArgs {
         conflicts_with_all = [
             "scenarios", "runs", "warmup", "cache", "builder", "variants", "profile",
             "build_args", "out", "timeout", "keep_images", "docker_hosts", "contexts",
-            "on_every_host", "seed", "noise_threshold",
+            "on_every_host", "seed", "noise_threshold", "dockerfiles", "touch",
         ]
     )]
     pub resume: Option<PathBuf>,
@@ -248,6 +257,17 @@ pub struct ValidateArgs {
     /// A `[profile.NAME]` whose build arguments apply when reading Dockerfiles.
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+}
+
+fn parse_named_path(text: &str) -> Result<(String, PathBuf), String> {
+    match text.split_once('=') {
+        Some((name, path)) if !name.is_empty() && !path.is_empty() => {
+            Ok((name.to_string(), PathBuf::from(path)))
+        }
+        _ => Err(format!(
+            "`{text}` is not NAME=PATH (for example `multi=Dockerfile.multi`)"
+        )),
+    }
 }
 
 fn parse_build_arg(text: &str) -> Result<(String, String), String> {

@@ -17,7 +17,7 @@ use crate::plan::{PlanSettings, ScenarioShape};
 use crate::results::{
     BuildKey, HostSpec, RecordedSettings, ResultSet, RunOptions, StoreError, is_results_folder,
 };
-use crate::scenario::{BuildArgs, MANIFEST_FILE, Scenario, ScenarioInputs, Variant};
+use crate::scenario::{AdHoc, BuildArgs, MANIFEST_FILE, Scenario, ScenarioInputs, Variant};
 
 /// Where results go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +47,9 @@ pub enum ConfigError {
     /// The folder to resume cannot be read.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Flags that do not fit together.
+    #[error("{0}")]
+    Usage(String),
     /// The folder to resume cannot be continued.
     #[error("cannot resume {}: {reason}", dir.display())]
     Resume {
@@ -89,11 +92,24 @@ impl RunSettings {
         if let Some(dir) = &args.resume {
             return RunSettings::for_resume(dir, command_line);
         }
-        let scenarios = args
-            .scenarios
-            .iter()
-            .map(|dir| Scenario::load(dir))
-            .collect::<Result<Vec<_>, _>>()?;
+        let scenarios = if args.dockerfiles.is_empty() {
+            args.scenarios
+                .iter()
+                .map(|dir| Scenario::load(dir))
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            let [context] = args.scenarios.as_slice() else {
+                return Err(ConfigError::Usage(format!(
+                    "--dockerfile takes exactly one build context directory, not {} directories",
+                    args.scenarios.len()
+                )));
+            };
+            vec![Scenario::ad_hoc(&AdHoc {
+                context: context.clone(),
+                dockerfiles: args.dockerfiles.clone(),
+                touch: args.touch.clone(),
+            })?]
+        };
         check_variants_and_profile(&scenarios, &args.variants, args.profile.as_deref())?;
         check_unique_names(&scenarios)?;
         let out = match &args.out {
@@ -165,11 +181,14 @@ impl RunSettings {
             ));
         }
         let recorded = meta.settings.clone();
-        let scenarios = recorded
-            .scenario_dirs
-            .iter()
-            .map(|d| Scenario::load(Path::new(d)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let scenarios = match &recorded.ad_hoc {
+            Some(spec) => vec![Scenario::ad_hoc(spec)?],
+            None => recorded
+                .scenario_dirs
+                .iter()
+                .map(|d| Scenario::load(Path::new(d)))
+                .collect::<Result<Vec<_>, _>>()?,
+        };
         let out = OutputLocation::Resume(dir.to_path_buf());
         let (inputs, warnings) = scan_inputs(&scenarios, &out)?;
         for (scenario, now) in scenarios.iter().zip(&inputs) {
@@ -292,6 +311,10 @@ impl RunSettings {
                 .filter_map(|&i| self.scenarios.get(i))
                 .map(|s| s.root().display().to_string())
                 .collect(),
+            ad_hoc: scenarios
+                .iter()
+                .filter_map(|&i| self.scenarios.get(i))
+                .find_map(|s| s.ad_hoc.clone()),
             options: self.options.clone(),
             hosts: self
                 .endpoints

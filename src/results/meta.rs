@@ -51,6 +51,9 @@ pub struct RunMeta {
 pub struct RecordedSettings {
     /// Scenario directories, absolute, in the order given.
     pub scenario_dirs: Vec<String>,
+    /// With `run --dockerfile`: the flags that made the one scenario, paths absolute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ad_hoc: Option<crate::scenario::AdHoc>,
     /// How the scenarios are measured.
     #[serde(flatten)]
     pub options: RunOptions,
@@ -481,6 +484,7 @@ impl From<v1::RunMeta> for RunMeta {
             stagebench_version: old.stagebench_version.clone(),
             settings: RecordedSettings {
                 scenario_dirs: old.scenarios.iter().map(|s| s.dir.clone()).collect(),
+                ad_hoc: None,
                 options: RunOptions {
                     runs: old.runs,
                     warmup: old.warmup,

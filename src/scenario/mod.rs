@@ -3,6 +3,7 @@
 //! Loading checks everything that can be checked without a daemon, so that a typo is reported
 //! before the first (possibly ten-minute) build rather than after it.
 
+mod ad_hoc;
 mod inputs;
 mod manifest;
 mod paths;
@@ -11,6 +12,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+pub use ad_hoc::AdHoc;
 pub use inputs::{InputScan, ScenarioInputs};
 pub use manifest::BuildArgs;
 use manifest::Manifest;
@@ -48,6 +50,8 @@ pub struct Scenario {
     pub edit: crate::touch::EditStyle,
     /// `[profile.NAME]` build-argument overrides.
     pub profiles: BTreeMap<String, BuildArgs>,
+    /// The `--dockerfile` flags it was made from, when it has no directory of its own.
+    pub ad_hoc: Option<AdHoc>,
 }
 
 /// One Dockerfile of a scenario, measured against its siblings.
@@ -262,6 +266,7 @@ impl Scenario {
                 .into_iter()
                 .map(|(name, profile)| (name, profile.build_args))
                 .collect(),
+            ad_hoc: None,
         })
     }
 

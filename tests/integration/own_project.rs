@@ -118,3 +118,183 @@ fn docker_a_scenario_in_a_repository_subfolder_builds_the_repository_like_docker
         "the same image as docker build -f bench/x.Dockerfile ."
     );
 }
+
+/// A project with a Dockerfile at its root and a candidate rewrite outside the context.
+fn ad_hoc_project() -> tempfile::TempDir {
+    let dir = write_tree(&[
+        (
+            "adhoc-app/Dockerfile",
+            "FROM busybox:latest\nCOPY . /app/\nRUN cat /app/src/a.txt > /copy\n",
+        ),
+        ("adhoc-app/src/a.txt", "a\n"),
+        ("adhoc-app/.dockerignore", "Dockerfile\n"),
+        (
+            "slim.Dockerfile",
+            "FROM busybox:latest\nCOPY src/ /app/src/\n",
+        ),
+    ]);
+    dir
+}
+
+#[test]
+fn docker_ad_hoc_dockerfiles_are_benchmarked_with_no_scenario_folder() {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    let _cleanup = RemoveOnDrop(vec!["stagebench/adhoc-app".to_string()]);
+    let project = ad_hoc_project();
+    let output = stagebench(
+        project.path(),
+        &[
+            "run",
+            "--dockerfile",
+            "today=adhoc-app/Dockerfile",
+            "--dockerfile",
+            "slim=slim.Dockerfile",
+            "--touch",
+            "adhoc-app/src/a.txt",
+            "adhoc-app",
+            "--runs",
+            "1",
+            "--out",
+            "out",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = project.path().join("out");
+    let rows = results(&out);
+    assert_eq!(rows.len(), 6, "two variants, three cache modes: {rows:?}");
+    assert!(
+        rows.iter()
+            .all(|r| r.scenario == "adhoc-app" && r.status == BuildStatus::Ok),
+        "{rows:?}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("adhoc-app"), "{stdout}");
+    let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    let first_variant = summary.lines().nth(1).and_then(|l| l.split(',').nth(1));
+    assert_eq!(
+        first_variant,
+        Some("today"),
+        "the first --dockerfile is the baseline:\n{summary}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(project.path().join("adhoc-app/src/a.txt")).unwrap(),
+        "a\n"
+    );
+    let incremental = rows
+        .iter()
+        .find(|r| r.variant == "slim" && r.cache.as_str() == "incremental")
+        .unwrap();
+    assert!(incremental.status == BuildStatus::Ok);
+
+    // meta.json records the flags, so the run can be resumed from anywhere.
+    let resumed = stagebench(
+        Path::new("/"),
+        &["run", "--resume", &out.display().to_string()],
+    );
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    assert_eq!(results(&out).len(), 6, "nothing is left to do");
+
+    let refused = stagebench(
+        project.path(),
+        &[
+            "run",
+            "--dockerfile",
+            "today=adhoc-app/Dockerfile",
+            "adhoc-app",
+            "slim.Dockerfile",
+        ],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("exactly one build context directory"),
+        "{}",
+        stderr(&refused)
+    );
+}
+
+#[test]
+fn docker_a_docker_group_user_runs_the_scripts_and_stagebench_without_root() {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    crate::extra_daemons::require_root();
+    let group = std::process::Command::new("getent")
+        .args(["group", "docker"])
+        .output()
+        .unwrap();
+    let group = String::from_utf8_lossy(&group.stdout);
+    let gid = group
+        .split(':')
+        .nth(2)
+        .expect("a docker group (made by the docker.io package)");
+    let _cleanup = RemoveOnDrop(vec!["stagebench/adhoc-app".to_string()]);
+    let project = ad_hoc_project();
+    // nobody must be able to enter, read and write the project (tempdirs are private).
+    let chmod = std::process::Command::new("chmod")
+        .args(["-R", "a+rwX", &project.path().display().to_string()])
+        .status()
+        .unwrap();
+    assert!(chmod.success());
+    let home = project.path().join("home");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/with-docker");
+    let output = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            &format!("--groups={gid}"),
+            "env",
+        ])
+        .arg(format!("HOME={}", home.display()))
+        .arg(&script)
+        .arg(env!("CARGO_BIN_EXE_stagebench"))
+        .args([
+            "run",
+            "--dockerfile",
+            "today=adhoc-app/Dockerfile",
+            "--dockerfile",
+            "slim=slim.Dockerfile",
+            "adhoc-app",
+            "--runs",
+            "1",
+            "--cache",
+            "cold,warm",
+            "--out",
+            "out",
+        ])
+        .current_dir(project.path())
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    assert!(
+        !err.contains("must run as root") && !err.contains("needs root"),
+        "{err}"
+    );
+    assert_eq!(results(&project.path().join("out")).len(), 4);
+
+    // Root is named only when a daemon would have to be started.
+    let refused = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            &format!("--groups={gid}"),
+            "env",
+        ])
+        .arg(format!("HOME={}", home.display()))
+        .arg(format!(
+            "DOCKER_HOST=unix://{}/none.sock",
+            project.path().display()
+        ))
+        .arg(&script)
+        .arg("true")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("starting one needs root"),
+        "{}",
+        stderr(&refused)
+    );
+}

@@ -1,0 +1,157 @@
+//! A scenario made from the command line alone: `stagebench run --dockerfile NAME=PATH ...
+//! CONTEXT_DIR`, as hyperfine benchmarks commands with no file to write.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{BuildArgs, Scenario, Variant, check_name, name_from_dir};
+use crate::error::ScenarioError;
+
+/// The flags that describe an ad-hoc scenario, as given (and as meta.json records them, so that
+/// `--resume` can make the same scenario again).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdHoc {
+    /// The build context directory.
+    pub context: PathBuf,
+    /// `--dockerfile NAME=PATH`, in the order given; the first is the baseline.
+    pub dockerfiles: Vec<(String, PathBuf)>,
+    /// `--touch FILE`: edited before each incremental run.
+    #[serde(default)]
+    pub touch: Vec<PathBuf>,
+}
+
+impl AdHoc {
+    /// The same flags with every path absolute, so that a later `--resume` from another
+    /// directory finds the same files.
+    pub fn absolute(&self) -> AdHoc {
+        let absolute = |p: &PathBuf| std::path::absolute(p).unwrap_or_else(|_| p.clone());
+        AdHoc {
+            context: absolute(&self.context),
+            dockerfiles: self
+                .dockerfiles
+                .iter()
+                .map(|(name, path)| (name.clone(), absolute(path)))
+                .collect(),
+            touch: self.touch.iter().map(absolute).collect(),
+        }
+    }
+}
+
+impl Scenario {
+    /// The scenario `--dockerfile` flags describe: named after the context directory, its
+    /// variants in the order given (the first the baseline), no prebuilds and no profiles.
+    pub fn ad_hoc(spec: &AdHoc) -> Result<Scenario, ScenarioError> {
+        let flag = |name: &str, path: &Path| {
+            PathBuf::from(format!("--dockerfile {name}={}", path.display()))
+        };
+        let root = fs::canonicalize(&spec.context)
+            .ok()
+            .filter(|p| p.is_dir())
+            .ok_or_else(|| ScenarioError::NotADirectory(spec.context.clone()))?;
+        let mut variants: Vec<Variant> = Vec::new();
+        for (name, path) in &spec.dockerfiles {
+            check_name(name, "variant name", &flag(name, path))?;
+            if variants.iter().any(|v| v.name.eq_ignore_ascii_case(name)) {
+                return Err(ScenarioError::Invalid {
+                    file: flag(name, path),
+                    message: format!(
+                        "names variant `{name}` a second time (image tags ignore case)"
+                    ),
+                });
+            }
+            let dockerfile = fs::canonicalize(path)
+                .ok()
+                .filter(|p| p.is_file())
+                .ok_or_else(|| ScenarioError::Invalid {
+                    file: flag(name, path),
+                    message: format!("{} is not a file", path.display()),
+                })?;
+            variants.push(Variant {
+                name: name.clone(),
+                dockerfile,
+                target: None,
+                build_args: BuildArgs::new(),
+            });
+        }
+        let mut touch = Vec::new();
+        for file in &spec.touch {
+            let path = fs::canonicalize(file)
+                .ok()
+                .filter(|p| p.is_file())
+                .ok_or_else(|| ScenarioError::Invalid {
+                    file: PathBuf::from(format!("--touch {}", file.display())),
+                    message: "is not a file".to_string(),
+                })?;
+            touch.push(path);
+        }
+        Ok(Scenario {
+            name: name_from_dir(&root),
+            dir: spec.context.clone(),
+            description: None,
+            baseline: variants.first().map(|v| v.name.clone()),
+            context_dir: root,
+            build_args: BuildArgs::new(),
+            variants,
+            prebuilds: Vec::new(),
+            touch,
+            edit: crate::touch::EditStyle::default(),
+            profiles: Default::default(),
+            ad_hoc: Some(spec.absolute()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_make_a_scenario_with_the_first_dockerfile_as_baseline() {
+        let dir = tempfile::tempdir().unwrap();
+        let context = dir.path().join("my app");
+        fs::create_dir_all(context.join("src")).unwrap();
+        fs::write(context.join("Dockerfile"), "FROM busybox\n").unwrap();
+        fs::write(dir.path().join("slim.Dockerfile"), "FROM busybox\n").unwrap();
+        fs::write(context.join("src/a.c"), "int a;\n").unwrap();
+        let spec = AdHoc {
+            context: context.clone(),
+            dockerfiles: vec![
+                ("today".to_string(), context.join("Dockerfile")),
+                ("slim".to_string(), dir.path().join("slim.Dockerfile")),
+            ],
+            touch: vec![context.join("src/a.c")],
+        };
+        let scenario = Scenario::ad_hoc(&spec).unwrap();
+        assert_eq!(scenario.name, "my-app");
+        assert_eq!(scenario.baseline.as_deref(), Some("today"));
+        let names: Vec<_> = scenario.variants.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, ["today", "slim"]);
+        assert!(scenario.touch[0].is_absolute());
+
+        let mut twice = spec.clone();
+        twice
+            .dockerfiles
+            .push(("TODAY".to_string(), context.join("Dockerfile")));
+        let message = Scenario::ad_hoc(&twice).unwrap_err().to_string();
+        assert!(
+            message.contains("--dockerfile TODAY=") && message.contains("second time"),
+            "{message}"
+        );
+        let mut missing = spec.clone();
+        missing.dockerfiles[1].1 = dir.path().join("nope");
+        let message = Scenario::ad_hoc(&missing).unwrap_err().to_string();
+        assert!(
+            message.contains("--dockerfile slim=") && message.contains("is not a file"),
+            "{message}"
+        );
+        let mut bad_touch = spec;
+        bad_touch.touch = vec![context.join("src/none.c")];
+        let message = Scenario::ad_hoc(&bad_touch).unwrap_err().to_string();
+        assert!(
+            message.contains("--touch") && message.contains("none.c"),
+            "{message}"
+        );
+    }
+}
