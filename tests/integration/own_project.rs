@@ -121,7 +121,7 @@ fn docker_a_scenario_in_a_repository_subfolder_builds_the_repository_like_docker
 
 /// A project with a Dockerfile at its root and a candidate rewrite outside the context.
 fn ad_hoc_project() -> tempfile::TempDir {
-    let dir = write_tree(&[
+    write_tree(&[
         (
             "adhoc-app/Dockerfile",
             "FROM busybox:latest\nCOPY . /app/\nRUN cat /app/src/a.txt > /copy\n",
@@ -132,8 +132,7 @@ fn ad_hoc_project() -> tempfile::TempDir {
             "slim.Dockerfile",
             "FROM busybox:latest\nCOPY src/ /app/src/\n",
         ),
-    ]);
-    dir
+    ])
 }
 
 #[test]
