@@ -50,6 +50,18 @@ impl fmt::Display for CacheMode {
     }
 }
 
+/// Which build-cache records a BuildKit cold run removes first (`--prune`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum PruneMode {
+    /// Only records that did not exist when the invocation started: other projects' caches on
+    /// the same daemon survive.
+    #[default]
+    New,
+    /// The daemon's whole build cache, for a daemon dedicated to benchmarking.
+    All,
+}
+
 /// What a build measured in a cache mode needs before it starts. This is the one place that
 /// says what each mode means; the plan and the runner both ask it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,9 +131,61 @@ impl Preparation {
     }
 }
 
+/// Whether a finished build was in the cache state its mode names, judged by its Dockerfile
+/// steps (`FROM` not counted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheCheck {
+    /// It was.
+    Holds,
+    /// A cold build took steps from cache: after pruning only this run's records, a record
+    /// that predates the run served them. Built again with the cache ignored, it is cold.
+    RedoWithoutCache,
+    /// It was not, for the reason given; the row is marked `cache_mismatch`.
+    Mismatch(String),
+}
+
+impl CacheCheck {
+    /// Judges a build in `mode` that ran `total_steps` steps, `cached_steps` of them from
+    /// cache, with the cache ignored (`no_cache`) or not.
+    pub fn of(mode: CacheMode, no_cache: bool, cached_steps: u32, total_steps: u32) -> CacheCheck {
+        match mode {
+            CacheMode::Cold if cached_steps == 0 => CacheCheck::Holds,
+            CacheMode::Cold if !no_cache => CacheCheck::RedoWithoutCache,
+            CacheMode::Cold => CacheCheck::Mismatch(format!(
+                "a cold build took {cached_steps} of {total_steps} steps from cache even with the cache ignored"
+            )),
+            CacheMode::Warm if cached_steps >= total_steps => CacheCheck::Holds,
+            CacheMode::Warm => CacheCheck::Mismatch(format!(
+                "a warm build ran {} of {total_steps} steps instead of taking them from cache",
+                total_steps - cached_steps
+            )),
+            // An edit may invalidate any number of steps, so the count proves nothing here.
+            CacheMode::Incremental => CacheCheck::Holds,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_row_is_checked_for_the_cache_state_it_claims() {
+        use CacheMode::*;
+        assert_eq!(CacheCheck::of(Cold, false, 0, 5), CacheCheck::Holds);
+        assert_eq!(
+            CacheCheck::of(Cold, false, 2, 5),
+            CacheCheck::RedoWithoutCache
+        );
+        assert!(
+            matches!(CacheCheck::of(Cold, true, 2, 5), CacheCheck::Mismatch(m) if m.contains("2 of 5"))
+        );
+        assert_eq!(CacheCheck::of(Warm, false, 5, 5), CacheCheck::Holds);
+        assert!(
+            matches!(CacheCheck::of(Warm, false, 3, 5), CacheCheck::Mismatch(m) if m.contains("ran 2 of 5"))
+        );
+        assert_eq!(CacheCheck::of(Incremental, false, 0, 5), CacheCheck::Holds);
+    }
 
     #[test]
     fn only_cold_empties_a_cache_and_only_a_buildkit_cold_run_empties_everyone_s() {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::builder::Builder;
-use crate::cache_mode::CacheMode;
+use crate::cache_mode::{CacheMode, PruneMode};
 
 /// Benchmark Docker image builds: single-stage against multi-stage Dockerfiles, cold, warm and
 /// after a source edit.
@@ -166,7 +166,7 @@ pub struct RunArgs {
         conflicts_with_all = [
             "scenarios", "runs", "warmup", "cache", "builder", "variants", "profile",
             "build_args", "out", "timeout", "keep_images", "docker_hosts", "contexts",
-            "on_every_host", "seed", "noise_threshold", "dockerfiles", "touch",
+            "on_every_host", "seed", "noise_threshold", "dockerfiles", "touch", "prune", "rm",
         ]
     )]
     pub resume: Option<PathBuf>,
@@ -187,6 +187,11 @@ pub struct RunArgs {
     /// Builder the daemon uses.
     #[arg(long, value_enum, default_value_t = Builder::BuildKit)]
     pub builder: Builder,
+    /// What a BuildKit cold run prunes first: `new`, the build-cache records made since this
+    /// invocation started (other projects' caches survive), or `all`, the daemon's whole build
+    /// cache (for a daemon kept for benchmarking).
+    #[arg(long, value_enum, default_value_t = PruneMode::New)]
+    pub prune: PruneMode,
     /// Only these variants (repeatable).
     #[arg(long = "variant", value_name = "NAME")]
     pub variants: Vec<String>,
@@ -208,6 +213,10 @@ pub struct RunArgs {
     /// Keep every image built (each run tagged `stagebench/<scenario>:<variant>-<cache>-run<N>`).
     #[arg(long)]
     pub keep_images: bool,
+    /// Keep no image at all: also remove each variant's final image and the prebuilds this run
+    /// built (and so the build cache behind them) when the run ends.
+    #[arg(long, conflicts_with = "keep_images")]
+    pub rm: bool,
     /// A Docker host to build on, optionally named (repeatable) [default: DOCKER_HOST, else the
     /// default socket]. `tcp://` hosts use TLS when DOCKER_TLS_VERIFY is set.
     #[arg(long = "docker-host", value_name = "[NAME=]URL")]

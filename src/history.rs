@@ -176,7 +176,10 @@ pub fn history(sets: Vec<(PathBuf, ResultSet)>, noise_threshold: f64) -> History
                     entry.samples.push((record.run, record.build_seconds));
                     entry.image_bytes.extend(record.image_bytes);
                 }
-                BuildStatus::Failed | BuildStatus::TimedOut | BuildStatus::Interrupted => {}
+                BuildStatus::Failed
+                | BuildStatus::TimedOut
+                | BuildStatus::Interrupted
+                | BuildStatus::CacheMismatch => {}
             }
         }
     }

@@ -6,6 +6,7 @@
 //! (order, priming, resume, cancellation) is tested without Docker, while everything about
 //! building, sizes and caching is tested against a real daemon through [`Engine`].
 
+mod build_cache;
 mod endpoint;
 mod steps;
 mod tls;
@@ -26,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::builder::Builder;
 use crate::context::BuildContext;
 use crate::error::EngineError;
+pub use build_cache::CacheRecord;
 pub use endpoint::{
     DEFAULT_SOCKET_URL, Endpoint, EndpointError, LOCAL_HOST_NAME, Scheme, TlsFiles,
     host_name_for_url,
@@ -71,6 +73,18 @@ pub trait Daemon: Send + Sync {
     /// Empties the BuildKit build cache; returns the bytes reclaimed.
     fn prune_build_cache(&self) -> impl Future<Output = Result<u64, EngineError>> + Send;
 
+    /// Every BuildKit build-cache record.
+    fn build_cache_records(
+        &self,
+    ) -> impl Future<Output = Result<Vec<CacheRecord>, EngineError>> + Send;
+
+    /// Prunes one build-cache record, which must have no child and be held by no build;
+    /// returns whether it was deleted.
+    fn prune_build_cache_record(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<bool, EngineError>> + Send;
+
     /// Removes an image (and its untagged parents). Returns `false` when it was already gone or
     /// is still used by another image or container, which cleanup treats as nothing to do.
     fn remove_image(&self, name: &str) -> impl Future<Output = Result<bool, EngineError>> + Send;
@@ -112,6 +126,8 @@ pub trait Daemon: Send + Sync {
 /// A connection to one daemon.
 pub struct Engine {
     docker: Docker,
+    /// The same client, rewriting one request into `/system/df` (see `build_cache`).
+    df_docker: Docker,
     endpoint: Endpoint,
 }
 
@@ -239,6 +255,7 @@ impl Engine {
             .map_err(|_| unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())))?
             .map_err(|e| unreachable(connect_reason(&e, endpoint)))?;
         Ok(Engine {
+            df_docker: build_cache::df_client(&docker),
             docker,
             endpoint: endpoint.clone(),
         })
@@ -444,6 +461,14 @@ impl Daemon for Engine {
             .await
             .map_err(|e| self.request_error("prune the build cache", &e))?;
         Ok(response.space_reclaimed.unwrap_or_default().max(0) as u64)
+    }
+
+    async fn build_cache_records(&self) -> Result<Vec<CacheRecord>, EngineError> {
+        self.list_build_cache().await
+    }
+
+    async fn prune_build_cache_record(&self, id: &str) -> Result<bool, EngineError> {
+        Engine::prune_build_cache_record(self, id).await
     }
 
     async fn remove_image(&self, name: &str) -> Result<bool, EngineError> {

@@ -189,11 +189,16 @@ fn time_cell(group: Option<&GroupSummary>, comparison: Option<&Comparison>) -> H
             comparison: None,
         };
     };
-    let runs = group.runs_ok + group.runs_failed + group.runs_timed_out + group.runs_interrupted;
+    let runs = group.runs_ok
+        + group.runs_failed
+        + group.runs_timed_out
+        + group.runs_interrupted
+        + group.runs_cache_mismatch;
     let unsuccessful: Vec<String> = [
         (group.runs_failed, "failed"),
         (group.runs_timed_out, "timed out"),
         (group.runs_interrupted, "interrupted"),
+        (group.runs_cache_mismatch, "not in this cache state"),
     ]
     .into_iter()
     .filter(|(count, _)| *count > 0)
@@ -207,6 +212,8 @@ fn time_cell(group: Option<&GroupSummary>, comparison: Option<&Comparison>) -> H
                 "timed out"
             } else if group.runs_interrupted > 0 {
                 "interrupted"
+            } else if group.runs_cache_mismatch > 0 {
+                "cache mismatch"
             } else {
                 "–"
             }

@@ -47,6 +47,7 @@ struct SummaryRow<'a> {
     interval_confidence: Option<f64>,
     noise_threshold: Option<f64>,
     compressed_bytes: Option<u64>,
+    runs_cache_mismatch: usize,
 }
 
 /// What the `test` column names.
@@ -103,6 +104,7 @@ impl Exporter for SummaryCsv {
                 interval_confidence: contrast.map(|c| c.confidence),
                 noise_threshold: contrast.map(|c| c.noise_threshold),
                 compressed_bytes: group.compressed_bytes,
+                runs_cache_mismatch: group.runs_cache_mismatch,
             };
             writer.serialize(row).map_err(|e| ReportError::Render {
                 format: "summary.csv",

@@ -82,10 +82,17 @@ pub struct RunOptions {
     pub timeout_seconds: Option<Seconds>,
     /// `--keep-images`.
     pub keep_images: bool,
+    /// `--rm`: no image is kept, not even the final ones.
+    #[serde(default)]
+    pub rm: bool,
     /// Seed of the per-round shuffle of the variant order (`--seed` repeats it).
     pub seed: u64,
     /// `--on-every-host`.
     pub on_every_host: bool,
+    /// `--prune`: which build-cache records a BuildKit cold run removes first. A folder that
+    /// records none was made before the flag existed, when a cold run pruned everything.
+    #[serde(default = "prune_mode_before_the_flag")]
+    pub prune: crate::cache_mode::PruneMode,
     /// Half-width of the noise band, as a fraction: a contrast whose whole interval lies within
     /// it is `same` (`--noise-threshold`, in percent on the command line).
     #[serde(default = "default_noise_threshold")]
@@ -95,6 +102,10 @@ pub struct RunOptions {
 /// Default half-width of the noise band: a change inside 5% either way counts as the same. It is
 /// a setting of the run (and of `compare` and `history`), which the statistics take as input.
 pub const DEFAULT_NOISE_THRESHOLD: f64 = 0.05;
+
+fn prune_mode_before_the_flag() -> crate::cache_mode::PruneMode {
+    crate::cache_mode::PruneMode::All
+}
 
 fn default_noise_threshold() -> f64 {
     DEFAULT_NOISE_THRESHOLD
@@ -495,8 +506,10 @@ impl From<v1::RunMeta> for RunMeta {
                     build_args: old.command_line_build_args,
                     timeout_seconds: old.timeout_seconds,
                     keep_images: false,
+                    rm: false,
                     seed: 0,
                     on_every_host: false,
+                    prune: prune_mode_before_the_flag(),
                     noise_threshold: default_noise_threshold(),
                 },
                 hosts: vec![HostSpec {

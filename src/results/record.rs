@@ -28,6 +28,10 @@ pub enum BuildStatus {
     TimedOut,
     /// Ctrl-C, SIGTERM or a lost daemon connection cut the build short; `--resume` redoes it.
     Interrupted,
+    /// The build finished but not in the cache state its row names (a warm build that ran a
+    /// step; a cold one that took a step from cache even with the cache ignored); `error` says
+    /// how. It is counted apart and never summarised as its cache mode.
+    CacheMismatch,
 }
 
 impl BuildStatus {
@@ -38,6 +42,7 @@ impl BuildStatus {
             BuildStatus::Failed => "failed",
             BuildStatus::TimedOut => "timed_out",
             BuildStatus::Interrupted => "interrupted",
+            BuildStatus::CacheMismatch => "cache_mismatch",
         }
     }
 
@@ -45,7 +50,10 @@ impl BuildStatus {
     /// is redone; a failed or timed-out one would most likely end the same way again.
     pub fn is_finished(self) -> bool {
         match self {
-            BuildStatus::Ok | BuildStatus::Failed | BuildStatus::TimedOut => true,
+            BuildStatus::Ok
+            | BuildStatus::Failed
+            | BuildStatus::TimedOut
+            | BuildStatus::CacheMismatch => true,
             BuildStatus::Interrupted => false,
         }
     }

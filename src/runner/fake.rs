@@ -10,8 +10,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{
-    BuildEvent, BuildFailure, BuildOutcome, BuildRequest, Daemon, DaemonFacts, ImageFacts,
-    StepCounts, StepTiming,
+    BuildEvent, BuildFailure, BuildOutcome, BuildRequest, CacheRecord, Daemon, DaemonFacts,
+    ImageFacts, StepCounts, StepTiming,
 };
 use crate::error::EngineError;
 
@@ -26,6 +26,8 @@ pub(super) enum Call {
     },
     /// A build-cache prune.
     Prune,
+    /// One build-cache record pruned.
+    PruneRecord(String),
     /// An image removal.
     Remove(String),
     /// A tag added.
@@ -45,6 +47,10 @@ pub(super) struct Script {
     pub cancel_at_build: Option<(usize, CancellationToken)>,
     /// Builds after this many (1-based) lose the connection.
     pub lose_connection_after: Option<usize>,
+    /// Tags whose build-cache record exists before the run (someone else built the same).
+    pub cached_before: Vec<String>,
+    /// Tags whose builds are never taken from cache (as if the daemon evicted it).
+    pub never_cached: HashSet<String>,
 }
 
 #[derive(Debug, Default)]
@@ -56,6 +62,8 @@ struct State {
     images: HashSet<String>,
     next_id: u64,
     builds: usize,
+    /// Build-cache records: one per tag built from unedited sources, named `cache-<tag>`.
+    cache: BTreeMap<String, ()>,
 }
 
 /// The fake; clones share their state, so a test keeps one to inspect what the runner did.
@@ -68,11 +76,24 @@ pub(super) struct FakeDaemon {
 
 impl FakeDaemon {
     pub(super) fn new(name: &str, script: Script) -> FakeDaemon {
+        let state = State {
+            cache: script
+                .cached_before
+                .iter()
+                .map(|tag| (format!("cache-{tag}"), ()))
+                .collect(),
+            ..State::default()
+        };
         FakeDaemon {
             name: name.to_string(),
             script,
-            state: Arc::new(Mutex::new(State::default())),
+            state: Arc::new(Mutex::new(state)),
         }
+    }
+
+    /// The build-cache records the fake holds now.
+    pub(super) fn cache_records(&self) -> Vec<String> {
+        self.lock().cache.keys().cloned().collect()
     }
 
     pub(super) fn facts(&self) -> DaemonFacts {
@@ -205,12 +226,22 @@ impl Daemon for FakeDaemon {
         let id = format!("sha256:{:064x}", state.next_id);
         state.images.insert(id.clone());
         state.tags.insert(request.tag.to_string(), id);
+        // The one step is taken from cache when an unedited build of the tag left a record.
+        let record = format!("cache-{}", request.tag);
+        let edited = request.context.is_edited();
+        let cached = !request.no_cache
+            && !edited
+            && state.cache.contains_key(&record)
+            && !self.script.never_cached.contains(request.tag);
+        if !edited {
+            state.cache.insert(record, ());
+        }
         BuildOutcome {
             build_seconds: seconds,
             result: Ok(()),
             steps: StepCounts {
                 total_steps: 1,
-                cached_steps: 0,
+                cached_steps: u32::from(cached),
             },
             step_timings: vec![StepTiming {
                 stage: "0".to_string(),
@@ -218,7 +249,7 @@ impl Daemon for FakeDaemon {
                 instruction: "RUN fake".to_string(),
                 started_offset_s: 0.0,
                 seconds,
-                cached: false,
+                cached,
             }],
         }
     }
@@ -249,8 +280,31 @@ impl Daemon for FakeDaemon {
     }
 
     async fn prune_build_cache(&self) -> Result<u64, EngineError> {
-        self.lock().calls.push(Call::Prune);
+        let mut state = self.lock();
+        state.calls.push(Call::Prune);
+        state.cache.clear();
         Ok(0)
+    }
+
+    async fn build_cache_records(&self) -> Result<Vec<CacheRecord>, EngineError> {
+        Ok(self
+            .lock()
+            .cache
+            .keys()
+            .map(|id| CacheRecord {
+                id: id.clone(),
+                parent: None,
+                in_use: false,
+                usage_count: 1,
+                last_used_at: String::new(),
+            })
+            .collect())
+    }
+
+    async fn prune_build_cache_record(&self, id: &str) -> Result<bool, EngineError> {
+        let mut state = self.lock();
+        state.calls.push(Call::PruneRecord(id.to_string()));
+        Ok(state.cache.remove(id).is_some())
     }
 
     async fn remove_image(&self, name: &str) -> Result<bool, EngineError> {

@@ -1,8 +1,10 @@
 //! One Docker host's task: its scenarios one after another (each one a [`ScenarioRun`]); a
 //! problem that stops a scenario stops the host, and the other hosts go on.
 
+use super::build_cache::PruneScope;
 use super::scenario::ScenarioRun;
 use super::{HostOutcome, HostWorker, RunEvent};
+use crate::builder::Builder;
 use crate::engine::Daemon;
 use crate::plan::ScenarioPlan;
 
@@ -11,13 +13,62 @@ impl<D: Daemon> HostWorker<D> {
     /// daemon refuses, a lost connection) stops the host, since its next scenario would meet it
     /// too; the other hosts go on.
     pub(super) async fn run(mut self, scenarios: Vec<ScenarioPlan>) -> HostOutcome {
+        let options = &self.shared.settings.options;
+        if options.builder == Builder::BuildKit {
+            match PruneScope::take(&self.daemon, options.prune).await {
+                Ok(scope) => self.prune_scope = scope,
+                Err(error) => {
+                    self.outcome.problems.push(format!(
+                        "host {} was not used: {error}; with --prune all a cold run empties the whole build cache instead of only what this run made",
+                        self.host
+                    ));
+                    self.outcome.unfinished = true;
+                    let skipped: u64 = scenarios
+                        .iter()
+                        .map(|s| (s.builds.len() + s.prebuilds) as u64)
+                        .sum();
+                    self.shared.emit(RunEvent::PlanShrank { builds: skipped });
+                    return self.outcome;
+                }
+            }
+        }
+        self.run_scenarios(scenarios).await;
+        // Leave the build cache as the run found it: what this run made goes, the rest stays.
+        if let PruneScope::NewSince(_) = &self.prune_scope {
+            let rm = self.shared.settings.options.rm;
+            match self.prune_scope.prune(&self.daemon).await {
+                Ok(left) => {
+                    if left.held > 0 {
+                        self.outcome.problems.push(format!(
+                            "cleanup: {} build-cache records this run made on host {} are still held by a build and were left",
+                            left.held, self.host
+                        ));
+                    }
+                    // Without --rm the kept final images hold records by design.
+                    if rm && left.behind_images > 0 {
+                        self.emit_note(format!(
+                            "{} build-cache records this run made share their layers with images kept elsewhere, so they stay until those images go",
+                            left.behind_images
+                        ));
+                    }
+                }
+                Err(error) => self.outcome.problems.push(format!(
+                    "cleanup: the build cache this run made on host {} could not be pruned: {error}",
+                    self.host
+                )),
+            }
+        }
+        self.outcome
+    }
+
+    async fn run_scenarios(&mut self, scenarios: Vec<ScenarioPlan>) {
         let mut remaining = scenarios.into_iter();
         while let Some(plan) = remaining.next() {
             if self.shared.cancel.is_cancelled() {
                 self.outcome.unfinished = true;
                 break;
             }
-            let stop = match ScenarioRun::start(&mut self, &plan).await {
+            let stop = match ScenarioRun::start(self, &plan).await {
                 Ok(mut run) => {
                     let result = run.execute().await;
                     run.finish().await;
@@ -39,7 +90,6 @@ impl<D: Daemon> HostWorker<D> {
                 break;
             }
         }
-        self.outcome
     }
 
     pub(super) fn emit_note(&self, text: String) {

@@ -181,6 +181,9 @@ impl<D: Daemon> ScenarioRun<'_, D> {
             {
                 self.worker.daemon.remove_image(&old.id).await?;
             }
+            if image.is_some() {
+                self.prebuilt_here.push(prebuild.tag.clone());
+            }
             let error = match (&execution.end, &image) {
                 (BuildEnd::Succeeded, Some(_)) => String::new(),
                 (BuildEnd::Succeeded, None) => {

@@ -108,23 +108,37 @@ impl ImageLedger {
         Ok(())
     }
 
-    /// Removes everything built for each owner except the image its tag names now, and the image
-    /// the tag named before the run when nothing names it any more (an earlier run's
-    /// `--keep-images` tag, or a person's, keeps it). Returns sentences about what failed.
+    /// Removes everything built for each owner except the image its tag names now (unless
+    /// `keep_final` is false, with `--rm`, and this run built it), and the image the tag named
+    /// before the run when nothing names it any more (an earlier run's `--keep-images` tag, or
+    /// a person's, keeps it). Returns sentences about what failed.
     pub(super) async fn clean_up<D: Daemon>(
         &mut self,
         daemon: &D,
         owners: &[(String, String)],
+        keep_final: bool,
     ) -> Vec<String> {
         let mut problems = Vec::new();
         for (owner, tag) in owners {
-            let keep = match daemon.image(tag).await {
+            let mut keep = match daemon.image(tag).await {
                 Ok(image) => image.map(|i| i.id),
                 Err(error) => {
                     problems.push(format!("cleanup: {error}"));
                     continue;
                 }
             };
+            let built_here = keep.as_ref().is_some_and(|k| {
+                self.built
+                    .get(owner)
+                    .is_some_and(|built| built.iter().any(|id| id == k))
+            });
+            if !keep_final && built_here {
+                // Untagging removes the image too when nothing else names it.
+                match daemon.remove_image(tag).await {
+                    Ok(_) => keep = None,
+                    Err(error) => problems.push(format!("cleanup: {error}")),
+                }
+            }
             // The classic builder prints short IDs; the final image may appear in either form.
             let is_kept = |id: &str| {
                 keep.as_deref().is_some_and(|k| {

@@ -19,6 +19,7 @@
 //! [`Preparation`]: crate::cache_mode::Preparation
 
 mod analysis;
+mod build_cache;
 mod execute;
 mod folders;
 mod host;
@@ -215,6 +216,8 @@ pub(crate) struct HostWorker<D> {
     /// The `seq` of the last row this host wrote.
     pub(super) seq: u32,
     pub(super) outcome: HostOutcome,
+    /// What a cold run prunes on this host; taken before the first build.
+    pub(super) prune_scope: build_cache::PruneScope,
 }
 
 impl<D: Daemon> HostWorker<D> {
@@ -225,6 +228,7 @@ impl<D: Daemon> HostWorker<D> {
             shared,
             seq: last_seq,
             outcome: HostOutcome::default(),
+            prune_scope: build_cache::PruneScope::All,
         }
     }
 }

@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use super::RunError;
+use super::build_cache::PruneScope;
 use super::ledger::ImageLedger;
 use crate::cache_mode::Preparation;
 use crate::context::BuildContext;
@@ -21,6 +22,15 @@ pub(super) struct Prepared {
     pub prune_seconds: f64,
 }
 
+/// What the run allows a preparation to remove.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Housekeeping<'a> {
+    /// `--keep-images`: earlier images of the variant stay.
+    pub keep_images: bool,
+    /// Which build-cache records a prune removes.
+    pub prune_scope: &'a PruneScope,
+}
+
 /// Does what `preparation` asks for a build of `variant`.
 pub(super) async fn prepare<D: Daemon>(
     daemon: &D,
@@ -29,15 +39,15 @@ pub(super) async fn prepare<D: Daemon>(
     context: &BuildContext,
     variant: &str,
     ledger: &mut ImageLedger,
-    keep_images: bool,
+    housekeeping: Housekeeping<'_>,
 ) -> Result<Prepared, RunError> {
-    if preparation.remove_variant_images && !keep_images {
+    if preparation.remove_variant_images && !housekeeping.keep_images {
         ledger.remove_built(daemon, variant).await?;
     }
     let mut prune_seconds = 0.0;
     if preparation.prune_build_cache {
         let started = Instant::now();
-        daemon.prune_build_cache().await?;
+        housekeeping.prune_scope.prune(daemon).await?;
         prune_seconds = started.elapsed().as_secs_f64();
     }
     let context = if preparation.edit_sources {

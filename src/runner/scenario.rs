@@ -12,10 +12,10 @@ use time::format_description::well_known::Rfc3339;
 use super::execute::{BuildEnd, Execution, execute};
 
 use super::ledger::ImageLedger;
-use super::prepare::prepare;
+use super::prepare::{Housekeeping, prepare};
 use super::{HostWorker, RunError, RunEvent, Shared};
 use crate::builder::Builder;
-use crate::cache_mode::{CacheMode, CacheScope, Preparation};
+use crate::cache_mode::{CacheCheck, CacheMode, CacheScope, Preparation};
 use crate::config::RunSettings;
 use crate::context::BuildContext;
 use crate::engine::{BuildRequest, Daemon};
@@ -32,6 +32,15 @@ pub(super) struct VariantBuild {
     pub(super) context: BuildContext,
     pub(super) build_args: BuildArgs,
     pub(super) tag: String,
+}
+
+/// What became of a build that ran to its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Built {
+    /// Its row was written (or it primed the cache).
+    Recorded,
+    /// It is not recorded: it must be built again with the cache ignored.
+    RedoWithoutCache,
 }
 
 /// Why the rest of a scenario's builds cannot run.
@@ -68,6 +77,8 @@ pub(super) struct ScenarioRun<'w, D> {
     /// invocation of the run).
     analysed: Vec<bool>,
     pub(super) cost: RunCost,
+    /// Prebuild tags this invocation built (removed at the end with `--rm`).
+    pub(super) prebuilt_here: Vec<String>,
     started: Instant,
 }
 
@@ -130,6 +141,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             primed: vec![false; variant_count],
             analysed,
             cost: RunCost::default(),
+            prebuilt_here: Vec::new(),
             started: Instant::now(),
         })
     }
@@ -244,7 +256,17 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             self.build(&prime, Preparation::for_mode(CacheMode::Warm, builder))
                 .await?;
         }
-        self.build(planned, preparation).await
+        match self.build(planned, preparation).await? {
+            Built::Recorded => Ok(()),
+            Built::RedoWithoutCache => {
+                // With the cache ignored, a second redo cannot be asked for.
+                let ignoring_cache = Preparation {
+                    no_cache: true,
+                    ..preparation
+                };
+                self.build(planned, ignoring_cache).await.map(|_| ())
+            }
+        }
     }
 
     /// Prepares, runs and records one build.
@@ -252,7 +274,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         &mut self,
         planned: &PlannedBuild,
         preparation: Preparation,
-    ) -> Result<(), Stop> {
+    ) -> Result<Built, Stop> {
         if self.shared().cancel.is_cancelled() {
             return Err(Stop::Cancelled);
         }
@@ -272,7 +294,10 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             &self.variants[index].context,
             &self.variants[index].variant.name,
             &mut self.ledger,
-            settings.options.keep_images,
+            Housekeeping {
+                keep_images: settings.options.keep_images,
+                prune_scope: &self.worker.prune_scope,
+            },
         )
         .await?;
         self.cost.prune_seconds += prepared.prune_seconds;
@@ -346,8 +371,19 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                 .await?;
         }
 
+        let check = CacheCheck::of(
+            planned.key.cache,
+            preparation.no_cache,
+            execution.steps.cached_steps,
+            execution.steps.total_steps,
+        );
         let (status, error) = match (&execution.end, &image) {
-            (BuildEnd::Succeeded, Some(_)) => (BuildStatus::Ok, String::new()),
+            (BuildEnd::Succeeded, Some(_)) => match (&check, planned.purpose) {
+                (CacheCheck::Mismatch(reason), Purpose::Measure) => {
+                    (BuildStatus::CacheMismatch, reason.clone())
+                }
+                _ => (BuildStatus::Ok, String::new()),
+            },
             (BuildEnd::Succeeded, None) => (
                 BuildStatus::Failed,
                 format!("the build ended but {tag} is not there"),
@@ -369,6 +405,10 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             (BuildStatus::TimedOut, _) => {
                 format!("TIMED OUT after {:.2} s", execution.build_seconds)
             }
+            (BuildStatus::CacheMismatch, _) => format!(
+                "CACHE MISMATCH after {:.2} s: {error}",
+                execution.build_seconds
+            ),
             (BuildStatus::Interrupted, _) => format!(
                 "INTERRUPTED after {:.2} s: {error}",
                 execution.build_seconds
@@ -388,6 +428,15 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             Purpose::Prime => {
                 self.cost.priming_build_seconds += execution.build_seconds;
                 self.cost.priming_builds += 1;
+            }
+            Purpose::Measure
+                if status == BuildStatus::Ok && check == CacheCheck::RedoWithoutCache =>
+            {
+                self.worker.emit_note(format!(
+                    "{label}: {} of {} steps came from build cache older than this run (kept); building it again with the cache ignored",
+                    execution.steps.cached_steps, execution.steps.total_steps
+                ));
+                return Ok(Built::RedoWithoutCache);
             }
             Purpose::Measure => {
                 self.cost.measured_build_seconds += execution.build_seconds;
@@ -442,7 +491,9 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             BuildEnd::ConnectionLost(message) => Err(Stop::Error(RunError::NoHost(format!(
                 "the connection to host {host} was lost: {message}"
             )))),
-            BuildEnd::Succeeded | BuildEnd::Failed(_) | BuildEnd::TimedOut(_) => Ok(()),
+            BuildEnd::Succeeded | BuildEnd::Failed(_) | BuildEnd::TimedOut(_) => {
+                Ok(Built::Recorded)
+            }
         }
     }
 
@@ -494,8 +545,22 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                 .iter()
                 .map(|v| (v.variant.name.clone(), v.tag.clone()))
                 .collect();
-            let problems = self.ledger.clean_up(&self.worker.daemon, &owners).await;
+            let rm = self.settings.options.rm;
+            let problems = self
+                .ledger
+                .clean_up(&self.worker.daemon, &owners, !rm)
+                .await;
             self.worker.outcome.problems.extend(problems);
+            if rm {
+                for tag in std::mem::take(&mut self.prebuilt_here) {
+                    if let Err(error) = self.worker.daemon.remove_image(&tag).await {
+                        self.worker
+                            .outcome
+                            .problems
+                            .push(format!("cleanup: {error}"));
+                    }
+                }
+            }
         }
         self.cost.wall_seconds = self.started.elapsed().as_secs_f64();
         let cost = self.cost;

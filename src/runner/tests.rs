@@ -197,7 +197,9 @@ async fn builds_run_in_plan_order_with_no_priming_and_rows_carry_their_identity(
             (row.variant.as_str(), row.cache, row.run)
         );
     }
-    // Each cold build is preceded by a prune (BuildKit), and only incremental builds send edits.
+    // Each cold build comes after this run's cache records are pruned (BuildKit), so none is
+    // cached and every warm one is; the whole cache is never pruned by default, and the run
+    // leaves no record of its own behind. Only incremental builds send edits.
     let calls = fake.calls();
     let builds: Vec<&Call> = calls
         .iter()
@@ -213,8 +215,17 @@ async fn builds_run_in_plan_order_with_no_priming_and_rows_carry_their_identity(
         assert_eq!(*edited, row.cache == CacheMode::Incremental, "{row:?}");
         assert!(!no_cache, "BuildKit's cold runs prune instead");
     }
-    let prunes = calls.iter().filter(|c| **c == Call::Prune).count();
-    assert_eq!(prunes, 4);
+    assert!(!calls.contains(&Call::Prune), "{calls:?}");
+    assert!(calls.iter().any(|c| matches!(c, Call::PruneRecord(_))));
+    for row in &rows {
+        let expected = u32::from(row.cache == CacheMode::Warm);
+        assert_eq!(row.cached_steps, expected, "{row:?}");
+    }
+    assert!(
+        fake.cache_records().is_empty(),
+        "{:?}",
+        fake.cache_records()
+    );
     // One image per variant is analysed: the first successful measured build's. Its layers and
     // pull size are recorded under that build; later builds carry no pull size.
     let exports: Vec<&Call> = calls
@@ -423,7 +434,7 @@ async fn an_interrupted_run_resumes_to_the_full_set_of_rows() {
     for row in &all {
         let count = steps.iter().filter(|s| s.belongs_to(row)).count();
         match row.status {
-            BuildStatus::Ok => assert_eq!(count, 1, "{row:?}"),
+            BuildStatus::Ok | BuildStatus::CacheMismatch => assert_eq!(count, 1, "{row:?}"),
             BuildStatus::Interrupted | BuildStatus::Failed | BuildStatus::TimedOut => {
                 assert_eq!(count, 0, "{row:?}");
             }
@@ -637,4 +648,70 @@ async fn a_lost_connection_stops_the_host_and_its_build_is_redone_on_resume() {
     assert_eq!(statuses, [BuildStatus::Ok, BuildStatus::Interrupted]);
     let resumed = RunSettings::for_resume(&out, Vec::new()).unwrap();
     assert_eq!(plan_of(&resumed).hosts[0].scenarios[0].builds.len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cold_build_served_by_an_older_record_is_redone_ignoring_the_cache_and_warm_misses_are_marked()
+ {
+    let root = tempfile::tempdir().unwrap();
+    let dir = scenario(root.path(), "s", &["single", "multi"]);
+    let out = root.path().join("out");
+    let settings = on_box(&dir, &out, &["--runs", "2", "--cache", "cold,warm"]);
+    let fake = FakeDaemon::new(
+        "box",
+        Script {
+            cached_before: vec!["stagebench/s:single".to_string()],
+            never_cached: HashSet::from(["stagebench/s:multi".to_string()]),
+            ..Script::default()
+        },
+    );
+    let (outcome, events) = run_with(settings, &[&fake], CancellationToken::new()).await;
+    assert!(outcome.problems.is_empty(), "{:?}", outcome.problems);
+    let rows = rows(&out);
+    assert_eq!(rows.len(), 8);
+    for row in &rows {
+        let expected = match (row.variant.as_str(), row.cache) {
+            ("multi", CacheMode::Warm) => BuildStatus::CacheMismatch,
+            _ => BuildStatus::Ok,
+        };
+        assert_eq!(row.status, expected, "{row:?}");
+        if row.cache == CacheMode::Cold {
+            assert_eq!(row.cached_steps, 0, "{row:?}");
+        }
+    }
+    let mismatch = rows
+        .iter()
+        .find(|r| r.status == BuildStatus::CacheMismatch)
+        .unwrap();
+    assert!(mismatch.error.contains("ran 1 of 1 steps"), "{mismatch:?}");
+    // Each cold single build hit the older record once and was built again ignoring the cache;
+    // the older record was never pruned and is still there at the end, alone.
+    let calls = fake.calls();
+    let redone = calls
+        .iter()
+        .filter(|c| matches!(c, Call::Build { tag, no_cache: true, .. } if tag == "stagebench/s:single"))
+        .count();
+    assert_eq!(redone, 2, "{calls:?}");
+    assert!(!calls.contains(&Call::PruneRecord("cache-stagebench/s:single".to_string())));
+    assert!(!calls.contains(&Call::Prune));
+    assert_eq!(fake.cache_records(), ["cache-stagebench/s:single"]);
+    let notes = events
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(
+            |e| matches!(e, RunEvent::Note { text, .. } if text.contains("older than this run")),
+        )
+        .count();
+    assert_eq!(notes, 2);
+    // The summary counts the marked rows apart instead of sampling them.
+    let set = ResultSet::load(&out).unwrap();
+    let analysis = crate::stats::analyze(&set.records, &BTreeMap::new(), 0.05);
+    let multi_warm = analysis
+        .groups
+        .iter()
+        .find(|g| g.key.variant == "multi" && g.key.cache == CacheMode::Warm)
+        .unwrap();
+    assert_eq!((multi_warm.runs_ok, multi_warm.runs_cache_mismatch), (0, 2));
 }

@@ -27,6 +27,10 @@ pub struct GroupSummary {
     /// Timed (non-warmup) runs cut short by an interruption: they measured nothing.
     #[serde(default)]
     pub runs_interrupted: usize,
+    /// Timed (non-warmup) runs not in the cache state their mode names (`cache_mismatch`):
+    /// counted apart, never sampled as that mode.
+    #[serde(default)]
+    pub runs_cache_mismatch: usize,
     /// Summary of `build_seconds` over the successful timed runs; `None` when none succeeded.
     pub build_seconds: Option<SampleSummary>,
     /// Median image size in bytes over the successful timed runs that reported one (the mean of
@@ -124,12 +128,14 @@ pub fn analyze(
             runs_failed: 0,
             runs_timed_out: 0,
             runs_interrupted: 0,
+            runs_cache_mismatch: 0,
         });
         match record.status {
             BuildStatus::Ok => accumulator.ok_runs.push(record),
             BuildStatus::Failed => accumulator.runs_failed += 1,
             BuildStatus::TimedOut => accumulator.runs_timed_out += 1,
             BuildStatus::Interrupted => accumulator.runs_interrupted += 1,
+            BuildStatus::CacheMismatch => accumulator.runs_cache_mismatch += 1,
         }
     }
 
@@ -299,6 +305,7 @@ struct Accumulator<'a> {
     runs_failed: usize,
     runs_timed_out: usize,
     runs_interrupted: usize,
+    runs_cache_mismatch: usize,
 }
 
 impl Accumulator<'_> {
@@ -318,6 +325,7 @@ impl Accumulator<'_> {
             runs_failed: self.runs_failed,
             runs_timed_out: self.runs_timed_out,
             runs_interrupted: self.runs_interrupted,
+            runs_cache_mismatch: self.runs_cache_mismatch,
             build_seconds: summarize(&samples_seconds),
             image_bytes: median_bytes(image_sizes),
             compressed_bytes: median_bytes(pull_sizes),

@@ -5,6 +5,7 @@
 mod cli_errors;
 mod compare_gate;
 mod docker_build;
+mod docker_build_cache;
 mod docker_failures;
 mod docker_hosts;
 mod docker_layers;

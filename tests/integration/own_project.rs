@@ -7,7 +7,8 @@ use std::path::Path;
 use stagebench::results::BuildStatus;
 
 use crate::support::{
-    RemoveOnDrop, docker_cli, docker_daemon, results, stagebench, stderr, write_tree,
+    RemoveOnDrop, docker_build_in, docker_cli, docker_daemon, results, stagebench, stderr,
+    write_tree,
 };
 
 /// `docker image inspect` of `image` as (ID, layer diff IDs).
@@ -30,25 +31,6 @@ fn image_identity(image: &str) -> (String, String) {
     let text = String::from_utf8_lossy(&output.stdout).trim().to_string();
     let (id, layers) = text.split_once(' ').unwrap_or((&text, ""));
     (id.to_string(), layers.to_string())
-}
-
-/// `docker build -f DOCKERFILE -t TAG .` in `dir` with BuildKit, as a user would type it: with
-/// the first client on PATH, or Debian's (which builds with BuildKit without the buildx plugin).
-fn docker_build_in(dir: &Path, dockerfile: &str, tag: &str) {
-    let mut errors = String::new();
-    for cli in ["docker", "/usr/bin/docker"] {
-        let output = std::process::Command::new(cli)
-            .args(["build", "-q", "-f", dockerfile, "-t", tag, "."])
-            .env("DOCKER_BUILDKIT", "1")
-            .current_dir(dir)
-            .output();
-        match output {
-            Ok(output) if output.status.success() => return,
-            Ok(output) => errors.push_str(&format!("{cli}: {}\n", stderr(&output))),
-            Err(error) => errors.push_str(&format!("{cli}: {error}\n")),
-        }
-    }
-    panic!("docker build -f {dockerfile} . failed:\n{errors}");
 }
 
 const APP_DOCKERFILE: &str = "FROM busybox:latest\n\

@@ -171,3 +171,22 @@ pub fn remove_repository(repository: &str) {
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// `docker build -f DOCKERFILE -t TAG .` in `dir` with BuildKit, as a user would type it: with
+/// the first client on PATH, or Debian's (which builds with BuildKit without the buildx plugin).
+pub fn docker_build_in(dir: &Path, dockerfile: &str, tag: &str) {
+    let mut errors = String::new();
+    for cli in ["docker", "/usr/bin/docker"] {
+        let output = std::process::Command::new(cli)
+            .args(["build", "-q", "-f", dockerfile, "-t", tag, "."])
+            .env("DOCKER_BUILDKIT", "1")
+            .current_dir(dir)
+            .output();
+        match output {
+            Ok(output) if output.status.success() => return,
+            Ok(output) => errors.push_str(&format!("{cli}: {}\n", stderr(&output))),
+            Err(error) => errors.push_str(&format!("{cli}: {error}\n")),
+        }
+    }
+    panic!("docker build -f {dockerfile} . failed:\n{errors}");
+}

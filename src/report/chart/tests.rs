@@ -47,6 +47,7 @@ fn group(
         runs_failed: if samples_seconds.is_empty() { 3 } else { 0 },
         runs_timed_out: 0,
         runs_interrupted: 0,
+        runs_cache_mismatch: 0,
         build_seconds,
         image_bytes,
         compressed_bytes: None,
