@@ -333,7 +333,8 @@ async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Resul
     )
     .await;
     progress.finish();
-    let mut outcome = result?;
+    let mut outcome =
+        result.map_err(|error| anyhow::anyhow!(settings.secrets.redact(&error.to_string())))?;
 
     // Reports are made from the files on disk, exactly as `stagebench report` would make them.
     let mut reports = Vec::new();

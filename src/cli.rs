@@ -167,6 +167,7 @@ pub struct RunArgs {
             "scenarios", "runs", "warmup", "cache", "builder", "variants", "profile",
             "build_args", "out", "timeout", "keep_images", "docker_hosts", "contexts",
             "on_every_host", "seed", "noise_threshold", "dockerfiles", "touch", "prune", "rm",
+            "secret_build_args",
         ]
     )]
     pub resume: Option<PathBuf>,
@@ -201,6 +202,10 @@ pub struct RunArgs {
     /// A build argument for every build, overriding the scenario's (repeatable).
     #[arg(long = "build-arg", value_name = "KEY=VALUE", value_parser = parse_build_arg)]
     pub build_args: Vec<(String, String)>,
+    /// A build argument whose value is secret: used for every build, never recorded or
+    /// printed (repeatable).
+    #[arg(long = "secret-build-arg", value_name = "KEY=VALUE", value_parser = parse_build_arg)]
+    pub secret_build_args: Vec<(String, String)>,
     /// Results folder [default: reports/<scenario>/<UTC timestamp>/].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

@@ -11,13 +11,14 @@ use time::macros::format_description;
 
 use crate::cache_mode::CacheMode;
 use crate::cli::RunArgs;
-use crate::engine::{Endpoint, EndpointError};
+use crate::engine::{Endpoint, EndpointError, Scheme};
 use crate::error::ScenarioError;
 use crate::plan::{PlanSettings, ScenarioShape};
 use crate::results::{
     BuildKey, HostSpec, RecordedSettings, ResultSet, RunOptions, StoreError, is_results_folder,
 };
 use crate::scenario::{AdHoc, BuildArgs, MANIFEST_FILE, Scenario, ScenarioInputs, Variant};
+use crate::secrets::Secrets;
 
 /// Where results go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +82,10 @@ pub struct RunSettings {
     pub resumed: Option<ResultSet>,
     /// Sentences about settings that work but deserve attention.
     pub warnings: Vec<String>,
+    /// `--secret-build-arg` values, applied after every other build argument.
+    pub secret_args: BuildArgs,
+    /// Every secret build argument's name and value, for redaction.
+    pub secrets: Secrets,
 }
 
 impl RunSettings {
@@ -120,7 +125,8 @@ impl RunSettings {
             },
         };
         let endpoints = endpoints_from_flags(&args.docker_hosts, &args.contexts)?;
-        let (inputs, warnings) = scan_inputs(&scenarios, &out)?;
+        let (inputs, mut warnings) = scan_inputs(&scenarios, &out)?;
+        warnings.extend(plain_tcp_warnings(&endpoints));
         Ok(RunSettings {
             scenarios,
             options: RunOptions {
@@ -137,6 +143,11 @@ impl RunSettings {
                 timeout_seconds: args.timeout,
                 keep_images: args.keep_images,
                 rm: args.rm,
+                secret_build_arg_names: args
+                    .secret_build_args
+                    .iter()
+                    .map(|(k, _)| k.clone())
+                    .collect(),
                 seed: args.seed.unwrap_or_else(|| fastrand::u64(..)),
                 on_every_host: args.on_every_host,
                 prune: args.prune,
@@ -149,7 +160,10 @@ impl RunSettings {
             inputs,
             resumed: None,
             warnings,
-        })
+            secret_args: BuildArgs::new(),
+            secrets: Secrets::default(),
+        }
+        .with_secrets(args.secret_build_args.iter().cloned().collect()))
     }
 
     /// The settings recorded in `dir`'s meta.json, after checking that every scenario's files
@@ -183,6 +197,11 @@ impl RunSettings {
             ));
         }
         let recorded = meta.settings.clone();
+        if let Some(name) = recorded.options.secret_build_arg_names.first() {
+            return Err(refuse(format!(
+                "it used --secret-build-arg {name}, whose value is never recorded; start a new run"
+            )));
+        }
         let scenarios = match &recorded.ad_hoc {
             Some(spec) => vec![Scenario::ad_hoc(spec)?],
             None => recorded
@@ -192,7 +211,7 @@ impl RunSettings {
                 .collect::<Result<Vec<_>, _>>()?,
         };
         let out = OutputLocation::Resume(dir.to_path_buf());
-        let (inputs, warnings) = scan_inputs(&scenarios, &out)?;
+        let (inputs, mut warnings) = scan_inputs(&scenarios, &out)?;
         for (scenario, now) in scenarios.iter().zip(&inputs) {
             if let Some(earlier) = meta.scenarios.iter().find(|s| s.name == scenario.name)
                 && let Some(difference) = now.first_difference(&earlier.inputs)
@@ -211,6 +230,7 @@ impl RunSettings {
                 None => Endpoint::parse_flag(&format!("{}={}", spec.name, spec.endpoint)),
             })
             .collect::<Result<Vec<_>, _>>()?;
+        warnings.extend(plain_tcp_warnings(&endpoints));
         Ok(RunSettings {
             scenarios,
             options: recorded.options,
@@ -221,7 +241,63 @@ impl RunSettings {
             inputs,
             resumed: Some(resumed),
             warnings,
-        })
+            secret_args: BuildArgs::new(),
+            secrets: Secrets::default(),
+        }
+        .with_secrets(BuildArgs::new()))
+    }
+
+    /// These settings with `secret_args` applied and every secret value known for redaction.
+    fn with_secrets(mut self, mut secret_args: BuildArgs) -> RunSettings {
+        let names: Vec<String> = self
+            .scenarios
+            .iter()
+            .flat_map(|s| s.secret_build_args.iter().cloned())
+            .chain(secret_args.keys().cloned())
+            .collect();
+        // A `--build-arg` a scenario calls secret is one: meta.json must not record its value.
+        let named_secret: Vec<String> = self
+            .options
+            .build_args
+            .keys()
+            .filter(|k| names.contains(k))
+            .cloned()
+            .collect();
+        for name in named_secret {
+            if let Some(value) = self.options.build_args.remove(&name) {
+                secret_args.entry(name.clone()).or_insert(value);
+                self.options.secret_build_arg_names.push(name);
+            }
+        }
+        let mut sets: Vec<&BuildArgs> = vec![&secret_args, &self.options.build_args];
+        for scenario in &self.scenarios {
+            sets.push(&scenario.build_args);
+            sets.extend(scenario.variants.iter().map(|v| &v.build_args));
+            sets.extend(scenario.prebuilds.iter().map(|p| &p.build_args));
+            sets.extend(scenario.profiles.values());
+        }
+        self.secrets = Secrets::new(names, sets);
+        self.secret_args = secret_args;
+        self.command_line = self
+            .command_line
+            .iter()
+            .map(|arg| self.secrets.redact(arg))
+            .collect();
+        self
+    }
+
+    /// The build arguments of a build of `scenario` whose own arguments are `own`: scenario,
+    /// own, profile, `--build-arg`, then `--secret-build-arg`.
+    pub fn build_args(&self, scenario: &Scenario, own: &BuildArgs) -> BuildArgs {
+        let mut args =
+            scenario.merged_build_args(own, self.profile_args(scenario), &self.options.build_args);
+        args.extend(self.secret_args.iter().map(|(k, v)| (k.clone(), v.clone())));
+        args
+    }
+
+    /// [`Self::build_args`] as meta.json may record them: secret values replaced.
+    pub fn recorded_build_args(&self, scenario: &Scenario, own: &BuildArgs) -> BuildArgs {
+        self.secrets.recorded(&self.build_args(scenario, own))
     }
 
     /// The variants of `scenario` this run builds.
@@ -420,6 +496,40 @@ fn check_unique_names(scenarios: &[Scenario]) -> Result<(), ScenarioError> {
     }
 }
 
+/// A warning for each host reached over plain TCP on another machine: no TLS means no
+/// authentication, so whoever reaches the port runs builds there, and build contexts and
+/// arguments cross the network in the clear.
+fn plain_tcp_warnings(endpoints: &[Endpoint]) -> Vec<String> {
+    endpoints
+        .iter()
+        .filter(|e| e.scheme() == Scheme::Tcp && e.tls.is_none() && !is_loopback(&e.url))
+        .map(|e| {
+            format!(
+                "host {} ({}) is plain TCP without TLS: the connection is unauthenticated and unencrypted, so anyone who reaches that port controls the daemon and sees the build contexts and arguments; set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH, or use ssh://",
+                e.name,
+                e.display_url()
+            )
+        })
+        .collect()
+}
+
+/// Whether a `tcp://HOST:PORT` URL names this machine.
+fn is_loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// `--docker-host` values, then `--context` ones; `DOCKER_HOST` or the default socket when
 /// neither is given. Two hosts may not share a name, since rows are told apart by it.
 fn endpoints_from_flags(
@@ -470,6 +580,29 @@ mod tests {
         let b = new_run_id();
         assert_eq!(a.len(), "20261128T043000Z-0a1b2c".len());
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn plain_tcp_to_another_machine_is_warned_about() {
+        for (url, warned) in [
+            ("tcp://10.0.0.5:2375", true),
+            ("tcp://build-box.example:2375", true),
+            ("tcp://user:pw@10.0.0.5:2375", true),
+            ("tcp://127.0.0.1:2375", false),
+            ("tcp://localhost:2375", false),
+            ("tcp://[::1]:2375", false),
+            ("unix:///var/run/docker.sock", false),
+        ] {
+            let endpoints = endpoints_from_flags(&[format!("x={url}")], &[]).unwrap();
+            let warnings = plain_tcp_warnings(&endpoints);
+            assert_eq!(warnings.len(), usize::from(warned), "{url}: {warnings:?}");
+            for warning in &warnings {
+                assert!(
+                    warning.contains("unauthenticated") && !warning.contains("pw"),
+                    "{warning}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -22,5 +22,6 @@ pub mod report;
 pub mod results;
 pub mod runner;
 pub mod scenario;
+pub mod secrets;
 pub mod stats;
 pub mod touch;

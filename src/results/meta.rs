@@ -85,6 +85,9 @@ pub struct RunOptions {
     /// `--rm`: no image is kept, not even the final ones.
     #[serde(default)]
     pub rm: bool,
+    /// Names given with `--secret-build-arg` (their values are never recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_build_arg_names: Vec<String>,
     /// Seed of the per-round shuffle of the variant order (`--seed` repeats it).
     pub seed: u64,
     /// `--on-every-host`.
@@ -507,6 +510,7 @@ impl From<v1::RunMeta> for RunMeta {
                     timeout_seconds: old.timeout_seconds,
                     keep_images: false,
                     rm: false,
+                    secret_build_arg_names: Vec::new(),
                     seed: 0,
                     on_every_host: false,
                     prune: prune_mode_before_the_flag(),

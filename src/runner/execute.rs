@@ -24,6 +24,37 @@ pub(super) enum BuildEnd {
     ConnectionLost(String),
 }
 
+impl BuildEnd {
+    /// The same end with `redact` applied to its message.
+    fn redacted(self, redact: impl Fn(&str) -> String) -> BuildEnd {
+        match self {
+            BuildEnd::Succeeded => BuildEnd::Succeeded,
+            BuildEnd::Failed(m) => BuildEnd::Failed(redact(&m)),
+            BuildEnd::TimedOut(m) => BuildEnd::TimedOut(redact(&m)),
+            BuildEnd::Interrupted(m) => BuildEnd::Interrupted(redact(&m)),
+            BuildEnd::ConnectionLost(m) => BuildEnd::ConnectionLost(redact(&m)),
+        }
+    }
+}
+
+impl Execution {
+    /// The same execution with `redact` applied to every text that came from the daemon.
+    pub(super) fn redacted(self, redact: impl Fn(&str) -> String) -> Execution {
+        Execution {
+            step_timings: self
+                .step_timings
+                .into_iter()
+                .map(|t| StepTiming {
+                    instruction: redact(&t.instruction),
+                    ..t
+                })
+                .collect(),
+            end: self.end.redacted(&redact),
+            ..self
+        }
+    }
+}
+
 /// A build as the runner saw it, finished or cut short.
 #[derive(Debug, Clone)]
 pub(super) struct Execution {

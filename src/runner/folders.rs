@@ -194,11 +194,7 @@ fn scenario_entry(settings: &RunSettings, index: usize, host: &str) -> ScenarioM
                     .display()
                     .to_string(),
                 target: v.target.clone(),
-                build_args: scenario.merged_build_args(
-                    &v.build_args,
-                    profile,
-                    &settings.options.build_args,
-                ),
+                build_args: settings.recorded_build_args(scenario, &v.build_args),
                 image_tag: format!("{}:{}", scenario.image_repository(), v.name),
                 prebuilds: prebuilds_used(scenario, v, profile, &settings.options.build_args),
             })

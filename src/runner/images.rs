@@ -22,7 +22,6 @@ impl<D: Daemon> ScenarioRun<'_, D> {
     pub(super) async fn prepare_base_images(&mut self) -> Result<Vec<BaseImageMeta>, RunError> {
         let settings = Arc::clone(&self.settings);
         let scenario = &settings.scenarios[self.plan.scenario];
-        let profile = settings.profile_args(scenario);
         let prebuild_tags: BTreeSet<&str> =
             scenario.prebuilds.iter().map(|p| p.tag.as_str()).collect();
         let mut needed = BTreeSet::new();
@@ -33,11 +32,7 @@ impl<D: Daemon> ScenarioRun<'_, D> {
             .chain(scenario.prebuilds.iter().map(|p| {
                 (
                     p.dockerfile.clone(),
-                    scenario.merged_build_args(
-                        &p.build_args,
-                        profile,
-                        &settings.options.build_args,
-                    ),
+                    settings.build_args(scenario, &p.build_args),
                 )
             }))
             .collect();
@@ -121,7 +116,6 @@ impl<D: Daemon> ScenarioRun<'_, D> {
     pub(super) async fn build_prebuilds(&mut self) -> Result<bool, Stop> {
         let settings = Arc::clone(&self.settings);
         let scenario = &settings.scenarios[self.plan.scenario];
-        let profile = settings.profile_args(scenario);
         let earlier: Vec<PrebuildMeta> = self
             .folder
             .meta()
@@ -149,11 +143,7 @@ impl<D: Daemon> ScenarioRun<'_, D> {
             }
             let context = BuildContext::new(&prebuild.context_dir, &prebuild.dockerfile)
                 .map_err(RunError::from)?;
-            let build_args = scenario.merged_build_args(
-                &prebuild.build_args,
-                profile,
-                &settings.options.build_args,
-            );
+            let build_args = settings.build_args(scenario, &prebuild.build_args);
             let request = BuildRequest {
                 context: &context,
                 tag: &prebuild.tag,

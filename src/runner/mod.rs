@@ -192,7 +192,27 @@ impl Shared {
     }
 
     fn emit(&self, event: RunEvent) {
-        self.events.emit(event);
+        let redact = |text: String| self.settings.secrets.redact(&text);
+        self.events.emit(match event {
+            RunEvent::Note { host, text } => RunEvent::Note {
+                host,
+                text: redact(text),
+            },
+            RunEvent::BuildStarted { host, label } => RunEvent::BuildStarted {
+                host,
+                label: redact(label),
+            },
+            RunEvent::Step { host, step } => RunEvent::Step {
+                host,
+                step: redact(step),
+            },
+            RunEvent::BuildFinished { host, line } => RunEvent::BuildFinished {
+                host,
+                line: redact(line),
+            },
+            RunEvent::PlanGrew { builds } => RunEvent::PlanGrew { builds },
+            RunEvent::PlanShrank { builds } => RunEvent::PlanShrank { builds },
+        });
     }
 }
 
@@ -345,6 +365,9 @@ pub async fn run<D: Daemon + 'static>(
         outcome.records.extend(records);
         outcome.problems.extend(problems);
         outcome.unfinished |= unfinished;
+    }
+    for problem in &mut outcome.problems {
+        *problem = settings.secrets.redact(problem);
     }
     outcome.interrupted = shared.cancel.is_cancelled();
     outcome.unfinished |= outcome.interrupted || outcome.count(BuildStatus::Interrupted) > 0;

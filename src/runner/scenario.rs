@@ -91,16 +91,11 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         let settings = Arc::clone(&worker.shared.settings);
         let folder = worker.shared.folder(plan.scenario);
         let scenario = &settings.scenarios[plan.scenario];
-        let profile = settings.profile_args(scenario);
         let mut variants = Vec::new();
         for variant in settings.selected_variants(scenario) {
             variants.push(VariantBuild {
                 context: BuildContext::new(&scenario.context_dir, &variant.dockerfile)?,
-                build_args: scenario.merged_build_args(
-                    &variant.build_args,
-                    profile,
-                    &settings.options.build_args,
-                ),
+                build_args: settings.build_args(scenario, &variant.build_args),
                 tag: format!("{}:{}", scenario.image_repository(), variant.name),
                 variant: variant.clone(),
             });
@@ -476,9 +471,19 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                 };
                 let details = BuildDetails {
                     steps: StepRecord::of_build(&record, &execution.step_timings),
-                    image: analysed
-                        .as_ref()
-                        .map(|a| ImageRows::of(&record, &a.analysis, a.base_layers, &a.base_image)),
+                    image: analysed.as_ref().map(|a| {
+                        let mut rows =
+                            ImageRows::of(&record, &a.analysis, a.base_layers, &a.base_image);
+                        // An image's history names the build arguments a RUN step saw.
+                        for layer in &mut rows.layers {
+                            layer.created_by = settings.secrets.redact(&layer.created_by);
+                        }
+                        for waste in &mut rows.waste {
+                            waste.created_by = settings.secrets.redact(&waste.created_by);
+                            waste.removed_by = settings.secrets.redact(&waste.removed_by);
+                        }
+                        rows
+                    }),
                 };
                 self.folder
                     .append(&record, &details)
@@ -502,6 +507,8 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         let shared = &self.worker.shared;
         let events = Arc::clone(&shared.events);
         let host = self.host().to_string();
+        let settings = Arc::clone(&shared.settings);
+        let redact_steps = Arc::clone(&settings);
         execute(
             &self.worker.daemon,
             request,
@@ -510,11 +517,12 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             move |step: &str| {
                 events.emit(RunEvent::Step {
                     host: host.clone(),
-                    step: step.to_string(),
+                    step: redact_steps.secrets.redact(step),
                 });
             },
         )
         .await
+        .redacted(|text| settings.secrets.redact(text))
     }
 
     /// Removes containers that appeared during an interrupted classic build. The daemon removes

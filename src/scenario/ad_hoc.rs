@@ -93,6 +93,7 @@ impl Scenario {
             baseline: variants.first().map(|v| v.name.clone()),
             context_dir: root,
             build_args: BuildArgs::new(),
+            secret_build_args: Vec::new(),
             variants,
             prebuilds: Vec::new(),
             touch,

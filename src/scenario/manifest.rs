@@ -27,6 +27,10 @@ pub struct Manifest {
     /// Build arguments passed to every variant and prebuild.
     #[serde(default)]
     pub build_args: BuildArgs,
+    /// Names of build arguments whose values are secret: used for builds, never recorded or
+    /// printed.
+    #[serde(default)]
+    pub secret_build_args: Vec<String>,
     /// Overrides or additions to the variants found as `<variant>.Dockerfile`.
     #[serde(default, rename = "variant")]
     pub variants: Vec<VariantEntry>,

@@ -40,6 +40,8 @@ pub struct Scenario {
     pub context_dir: PathBuf,
     /// Build arguments for every variant and prebuild.
     pub build_args: BuildArgs,
+    /// Names of build arguments whose values are never recorded or printed.
+    pub secret_build_args: Vec<String>,
     /// Variants: the baseline first, then the others in name order.
     pub variants: Vec<Variant>,
     /// Images built once before the variants, in order.
@@ -257,6 +259,7 @@ impl Scenario {
             baseline,
             context_dir,
             build_args: manifest.build_args,
+            secret_build_args: manifest.secret_build_args,
             variants,
             prebuilds,
             touch,

@@ -10,6 +10,7 @@ mod docker_failures;
 mod docker_hosts;
 mod docker_layers;
 mod docker_scenarios;
+mod docker_secrets;
 mod docker_steps;
 mod extra_daemons;
 mod history_trend;
