@@ -93,6 +93,14 @@ pub enum ContextError {
         /// The Dockerfile as given.
         path: PathBuf,
     },
+    /// A `.dockerignore` that is not usable text (too large, binary, a FIFO...).
+    #[error("{}: {reason}", path.display())]
+    IgnoreFile {
+        /// The ignore file.
+        path: PathBuf,
+        /// Why, as one clause.
+        reason: String,
+    },
     /// A `.dockerignore` line that Docker would reject.
     #[error("{}:{line}: invalid pattern `{pattern}`: {reason}", file.display())]
     BadPattern {
@@ -235,10 +243,13 @@ impl DockerIgnore {
     /// Reads `<context_dir>/.dockerignore`; no file means no patterns.
     pub fn load(context_dir: &Path) -> Result<Self, ContextError> {
         let path = context_dir.join(DOCKERIGNORE);
-        match fs::read(&path) {
-            Ok(bytes) => Self::parse(&String::from_utf8_lossy(&bytes), &path),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(cause) => Err(ContextError::Read { path, cause }),
+        match crate::text_file::read_text(&path) {
+            Ok(text) => Self::parse(&text, &path),
+            Err(crate::text_file::TextFileError::Missing) => Ok(Self::default()),
+            Err(error) => Err(ContextError::IgnoreFile {
+                path,
+                reason: error.to_string(),
+            }),
         }
     }
 

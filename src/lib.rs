@@ -24,4 +24,5 @@ pub mod runner;
 pub mod scenario;
 pub mod secrets;
 pub mod stats;
+pub mod text_file;
 pub mod touch;

@@ -20,6 +20,10 @@ use serde::{Deserialize, Serialize};
 /// `-` directly after it, becomes `stagebench-token-<fresh token>`.
 pub const TOKEN_MARKER: &str = "stagebench-token";
 
+/// The largest file an incremental run edits: it is held in memory while its build's context is
+/// sent, so a mistaken `touch` of a disk image must not take the machine's memory.
+pub const MAX_TOUCHED_BYTES: u64 = 256 * 1024 * 1024;
+
 /// How an incremental run edits the scenario's listed files (`[incremental] edit`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -62,6 +66,18 @@ impl SourceEdits {
         for relative in files {
             let path = fs::canonicalize(root.join(relative))
                 .map_err(|e| with_path(e, &root.join(relative)))?;
+            let bytes = fs::metadata(&path).map_err(|e| with_path(e, &path))?.len();
+            if bytes > MAX_TOUCHED_BYTES {
+                return Err(with_path(
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "is {bytes} bytes; a touched file is held in memory to edit it, so it may have at most {MAX_TOUCHED_BYTES}"
+                        ),
+                    ),
+                    &path,
+                ));
+            }
             let mut content = fs::read(&path).map_err(|e| with_path(e, &path))?;
             match style {
                 EditStyle::Comment => {

@@ -75,6 +75,9 @@ impl Scenario {
                 build_args: BuildArgs::new(),
             });
         }
+        for variant in &variants {
+            super::check_text(&variant.dockerfile)?;
+        }
         let mut touch = Vec::new();
         for file in &spec.touch {
             let path = fs::canonicalize(file)

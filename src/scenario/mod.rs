@@ -19,6 +19,7 @@ use manifest::Manifest;
 use paths::{Bounds, Expect, Manifested};
 
 use crate::error::ScenarioError;
+use crate::text_file::{TextFileError, read_text};
 
 /// The file name that marks a Dockerfile as a variant: `<variant>.Dockerfile`.
 pub const VARIANT_SUFFIX: &str = ".Dockerfile";
@@ -252,6 +253,16 @@ impl Scenario {
             }
         }
 
+        // Every Dockerfile is read (for base images, prebuilds and analysis) before the daemon
+        // sees it: a hostile one is refused here, once, with its file named.
+        let dockerfiles = variants
+            .iter()
+            .map(|v| &v.dockerfile)
+            .chain(prebuilds.iter().map(|p| &p.dockerfile));
+        for dockerfile in dockerfiles {
+            check_text(dockerfile)?;
+        }
+
         Ok(Scenario {
             name,
             dir: dir.to_path_buf(),
@@ -430,15 +441,13 @@ fn discover_variant_files(bounds: &Bounds) -> Result<Vec<Variant>, ScenarioError
 }
 
 fn read_manifest(path: &Path) -> Result<(Manifest, String), ScenarioError> {
-    let text = match fs::read_to_string(path) {
+    let text = match read_text(path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok((Manifest::default(), String::new()));
-        }
-        Err(source) => {
-            return Err(ScenarioError::Io {
-                path: path.to_path_buf(),
-                source,
+        Err(TextFileError::Missing) => return Ok((Manifest::default(), String::new())),
+        Err(error) => {
+            return Err(ScenarioError::Invalid {
+                file: path.to_path_buf(),
+                message: error.to_string(),
             });
         }
     };
@@ -453,6 +462,16 @@ fn read_manifest(path: &Path) -> Result<(Manifest, String), ScenarioError> {
         }
     })?;
     Ok((manifest, text))
+}
+
+/// Refuses a file that is not usable text (too large, binary, a FIFO, not UTF-8).
+fn check_text(path: &Path) -> Result<(), ScenarioError> {
+    read_text(path)
+        .map(|_| ())
+        .map_err(|error| ScenarioError::Invalid {
+            file: path.to_path_buf(),
+            message: error.to_string(),
+        })
 }
 
 /// Names end up in image tags and file names, so they are kept to what both accept.

@@ -14,6 +14,7 @@ mod docker_secrets;
 mod docker_steps;
 mod extra_daemons;
 mod history_trend;
+mod hostile_input;
 mod own_project;
 mod report_files;
 mod support;
