@@ -31,7 +31,13 @@ use crate::scenario::{self, Scenario};
 /// Exit code when a build failed or a check found a problem.
 const EXIT_FAILURE: u8 = 1;
 /// Exit code after Ctrl-C, as shells report death by SIGINT.
+/// Exit code after Ctrl-C (128 + SIGINT), as shells report it.
 const EXIT_INTERRUPTED: u8 = 130;
+/// Exit code after SIGTERM (128 + SIGTERM).
+const EXIT_TERMINATED: u8 = 143;
+
+/// Which signal stopped the run, for its exit code: set once by the listener.
+static STOPPED_BY: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli, command_line: Vec<String>) -> anyhow::Result<ExitCode> {
@@ -393,10 +399,12 @@ async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Resul
             "stagebench: interrupted; the {} builds measured so far are kept; continue with: {}",
             outcome.count(BuildStatus::Ok)
                 + outcome.count(BuildStatus::Failed)
-                + outcome.count(BuildStatus::TimedOut),
+                + outcome.count(BuildStatus::TimedOut)
+                + outcome.count(BuildStatus::CacheMismatch),
             resume_hint()
         );
-        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+        let code = STOPPED_BY.get().copied().unwrap_or(EXIT_INTERRUPTED);
+        return Ok(ExitCode::from(code));
     }
     let failed = outcome.count(BuildStatus::Failed) + outcome.count(BuildStatus::TimedOut);
     if failed > 0 {
@@ -553,11 +561,12 @@ fn spawn_interrupt_listener(cancel: CancellationToken) {
                 Err(_) => std::future::pending::<()>().await,
             }
         };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            () = terminate => {}
-        }
-        eprintln!("stagebench: interrupt received, stopping after cleanup");
+        let (code, name) = tokio::select! {
+            _ = tokio::signal::ctrl_c() => (EXIT_INTERRUPTED, "interrupt"),
+            () = terminate => (EXIT_TERMINATED, "SIGTERM"),
+        };
+        let _ = STOPPED_BY.set(code);
+        eprintln!("stagebench: {name} received, stopping after cleanup");
         cancel.cancel();
     });
 }

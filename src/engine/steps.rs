@@ -310,8 +310,26 @@ fn keep_output(lines: &mut Vec<String>, text: &str) {
         if lines.len() == KEPT_OUTPUT_LINES {
             lines.remove(0);
         }
-        lines.push(line.to_string());
+        lines.push(printable(line));
     }
+}
+
+/// The longest output line kept (in characters): an error message quotes a few lines, not a
+/// megabyte a build printed without a newline.
+const KEPT_LINE_CHARS: usize = 300;
+
+/// `line` fit to be written to a CSV cell and printed on a terminal: control characters (a
+/// terminal escape sequence, a carriage return) shown as `�`, and cut at [`KEPT_LINE_CHARS`].
+fn printable(line: &str) -> String {
+    let mut kept: String = line
+        .chars()
+        .take(KEPT_LINE_CHARS)
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect();
+    if line.chars().nth(KEPT_LINE_CHARS).is_some() {
+        kept.push('…');
+    }
+    kept
 }
 
 /// A protobuf timestamp as seconds since the Unix epoch.
@@ -387,6 +405,17 @@ fn is_dockerfile_step(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kept_output_is_printable_and_short() {
+        let mut lines = Vec::new();
+        keep_output(&mut lines, "ok\n\u{1b}[2Jcleared\r\n");
+        keep_output(&mut lines, &"x".repeat(10_000));
+        assert_eq!(lines[0], "ok");
+        assert_eq!(lines[1], "\u{fffd}[2Jcleared");
+        assert_eq!(lines[2].chars().count(), KEPT_LINE_CHARS + 1);
+        assert!(lines[2].ends_with('…'));
+    }
 
     /// Timings as (stage, step, instruction, start, seconds, cached), times to 0.1 s.
     fn rounded_rows(timings: &[StepTiming]) -> Vec<(&str, u32, &str, f64, f64, bool)> {

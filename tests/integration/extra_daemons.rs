@@ -20,6 +20,8 @@ pub struct ExtraDaemon {
     dir: tempfile::TempDir,
     bridge: String,
     child: Child,
+    /// dockerd's arguments, to start it again the same way.
+    args: Vec<String>,
 }
 
 /// TLS material a test made with openssl.
@@ -231,24 +233,37 @@ impl ExtraDaemon {
             ]);
             address
         });
-        let log = std::fs::File::create(dir.path().join("dockerd.log")).expect("log file");
-        let child = Command::new("dockerd")
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("start dockerd");
+        let child = spawn_dockerd(dir.path(), &args);
         let daemon = ExtraDaemon {
             socket,
             tcp_address,
             dir,
             bridge,
             child,
+            args,
         };
         daemon.wait_until_it_answers();
         daemon.copy_image_from_main_daemon("busybox:latest");
         daemon
+    }
+
+    /// Kills the daemon with SIGKILL, as a crash or the OOM killer would, and waits for it.
+    pub fn kill_hard(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the daemon again on the same socket and data root, after [`Self::kill_hard`].
+    pub fn restart(&mut self) {
+        // A daemon killed hard leaves its pidfile; dockerd refuses to start over a live one.
+        let _ = std::fs::remove_file(self.dir.path().join("docker.pid"));
+        self.child = spawn_dockerd(self.dir.path(), &self.args);
+        self.wait_until_it_answers();
+    }
+
+    /// The dockerd process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// `unix:///...`.
@@ -354,6 +369,22 @@ impl Drop for ExtraDaemon {
             }
         }
     }
+}
+
+/// Starts dockerd with `args`, its output appended to `dir/dockerd.log`.
+fn spawn_dockerd(dir: &std::path::Path, args: &[String]) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("dockerd.log"))
+        .expect("log file");
+    Command::new("dockerd")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("start dockerd")
 }
 
 fn free_port() -> u16 {

@@ -7,6 +7,7 @@ mod compare_gate;
 mod docker_build;
 mod docker_build_cache;
 mod docker_failures;
+mod docker_faults;
 mod docker_hosts;
 mod docker_layers;
 mod docker_scenarios;

@@ -1,0 +1,234 @@
+//! Faults during a run: a build past `--timeout` is cancelled on the daemon, SIGTERM stops the
+//! run like Ctrl-C, a build's flood of binary output stays printable and bounded, and a daemon
+//! killed during a build (one the test starts itself, so killing it disturbs nothing else)
+//! stops the run cleanly, after which it resumes once the daemon is back.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use stagebench::results::BuildStatus;
+
+use crate::extra_daemons::ExtraDaemon;
+use crate::support::{RemoveOnDrop, docker_daemon, results, stagebench, stderr, write_tree};
+
+/// Whether a process whose command line is exactly `command` runs on this machine (a build's
+/// RUN step runs as a process of the host, inside the daemon's container).
+fn process_runs(command: &str) -> bool {
+    Command::new("pgrep")
+        .args(["-f", &format!("^{command}$")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Waits until `results.csv` in `out` has `rows` rows, failing if `child` ends first.
+fn wait_for_rows(out: &Path, rows: usize, child: &mut std::process::Child) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while std::fs::read_to_string(out.join("results.csv"))
+        .map(|text| text.lines().count().saturating_sub(1))
+        .unwrap_or(0)
+        < rows
+    {
+        assert!(Instant::now() < deadline, "{rows} rows never came");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "stagebench ended early"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn docker_a_buildkit_build_past_the_timeout_is_cancelled_on_the_daemon() {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    let _cleanup = RemoveOnDrop(vec!["stagebench/sbtest-cancel".to_string()]);
+    let dir = write_tree(&[
+        ("scenario.toml", "name = \"sbtest-cancel\"\n"),
+        ("slow.Dockerfile", "FROM busybox:latest\nRUN sleep 47\n"),
+    ]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stagebench"))
+        .args([
+            "run",
+            ".",
+            "--runs",
+            "1",
+            "--cache",
+            "cold",
+            "--timeout",
+            "6",
+            "--out",
+            "out",
+        ])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !process_runs("sleep 47") {
+        assert!(Instant::now() < deadline, "the RUN step never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let rows = results(&dir.path().join("out"));
+    assert_eq!(rows[0].status, BuildStatus::TimedOut);
+    // Cancelled on the daemon, not just abandoned: the step's process goes too.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while process_runs("sleep 47") {
+        assert!(
+            Instant::now() < deadline,
+            "the build still runs on the daemon"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn docker_sigterm_stops_the_run_keeps_its_rows_and_exits_143() {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    let _cleanup = RemoveOnDrop(vec!["stagebench/sbtest-term".to_string()]);
+    let dir = write_tree(&[
+        ("scenario.toml", "name = \"sbtest-term\"\n"),
+        ("slow.Dockerfile", "FROM busybox:latest\nRUN sleep 3\n"),
+    ]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stagebench"))
+        .args(["run", ".", "--runs", "3", "--cache", "cold", "--out", "out"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = dir.path().join("out");
+    wait_for_rows(&out, 1, &mut child);
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let output = child.wait_with_output().unwrap();
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(143), "{text}");
+    assert!(
+        text.contains("SIGTERM received") && text.contains("continue with: "),
+        "{text}"
+    );
+    let rows = results(&out);
+    assert_eq!(rows[0].status, BuildStatus::Ok);
+    assert_eq!(
+        rows.last().unwrap().status,
+        BuildStatus::Interrupted,
+        "{rows:?}"
+    );
+    assert!(!process_runs("sleep 3"), "the cancelled step still runs");
+}
+
+#[test]
+fn docker_a_flood_of_binary_output_is_kept_printable_and_short() {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    let _cleanup = RemoveOnDrop(vec!["stagebench/sbtest-loud".to_string()]);
+    let dir = write_tree(&[
+        ("scenario.toml", "name = \"sbtest-loud\"\n"),
+        (
+            "loud.Dockerfile",
+            "FROM busybox:latest\nRUN head -c 20000000 /dev/urandom; yes stagebench | head -n 1000000\nRUN head -c 100000 /dev/urandom; printf '\\033[2J'; exit 1\n",
+        ),
+    ]);
+    let output = stagebench(
+        dir.path(),
+        &["run", ".", "--runs", "1", "--cache", "cold", "--out", "out"],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let rows = results(&dir.path().join("out"));
+    assert_eq!(rows[0].status, BuildStatus::Failed);
+    let error = &rows[0].error;
+    assert!(
+        error.contains("exit 1") || error.contains("exit code: 1"),
+        "{error}"
+    );
+    assert!(
+        error.chars().count() < 3000,
+        "{} characters",
+        error.chars().count()
+    );
+    assert!(!error.chars().any(char::is_control), "{error:?}");
+    assert!(
+        !stderr(&output).contains('\u{1b}'),
+        "an escape sequence reached the terminal"
+    );
+}
+
+#[test]
+fn docker_a_daemon_killed_during_a_build_stops_the_run_cleanly_and_it_resumes_after() {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    let mut daemon = ExtraDaemon::start(4, None);
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("sbtest-crash");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("slow.Dockerfile"),
+        "FROM busybox:latest\nRUN sleep 4\n",
+    )
+    .unwrap();
+    let host = format!("crashbox={}", daemon.unix_url());
+    let out = root.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stagebench"))
+        .args([
+            "run",
+            "sbtest-crash",
+            "--runs",
+            "3",
+            "--cache",
+            "cold",
+            "--docker-host",
+            &host,
+        ])
+        .arg("--out")
+        .arg(&out)
+        .current_dir(root.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_rows(&out, 1, &mut child);
+    std::thread::sleep(Duration::from_millis(1500));
+    daemon.kill_hard();
+    let output = child.wait_with_output().unwrap();
+    let text = stderr(&output);
+    assert!(!output.status.success(), "{text}");
+    assert!(text.contains("crashbox"), "the host is named: {text}");
+    assert!(
+        text.contains("continue with: "),
+        "the way on is named: {text}"
+    );
+    let rows = results(&out);
+    assert_eq!(rows[0].status, BuildStatus::Ok, "{rows:?}");
+    assert_eq!(
+        rows.last().unwrap().status,
+        BuildStatus::Interrupted,
+        "{rows:?}"
+    );
+
+    daemon.restart();
+    let resumed = stagebench(
+        root.path(),
+        &["run", "--resume", &out.display().to_string()],
+    );
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let ok = results(&out)
+        .iter()
+        .filter(|r| r.status == BuildStatus::Ok)
+        .count();
+    assert_eq!(ok, 3, "every planned build is measured once");
+}
