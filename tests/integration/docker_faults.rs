@@ -48,7 +48,7 @@ fn docker_a_buildkit_build_past_the_timeout_is_cancelled_on_the_daemon() {
         ("scenario.toml", "name = \"sbtest-cancel\"\n"),
         ("slow.Dockerfile", "FROM busybox:latest\nRUN sleep 47\n"),
     ]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stagebench"))
+    let child = Command::new(env!("CARGO_BIN_EXE_stagebench"))
         .args([
             "run",
             ".",

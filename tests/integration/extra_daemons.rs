@@ -261,11 +261,6 @@ impl ExtraDaemon {
         self.wait_until_it_answers();
     }
 
-    /// The dockerd process's id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// `unix:///...`.
     pub fn unix_url(&self) -> String {
         format!("unix://{}", self.socket.display())
