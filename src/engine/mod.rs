@@ -128,6 +128,8 @@ pub struct Engine {
     docker: Docker,
     /// The same client, rewriting one request into `/system/df` (see `build_cache`).
     df_docker: Docker,
+    /// The BuildKit session every build of this engine uses.
+    session_id: String,
     endpoint: Endpoint,
 }
 
@@ -256,6 +258,7 @@ impl Engine {
             .map_err(|e| unreachable(connect_reason(&e, endpoint)))?;
         Ok(Engine {
             df_docker: build_cache::df_client(&docker),
+            session_id: format!("stagebench-{}", uuid::Uuid::new_v4()),
             docker,
             endpoint: endpoint.clone(),
         })
@@ -388,8 +391,12 @@ impl Daemon for Engine {
         match request.builder {
             Builder::BuildKit => {
                 options.version = BuilderVersion::BuilderBuildKit;
-                // The daemon refuses a BuildKit build without a session to serve it.
-                options.session = Some(format!("stagebench-{}", uuid::Uuid::new_v4()));
+                // The daemon refuses a BuildKit build without a session to serve it. bollard
+                // opens one per build and serves it from a task that lives until the daemon
+                // hangs up, which it never does: one socket and its buffers per build, for ever.
+                // One session per engine is opened by the first build and used by every later
+                // one (whose own attempt to open it again is refused and ends at once).
+                options.session = Some(self.session_id.clone());
             }
             Builder::Classic => {}
         }

@@ -12,6 +12,7 @@ mod docker_hosts;
 mod docker_layers;
 mod docker_scenarios;
 mod docker_secrets;
+mod docker_soak;
 mod docker_steps;
 mod extra_daemons;
 mod history_trend;
