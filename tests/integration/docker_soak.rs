@@ -121,7 +121,7 @@ fn docker_soak_200_builds_leave_nothing_behind_and_do_not_grow() {
         "open files grew: {early:?} -> {late:?}"
     );
     assert!(
-        late.0 <= early.0 + 16 * 1024,
+        late.0 <= early.0 + 8 * 1024,
         "memory grew: {early:?} -> {late:?}"
     );
 }
