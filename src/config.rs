@@ -118,6 +118,12 @@ impl RunSettings {
         check_variants_and_profile(&scenarios, &args.variants, args.profile.as_deref())?;
         check_unique_names(&scenarios)?;
         let out = match &args.out {
+            Some(dir) if dir.join(crate::results::RESULTS_FILE).exists() => {
+                return Err(ConfigError::Usage(format!(
+                    "--out {0} already holds the results of a run; continue it with `stagebench run --resume {0}`, or give another folder",
+                    dir.display()
+                )));
+            }
             Some(dir) => OutputLocation::Explicit(dir.clone()),
             None => OutputLocation::Default {
                 reports_root: PathBuf::from("reports"),
@@ -300,6 +306,11 @@ impl RunSettings {
         self.secrets.recorded(&self.build_args(scenario, own))
     }
 
+    /// The folders this run writes results under, which are never inputs of its scenarios.
+    pub fn results_roots(&self) -> Vec<PathBuf> {
+        results_roots(&self.out)
+    }
+
     /// The variants of `scenario` this run builds.
     pub fn selected_variants<'s>(&self, scenario: &'s Scenario) -> Vec<&'s Variant> {
         let chosen = &self.options.variants;
@@ -413,11 +424,7 @@ fn scan_inputs(
     scenarios: &[Scenario],
     out: &OutputLocation,
 ) -> Result<(Vec<ScenarioInputs>, Vec<String>), ScenarioError> {
-    let results_root = match out {
-        OutputLocation::Explicit(dir) | OutputLocation::Resume(dir) => dir.clone(),
-        OutputLocation::Default { reports_root, .. } => reports_root.clone(),
-    };
-    let outputs = vec![resolved(&results_root)];
+    let outputs = results_roots(out);
     let mut inputs = Vec::new();
     let mut warnings = Vec::new();
     for scenario in scenarios {
@@ -433,6 +440,15 @@ fn scan_inputs(
         inputs.push(scan.inputs);
     }
     Ok((inputs, warnings))
+}
+
+/// The folders a run writes its results under, resolved: never inputs of its scenarios.
+fn results_roots(out: &OutputLocation) -> Vec<PathBuf> {
+    let results_root = match out {
+        OutputLocation::Explicit(dir) | OutputLocation::Resume(dir) => dir.clone(),
+        OutputLocation::Default { reports_root, .. } => reports_root.clone(),
+    };
+    vec![resolved(&results_root)]
 }
 
 /// `path` made absolute with symbolic links resolved as far as it exists, so that it compares

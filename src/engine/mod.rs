@@ -33,7 +33,7 @@ pub use endpoint::{
     host_name_for_url,
 };
 use steps::StepTracker;
-pub use steps::{BuildEvent, StepCounts, StepTiming};
+pub use steps::{BuildEvent, StepCounts, StepTiming, classic_stream_steps};
 
 /// The request timeout bollard applies to waiting for response headers. Builds are bounded by
 /// `--timeout` instead, so this only has to outlast the slowest context upload.

@@ -95,6 +95,27 @@ pub(crate) struct StepTracker {
     current_step: String,
 }
 
+/// What the classic builder's stream says when its `stream` messages are `chunks`, one message
+/// each arriving a second after the other: the steps counted, their timings and the message
+/// that explains a failure. The classic stream is free text that any `RUN` can print into, so
+/// this is the parser's whole surface, for its fuzz target and tests.
+pub fn classic_stream_steps(chunks: &[&str]) -> (StepCounts, Vec<StepTiming>, String) {
+    let mut tracker = StepTracker::default();
+    for (index, chunk) in chunks.iter().enumerate() {
+        let info = BuildInfo {
+            stream: Some((*chunk).to_string()),
+            ..BuildInfo::default()
+        };
+        tracker.observe(&info, index as f64, &mut |_| {});
+    }
+    let end = chunks.len() as f64;
+    (
+        tracker.counts(),
+        tracker.timings(end),
+        tracker.failure_message("the build failed"),
+    )
+}
+
 /// Lines of build output kept to explain a failure.
 const KEPT_OUTPUT_LINES: usize = 5;
 

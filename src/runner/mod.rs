@@ -164,6 +164,16 @@ pub enum RunError {
     /// No Docker host answers.
     #[error("{0}")]
     NoHost(String),
+    /// Someone changed a scenario's files while the run went on.
+    #[error(
+        "in scenario {scenario}, {difference} while the run went on; the rows measured so far are kept, but measuring on would mix two versions of its files: start a new run"
+    )]
+    InputsChanged {
+        /// The scenario.
+        scenario: String,
+        /// Which file, and how.
+        difference: String,
+    },
     /// A resumed host is not the machine the run started on.
     #[error("cannot resume {}: {reason}", dir.display())]
     Resume {

@@ -24,7 +24,7 @@ use crate::results::{
     BuildDetails, BuildRecord, BuildStatus, ImageRows, ResultsFolder, RunCost, ScenarioMeta,
     StepRecord,
 };
-use crate::scenario::{BuildArgs, Scenario, Variant};
+use crate::scenario::{BuildArgs, Scenario, ScenarioInputs, Variant};
 
 /// One variant as this run builds it.
 pub(super) struct VariantBuild {
@@ -77,6 +77,8 @@ pub(super) struct ScenarioRun<'w, D> {
     /// invocation of the run).
     analysed: Vec<bool>,
     pub(super) cost: RunCost,
+    /// The scenario's inputs (size, time, mode) when it started here, to notice a change.
+    inputs_stamp: Option<ScenarioInputs>,
     /// Prebuild tags this invocation built (removed at the end with `--rm`).
     pub(super) prebuilt_here: Vec<String>,
     started: Instant,
@@ -126,6 +128,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             .iter()
             .map(|v| analysed_before.contains(&v.variant.name))
             .collect();
+        let inputs_stamp = ScenarioInputs::stamp(scenario, &settings.results_roots()).ok();
         Ok(ScenarioRun {
             worker,
             plan,
@@ -136,6 +139,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             primed: vec![false; variant_count],
             analysed,
             cost: RunCost::default(),
+            inputs_stamp,
             prebuilt_here: Vec::new(),
             started: Instant::now(),
         })
@@ -229,6 +233,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         planned: &PlannedBuild,
         previous: Option<&PlannedBuild>,
     ) -> Result<(), Stop> {
+        self.check_inputs_unchanged()?;
         let builder = self.settings.options.builder;
         let preparation = match planned.purpose {
             Purpose::Measure => Preparation::for_mode(planned.key.cache, builder),
@@ -261,6 +266,28 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                 };
                 self.build(planned, ignoring_cache).await.map(|_| ())
             }
+        }
+    }
+
+    /// Stops the scenario when someone changed its files since it started: later rows would
+    /// measure other inputs than the earlier ones.
+    fn check_inputs_unchanged(&self) -> Result<(), Stop> {
+        let Some(before) = &self.inputs_stamp else {
+            return Ok(());
+        };
+        let scenario = self.scenario();
+        let now = ScenarioInputs::stamp(scenario, &self.settings.results_roots()).map_err(|e| {
+            RunError::InputsChanged {
+                scenario: scenario.name.clone(),
+                difference: e.to_string(),
+            }
+        })?;
+        match now.first_difference(before) {
+            None => Ok(()),
+            Some(difference) => Err(Stop::Error(RunError::InputsChanged {
+                scenario: scenario.name.clone(),
+                difference,
+            })),
         }
     }
 

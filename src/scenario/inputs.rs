@@ -36,32 +36,73 @@ impl ScenarioInputs {
     /// contexts send (after `.dockerignore`). Files under `outputs` (absolute paths of the
     /// run's results folders) are the run's own and left out.
     pub fn scan(scenario: &Scenario, outputs: &[PathBuf]) -> Result<InputScan, ScenarioError> {
+        ScenarioInputs::walk(scenario, outputs, Fingerprint::Content)
+    }
+
+    /// Each input's size, modification time and mode instead of its hash: cheap enough to take
+    /// before every build, to notice a file someone changes while the run goes on. Never
+    /// recorded; compare it only with another stamp.
+    pub fn stamp(
+        scenario: &Scenario,
+        outputs: &[PathBuf],
+    ) -> Result<ScenarioInputs, ScenarioError> {
+        Ok(ScenarioInputs::walk(scenario, outputs, Fingerprint::Stamp)?.inputs)
+    }
+
+    fn walk(
+        scenario: &Scenario,
+        outputs: &[PathBuf],
+        fingerprint: Fingerprint,
+    ) -> Result<InputScan, ScenarioError> {
         let root = scenario.root();
         let mut files = BTreeMap::new();
         let mut outputs_in_context = Vec::new();
         let mut add = |path: &Path| -> Result<(), ScenarioError> {
-            let metadata = std::fs::symlink_metadata(path).map_err(|source| ScenarioError::Io {
+            let io_error = |source| ScenarioError::Io {
                 path: path.to_path_buf(),
                 source,
-            })?;
-            let content = if metadata.file_type().is_symlink() {
-                std::fs::read_link(path)
-                    .map(|target| target.as_os_str().as_encoded_bytes().to_vec())
-            } else if metadata.is_file() {
-                std::fs::read(path)
-            } else {
+            };
+            let metadata = std::fs::symlink_metadata(path).map_err(io_error)?;
+            let print = if metadata.file_type().is_symlink() {
+                let target = std::fs::read_link(path).map_err(io_error)?;
+                hex(&Sha256::digest(target.as_os_str().as_encoded_bytes()))
+            } else if !metadata.is_file() {
                 return Ok(());
-            }
-            .map_err(|source| ScenarioError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            } else {
+                match fingerprint {
+                    Fingerprint::Content => {
+                        // Streamed: a context may hold files larger than memory.
+                        use std::io::Read;
+                        let mut hasher = Sha256::new();
+                        let mut file = std::fs::File::open(path).map_err(io_error)?;
+                        let mut buffer = vec![0u8; 64 * 1024];
+                        loop {
+                            let read = file.read(&mut buffer).map_err(io_error)?;
+                            if read == 0 {
+                                break;
+                            }
+                            hasher.update(&buffer[..read]);
+                        }
+                        hex(&hasher.finalize())
+                    }
+                    Fingerprint::Stamp => {
+                        use std::os::unix::fs::MetadataExt;
+                        format!(
+                            "{} {}.{:09} {:o}",
+                            metadata.len(),
+                            metadata.mtime(),
+                            metadata.mtime_nsec(),
+                            metadata.mode()
+                        )
+                    }
+                }
+            };
             let name = path
                 .strip_prefix(&root)
                 .unwrap_or(path)
                 .display()
                 .to_string();
-            files.insert(name, hex(&Sha256::digest(&content)));
+            files.insert(name, print);
             Ok(())
         };
         let manifest = root.join(MANIFEST_FILE);
@@ -142,6 +183,15 @@ impl ScenarioInputs {
                 .map(|name| format!("{name} was removed"))
         })
     }
+}
+
+/// What identifies a file's content.
+#[derive(Debug, Clone, Copy)]
+enum Fingerprint {
+    /// Its SHA-256.
+    Content,
+    /// Size, modification time and mode.
+    Stamp,
 }
 
 fn hex(bytes: &[u8]) -> String {

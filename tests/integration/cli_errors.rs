@@ -232,3 +232,17 @@ fn resume_refuses_a_folder_that_records_no_settings() {
     let output = stagebench(dir.path(), &["run", "--resume", "missing"]);
     assert_one_sentence_failure(&output, &["cannot resume missing"]);
 }
+
+#[test]
+fn an_out_folder_holding_results_is_refused_naming_resume() {
+    let dir = write_tree(PAIR);
+    std::fs::create_dir_all(dir.path().join("out")).unwrap();
+    std::fs::write(dir.path().join("out/results.csv"), "scenario\n").unwrap();
+    let output = stagebench(dir.path(), &["run", ".", "--out", "out"]);
+    assert_one_sentence_failure(&output, &["--out out already holds", "--resume out"]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out/results.csv")).unwrap(),
+        "scenario\n",
+        "nothing measured is touched"
+    );
+}

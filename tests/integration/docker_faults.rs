@@ -232,3 +232,165 @@ fn docker_a_daemon_killed_during_a_build_stops_the_run_cleanly_and_it_resumes_af
         .count();
     assert_eq!(ok, 3, "every planned build is measured once");
 }
+
+#[test]
+fn docker_a_scenario_file_changed_during_the_run_stops_it_with_the_rows_kept() {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    let _cleanup = RemoveOnDrop(vec!["stagebench/sbtest-edited".to_string()]);
+    let dir = write_tree(&[
+        ("scenario.toml", "name = \"sbtest-edited\"\n"),
+        ("app.txt", "first\n"),
+        (
+            "slow.Dockerfile",
+            "FROM busybox:latest\nCOPY app.txt /app.txt\nRUN sleep 2\n",
+        ),
+    ]);
+    let results_dir = tempfile::tempdir().unwrap();
+    let out = results_dir.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stagebench"))
+        .args(["run", ".", "--runs", "4", "--cache", "cold"])
+        .arg("--out")
+        .arg(&out)
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_rows(&out, 1, &mut child);
+    // Someone else edits a file of the build context while the second build runs.
+    std::fs::write(dir.path().join("app.txt"), "second\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    let text = stderr(&output);
+    assert!(!output.status.success(), "{text}");
+    assert!(
+        text.contains("app.txt changed") && text.contains("start a new run"),
+        "{text}"
+    );
+    let rows = results(&out);
+    assert!(
+        (1..4).contains(&rows.len()),
+        "the run stopped early: {rows:?}"
+    );
+    assert!(rows.iter().all(|r| r.status == BuildStatus::Ok), "{rows:?}");
+    let resumed = stagebench(dir.path(), &["run", "--resume", &out.display().to_string()]);
+    assert!(!resumed.status.success());
+    assert!(stderr(&resumed).contains("app.txt"), "{}", stderr(&resumed));
+}
+
+#[test]
+fn docker_the_daemon_s_disk_full_fails_that_build_with_its_reason_and_the_run_goes_on() {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    let daemon = ExtraDaemon::start_with_disk(5, 160);
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("sbtest-full");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("big.Dockerfile"),
+        "FROM busybox:latest\nRUN dd if=/dev/zero of=/big bs=1M count=400\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("small.Dockerfile"),
+        "FROM busybox:latest\nRUN echo small > /small\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("scenario.toml"), "baseline = \"small\"\n").unwrap();
+    let host = format!("fullbox={}", daemon.unix_url());
+    let out = root.path().join("out").display().to_string();
+    let output = stagebench(
+        root.path(),
+        &[
+            "run",
+            "sbtest-full",
+            "--runs",
+            "1",
+            "--cache",
+            "cold",
+            "--docker-host",
+            &host,
+            "--out",
+            &out,
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let rows = results(Path::new(&out));
+    let big = rows.iter().find(|r| r.variant == "big").unwrap();
+    let small = rows.iter().find(|r| r.variant == "small").unwrap();
+    assert_eq!(big.status, BuildStatus::Failed, "{big:?}");
+    assert!(
+        big.error.to_lowercase().contains("no space left on device"),
+        "{}",
+        big.error
+    );
+    assert_eq!(
+        small.status,
+        BuildStatus::Ok,
+        "the other variant goes on: {small:?}"
+    );
+    assert!(
+        stderr(&output).contains("failed or timed out"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// Unmounts a test's tmpfs when dropped, also when the test fails.
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn docker_a_results_folder_whose_disk_fills_stops_the_run_with_the_rows_kept() {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    crate::extra_daemons::require_root();
+    let _cleanup = RemoveOnDrop(vec!["stagebench/sbtest-readonly".to_string()]);
+    let dir = write_tree(&[
+        ("scenario.toml", "name = \"sbtest-readonly\"\n"),
+        ("slow.Dockerfile", "FROM busybox:latest\nRUN sleep 2\n"),
+    ]);
+    let results_dir = tempfile::tempdir().unwrap();
+    let out = results_dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(mounted.success());
+    let _unmount = Unmount(out.clone());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stagebench"))
+        .args(["run", ".", "--runs", "4", "--cache", "cold"])
+        .arg("--out")
+        .arg(&out)
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_rows(&out, 1, &mut child);
+    // Someone else fills the disk the results are on. (A read-only remount is refused while
+    // the run holds its files open, so a full disk stands for every way writes start to fail.)
+    let _ = std::fs::write(out.join("filler"), vec![0u8; 8 * 1024 * 1024]);
+    let output = child.wait_with_output().unwrap();
+    let text = stderr(&output);
+    assert!(!output.status.success(), "{text}");
+    assert!(
+        text.contains("cannot write results in") && text.contains("No space left on device"),
+        "{text}"
+    );
+    let rows = results(&out);
+    assert!(
+        !rows.is_empty() && rows.iter().all(|r| r.status == BuildStatus::Ok),
+        "{rows:?}"
+    );
+}

@@ -189,11 +189,31 @@ impl ExtraDaemon {
     /// Starts daemon number `index` (1-9), on a unix socket and, with `tls`, also on a TCP port
     /// of 127.0.0.1 that requires TLS with certificates signed by the test CA.
     pub fn start(index: u8, tls: Option<&Certificates>) -> ExtraDaemon {
+        ExtraDaemon::start_with(index, tls, None)
+    }
+
+    /// Starts daemon number `index` whose data root is a tmpfs of `megabytes`, so that a
+    /// build can fill its disk without touching the machine's.
+    pub fn start_with_disk(index: u8, megabytes: u32) -> ExtraDaemon {
+        ExtraDaemon::start_with(index, None, Some(megabytes))
+    }
+
+    fn start_with(index: u8, tls: Option<&Certificates>, disk_mb: Option<u32>) -> ExtraDaemon {
         require_root();
         let dir = tempfile::Builder::new()
             .prefix("sbd")
             .tempdir_in("/tmp")
             .expect("tempdir");
+        if let Some(megabytes) = disk_mb {
+            let data = dir.path().join("data");
+            std::fs::create_dir_all(&data).expect("data root");
+            let mounted = Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+                .arg(&data)
+                .status()
+                .expect("mount");
+            assert!(mounted.success(), "mount a {megabytes} MB tmpfs");
+        }
         let bridge = format!("br-sbtest{index}");
         let subnet = format!("10.{}.0.1/24", 220 + u32::from(index));
         for args in [
