@@ -14,6 +14,8 @@ pub mod context;
 pub mod dockerfile;
 pub mod engine;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod history;
 pub mod image_analysis;
 pub mod plan;

@@ -206,11 +206,14 @@ impl StepTracker {
             }
             self.set_step(trimmed, on_event);
         } else if trimmed == "---> Using cache" {
-            if !self.classic_current_is_from {
+            // Counted once per step, and only after one: a RUN step can print this line too
+            // (found by the classic_stream fuzz target), and no count may exceed the steps.
+            if !self.classic_current_is_from
+                && let Some(step) = self.classic_timed.last_mut()
+                && !step.cached
+            {
+                step.cached = true;
                 self.classic_cached += 1;
-                if let Some(step) = self.classic_timed.last_mut() {
-                    step.cached = true;
-                }
             }
         } else if let Some(id) = trimmed.strip_prefix("---> ") {
             // After a FROM step the ID is the base image's, which is not ours to remove.
@@ -426,6 +429,20 @@ fn is_dockerfile_step(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cache_lines_count_once_per_step_and_never_before_one() {
+        // The fuzz target's find: a cache line before any step, and one printed twice.
+        let (counts, timings, _) = classic_stream_steps(&[
+            " ---> Using cache\n",
+            "Step 1/2 : FROM busybox\n",
+            "Step 2/2 : RUN true\n",
+            " ---> Using cache\n",
+            " ---> Using cache\n",
+        ]);
+        assert_eq!((counts.total_steps, counts.cached_steps), (1, 1));
+        assert!(timings.iter().all(|t| t.cached));
+    }
 
     #[test]
     fn kept_output_is_printable_and_short() {

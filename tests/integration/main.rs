@@ -15,6 +15,7 @@ mod docker_secrets;
 mod docker_soak;
 mod docker_steps;
 mod extra_daemons;
+mod fuzz_corpus;
 mod history_trend;
 mod hostile_input;
 mod own_project;
