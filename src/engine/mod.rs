@@ -426,6 +426,12 @@ impl Daemon for Engine {
             }
         }
         let build_seconds = started.elapsed().as_secs_f64();
+        // Now and then the response ends with a cut-off line after the daemon's last word
+        // ("bytes remaining on stream"): a build it reported tagged is finished all the same.
+        if transport_error.is_some() && tracker.finished_tagging(request.tag) {
+            transport_error = None;
+            result = Ok(());
+        }
         // A transport error is a lost daemon only if the daemon no longer answers; otherwise it
         // is, for example, a context file that could not be read, and the build failed.
         if let Some(reason) = transport_error

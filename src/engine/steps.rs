@@ -93,6 +93,8 @@ pub(crate) struct StepTracker {
     classic_timed: Vec<ClassicStep>,
     last_lines: Vec<String>,
     current_step: String,
+    /// The tag of a `Successfully tagged <tag>` line when it is the last line the stream said.
+    tagged_last: Option<String>,
 }
 
 /// What the classic builder's stream says when its `stream` messages are `chunks`, one message
@@ -176,6 +178,11 @@ impl StepTracker {
         on_event: &mut (impl FnMut(BuildEvent<'_>) + ?Sized),
     ) {
         let trimmed = line.trim();
+        if !trimmed.is_empty() {
+            self.tagged_last = trimmed
+                .strip_prefix("Successfully tagged ")
+                .map(str::to_string);
+        }
         if let Some(rest) = trimmed.strip_prefix("Step ") {
             let instruction = rest.split_once(" : ").map(|(_, i)| i).unwrap_or_default();
             if let Some(previous) = self.classic_timed.last_mut()
@@ -231,6 +238,12 @@ impl StepTracker {
             self.current_step = step.to_string();
             on_event(BuildEvent::Step(step));
         }
+    }
+
+    /// Whether the stream's last line was the daemon saying it tagged `tag`: the build is done,
+    /// whatever happens to the connection after it.
+    pub(crate) fn finished_tagging(&self, tag: &str) -> bool {
+        self.tagged_last.as_deref() == Some(tag)
     }
 
     /// Step counts so far; BuildKit vertices when there were any, classic steps otherwise.
@@ -442,6 +455,26 @@ mod tests {
         ]);
         assert_eq!((counts.total_steps, counts.cached_steps), (1, 1));
         assert!(timings.iter().all(|t| t.cached));
+    }
+
+    #[test]
+    fn a_build_is_finished_when_the_last_line_says_its_tag() {
+        let mut tracker = StepTracker::default();
+        let line = |tracker: &mut StepTracker, text: &str| {
+            let info = BuildInfo {
+                stream: Some(text.to_string()),
+                ..BuildInfo::default()
+            };
+            tracker.observe(&info, 0.0, &mut |_| {});
+        };
+        line(&mut tracker, "Successfully tagged x/y:a\n");
+        assert!(tracker.finished_tagging("x/y:a"));
+        assert!(!tracker.finished_tagging("x/y:b"));
+        line(&mut tracker, "more output\n");
+        assert!(
+            !tracker.finished_tagging("x/y:a"),
+            "only the last line counts"
+        );
     }
 
     #[test]
