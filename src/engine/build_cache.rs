@@ -29,10 +29,6 @@ pub struct CacheRecord {
     pub parent: Option<String>,
     /// Whether a running build holds it (a prune skips it).
     pub in_use: bool,
-    /// How often a build used it (for telling which ones a build hit).
-    pub usage_count: u64,
-    /// When it was last used, as the daemon wrote it.
-    pub last_used_at: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -53,10 +49,6 @@ struct RawRecord {
     parents: Option<Vec<String>>,
     #[serde(rename = "InUse", default)]
     in_use: bool,
-    #[serde(rename = "UsageCount", default)]
-    usage_count: i64,
-    #[serde(rename = "LastUsedAt", default)]
-    last_used_at: Option<String>,
 }
 
 /// The client that sends `GET /system/df?type=build-cache` where `export_image(DF_MARKER)`
@@ -107,8 +99,6 @@ impl Engine {
                     .or_else(|| raw.parents.and_then(|p| p.into_iter().next())),
                 id: raw.id,
                 in_use: raw.in_use,
-                usage_count: raw.usage_count.max(0) as u64,
-                last_used_at: raw.last_used_at.unwrap_or_default(),
             })
             .collect())
     }

@@ -64,11 +64,10 @@ impl PruneScope {
         let mut stuck_since: Option<Instant> = None;
         loop {
             let records = daemon.build_cache_records().await?;
-            let new: Vec<&CacheRecord> = records
+            let held = records
                 .iter()
-                .filter(|r| !existing.contains(&r.id))
-                .collect();
-            let held = new.iter().filter(|r| r.in_use).count();
+                .filter(|r| r.in_use && !existing.contains(&r.id))
+                .count();
             let mut deleted = false;
             for id in prunable_leaves(&records, existing) {
                 if refused.contains(&id) {
@@ -130,8 +129,6 @@ mod tests {
             id: id.to_string(),
             parent: parent.map(str::to_string),
             in_use: false,
-            usage_count: 1,
-            last_used_at: String::new(),
         }
     }
 

@@ -3,7 +3,7 @@
 //! be checked without Docker. It makes no claim about building, sizes or caching: those are
 //! tested against a real daemon.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -63,7 +63,7 @@ struct State {
     next_id: u64,
     builds: usize,
     /// Build-cache records: one per tag built from unedited sources, named `cache-<tag>`.
-    cache: BTreeMap<String, ()>,
+    cache: BTreeSet<String>,
 }
 
 /// The fake; clones share their state, so a test keeps one to inspect what the runner did.
@@ -80,7 +80,7 @@ impl FakeDaemon {
             cache: script
                 .cached_before
                 .iter()
-                .map(|tag| (format!("cache-{tag}"), ()))
+                .map(|tag| format!("cache-{tag}"))
                 .collect(),
             ..State::default()
         };
@@ -93,7 +93,7 @@ impl FakeDaemon {
 
     /// The build-cache records the fake holds now.
     pub(super) fn cache_records(&self) -> Vec<String> {
-        self.lock().cache.keys().cloned().collect()
+        self.lock().cache.iter().cloned().collect()
     }
 
     pub(super) fn facts(&self) -> DaemonFacts {
@@ -231,10 +231,10 @@ impl Daemon for FakeDaemon {
         let edited = request.context.is_edited();
         let cached = !request.no_cache
             && !edited
-            && state.cache.contains_key(&record)
+            && state.cache.contains(&record)
             && !self.script.never_cached.contains(request.tag);
         if !edited {
-            state.cache.insert(record, ());
+            state.cache.insert(record);
         }
         BuildOutcome {
             build_seconds: seconds,
@@ -290,13 +290,11 @@ impl Daemon for FakeDaemon {
         Ok(self
             .lock()
             .cache
-            .keys()
+            .iter()
             .map(|id| CacheRecord {
                 id: id.clone(),
                 parent: None,
                 in_use: false,
-                usage_count: 1,
-                last_used_at: String::new(),
             })
             .collect())
     }
@@ -304,7 +302,7 @@ impl Daemon for FakeDaemon {
     async fn prune_build_cache_record(&self, id: &str) -> Result<bool, EngineError> {
         let mut state = self.lock();
         state.calls.push(Call::PruneRecord(id.to_string()));
-        Ok(state.cache.remove(id).is_some())
+        Ok(state.cache.remove(id))
     }
 
     async fn remove_image(&self, name: &str) -> Result<bool, EngineError> {
