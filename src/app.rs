@@ -30,8 +30,7 @@ use crate::scenario::{self, Scenario};
 
 /// Exit code when a build failed or a check found a problem.
 const EXIT_FAILURE: u8 = 1;
-/// Exit code after Ctrl-C, as shells report death by SIGINT.
-/// Exit code after Ctrl-C (128 + SIGINT), as shells report it.
+/// Exit code after Ctrl-C (128 + SIGINT), as shells report death by SIGINT.
 const EXIT_INTERRUPTED: u8 = 130;
 /// Exit code after SIGTERM (128 + SIGTERM).
 const EXIT_TERMINATED: u8 = 143;

@@ -531,25 +531,27 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
 
     /// Runs a build with the run's limit and cancellation, showing its steps.
     pub(super) async fn timed(&self, request: &BuildRequest<'_>) -> Execution {
+        // Step events go through `Shared::emit`, which redacts them like every other event.
         let shared = &self.worker.shared;
-        let events = Arc::clone(&shared.events);
         let host = self.host().to_string();
-        let settings = Arc::clone(&shared.settings);
-        let redact_steps = Arc::clone(&settings);
+        let on_step = {
+            let shared = Arc::clone(shared);
+            move |step: &str| {
+                shared.emit(RunEvent::Step {
+                    host: host.clone(),
+                    step: step.to_string(),
+                });
+            }
+        };
         execute(
             &self.worker.daemon,
             request,
             shared.settings.timeout(),
             &shared.cancel,
-            move |step: &str| {
-                events.emit(RunEvent::Step {
-                    host: host.clone(),
-                    step: redact_steps.secrets.redact(step),
-                });
-            },
+            on_step,
         )
         .await
-        .redacted(|text| settings.secrets.redact(text))
+        .redacted(|text| shared.settings.secrets.redact(text))
     }
 
     /// Removes containers that appeared during an interrupted classic build. The daemon removes
