@@ -518,7 +518,7 @@ fn check_unique_names(scenarios: &[Scenario]) -> Result<(), ScenarioError> {
 fn plain_tcp_warnings(endpoints: &[Endpoint]) -> Vec<String> {
     endpoints
         .iter()
-        .filter(|e| e.scheme() == Scheme::Tcp && e.tls.is_none() && !is_loopback(&e.url))
+        .filter(|e| e.scheme() == Scheme::Tcp && e.tls.is_none() && !e.is_on_this_machine())
         .map(|e| {
             format!(
                 "host {} ({}) is plain TCP without TLS: the connection is unauthenticated and unencrypted, so anyone who reaches that port controls the daemon and sees the build contexts and arguments; set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH, or use ssh://",
@@ -527,23 +527,6 @@ fn plain_tcp_warnings(endpoints: &[Endpoint]) -> Vec<String> {
             )
         })
         .collect()
-}
-
-/// Whether a `tcp://HOST:PORT` URL names this machine.
-fn is_loopback(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = rest.split('/').next().unwrap_or_default();
-    let authority = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.split(':').next().unwrap_or_default(),
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `--docker-host` values, then `--context` ones; `DOCKER_HOST` or the default socket when

@@ -91,6 +91,26 @@ impl Endpoint {
         Endpoint::from_url(None, &url, "DOCKER_HOST")
     }
 
+    /// Whether the endpoint is this machine: a unix socket, or a TCP host that is `localhost`
+    /// or a loopback address.
+    pub fn is_on_this_machine(&self) -> bool {
+        let Some((_, rest)) = self.url.split_once("://") else {
+            return false;
+        };
+        if self.scheme() == Scheme::Unix {
+            return true;
+        }
+        let host_port = host_and_port(rest);
+        let host = match host_port.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or_default(),
+            None => host_port.split(':').next().unwrap_or_default(),
+        };
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
     /// Parses a `--docker-host` value: `[NAME=]URL`.
     pub fn parse_flag(text: &str) -> Result<Endpoint, EndpointError> {
         let (name, url) = match text.split_once('=') {
@@ -306,6 +326,12 @@ fn check_host_name(name: &str, origin: &str) -> Result<String, EndpointError> {
     }
 }
 
+/// The `host[:port]` of a URL's part after `scheme://`: up to the path, without user info.
+fn host_and_port(rest: &str) -> &str {
+    let authority = rest.split('/').next().unwrap_or(rest);
+    authority.rsplit('@').next().unwrap_or(authority)
+}
+
 /// The name a host gets when none is given: `local` for the default socket, the socket's file
 /// stem for another socket, `host:port` for TCP and the machine for SSH.
 pub fn host_name_for_url(url: &str) -> String {
@@ -325,8 +351,7 @@ pub fn host_name_for_url(url: &str) -> String {
             }
         }
         _ => {
-            let authority = rest.split('/').next().unwrap_or(rest);
-            let host = authority.rsplit('@').next().unwrap_or(authority);
+            let host = host_and_port(rest);
             match scheme {
                 // The ssh port is a detail of reaching the machine, not part of its identity.
                 "ssh" => host.split(':').next().unwrap_or(host).to_string(),
