@@ -4,13 +4,16 @@
 //! stops the run cleanly, after which it resumes once the daemon is back.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use stagebench::results::BuildStatus;
 
 use crate::extra_daemons::ExtraDaemon;
-use crate::support::{RemoveOnDrop, docker_daemon, results, stagebench, stderr, write_tree};
+use crate::support::{
+    RemoveOnDrop, docker_daemon, results, spawn_stagebench, stagebench, stderr, wait_for_rows,
+    write_tree,
+};
 
 /// Whether a process whose command line is exactly `command` runs on this machine (a build's
 /// RUN step runs as a process of the host, inside the daemon's container).
@@ -19,23 +22,6 @@ fn process_runs(command: &str) -> bool {
         .args(["-f", &format!("^{command}$")])
         .output()
         .is_ok_and(|o| o.status.success())
-}
-
-/// Waits until `results.csv` in `out` has `rows` rows, failing if `child` ends first.
-fn wait_for_rows(out: &Path, rows: usize, child: &mut std::process::Child) {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while std::fs::read_to_string(out.join("results.csv"))
-        .map(|text| text.lines().count().saturating_sub(1))
-        .unwrap_or(0)
-        < rows
-    {
-        assert!(Instant::now() < deadline, "{rows} rows never came");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "stagebench ended early"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]
@@ -48,8 +34,9 @@ fn docker_a_buildkit_build_past_the_timeout_is_cancelled_on_the_daemon() {
         ("scenario.toml", "name = \"sbtest-cancel\"\n"),
         ("slow.Dockerfile", "FROM busybox:latest\nRUN sleep 47\n"),
     ]);
-    let child = Command::new(env!("CARGO_BIN_EXE_stagebench"))
-        .args([
+    let child = spawn_stagebench(
+        dir.path(),
+        &[
             "run",
             ".",
             "--runs",
@@ -60,12 +47,8 @@ fn docker_a_buildkit_build_past_the_timeout_is_cancelled_on_the_daemon() {
             "6",
             "--out",
             "out",
-        ])
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     while !process_runs("sleep 47") {
         assert!(Instant::now() < deadline, "the RUN step never started");
@@ -96,13 +79,10 @@ fn docker_sigterm_stops_the_run_keeps_its_rows_and_exits_143() {
         ("scenario.toml", "name = \"sbtest-term\"\n"),
         ("slow.Dockerfile", "FROM busybox:latest\nRUN sleep 3\n"),
     ]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stagebench"))
-        .args(["run", ".", "--runs", "3", "--cache", "cold", "--out", "out"])
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_stagebench(
+        dir.path(),
+        &["run", ".", "--runs", "3", "--cache", "cold", "--out", "out"],
+    );
     let out = dir.path().join("out");
     wait_for_rows(&out, 1, &mut child);
     std::thread::sleep(Duration::from_millis(1000));
@@ -183,8 +163,10 @@ fn docker_a_daemon_killed_during_a_build_stops_the_run_cleanly_and_it_resumes_af
     .unwrap();
     let host = format!("crashbox={}", daemon.unix_url());
     let out = root.path().join("out");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stagebench"))
-        .args([
+    let out_arg = out.display().to_string();
+    let mut child = spawn_stagebench(
+        root.path(),
+        &[
             "run",
             "sbtest-crash",
             "--runs",
@@ -193,14 +175,10 @@ fn docker_a_daemon_killed_during_a_build_stops_the_run_cleanly_and_it_resumes_af
             "cold",
             "--docker-host",
             &host,
-        ])
-        .arg("--out")
-        .arg(&out)
-        .current_dir(root.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+            "--out",
+            &out_arg,
+        ],
+    );
     wait_for_rows(&out, 1, &mut child);
     std::thread::sleep(Duration::from_millis(1500));
     daemon.kill_hard();
@@ -249,15 +227,13 @@ fn docker_a_scenario_file_changed_during_the_run_stops_it_with_the_rows_kept() {
     ]);
     let results_dir = tempfile::tempdir().unwrap();
     let out = results_dir.path().join("out");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stagebench"))
-        .args(["run", ".", "--runs", "4", "--cache", "cold"])
-        .arg("--out")
-        .arg(&out)
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let out_arg = out.display().to_string();
+    let mut child = spawn_stagebench(
+        dir.path(),
+        &[
+            "run", ".", "--runs", "4", "--cache", "cold", "--out", &out_arg,
+        ],
+    );
     wait_for_rows(&out, 1, &mut child);
     // Someone else edits a file of the build context while the second build runs.
     std::fs::write(dir.path().join("app.txt"), "second\n").unwrap();
@@ -368,15 +344,13 @@ fn docker_a_results_folder_whose_disk_fills_stops_the_run_with_the_rows_kept() {
         .unwrap();
     assert!(mounted.success());
     let _unmount = Unmount(out.clone());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stagebench"))
-        .args(["run", ".", "--runs", "4", "--cache", "cold"])
-        .arg("--out")
-        .arg(&out)
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let out_arg = out.display().to_string();
+    let mut child = spawn_stagebench(
+        dir.path(),
+        &[
+            "run", ".", "--runs", "4", "--cache", "cold", "--out", &out_arg,
+        ],
+    );
     wait_for_rows(&out, 1, &mut child);
     // Someone else fills the disk the results are on. (A read-only remount is refused while
     // the run holds its files open, so a full disk stands for every way writes start to fail.)

@@ -3,14 +3,15 @@
 //! builds. It prints its figures; the README quotes them.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use stagebench::engine::{Endpoint, Engine};
 use stagebench::results::BuildStatus;
 
-use crate::support::{container_ids, docker_cli, docker_daemon, results, stderr, write_tree};
+use crate::support::{
+    container_ids, docker_cli, docker_daemon, results, rows_written, spawn_stagebench, stderr,
+    write_tree,
+};
 
 /// (containers, images, build-cache records) on the test daemon.
 fn daemon_counts() -> (usize, usize, usize) {
@@ -43,12 +44,6 @@ fn process_figures(pid: u32) -> Option<(u64, usize)> {
     Some((rss_kib, fds))
 }
 
-fn rows_in(out: &Path) -> usize {
-    std::fs::read_to_string(out.join("results.csv"))
-        .map(|t| t.lines().count().saturating_sub(1))
-        .unwrap_or(0)
-}
-
 #[test]
 fn docker_soak_200_builds_leave_nothing_behind_and_do_not_grow() {
     let Some(_daemon) = docker_daemon() else {
@@ -68,8 +63,10 @@ fn docker_soak_200_builds_leave_nothing_behind_and_do_not_grow() {
     let before = daemon_counts();
     let out = dir.path().join("out");
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stagebench"))
-        .args([
+    let out_arg = out.display().to_string();
+    let mut child = spawn_stagebench(
+        dir.path(),
+        &[
             "run",
             "sbtest-soak",
             "--runs",
@@ -78,21 +75,17 @@ fn docker_soak_200_builds_leave_nothing_behind_and_do_not_grow() {
             "cold,warm",
             "--rm",
             "-q",
-        ])
-        .arg("--out")
-        .arg(&out)
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+            "--out",
+            &out_arg,
+        ],
+    );
     let pid = child.id();
     // Figures once the run is under way (20 builds) and near its end (195 builds).
     let (mut early, mut late, mut peak_rss_kib) = (None, None, 0);
     while child.try_wait().unwrap().is_none() {
         if let Some((rss, fds)) = process_figures(pid) {
             peak_rss_kib = peak_rss_kib.max(rss);
-            let rows = rows_in(&out);
+            let rows = rows_written(&out);
             if rows >= 20 && early.is_none() {
                 early = Some((rss, fds));
             }

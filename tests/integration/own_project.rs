@@ -220,14 +220,20 @@ fn docker_a_docker_group_user_runs_the_scripts_and_stagebench_without_root() {
     assert!(chmod.success());
     let home = project.path().join("home");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/with-docker");
-    let output = std::process::Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            &format!("--groups={gid}"),
-            "env",
-        ])
-        .arg(format!("HOME={}", home.display()))
+    // `nobody` in the docker group, with a home of its own, running `env VARS... COMMAND`.
+    let as_docker_user = || {
+        let mut command = std::process::Command::new("setpriv");
+        command
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                &format!("--groups={gid}"),
+                "env",
+            ])
+            .arg(format!("HOME={}", home.display()));
+        command
+    };
+    let output = as_docker_user()
         .arg(&script)
         .arg(env!("CARGO_BIN_EXE_stagebench"))
         .args([
@@ -256,14 +262,7 @@ fn docker_a_docker_group_user_runs_the_scripts_and_stagebench_without_root() {
     assert_eq!(results(&project.path().join("out")).len(), 4);
 
     // Root is named only when a daemon would have to be started.
-    let refused = std::process::Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            &format!("--groups={gid}"),
-            "env",
-        ])
-        .arg(format!("HOME={}", home.display()))
+    let refused = as_docker_user()
         .arg(format!(
             "DOCKER_HOST=unix://{}/none.sock",
             project.path().display()

@@ -64,6 +64,41 @@ pub fn stagebench_with_env(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> 
     output
 }
 
+/// Starts the `stagebench` binary with `args` in `cwd` and returns at once: its output is
+/// discarded and its errors kept for `wait_with_output`, for tests that act while it runs.
+pub fn spawn_stagebench(cwd: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_stagebench"))
+        .args(args)
+        .current_dir(cwd)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start stagebench")
+}
+
+/// Rows in `<out>/results.csv` so far; 0 before the file exists.
+pub fn rows_written(out: &Path) -> usize {
+    std::fs::read_to_string(out.join("results.csv"))
+        .map(|text| text.lines().count().saturating_sub(1))
+        .unwrap_or(0)
+}
+
+/// Waits until `<out>/results.csv` has `rows` rows, failing if `child` ends first or 90 s pass.
+pub fn wait_for_rows(out: &Path, rows: usize, child: &mut std::process::Child) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while rows_written(out) < rows {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{rows} rows never came"
+        );
+        assert!(
+            child.try_wait().expect("poll stagebench").is_none(),
+            "stagebench ended early"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// Writes `files` (path, content) under a fresh temporary directory.
 pub fn write_tree(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
