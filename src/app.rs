@@ -27,6 +27,7 @@ use crate::results::{
 };
 use crate::runner::{self, Host};
 use crate::scenario::{self, Scenario};
+use crate::secrets::BuildSecretValues;
 
 /// Exit code when a build failed or a check found a problem.
 const EXIT_FAILURE: u8 = 1;
@@ -307,7 +308,7 @@ async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Resul
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let hosts = connect_all(&settings.endpoints).await;
+    let hosts = connect_all(&settings.endpoints, &settings.build_secret_values).await;
     let cancel = CancellationToken::new();
     spawn_interrupt_listener(cancel.clone());
 
@@ -530,12 +531,16 @@ fn resume_command(program: &str, dir: &Path) -> String {
     )
 }
 
-/// Connects to every host at once; one that does not answer is kept with its reason.
-async fn connect_all(endpoints: &[Endpoint]) -> Vec<Host<Engine>> {
+/// Connects to every host at once, each to serve `build_secrets` to its builds; one that does
+/// not answer is kept with its reason.
+async fn connect_all(
+    endpoints: &[Endpoint],
+    build_secrets: &Arc<BuildSecretValues>,
+) -> Vec<Host<Engine>> {
     let attempts = endpoints.iter().map(|endpoint| async move {
         let connection = match Engine::connect(endpoint).await {
             Ok(engine) => match engine.facts().await {
-                Ok(facts) => Ok((engine, facts)),
+                Ok(facts) => Ok((engine.with_build_secrets(Arc::clone(build_secrets)), facts)),
                 Err(error) => Err(error),
             },
             Err(error) => Err(error),

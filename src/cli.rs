@@ -167,7 +167,7 @@ pub struct RunArgs {
             "scenarios", "runs", "warmup", "cache", "builder", "variants", "profile",
             "build_args", "out", "timeout", "keep_images", "docker_hosts", "contexts",
             "on_every_host", "seed", "noise_threshold", "dockerfiles", "touch", "prune", "rm",
-            "secret_build_args",
+            "secret_build_args", "secrets",
         ]
     )]
     pub resume: Option<PathBuf>,
@@ -206,6 +206,11 @@ pub struct RunArgs {
     /// printed (repeatable).
     #[arg(long = "secret-build-arg", value_name = "KEY=VALUE", value_parser = parse_build_arg)]
     pub secret_build_args: Vec<(String, String)>,
+    /// A BuildKit secret for `RUN --mount=type=secret,id=NAME`, as `docker build --secret`
+    /// takes it: `id=NAME,src=FILE` or `id=NAME,env=VAR` (repeatable). Its value is read when
+    /// the run starts and never recorded or printed.
+    #[arg(long = "secret", value_name = "id=NAME,src=FILE")]
+    pub secrets: Vec<String>,
     /// Results folder [default: reports/<scenario>/<UTC timestamp>/].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

@@ -4,11 +4,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
 use time::macros::format_description;
 
+use crate::builder::Builder;
 use crate::cache_mode::CacheMode;
 use crate::cli::RunArgs;
 use crate::engine::{Endpoint, EndpointError, Scheme};
@@ -18,7 +20,7 @@ use crate::results::{
     BuildKey, HostSpec, RecordedSettings, ResultSet, RunOptions, StoreError, is_results_folder,
 };
 use crate::scenario::{AdHoc, BuildArgs, MANIFEST_FILE, Scenario, ScenarioInputs, Variant};
-use crate::secrets::Secrets;
+use crate::secrets::{BuildSecret, BuildSecretValues, Secrets};
 
 /// Where results go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,8 +86,11 @@ pub struct RunSettings {
     pub warnings: Vec<String>,
     /// `--secret-build-arg` values, applied after every other build argument.
     pub secret_args: BuildArgs,
-    /// Every secret build argument's name and value, for redaction.
+    /// Every secret build argument's name and value, and every BuildKit secret's value, for
+    /// redaction.
     pub secrets: Secrets,
+    /// The values of `--secret`, read when the run started.
+    pub build_secret_values: Arc<BuildSecretValues>,
 }
 
 impl RunSettings {
@@ -131,9 +136,10 @@ impl RunSettings {
             },
         };
         let endpoints = endpoints_from_flags(&args.docker_hosts, &args.contexts)?;
+        let build_secrets = parse_build_secrets(&args.secrets, args.builder)?;
         let (inputs, mut warnings) = scan_inputs(&scenarios, &out)?;
         warnings.extend(plain_tcp_warnings(&endpoints));
-        Ok(RunSettings {
+        RunSettings {
             scenarios,
             options: RunOptions {
                 runs: args.runs,
@@ -154,6 +160,7 @@ impl RunSettings {
                     .iter()
                     .map(|(k, _)| k.clone())
                     .collect(),
+                build_secrets,
                 seed: args.seed.unwrap_or_else(|| fastrand::u64(..)),
                 on_every_host: args.on_every_host,
                 prune: args.prune,
@@ -168,8 +175,9 @@ impl RunSettings {
             warnings,
             secret_args: BuildArgs::new(),
             secrets: Secrets::default(),
+            build_secret_values: Arc::default(),
         }
-        .with_secrets(args.secret_build_args.iter().cloned().collect()))
+        .with_secrets(args.secret_build_args.iter().cloned().collect())
     }
 
     /// The settings recorded in `dir`'s meta.json, after checking that every scenario's files
@@ -237,7 +245,7 @@ impl RunSettings {
             })
             .collect::<Result<Vec<_>, _>>()?;
         warnings.extend(plain_tcp_warnings(&endpoints));
-        Ok(RunSettings {
+        RunSettings {
             scenarios,
             options: recorded.options,
             out,
@@ -249,12 +257,18 @@ impl RunSettings {
             warnings,
             secret_args: BuildArgs::new(),
             secrets: Secrets::default(),
+            build_secret_values: Arc::default(),
         }
-        .with_secrets(BuildArgs::new()))
+        .with_secrets(BuildArgs::new())
+        .map_err(|error| match error {
+            ConfigError::Usage(reason) => refuse(reason),
+            other => other,
+        })
     }
 
-    /// These settings with `secret_args` applied and every secret value known for redaction.
-    fn with_secrets(mut self, mut secret_args: BuildArgs) -> RunSettings {
+    /// These settings with `secret_args` applied, the BuildKit secrets read, and every secret
+    /// value known for redaction.
+    fn with_secrets(mut self, mut secret_args: BuildArgs) -> Result<RunSettings, ConfigError> {
         let names: Vec<String> = self
             .scenarios
             .iter()
@@ -282,14 +296,17 @@ impl RunSettings {
             sets.extend(scenario.prebuilds.iter().map(|p| &p.build_args));
             sets.extend(scenario.profiles.values());
         }
-        self.secrets = Secrets::new(names, sets);
+        let values =
+            BuildSecretValues::load(&self.options.build_secrets).map_err(ConfigError::Usage)?;
+        self.secrets = Secrets::new(names, sets).with_build_secrets(&values);
+        self.build_secret_values = Arc::new(values);
         self.secret_args = secret_args;
         self.command_line = self
             .command_line
             .iter()
             .map(|arg| self.secrets.redact(arg))
             .collect();
-        self
+        Ok(self)
     }
 
     /// The build arguments of a build of `scenario` whose own arguments are `own`: scenario,
@@ -510,6 +527,29 @@ fn check_unique_names(scenarios: &[Scenario]) -> Result<(), ScenarioError> {
         }),
         None => Ok(()),
     }
+}
+
+/// The `--secret` flags, parsed; they need BuildKit, as only it mounts secrets.
+fn parse_build_secrets(
+    flags: &[String],
+    builder: Builder,
+) -> Result<Vec<BuildSecret>, ConfigError> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| ConfigError::Usage(format!("cannot read the current directory: {e}")))?;
+    let secrets = flags
+        .iter()
+        .map(|flag| {
+            BuildSecret::parse(flag, &cwd)
+                .map_err(|reason| ConfigError::Usage(format!("--secret {reason}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if !secrets.is_empty() && builder == Builder::Classic {
+        return Err(ConfigError::Usage(
+            "--secret needs BuildKit: the classic builder cannot mount secrets (drop --builder classic)"
+                .to_string(),
+        ));
+    }
+    Ok(secrets)
 }
 
 /// A warning for each host reached over plain TCP on another machine: no TLS means no

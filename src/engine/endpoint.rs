@@ -205,6 +205,23 @@ impl Endpoint {
         scheme_of(&self.url).unwrap_or(Scheme::Unix)
     }
 
+    /// Where a `tcp://` or `ssh://` endpoint is: its `host[:port]` and, for SSH, the user it
+    /// names. A unix socket's path instead, with no user.
+    pub fn address(&self) -> (&str, Option<&str>) {
+        let Some((_, rest)) = self.url.split_once("://") else {
+            return (&self.url, None);
+        };
+        if self.scheme() == Scheme::Unix {
+            return (rest, None);
+        }
+        let authority = rest.split('/').next().unwrap_or(rest);
+        let user = authority
+            .rsplit_once('@')
+            .map(|(user, _)| user.split(':').next().unwrap_or(user))
+            .filter(|user| !user.is_empty());
+        (host_and_port(rest), user)
+    }
+
     /// The URL with any password removed: what results and messages show.
     pub fn display_url(&self) -> String {
         without_credentials(&self.url)

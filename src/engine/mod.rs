@@ -8,11 +8,13 @@
 
 mod build_cache;
 mod endpoint;
+mod session;
 mod steps;
 mod tls;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bollard::errors::Error as BollardError;
@@ -27,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::builder::Builder;
 use crate::context::BuildContext;
 use crate::error::EngineError;
+use crate::secrets::BuildSecretValues;
 pub use build_cache::CacheRecord;
 pub use endpoint::{
     DEFAULT_SOCKET_URL, Endpoint, EndpointError, LOCAL_HOST_NAME, Scheme, TlsFiles,
@@ -128,8 +131,11 @@ pub struct Engine {
     docker: Docker,
     /// The same client, rewriting one request into `/system/df` (see `build_cache`).
     df_docker: Docker,
-    /// The BuildKit session every build of this engine uses.
-    session_id: String,
+    /// The BuildKit session every build of this engine uses, opened by the first (see
+    /// `session`).
+    session: tokio::sync::Mutex<Option<session::Session>>,
+    /// What that session hands to `RUN --mount=type=secret`.
+    build_secrets: Arc<BuildSecretValues>,
     endpoint: Endpoint,
 }
 
@@ -258,10 +264,32 @@ impl Engine {
             .map_err(|e| unreachable(connect_reason(&e, endpoint)))?;
         Ok(Engine {
             df_docker: build_cache::df_client(&docker),
-            session_id: format!("stagebench-{}", uuid::Uuid::new_v4()),
+            session: tokio::sync::Mutex::new(None),
+            build_secrets: Arc::default(),
             docker,
             endpoint: endpoint.clone(),
         })
+    }
+
+    /// This engine, whose BuildKit builds are given `values` for `RUN --mount=type=secret`.
+    pub fn with_build_secrets(mut self, values: Arc<BuildSecretValues>) -> Engine {
+        self.build_secrets = values;
+        self
+    }
+
+    /// The id of the open BuildKit session, opened now if there is none or the daemon hung up
+    /// on the last one (as it does when it restarts).
+    async fn session_id(&self) -> Result<String, String> {
+        let mut session = self.session.lock().await;
+        if let Some(open) = session.as_ref().filter(|s| s.is_open()) {
+            return Ok(open.id().to_string());
+        }
+        let opened = session::open(&self.endpoint, Arc::clone(&self.build_secrets))
+            .await
+            .map_err(|reason| format!("cannot open a BuildKit session: {reason}"))?;
+        let id = opened.id().to_string();
+        *session = Some(opened);
+        Ok(id)
     }
 
     /// The endpoint this engine talks to.
@@ -392,11 +420,26 @@ impl Daemon for Engine {
             Builder::BuildKit => {
                 options.version = BuilderVersion::BuilderBuildKit;
                 // The daemon refuses a BuildKit build without a session to serve it. bollard
-                // opens one per build and serves it from a task that lives until the daemon
-                // hangs up, which it never does: one socket and its buffers per build, for ever.
-                // One session per engine is opened by the first build and used by every later
-                // one (whose own attempt to open it again is refused and ends at once).
-                options.session = Some(self.session_id.clone());
+                // would open one per build and serve it from a task that lives until the daemon
+                // hangs up, which it never does (one socket and its buffers per build, for
+                // ever), and could not serve secrets from it. The engine's own session serves
+                // every build; bollard's attempt to open it again is refused and ends at once.
+                match self.session_id().await {
+                    Ok(id) => options.session = Some(id),
+                    Err(reason) => {
+                        let result = if self.docker.ping().await.is_err() {
+                            Err(BuildFailure::ConnectionLost(reason))
+                        } else {
+                            Err(BuildFailure::Daemon(reason))
+                        };
+                        return BuildOutcome {
+                            build_seconds: 0.0,
+                            result,
+                            steps: StepCounts::default(),
+                            step_timings: Vec::new(),
+                        };
+                    }
+                }
             }
             Builder::Classic => {}
         }

@@ -21,37 +21,7 @@ use super::endpoint::TlsFiles;
 /// A bollard client for `url` (`tcp://host:port`) that speaks TLS with `files`. Fails, naming
 /// the file, when one cannot be read.
 pub(super) fn connect(url: &str, files: &TlsFiles, timeout_seconds: u64) -> Result<Docker, String> {
-    let mut roots = RootCertStore::empty();
-    for certificate in certificates(&files.ca)? {
-        roots.add(certificate).map_err(|e| {
-            format!(
-                "{} holds a CA certificate rustls refuses: {e}",
-                files.ca.display()
-            )
-        })?;
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("cannot set up TLS: {e}"))?
-        .with_root_certificates(roots);
-    // The client certificate is optional: a daemon started with --tlsverify asks for it, one
-    // started with --tls alone does not.
-    let config = if files.cert.is_file() && files.key.is_file() {
-        let key = PrivateKeyDer::from_pem_file(&files.key)
-            .map_err(|e| format!("cannot read the client key {}: {e}", files.key.display()))?;
-        builder
-            .with_client_auth_cert(certificates(&files.cert)?, key)
-            .map_err(|e| {
-                format!(
-                    "the client certificate {} does not match its key {}: {e}",
-                    files.cert.display(),
-                    files.key.display()
-                )
-            })?
-    } else {
-        builder.with_no_client_auth()
-    };
+    let config = client_config(files)?;
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(config)
         .https_only()
@@ -74,6 +44,42 @@ pub(super) fn connect(url: &str, files: &TlsFiles, timeout_seconds: u64) -> Resu
         API_DEFAULT_VERSION,
     )
     .map_err(|e| e.to_string())
+}
+
+/// The TLS settings of the docker CLI for `files`: the CA as the only root, and the client
+/// certificate when there is one. Fails, naming the file, when one cannot be read.
+pub(super) fn client_config(files: &TlsFiles) -> Result<ClientConfig, String> {
+    let mut roots = RootCertStore::empty();
+    for certificate in certificates(&files.ca)? {
+        roots.add(certificate).map_err(|e| {
+            format!(
+                "{} holds a CA certificate rustls refuses: {e}",
+                files.ca.display()
+            )
+        })?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("cannot set up TLS: {e}"))?
+        .with_root_certificates(roots);
+    // The client certificate is optional: a daemon started with --tlsverify asks for it, one
+    // started with --tls alone does not.
+    if files.cert.is_file() && files.key.is_file() {
+        let key = PrivateKeyDer::from_pem_file(&files.key)
+            .map_err(|e| format!("cannot read the client key {}: {e}", files.key.display()))?;
+        builder
+            .with_client_auth_cert(certificates(&files.cert)?, key)
+            .map_err(|e| {
+                format!(
+                    "the client certificate {} does not match its key {}: {e}",
+                    files.cert.display(),
+                    files.key.display()
+                )
+            })
+    } else {
+        Ok(builder.with_no_client_auth())
+    }
 }
 
 fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {

@@ -88,6 +88,9 @@ pub struct RunOptions {
     /// Names given with `--secret-build-arg` (their values are never recorded).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secret_build_arg_names: Vec<String>,
+    /// `--secret`: each BuildKit secret's id and the file or variable it was read from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_secrets: Vec<crate::secrets::BuildSecret>,
     /// Seed of the per-round shuffle of the variant order (`--seed` repeats it).
     pub seed: u64,
     /// `--on-every-host`.
@@ -511,6 +514,7 @@ impl From<v1::RunMeta> for RunMeta {
                     keep_images: false,
                     rm: false,
                     secret_build_arg_names: Vec::new(),
+                    build_secrets: Vec::new(),
                     seed: 0,
                     on_every_host: false,
                     prune: prune_mode_before_the_flag(),
