@@ -34,7 +34,7 @@ mod fake;
 mod tests;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -128,6 +128,15 @@ impl RunOutcome {
     }
 }
 
+/// " in DIR", unless `source` already names a file of DIR (or DIR itself) first.
+fn in_dir_unless_named(dir: &Path, source: &std::io::Error) -> String {
+    if source.to_string().starts_with(&dir.display().to_string()) {
+        String::new()
+    } else {
+        format!(" in {}", dir.display())
+    }
+}
+
 /// A problem that stops the run before any build.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -135,7 +144,7 @@ pub enum RunError {
     #[error(transparent)]
     Engine(#[from] EngineError),
     /// A results folder could not be written.
-    #[error("cannot write results in {}: {source}", dir.display())]
+    #[error("cannot write results{}: {source}", in_dir_unless_named(dir, source))]
     Output {
         /// The folder.
         dir: PathBuf,

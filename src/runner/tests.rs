@@ -715,3 +715,24 @@ async fn a_cold_build_served_by_an_older_record_is_redone_ignoring_the_cache_and
         .unwrap();
     assert_eq!((multi_warm.runs_ok, multi_warm.runs_cache_mismatch), (0, 2));
 }
+
+#[test]
+fn a_results_write_error_names_the_folder_once() {
+    let dir = std::path::PathBuf::from("/r/out");
+    let named = super::RunError::Output {
+        dir: dir.clone(),
+        source: std::io::Error::other("/r/out/results.csv: No space left on device"),
+    };
+    assert_eq!(
+        named.to_string(),
+        "cannot write results: /r/out/results.csv: No space left on device"
+    );
+    let unnamed = super::RunError::Output {
+        dir,
+        source: std::io::Error::other("No space left on device"),
+    };
+    assert_eq!(
+        unnamed.to_string(),
+        "cannot write results in /r/out: No space left on device"
+    );
+}

@@ -359,8 +359,13 @@ fn docker_a_results_folder_whose_disk_fills_stops_the_run_with_the_rows_kept() {
     let text = stderr(&output);
     assert!(!output.status.success(), "{text}");
     assert!(
-        text.contains("cannot write results in") && text.contains("No space left on device"),
+        text.contains("cannot write results") && text.contains("No space left on device"),
         "{text}"
+    );
+    assert_eq!(
+        text.matches(out_arg.as_str()).count(),
+        1,
+        "the folder is named once: {text}"
     );
     let rows = results(&out);
     assert!(
