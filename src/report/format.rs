@@ -222,6 +222,14 @@ pub fn cost_sentence(cost: &RunCost) -> String {
             duration(cost.priming_build_seconds)
         )),
     }
+    match cost.discarded_cold_builds {
+        0 => {}
+        n => sentence.push_str(&format!(
+            ", and {n} cold attempt{} that older build cache served, thrown away ({})",
+            if n == 1 { "" } else { "s" },
+            duration(cost.discarded_cold_seconds)
+        )),
+    }
     if let Some(ratio) = cost.overhead_ratio() {
         sentence.push_str(&format!(
             ": {ratio:.2}× the time of {}",
@@ -261,6 +269,7 @@ mod tests {
             priming_build_seconds: 0.0,
             priming_builds: 0,
             analysis_seconds: 0.0,
+            ..RunCost::default()
         };
         assert_eq!(
             cost_sentence(&cost),
@@ -285,6 +294,16 @@ mod tests {
         assert_eq!(
             cost_sentence(&warm_only),
             "12.0 s of wall time for 10.0 s of measured builds, plus 2 priming builds (1.50 s): 1.20× the time of the builds, prebuilds and prunes"
+        );
+        let redone = RunCost {
+            wall_seconds: 12.3,
+            discarded_cold_builds: 1,
+            discarded_cold_seconds: 0.25,
+            ..warm_only
+        };
+        assert_eq!(
+            cost_sentence(&redone),
+            "12.3 s of wall time for 10.0 s of measured builds, plus 2 priming builds (1.50 s), and 1 cold attempt that older build cache served, thrown away (0.250 s): 1.23× the time of the builds, prebuilds and prunes"
         );
     }
 

@@ -284,6 +284,21 @@ pub struct RunCost {
     /// Exporting and analysing images (layers, pull size, waste), between builds.
     #[serde(default)]
     pub analysis_seconds: Seconds,
+    /// Cold builds that build cache older than the run served, thrown away and built again with
+    /// the cache ignored: how many, and how long those first attempts took.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub discarded_cold_builds: u32,
+    /// See `discarded_cold_builds`.
+    #[serde(default, skip_serializing_if = "is_zero_seconds")]
+    pub discarded_cold_seconds: Seconds,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_zero_seconds(seconds: &Seconds) -> bool {
+    *seconds == 0.0
 }
 
 impl RunCost {
@@ -306,6 +321,8 @@ impl RunCost {
         self.priming_build_seconds += other.priming_build_seconds;
         self.priming_builds += other.priming_builds;
         self.analysis_seconds += other.analysis_seconds;
+        self.discarded_cold_builds += other.discarded_cold_builds;
+        self.discarded_cold_seconds += other.discarded_cold_seconds;
     }
 }
 

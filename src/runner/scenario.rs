@@ -458,6 +458,8 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                     "{label}: {} of {} steps came from build cache older than this run (kept); building it again with the cache ignored",
                     execution.steps.cached_steps, execution.steps.total_steps
                 ));
+                self.cost.discarded_cold_builds += 1;
+                self.cost.discarded_cold_seconds += execution.build_seconds;
                 return Ok(Built::RedoWithoutCache);
             }
             Purpose::Measure => {

@@ -714,6 +714,9 @@ async fn a_cold_build_served_by_an_older_record_is_redone_ignoring_the_cache_and
         .find(|g| g.key.variant == "multi" && g.key.cache == CacheMode::Warm)
         .unwrap();
     assert_eq!((multi_warm.runs_ok, multi_warm.runs_cache_mismatch), (0, 2));
+    // The thrown-away attempts are counted in the run's cost, apart from the measured builds.
+    let cost = set.meta.scenarios[0].cost.unwrap();
+    assert_eq!(cost.discarded_cold_builds, 2, "{cost:?}");
 }
 
 #[test]
