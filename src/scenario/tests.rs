@@ -1,0 +1,260 @@
+use super::*;
+
+fn scenario_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn two_dockerfiles_make_a_zero_config_scenario() {
+    let dir = scenario_dir(&[
+        ("single.Dockerfile", "FROM busybox\n"),
+        ("multi.Dockerfile", "FROM busybox\n"),
+        ("sub/nested.Dockerfile", "FROM busybox\n"),
+        ("Dockerfile", "FROM busybox\n"),
+    ]);
+    let scenario = Scenario::load(dir.path()).unwrap();
+    let names: Vec<_> = scenario.variants.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["single", "multi"], "the baseline comes first");
+    assert_eq!(scenario.baseline.as_deref(), Some("single"));
+    assert!(scenario.touch.is_empty());
+}
+
+#[test]
+fn unknown_key_names_the_key_and_line() {
+    let dir = scenario_dir(&[
+        ("single.Dockerfile", "FROM busybox\n"),
+        ("scenario.toml", "name = \"x\"\n\nbuid_args = {}\n"),
+    ]);
+    let message = Scenario::load(dir.path()).unwrap_err().to_string();
+    assert!(message.contains("scenario.toml:3"), "{message}");
+    assert!(message.contains("buid_args"), "{message}");
+    assert_eq!(message.lines().count(), 1, "{message}");
+}
+
+#[test]
+fn manifest_variants_prebuilds_and_precedence() {
+    let dir = scenario_dir(&[
+        ("single.Dockerfile", "FROM busybox\n"),
+        ("alt/other.df", "FROM busybox\n"),
+        ("pre/p.Dockerfile", "FROM busybox\n"),
+        ("app/main.py", "print(1)\n"),
+        (
+            "scenario.toml",
+            r#"
+baseline = "single"
+build_args = { A = "scenario", B = "scenario", C = "scenario", D = "scenario" }
+[[variant]]
+name = "other"
+dockerfile = "alt/other.df"
+target = "final"
+build_args = { B = "variant", C = "variant", D = "variant" }
+[[prebuild]]
+tag = "local/pre:1"
+dockerfile = "pre/p.Dockerfile"
+context = "pre"
+target = "runtime"
+[incremental]
+touch = ["app/main.py"]
+[profile.quick]
+build_args = { C = "profile", D = "profile" }
+"#,
+        ),
+    ]);
+    let scenario = Scenario::load(dir.path()).unwrap();
+    let other = scenario
+        .variants
+        .iter()
+        .find(|v| v.name == "other")
+        .unwrap();
+    assert_eq!(other.target.as_deref(), Some("final"));
+    assert_eq!(scenario.prebuilds[0].tag, "local/pre:1");
+    assert_eq!(scenario.prebuilds[0].target.as_deref(), Some("runtime"));
+    assert!(scenario.prebuilds[0].context_dir.ends_with("pre"));
+    let cli = BuildArgs::from([("D".to_string(), "cli".to_string())]);
+    let merged = scenario.merged_build_args(
+        &other.build_args,
+        Some(scenario.profile("quick").unwrap()),
+        &cli,
+    );
+    let values: Vec<_> = merged.values().map(String::as_str).collect();
+    assert_eq!(values, ["scenario", "variant", "profile", "cli"]);
+    let missing = scenario.profile("slow").unwrap_err().to_string();
+    assert!(
+        missing.contains("[profile.slow]") && missing.contains("quick"),
+        "{missing}"
+    );
+}
+
+#[test]
+fn bad_references_are_refused_with_the_file_named() {
+    for (toml_text, expected) in [
+        ("baseline = \"nope\"\n", "baseline `nope`"),
+        ("[incremental]\ntouch = [\"missing.py\"]\n", "missing.py"),
+        ("[incremental]\ntouch = [\"../outside\"]\n", "../outside"),
+        ("context = \"/etc\"\n", "context `/etc`"),
+        (
+            "[[prebuild]]\ntag = \"t\"\ndockerfile = \"none\"\n",
+            "prebuild `t`",
+        ),
+    ] {
+        let dir = scenario_dir(&[
+            ("single.Dockerfile", "FROM busybox\n"),
+            ("scenario.toml", toml_text),
+        ]);
+        let message = Scenario::load(dir.path()).unwrap_err().to_string();
+        assert!(message.contains("scenario.toml"), "{message}");
+        assert!(message.contains(expected), "{message}");
+    }
+}
+
+#[test]
+fn paths_reach_up_to_the_repository_root_and_no_further() {
+    let repo = tempfile::tempdir().unwrap();
+    let top = fs::canonicalize(repo.path()).unwrap();
+    fs::create_dir(top.join(".git")).unwrap();
+    fs::create_dir_all(top.join("bench")).unwrap();
+    fs::write(top.join("Dockerfile"), "FROM busybox\n").unwrap();
+    fs::write(top.join("main.c"), "int main;\n").unwrap();
+    fs::write(top.join("bench/x.Dockerfile"), "FROM busybox\n").unwrap();
+    let bench = top.join("bench");
+    let load = |toml_text: &str| {
+        fs::write(bench.join("scenario.toml"), toml_text).unwrap();
+        Scenario::load(&bench)
+    };
+    let scenario = load(
+        "context = \"..\"\n[[variant]]\nname = \"root\"\ndockerfile = \"../Dockerfile\"\n[incremental]\ntouch = [\"../main.c\"]\n",
+    )
+    .unwrap();
+    assert_eq!(scenario.context_dir, top);
+    let root_variant = scenario.variants.iter().find(|v| v.name == "root").unwrap();
+    assert_eq!(root_variant.dockerfile, top.join("Dockerfile"));
+    assert_eq!(scenario.touch, [PathBuf::from("../main.c")]);
+
+    std::os::unix::fs::symlink("/etc", bench.join("etc-link")).unwrap();
+    for (toml_text, expected) in [
+        (
+            "name = \"x\"\ncontext = \"../..\"\n",
+            format!(
+                "scenario.toml:2: context `../..` resolves to {}, outside the enclosing git repository {}",
+                top.parent().unwrap().display(),
+                top.display()
+            ),
+        ),
+        (
+            "context = \"/etc\"\n",
+            "scenario.toml:1: context `/etc` is an absolute path".to_string(),
+        ),
+        (
+            "context = \"etc-link\"\n",
+            "scenario.toml:1: context `etc-link` resolves through a symbolic link to /etc, outside the enclosing git repository".to_string(),
+        ),
+        (
+            "\n[incremental]\ntouch = [\"../../x\"]\n",
+            "scenario.toml:3: [incremental] touch `../../x` resolves to".to_string(),
+        ),
+        (
+            "[[prebuild]]\ntag = \"t\"\ndockerfile = \"etc-link/hostname\"\n",
+            "scenario.toml:3: `dockerfile` of prebuild `t` `etc-link/hostname` resolves through a symbolic link to /etc/hostname".to_string(),
+        ),
+        (
+            "[[variant]]\nname = \"v\"\ndockerfile = \"../nope\"\n",
+            format!(
+                "scenario.toml:3: `dockerfile` of variant `v` `../nope` names {}, which does not exist",
+                top.join("nope").display()
+            ),
+        ),
+    ] {
+        let message = load(toml_text).unwrap_err().to_string();
+        assert!(message.contains(&expected), "{message}\nwanted: {expected}");
+        assert_eq!(message.lines().count(), 1, "{message}");
+    }
+    fs::remove_file(bench.join("scenario.toml")).unwrap();
+    fs::remove_file(bench.join("etc-link")).unwrap();
+
+    std::os::unix::fs::symlink("/etc/hostname", bench.join("evil.Dockerfile")).unwrap();
+    let message = Scenario::load(&bench).unwrap_err().to_string();
+    assert!(
+        message.contains("evil.Dockerfile: is a symbolic link to /etc/hostname, outside"),
+        "{message}"
+    );
+    fs::remove_file(bench.join("evil.Dockerfile")).unwrap();
+
+    // Without a repository the scenario directory is the limit.
+    fs::remove_dir(top.join(".git")).unwrap();
+    let message = load("context = \"..\"\n").unwrap_err().to_string();
+    assert!(
+        message.contains("outside the scenario directory")
+            && message.contains("in no git repository"),
+        "{message}"
+    );
+}
+
+#[test]
+fn names_from_directories_and_repositories_are_made_valid() {
+    assert_eq!(name_from_dir(Path::new("/tmp/.tmpAB12")), "tmpAB12");
+    assert_eq!(name_from_dir(Path::new("/x/my app")), "my-app");
+    assert_eq!(image_repository_for("tmpAB12"), "stagebench/tmpab12");
+    assert_eq!(
+        image_repository_for("Go__Service.."),
+        "stagebench/go-service"
+    );
+}
+
+#[test]
+fn empty_directory_is_not_a_scenario_and_discovery_finds_children() {
+    let root = tempfile::tempdir().unwrap();
+    fs::create_dir_all(root.path().join("b")).unwrap();
+    fs::write(root.path().join("b/x.Dockerfile"), "FROM busybox\n").unwrap();
+    fs::create_dir_all(root.path().join("a")).unwrap();
+    fs::write(root.path().join("a/scenario.toml"), "").unwrap();
+    fs::create_dir_all(root.path().join("c")).unwrap();
+    let found = discover(root.path()).unwrap();
+    assert_eq!(found, [root.path().join("a"), root.path().join("b")]);
+    let message = Scenario::load(&root.path().join("a"))
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("no <variant>.Dockerfile"), "{message}");
+}
+#[test]
+fn a_token_edit_needs_the_marker_in_each_file() {
+    let toml_text = "[incremental]\ntouch = [\"app.js\"]\nedit = \"token\"\n";
+    let without = scenario_dir(&[
+        ("single.Dockerfile", "FROM busybox\n"),
+        ("app.js", "console.log(1)\n"),
+        ("scenario.toml", toml_text),
+    ]);
+    let message = Scenario::load(without.path()).unwrap_err().to_string();
+    assert!(
+        message.contains("scenario.toml")
+            && message.contains("edit = \"token\"")
+            && message.contains("app.js")
+            && message.contains(crate::touch::TOKEN_MARKER),
+        "{message}"
+    );
+    let with = scenario_dir(&[
+        ("single.Dockerfile", "FROM busybox\n"),
+        ("app.js", "console.log(\"stagebench-token\")\n"),
+        ("scenario.toml", toml_text),
+    ]);
+    let scenario = Scenario::load(with.path()).unwrap();
+    assert_eq!(scenario.edit, crate::touch::EditStyle::Token);
+    let unknown = scenario_dir(&[
+        ("single.Dockerfile", "FROM busybox\n"),
+        ("app.js", "x\n"),
+        (
+            "scenario.toml",
+            "[incremental]\ntouch = [\"app.js\"]\nedit = \"rename\"\n",
+        ),
+    ]);
+    let message = Scenario::load(unknown.path()).unwrap_err().to_string();
+    assert!(
+        message.contains("scenario.toml:3") && message.contains("`comment` or `token`"),
+        "{message}"
+    );
+}
