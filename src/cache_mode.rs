@@ -54,8 +54,8 @@ impl fmt::Display for CacheMode {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum PruneMode {
-    /// Only records that did not exist when the invocation started: other projects' caches on
-    /// the same daemon survive.
+    /// Only records the invocation's builds made: other projects' caches on the same daemon
+    /// survive.
     #[default]
     New,
     /// The daemon's whole build cache, for a daemon dedicated to benchmarking.

@@ -188,8 +188,8 @@ pub struct RunArgs {
     /// Builder the daemon uses.
     #[arg(long, value_enum, default_value_t = Builder::BuildKit)]
     pub builder: Builder,
-    /// What a BuildKit cold run prunes first: `new`, the build-cache records made since this
-    /// invocation started (other projects' caches survive), or `all`, the daemon's whole build
+    /// What a BuildKit cold run prunes first: `new`, the build-cache records this invocation's
+    /// builds made (other projects' caches survive), or `all`, the daemon's whole build
     /// cache (for a daemon kept for benchmarking).
     #[arg(long, value_enum, default_value_t = PruneMode::New)]
     pub prune: PruneMode,

@@ -1,6 +1,12 @@
-//! Which build-cache records a BuildKit cold run removes: by default only those made since the
-//! invocation started, so that benchmarking on a developer's own daemon keeps every other
+//! Which build-cache records a BuildKit cold run removes: by default only those this
+//! invocation's builds made, so that benchmarking on a developer's own daemon keeps every other
 //! project's cache; with `--prune all`, everything (a daemon kept for benchmarking).
+//!
+//! Records carry nothing that names the build that made them, so a record counts as made by
+//! this run when it is absent from a listing taken just before one of the run's builds and
+//! present in one taken just after it. What someone else builds between two of the run's builds
+//! is never touched; only what they build at the very same time as one of ours could be taken
+//! for ours.
 //!
 //! A daemon of API 1.41 prunes a record by id only when no other record names it as parent,
 //! and takes one id per request: so the new records are pruned leaves first, round after round,
@@ -8,6 +14,7 @@
 //! behind an image (a kept final image's layers) cannot go before the image and is left.
 
 use std::collections::{BTreeSet, HashSet};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -22,42 +29,62 @@ const HELD_PATIENCE: Duration = Duration::from_secs(5);
 const HELD_POLL: Duration = Duration::from_millis(100);
 
 /// What a cold run may prune on one host.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum PruneScope {
     /// The whole build cache.
     All,
-    /// Records whose ID is not in this set, taken before the invocation's first build.
-    NewSince(BTreeSet<String>),
+    /// The records the run's builds made (see the module's documentation).
+    Made(Mutex<BTreeSet<String>>),
 }
 
+/// The records that existed just before a build, to compare with those just after it.
+pub(crate) struct BeforeBuild(Option<BTreeSet<String>>);
+
 impl PruneScope {
-    /// The scope `mode` asks for, reading the records that exist now.
-    pub(crate) async fn take<D: Daemon>(
-        daemon: &D,
-        mode: PruneMode,
-    ) -> Result<PruneScope, EngineError> {
+    /// The scope `mode` asks for.
+    pub(crate) fn new(mode: PruneMode) -> PruneScope {
         match mode {
-            PruneMode::All => Ok(PruneScope::All),
-            PruneMode::New => Ok(PruneScope::NewSince(
-                daemon
-                    .build_cache_records()
-                    .await?
-                    .into_iter()
-                    .map(|r| r.id)
-                    .collect(),
-            )),
+            PruneMode::All => PruneScope::All,
+            PruneMode::New => PruneScope::Made(Mutex::default()),
+        }
+    }
+
+    /// Lists the records just before a build (nothing to do for [`PruneScope::All`]).
+    pub(crate) async fn before_build<D: Daemon>(&self, daemon: &D) -> BeforeBuild {
+        match self {
+            PruneScope::All => BeforeBuild(None),
+            PruneScope::Made(_) => BeforeBuild(record_ids(daemon).await),
+        }
+    }
+
+    /// Counts the records that appeared during the build as the run's own. When a listing
+    /// failed, none are: a record left behind is safer than someone else's removed.
+    pub(crate) async fn after_build<D: Daemon>(&self, daemon: &D, before: BeforeBuild) {
+        let (PruneScope::Made(made), BeforeBuild(Some(before))) = (self, before) else {
+            return;
+        };
+        if let Some(after) = record_ids(daemon).await
+            && let Ok(mut made) = made.lock()
+        {
+            made.extend(after.difference(&before).cloned());
+        }
+    }
+
+    /// The records counted as the run's own so far.
+    fn made(&self) -> BTreeSet<String> {
+        match self {
+            PruneScope::All => BTreeSet::new(),
+            PruneScope::Made(made) => made.lock().map(|m| m.clone()).unwrap_or_default(),
         }
     }
 
     /// Prunes what the scope allows; says what it had to leave.
     pub(crate) async fn prune<D: Daemon>(&self, daemon: &D) -> Result<PruneLeft, EngineError> {
-        let existing = match self {
-            PruneScope::All => {
-                daemon.prune_build_cache().await?;
-                return Ok(PruneLeft::default());
-            }
-            PruneScope::NewSince(existing) => existing,
-        };
+        if let PruneScope::All = self {
+            daemon.prune_build_cache().await?;
+            return Ok(PruneLeft::default());
+        }
+        let made = self.made();
         // Records the daemon refused to delete while no build held them: an image's layers
         // (the kept final images), which go only with the image.
         let mut refused: HashSet<String> = HashSet::new();
@@ -66,10 +93,10 @@ impl PruneScope {
             let records = daemon.build_cache_records().await?;
             let held = records
                 .iter()
-                .filter(|r| r.in_use && !existing.contains(&r.id))
+                .filter(|r| r.in_use && made.contains(&r.id))
                 .count();
             let mut deleted = false;
-            for id in prunable_leaves(&records, existing) {
+            for id in prunable_leaves(&records, &made) {
                 if refused.contains(&id) {
                     continue;
                 }
@@ -110,14 +137,20 @@ pub(crate) struct PruneLeft {
     pub behind_images: usize,
 }
 
-/// New records (not in `existing`) that no record names as parent and no build holds.
-fn prunable_leaves(records: &[CacheRecord], existing: &BTreeSet<String>) -> Vec<String> {
+/// The run's records (in `made`) that no record names as parent and no build holds.
+fn prunable_leaves(records: &[CacheRecord], made: &BTreeSet<String>) -> Vec<String> {
     let parents: HashSet<&str> = records.iter().filter_map(|r| r.parent.as_deref()).collect();
     records
         .iter()
-        .filter(|r| !existing.contains(&r.id) && !r.in_use && !parents.contains(r.id.as_str()))
+        .filter(|r| made.contains(&r.id) && !r.in_use && !parents.contains(r.id.as_str()))
         .map(|r| r.id.clone())
         .collect()
+}
+
+/// Every record's id, or nothing when the daemon does not answer.
+async fn record_ids<D: Daemon>(daemon: &D) -> Option<BTreeSet<String>> {
+    let records = daemon.build_cache_records().await.ok()?;
+    Some(records.into_iter().map(|r| r.id).collect())
 }
 
 #[cfg(test)]
@@ -133,8 +166,8 @@ mod tests {
     }
 
     #[test]
-    fn only_new_leaves_are_pruned_and_old_records_never() {
-        // old <- new1 <- new2, and old <- theirs (an older record on top of an older one).
+    fn only_the_run_s_leaves_are_pruned_and_other_records_never() {
+        // old <- new1 <- new2, and old <- theirs (someone else's record on top of an older one).
         let records = [
             record("old", None),
             record("theirs", Some("old")),
@@ -145,9 +178,9 @@ mod tests {
                 ..record("busy", None)
             },
         ];
-        let existing: BTreeSet<String> = ["old", "theirs"].map(String::from).into();
-        assert_eq!(prunable_leaves(&records, &existing), ["new2"]);
+        let made: BTreeSet<String> = ["new1", "new2", "busy"].map(String::from).into();
+        assert_eq!(prunable_leaves(&records, &made), ["new2"]);
         let after: Vec<CacheRecord> = records.iter().filter(|r| r.id != "new2").cloned().collect();
-        assert_eq!(prunable_leaves(&after, &existing), ["new1"]);
+        assert_eq!(prunable_leaves(&after, &made), ["new1"]);
     }
 }

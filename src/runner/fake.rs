@@ -51,6 +51,9 @@ pub(super) struct Script {
     pub cached_before: Vec<String>,
     /// Tags whose builds are never taken from cache (as if the daemon evicted it).
     pub never_cached: HashSet<String>,
+    /// Someone else's build leaves the record `theirs` between two of the run's builds: once
+    /// this many (1-based) have ended, when the runner next inspects an image.
+    pub someone_else_builds_after: Option<usize>,
 }
 
 #[derive(Debug, Default)]
@@ -150,7 +153,10 @@ impl Daemon for FakeDaemon {
     }
 
     async fn image(&self, name: &str) -> Result<Option<ImageFacts>, EngineError> {
-        let state = self.lock();
+        let mut state = self.lock();
+        if self.script.someone_else_builds_after == Some(state.builds) {
+            state.cache.insert("theirs".to_string());
+        }
         let id = match state.tags.get(name) {
             Some(id) => Some(id.clone()),
             None => state.images.contains(name).then(|| name.to_string()),

@@ -5,6 +5,7 @@ use super::build_cache::PruneScope;
 use super::scenario::ScenarioRun;
 use super::{HostOutcome, HostWorker, RunEvent};
 use crate::builder::Builder;
+use crate::cache_mode::PruneMode;
 use crate::engine::Daemon;
 use crate::plan::ScenarioPlan;
 
@@ -15,8 +16,14 @@ impl<D: Daemon> HostWorker<D> {
     pub(super) async fn run(mut self, scenarios: Vec<ScenarioPlan>) -> HostOutcome {
         let options = &self.shared.settings.options;
         if options.builder == Builder::BuildKit {
-            match PruneScope::take(&self.daemon, options.prune).await {
-                Ok(scope) => self.prune_scope = scope,
+            // The run's records are told apart by listing them around each build: a daemon that
+            // cannot list them is not used, rather than pruning blind.
+            let listed = match options.prune {
+                PruneMode::All => Ok(()),
+                PruneMode::New => self.daemon.build_cache_records().await.map(|_| ()),
+            };
+            match listed {
+                Ok(()) => self.prune_scope = PruneScope::new(options.prune),
                 Err(error) => {
                     self.outcome.problems.push(format!(
                         "host {} was not used: {error}; with --prune all a cold run empties the whole build cache instead of only what this run made",
@@ -34,7 +41,7 @@ impl<D: Daemon> HostWorker<D> {
         }
         self.run_scenarios(scenarios).await;
         // Leave the build cache as the run found it: what this run made goes, the rest stays.
-        if let PruneScope::NewSince(_) = &self.prune_scope {
+        if let PruneScope::Made(_) = &self.prune_scope {
             let rm = self.shared.settings.options.rm;
             match self.prune_scope.prune(&self.daemon).await {
                 Ok(left) => {

@@ -545,15 +545,18 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                 });
             }
         };
-        execute(
-            &self.worker.daemon,
+        let daemon = &self.worker.daemon;
+        let before = self.worker.prune_scope.before_build(daemon).await;
+        let execution = execute(
+            daemon,
             request,
             shared.settings.timeout(),
             &shared.cancel,
             on_step,
         )
-        .await
-        .redacted(|text| shared.settings.secrets.redact(text))
+        .await;
+        self.worker.prune_scope.after_build(daemon, before).await;
+        execution.redacted(|text| shared.settings.secrets.redact(text))
     }
 
     /// Removes containers that appeared during an interrupted classic build. The daemon removes

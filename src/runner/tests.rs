@@ -719,6 +719,32 @@ async fn a_cold_build_served_by_an_older_record_is_redone_ignoring_the_cache_and
     assert_eq!(cost.discarded_cold_builds, 2, "{cost:?}");
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_record_someone_else_makes_between_the_run_s_builds_is_never_pruned() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = scenario(root.path(), "s", &["single", "multi"]);
+    let out = root.path().join("out");
+    let settings = on_box(&dir, &out, &["--runs", "2", "--cache", "cold,warm"]);
+    let fake = FakeDaemon::new(
+        "box",
+        Script {
+            someone_else_builds_after: Some(1),
+            ..Script::default()
+        },
+    );
+    let (outcome, _) = run_with(settings, &[&fake], CancellationToken::new()).await;
+    assert!(outcome.problems.is_empty(), "{:?}", outcome.problems);
+    assert_eq!(rows(&out).len(), 8);
+    let calls = fake.calls();
+    assert!(
+        calls.iter().any(|c| matches!(c, Call::PruneRecord(_))),
+        "the run pruned its own records: {calls:?}"
+    );
+    assert!(!calls.contains(&Call::PruneRecord("theirs".to_string())));
+    // Everything the run made went at its end; the other build's record is all that is left.
+    assert_eq!(fake.cache_records(), ["theirs"]);
+}
+
 #[test]
 fn a_results_write_error_names_the_folder_once() {
     let dir = std::path::PathBuf::from("/r/out");
