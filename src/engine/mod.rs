@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::{
-    BuildImageOptions, BuilderVersion, CreateImageOptions, ListContainersOptions,
-    PruneBuildOptions, RemoveContainerOptions, RemoveImageOptions, TagImageOptions,
+    BuildImageOptions, CreateImageOptions, ListContainersOptions, PruneBuildOptions,
+    RemoveContainerOptions, RemoveImageOptions, TagImageOptions,
 };
 use bollard::{API_DEFAULT_VERSION, Docker};
 use futures_util::StreamExt;
@@ -399,7 +399,7 @@ impl Daemon for Engine {
         request: &BuildRequest<'_>,
         on_event: &mut (dyn FnMut(BuildEvent<'_>) + Send),
     ) -> BuildOutcome {
-        let mut options = BuildImageOptions {
+        let options = BuildImageOptions {
             dockerfile: request.context.dockerfile_name().to_string(),
             t: Some(request.tag.to_string()),
             nocache: request.no_cache,
@@ -416,37 +416,34 @@ impl Daemon for Engine {
             target: request.target.unwrap_or_default().to_string(),
             ..Default::default()
         };
-        match request.builder {
-            Builder::BuildKit => {
-                options.version = BuilderVersion::BuilderBuildKit;
-                // The daemon refuses a BuildKit build without a session to serve it. bollard
-                // would open one per build and serve it from a task that lives until the daemon
-                // hangs up, which it never does (one socket and its buffers per build, for
-                // ever), and could not serve secrets from it. The engine's own session serves
-                // every build; bollard's attempt to open it again is refused and ends at once.
-                match self.session_id().await {
-                    Ok(id) => options.session = Some(id),
-                    Err(reason) => {
-                        let result = if self.docker.ping().await.is_err() {
-                            Err(BuildFailure::ConnectionLost(reason))
-                        } else {
-                            Err(BuildFailure::Daemon(reason))
-                        };
-                        return BuildOutcome {
-                            build_seconds: 0.0,
-                            result,
-                            steps: StepCounts::default(),
-                            step_timings: Vec::new(),
-                        };
-                    }
+        // The daemon refuses a BuildKit build without a session to serve it. bollard would open
+        // one per build and serve it from a task that lives until the daemon hangs up, which it
+        // never does (one socket and its buffers per build, for ever), and could not serve
+        // secrets from it. The engine's own session serves every build instead; the request
+        // itself goes out as a classic one and is rewritten (see `session::buildkit_client`).
+        let docker = match request.builder {
+            Builder::BuildKit => match self.session_id().await {
+                Ok(id) => session::buildkit_client(&self.docker, &id),
+                Err(reason) => {
+                    let result = if self.docker.ping().await.is_err() {
+                        Err(BuildFailure::ConnectionLost(reason))
+                    } else {
+                        Err(BuildFailure::Daemon(reason))
+                    };
+                    return BuildOutcome {
+                        build_seconds: 0.0,
+                        result,
+                        steps: StepCounts::default(),
+                        step_timings: Vec::new(),
+                    };
                 }
-            }
-            Builder::Classic => {}
-        }
+            },
+            Builder::Classic => self.docker.clone(),
+        };
         let mut tracker = StepTracker::default();
         let started = Instant::now();
         let body = bollard::body_try_stream(request.context.stream());
-        let mut stream = self.docker.build_image(options, None, Some(body));
+        let mut stream = docker.build_image(options, None, Some(body));
         let mut result = Ok(());
         let mut transport_error = None;
         while let Some(item) = stream.next().await {

@@ -16,6 +16,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use bollard::Docker;
 use bollard_buildkit_proto::health::health_server::{Health, HealthServer};
 use bollard_buildkit_proto::health::{
     HealthCheckRequest, HealthCheckResponse, HealthListRequest, HealthListResponse,
@@ -132,6 +133,51 @@ async fn open_now(endpoint: &Endpoint, secrets: Arc<BuildSecretValues>) -> Resul
         let _ended = connection.await;
     });
     Ok(Session { id, serving })
+}
+
+/// A clone of `docker` whose `/build` requests ask for BuildKit, served by the session `id`.
+///
+/// Why rewritten: asked for BuildKit with a session, bollard also tries to open that session
+/// itself for every build (a control connection and a `/session` request, which the daemon
+/// refuses since ours holds the id), alongside the very build being timed. Asked for the
+/// classic builder, it sends the build request alone; this client's request modifier (bollard's
+/// hook for such adjustments) then turns its `version=1` into `version=2&session=ID`.
+pub(super) fn buildkit_client(docker: &Docker, id: &str) -> Docker {
+    let id = id.to_string();
+    docker.clone().with_request_modifier(move |mut request| {
+        let uri = request.uri().clone();
+        let rewritten = uri
+            .path_and_query()
+            .filter(|p| p.path().ends_with("/build"))
+            .map(|p| {
+                format!(
+                    "{}?{}",
+                    p.path(),
+                    buildkit_query(p.query().unwrap_or(""), &id)
+                )
+            });
+        if let Some(rewritten) = rewritten {
+            let mut parts = uri.into_parts();
+            if let Ok(path_and_query) = rewritten.parse() {
+                parts.path_and_query = Some(path_and_query);
+                if let Ok(uri) = http::Uri::from_parts(parts) {
+                    *request.uri_mut() = uri;
+                }
+            }
+        }
+        request
+    })
+}
+
+/// A `/build` query asking for BuildKit with the session `id`, whatever builder it asked for.
+fn buildkit_query(query: &str, id: &str) -> String {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("version=") && !p.starts_with("session="))
+        .map(str::to_string)
+        .chain(["version=2".to_string(), format!("session={id}")])
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// Something bytes go both ways through.
@@ -301,6 +347,22 @@ impl Secrets for SecretStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_build_query_asks_for_buildkit_with_the_session() {
+        assert_eq!(
+            buildkit_query(
+                "dockerfile=a.Dockerfile&t=x%3Ay&version=1&rm=true",
+                "stagebench-1"
+            ),
+            "dockerfile=a.Dockerfile&t=x%3Ay&rm=true&version=2&session=stagebench-1"
+        );
+        assert_eq!(
+            buildkit_query("session=other&version=2", "s"),
+            "version=2&session=s"
+        );
+        assert_eq!(buildkit_query("", "s"), "version=2&session=s");
+    }
 
     #[test]
     fn ports_are_split_off_addresses() {

@@ -27,6 +27,8 @@ use crate::error::EngineError;
 const HELD_PATIENCE: Duration = Duration::from_secs(5);
 /// How often they are looked at meanwhile.
 const HELD_POLL: Duration = Duration::from_millis(100);
+/// How often a build that has just answered is looked at until it lets go of its records.
+const SETTLE_POLL: Duration = Duration::from_millis(20);
 
 /// What a cold run may prune on one host.
 #[derive(Debug)]
@@ -57,16 +59,30 @@ impl PruneScope {
         }
     }
 
-    /// Counts the records that appeared during the build as the run's own. When a listing
-    /// failed, none are: a record left behind is safer than someone else's removed.
+    /// Counts the records that appeared during the build as the run's own. A build that has
+    /// just answered may still hold some of them and commit one more as it lets go (seen about
+    /// 30 ms later), so the records are listed again until none of the new ones is held. When a
+    /// listing fails, what it would have shown is not counted: a record left behind is safer
+    /// than someone else's removed.
     pub(crate) async fn after_build<D: Daemon>(&self, daemon: &D, before: BeforeBuild) {
         let (PruneScope::Made(made), BeforeBuild(Some(before))) = (self, before) else {
             return;
         };
-        if let Some(after) = record_ids(daemon).await
-            && let Ok(mut made) = made.lock()
-        {
-            made.extend(after.difference(&before).cloned());
+        let deadline = Instant::now() + HELD_PATIENCE;
+        loop {
+            let Ok(records) = daemon.build_cache_records().await else {
+                return;
+            };
+            let new: Vec<&CacheRecord> =
+                records.iter().filter(|r| !before.contains(&r.id)).collect();
+            if let Ok(mut made) = made.lock() {
+                made.extend(new.iter().map(|r| r.id.clone()));
+            }
+            let held = new.iter().any(|r| r.in_use);
+            if !held || Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep(SETTLE_POLL).await;
         }
     }
 

@@ -362,9 +362,8 @@ fn docker_a_results_folder_whose_disk_fills_stops_the_run_with_the_rows_kept() {
         text.contains("cannot write results") && text.contains("No space left on device"),
         "{text}"
     );
-    assert_eq!(
-        text.matches(out_arg.as_str()).count(),
-        1,
+    assert!(
+        !text.contains(&format!("{out_arg}: {out_arg}")),
         "the folder is named once: {text}"
     );
     let rows = results(&out);
