@@ -44,38 +44,40 @@ impl Secrets {
         arg_sets: impl IntoIterator<Item = &'a BuildArgs>,
     ) -> Secrets {
         let names: BTreeSet<String> = names.into_iter().collect();
-        let mut values: Vec<String> = arg_sets
+        let values = arg_sets
             .into_iter()
             .flat_map(|args| args.iter())
             .filter(|(k, v)| names.contains(*k) && !v.is_empty())
             .map(|(_, v)| v.clone())
             .collect();
-        values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-        values.dedup();
-        Secrets { names, values }
+        Secrets {
+            names,
+            values: longest_first(values),
+        }
     }
 
     /// These secrets, and also the text of every BuildKit secret in `values`: the whole of it,
     /// and each of its lines long enough not to be mistaken for ordinary text (a build that
     /// prints a secret file prints it line by line).
-    pub fn with_build_secrets(mut self, values: &BuildSecretValues) -> Secrets {
+    pub fn with_build_secrets(self, values: &BuildSecretValues) -> Secrets {
+        let mut all = self.values;
         for data in values.values.values() {
             let text = String::from_utf8_lossy(data);
             let whole = text.trim();
             if !whole.is_empty() {
-                self.values.push(whole.to_string());
+                all.push(whole.to_string());
             }
-            self.values.extend(
+            all.extend(
                 text.lines()
                     .map(str::trim)
                     .filter(|line| line.len() >= MIN_REDACTED_LINE_BYTES)
                     .map(str::to_string),
             );
         }
-        self.values
-            .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-        self.values.dedup();
-        self
+        Secrets {
+            names: self.names,
+            values: longest_first(all),
+        }
     }
 
     /// Whether `name` is a secret build argument.
@@ -103,6 +105,13 @@ impl Secrets {
             })
             .collect()
     }
+}
+
+/// `values` longest first, each once, so that a value containing another is replaced whole.
+fn longest_first(mut values: Vec<String>) -> Vec<String> {
+    values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    values.dedup();
+    values
 }
 
 /// A line of a secret file shorter than this is not redacted on its own (the whole file still

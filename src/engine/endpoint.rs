@@ -100,11 +100,7 @@ impl Endpoint {
         if self.scheme() == Scheme::Unix {
             return true;
         }
-        let host_port = host_and_port(rest);
-        let host = match host_port.strip_prefix('[') {
-            Some(v6) => v6.split(']').next().unwrap_or_default(),
-            None => host_port.split(':').next().unwrap_or_default(),
-        };
+        let (host, _) = split_host_port(host_and_port(rest));
         host.eq_ignore_ascii_case("localhost")
             || host
                 .parse::<std::net::IpAddr>()
@@ -349,6 +345,18 @@ fn host_and_port(rest: &str) -> &str {
     authority.rsplit('@').next().unwrap_or(authority)
 }
 
+/// `host:port`, `[v6]:port` or `host` apart; the port is `None` when absent or not a number.
+pub(super) fn split_host_port(address: &str) -> (&str, Option<u16>) {
+    if let Some(v6) = address.strip_prefix('[') {
+        let (host, rest) = v6.split_once(']').unwrap_or((v6, ""));
+        return (host, rest.strip_prefix(':').and_then(|p| p.parse().ok()));
+    }
+    match address.split_once(':') {
+        Some((host, port)) => (host, port.parse().ok()),
+        None => (address, None),
+    }
+}
+
 /// The name a host gets when none is given: `local` for the default socket, the socket's file
 /// stem for another socket, `host:port` for TCP and the machine for SSH.
 pub fn host_name_for_url(url: &str) -> String {
@@ -418,6 +426,15 @@ fn without_credentials(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ports_are_split_off_addresses() {
+        assert_eq!(split_host_port("host:2376"), ("host", Some(2376)));
+        assert_eq!(split_host_port("host"), ("host", None));
+        assert_eq!(split_host_port("localhost:x"), ("localhost", None));
+        assert_eq!(split_host_port("[::1]:22"), ("::1", Some(22)));
+        assert_eq!(split_host_port("[::1]"), ("::1", None));
+    }
 
     #[test]
     fn names_come_from_the_flag_or_the_url() {

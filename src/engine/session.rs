@@ -32,7 +32,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::task::JoinHandle;
 use tonic::{Request, Response, Status};
 
-use super::endpoint::{Endpoint, Scheme};
+use super::endpoint::{Endpoint, Scheme, split_host_port};
 use super::tls;
 use crate::secrets::BuildSecretValues;
 
@@ -193,7 +193,7 @@ async fn dial(endpoint: &Endpoint) -> Result<Box<dyn Duplex>, String> {
             .map(|stream| Box::new(stream) as Box<dyn Duplex>)
             .map_err(|e| format!("cannot connect to {address}: {e}")),
         Scheme::Tcp => {
-            let (host, port) = split_port(address);
+            let (host, port) = split_host_port(address);
             let default_port = if endpoint.tls.is_some() { 2376 } else { 2375 };
             let port = port.unwrap_or(default_port);
             let stream = tokio::net::TcpStream::connect((host, port))
@@ -212,7 +212,7 @@ async fn dial(endpoint: &Endpoint) -> Result<Box<dyn Duplex>, String> {
                 .map_err(|e| format!("TLS with {address} failed: {e}"))
         }
         Scheme::Ssh => {
-            let (host, port) = split_port(address);
+            let (host, port) = split_host_port(address);
             let mut command = tokio::process::Command::new("ssh");
             // No prompt may wait on a terminal the progress display owns.
             command.args(["-o", "BatchMode=yes"]);
@@ -238,21 +238,6 @@ async fn dial(endpoint: &Endpoint) -> Result<Box<dyn Duplex>, String> {
                 pipes: tokio::io::join(stdout, stdin),
             }))
         }
-    }
-}
-
-/// `host:port`, `[v6]:port` or `host` apart.
-fn split_port(address: &str) -> (&str, Option<u16>) {
-    if let Some(v6) = address.strip_prefix('[') {
-        let (host, rest) = v6.split_once(']').unwrap_or((v6, ""));
-        return (host, rest.strip_prefix(':').and_then(|p| p.parse().ok()));
-    }
-    match address.rsplit_once(':') {
-        Some((host, port)) => match port.parse() {
-            Ok(port) => (host, Some(port)),
-            Err(_) => (address, None),
-        },
-        None => (address, None),
     }
 }
 
@@ -362,13 +347,5 @@ mod tests {
             "version=2&session=s"
         );
         assert_eq!(buildkit_query("", "s"), "version=2&session=s");
-    }
-
-    #[test]
-    fn ports_are_split_off_addresses() {
-        assert_eq!(split_port("host:2376"), ("host", Some(2376)));
-        assert_eq!(split_port("host"), ("host", None));
-        assert_eq!(split_port("[::1]:22"), ("::1", Some(22)));
-        assert_eq!(split_port("[::1]"), ("::1", None));
     }
 }
