@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::process::Output;
 
 use sha2::{Digest, Sha256};
 use stagebench::results::BuildStatus;
@@ -33,6 +34,26 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
         .any(|w| w == needle.as_bytes())
+}
+
+/// Fails when any of `secrets` is in what the run printed or in any file under `out`.
+fn assert_never_printed_or_written(secrets: &[&str], output: &Output, out: &Path) {
+    let printed = [output.stdout.as_slice(), output.stderr.as_slice()].concat();
+    let files = all_files(out);
+    for secret in secrets {
+        assert!(
+            !contains(&printed, secret),
+            "{secret} printed:\n{}",
+            stderr(output)
+        );
+        for (path, bytes) in &files {
+            assert!(
+                !contains(bytes, secret),
+                "{secret} written to {}",
+                path.display()
+            );
+        }
+    }
 }
 
 #[test]
@@ -98,21 +119,7 @@ fn docker_secret_build_arguments_are_used_but_never_written_or_printed() {
         leaky.error
     );
 
-    let printed = [output.stdout.as_slice(), output.stderr.as_slice()].concat();
-    for secret in [token, other] {
-        assert!(
-            !contains(&printed, secret),
-            "{secret} printed:\n{}",
-            stderr(&output)
-        );
-        for (path, bytes) in all_files(&out) {
-            assert!(
-                !contains(&bytes, secret),
-                "{secret} written to {}",
-                path.display()
-            );
-        }
-    }
+    assert_never_printed_or_written(&[token, other], &output, &out);
     // A run with a secret --build-arg cannot be resumed: its value was never recorded.
     let resumed = stagebench(tree.path(), &["run", "--resume", &out_arg]);
     assert!(!resumed.status.success());
@@ -209,31 +216,21 @@ fn docker_buildkit_secrets_reach_run_mount_but_no_output_and_no_image() {
         &BTreeMap::new(),
     );
     assert!(saved.status.success() && saved.stdout.len() > 1_000_000);
-    let printed = [output.stdout.as_slice(), output.stderr.as_slice()].concat();
-    for secret in ["tok-3b8e05d1c94a7f26", "second-line-6d0e2a91", from_env] {
+    let secrets = ["tok-3b8e05d1c94a7f26", "second-line-6d0e2a91", from_env];
+    for secret in secrets {
         assert!(!contains(&saved.stdout, secret), "{secret} is in the image");
-        assert!(
-            !contains(&printed, secret),
-            "{secret} printed:\n{}",
-            stderr(&output)
-        );
-        for (path, bytes) in all_files(&out) {
-            assert!(
-                !contains(&bytes, secret),
-                "{secret} written to {}",
-                path.display()
-            );
-        }
     }
-    let meta = std::fs::read_to_string(out.join("meta.json")).unwrap();
+    assert_never_printed_or_written(&secrets, &output, &out);
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("meta.json")).unwrap()).unwrap();
     let token_path = tree.path().join("secret-mount/token");
-    assert!(
-        meta.contains(&format!(r#""id":"token","src":"{}""#, token_path.display()))
-            || meta.contains(&format!(
-                "\"id\": \"token\",\n        \"src\": \"{}\"",
-                token_path.display()
-            )),
-        "meta.json records where the secret came from: {meta}"
+    assert_eq!(
+        meta["settings"]["build_secrets"],
+        serde_json::json!([
+            {"id": "token", "src": token_path.display().to_string()},
+            {"id": "api", "env": "STAGEBENCH_TEST_API_SECRET"},
+        ]),
+        "meta.json records where each secret came from, and nothing more"
     );
 
     // --resume reads the secret again from where meta.json says it came from.
