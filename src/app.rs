@@ -79,7 +79,7 @@ fn history_command(args: &HistoryArgs) -> anyhow::Result<ExitCode> {
         if steps.len() == 1 { "" } else { "s" }
     );
     for point in steps {
-        if let Some(change) = &point.change {
+        if let Some(change) = point.contrast() {
             println!(
                 "  {} {} {} {} ({}, {}): {}",
                 point.started_at.get(..16).unwrap_or(&point.started_at),

@@ -2,8 +2,8 @@
 //! one [contrast](crate::stats::contrast) for build time and an exact comparison for image size.
 //!
 //! CI runners are noisy, so the gate is built not to cry wolf:
-//! - a time regression needs the contrast to say `slower` (Holm-adjusted across every series of
-//!   the comparison) *and* the whole interval to lie above `1 + time threshold`;
+//! - a time regression needs the contrast to say `slower` (its interval simultaneous across every
+//!   series of the comparison) *and* the whole interval to lie above `1 + time threshold`;
 //! - a size regression needs growth above both a relative threshold and an absolute floor, of
 //!   the image or of its pull size (compressed, when both sides analysed the image);
 //! - samples of different machines are not compared unless asked to.
@@ -11,7 +11,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::results::{DEFAULT_NOISE_THRESHOLD, HostEnvironment, ResultSet, SeriesKey};
-use crate::stats::{Contrast, GroupSummary, Outcome, ScenarioLayout, analyze, contrast_family};
+use crate::stats::{
+    Contrast, GroupSummary, NoContrast, Outcome, ScenarioLayout, analyze, contrast_family,
+};
 
 /// When a change counts as a regression.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -50,8 +52,8 @@ pub struct SeriesChange {
     pub baseline_runs: usize,
     /// See `baseline_runs`.
     pub current_runs: usize,
-    /// Current against baseline; `None` with fewer than 2 runs on a side.
-    pub contrast: Option<Contrast>,
+    /// Current against baseline, or why there is none (too few runs, no noise).
+    pub contrast: Result<Contrast, NoContrast>,
     /// Median image size of each side.
     pub image: SizeChange,
     /// Pull size (`compressed_bytes`) of each side, where its image was analysed.
@@ -190,7 +192,7 @@ pub fn compare(
         .into_iter()
         .zip(contrasts)
         .map(|((base, current), contrast)| {
-            let time_regression = contrast.as_ref().is_some_and(|c| match c.outcome {
+            let time_regression = contrast.as_ref().is_ok_and(|c| match c.outcome {
                 Outcome::Slower => c.interval.low > 1.0 + thresholds.time,
                 Outcome::Faster | Outcome::Same | Outcome::Inconclusive => false,
             });

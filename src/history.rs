@@ -4,14 +4,15 @@
 //!
 //! A run is a results folder's first invocation (a resumed run is still one run). Folders that
 //! hold the same rows (a saved baseline, a merged folder) add nothing twice: rows are told apart
-//! by their run id, host and seq. All steps of a history form one family for Holm's adjustment,
-//! so a long history does not cry wolf more often than a short one.
+//! by their run id, host and seq. All steps of a history form one family, whose intervals hold
+//! together (see [`method`](crate::stats::method)), so a long history does not cry wolf more
+//! often than a short one.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use crate::results::{BuildStatus, ResultSet, SeriesKey};
-use crate::stats::{Contrast, Outcome, SampleSummary, contrast_family, summarize};
+use crate::stats::{Contrast, NoContrast, Outcome, SampleSummary, contrast_family, summarize};
 
 /// One series in one run.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,9 +31,16 @@ pub struct HistoryPoint {
     pub summary: Option<SampleSummary>,
     /// Median image size.
     pub image_bytes: Option<u64>,
-    /// Against the previous run of the same series; `None` for the first run of a series or with
-    /// fewer than 2 runs on a side.
-    pub change: Option<Contrast>,
+    /// Against the previous run of the same series, or why there is no contrast; `None` for the
+    /// first run of a series.
+    pub change: Option<Result<Contrast, NoContrast>>,
+}
+
+impl HistoryPoint {
+    /// The contrast with the previous run, when there is one.
+    pub fn contrast(&self) -> Option<&Contrast> {
+        self.change.as_ref().and_then(|change| change.as_ref().ok())
+    }
 }
 
 /// A run whose scenario inputs (manifest, Dockerfiles, build contexts) differ from the scenario's
@@ -91,7 +99,7 @@ impl History {
     /// Points whose change from the previous run is a finding (`faster` or `slower`).
     pub fn step_changes(&self) -> impl Iterator<Item = &HistoryPoint> {
         self.points.iter().filter(|p| {
-            p.change.as_ref().is_some_and(|c| match c.outcome {
+            p.contrast().is_some_and(|c| match c.outcome {
                 Outcome::Faster | Outcome::Slower => true,
                 Outcome::Same | Outcome::Inconclusive => false,
             })
@@ -220,7 +228,7 @@ pub fn history(sets: Vec<(PathBuf, ResultSet)>, noise_threshold: f64) -> History
         .collect();
     let changes = contrast_family(&pairs, noise_threshold);
     for (index, change) in steps.into_iter().zip(changes) {
-        points[index].change = change;
+        points[index].change = Some(change);
     }
     let mut runs: Vec<(String, String)> = runs.into_iter().collect();
     runs.sort_by(|a, b| a.1.cmp(&b.1));
@@ -335,14 +343,11 @@ mod tests {
             history.points[0].change, None,
             "nothing before the first run"
         );
-        let second = history.points[1].change.as_ref().unwrap();
+        let second = history.points[1].contrast().unwrap();
         assert_eq!(second.outcome, Outcome::Slower);
         assert!((second.time_ratio - 1.4).abs() < 1e-9);
         assert_eq!(second.family_size, 2);
-        assert_eq!(
-            history.points[2].change.as_ref().unwrap().outcome,
-            Outcome::Same
-        );
+        assert_eq!(history.points[2].contrast().unwrap().outcome, Outcome::Same);
         let marked: Vec<&str> = history.step_changes().map(|p| p.run_id.as_str()).collect();
         assert_eq!(marked, ["second"]);
     }

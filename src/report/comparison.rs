@@ -118,7 +118,11 @@ fn footer(result: &CompareResult) -> Vec<String> {
             format::percent(t.time),
             format::percent(t.size),
             format::bytes(t.size_floor_bytes),
-            format::outcome_legend(t.noise, "the series of this comparison")
+            format::method_note(
+                t.noise,
+                crate::stats::method::Family::Compare,
+                result.changes.iter().filter(|c| c.contrast.is_ok()).count()
+            )
         ),
     ];
     let keys = |keys: &[SeriesKey]| -> String {
@@ -194,14 +198,10 @@ fn median(seconds: Option<f64>, runs: usize) -> String {
 
 fn build_time(change: &SeriesChange) -> String {
     match &change.contrast {
-        Some(contrast) => format!(
+        Ok(contrast) => format!(
             "{} ({}): {}",
             format::speedup_phrase(contrast.speedup()),
-            format::speedup_interval_phrase(
-                contrast.speedup(),
-                &contrast.speedup_interval(),
-                contrast.confidence
-            ),
+            format::speedup_interval_phrase(contrast),
             match contrast.outcome {
                 crate::stats::Outcome::Same => {
                     format!("same within {}", format::percent(contrast.noise_threshold))
@@ -209,7 +209,7 @@ fn build_time(change: &SeriesChange) -> String {
                 other => other.as_str().to_string(),
             }
         ),
-        None => "too few runs to compare".to_string(),
+        Err(reason) => format!("no interval and no verdict: {reason}"),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Number formatting shared by the text formats, so a median reads the same everywhere.
 
 use crate::results::RunCost;
+use crate::stats::method::{self, Family};
 use crate::stats::{Comparison, Contrast, Interval, Outcome, SampleSummary};
 
 /// Seconds with three significant digits (`0.045 s`, `3.79 s`, `14.3 s`, `812 s`).
@@ -80,19 +81,25 @@ pub fn speedup_phrase(speedup: f64) -> String {
     }
 }
 
-/// The interval of a speed-up in the direction [`speedup_phrase`] states it: a slow-down
-/// interval is the reciprocal of the speed-up interval, so "1.15× slower (95% CI
-/// 0.77×–1.55×)" reads as a range of slow-downs.
-pub fn speedup_interval_phrase(speedup: f64, interval: &Interval, confidence: f64) -> String {
-    let (low, high) = if speedup >= 1.0 {
+/// A contrast's interval, labelled with its level, in the direction [`speedup_phrase`] states
+/// the speed-up: a slow-down interval is the reciprocal of the speed-up interval, so "1.15×
+/// slower (95% CI 0.77×–1.55×)" reads as a range of slow-downs.
+pub fn speedup_interval_phrase(contrast: &Contrast) -> String {
+    let interval = contrast.speedup_interval();
+    let (low, high) = if contrast.speedup() >= 1.0 {
         (interval.low, interval.high)
     } else {
         (1.0 / interval.high, 1.0 / interval.low)
     };
-    format!("{} CI {}–{}", percent(confidence), ratio(low), ratio(high))
+    format!(
+        "{} {}–{}",
+        method::interval_label(contrast),
+        ratio(low),
+        ratio(high)
+    )
 }
 
-/// A confidence level as people write it: "95%", "97.5%", "99.17%".
+/// A fraction as people write a percentage: "5%", "12.5%", "0.25%".
 pub fn percent(level: f64) -> String {
     let text = format!("{:.2}", level * 100.0);
     let text = text.trim_end_matches('0').trim_end_matches('.');
@@ -108,8 +115,8 @@ pub fn comparison_phrase(comparison: &Comparison) -> (String, bool) {
         comparison.baseline
     );
     match &comparison.contrast {
-        None => (format!("{base}: too few runs to tell"), false),
-        Some(contrast) => match contrast.outcome {
+        Err(reason) => (format!("{base}: {}", reason.short()), false),
+        Ok(contrast) => match contrast.outcome {
             Outcome::Faster | Outcome::Slower => (base, true),
             Outcome::Same => (
                 format!("{base}: same within {}", percent(contrast.noise_threshold)),
@@ -120,7 +127,8 @@ pub fn comparison_phrase(comparison: &Comparison) -> (String, bool) {
     }
 }
 
-/// The contrast in words: "faster, p = 0.0002; Holm-adjusted over 6 comparisons: p = 0.0012".
+/// The contrast in words: "faster, p = 0.0002; Bonferroni-adjusted over 6 comparisons:
+/// p = 0.0012".
 pub fn outcome_phrase(contrast: &Contrast) -> String {
     let outcome = match contrast.outcome {
         Outcome::Faster | Outcome::Slower | Outcome::Inconclusive => {
@@ -128,25 +136,16 @@ pub fn outcome_phrase(contrast: &Contrast) -> String {
         }
         Outcome::Same => format!("same within {}", percent(contrast.noise_threshold)),
     };
-    let adjustment = if contrast.family_size > 1 {
-        format!(
-            "; Holm-adjusted over {} comparisons: {}",
-            contrast.family_size,
-            p_value(contrast.adjusted_p_value)
-        )
-    } else {
-        String::new()
-    };
+    let adjustment = method::adjustment_label(contrast.family_size)
+        .map(|label| format!("; {label}: {}", p_value(contrast.adjusted_p_value)))
+        .unwrap_or_default();
     format!("{outcome}, {}{adjustment}", p_value(contrast.p_value))
 }
 
-/// What the outcomes mean, for the foot of a table; `family` says what the Holm adjustment
-/// spans ("the comparisons of the report").
-pub fn outcome_legend(noise_threshold: f64, family: &str) -> String {
-    format!(
-        "faster / slower: the interval of the ratio of geometric means excludes 1; same: the whole interval lies within {}; inconclusive: neither. Intervals and verdicts are Holm-adjusted across {family}.",
-        percent(noise_threshold)
-    )
+/// The method's paragraph (from [`method`]) for the foot of a table, for a family of
+/// `family_size` contrasts with an interval.
+pub fn method_note(noise_threshold: f64, family: Family, family_size: usize) -> String {
+    method::method_paragraph(&percent(noise_threshold), family, family_size)
 }
 
 /// "p = 0.0123", or "p < 0.0001" where four decimals would print zero.
@@ -326,26 +325,35 @@ mod tests {
     }
 
     #[test]
-    fn confidence_levels_read_as_percentages() {
-        assert_eq!(percent(0.95), "95%");
-        assert_eq!(percent(0.975), "97.5%");
-        assert_eq!(percent(1.0 - 0.05 / 6.0), "99.17%");
-        assert!(outcome_legend(0.05, "x").contains("within 5%"));
+    fn fractions_read_as_percentages() {
+        assert_eq!(percent(0.05), "5%");
+        assert_eq!(percent(0.125), "12.5%");
+        assert!(method_note(0.05, Family::Report, 2).contains("within 5% either way"));
+    }
+
+    fn contrast(time_ratio: f64, family_size: usize) -> Contrast {
+        let family = vec![(&[1.0, 1.1, 0.9][..], &[1.0, 1.2, 0.8][..]); family_size];
+        Contrast {
+            time_ratio,
+            interval: Interval {
+                low: 0.8,
+                high: 2.0,
+            },
+            ..crate::stats::contrast_family(&family, 0.05)[0]
+                .clone()
+                .unwrap()
+        }
     }
 
     #[test]
-    fn a_slow_down_interval_is_stated_as_slow_downs() {
-        let interval = Interval {
-            low: 0.5,
-            high: 1.25,
-        };
+    fn a_slow_down_interval_is_stated_as_slow_downs_with_its_level() {
         assert_eq!(
-            speedup_interval_phrase(0.8, &interval, 0.95),
+            speedup_interval_phrase(&contrast(1.25, 1)),
             "95% CI 0.800×–2.00×"
         );
         assert_eq!(
-            speedup_interval_phrase(1.1, &interval, 0.975),
-            "97.5% CI 0.500×–1.25×"
+            speedup_interval_phrase(&contrast(0.9, 2)),
+            "97.5% simultaneous CI 0.500×–1.25×"
         );
     }
 }

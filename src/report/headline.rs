@@ -324,8 +324,8 @@ fn size_cell(
     }
 }
 
-/// "multi vs single, cold: 10.3× faster (97.5% CI 9.1×–11.8×): faster, p = 0.0012; Holm-adjusted
-/// over 6 comparisons: p = 0.0072".
+/// "multi vs single, cold: 10.3× faster (99.16% simultaneous CI 9.1×–11.8×): faster, p = 0.0012;
+/// Bonferroni-adjusted over 6 comparisons: p = 0.0072".
 pub fn verdict_sentence(comparison: &Comparison) -> String {
     let head = format!(
         "{} vs {}, {}: {}",
@@ -335,15 +335,11 @@ pub fn verdict_sentence(comparison: &Comparison) -> String {
         format::speedup_phrase(comparison.speedup())
     );
     match &comparison.contrast {
-        Some(contrast) => format!(
+        Ok(contrast) => format!(
             "{head} ({}): {}",
-            format::speedup_interval_phrase(
-                contrast.speedup(),
-                &contrast.speedup_interval(),
-                contrast.confidence
-            ),
+            format::speedup_interval_phrase(contrast),
             format::outcome_phrase(contrast)
         ),
-        None => format!("{head}: too few runs on one side for an interval or a verdict"),
+        Err(reason) => format!("{head}: no interval and no verdict: {reason}"),
     }
 }

@@ -38,7 +38,11 @@ struct TrendRow<'a> {
     time_ratio_vs_previous: Option<f64>,
     change_low: Option<f64>,
     change_high: Option<f64>,
+    /// `faster`, `slower`, `same` or `inconclusive`; or why there is no contrast
+    /// (`too_few_runs`, `no_noise`); empty for a series' first run.
     change: &'a str,
+    /// The level of `change_low`..`change_high`, the same for every step of the history.
+    change_confidence: Option<f64>,
 }
 
 /// Writes `history.csv`, `history.md` and the trend charts into `dir`; returns the files.
@@ -68,7 +72,7 @@ fn history_csv(history: &History) -> Result<Vec<u8>, ReportError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     for point in &history.points {
         let (low, high, spread) = spread(point);
-        let change = point.change.as_ref();
+        let change = point.contrast();
         let row = TrendRow {
             scenario: &point.key.scenario,
             variant: &point.key.variant,
@@ -90,7 +94,12 @@ fn history_csv(history: &History) -> Result<Vec<u8>, ReportError> {
             time_ratio_vs_previous: change.map(|c| c.time_ratio),
             change_low: change.map(|c| c.interval.low),
             change_high: change.map(|c| c.interval.high),
-            change: change.map_or("", |c| c.outcome.as_str()),
+            change: match &point.change {
+                Some(Ok(contrast)) => contrast.outcome.as_str(),
+                Some(Err(reason)) => reason.as_str(),
+                None => "",
+            },
+            change_confidence: change.map(|c| c.confidence),
         };
         writer.serialize(row).map_err(|e| ReportError::Render {
             format: HISTORY_CSV,
@@ -121,19 +130,23 @@ fn history_markdown(history: &History, charts: &[String]) -> String {
         history.runs.last().map_or(String::new(), |r| date(&r.1)),
     );
     let steps: Vec<&HistoryPoint> = history.step_changes().collect();
+    let family_size = history
+        .points
+        .iter()
+        .filter(|p| p.contrast().is_some())
+        .count();
     let _ = writeln!(
         out,
-        "{} runs from {first} to {last}, {} series. {} step change{} between consecutive runs (the contrast of one run against the one before, Holm-adjusted across all {} steps).\n",
+        "{} runs from {first} to {last}, {} series. {} step change{} between consecutive runs (the contrast of one run against the one before; all {family_size} steps with an interval are one family).\n",
         history.runs.len(),
         history.series().len(),
         steps.len(),
         if steps.len() == 1 { "" } else { "s" },
-        history.points.iter().filter(|p| p.change.is_some()).count()
     );
     if !steps.is_empty() {
         let _ = writeln!(out, "## Step changes\n");
         for point in &steps {
-            if let Some(change) = &point.change {
+            if let Some(change) = point.contrast() {
                 let inputs = history
                     .inputs_changed(point)
                     .map(|files| {
@@ -149,11 +162,7 @@ fn history_markdown(history: &History, charts: &[String]) -> String {
                     date(&point.started_at),
                     series_label(point),
                     format::speedup_phrase(change.speedup()),
-                    format::speedup_interval_phrase(
-                        change.speedup(),
-                        &change.speedup_interval(),
-                        change.confidence
-                    ),
+                    format::speedup_interval_phrase(change),
                     point
                         .summary
                         .as_ref()
@@ -243,14 +252,15 @@ fn history_markdown(history: &History, charts: &[String]) -> String {
     let _ = writeln!(
         out,
         "Each cell is the median build time of one run; ▲ slower or ▼ faster than the run before, in bold, where the contrast says so. {}",
-        format::outcome_legend(
+        format::method_note(
             history
                 .points
                 .iter()
-                .find_map(|p| p.change.as_ref())
+                .find_map(HistoryPoint::contrast)
                 .map_or(crate::results::DEFAULT_NOISE_THRESHOLD, |c| c
                     .noise_threshold),
-            "all the steps of this history"
+            crate::stats::method::Family::History,
+            family_size
         )
     );
     out
@@ -261,7 +271,7 @@ fn cell(point: &HistoryPoint) -> String {
         .summary
         .as_ref()
         .map_or("failed".to_string(), |s| format::seconds(s.median));
-    match point.change.as_ref().map(|c| (c.outcome, c)) {
+    match point.contrast().map(|c| (c.outcome, c)) {
         Some((Outcome::Slower, change)) => format!(
             "**{median} ▲ {}**",
             format::speedup_phrase(change.speedup())
@@ -381,7 +391,7 @@ fn trend_charts(history: &History) -> Result<Vec<chart::ChartFile>, ReportError>
                     median_seconds: summary.median,
                     low_seconds: low.unwrap_or(summary.median),
                     high_seconds: high.unwrap_or(summary.median),
-                    step: point.change.as_ref().and_then(|c| match c.outcome {
+                    step: point.contrast().and_then(|c| match c.outcome {
                         Outcome::Slower | Outcome::Faster => Some(c.outcome),
                         Outcome::Same | Outcome::Inconclusive => None,
                     }),

@@ -189,10 +189,14 @@ fn modes_paragraph(table: &super::headline::HeadlineTable) -> String {
 fn statistics_note(data: &ReportData) -> String {
     let options = &data.meta.settings.options;
     format!(
-        "Each cell: the median of the timed runs (n = {} per cell unless a cell says otherwise), then a distribution-free 95% interval of the median where a cell has {} runs or more, else the range of its runs. A comparison is the ratio of the geometric means of build time, variant against baseline, with Welch's interval on log time; {} Image sizes are compared exactly.",
+        "Each cell: the median of the timed runs (n = {} per cell unless a cell says otherwise), then a distribution-free 95% interval of the median where a cell has {} runs or more, else the range of its runs. Image sizes are compared exactly. {}",
         options.runs,
         crate::stats::MIN_RUNS_FOR_INTERVAL,
-        format::outcome_legend(options.noise_threshold, "the comparisons of the report")
+        format::method_note(
+            options.noise_threshold,
+            crate::stats::method::Family::Report,
+            data.analysis.family_size()
+        )
     )
 }
 

@@ -12,8 +12,8 @@ use crate::stats::Comparison;
 /// The summary table as CSV.
 pub struct SummaryCsv;
 
-/// One row of `summary.csv`. Empty cells mean "not applicable" (for example no interval with
-/// fewer than three runs, or no comparison on the baseline's own rows).
+/// One row of `summary.csv`. Empty cells mean "not applicable" (for example no interval of the
+/// median below six runs, or no comparison on the baseline's own rows).
 #[derive(Debug, Serialize)]
 struct SummaryRow<'a> {
     scenario: &'a str,
@@ -43,15 +43,16 @@ struct SummaryRow<'a> {
     host: &'a str,
     runs_timed_out: usize,
     runs_interrupted: usize,
+    /// Always empty: Holm's adjustment is no longer made (see `adjusted_p_value`). The column
+    /// stays so that columns keep their places.
     holm_p_value: Option<f64>,
     interval_confidence: Option<f64>,
     noise_threshold: Option<f64>,
     compressed_bytes: Option<u64>,
     runs_cache_mismatch: usize,
+    /// Bonferroni's adjusted p-value, `min(1, m p)` over the family's `m` comparisons.
+    adjusted_p_value: Option<f64>,
 }
-
-/// What the `test` column names.
-const TEST_NAME: &str = "Welch's t interval of the ratio of geometric means, Holm-adjusted";
 
 impl Exporter for SummaryCsv {
     fn file_name(&self) -> &'static str {
@@ -67,7 +68,7 @@ impl Exporter for SummaryCsv {
                 .iter()
                 .find(|c| c.key == group.key);
             let summary = group.build_seconds.as_ref();
-            let contrast = comparison.and_then(|c| c.contrast.as_ref());
+            let contrast = comparison.and_then(|c| c.contrast.as_ref().ok());
             let row = SummaryRow {
                 scenario: &group.key.scenario,
                 variant: &group.key.variant,
@@ -90,21 +91,26 @@ impl Exporter for SummaryCsv {
                 speedup_ci_low: contrast.map(|c| c.speedup_interval().low),
                 speedup_ci_high: contrast.map(|c| c.speedup_interval().high),
                 size_ratio: comparison.and_then(|c| c.size_ratio),
-                test: if contrast.is_some() { TEST_NAME } else { "" },
+                test: if contrast.is_some() {
+                    crate::stats::method::METHOD_NAME
+                } else {
+                    ""
+                },
                 p_value: contrast.map(|c| c.p_value),
-                verdict: match (comparison, contrast) {
-                    (Some(_), Some(contrast)) => contrast.outcome.as_str(),
-                    (Some(_), None) => "too_few_runs",
-                    (None, _) => "",
+                verdict: match comparison.map(|c| &c.contrast) {
+                    Some(Ok(contrast)) => contrast.outcome.as_str(),
+                    Some(Err(reason)) => reason.as_str(),
+                    None => "",
                 },
                 host: &group.key.host,
                 runs_timed_out: group.runs_timed_out,
                 runs_interrupted: group.runs_interrupted,
-                holm_p_value: contrast.map(|c| c.adjusted_p_value),
+                holm_p_value: None,
                 interval_confidence: contrast.map(|c| c.confidence),
                 noise_threshold: contrast.map(|c| c.noise_threshold),
                 compressed_bytes: group.compressed_bytes,
                 runs_cache_mismatch: group.runs_cache_mismatch,
+                adjusted_p_value: contrast.map(|c| c.adjusted_p_value),
             };
             writer.serialize(row).map_err(|e| ReportError::Render {
                 format: "summary.csv",

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::results::{BuildRecord, RunMeta};
+use crate::stats::method::{self, Family};
 use crate::stats::{Comparison, GroupSummary, ImageBreakdown, StageBreakdown};
 
 use super::{Exporter, ReportData, ReportError};
@@ -45,11 +46,14 @@ struct StatisticsSettings {
     interval_method: &'static str,
     min_runs_for_interval: usize,
     outlier_rule: &'static str,
-    contrast: &'static str,
-    outcomes: &'static str,
+    /// The method's paragraph, from `stats::method`.
+    contrast: String,
+    outcomes: String,
     family_error_rate: f64,
     comparisons_in_family: usize,
     noise_threshold: f64,
+    /// The level of every comparison's interval, `1 - family_error_rate / comparisons_in_family`.
+    comparison_interval_level: f64,
 }
 
 impl Exporter for SummaryJson {
@@ -58,6 +62,8 @@ impl Exporter for SummaryJson {
     }
 
     fn render(&self, data: &ReportData) -> Result<Vec<u8>, ReportError> {
+        let noise_threshold = data.meta.settings.options.noise_threshold;
+        let family_size = data.analysis.family_size();
         let document = SummaryDocument {
             schema: "stagebench-summary",
             schema_version: SUMMARY_SCHEMA_VERSION,
@@ -66,16 +72,12 @@ impl Exporter for SummaryJson {
                 interval_method: "distribution-free interval of the median between two order statistics, coverage at least 95%",
                 min_runs_for_interval: crate::stats::MIN_RUNS_FOR_INTERVAL,
                 outlier_rule: "Tukey fences: outside [Q1 - 1.5 IQR, Q3 + 1.5 IQR], from 4 runs",
-                contrast: "ratio of geometric means of build time (variant / baseline), Welch's t interval of the difference of mean log times",
-                outcomes: "same: the interval lies within the noise band; faster / slower: it excludes 1; inconclusive: neither",
+                contrast: super::format::method_note(noise_threshold, Family::Report, family_size),
+                outcomes: method::outcomes_sentence(&super::format::percent(noise_threshold)),
                 family_error_rate: crate::stats::FAMILY_ERROR_RATE,
-                comparisons_in_family: data
-                    .analysis
-                    .comparisons
-                    .iter()
-                    .filter(|c| c.contrast.is_some())
-                    .count(),
-                noise_threshold: data.meta.settings.options.noise_threshold,
+                comparisons_in_family: family_size,
+                noise_threshold,
+                comparison_interval_level: method::simultaneous_level(family_size),
             },
             meta: &data.meta,
             runs: &data.records,

@@ -52,9 +52,10 @@ pub fn terminal_table(data: &ReportData) -> String {
         out.push('\n');
     }
     if !data.analysis.comparisons.is_empty() {
-        out.push_str(&format::outcome_legend(
+        out.push_str(&format::method_note(
             data.meta.settings.options.noise_threshold,
-            "the comparisons of the report",
+            crate::stats::method::Family::Report,
+            data.analysis.family_size(),
         ));
         out.push('\n');
     }

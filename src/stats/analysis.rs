@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::contrast::{Contrast, Outcome, contrast_family};
+use super::contrast::{Contrast, NoContrast, Outcome, contrast_family};
 use super::sample::{SampleSummary, summarize};
 use crate::builder::Builder;
 use crate::cache_mode::CacheMode;
@@ -46,7 +46,9 @@ pub struct GroupSummary {
 }
 
 /// One variant against its scenario's baseline variant, for one builder, cache mode and host.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Written, never read back: `summary.json` carries it for people and tools downstream.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comparison {
     /// The variant's series; the baseline's differs only in the variant.
     #[serde(flatten)]
@@ -56,9 +58,11 @@ pub struct Comparison {
     /// Geometric mean of the variant's build times over the baseline's (a unitless ratio): below
     /// 1 the variant builds faster.
     pub time_ratio: f64,
-    /// The contrast of the variant against the baseline (interval, Holm-adjusted across the
-    /// analysis, and outcome); `None` when either side has fewer than 2 successful runs.
-    pub contrast: Option<Contrast>,
+    /// The contrast of the variant against the baseline (interval, simultaneous across the
+    /// analysis, and outcome), or why there is none. In JSON, `contrast` (null when there is
+    /// none) and, when there is none, `no_contrast` with its `reason`.
+    #[serde(flatten, serialize_with = "contrast_fields")]
+    pub contrast: Result<Contrast, NoContrast>,
     /// Baseline image bytes / variant image bytes (a unitless ratio): above 1 means the variant's
     /// image is smaller. `None` when either size is unknown or the variant's is 0. Image size is
     /// deterministic, so it is compared exactly.
@@ -71,14 +75,33 @@ impl Comparison {
         1.0 / self.time_ratio
     }
 
-    /// The verdict, or `None` when there were too few runs for one.
+    /// The verdict, or `None` when there is no contrast.
     pub fn outcome(&self) -> Option<Outcome> {
-        self.contrast.as_ref().map(|c| c.outcome)
+        self.contrast.as_ref().ok().map(|c| c.outcome)
     }
 }
 
+/// A contrast or the reason for its absence, as JSON fields that only ever grow: `contrast` is
+/// what it always was (null when there is none), and `no_contrast` is added where there is none.
+fn contrast_fields<S: serde::Serializer>(
+    contrast: &Result<Contrast, NoContrast>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Fields<'a> {
+        contrast: Option<&'a Contrast>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        no_contrast: Option<&'a NoContrast>,
+    }
+    Fields {
+        contrast: contrast.as_ref().ok(),
+        no_contrast: contrast.as_ref().err(),
+    }
+    .serialize(serializer)
+}
+
 /// Everything the statistics make of one set of measurements.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Analysis {
     /// One summary per series (scenario, variant, builder, cache mode, host) with at least one
     /// timed run.
@@ -86,6 +109,16 @@ pub struct Analysis {
     /// One comparison per non-baseline variant and (builder, cache mode, host) where it and the
     /// baseline both have a successful timed run.
     pub comparisons: Vec<Comparison>,
+}
+
+impl Analysis {
+    /// How many comparisons have a contrast: the size of the family their intervals share.
+    pub fn family_size(&self) -> usize {
+        self.comparisons
+            .iter()
+            .filter(|c| c.contrast.is_ok())
+            .count()
+    }
 }
 
 /// Summarises `records` per series and compares each variant with its scenario's baseline on
@@ -101,8 +134,8 @@ pub struct Analysis {
 /// `records`; then cache modes in [`CacheMode`] order (cold, warm, incremental). "Appearance"
 /// counts timed rows only.
 ///
-/// The contrasts of all comparisons form one family for Holm's adjustment, with the noise band
-/// `noise_threshold`. A comparison is left out when its time ratio is not a finite number,
+/// The contrasts of all comparisons form one family (see [`method`](super::method)), with the
+/// noise band `noise_threshold`. A comparison is left out when its time ratio is not a finite number,
 /// which only a build time of 0 or less could cause; no real build records one.
 pub fn analyze(
     records: &[BuildRecord],
@@ -609,9 +642,10 @@ mod tests {
         // sizes 4000 and 1000.
         assert!((faster.time_ratio - 0.10096083539488328).abs() < 1e-12);
         assert_eq!(faster.size_ratio, Some(4.0));
-        // scipy.stats.ttest_ind(np.log(new), np.log(base), equal_var=False).pvalue = 2.449e-05
+        // scipy: t = ttest_ind(np.log(new), np.log(base), equal_var=False).statistic,
+        // 2 * scipy.stats.t.sf(abs(t), 2) = 8.608799207572918e-05 (min(3, 3) - 1 = 2 df).
         let contrast = faster.contrast.as_ref().unwrap();
-        assert!((contrast.p_value - 2.4490675585191337e-05).abs() < 1e-10);
+        assert!((contrast.p_value - 8.608799207572918e-05).abs() < 1e-10);
         assert_eq!(
             contrast.family_size, 3,
             "the three contrasts of the analysis, one family"
@@ -621,10 +655,19 @@ mod tests {
                 && faster.time_ratio <= contrast.interval.high
         );
         let too_few = &analysis.comparisons[1];
-        assert_eq!((too_few.time_ratio, &too_few.contrast), (0.5, &None));
-        // scipy: p = 0.9361414802669519 for the incremental pair.
+        assert_eq!(
+            (too_few.time_ratio, &too_few.contrast),
+            (
+                0.5,
+                &Err(NoContrast::TooFewRuns {
+                    reference_runs: 1,
+                    current_runs: 1
+                })
+            )
+        );
+        // scipy, the same way with 2 df: p = 0.940519726822456 for the incremental pair.
         let noisy = analysis.comparisons[2].contrast.as_ref().unwrap();
-        assert!((noisy.p_value - 0.9361414802669519).abs() < 1e-6);
+        assert!((noisy.p_value - 0.940519726822456).abs() < 1e-6);
     }
 
     #[test]
@@ -640,19 +683,19 @@ mod tests {
         };
         let mut records = on(
             "fast",
-            rows("s", "base", BuildKit, Cold, &[10.0, 10.0, 10.0], 4),
+            rows("s", "base", BuildKit, Cold, &[10.0, 10.5, 9.5], 4),
         );
         records.extend(on(
             "slow",
-            rows("s", "base", BuildKit, Cold, &[40.0, 40.0, 40.0], 4),
+            rows("s", "base", BuildKit, Cold, &[40.0, 42.0, 38.0], 4),
         ));
         records.extend(on(
             "slow",
-            rows("s", "new", BuildKit, Cold, &[20.0, 20.0, 20.0], 2),
+            rows("s", "new", BuildKit, Cold, &[20.0, 21.0, 19.0], 2),
         ));
         records.extend(on(
             "fast",
-            rows("s", "new", BuildKit, Cold, &[5.0, 5.0, 5.0], 2),
+            rows("s", "new", BuildKit, Cold, &[5.0, 5.25, 4.75], 2),
         ));
         let analysis = analyze(&records, &baselines(&[("s", "base")]), 0.05);
         let groups: Vec<(&str, &str, f64)> = analysis
@@ -692,6 +735,81 @@ mod tests {
                 .iter()
                 .all(|c| c.contrast.as_ref().unwrap().family_size == 2)
         );
+    }
+
+    #[test]
+    fn listing_variants_or_rows_in_another_order_changes_no_verdict_interval_or_level() {
+        // Two variants with identical samples tie on every p-value: with a step-down
+        // adjustment the one listed first would get the other's level.
+        let mut records = Vec::new();
+        for (cache, base, shift) in [
+            (Cold, 60.0, 0.97),
+            (Warm, 0.05, 0.8),
+            (Incremental, 2.0, 1.3),
+        ] {
+            let noisy = |scale: f64| -> Vec<f64> {
+                [1.0, 1.04, 0.97, 1.02, 0.99, 1.01]
+                    .iter()
+                    .map(|x| x * base * scale)
+                    .collect()
+            };
+            records.extend(rows("s", "single", BuildKit, cache, &noisy(1.0), 10));
+            records.extend(rows("s", "twin-a", BuildKit, cache, &noisy(shift), 10));
+            records.extend(rows("s", "twin-b", BuildKit, cache, &noisy(shift), 10));
+            records.extend(rows("s", "other", BuildKit, cache, &noisy(1.0 / shift), 10));
+        }
+        let layout = |variants: [&str; 4]| {
+            BTreeMap::from([(
+                "s".to_string(),
+                ScenarioLayout {
+                    baseline: Some("single".to_string()),
+                    variants: variants.map(String::from).to_vec(),
+                },
+            )])
+        };
+        let by_series = |analysis: Analysis| -> BTreeMap<(String, CacheMode), Comparison> {
+            analysis
+                .comparisons
+                .into_iter()
+                .map(|c| ((c.key.variant.clone(), c.key.cache), c))
+                .collect()
+        };
+        let listed = by_series(analyze(
+            &records,
+            &layout(["single", "twin-a", "twin-b", "other"]),
+            0.05,
+        ));
+        assert_eq!(listed.len(), 9);
+        let mut reversed_rows = records.clone();
+        reversed_rows.reverse();
+        for (rows, variants) in [
+            (&records, ["single", "other", "twin-b", "twin-a"]),
+            (&reversed_rows, ["single", "twin-a", "twin-b", "other"]),
+            (&reversed_rows, ["single", "twin-b", "other", "twin-a"]),
+        ] {
+            assert_eq!(
+                by_series(analyze(rows, &layout(variants), 0.05)),
+                listed,
+                "{variants:?}"
+            );
+        }
+        let twin = |name: &str| listed[&(name.to_string(), Warm)].contrast.clone().unwrap();
+        assert_eq!(
+            (twin("twin-a").interval, twin("twin-a").outcome),
+            (twin("twin-b").interval, twin("twin-b").outcome)
+        );
+    }
+
+    #[test]
+    fn a_comparison_of_two_constant_series_says_why_it_has_no_verdict() {
+        let mut records = rows("s", "base", BuildKit, Warm, &[0.05, 0.05, 0.05], 10);
+        records.extend(rows("s", "new", BuildKit, Warm, &[0.04, 0.04, 0.04], 10));
+        let analysis = analyze(&records, &baselines(&[("s", "base")]), 0.05);
+        assert_eq!(analysis.comparisons[0].contrast, Err(NoContrast::NoNoise));
+        assert_eq!(analysis.family_size(), 0);
+        let json = serde_json::to_value(&analysis.comparisons[0]).unwrap();
+        assert_eq!(json["contrast"], serde_json::Value::Null);
+        assert_eq!(json["no_contrast"]["reason"], "no_noise");
     }
 
     #[test]
@@ -798,7 +916,7 @@ mod tests {
             prop_assert!(reciprocal_of(backward.time_ratio, forward.time_ratio));
             prop_assert!(reciprocal_of(backward.size_ratio.unwrap(), forward.size_ratio.unwrap()));
             match (&forward.contrast, &backward.contrast) {
-                (Some(f), Some(b)) => {
+                (Ok(f), Ok(b)) => {
                     prop_assert!(f.interval.low <= f.time_ratio && f.time_ratio <= f.interval.high);
                     prop_assert!(reciprocal_of(b.interval.low, f.interval.high));
                     prop_assert!(reciprocal_of(b.interval.high, f.interval.low));
@@ -809,7 +927,10 @@ mod tests {
                     };
                     prop_assert_eq!(b.outcome, flipped);
                 }
-                (None, None) => prop_assert!(a.len() < 2 || b.len() < 2),
+                (Err(forward_reason), Err(backward_reason)) => {
+                    prop_assert!(a.len() < 2 || b.len() < 2, "{:?}", forward_reason);
+                    prop_assert_eq!(forward_reason.as_str(), backward_reason.as_str());
+                }
                 other => prop_assert!(false, "one-sided contrast: {:?}", other),
             }
         }

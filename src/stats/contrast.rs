@@ -1,29 +1,14 @@
 //! The one contrast every comparison uses: a variant against its baseline in a report, the
 //! current run against a saved baseline in `compare`, one night against the night before in
-//! `history`.
-//!
-//! - The effect is the ratio of geometric means of build time, current over reference: below 1
-//!   the current builds faster. Build-time effects are multiplicative, and on `ln(seconds)` a
-//!   ratio becomes a difference whose noise is roughly symmetric.
-//! - Its interval is Welch's t interval of the difference of mean log times, exponentiated, so it
-//!   does not assume equal variances (a cached build is far less noisy than a cold one).
-//! - The outcome is read off that same interval, so the point estimate, the interval and the
-//!   verdict can never disagree: `same` when the whole interval lies inside the noise band
-//!   `[1/(1+t), 1+t]`; otherwise `faster` or `slower` when it excludes 1; otherwise
-//!   `inconclusive`.
-//! - Across the comparisons of one report (or one `compare`), Holm's step-down adjustment keeps
-//!   the chance of any false `faster` or `slower` at 5%. Each interval is widened to at least
-//!   its Holm step's level, `1 - alpha / (hypotheses left)`, and further where needed so that
-//!   excluding 1 is exactly Holm's decision (`1 - alpha * p / p_holm`).
+//! `history`. What it computes and why, and what its levels promise, is said once, in
+//! [`method`](super::method); this module computes it.
 
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::Interval;
-use super::significance::{LogDifference, log_difference};
-
-/// Family-wise error rate of the verdicts of one report or one `compare`.
-pub const FAMILY_ERROR_RATE: f64 = 0.05;
+use super::method::{per_interval_error_rate, simultaneous_level};
+use super::significance::{LogDifference, MIN_RUNS_FOR_CONTRAST, Side, log_difference};
 
 /// What a contrast concludes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -53,27 +38,91 @@ impl Outcome {
     }
 }
 
+/// Why two samples get no interval and no verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum NoContrast {
+    /// A side has fewer than 2 successful runs: its noise cannot be estimated.
+    TooFewRuns {
+        /// Successful runs of the reference side.
+        reference_runs: usize,
+        /// Successful runs of the current side.
+        current_runs: usize,
+    },
+    /// Every run of each side took exactly the same time: there is no noise to measure.
+    NoNoise,
+    /// A build time is not a finite number of seconds above 0 (results readers refuse such
+    /// rows, so only a caller's bug gets here).
+    UnusableTime,
+}
+
+impl NoContrast {
+    /// The name used in files (`summary.csv`'s `verdict`, `history.csv`'s `change`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoContrast::TooFewRuns { .. } => "too_few_runs",
+            NoContrast::NoNoise => "no_noise",
+            NoContrast::UnusableTime => "unusable_time",
+        }
+    }
+
+    /// A few words for a table cell: "too few runs to tell".
+    pub fn short(self) -> &'static str {
+        match self {
+            NoContrast::TooFewRuns { .. } => "too few runs to tell",
+            NoContrast::NoNoise => "identical times, noise unknown",
+            NoContrast::UnusableTime => "unusable times",
+        }
+    }
+}
+
+impl std::fmt::Display for NoContrast {
+    /// The reason as a clause: "too few runs (1 against 3; 2 a side are needed)".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoContrast::TooFewRuns {
+                reference_runs,
+                current_runs,
+            } => write!(
+                f,
+                "too few runs ({reference_runs} against {current_runs}; {MIN_RUNS_FOR_CONTRAST} a side are needed)"
+            ),
+            NoContrast::NoNoise => write!(
+                f,
+                "both sides' times are identical, so their noise cannot be estimated"
+            ),
+            NoContrast::UnusableTime => {
+                write!(f, "a build time is not a finite number of seconds above 0")
+            }
+        }
+    }
+}
+
 /// One reference sample of build times against one current sample.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Contrast {
     /// Geometric mean of the current times over that of the reference: below 1 is faster.
     pub time_ratio: f64,
-    /// Interval of `time_ratio` at `confidence`.
+    /// Interval of `time_ratio` at `confidence`, simultaneous with the family's other intervals.
     pub interval: Interval,
-    /// Confidence level of `interval` after Holm's adjustment (0.95 for a single contrast).
+    /// Level of `interval`: `1 - 0.05 / family_size`, the same for the whole family.
     pub confidence: f64,
-    /// Welch's two-sided p-value for equal geometric means, before adjustment.
+    /// Two-sided p-value for equal geometric means on `degrees_of_freedom`, before adjustment.
     pub p_value: f64,
-    /// The p-value after Holm's adjustment across the family.
+    /// Bonferroni's adjusted p-value, `min(1, family_size * p_value)`: below 0.05 exactly when
+    /// `interval` excludes 1.
     pub adjusted_p_value: f64,
-    /// Welch–Satterthwaite degrees of freedom.
+    /// Hsu's degrees of freedom used for the interval and the p-value, `min(n₁, n₂) - 1`.
     pub degrees_of_freedom: f64,
-    /// How many contrasts the adjustment was made over.
+    /// How many contrasts the family holds (those with an interval).
     pub family_size: usize,
     /// The half-width of the noise band used, as a fraction (0.05 = 5%).
     pub noise_threshold: f64,
     /// The verdict.
     pub outcome: Outcome,
+    /// The side whose times were all identical, which was given the other side's variance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constant_side: Option<Side>,
 }
 
 impl Contrast {
@@ -91,68 +140,47 @@ impl Contrast {
     }
 }
 
-/// `current` against `reference` alone (a family of one).
-///
-/// `None` when either side has fewer than 2 runs or a time that is not finite and positive.
-pub fn contrast(reference: &[f64], current: &[f64], noise_threshold: f64) -> Option<Contrast> {
+/// `current` against `reference` alone (a family of one, at the 95% level).
+pub fn contrast(
+    reference: &[f64],
+    current: &[f64],
+    noise_threshold: f64,
+) -> Result<Contrast, NoContrast> {
     contrast_family(&[(reference, current)], noise_threshold)
         .into_iter()
         .next()
-        .flatten()
+        .unwrap_or(Err(NoContrast::UnusableTime))
 }
 
-/// Each `(reference, current)` pair, with Holm's adjustment across the pairs that have a
-/// contrast. The result has one entry per pair, `None` where a side has too few runs.
-pub fn contrast_family(pairs: &[(&[f64], &[f64])], noise_threshold: f64) -> Vec<Option<Contrast>> {
-    let differences: Vec<Option<LogDifference>> = pairs
+/// Each `(reference, current)` pair, as one family: every pair that gets an interval gets it at
+/// the same Bonferroni level, `1 - 0.05 / m` over the `m` such pairs. The result has one entry
+/// per pair, in the order given; an entry depends on its own pair and on `m` alone, so the order
+/// of the pairs changes nothing.
+pub fn contrast_family(
+    pairs: &[(&[f64], &[f64])],
+    noise_threshold: f64,
+) -> Vec<Result<Contrast, NoContrast>> {
+    let differences: Vec<Result<LogDifference, NoContrast>> = pairs
         .iter()
         .map(|(reference, current)| log_difference(reference, current))
         .collect();
-    let p_values: Vec<f64> = differences.iter().flatten().map(|d| d.p_value).collect();
-    let mut steps = holm_steps(&p_values).into_iter();
-    let family_size = p_values.len();
+    let family_size = differences.iter().filter(|d| d.is_ok()).count();
     differences
         .into_iter()
-        .map(|difference| {
-            let difference = difference?;
-            let (adjusted_p_value, hypotheses_left) = steps.next()?;
-            Some(from_difference(
-                &difference,
-                adjusted_p_value,
-                hypotheses_left,
-                family_size,
-                noise_threshold,
-            ))
-        })
+        .map(|difference| Ok(from_difference(&difference?, family_size, noise_threshold)))
         .collect()
 }
 
 fn from_difference(
     difference: &LogDifference,
-    adjusted_p_value: f64,
-    hypotheses_left: usize,
     family_size: usize,
     noise_threshold: f64,
 ) -> Contrast {
-    // The interval's error rate g: an interval at level 1 - g excludes 1 iff p < g. The Holm
-    // step's own rate, alpha / (hypotheses left), keeps every interval at least as wide as
-    // Holm's step makes it, which is what a `same` verdict needs; taking alpha * p / p_holm
-    // where that is smaller makes excluding 1 exactly Holm's decision (p < alpha * p / p_holm
-    // iff p_holm < alpha), so the verdict can never disagree with the adjusted p-value.
-    let step_rate = FAMILY_ERROR_RATE / hypotheses_left.max(1) as f64;
-    let error_rate = if adjusted_p_value > 0.0 && difference.p_value > 0.0 {
-        (FAMILY_ERROR_RATE * difference.p_value / adjusted_p_value).min(step_rate)
-    } else {
-        step_rate
-    };
-    let confidence = 1.0 - error_rate;
-    let half_width = if difference.standard_error == 0.0 {
-        0.0
-    } else {
-        StudentsT::new(0.0, 1.0, difference.degrees_of_freedom)
-            .map(|t| t.inverse_cdf(1.0 - error_rate / 2.0) * difference.standard_error)
-            .unwrap_or(f64::INFINITY)
-    };
+    let confidence = simultaneous_level(family_size);
+    let half_width = t_quantile(
+        difference.degrees_of_freedom,
+        per_interval_error_rate(family_size),
+    ) * difference.standard_error;
     let interval = Interval {
         low: (difference.mean_difference - half_width).exp(),
         high: (difference.mean_difference + half_width).exp(),
@@ -162,12 +190,22 @@ fn from_difference(
         interval,
         confidence,
         p_value: difference.p_value,
-        adjusted_p_value,
+        adjusted_p_value: (difference.p_value * family_size.max(1) as f64).min(1.0),
         degrees_of_freedom: difference.degrees_of_freedom,
         family_size,
         noise_threshold,
         outcome: outcome(&interval, noise_threshold),
+        constant_side: difference.constant_side,
     }
+}
+
+/// The two-sided critical value of Student's t: `P(|T| > q) = error_rate` on
+/// `degrees_of_freedom`. Infinite (an interval that claims nothing) should statrs refuse the
+/// degrees of freedom, which are at least 1.
+fn t_quantile(degrees_of_freedom: f64, error_rate: f64) -> f64 {
+    StudentsT::new(0.0, 1.0, degrees_of_freedom)
+        .map(|t| t.inverse_cdf(1.0 - error_rate / 2.0))
+        .unwrap_or(f64::INFINITY)
 }
 
 /// The verdict an interval of a time ratio gives.
@@ -185,28 +223,6 @@ pub fn outcome(interval: &Interval, noise_threshold: f64) -> Outcome {
     }
 }
 
-/// Holm's step-down adjusted p-values, in the order given: sorted ascending, the i-th (from 0)
-/// of m is multiplied by m - i, made non-decreasing, and capped at 1.
-pub fn holm(p_values: &[f64]) -> Vec<f64> {
-    holm_steps(p_values).into_iter().map(|(p, _)| p).collect()
-}
-
-/// Each p-value's Holm-adjusted value and the number of hypotheses left at its step (m - i).
-fn holm_steps(p_values: &[f64]) -> Vec<(f64, usize)> {
-    let m = p_values.len();
-    let mut order: Vec<usize> = (0..m).collect();
-    order.sort_by(|&a, &b| p_values[a].total_cmp(&p_values[b]));
-    let mut steps = vec![(0.0, 0); m];
-    let mut running_max: f64 = 0.0;
-    for (rank, &index) in order.iter().enumerate() {
-        let left = m - rank;
-        let scaled = (p_values[index] * left as f64).min(1.0);
-        running_max = running_max.max(scaled);
-        steps[index] = (running_max, left);
-    }
-    steps
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,11 +232,12 @@ mod tests {
         (actual - expected).abs() <= relative * expected.abs()
     }
 
-    // Reference values from scipy 1.17.1 / numpy 2.4 / statsmodels 0.15.0:
-    //   r = scipy.stats.ttest_ind(np.log(current), np.log(reference), equal_var=False)
-    //   ci = r.confidence_interval(0.95); np.exp(ci.low), np.exp(ci.high)
-    //   np.exp(np.mean(np.log(current)) - np.mean(np.log(reference)))
-    //   statsmodels.stats.multitest.multipletests(p, method="holm")[1]
+    // Reference values from scipy 1.17.1 / numpy 2.4.6, for a family of m:
+    //   lr, lc = np.log(reference), np.log(current); d = lc.mean() - lr.mean()
+    //   se = np.sqrt(lr.var(ddof=1) / len(lr) + lc.var(ddof=1) / len(lc))
+    //   df = min(len(lr), len(lc)) - 1; q = scipy.stats.t.ppf(1 - 0.05 / (2 * m), df)
+    //   np.exp(d), np.exp(d - q * se), np.exp(d + q * se)
+    //   p = 2 * scipy.stats.t.sf(abs(d / se), df); min(1, m * p)
 
     fn assert_contrast(
         reference: &[f64],
@@ -248,7 +265,12 @@ mod tests {
             c.interval.high
         );
         assert!(close(c.p_value, p, 1e-6), "p {} vs {p}", c.p_value);
-        assert_eq!(c.confidence, 0.95);
+        assert_eq!(c.adjusted_p_value, c.p_value, "a family of one");
+        assert_eq!((c.confidence, c.family_size), (0.95, 1));
+        assert_eq!(
+            c.degrees_of_freedom,
+            (reference.len().min(current.len()) - 1) as f64
+        );
         assert_eq!(c.outcome, outcome);
     }
 
@@ -258,9 +280,9 @@ mod tests {
             &[100.0, 101.0, 99.0],
             &[10.0, 10.5, 9.8],
             0.10096083539488328,
-            0.09314634627274467,
-            0.1094309191021408,
-            2.4490675585191337e-05,
+            0.09212862567619856,
+            0.1106397735646034,
+            8.608799207572918e-05,
             Outcome::Faster,
         );
     }
@@ -271,9 +293,9 @@ mod tests {
             &[10.0, 10.2, 9.9],
             &[20.0, 20.5, 19.7],
             1.9998844588959952,
-            1.9184137140697959,
-            2.0848150842546658,
-            2.520755615201118e-06,
+            1.8785786463267184,
+            2.1290233745359717,
+            0.00043999669375341177,
             Outcome::Slower,
         );
     }
@@ -284,23 +306,23 @@ mod tests {
             &[10.0, 14.0, 9.0, 12.5],
             &[11.0, 9.5, 13.0],
             0.9886283831147236,
-            0.6968164436668398,
-            1.40264497025466,
-            0.9361414802669519,
+            0.551344544907411,
+            1.7727319312902023,
+            0.940519726822456,
             Outcome::Inconclusive,
         );
     }
 
     #[test]
     fn a_tight_three_percent_change_is_the_same_within_the_band() {
-        // Significant (p = 0.0025), but the whole interval lies within 5%.
+        // Significant (p = 0.010), but the whole interval lies within 5%.
         assert_contrast(
             &[20.0, 20.4, 19.8, 20.2, 19.9, 20.1],
             &[20.5, 20.9, 20.3, 20.7, 20.4, 20.6],
             1.024919313336131,
-            1.011012989169294,
-            1.0390169167979968,
-            0.002461630603347352,
+            1.0088938175927569,
+            1.0411993616492035,
+            0.010172247414462217,
             Outcome::Same,
         );
         let strict = contrast(
@@ -317,17 +339,7 @@ mod tests {
     }
 
     #[test]
-    fn holm_matches_statsmodels() {
-        let adjusted = holm(&[0.01, 0.04, 0.03, 0.005]);
-        for (actual, expected) in adjusted.iter().zip([0.03, 0.06, 0.06, 0.02]) {
-            assert!(close(*actual, expected, 1e-12), "{adjusted:?}");
-        }
-        assert_eq!(holm(&[]), Vec::<f64>::new());
-        assert_eq!(holm(&[0.7, 0.9]), [1.0, 1.0], "capped at 1");
-    }
-
-    #[test]
-    fn a_family_widens_each_interval_to_holm_s_decision() {
+    fn a_family_puts_every_interval_at_one_bonferroni_level() {
         let tight_reference = [10.0, 10.2, 9.9];
         let slower = [20.0, 20.5, 19.7];
         let noisy_reference = [10.0, 14.0, 9.0, 12.5];
@@ -337,28 +349,126 @@ mod tests {
                 (&tight_reference, &slower),
                 (&noisy_reference, &noisy),
                 (&[1.0], &[1.0, 2.0]),
+                (&[3.0, 3.0], &[3.0, 3.0, 3.0]),
             ],
             DEFAULT_NOISE_THRESHOLD,
         );
-        assert!(family[2].is_none(), "one run is too few");
-        let (first, second) = (family[0].as_ref().unwrap(), family[1].as_ref().unwrap());
-        assert_eq!((first.family_size, second.family_size), (2, 2));
-        // Smallest p times 2; the other times 1, kept non-decreasing.
-        assert!(close(
-            first.adjusted_p_value,
-            2.0 * 2.520755615201118e-06,
-            1e-6
-        ));
-        assert!(close(second.adjusted_p_value, 0.9361414802669519, 1e-6));
-        // The first is Holm's first step (alpha / 2); the second its last (alpha / 1).
-        assert!(close(first.confidence, 0.975, 1e-12));
-        assert!(close(second.confidence, 0.95, 1e-12));
-        // scipy: ttest_ind(...).confidence_interval(0.975), exponentiated.
-        let alone = contrast(&tight_reference, &slower, DEFAULT_NOISE_THRESHOLD).unwrap();
-        assert!(
-            first.interval.low < alone.interval.low && first.interval.high > alone.interval.high
+        assert_eq!(
+            family[2],
+            Err(NoContrast::TooFewRuns {
+                reference_runs: 1,
+                current_runs: 2
+            })
         );
+        assert_eq!(family[3], Err(NoContrast::NoNoise));
+        let (first, second) = (family[0].as_ref().unwrap(), family[1].as_ref().unwrap());
+        assert_eq!(
+            (first.family_size, second.family_size),
+            (2, 2),
+            "only contrasts with an interval count"
+        );
+        assert!(close(first.confidence, 0.975, 1e-15) && first.confidence == second.confidence);
+        // scipy, m = 2 (see above).
+        assert!(close(first.interval.low, 1.8273089404715415, 1e-8));
+        assert!(close(first.interval.high, 2.1887584306907826, 1e-8));
+        assert!(close(first.adjusted_p_value, 0.0008799933875068235, 1e-6));
+        assert!(close(second.interval.low, 0.4258661727439248, 1e-8));
+        assert!(close(second.interval.high, 2.29505450879692, 1e-8));
+        assert_eq!(second.adjusted_p_value, 1.0, "capped at 1");
         assert_eq!(first.outcome, Outcome::Slower);
+    }
+
+    #[test]
+    fn the_interval_excludes_1_exactly_when_the_adjusted_p_value_is_below_5_percent() {
+        // Effects on both sides of the threshold, in families of 1 to 9.
+        for m in 1..=9 {
+            for shift in [1.0, 1.02, 1.05, 1.08, 1.1, 1.15, 1.2, 1.3, 1.5, 2.0] {
+                let reference = [10.0, 10.6, 9.7, 10.3];
+                let current = [10.0 * shift, 10.4 * shift, 9.8 * shift];
+                let pairs: Vec<(&[f64], &[f64])> = vec![(&reference, &current); m];
+                let c = contrast_family(&pairs, 0.0)[0].clone().unwrap();
+                let excludes_one = c.interval.low > 1.0 || c.interval.high < 1.0;
+                assert_eq!(
+                    excludes_one,
+                    c.adjusted_p_value < 0.05,
+                    "m {m} shift {shift}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_listing_order_of_a_family_changes_no_interval_level_or_verdict() {
+        // Ties included: the same samples twice give the same p-value, which a step-down
+        // procedure would have to rank.
+        let samples: [&[f64]; 5] = [
+            &[10.0, 10.2, 9.9],
+            &[20.0, 20.5, 19.7],
+            &[10.0, 14.0, 9.0, 12.5],
+            &[11.0, 9.5, 13.0],
+            &[10.1, 10.4, 9.8, 10.0],
+        ];
+        let pairs: Vec<(&[f64], &[f64])> = vec![
+            (samples[0], samples[1]),
+            (samples[2], samples[3]),
+            (samples[0], samples[4]),
+            (samples[0], samples[4]),
+            (samples[2], samples[1]),
+            (samples[3], &[1.0]),
+        ];
+        let forward = contrast_family(&pairs, DEFAULT_NOISE_THRESHOLD);
+        let mut order: Vec<usize> = (0..pairs.len()).collect();
+        // Every rotation and the reversal.
+        for rotation in 0..pairs.len() {
+            order.rotate_left(1);
+            for reversed in [false, true] {
+                let mut permuted = order.clone();
+                if reversed {
+                    permuted.reverse();
+                }
+                let listed: Vec<(&[f64], &[f64])> = permuted.iter().map(|&i| pairs[i]).collect();
+                let results = contrast_family(&listed, DEFAULT_NOISE_THRESHOLD);
+                for (position, &index) in permuted.iter().enumerate() {
+                    assert_eq!(
+                        results[position], forward[index],
+                        "rotation {rotation}, reversed {reversed}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_constant_side_is_stated_on_the_contrast() {
+        let c = contrast(&[1.0, 2.0, 3.0, 4.0], &[2.0, 2.0, 2.0], 0.05).unwrap();
+        assert_eq!(c.constant_side, Some(Side::Current));
+        assert!(c.interval.low < c.time_ratio && c.time_ratio < c.interval.high);
+        assert_eq!(
+            contrast(&[2.0, 2.0], &[3.0, 3.0], 0.05),
+            Err(NoContrast::NoNoise),
+            "no zero-width interval with p = 0"
+        );
+    }
+
+    #[test]
+    fn the_reasons_read_as_sentences() {
+        let too_few = NoContrast::TooFewRuns {
+            reference_runs: 1,
+            current_runs: 3,
+        };
+        assert_eq!(
+            too_few.to_string(),
+            "too few runs (1 against 3; 2 a side are needed)"
+        );
+        assert_eq!(
+            NoContrast::NoNoise.to_string(),
+            "both sides' times are identical, so their noise cannot be estimated"
+        );
+        assert_eq!(too_few.as_str(), "too_few_runs");
+        assert_eq!(
+            serde_json::to_value(too_few).unwrap(),
+            serde_json::json!({"reason": "too_few_runs", "reference_runs": 1, "current_runs": 3})
+        );
     }
 
     #[test]
