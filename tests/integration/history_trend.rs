@@ -48,12 +48,22 @@ fn history_marks_the_step_change_in_the_middle_night_and_draws_the_trend() {
 
     let trend = root.path().join("trend");
     let csv = std::fs::read_to_string(trend.join("history.csv")).unwrap();
-    let changes: Vec<&str> = csv
-        .lines()
-        .skip(1)
-        .map(|line| line.rsplit(',').next().unwrap())
-        .collect();
-    assert_eq!(changes, ["", "slower", "same"], "{csv}");
+    let column = |name: &str| -> Vec<&str> {
+        let index = csv
+            .lines()
+            .next()
+            .unwrap()
+            .split(',')
+            .position(|c| c == name)
+            .unwrap();
+        csv.lines()
+            .skip(1)
+            .map(|line| line.split(',').nth(index).unwrap())
+            .collect()
+    };
+    assert_eq!(column("change"), ["", "slower", "same"], "{csv}");
+    // Two steps with an interval, one family: each at 1 - 0.05 / 2.
+    assert_eq!(column("change_confidence"), ["", "0.975", "0.975"], "{csv}");
     let markdown = std::fs::read_to_string(trend.join("history.md")).unwrap();
     assert!(markdown.contains("1 step change"), "{markdown}");
     assert!(
