@@ -340,6 +340,6 @@ pub fn verdict_sentence(comparison: &Comparison) -> String {
             format::speedup_interval_phrase(contrast),
             format::outcome_phrase(contrast)
         ),
-        Err(reason) => format!("{head}: no interval and no verdict: {reason}"),
+        Err(reason) => format!("{head}, with no interval and no verdict: {reason}"),
     }
 }

@@ -74,14 +74,12 @@ pub enum Family {
 }
 
 impl Family {
-    fn noun(self, family_size: usize) -> &'static str {
-        let one = family_size == 1;
+    /// "of this report": what the intervals belong to.
+    fn of_what(self) -> &'static str {
         match self {
-            Family::Report if one => "comparison of this report",
-            Family::Report => "comparisons of this report",
-            Family::Compare => "series compared",
-            Family::History if one => "step of this history",
-            Family::History => "steps of this history",
+            Family::Report => "of this report",
+            Family::Compare => "of this comparison",
+            Family::History => "of this history",
         }
     }
 }
@@ -135,16 +133,14 @@ pub fn outcomes_sentence(noise_percent: &str) -> String {
 /// `family_size` (the contrasts that have an interval) name what the levels hold for, and
 /// `noise_percent` is the noise band as a percentage ("5%").
 pub fn method_paragraph(noise_percent: &str, family: Family, family_size: usize) -> String {
+    let of_what = family.of_what();
     let family_clause = match family_size {
-        0 => "Comparisons made together are one family: with m of them, every interval is at the level 1 − 5%/m (Bonferroni), so that all hold together with probability at least 95%.".to_string(),
-        1 => format!(
-            "The one {} is a family of one: its interval is at the 95% level.",
-            family.noun(1)
-        ),
+        0 => "Intervals made together are one family: with m of them, each is at the level 1 − 5%/m (Bonferroni), so that all hold together with probability at least 95%.".to_string(),
+        1 => format!("The one interval {of_what} is at the 95% level."),
         m => format!(
-            "The {m} {} are one family: every interval is a {} simultaneous interval (Bonferroni, 1 − 5%/{m}), so all {m} hold together with probability at least 95%, and adjusted p-values are min(1, {m}·p).",
-            family.noun(m),
-            level_percent(simultaneous_level(m))
+            "The {m} intervals {of_what} are one family: each is a {} simultaneous interval (Bonferroni, 1 − 5%/{m}), so {} hold together with probability at least 95%, and adjusted p-values are min(1, {m}·p).",
+            level_percent(simultaneous_level(m)),
+            if m == 2 { "both".to_string() } else { format!("all {m}") }
         ),
     };
     format!(
@@ -175,15 +171,13 @@ mod tests {
     fn the_paragraph_names_the_family_and_its_level() {
         let nine = method_paragraph("5%", Family::Report, 9);
         assert!(
-            nine.contains("The 9 comparisons of this report are one family: every interval is a 99.44% simultaneous interval (Bonferroni, 1 − 5%/9)"),
+            nine.contains("The 9 intervals of this report are one family: each is a 99.44% simultaneous interval (Bonferroni, 1 − 5%/9), so all 9 hold together"),
             "{nine}"
         );
         assert!(nine.contains("within 5% either way"), "{nine}");
         let one = method_paragraph("10%", Family::Compare, 1);
         assert!(
-            one.contains(
-                "The one series compared is a family of one: its interval is at the 95% level."
-            ),
+            one.contains("The one interval of this comparison is at the 95% level."),
             "{one}"
         );
         assert!(!one.contains("simultaneous"), "{one}");
