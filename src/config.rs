@@ -277,12 +277,29 @@ impl RunSettings {
             .keys()
             .map(|k| (k.clone(), "--secret-build-arg"))
             .collect();
-        let names: Vec<String> = self
+        let mut names: Vec<String> = self
             .scenarios
             .iter()
             .flat_map(|s| s.secret_build_args.iter().cloned())
             .chain(secret_args.keys().cloned())
             .collect();
+        // A build argument whose value is a URL with credentials is kept secret too, or
+        // meta.json would record the password with the build arguments.
+        let mut sets: Vec<&BuildArgs> = vec![&self.options.build_args];
+        for scenario in &self.scenarios {
+            sets.push(&scenario.build_args);
+            sets.extend(scenario.variants.iter().map(|v| &v.build_args));
+            sets.extend(scenario.prebuilds.iter().map(|p| &p.build_args));
+            sets.extend(scenario.profiles.values());
+        }
+        for name in secrets::build_args_with_url_credentials(&sets) {
+            if !names.contains(&name) {
+                self.warnings.push(format!(
+                    "build argument {name} holds a URL with credentials, so it is kept secret like a --secret-build-arg: its value is never recorded or printed"
+                ));
+                names.push(name);
+            }
+        }
         // A `--build-arg` a scenario calls secret is one: meta.json must not record its value.
         let named_secret: Vec<String> = self
             .options

@@ -25,8 +25,8 @@ use std::sync::Arc;
 
 pub use build_secret::{BuildSecret, BuildSecretValues, MAX_BUILD_SECRET_BYTES, SecretSource};
 pub use sources::{
-    GivenSecret, build_args_with_values, kept_image_warning, refuse_short_values,
-    scenario_secret_values, secret_build_args_from_flags,
+    GivenSecret, build_args_with_url_credentials, build_args_with_values, kept_image_warning,
+    refuse_short_values, scenario_secret_values, secret_build_args_from_flags,
 };
 pub use stream::SecretStream;
 pub use urls::without_url_credentials;

@@ -2,9 +2,11 @@
 //! `--secret`), the checks they pass before the first build, and what the run says about
 //! them.
 
+use std::collections::BTreeSet;
+
 use crate::scenario::{BuildArgs, MANIFEST_FILE, Scenario};
 
-use super::{too_short, too_short_sentence};
+use super::{too_short, too_short_sentence, without_url_credentials};
 
 /// A secret value as the run was given it.
 #[derive(Clone, Copy)]
@@ -118,6 +120,15 @@ pub fn kept_image_warning(keep_images: bool, rm: bool, names: &[&str]) -> Option
     Some(format!(
         "this run keeps {kept}, and an image's history records the value of {arguments} for every RUN step after `ARG {name}`, where `docker history --no-trunc` shows it; pass --rm to remove the images when the run ends, or give the value as a BuildKit secret (--secret id={name},env={name}, read with RUN --mount=type=secret,id={name}), which no image keeps"
     ))
+}
+
+/// The names of the build arguments in `sets` whose value holds a URL with credentials.
+pub fn build_args_with_url_credentials(sets: &[&BuildArgs]) -> BTreeSet<String> {
+    sets.iter()
+        .flat_map(|args| args.iter())
+        .filter(|(_, value)| without_url_credentials(value) != **value)
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 /// Refuses the first of `values` (each with where it is given) that is too short to be a

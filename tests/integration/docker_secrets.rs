@@ -608,6 +608,8 @@ fn docker_url_credentials_are_never_recorded_or_printed() {
     let local =
         std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string());
     // A loopback port nothing listens on: the host fails fast, after the run has recorded it.
+    // A build argument holding a URL with credentials is kept secret, so that meta.json does
+    // not record it with the build arguments.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -635,6 +637,7 @@ fn docker_url_credentials_are_never_recorded_or_printed() {
             "--docker-host",
             &local_arg,
             &remote_arg,
+            "--build-arg=PROXY=http://sbuser:sbpass-4f2e9c@127.0.0.1:3128",
             "--on-every-host",
             "--out",
             &out_arg,
@@ -649,6 +652,10 @@ fn docker_url_credentials_are_never_recorded_or_printed() {
     assert!(
         printed.contains(&format!("tcp://127.0.0.1:{port}")),
         "the host is named, without its credentials: {printed}"
+    );
+    assert!(
+        printed.contains("warning: build argument PROXY holds a URL with credentials, so it is kept secret like a --secret-build-arg"),
+        "{printed}"
     );
     let rows = results(&out);
     assert!(
