@@ -392,73 +392,49 @@ fn docker_buildkit_secrets_reach_run_mount_but_no_output_and_no_image() {
 /// lower-case hex, a space as `%20` and as `+`) and JSON-escaped (serde_json, Go's
 /// `encoding/json` with `\u003c`, and ASCII-only with `\u00e9` in lower- and upper-case hex).
 fn encoded_forms(value: &str) -> Vec<String> {
-    let percent: String = value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            b => format!("%{b:02X}"),
-        })
-        .collect();
-    let lower_hex = |text: &str, escape: &str| {
-        text.split(escape)
-            .enumerate()
-            .map(|(i, piece)| {
-                if i == 0 {
-                    piece.to_string()
-                } else {
-                    let (hex, rest) = piece.split_at(piece.len().min(escape_width(escape)));
-                    format!("{escape}{}{rest}", hex.to_ascii_lowercase())
+    let percent = |hex: fn(u8) -> String| -> String {
+        value
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
                 }
+                b => format!("%{}", hex(b)),
             })
-            .collect::<String>()
+            .collect()
     };
+    let upper = percent(|b| format!("{b:02X}"));
+    let lower = percent(|b| format!("{b:02x}"));
     let json = serde_json::to_string(value).unwrap();
     let json = json[1..json.len() - 1].to_string();
     let go = json
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
         .replace('&', "\\u0026");
-    let ascii: String = json
-        .chars()
-        .map(|c| {
-            if c.is_ascii() {
-                c.to_string()
-            } else {
+    let ascii = |hex: fn(u16) -> String| -> String {
+        json.chars()
+            .map(|c| {
                 let mut units = [0u16; 2];
-                c.encode_utf16(&mut units)
-                    .iter()
-                    .map(|u| format!("\\u{u:04x}"))
-                    .collect()
-            }
-        })
-        .collect();
-    let ascii_upper: String = ascii
-        .split("\\u")
-        .enumerate()
-        .map(|(i, piece)| {
-            if i == 0 {
-                piece.to_string()
-            } else {
-                let (hex, rest) = piece.split_at(4.min(piece.len()));
-                format!("\\u{}{rest}", hex.to_ascii_uppercase())
-            }
-        })
-        .collect();
+                if c.is_ascii() {
+                    c.to_string()
+                } else {
+                    c.encode_utf16(&mut units)
+                        .iter()
+                        .map(|u| format!("\\u{}", hex(*u)))
+                        .collect()
+                }
+            })
+            .collect()
+    };
     vec![
-        percent.clone(),
-        lower_hex(&percent, "%"),
-        percent.replace("%20", "+"),
-        json,
+        upper.replace("%20", "+"),
+        upper,
+        lower,
         go,
-        ascii,
-        ascii_upper,
+        ascii(|u| format!("{u:04x}")),
+        ascii(|u| format!("{u:04X}")),
+        json,
     ]
-}
-
-fn escape_width(escape: &str) -> usize {
-    if escape == "%" { 2 } else { 4 }
 }
 
 /// Runs a scenario whose failing variant prints a secret build argument (read from the
