@@ -203,9 +203,10 @@ pub struct RunArgs {
     #[arg(long = "build-arg", value_name = "KEY=VALUE", value_parser = parse_build_arg)]
     pub build_args: Vec<(String, String)>,
     /// A build argument whose value is secret: used for every build, never recorded or
-    /// printed (repeatable).
-    #[arg(long = "secret-build-arg", value_name = "KEY=VALUE", value_parser = parse_build_arg)]
-    pub secret_build_args: Vec<(String, String)>,
+    /// printed (repeatable). `KEY` alone takes the value of the environment variable KEY, as
+    /// `docker build --build-arg KEY` does, which keeps it out of shell history and `ps`.
+    #[arg(long = "secret-build-arg", value_name = "KEY[=VALUE]", value_parser = parse_secret_build_arg)]
+    pub secret_build_args: Vec<(String, Option<String>)>,
     /// A BuildKit secret for `RUN --mount=type=secret,id=NAME`, as `docker build --secret`
     /// takes it: `id=NAME,src=FILE` or `id=NAME,env=VAR` (repeatable). Its value is read when
     /// the run starts and never recorded or printed.
@@ -294,6 +295,15 @@ fn parse_build_arg(text: &str) -> Result<(String, String), String> {
         Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
         _ => Err(format!("`{text}` is not KEY=VALUE")),
     }
+}
+
+/// `KEY=VALUE`, or `KEY` for a value read from the environment later. Never fails: clap would
+/// quote the value in its error, so `config` checks the key instead.
+fn parse_secret_build_arg(text: &str) -> Result<(String, Option<String>), String> {
+    Ok(match text.split_once('=') {
+        Some((key, value)) => (key.to_string(), Some(value.to_string())),
+        None => (text.to_string(), None),
+    })
 }
 
 /// "5" or "5%" as the fraction 0.05; from 0 up to 100%.

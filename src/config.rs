@@ -20,7 +20,7 @@ use crate::results::{
     BuildKey, HostSpec, RecordedSettings, ResultSet, RunOptions, StoreError, is_results_folder,
 };
 use crate::scenario::{AdHoc, BuildArgs, MANIFEST_FILE, Scenario, ScenarioInputs, Variant};
-use crate::secrets::{BuildSecret, BuildSecretValues, Secrets};
+use crate::secrets::{self, BuildSecret, BuildSecretValues, Secrets};
 
 /// Where results go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,7 +177,10 @@ impl RunSettings {
             secrets: Secrets::default(),
             build_secret_values: Arc::default(),
         }
-        .with_secrets(args.secret_build_args.iter().cloned().collect())
+        .with_secrets(
+            secrets::secret_build_args_from_flags(&args.secret_build_args)
+                .map_err(ConfigError::Usage)?,
+        )
     }
 
     /// The settings recorded in `dir`'s meta.json, after checking that every scenario's files
@@ -266,15 +269,37 @@ impl RunSettings {
         })
     }
 
-    /// These settings with `secret_args` applied, the BuildKit secrets read, and every secret
-    /// value known for redaction.
+    /// These settings with `secret_args` (from `--secret-build-arg`) applied, the BuildKit
+    /// secrets read, every secret value checked and known for redaction, and the command line
+    /// as it may be recorded.
     fn with_secrets(mut self, mut secret_args: BuildArgs) -> Result<RunSettings, ConfigError> {
-        let names: Vec<String> = self
+        let mut flag_of: BTreeMap<String, &str> = secret_args
+            .keys()
+            .map(|k| (k.clone(), "--secret-build-arg"))
+            .collect();
+        let mut names: Vec<String> = self
             .scenarios
             .iter()
             .flat_map(|s| s.secret_build_args.iter().cloned())
             .chain(secret_args.keys().cloned())
             .collect();
+        // A build argument whose value is a URL with credentials is kept secret too, or
+        // meta.json would record the password with the build arguments.
+        let mut sets: Vec<&BuildArgs> = vec![&self.options.build_args];
+        for scenario in &self.scenarios {
+            sets.push(&scenario.build_args);
+            sets.extend(scenario.variants.iter().map(|v| &v.build_args));
+            sets.extend(scenario.prebuilds.iter().map(|p| &p.build_args));
+            sets.extend(scenario.profiles.values());
+        }
+        for name in secrets::build_args_with_url_credentials(&sets) {
+            if !names.contains(&name) {
+                self.warnings.push(format!(
+                    "build argument {name} holds a URL with credentials, so it is kept secret like a --secret-build-arg: its value is never recorded or printed"
+                ));
+                names.push(name);
+            }
+        }
         // A `--build-arg` a scenario calls secret is one: meta.json must not record its value.
         let named_secret: Vec<String> = self
             .options
@@ -285,26 +310,54 @@ impl RunSettings {
             .collect();
         for name in named_secret {
             if let Some(value) = self.options.build_args.remove(&name) {
+                flag_of.entry(name.clone()).or_insert("--build-arg");
                 secret_args.entry(name.clone()).or_insert(value);
                 self.options.secret_build_arg_names.push(name);
             }
         }
-        let mut sets: Vec<&BuildArgs> = vec![&secret_args, &self.options.build_args];
-        for scenario in &self.scenarios {
-            sets.push(&scenario.build_args);
-            sets.extend(scenario.variants.iter().map(|v| &v.build_args));
-            sets.extend(scenario.prebuilds.iter().map(|p| &p.build_args));
-            sets.extend(scenario.profiles.values());
-        }
-        let values =
+        let build_secret_values =
             BuildSecretValues::load(&self.options.build_secrets).map_err(ConfigError::Usage)?;
-        self.secrets = Secrets::new(names, sets).with_build_secrets(&values);
-        self.build_secret_values = Arc::new(values);
+        let mut values: Vec<(String, secrets::GivenSecret<'_>)> = secret_args
+            .iter()
+            .map(|(key, value)| {
+                let flag = flag_of.get(key).copied().unwrap_or("--secret-build-arg");
+                let given = secrets::GivenSecret {
+                    build_arg: Some(key),
+                    value: value.as_bytes(),
+                };
+                (format!("{flag} {key}"), given)
+            })
+            .collect();
+        for scenario in &self.scenarios {
+            values.extend(secrets::scenario_secret_values(scenario, &names));
+        }
+        values.extend(build_secret_values.iter().map(|(id, value)| {
+            let given = secrets::GivenSecret {
+                build_arg: None,
+                value,
+            };
+            (format!("--secret id={id}"), given)
+        }));
+        secrets::refuse_short_values(&values).map_err(ConfigError::Usage)?;
+        self.secrets = Secrets::new(names, values.iter().map(|(_, given)| given.value))
+            .map_err(ConfigError::Usage)?;
+        if self.secrets.unencoded_parts() > 0 {
+            self.warnings.push(format!(
+                "the secret values are too large to search for in every form: the {} longest parts of them (a whole value, or a line of one) are redacted as written, but not percent-encoded, JSON-escaped or in base64",
+                self.secrets.unencoded_parts()
+            ));
+        }
+        self.warnings.extend(secrets::kept_image_warning(
+            self.options.keep_images,
+            self.options.rm,
+            &secrets::build_args_with_values(&values),
+        ));
+        self.build_secret_values = Arc::new(build_secret_values);
         self.secret_args = secret_args;
         self.command_line = self
             .command_line
             .iter()
-            .map(|arg| self.secrets.redact(arg))
+            .map(|arg| secrets::without_url_credentials(&self.secrets.redact(arg)))
             .collect();
         Ok(self)
     }

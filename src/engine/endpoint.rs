@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::secrets::without_url_credentials;
+
 /// Where the daemon answers when neither a flag nor `DOCKER_HOST` says otherwise.
 pub const DEFAULT_SOCKET_URL: &str = "unix:///var/run/docker.sock";
 
@@ -113,13 +115,15 @@ impl Endpoint {
             Some((name, url)) if !name.contains("://") => (Some(name), url),
             _ => (None, text),
         };
-        Endpoint::from_url(name, url, &format!("--docker-host `{text}`"))
+        let shown = without_url_credentials(text);
+        Endpoint::from_url(name, url, &format!("--docker-host `{shown}`"))
     }
 
     fn from_url(name: Option<&str>, url: &str, origin: &str) -> Result<Endpoint, EndpointError> {
         let scheme = scheme_of(url).ok_or_else(|| {
             EndpointError(format!(
-                "{origin}: `{url}` is not a Docker endpoint; use unix:///path, tcp://host:port or ssh://user@host"
+                "{origin}: `{}` is not a Docker endpoint; use unix:///path, tcp://host:port or ssh://user@host",
+                without_url_credentials(url)
             ))
         })?;
         let name = match name {
@@ -173,7 +177,7 @@ impl Endpoint {
         let scheme = scheme_of(&docker.host).ok_or_else(|| {
             EndpointError(format!(
                 "{origin}: `{}` is not an endpoint stagebench can reach; use unix://, tcp:// or ssh://",
-                docker.host
+                without_url_credentials(&docker.host)
             ))
         })?;
         let tls_dir = store.join("tls").join(&id).join("docker");
@@ -218,9 +222,10 @@ impl Endpoint {
         (host_and_port(rest), user)
     }
 
-    /// The URL with any password removed: what results and messages show.
+    /// The URL without credentials (an `ssh://` URL keeps its user): what results and
+    /// messages show.
     pub fn display_url(&self) -> String {
-        without_credentials(&self.url)
+        without_url_credentials(&self.url)
     }
 }
 
@@ -401,28 +406,6 @@ pub fn host_name_for_url(url: &str) -> String {
     }
 }
 
-/// `scheme://user:password@host` becomes `scheme://user@host`.
-fn without_credentials(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let (authority, path) = match rest.find('/') {
-        Some(slash) => rest.split_at(slash),
-        None => (rest, ""),
-    };
-    match authority.rsplit_once('@') {
-        Some((user_info, host)) => {
-            let user = user_info.split(':').next().unwrap_or_default();
-            if user.is_empty() {
-                format!("{scheme}://{host}{path}")
-            } else {
-                format!("{scheme}://{user}@{host}{path}")
-            }
-        }
-        None => url.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,14 +453,20 @@ mod tests {
     #[test]
     fn credentials_never_reach_the_results() {
         let endpoint = Endpoint::parse_flag("tcp://admin:s3cret@10.0.0.5:2375").unwrap();
-        assert_eq!(endpoint.display_url(), "tcp://admin@10.0.0.5:2375");
+        assert_eq!(endpoint.display_url(), "tcp://10.0.0.5:2375");
         assert_eq!(endpoint.name, "10.0.0.5:2375");
+        let ssh = Endpoint::parse_flag("ssh://me@box/path").unwrap();
         assert_eq!(
-            without_credentials("ssh://me@box/path"),
+            ssh.display_url(),
             "ssh://me@box/path",
-            "a user alone is not a credential"
+            "an ssh user says whom to log in as"
         );
-        assert_eq!(without_credentials("tcp://:token@box"), "tcp://box");
+        let error = Endpoint::parse_flag("web=http://admin:s3cret@box:80").unwrap_err();
+        assert!(
+            !error.0.contains("s3cret") && !error.0.contains("admin"),
+            "{error}"
+        );
+        assert!(error.0.contains("`web=http://box:80`"), "{error}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 mod build_cache;
 mod endpoint;
+mod output;
 mod session;
 mod steps;
 mod tls;
@@ -29,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::builder::Builder;
 use crate::context::BuildContext;
 use crate::error::EngineError;
-use crate::secrets::BuildSecretValues;
+use crate::secrets::{BuildSecretValues, Secrets};
 pub use build_cache::CacheRecord;
 pub use endpoint::{
     DEFAULT_SOCKET_URL, Endpoint, EndpointError, LOCAL_HOST_NAME, Scheme, TlsFiles,
@@ -212,6 +213,8 @@ pub struct BuildRequest<'a> {
     pub builder: Builder,
     /// Ignore every cache (the classic builder's cold mode).
     pub no_cache: bool,
+    /// Redacted from everything the build's stream says, as it arrives.
+    pub secrets: &'a Secrets,
 }
 
 /// How a build ended.
@@ -440,11 +443,11 @@ impl Daemon for Engine {
             },
             Builder::Classic => self.docker.clone(),
         };
-        let mut tracker = StepTracker::default();
+        let mut tracker = StepTracker::new(request.secrets);
         let started = Instant::now();
         let body = bollard::body_try_stream(request.context.stream());
         let mut stream = docker.build_image(options, None, Some(body));
-        let mut result = Ok(());
+        let mut stream_error = None;
         let mut transport_error = None;
         while let Some(item) = stream.next().await {
             match item {
@@ -455,16 +458,21 @@ impl Daemon for Engine {
                         BollardError::DockerStreamError { .. }
                             | BollardError::DockerResponseServerError { .. }
                     );
+                    // Redacted before its whitespace is joined, which could cut a value apart.
+                    let reason = one_line(&request.secrets.redact(&full_reason(&error)));
                     if !daemon_said_so {
-                        transport_error = Some(short_reason(&error));
+                        transport_error = Some(reason.clone());
                     }
-                    result = Err(BuildFailure::Daemon(
-                        tracker.failure_message(&short_reason(&error)),
-                    ));
+                    stream_error = Some(reason);
                     break;
                 }
             }
         }
+        tracker.finish(started.elapsed().as_secs_f64(), on_event);
+        let mut result = match stream_error {
+            Some(reason) => Err(BuildFailure::Daemon(tracker.failure_message(&reason))),
+            None => Ok(()),
+        };
         let build_seconds = started.elapsed().as_secs_f64();
         // Now and then the response ends with a cut-off line after the daemon's last word
         // ("bytes remaining on stream"): a build it reported tagged is finished all the same.
@@ -603,9 +611,14 @@ fn split_tag(name: &str) -> (&str, &str) {
     }
 }
 
-/// The daemon's own message where there is one, without bollard's wrapping.
+/// The daemon's own message where there is one, without bollard's wrapping, on one line.
 fn short_reason(error: &BollardError) -> String {
-    let text = match error {
+    one_line(&full_reason(error))
+}
+
+/// The daemon's own message where there is one, without bollard's wrapping.
+fn full_reason(error: &BollardError) -> String {
+    match error {
         BollardError::DockerStreamError { error } => error.clone(),
         BollardError::DockerResponseServerError { message, .. } => message.clone(),
         BollardError::SocketNotFoundError(path) => format!("no socket at {path}"),
@@ -617,7 +630,11 @@ fn short_reason(error: &BollardError) -> String {
             }
             source.to_string()
         }
-    };
+    }
+}
+
+/// `text` with every run of whitespace made one space.
+fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 use bollard::models::{BuildInfo, BuildInfoAux};
 use serde::{Deserialize, Serialize};
 
+use super::output::OutputStream;
+use crate::secrets::Secrets;
+
 /// Something a build reports while it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BuildEvent<'a> {
@@ -75,9 +78,15 @@ struct ClassicStep {
     cached: bool,
 }
 
-/// Accumulates what a build stream says.
-#[derive(Debug, Default)]
+/// Accumulates what a build stream says. Every text from the daemon has the run's secrets
+/// redacted as it arrives, before it is cut into lines, kept or cut short.
+#[derive(Default)]
 pub(crate) struct StepTracker {
+    secrets: Secrets,
+    /// The classic builder's output.
+    classic_output: OutputStream,
+    /// Each BuildKit vertex's output, by digest and stream (1 stdout, 2 stderr).
+    vertex_output: BTreeMap<(String, i64), OutputStream>,
     vertices: BTreeMap<String, Vertex>,
     /// The smallest (arrival time − daemon start time) of any vertex update: an update arrives
     /// after the step started, so this maps the daemon's clock onto the build's own with an
@@ -111,6 +120,7 @@ pub fn classic_stream_steps(chunks: &[&str]) -> (StepCounts, Vec<StepTiming>, St
         tracker.observe(&info, index as f64, &mut |_| {});
     }
     let end = chunks.len() as f64;
+    tracker.finish(end, &mut |_| {});
     (
         tracker.counts(),
         tracker.timings(end),
@@ -122,6 +132,15 @@ pub fn classic_stream_steps(chunks: &[&str]) -> (StepCounts, Vec<StepTiming>, St
 const KEPT_OUTPUT_LINES: usize = 5;
 
 impl StepTracker {
+    /// A tracker that redacts `secrets` from everything the daemon says.
+    pub(crate) fn new(secrets: &Secrets) -> StepTracker {
+        StepTracker {
+            secrets: secrets.clone(),
+            classic_output: OutputStream::new(secrets),
+            ..StepTracker::default()
+        }
+    }
+
     /// Takes one item of the stream into account; `elapsed_s` is when it arrived, in seconds
     /// since the build request started.
     pub(crate) fn observe(
@@ -134,7 +153,7 @@ impl StepTracker {
             for update in &status.vertexes {
                 let vertex = self.vertices.entry(update.digest.clone()).or_default();
                 if !update.name.is_empty() {
-                    vertex.name.clone_from(&update.name);
+                    vertex.name = self.secrets.redact(&update.name);
                 }
                 vertex.cached |= update.cached;
                 if let Some(started) = &update.started {
@@ -151,22 +170,52 @@ impl StepTracker {
                         Some(epoch_seconds(completed.seconds, completed.nanos));
                 }
                 if !update.error.is_empty() {
-                    vertex.error.clone_from(&update.error);
+                    vertex.error = self.secrets.redact(&update.error);
                 }
                 if update.started.is_some() && update.completed.is_none() && !update.name.is_empty()
                 {
-                    self.set_step(&update.name, on_event);
+                    let name = vertex.name.clone();
+                    self.set_step(&name, on_event);
                 }
             }
-            // Parallel stages interleave their output, so each step keeps its own.
+            // Parallel stages interleave their output, so each step keeps its own, and each
+            // of its streams is redacted on its own: a value cut between two log messages of
+            // one stream is still found.
             for log in &status.logs {
+                let secrets = &self.secrets;
+                let lines = self
+                    .vertex_output
+                    .entry((log.vertex.clone(), log.stream))
+                    .or_insert_with(|| OutputStream::new(secrets))
+                    .push(&log.msg, elapsed_s);
                 let vertex = self.vertices.entry(log.vertex.clone()).or_default();
-                keep_output(&mut vertex.last_lines, &String::from_utf8_lossy(&log.msg));
+                for (line, _) in lines {
+                    keep_output(&mut vertex.last_lines, &line);
+                }
             }
         }
         if let Some(text) = &info.stream {
-            for line in text.lines() {
-                self.observe_classic_line(line, elapsed_s, on_event);
+            for (line, started_s) in self.classic_output.push(text.as_bytes(), elapsed_s) {
+                self.observe_classic_line(&line, started_s, on_event);
+            }
+        }
+    }
+
+    /// The stream ended at `elapsed_s`: what every output stream still held back (a last line
+    /// without a newline, text that could have been the start of a secret) is taken in,
+    /// redacted.
+    pub(crate) fn finish(
+        &mut self,
+        elapsed_s: f64,
+        on_event: &mut (impl FnMut(BuildEvent<'_>) + ?Sized),
+    ) {
+        for (line, started_s) in self.classic_output.finish(elapsed_s) {
+            self.observe_classic_line(&line, started_s, on_event);
+        }
+        for ((digest, _), mut output) in std::mem::take(&mut self.vertex_output) {
+            let vertex = self.vertices.entry(digest).or_default();
+            for (line, _) in output.finish(elapsed_s) {
+                keep_output(&mut vertex.last_lines, &line);
             }
         }
     }
@@ -474,6 +523,75 @@ mod tests {
         assert!(
             !tracker.finished_tagging("x/y:a"),
             "only the last line counts"
+        );
+    }
+
+    #[test]
+    fn output_is_redacted_as_it_arrives_before_it_is_cut_into_lines_or_cut_short() {
+        let secrets = Secrets::new(["T".to_string()], ["tok-SECRET-abcdef"]).unwrap();
+        let long = format!("{}tok-SECRET-abcdef", "y".repeat(290));
+        let chunks = [
+            format!("{long}\n"),
+            "split tok-SEC".to_string(),
+            "RET-abcdef end".to_string(),
+        ];
+        let expected = format!(
+            "last output: {}<secret> | split <secret> end",
+            "y".repeat(290)
+        );
+
+        let mut buildkit = StepTracker::new(&secrets);
+        let mut failed = vertex("v", "[2/2] RUN x tok-SECRET-abcdef", Some(1), None, false);
+        if let Some(BuildInfoAux::BuildKit(status)) = &mut failed.aux {
+            status.vertexes[0].error = "exit code: 3 (tok-SECRET-abcdef)".to_string();
+        }
+        buildkit.observe(&failed, 0.0, &mut |_| {});
+        for chunk in &chunks {
+            let log = bollard::moby::buildkit::v1::VertexLog {
+                vertex: "v".to_string(),
+                stream: 1,
+                msg: chunk.as_bytes().to_vec(),
+                ..Default::default()
+            };
+            let info = BuildInfo {
+                aux: Some(BuildInfoAux::BuildKit(
+                    bollard::moby::buildkit::v1::StatusResponse {
+                        logs: vec![log],
+                        ..Default::default()
+                    },
+                )),
+                ..Default::default()
+            };
+            buildkit.observe(&info, 0.5, &mut |_| {});
+        }
+        buildkit.finish(1.0, &mut |_| {});
+        let message = buildkit.failure_message("exit code: 3");
+        assert!(message.starts_with("[2/2] RUN x <secret>: "), "{message}");
+        assert!(message.ends_with(&expected), "{message}");
+
+        let mut classic = StepTracker::new(&secrets);
+        let mut steps = Vec::new();
+        let mut classic_chunks = vec!["Step 2/2 : RUN x".to_string(), "\n".to_string()];
+        classic_chunks.extend(chunks);
+        for (index, chunk) in classic_chunks.iter().enumerate() {
+            let info = BuildInfo {
+                stream: Some(chunk.clone()),
+                ..BuildInfo::default()
+            };
+            classic.observe(&info, index as f64, &mut |event| {
+                if let BuildEvent::Step(step) = event {
+                    steps.push(step.to_string());
+                }
+            });
+        }
+        classic.finish(9.0, &mut |_| {});
+        assert_eq!(steps, ["Step 2/2 : RUN x"]);
+        let message = classic.failure_message("exit code: 3");
+        assert!(message.ends_with(&expected), "{message}");
+        let timings = classic.timings(9.0);
+        assert_eq!(
+            timings[0].started_offset_s, 0.0,
+            "timed from its first part"
         );
     }
 

@@ -151,6 +151,7 @@ impl<D: Daemon> ScenarioRun<'_, D> {
                 target: prebuild.target.as_deref(),
                 builder: settings.options.builder,
                 no_cache: false,
+                secrets: &settings.secrets,
             };
             self.emit(RunEvent::BuildStarted {
                 host: self.host().to_string(),

@@ -339,6 +339,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             target: variant.variant.target.as_deref(),
             builder: settings.options.builder,
             no_cache: prepared.no_cache,
+            secrets: &settings.secrets,
         };
         let started_at = now_rfc3339();
         let containers_before = match settings.options.builder {

@@ -1,122 +1,12 @@
-//! Secrets: used for builds, never written or printed.
-//!
-//! A build argument is secret when a scenario lists its name in `secret_build_args` or it is
-//! given with `--secret-build-arg K=V`. Recorded build arguments show `<secret>` for its value.
-//! A BuildKit secret (`--secret id=NAME,src=FILE`) reaches a build only through
-//! `RUN --mount=type=secret`; meta.json records its id and where it was read from, never its
-//! value. Every line stagebench writes or prints that could carry text from a build (errors,
-//! step names, progress, problems) has each secret value replaced by `<secret>` first.
+//! BuildKit secrets (`--secret id=NAME,src=FILE`): where each comes from, as meta.json records
+//! it, and its value, read once when the run starts.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-
-use crate::scenario::BuildArgs;
-
-/// What a secret value is replaced with.
-pub const REDACTED: &str = "<secret>";
-
-/// The secret names and values of one run.
-#[derive(Clone, Default)]
-pub struct Secrets {
-    names: BTreeSet<String>,
-    /// Longest first, so that a value containing another is replaced whole.
-    values: Vec<String>,
-}
-
-// Written by hand so that no `{:?}` of the settings can print a value.
-impl fmt::Debug for Secrets {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Secrets")
-            .field("names", &self.names)
-            .field("values", &format_args!("[{} redacted]", self.values.len()))
-            .finish()
-    }
-}
-
-impl Secrets {
-    /// Secrets named `names`, whose values are found in any of `arg_sets`.
-    pub fn new<'a>(
-        names: impl IntoIterator<Item = String>,
-        arg_sets: impl IntoIterator<Item = &'a BuildArgs>,
-    ) -> Secrets {
-        let names: BTreeSet<String> = names.into_iter().collect();
-        let values = arg_sets
-            .into_iter()
-            .flat_map(|args| args.iter())
-            .filter(|(k, v)| names.contains(*k) && !v.is_empty())
-            .map(|(_, v)| v.clone())
-            .collect();
-        Secrets {
-            names,
-            values: longest_first(values),
-        }
-    }
-
-    /// These secrets, and also the text of every BuildKit secret in `values`: the whole of it,
-    /// and each of its lines long enough not to be mistaken for ordinary text (a build that
-    /// prints a secret file prints it line by line).
-    pub fn with_build_secrets(self, values: &BuildSecretValues) -> Secrets {
-        let mut all = self.values;
-        for data in values.values.values() {
-            let text = String::from_utf8_lossy(data);
-            let whole = text.trim();
-            if !whole.is_empty() {
-                all.push(whole.to_string());
-            }
-            all.extend(
-                text.lines()
-                    .map(str::trim)
-                    .filter(|line| line.len() >= MIN_REDACTED_LINE_BYTES)
-                    .map(str::to_string),
-            );
-        }
-        Secrets {
-            names: self.names,
-            values: longest_first(all),
-        }
-    }
-
-    /// Whether `name` is a secret build argument.
-    pub fn is_secret(&self, name: &str) -> bool {
-        self.names.contains(name)
-    }
-
-    /// `text` with every secret value replaced by [`REDACTED`].
-    pub fn redact(&self, text: &str) -> String {
-        let mut redacted = text.to_string();
-        for value in &self.values {
-            if redacted.contains(value.as_str()) {
-                redacted = redacted.replace(value.as_str(), REDACTED);
-            }
-        }
-        redacted
-    }
-
-    /// Build arguments as they may be recorded: secret ones with [`REDACTED`] for a value.
-    pub fn recorded(&self, args: &BuildArgs) -> BuildArgs {
-        args.iter()
-            .map(|(k, v)| {
-                let value = if self.is_secret(k) { REDACTED } else { v };
-                (k.clone(), value.to_string())
-            })
-            .collect()
-    }
-}
-
-/// `values` longest first, each once, so that a value containing another is replaced whole.
-fn longest_first(mut values: Vec<String>) -> Vec<String> {
-    values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-    values.dedup();
-    values
-}
-
-/// A line of a secret file shorter than this is not redacted on its own (the whole file still
-/// is): replacing every `}` or `yes` in the output would hide more than it protects.
-const MIN_REDACTED_LINE_BYTES: usize = 4;
 
 /// BuildKit's own limit on a secret's size (`MaxSecretSize` in its secrets provider).
 pub const MAX_BUILD_SECRET_BYTES: u64 = 500 * 1024;
@@ -260,6 +150,13 @@ impl BuildSecretValues {
         self.values.get(id).map(Vec::as_slice)
     }
 
+    /// Every secret's id and value.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.values
+            .iter()
+            .map(|(id, value)| (id.as_str(), value.as_slice()))
+    }
+
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
@@ -269,24 +166,6 @@ impl BuildSecretValues {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn values_are_replaced_and_never_debug_printed() {
-        let args = BuildArgs::from([
-            ("TOKEN".to_string(), "s3cr3t-value".to_string()),
-            ("PLAIN".to_string(), "visible".to_string()),
-        ]);
-        let secrets = Secrets::new(["TOKEN".to_string()], [&args]);
-        assert_eq!(
-            secrets.redact("curl -H s3cr3t-value x; s3cr3t-value"),
-            "curl -H <secret> x; <secret>"
-        );
-        assert_eq!(secrets.redact("visible"), "visible");
-        let recorded = secrets.recorded(&args);
-        assert_eq!(recorded["TOKEN"], REDACTED);
-        assert_eq!(recorded["PLAIN"], "visible");
-        assert!(!format!("{secrets:?}").contains("s3cr3t"));
-    }
 
     #[test]
     fn secret_flags_parse_as_docker_build_reads_them() {
@@ -324,7 +203,7 @@ mod tests {
     }
 
     #[test]
-    fn secret_files_are_read_within_buildkit_s_limit_and_redacted_line_by_line() {
+    fn secret_files_are_read_within_buildkit_s_limit() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("token");
         std::fs::write(&path, "first-line-value\nok\nsecond-line-value\n").unwrap();
@@ -333,11 +212,6 @@ mod tests {
         let values = BuildSecretValues::load(std::slice::from_ref(&secret)).unwrap();
         assert_eq!(values.get("t").unwrap().len(), 38);
         assert!(!format!("{values:?}").contains("line-value"));
-        let secrets = Secrets::default().with_build_secrets(&values);
-        assert_eq!(
-            secrets.redact("cat: first-line-value, ok, second-line-value"),
-            "cat: <secret>, ok, <secret>"
-        );
         let twice = BuildSecretValues::load(&[secret.clone(), secret]).unwrap_err();
         assert_eq!(twice, "--secret id=t is given twice");
         std::fs::write(&path, vec![b'x'; MAX_BUILD_SECRET_BYTES as usize + 1]).unwrap();
