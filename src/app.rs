@@ -323,12 +323,9 @@ async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Resul
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(name) = &args.baseline
-        && (settings.options.runs as usize) < args.gate.require_runs
+        && let Err(problem) = gateable(name, settings.options.runs, args.gate.require_runs)
     {
-        eprintln!(
-            "stagebench: --runs {} cannot be gated against baseline `{name}`, which needs {} successful runs of each series (--require-runs); run at least {1}, or lower --require-runs",
-            settings.options.runs, args.gate.require_runs
-        );
+        eprintln!("stagebench: {problem}");
         return Ok(ExitCode::from(EXIT_USAGE));
     }
     let hosts = connect_all(&settings.endpoints, &settings.build_secret_values).await;
@@ -480,30 +477,21 @@ fn baselines(
     };
     let mut exit = None;
     if let Some(name) = &args.baseline {
-        let dir = baseline_dir(name);
-        exit = Some(if is_results_folder(&dir) {
-            match ResultSet::load(&dir) {
-                Ok(saved) => {
-                    gate(
-                        &saved,
-                        &current,
-                        thresholds(&args.gate, settings.options.noise_threshold),
-                        args.gate.allow_different_hosts,
-                        None,
-                    )
-                    .0
-                }
-                Err(error) => {
-                    eprintln!("stagebench: cannot compare with baseline `{name}`: {error}");
-                    ExitCode::from(EXIT_USAGE)
-                }
+        exit = Some(match saved_baseline(name) {
+            Ok(saved) => {
+                gate(
+                    &saved,
+                    &current,
+                    thresholds(&args.gate, settings.options.noise_threshold),
+                    args.gate.allow_different_hosts,
+                    None,
+                )
+                .0
             }
-        } else {
-            eprintln!(
-                "stagebench: there is no baseline `{name}` ({} holds no results); save one with --save-baseline {name}",
-                dir.display()
-            );
-            ExitCode::from(EXIT_USAGE)
+            Err(problem) => {
+                eprintln!("stagebench: {problem}");
+                ExitCode::from(EXIT_USAGE)
+            }
         });
     }
     let gate_passed = exit.as_ref().is_none_or(|code| *code == ExitCode::SUCCESS);
@@ -527,6 +515,30 @@ fn baselines(
         }
     }
     exit
+}
+
+/// Whether a run of `runs` runs can be gated against the baseline NAME, asked before anything is
+/// built: the baseline must exist and be readable, and the run must make the runs the gate needs.
+fn gateable(name: &str, runs: u32, required_runs: usize) -> Result<(), String> {
+    saved_baseline(name)?;
+    if usize::try_from(runs).is_ok_and(|runs| runs < required_runs) {
+        return Err(format!(
+            "--runs {runs} cannot be gated against baseline `{name}`, which needs {required_runs} successful runs of each series (--require-runs); run at least {required_runs}, or lower --require-runs"
+        ));
+    }
+    Ok(())
+}
+
+/// The baseline NAME, or a sentence saying why there is none to compare with.
+fn saved_baseline(name: &str) -> Result<ResultSet, String> {
+    let dir = baseline_dir(name);
+    if !is_results_folder(&dir) {
+        return Err(format!(
+            "there is no baseline `{name}` ({} holds no results); save one with --save-baseline {name} alone",
+            dir.display()
+        ));
+    }
+    ResultSet::load(&dir).map_err(|error| format!("cannot compare with baseline `{name}`: {error}"))
 }
 
 /// Where the baseline NAME lives: `reports/baselines/NAME/`, a results folder.

@@ -100,7 +100,7 @@ impl SeriesSide {
 }
 
 /// Why the gate cannot judge a series' build time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotGated {
     /// Only the current results have the series: there is nothing to compare it with.
     NotInBaseline,
@@ -110,7 +110,10 @@ pub enum NotGated {
         required: usize,
     },
     /// Both sides have the runs, but the statistics formed no contrast of the two samples.
-    NoContrast,
+    NoContrast {
+        /// Why not, in the statistics' words: a clause that completes "not gated: ...".
+        reason: String,
+    },
 }
 
 /// Why a series failed the gate.
@@ -387,6 +390,11 @@ pub fn compare(
     })
 }
 
+/// Why the statistics formed no contrast of two samples with enough runs. `contrast_family`
+/// answers `None` without saying why, so this is all the gate can say; where the statistics
+/// give their reason, it takes this one's place.
+const NO_CONTRAST_REASON: &str = "the statistics could form no interval from these runs";
+
 /// A series both sides have, judged.
 fn both_sides(
     base: &GroupSummary,
@@ -402,7 +410,9 @@ fn both_sides(
     } else if base.runs_ok < required || current.runs_ok < required {
         Some(NotGated::TooFewRuns { required })
     } else if contrast.is_none() {
-        Some(NotGated::NoContrast)
+        Some(NotGated::NoContrast {
+            reason: NO_CONTRAST_REASON.to_string(),
+        })
     } else {
         None
     };

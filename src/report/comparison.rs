@@ -168,7 +168,7 @@ fn sentence(change: &SeriesChange, several: &Several) -> Option<String> {
             Regression::Time | Regression::Size => {}
         }
     }
-    let reason = match change.not_gated? {
+    let reason = match change.not_gated.as_ref()? {
         NotGated::NotInBaseline => format!(
             "it is not in the baseline ({} now), so there is nothing to compare it with; a baseline saved with it gates it from then on",
             runs_phrase(current_runs)
@@ -177,8 +177,8 @@ fn sentence(change: &SeriesChange, several: &Several) -> Option<String> {
             "it has {} in the baseline and {current_runs} now, and the gate needs {required} on each side (--require-runs {required})",
             runs_phrase(baseline_runs)
         ),
-        NotGated::NoContrast => format!(
-            "the statistics could form no interval from its {} in the baseline and {current_runs} now",
+        NotGated::NoContrast { reason } => format!(
+            "{reason} ({} in the baseline, {current_runs} now)",
             runs_phrase(baseline_runs)
         ),
     };
@@ -335,7 +335,7 @@ fn median(side: &SeriesSide) -> String {
 }
 
 fn build_time(change: &SeriesChange) -> String {
-    match (&change.contrast, change.not_gated) {
+    match (&change.contrast, &change.not_gated) {
         (Some(contrast), _) => format!(
             "{} ({}): {}",
             format::speedup_phrase(contrast.speedup()),
@@ -352,7 +352,7 @@ fn build_time(change: &SeriesChange) -> String {
             }
         ),
         (None, Some(NotGated::TooFewRuns { .. })) => "too few runs to compare".to_string(),
-        (None, Some(NotGated::NoContrast)) => "no interval from these runs".to_string(),
+        (None, Some(NotGated::NoContrast { .. })) => "no interval from these runs".to_string(),
         (None, Some(NotGated::NotInBaseline) | None) => "–".to_string(),
     }
 }
@@ -464,7 +464,9 @@ mod tests {
                 "flat",
                 Some(side(3, &[])),
                 Some(side(3, &[])),
-                Some(NotGated::NoContrast),
+                Some(NotGated::NoContrast {
+                    reason: "both sides' times are identical".to_string(),
+                }),
             ),
             change("fine", Some(side(3, &[])), Some(side(3, &[])), None),
         ])
@@ -480,7 +482,7 @@ mod tests {
                 "app stuck cold: all 3 builds failed (1 failed, 2 timed_out), so nothing was measured (see the error column of results.csv)",
                 "app once cold is not gated: it has 3 successful runs in the baseline and 1 now, and the gate needs 3 on each side (--require-runs 3)",
                 "app fresh cold is not gated: it is not in the baseline (4 successful runs now), so there is nothing to compare it with; a baseline saved with it gates it from then on",
-                "app flat cold is not gated: the statistics could form no interval from its 3 successful runs in the baseline and 3 now",
+                "app flat cold is not gated: both sides' times are identical (3 successful runs in the baseline, 3 now)",
             ]
         );
     }

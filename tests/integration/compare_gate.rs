@@ -498,8 +498,42 @@ fn docker_broken_nights_fail_the_gate_and_an_honest_night_passes() {
         output_text(&output)
     );
 
-    // multi is left out of the night, and the saved baseline went bad meanwhile: that is named
-    // as such, not taken for a missing baseline.
+    // multi is left out of the night.
+    std::fs::write(root.join("multi.Dockerfile"), dockerfile("multi", "0.5")).unwrap();
+    let missing = run(&[
+        "--out",
+        "missing",
+        "--variant",
+        "single",
+        "--baseline",
+        "nightly",
+    ]);
+    assert_eq!(missing.status.code(), Some(1), "{}", output_text(&missing));
+    let sentence = "sbtest-gate-closed multi cold is missing from the current results, though the baseline measured it (3 successful runs)";
+    assert!(
+        stderr(&missing).contains(sentence),
+        "{}",
+        output_text(&missing)
+    );
+    let output = compare("missing");
+    assert_eq!(output.status.code(), Some(1), "{}", output_text(&output));
+    assert!(
+        stderr(&output).contains(sentence),
+        "{}",
+        output_text(&output)
+    );
+
+    // A baseline that is not there, or that went bad, is refused before anything is built; a
+    // bad one is named as such, not taken for a missing one.
+    let nowhere = run(&["--out", "never", "--baseline", "nowhere"]);
+    assert_eq!(nowhere.status.code(), Some(2), "{}", output_text(&nowhere));
+    assert!(
+        stderr(&nowhere).contains(
+            "stagebench: there is no baseline `nowhere` (reports/baselines/nowhere holds no results); save one with --save-baseline nowhere alone"
+        ),
+        "{}",
+        output_text(&nowhere)
+    );
     let saved = root.join("reports/baselines/nightly");
     let mut line = 0;
     let bad = edited_copy(
@@ -510,33 +544,23 @@ fn docker_broken_nights_fail_the_gate_and_an_honest_night_passes() {
             line = set_cell(header, rows, "single", 0, "build_seconds", "0");
         },
     );
+    std::fs::copy(saved.join("results.csv"), root.join("good-baseline.csv")).unwrap();
     std::fs::copy(bad.join("results.csv"), saved.join("results.csv")).unwrap();
-    std::fs::write(root.join("multi.Dockerfile"), dockerfile("multi", "0.5")).unwrap();
-    let missing = run(&[
-        "--out",
-        "missing",
-        "--variant",
-        "single",
-        "--baseline",
-        "nightly",
-    ]);
-    assert_eq!(missing.status.code(), Some(2), "{}", output_text(&missing));
-    assert!(
-        stderr(&missing).contains(&format!(
+    let against_bad = run(&["--out", "never", "--baseline", "nightly"]);
+    assert_eq!(
+        against_bad.status.code(),
+        Some(2),
+        "{}",
+        output_text(&against_bad)
+    );
+    assert_eq!(
+        stderr(&against_bad).trim(),
+        format!(
             "stagebench: cannot compare with baseline `nightly`: reports/baselines/nightly/results.csv:{line}: build_seconds is 0, but a successful build takes a positive time"
-        )),
-        "{}",
-        output_text(&missing)
-    );
-    let output = compare("missing");
-    assert_eq!(output.status.code(), Some(1), "{}", output_text(&output));
-    assert!(
-        stderr(&output).contains(
-            "sbtest-gate-closed multi cold is missing from the current results, though the baseline measured it (3 successful runs)"
         ),
-        "{}",
-        output_text(&output)
     );
+    assert!(!root.join("never").exists(), "nothing was built");
+    std::fs::copy(root.join("good-baseline.csv"), saved.join("results.csv")).unwrap();
 
     // One run a series, multi three times slower.
     std::fs::write(root.join("multi.Dockerfile"), dockerfile("multi", "1.5")).unwrap();
