@@ -89,7 +89,8 @@ pub struct GateArgs {
     #[arg(long)]
     pub allow_different_hosts: bool,
     /// Successful runs each side needs for a series' build time to be judged, from 2 to 1000;
-    /// a series with fewer is "not gated" and the comparison exits 2.
+    /// a series with fewer is "not gated", which makes the comparison exit 2 unless something
+    /// regressed.
     #[arg(
         long,
         value_name = "N",
@@ -118,10 +119,11 @@ pub struct CompareArgs {
     /// request comment or $GITHUB_STEP_SUMMARY.
     #[arg(long, value_name = "FILE")]
     pub export_markdown: Option<PathBuf>,
-    /// Also write the current results in the github-action-benchmark format to FILE.
+    /// Also write the current results in the github-action-benchmark format to FILE, the
+    /// gate's sentence ending the `extra` of each series that regressed or is not gated.
     #[arg(long, value_name = "FILE")]
     pub export_benchmark_action: Option<PathBuf>,
-    /// Also write the current results in Bencher Metric Format to FILE.
+    /// Also write the current results in Bencher Metric Format to FILE (numbers only).
     #[arg(long, value_name = "FILE")]
     pub export_bmf: Option<PathBuf>,
 }
