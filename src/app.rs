@@ -1,5 +1,6 @@
 //! The commands: each reads checked settings, calls the library, and says what happened.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use crate::cli::{
     Cli, Command, CompareArgs, ExportArgs, GateArgs, HistoryArgs, ListArgs, MergeArgs, ReportArgs,
     RunArgs, ValidateArgs,
 };
-use crate::compare::{self, Thresholds};
+use crate::compare::{self, Thresholds, Verdict};
 use crate::config::RunSettings;
 use crate::context::BuildContext;
 use crate::dockerfile;
@@ -23,7 +24,7 @@ use crate::report::{
     SummaryJson,
 };
 use crate::results::{
-    BuildStatus, RESULTS_FILE, ResultSet, find_results_folders, is_results_folder,
+    BuildStatus, RESULTS_FILE, ResultSet, SeriesKey, find_results_folders, is_results_folder,
 };
 use crate::runner::{self, Host};
 use crate::scenario::{self, Scenario};
@@ -97,10 +98,10 @@ fn history_command(args: &HistoryArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Exit code of `compare` when a regression was found is 1; this one is for a wrong command line
-/// or input, as clap uses it.
+/// or input, as clap uses it, and for a comparison the gate could not judge.
 const EXIT_USAGE: u8 = 2;
 
-/// `stagebench compare`: 0 clean, 1 regression, 2 usage or input error.
+/// `stagebench compare`: 0 clean, 1 regression, 2 usage or input error, or a series not gated.
 fn compare_command(args: &CompareArgs) -> ExitCode {
     let inputs = || -> anyhow::Result<(ResultSet, ResultSet)> {
         let load = |path: &Path| {
@@ -117,7 +118,7 @@ fn compare_command(args: &CompareArgs) -> ExitCode {
         }
     };
     let thresholds = thresholds(&args.gate, args.noise_threshold);
-    let outcome = gate(
+    let (outcome, verdicts) = gate(
         &baseline,
         &current,
         thresholds,
@@ -125,8 +126,11 @@ fn compare_command(args: &CompareArgs) -> ExitCode {
         args.export_markdown.as_deref(),
     );
     let current = ReportData::new(current);
+    let gated = report::GatedBenchmarkAction {
+        verdicts: &verdicts,
+    };
     let exports: [(&Option<std::path::PathBuf>, &dyn Exporter); 2] = [
-        (&args.export_benchmark_action, &BenchmarkAction),
+        (&args.export_benchmark_action, &gated),
         (&args.export_bmf, &BencherMetricFormat),
     ];
     for (target, exporter) in exports {
@@ -146,23 +150,25 @@ fn thresholds(gate: &GateArgs, noise: f64) -> Thresholds {
         time: gate.time_threshold,
         size: gate.size_threshold,
         size_floor_bytes: gate.size_floor,
+        required_runs: gate.require_runs,
     }
 }
 
 /// Compares, prints the table (and the Markdown to `markdown`), and says how to exit: 0 clean,
-/// 1 regression, 2 when the sides cannot be compared.
+/// 1 a regression, 2 a series the gate could not judge or sides that cannot be compared. Also
+/// returns the gate's words on each series that did not pass, for the exports.
 fn gate(
     baseline: &ResultSet,
     current: &ResultSet,
     thresholds: Thresholds,
     allow_different_hosts: bool,
     markdown: Option<&Path>,
-) -> ExitCode {
+) -> (ExitCode, BTreeMap<SeriesKey, String>) {
     let result = match compare::compare(baseline, current, thresholds, allow_different_hosts) {
         Ok(result) => result,
         Err(error) => {
             eprintln!("stagebench: {error}");
-            return ExitCode::from(EXIT_USAGE);
+            return (ExitCode::from(EXIT_USAGE), BTreeMap::new());
         }
     };
     let table = report::compare_terminal(&result);
@@ -172,6 +178,13 @@ fn gate(
     } else {
         print!("{table}");
     }
+    for sentence in report::gate_sentences(&result) {
+        eprintln!("stagebench: {sentence}");
+    }
+    if result.changes.is_empty() {
+        eprintln!("stagebench: nothing to compare: neither side has a timed build");
+    }
+    let verdicts = report::gate_verdicts(&result);
     if let Some(target) = markdown {
         let text = report::compare_markdown(&result);
         let written = if markdown_to_stdout {
@@ -181,14 +194,15 @@ fn gate(
         };
         if let Err(error) = written {
             eprintln!("stagebench: cannot write {}: {error}", target.display());
-            return ExitCode::from(EXIT_USAGE);
+            return (ExitCode::from(EXIT_USAGE), verdicts);
         }
     }
-    if result.regressions().next().is_some() {
-        ExitCode::from(EXIT_FAILURE)
-    } else {
-        ExitCode::SUCCESS
-    }
+    let code = match result.verdict() {
+        Verdict::Regression => ExitCode::from(EXIT_FAILURE),
+        Verdict::NotGated => ExitCode::from(EXIT_USAGE),
+        Verdict::Pass => ExitCode::SUCCESS,
+    };
+    (code, verdicts)
 }
 
 /// Combines results folders into `--out` and writes every report there.
@@ -307,6 +321,12 @@ async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Resul
             dir.display()
         );
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(name) = &args.baseline
+        && let Err(problem) = gateable(name, settings.options.runs, args.gate.require_runs)
+    {
+        eprintln!("stagebench: {problem}");
+        return Ok(ExitCode::from(EXIT_USAGE));
     }
     let hosts = connect_all(&settings.endpoints, &settings.build_secret_values).await;
     let cancel = CancellationToken::new();
@@ -439,28 +459,37 @@ fn baselines(
     if args.baseline.is_none() && args.save_baseline.is_none() {
         return None;
     }
-    let current = ResultSet::combine_one_run(
-        out_dirs
-            .iter()
-            .filter_map(|dir| ResultSet::load(dir).ok())
-            .collect(),
-    )?;
+    let mut parts = Vec::new();
+    for dir in out_dirs {
+        match ResultSet::load(dir) {
+            Ok(set) => parts.push(set),
+            Err(error) => {
+                eprintln!(
+                    "stagebench: the run's results cannot be read back for its baseline: {error}"
+                );
+                return Some(ExitCode::from(EXIT_FAILURE));
+            }
+        }
+    }
+    let Some(current) = ResultSet::combine_one_run(parts) else {
+        eprintln!("stagebench: the run wrote no results, so it was neither compared nor saved");
+        return Some(ExitCode::from(EXIT_FAILURE));
+    };
     let mut exit = None;
     if let Some(name) = &args.baseline {
-        let dir = baseline_dir(name);
-        exit = Some(match ResultSet::load(&dir) {
-            Ok(saved) => gate(
-                &saved,
-                &current,
-                thresholds(&args.gate, settings.options.noise_threshold),
-                args.gate.allow_different_hosts,
-                None,
-            ),
-            Err(_) => {
-                eprintln!(
-                    "stagebench: there is no baseline `{name}` ({} holds no results); save one with --save-baseline {name}",
-                    dir.display()
-                );
+        exit = Some(match saved_baseline(name) {
+            Ok(saved) => {
+                gate(
+                    &saved,
+                    &current,
+                    thresholds(&args.gate, settings.options.noise_threshold),
+                    args.gate.allow_different_hosts,
+                    None,
+                )
+                .0
+            }
+            Err(problem) => {
+                eprintln!("stagebench: {problem}");
                 ExitCode::from(EXIT_USAGE)
             }
         });
@@ -486,6 +515,30 @@ fn baselines(
         }
     }
     exit
+}
+
+/// Whether a run of `runs` runs can be gated against the baseline NAME, asked before anything is
+/// built: the baseline must exist and be readable, and the run must make the runs the gate needs.
+fn gateable(name: &str, runs: u32, required_runs: usize) -> Result<(), String> {
+    saved_baseline(name)?;
+    if usize::try_from(runs).is_ok_and(|runs| runs < required_runs) {
+        return Err(format!(
+            "--runs {runs} cannot be gated against baseline `{name}`, which needs {required_runs} successful runs of each series (--require-runs); run at least {required_runs}, or lower --require-runs"
+        ));
+    }
+    Ok(())
+}
+
+/// The baseline NAME, or a sentence saying why there is none to compare with.
+fn saved_baseline(name: &str) -> Result<ResultSet, String> {
+    let dir = baseline_dir(name);
+    if !is_results_folder(&dir) {
+        return Err(format!(
+            "there is no baseline `{name}` ({} holds no results); save one with --save-baseline {name} alone",
+            dir.display()
+        ));
+    }
+    ResultSet::load(&dir).map_err(|error| format!("cannot compare with baseline `{name}`: {error}"))
 }
 
 /// Where the baseline NAME lives: `reports/baselines/NAME/`, a results folder.

@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::builder::Builder;
 use crate::cache_mode::{CacheMode, PruneMode};
+use crate::compare::{DEFAULT_REQUIRED_RUNS, MAX_REQUIRED_RUNS, MIN_REQUIRED_RUNS};
 
 /// Benchmark Docker image builds: single-stage against multi-stage Dockerfiles, cold, warm and
 /// after a source edit.
@@ -30,7 +31,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Combine results folders (from several machines or CI jobs) into one and report on it.
     Merge(MergeArgs),
-    /// Compare current results with a baseline and fail on a regression (exit code 1).
+    /// Compare current results with a baseline: exit 1 on a regression, 2 when a series cannot
+    /// be judged.
     Compare(CompareArgs),
     /// Trend of every results folder under a directory: CSV, charts and the step changes.
     History(HistoryArgs),
@@ -86,6 +88,16 @@ pub struct GateArgs {
     /// Compare results measured on different hosts (different environment fingerprints).
     #[arg(long)]
     pub allow_different_hosts: bool,
+    /// Successful runs each side needs for a series' build time to be judged, from 2 to 1000;
+    /// a series with fewer is "not gated", which makes the comparison exit 2 unless something
+    /// regressed.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_REQUIRED_RUNS,
+        value_parser = parse_required_runs
+    )]
+    pub require_runs: usize,
 }
 
 /// Flags of `stagebench compare`.
@@ -107,10 +119,11 @@ pub struct CompareArgs {
     /// request comment or $GITHUB_STEP_SUMMARY.
     #[arg(long, value_name = "FILE")]
     pub export_markdown: Option<PathBuf>,
-    /// Also write the current results in the github-action-benchmark format to FILE.
+    /// Also write the current results in the github-action-benchmark format to FILE, the
+    /// gate's sentence ending the `extra` of each series that regressed or is not gated.
     #[arg(long, value_name = "FILE")]
     pub export_benchmark_action: Option<PathBuf>,
-    /// Also write the current results in Bencher Metric Format to FILE.
+    /// Also write the current results in Bencher Metric Format to FILE (numbers only).
     #[arg(long, value_name = "FILE")]
     pub export_bmf: Option<PathBuf>,
 }
@@ -246,7 +259,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "PERCENT", default_value = "5", value_parser = parse_percent)]
     pub noise_threshold: f64,
     /// After the run, compare it with the baseline saved as NAME (reports/baselines/NAME) and
-    /// exit with 1 on a regression.
+    /// exit with 1 on a regression, 2 when a series cannot be judged.
     #[arg(long, value_name = "NAME", value_parser = parse_baseline_name)]
     pub baseline: Option<String>,
     /// After the run (and any --baseline comparison), save it as the baseline NAME.
@@ -351,6 +364,16 @@ fn parse_baseline_name(text: &str) -> Result<String, String> {
         Err(format!(
             "`{text}` must start with a letter or digit and hold only letters, digits, `_`, `.` and `-`"
         ))
+    }
+}
+
+/// `--require-runs`: no interval, so no verdict, exists below 2 runs a side.
+fn parse_required_runs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(runs) if (MIN_REQUIRED_RUNS..=MAX_REQUIRED_RUNS).contains(&runs) => Ok(runs),
+        _ => Err(format!(
+            "`{text}` is not a whole number from {MIN_REQUIRED_RUNS} (the fewest runs an interval can be formed from) to {MAX_REQUIRED_RUNS}"
+        )),
     }
 }
 

@@ -1,7 +1,15 @@
 //! The regression gate: a current set of results against a baseline, series by series, with the
 //! one [contrast](crate::stats::contrast) for build time and an exact comparison for image size.
 //!
-//! CI runners are noisy, so the gate is built not to cry wolf:
+//! The gate fails closed: a night that measured less than the baseline cannot pass.
+//! - A series the baseline has that is missing now, or whose every build now failed, is a
+//!   regression.
+//! - A series whose build time the gate cannot judge is "not gated", and a comparison with one
+//!   exits 2 rather than 0: when a side has fewer successful runs than `--require-runs`
+//!   ([`Thresholds::required_runs`]), when the statistics form no contrast of the two samples,
+//!   and when only the current side has the series (nothing to compare it with).
+//!
+//! CI runners are noisy, so the gate is built not to cry wolf either:
 //! - a time regression needs the contrast to say `slower` (its interval simultaneous across every
 //!   series of the comparison) *and* the whole interval to lie above `1 + time threshold`;
 //! - a size regression needs growth above both a relative threshold and an absolute floor, of
@@ -10,12 +18,21 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::results::{DEFAULT_NOISE_THRESHOLD, HostEnvironment, ResultSet, SeriesKey};
+use crate::results::{BuildStatus, DEFAULT_NOISE_THRESHOLD, HostEnvironment, ResultSet, SeriesKey};
 use crate::stats::{
     Contrast, GroupSummary, NoContrast, Outcome, ScenarioLayout, analyze, contrast_family,
 };
 
-/// When a change counts as a regression.
+/// Fewest successful runs per side `--require-runs` accepts: with one run no variance can be
+/// estimated, so no interval, and no verdict, exists.
+pub const MIN_REQUIRED_RUNS: usize = 2;
+/// Most successful runs per side `--require-runs` accepts. No benchmark needs more; a larger
+/// number is a typing slip that would make every series "not gated".
+pub const MAX_REQUIRED_RUNS: usize = 1000;
+/// Successful runs per side the gate needs unless told otherwise: stagebench's default `--runs`.
+pub const DEFAULT_REQUIRED_RUNS: usize = 3;
+
+/// When a change counts as a regression, and when the gate can judge one.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Thresholds {
     /// Half-width of the contrast's noise band (fraction).
@@ -26,6 +43,9 @@ pub struct Thresholds {
     pub size: f64,
     /// ...and this many bytes.
     pub size_floor_bytes: u64,
+    /// Successful runs each side needs for its build time to be judged (`--require-runs`),
+    /// from [`MIN_REQUIRED_RUNS`] to [`MAX_REQUIRED_RUNS`].
+    pub required_runs: usize,
 }
 
 impl Default for Thresholds {
@@ -35,39 +55,164 @@ impl Default for Thresholds {
             time: 0.10,
             size: 0.01,
             size_floor_bytes: 1_000_000,
+            required_runs: DEFAULT_REQUIRED_RUNS,
         }
     }
 }
 
-/// One series present on both sides.
+/// One side's timed builds of a series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesSide {
+    /// Median build time of the successful runs; `None` when none succeeded.
+    pub median_seconds: Option<f64>,
+    /// Successful timed runs.
+    pub runs_ok: usize,
+    /// Timed runs that did not succeed, by status, in [`BuildStatus`] order; statuses with no
+    /// run are left out.
+    pub unsuccessful: Vec<(BuildStatus, usize)>,
+}
+
+impl SeriesSide {
+    fn of(group: &GroupSummary) -> SeriesSide {
+        let unsuccessful = [
+            (BuildStatus::Failed, group.runs_failed),
+            (BuildStatus::TimedOut, group.runs_timed_out),
+            (BuildStatus::Interrupted, group.runs_interrupted),
+            (BuildStatus::CacheMismatch, group.runs_cache_mismatch),
+        ]
+        .into_iter()
+        .filter(|(_, runs)| *runs > 0)
+        .collect();
+        SeriesSide {
+            median_seconds: group.build_seconds.as_ref().map(|s| s.median),
+            runs_ok: group.runs_ok,
+            unsuccessful,
+        }
+    }
+
+    /// Timed builds, whatever their status.
+    pub fn builds(&self) -> usize {
+        self.runs_ok
+            + self
+                .unsuccessful
+                .iter()
+                .map(|(_, runs)| runs)
+                .sum::<usize>()
+    }
+}
+
+/// Why the gate cannot judge a series' build time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotGated {
+    /// Only the current results have the series: there is nothing to compare it with.
+    NotInBaseline,
+    /// A side has fewer successful runs than [`Thresholds::required_runs`].
+    TooFewRuns {
+        /// The runs each side needs.
+        required: usize,
+    },
+    /// Both sides have the runs, but the statistics formed no contrast of the two samples.
+    NoContrast {
+        /// Why not, as the statistics say it.
+        reason: NoContrast,
+    },
+}
+
+/// Why a series failed the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Regression {
+    /// The baseline has the series; the current results do not.
+    Missing,
+    /// Every timed build of the series failed now (or timed out, was interrupted or missed its
+    /// cache state): nothing was measured.
+    AllBuildsFailed {
+        /// How many builds there were.
+        builds: usize,
+    },
+    /// Build time regressed beyond the thresholds.
+    Time,
+    /// The image or its pull size grew beyond the thresholds.
+    Size,
+}
+
+/// What the gate concludes, for one series or for a whole comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verdict {
+    /// Judged, and nothing regressed.
+    Pass,
+    /// Nothing regressed, but a build time could not be judged.
+    NotGated,
+    /// Something regressed.
+    Regression,
+}
+
+/// One series of the comparison, on either side or both.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesChange {
-    /// The series (the current side's host when hosts were allowed to differ).
+    /// The series (the current side's key when both have it and hosts were allowed to differ).
     pub key: SeriesKey,
-    /// Median build time of each side, when it has a successful run.
-    pub baseline_median_seconds: Option<f64>,
-    /// See `baseline_median_seconds`.
-    pub current_median_seconds: Option<f64>,
-    /// Successful timed runs of each side.
-    pub baseline_runs: usize,
-    /// See `baseline_runs`.
-    pub current_runs: usize,
-    /// Current against baseline, or why there is none (too few runs, no noise).
-    pub contrast: Result<Contrast, NoContrast>,
+    /// The baseline's builds; `None` when only the current results have the series.
+    pub baseline: Option<SeriesSide>,
+    /// The current builds; `None` when the series is missing from the current results.
+    pub current: Option<SeriesSide>,
+    /// Current against baseline; `None` when the statistics form none (a side with fewer than 2
+    /// successful runs, or a sample they cannot compare).
+    pub contrast: Option<Contrast>,
     /// Median image size of each side.
     pub image: SizeChange,
     /// Pull size (`compressed_bytes`) of each side, where its image was analysed.
     pub pull: SizeChange,
-    /// Whether build time regressed beyond the thresholds.
+    /// Whether build time regressed beyond the thresholds (only ever for a gated series).
     pub time_regression: bool,
     /// Whether the image or its pull size grew beyond the thresholds.
     pub size_regression: bool,
+    /// Why the build time is not judged, when it is not (never set for a series that is
+    /// missing or whose builds all failed: those are regressions).
+    pub not_gated: Option<NotGated>,
 }
 
 impl SeriesChange {
+    /// Every way the series failed the gate, most basic first.
+    pub fn regressions(&self) -> Vec<Regression> {
+        let mut found = Vec::new();
+        match &self.current {
+            None => found.push(Regression::Missing),
+            Some(current) if current.runs_ok == 0 => {
+                found.push(Regression::AllBuildsFailed {
+                    builds: current.builds(),
+                });
+            }
+            Some(_) => {}
+        }
+        if self.time_regression {
+            found.push(Regression::Time);
+        }
+        if self.size_regression {
+            found.push(Regression::Size);
+        }
+        found
+    }
+
     /// Whether anything regressed.
     pub fn is_regression(&self) -> bool {
-        self.time_regression || self.size_regression
+        !self.regressions().is_empty()
+    }
+
+    /// The series' verdict: a regression outweighs a build time that is not gated.
+    pub fn verdict(&self) -> Verdict {
+        if self.is_regression() {
+            Verdict::Regression
+        } else if self.not_gated.is_some() {
+            Verdict::NotGated
+        } else {
+            Verdict::Pass
+        }
+    }
+
+    /// Successful runs of each side (0 for a side without the series).
+    pub fn runs(&self) -> (usize, usize) {
+        let runs = |side: &Option<SeriesSide>| side.as_ref().map_or(0, |s| s.runs_ok);
+        (runs(&self.baseline), runs(&self.current))
     }
 }
 
@@ -102,12 +247,9 @@ impl SizeChange {
 /// Everything a comparison found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompareResult {
-    /// Series on both sides, in the current side's order.
+    /// Every series of either side: those of the current side in its order, then those only
+    /// the baseline has (missing now) in its order.
     pub changes: Vec<SeriesChange>,
-    /// Series only the baseline has.
-    pub only_in_baseline: Vec<SeriesKey>,
-    /// Series only the current side has.
-    pub only_in_current: Vec<SeriesKey>,
     /// The thresholds used.
     pub thresholds: Thresholds,
     /// How the environments differ, when `--allow-different-hosts` let them.
@@ -118,6 +260,23 @@ impl CompareResult {
     /// Series that regressed.
     pub fn regressions(&self) -> impl Iterator<Item = &SeriesChange> {
         self.changes.iter().filter(|c| c.is_regression())
+    }
+
+    /// Series whose build time is not judged and that did not regress otherwise.
+    pub fn not_gated(&self) -> impl Iterator<Item = &SeriesChange> {
+        self.changes
+            .iter()
+            .filter(|c| c.verdict() == Verdict::NotGated)
+    }
+
+    /// The comparison's verdict: any regression, else anything not gated, else a pass. An
+    /// empty comparison judged nothing, so it is not gated.
+    pub fn verdict(&self) -> Verdict {
+        self.changes
+            .iter()
+            .map(SeriesChange::verdict)
+            .max()
+            .unwrap_or(Verdict::NotGated)
     }
 }
 
@@ -170,13 +329,12 @@ pub fn compare(
                 matched.insert(key);
                 pairs.push((*base, group));
             }
-            None => only_in_current.push(group.key.clone()),
+            None => only_in_current.push(group),
         }
     }
-    let only_in_baseline = baseline_groups
+    let only_in_baseline: Vec<&GroupSummary> = baseline_groups
         .iter()
         .filter(|g| !matched.contains(&match_key(&g.key, &baseline_groups)))
-        .map(|g| g.key.clone())
         .collect();
     let samples: Vec<(&[f64], &[f64])> = pairs
         .iter()
@@ -188,44 +346,97 @@ pub fn compare(
         })
         .collect();
     let contrasts = contrast_family(&samples, thresholds.noise);
-    let changes = pairs
+    let mut changes: Vec<SeriesChange> = pairs
         .into_iter()
         .zip(contrasts)
-        .map(|((base, current), contrast)| {
-            let time_regression = contrast.as_ref().is_ok_and(|c| match c.outcome {
-                Outcome::Slower => c.interval.low > 1.0 + thresholds.time,
-                Outcome::Faster | Outcome::Same | Outcome::Inconclusive => false,
-            });
-            let image = SizeChange {
-                baseline_bytes: base.image_bytes,
-                current_bytes: current.image_bytes,
-            };
-            let pull = SizeChange {
-                baseline_bytes: base.compressed_bytes,
-                current_bytes: current.compressed_bytes,
-            };
-            let size_regression = image.grew_beyond(&thresholds) || pull.grew_beyond(&thresholds);
-            SeriesChange {
-                key: current.key.clone(),
-                baseline_median_seconds: base.build_seconds.as_ref().map(|s| s.median),
-                current_median_seconds: current.build_seconds.as_ref().map(|s| s.median),
-                baseline_runs: base.runs_ok,
-                current_runs: current.runs_ok,
-                contrast,
-                image,
-                pull,
-                time_regression,
-                size_regression,
-            }
-        })
+        .map(|((base, current), contrast)| both_sides(base, current, contrast, &thresholds))
         .collect();
+    changes.extend(only_in_current.into_iter().map(|current| SeriesChange {
+        key: current.key.clone(),
+        baseline: None,
+        current: Some(SeriesSide::of(current)),
+        contrast: None,
+        image: SizeChange {
+            baseline_bytes: None,
+            current_bytes: current.image_bytes,
+        },
+        pull: SizeChange {
+            baseline_bytes: None,
+            current_bytes: current.compressed_bytes,
+        },
+        time_regression: false,
+        size_regression: false,
+        not_gated: (current.runs_ok > 0).then_some(NotGated::NotInBaseline),
+    }));
+    changes.extend(only_in_baseline.into_iter().map(|base| SeriesChange {
+        key: base.key.clone(),
+        baseline: Some(SeriesSide::of(base)),
+        current: None,
+        contrast: None,
+        image: SizeChange {
+            baseline_bytes: base.image_bytes,
+            current_bytes: None,
+        },
+        pull: SizeChange {
+            baseline_bytes: base.compressed_bytes,
+            current_bytes: None,
+        },
+        time_regression: false,
+        size_regression: false,
+        not_gated: None,
+    }));
     Ok(CompareResult {
         changes,
-        only_in_baseline,
-        only_in_current,
         thresholds,
         host_differences: differences,
     })
+}
+
+/// A series both sides have, judged.
+fn both_sides(
+    base: &GroupSummary,
+    current: &GroupSummary,
+    contrast: Result<Contrast, NoContrast>,
+    thresholds: &Thresholds,
+) -> SeriesChange {
+    // No interval exists below 2 runs, whatever a library caller asks for.
+    let required = thresholds.required_runs.max(MIN_REQUIRED_RUNS);
+    let not_gated = if current.runs_ok == 0 {
+        // Every build failed: a regression, not something the gate could not judge.
+        None
+    } else if base.runs_ok < required || current.runs_ok < required {
+        Some(NotGated::TooFewRuns { required })
+    } else if let Err(reason) = contrast {
+        Some(NotGated::NoContrast { reason })
+    } else {
+        None
+    };
+    let time_regression = not_gated.is_none()
+        && contrast.as_ref().is_ok_and(|c| match c.outcome {
+            Outcome::Slower => c.interval.low > 1.0 + thresholds.time,
+            Outcome::Faster | Outcome::Same | Outcome::Inconclusive => false,
+        });
+    let image = SizeChange {
+        baseline_bytes: base.image_bytes,
+        current_bytes: current.image_bytes,
+    };
+    let pull = SizeChange {
+        baseline_bytes: base.compressed_bytes,
+        current_bytes: current.compressed_bytes,
+    };
+    // Sizes are exact, so one successful run a side is enough to judge them.
+    let size_regression = image.grew_beyond(thresholds) || pull.grew_beyond(thresholds);
+    SeriesChange {
+        key: current.key.clone(),
+        baseline: Some(SeriesSide::of(base)),
+        current: Some(SeriesSide::of(current)),
+        contrast: contrast.ok(),
+        image,
+        pull,
+        time_regression,
+        size_regression,
+        not_gated,
+    }
 }
 
 fn same_series_but_host(a: &SeriesKey, b: &SeriesKey) -> bool {
@@ -271,7 +482,10 @@ fn host_differences(baseline: &ResultSet, current: &ResultSet) -> Vec<String> {
         a.difference(b).cloned().collect()
     };
     let (baseline_only, current_only) = (only(&before, &after), only(&after, &before));
-    if !baseline_only.is_empty() || !current_only.is_empty() {
+    // A side with no rows ran nowhere: its series are missing (or new), which the gate says
+    // in those words rather than as a difference of hosts.
+    let both_ran = !before.is_empty() && !after.is_empty();
+    if both_ran && (!baseline_only.is_empty() || !current_only.is_empty()) {
         differences.push(format!(
             "the baseline ran on {} and the current results on {}",
             list(&before),
@@ -287,185 +501,4 @@ fn list(names: &BTreeSet<String>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::builder::Builder;
-    use crate::cache_mode::CacheMode;
-    use crate::results::{BuildRecord, BuildStatus, RunMeta};
-
-    /// A result set of one scenario on host `local` of `meta`, with `seconds` per variant and
-    /// cache mode and the image sizes given.
-    fn set(meta: &RunMeta, series: &[(&str, CacheMode, &[f64], u64)]) -> ResultSet {
-        let mut records = Vec::new();
-        for (variant, cache, seconds, bytes) in series {
-            for (run, s) in seconds.iter().enumerate() {
-                records.push(BuildRecord {
-                    scenario: "app".to_string(),
-                    variant: variant.to_string(),
-                    builder: Builder::BuildKit,
-                    cache: *cache,
-                    run: run as u32 + 1,
-                    warmup: false,
-                    status: BuildStatus::Ok,
-                    build_seconds: *s,
-                    image_id: "sha256:x".to_string(),
-                    image_bytes: Some(*bytes),
-                    layers: Some(3),
-                    cached_steps: 0,
-                    total_steps: 3,
-                    started_at: String::new(),
-                    error: String::new(),
-                    host: "local".to_string(),
-                    run_id: "r".to_string(),
-                    seq: records.len() as u32 + 1,
-                    compressed_bytes: None,
-                });
-            }
-        }
-        ResultSet::with_identity(meta.clone(), records)
-    }
-
-    fn fixture_meta() -> RunMeta {
-        RunMeta::read(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/go-service"),
-        )
-        .unwrap()
-    }
-
-    const COLD: CacheMode = CacheMode::Cold;
-    const STEADY: &[f64] = &[100.0, 101.0, 99.0, 100.5, 99.5, 100.2];
-
-    #[test]
-    fn identical_data_passes() {
-        let meta = fixture_meta();
-        let base = set(&meta, &[("single", COLD, STEADY, 500_000_000)]);
-        let result = compare(&base, &base, Thresholds::default(), false).unwrap();
-        assert_eq!(result.changes.len(), 1);
-        assert_eq!(result.regressions().count(), 0);
-        assert_eq!(
-            result.changes[0].contrast.as_ref().unwrap().outcome,
-            Outcome::Same
-        );
-    }
-
-    #[test]
-    fn a_twofold_slowdown_fails() {
-        let meta = fixture_meta();
-        let base = set(&meta, &[("single", COLD, STEADY, 500_000_000)]);
-        let doubled: Vec<f64> = STEADY.iter().map(|s| s * 2.0).collect();
-        let current = set(&meta, &[("single", COLD, &doubled, 500_000_000)]);
-        let result = compare(&base, &current, Thresholds::default(), false).unwrap();
-        let change = &result.changes[0];
-        assert!(change.time_regression && !change.size_regression);
-        assert_eq!(change.contrast.as_ref().unwrap().outcome, Outcome::Slower);
-    }
-
-    #[test]
-    fn a_three_percent_change_within_wide_noise_passes() {
-        let meta = fixture_meta();
-        let noisy = [10.0, 14.0, 9.0, 12.5, 11.0, 13.0];
-        let shifted: Vec<f64> = noisy.iter().map(|s| s * 1.03).collect();
-        let base = set(&meta, &[("single", COLD, &noisy, 1)]);
-        let current = set(&meta, &[("single", COLD, &shifted, 1)]);
-        let result = compare(&base, &current, Thresholds::default(), false).unwrap();
-        assert_eq!(result.regressions().count(), 0);
-        assert_eq!(
-            result.changes[0].contrast.as_ref().unwrap().outcome,
-            Outcome::Inconclusive
-        );
-    }
-
-    #[test]
-    fn a_significant_slowdown_inside_the_time_threshold_passes() {
-        let meta = fixture_meta();
-        let slower: Vec<f64> = STEADY.iter().map(|s| s * 1.07).collect();
-        let base = set(&meta, &[("single", COLD, STEADY, 1)]);
-        let current = set(&meta, &[("single", COLD, &slower, 1)]);
-        let result = compare(&base, &current, Thresholds::default(), false).unwrap();
-        let change = &result.changes[0];
-        assert_eq!(change.contrast.as_ref().unwrap().outcome, Outcome::Slower);
-        assert!(!change.time_regression, "7% is below the 10% threshold");
-    }
-
-    #[test]
-    fn image_growth_fails_above_the_floor_and_passes_below_it() {
-        let meta = fixture_meta();
-        let base = set(&meta, &[("single", COLD, STEADY, 500_000_000)]);
-        let grown = set(&meta, &[("single", COLD, STEADY, 510_000_000)]);
-        let result = compare(&base, &grown, Thresholds::default(), false).unwrap();
-        assert!(result.changes[0].size_regression, "2% and 10 MB");
-        // A small image growing by 50% but 600 kB stays under the 1 MB floor.
-        let small = set(&meta, &[("single", COLD, STEADY, 1_200_000)]);
-        let bigger = set(&meta, &[("single", COLD, STEADY, 1_800_000)]);
-        let result = compare(&small, &bigger, Thresholds::default(), false).unwrap();
-        assert!(!result.changes[0].size_regression);
-        // And 1.5 MB on 500 MB is under 1%.
-        let slight = set(&meta, &[("single", COLD, STEADY, 501_500_000)]);
-        let result = compare(&base, &slight, Thresholds::default(), false).unwrap();
-        assert!(!result.changes[0].size_regression);
-    }
-
-    #[test]
-    fn pull_size_growth_fails_even_when_the_image_size_holds() {
-        let meta = fixture_meta();
-        let with_pull = |bytes: u64| {
-            let mut set = set(&meta, &[("single", COLD, STEADY, 500_000_000)]);
-            set.records[0].compressed_bytes = Some(bytes);
-            set
-        };
-        let base = with_pull(200_000_000);
-        let result = compare(&base, &with_pull(230_000_000), Thresholds::default(), false).unwrap();
-        let change = &result.changes[0];
-        assert_eq!(change.image.change_bytes(), Some(0));
-        assert_eq!(change.pull.change_bytes(), Some(30_000_000));
-        assert!(change.size_regression, "15% and 30 MB more to pull");
-        let result = compare(&base, &with_pull(200_500_000), Thresholds::default(), false).unwrap();
-        assert!(
-            !result.changes[0].size_regression,
-            "500 kB is under the floor"
-        );
-        // A side that never analysed its image has no pull size to regress.
-        let unanalysed = set(&meta, &[("single", COLD, STEADY, 500_000_000)]);
-        let result = compare(
-            &unanalysed,
-            &with_pull(900_000_000),
-            Thresholds::default(),
-            false,
-        )
-        .unwrap();
-        assert_eq!(result.changes[0].pull.change_bytes(), None);
-        assert!(!result.changes[0].size_regression);
-    }
-
-    #[test]
-    fn different_fingerprints_are_refused_unless_allowed() {
-        let meta = fixture_meta();
-        let mut other = meta.clone();
-        other.hosts[0].daemon.kernel_version = "6.99".to_string();
-        let base = set(&meta, &[("single", COLD, STEADY, 1)]);
-        let current = set(&other, &[("single", COLD, STEADY, 1)]);
-        let error = compare(&base, &current, Thresholds::default(), false).unwrap_err();
-        assert!(error.to_string().contains("host local differs"), "{error}");
-        assert!(error.to_string().contains("kernel"), "{error}");
-        let allowed = compare(&base, &current, Thresholds::default(), true).unwrap();
-        assert_eq!(allowed.changes.len(), 1);
-        assert_eq!(allowed.host_differences.len(), 1);
-    }
-
-    #[test]
-    fn series_on_one_side_only_are_listed() {
-        let meta = fixture_meta();
-        let base = set(
-            &meta,
-            &[("single", COLD, STEADY, 1), ("old", COLD, STEADY, 1)],
-        );
-        let current = set(
-            &meta,
-            &[("single", COLD, STEADY, 1), ("new", COLD, STEADY, 1)],
-        );
-        let result = compare(&base, &current, Thresholds::default(), false).unwrap();
-        assert_eq!(result.changes.len(), 1);
-        assert_eq!(result.only_in_baseline[0].variant, "old");
-        assert_eq!(result.only_in_current[0].variant, "new");
-    }
-}
+mod tests;

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{Exporter, ReportData, ReportError, format};
+use crate::results::SeriesKey;
 use crate::stats::GroupSummary;
 
 /// The name of a series in every export.
@@ -46,36 +47,65 @@ impl Exporter for BenchmarkAction {
     }
 
     fn render(&self, data: &ReportData) -> Result<Vec<u8>, ReportError> {
-        let mut entries = Vec::new();
-        for group in &data.analysis.groups {
-            let name = series_name(group);
-            let extra = extra(data, group);
-            if let Some(summary) = &group.build_seconds {
-                let (low, high, what) = spread(group);
-                entries.push(BenchmarkEntry {
-                    name: format!("{name} build time"),
-                    unit: "s",
-                    value: summary.median,
-                    range: format!(
-                        "{what} {}–{}",
-                        format::significant(low),
-                        format::significant(high)
-                    ),
-                    extra: extra.clone(),
-                });
-            }
-            if let Some(bytes) = group.image_bytes {
-                entries.push(BenchmarkEntry {
-                    name: format!("{name} image size"),
-                    unit: "MB",
-                    value: bytes as f64 / 1e6,
-                    range: "exact".to_string(),
-                    extra,
-                });
-            }
-        }
-        to_json(&entries, self.file_name())
+        benchmark_action(data, &BTreeMap::new())
     }
+}
+
+/// The github-action-benchmark format of `compare`'s current side, with the gate's verdict on
+/// each series that did not pass at the end of its `extra`, so that a dashboard fed from a
+/// comparison shows which points regressed and which the gate could not judge.
+pub struct GatedBenchmarkAction<'a> {
+    /// The gate's words per series, for those that did not pass.
+    pub verdicts: &'a BTreeMap<SeriesKey, String>,
+}
+
+impl Exporter for GatedBenchmarkAction<'_> {
+    fn file_name(&self) -> &'static str {
+        BenchmarkAction.file_name()
+    }
+
+    fn render(&self, data: &ReportData) -> Result<Vec<u8>, ReportError> {
+        benchmark_action(data, self.verdicts)
+    }
+}
+
+fn benchmark_action(
+    data: &ReportData,
+    verdicts: &BTreeMap<SeriesKey, String>,
+) -> Result<Vec<u8>, ReportError> {
+    let mut entries = Vec::new();
+    for group in &data.analysis.groups {
+        let name = series_name(group);
+        let mut extra = extra(data, group);
+        if let Some(verdict) = verdicts.get(&group.key) {
+            extra.push_str("; gate: ");
+            extra.push_str(verdict);
+        }
+        if let Some(summary) = &group.build_seconds {
+            let (low, high, what) = spread(group);
+            entries.push(BenchmarkEntry {
+                name: format!("{name} build time"),
+                unit: "s",
+                value: summary.median,
+                range: format!(
+                    "{what} {}–{}",
+                    format::significant(low),
+                    format::significant(high)
+                ),
+                extra: extra.clone(),
+            });
+        }
+        if let Some(bytes) = group.image_bytes {
+            entries.push(BenchmarkEntry {
+                name: format!("{name} image size"),
+                unit: "MB",
+                value: bytes as f64 / 1e6,
+                range: "exact".to_string(),
+                extra,
+            });
+        }
+    }
+    to_json(&entries, BenchmarkAction.file_name())
 }
 
 /// Bencher Metric Format.

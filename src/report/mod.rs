@@ -30,8 +30,8 @@ use crate::stats::{
     image_breakdowns, stage_breakdowns,
 };
 
-pub use ci_exports::{BencherMetricFormat, BenchmarkAction, series_name};
-pub use comparison::{compare_markdown, compare_terminal};
+pub use ci_exports::{BencherMetricFormat, BenchmarkAction, GatedBenchmarkAction, series_name};
+pub use comparison::{compare_markdown, compare_terminal, gate_sentences, gate_verdicts};
 pub use format::{cost_sentence, speedup_phrase};
 pub use history_files::{HISTORY_CSV, HISTORY_MD, write_history};
 pub use markdown::Markdown;

@@ -18,6 +18,13 @@ use serde::de::DeserializeOwned;
 pub trait CsvRow: Serialize + DeserializeOwned {
     /// Column names in the order serde writes the fields.
     const HEADER: &'static [&'static str];
+
+    /// Why a row that parsed cannot be a measurement stagebench made (a successful build that
+    /// took no time), as the end of a sentence that starts with the file and line; `None` when
+    /// it can be. Readers refuse such rows rather than let statistics drop them in silence.
+    fn refusal(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A CSV file of `T` rows, opened for appending.
@@ -109,8 +116,10 @@ impl<T: CsvRow> AppendOnlyCsv<T> {
     }
 }
 
-/// Reads every row of a CSV file of `T` rows; the message names the file and row. A partial
-/// last line (a process killed mid-write) is not a row and is left out.
+/// Reads every row of a CSV file of `T` rows. A row that does not parse, or that
+/// [`CsvRow::refusal`] refuses, fails the whole read with one sentence naming the file, the line
+/// and the column: no reader works on a file with a row it cannot trust. A partial last line (a
+/// process killed mid-write) is not a row and is left out.
 pub fn read_rows<T: CsvRow>(path: &Path) -> Result<Vec<T>, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let complete = bytes
@@ -118,10 +127,127 @@ pub fn read_rows<T: CsvRow>(path: &Path) -> Result<Vec<T>, String> {
         .rposition(|&b| b == b'\n')
         .map_or(0, |newline| newline + 1);
     let mut reader = csv::Reader::from_reader(&bytes[..complete]);
-    reader
-        .deserialize()
-        .map(|row| row.map_err(|e| format!("{}: {e}", path.display())))
-        .collect()
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("{}:1: {}", path.display(), csv_problem(&e)))?
+        .clone();
+    let mut rows = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(error) => {
+                let line = error.position().map_or(0, csv::Position::line);
+                return Err(format!(
+                    "{}:{line}: {}",
+                    path.display(),
+                    csv_problem(&error)
+                ));
+            }
+        }
+        let line = record.position().map_or(0, csv::Position::line);
+        let row: T = record.deserialize(Some(&headers)).map_err(|error| {
+            format!(
+                "{}:{line}: {}",
+                path.display(),
+                field_problem(&error, &headers, &record)
+            )
+        })?;
+        if let Some(problem) = row.refusal() {
+            return Err(format!("{}:{line}: {problem}", path.display()));
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// What is wrong with the file's layout (not one field's value), in words.
+fn csv_problem(error: &csv::Error) -> String {
+    match error.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("the row has {len} fields, but the header has {expected_len}"),
+        csv::ErrorKind::Utf8 { .. } => "the row is not UTF-8 text".to_string(),
+        csv::ErrorKind::Deserialize { err, .. } => err.to_string(),
+        _ => error.to_string(),
+    }
+}
+
+/// What is wrong with one field, naming its column and quoting its value.
+fn field_problem(
+    error: &csv::Error,
+    headers: &csv::StringRecord,
+    record: &csv::StringRecord,
+) -> String {
+    let csv::ErrorKind::Deserialize { err: error, .. } = error.kind() else {
+        return csv_problem(error);
+    };
+    // A value a type rejects itself (an unknown status) comes back without its field's index;
+    // serde's message then quotes the value, and the first cell holding it names the column.
+    let index = error
+        .field()
+        .and_then(|i| usize::try_from(i).ok())
+        .or_else(|| {
+            let message = error.to_string();
+            record
+                .iter()
+                .position(|cell| message.contains(&format!("`{cell}`")))
+        });
+    let column = index.and_then(|i| headers.get(i)).unwrap_or("a column");
+    let value = index
+        .and_then(|i| record.get(i))
+        .map_or_else(String::new, quoted);
+    match error.kind() {
+        csv::DeserializeErrorKind::ParseInt(_) if column.ends_with("bytes") => {
+            format!("{column} is {value}, but a size is a whole number of bytes, 0 or more")
+        }
+        csv::DeserializeErrorKind::ParseInt(_) => {
+            format!("{column} is {value}, but it holds a whole number, 0 or more")
+        }
+        csv::DeserializeErrorKind::ParseFloat(_) => {
+            format!("{column} is {value}, but it holds a number")
+        }
+        csv::DeserializeErrorKind::ParseBool(_) => {
+            format!("{column} is {value}, but it holds true or false")
+        }
+        csv::DeserializeErrorKind::UnexpectedEndOfRow => {
+            format!("the row ends before column {column}")
+        }
+        // serde's message quotes the value as it is, unfit to print; what the column expects
+        // comes from the type, and the quoted cell stands for the value.
+        csv::DeserializeErrorKind::Message(message)
+        | csv::DeserializeErrorKind::Unsupported(message) => {
+            match (index, message.split_once(", expected ")) {
+                (Some(_), Some((_, expected))) => {
+                    format!("{column} is {value}, but it holds {expected}")
+                }
+                (Some(_), None) => format!("{column} is {value}, which it cannot hold"),
+                (None, _) => printable(message, 200),
+            }
+        }
+        csv::DeserializeErrorKind::InvalidUtf8(_) => format!("{column} is not UTF-8 text"),
+    }
+}
+
+/// A cell quoted for a one-line message, cut after 40 characters.
+fn quoted(cell: &str) -> String {
+    format!("`{}`", printable(cell, 40))
+}
+
+/// `text` fit for a one-line message, since results folders arrive from other machines:
+/// control characters (a terminal escape sequence, a newline) shown as `�`, and cut after
+/// `shown_chars` characters.
+fn printable(text: &str, shown_chars: usize) -> String {
+    let mut shown: String = text
+        .chars()
+        .take(shown_chars)
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect();
+    if text.chars().nth(shown_chars).is_some() {
+        shown.push('…');
+    }
+    shown
 }
 
 fn header_line<T: CsvRow>() -> String {
@@ -231,6 +357,221 @@ mod tests {
         assert!(
             AppendOnlyCsv::<BuildRecord>::open(&path).is_err(),
             "rows of the new layout are never appended under the old header"
+        );
+    }
+
+    const HEADER_V1: &str = "scenario,variant,builder,cache,run,warmup,status,build_seconds,image_id,image_bytes,layers,cached_steps,total_steps,started_at,error\n";
+
+    /// Reads `text` as `file` in a fresh folder: the rows, or the one sentence refusing them
+    /// with the folder's path left out.
+    fn read_text<T: CsvRow>(file: &str, text: &str) -> Result<Vec<T>, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(file);
+        std::fs::write(&path, text).unwrap();
+        read_rows::<T>(&path).map_err(|message| {
+            let prefix = format!("{}/", dir.path().display());
+            assert!(message.starts_with(&prefix), "{message}");
+            assert_eq!(message.lines().count(), 1, "one sentence: {message}");
+            message[prefix.len()..].to_string()
+        })
+    }
+
+    fn results_row(status: &str, seconds: &str, image_bytes: &str) -> String {
+        format!(
+            "s,single,buildkit,cold,1,false,{status},{seconds},sha256:abc,{image_bytes},2,0,3,2026-11-28T04:00:00Z,\n"
+        )
+    }
+
+    #[test]
+    fn a_successful_build_without_a_finite_positive_time_is_refused_naming_file_and_line() {
+        for (seconds, expected) in [
+            (
+                "0",
+                "build_seconds is 0, but a successful build takes a positive time",
+            ),
+            (
+                "-2.5",
+                "build_seconds is -2.5, but a successful build takes a positive time",
+            ),
+            (
+                "-0",
+                "build_seconds is -0, but a successful build takes a positive time",
+            ),
+            (
+                "NaN",
+                "build_seconds is NaN, but a successful build takes a finite time",
+            ),
+            (
+                "nan",
+                "build_seconds is NaN, but a successful build takes a finite time",
+            ),
+            (
+                "inf",
+                "build_seconds is inf, but a successful build takes a finite time",
+            ),
+        ] {
+            let text = format!(
+                "{HEADER_V1}{}{}",
+                results_row("ok", "1.5", "1024"),
+                results_row("ok", seconds, "1024")
+            );
+            assert_eq!(
+                read_text::<BuildRecord>(RESULTS_FILE, &text).unwrap_err(),
+                format!("results.csv:3: {expected}"),
+                "{seconds}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_build_that_did_not_succeed_may_take_no_time_but_never_a_negative_or_endless_one() {
+        for status in ["failed", "timed_out", "interrupted", "cache_mismatch"] {
+            let text = format!("{HEADER_V1}{}", results_row(status, "0", ""));
+            assert_eq!(
+                read_text::<BuildRecord>(RESULTS_FILE, &text).unwrap().len(),
+                1
+            );
+            for seconds in ["-1", "NaN"] {
+                let text = format!("{HEADER_V1}{}", results_row(status, seconds, ""));
+                let message = read_text::<BuildRecord>(RESULTS_FILE, &text).unwrap_err();
+                assert_eq!(
+                    message,
+                    format!(
+                        "results.csv:2: build_seconds is {seconds}, but a build's time is a finite number of seconds, 0 or more"
+                    )
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn sizes_that_are_not_whole_numbers_of_bytes_are_refused_naming_the_column() {
+        for (bytes, shown) in [
+            ("4.5", "`4.5`"),
+            ("-5", "`-5`"),
+            ("1e6", "`1e6`"),
+            ("big", "`big`"),
+        ] {
+            let text = format!("{HEADER_V1}{}", results_row("ok", "1.5", bytes));
+            assert_eq!(
+                read_text::<BuildRecord>(RESULTS_FILE, &text).unwrap_err(),
+                format!(
+                    "results.csv:2: image_bytes is {shown}, but a size is a whole number of bytes, 0 or more"
+                )
+            );
+        }
+        let header = BuildRecord::HEADER.join(",");
+        let row = "s,single,buildkit,cold,1,false,ok,1.5,sha256:abc,1024,2,0,3,2026-11-28T04:00:00Z,,local,r,1,2048.25";
+        assert_eq!(
+            read_text::<BuildRecord>(RESULTS_FILE, &format!("{header}\n{row}\n")).unwrap_err(),
+            "results.csv:2: compressed_bytes is `2048.25`, but a size is a whole number of bytes, 0 or more"
+        );
+    }
+
+    #[test]
+    fn other_malformed_rows_name_the_line_and_the_column() {
+        let cases = [
+            (
+                results_row("okay", "1.5", "1024"),
+                "results.csv:2: status is `okay`, but it holds one of `ok`, `failed`, `timed_out`, `interrupted`, `cache_mismatch`",
+            ),
+            (
+                results_row("ok", "fast", "1024"),
+                "results.csv:2: build_seconds is `fast`, but it holds a number",
+            ),
+            (
+                "s,single,buildkit,cold,1,false,ok\n".to_string(),
+                "results.csv:2: the row has 7 fields, but the header has 15",
+            ),
+            (
+                "s,single,buildkit,cold,1,maybe,ok,1.5,sha256:abc,1024,2,0,3,t,\n".to_string(),
+                "results.csv:2: warmup is `maybe`, but it holds true or false",
+            ),
+            (
+                "s,single,buildkit,cold,1.5,false,ok,1.5,sha256:abc,1024,2,0,3,t,\n".to_string(),
+                "results.csv:2: run is `1.5`, but it holds a whole number, 0 or more",
+            ),
+        ];
+        for (row, expected) in cases {
+            let message =
+                read_text::<BuildRecord>(RESULTS_FILE, &format!("{HEADER_V1}{row}")).unwrap_err();
+            assert!(message.starts_with(expected), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_header_without_a_column_the_row_needs_is_named() {
+        let header = HEADER_V1.replace("status,", "");
+        let row = "s,single,buildkit,cold,1,false,1.5,sha256:abc,1024,2,0,3,t,\n";
+        assert_eq!(
+            read_text::<BuildRecord>(RESULTS_FILE, &format!("{header}{row}")).unwrap_err(),
+            "results.csv:2: missing field `status`"
+        );
+    }
+
+    #[test]
+    fn a_row_spanning_lines_is_named_by_its_first_line_and_odd_cells_are_quoted_safely() {
+        let multi_line =
+            "s,single,buildkit,cold,1,false,failed,0.5,,,,0,3,t,\"line one\nline two\"\n";
+        let hostile = format!(
+            "s,single,buildkit,cold,1,false,\u{1b}[31m{},1.5,x,1,2,0,3,t,\n",
+            "o".repeat(60)
+        );
+        let message =
+            read_text::<BuildRecord>(RESULTS_FILE, &format!("{HEADER_V1}{multi_line}{hostile}"))
+                .unwrap_err();
+        assert!(
+            message.starts_with("results.csv:4: status is `\u{fffd}[31moooo"),
+            "{message}"
+        );
+        assert!(
+            message.ends_with(
+                "but it holds one of `ok`, `failed`, `timed_out`, `interrupted`, `cache_mismatch`"
+            ),
+            "{message}"
+        );
+        assert!(
+            message.contains("o…`"),
+            "cut after 40 characters: {message}"
+        );
+        assert!(!message.contains('\u{1b}'), "{message}");
+    }
+
+    #[test]
+    fn steps_that_start_or_last_a_negative_or_endless_time_are_refused() {
+        use crate::results::{STEPS_FILE, StepRecord};
+        let header = StepRecord::HEADER.join(",");
+        let row = |offset: &str, seconds: &str| {
+            format!(
+                "s,multi,local,cold,1,build,2,RUN make,{offset},{seconds},false,buildkit,false,r,1\n"
+            )
+        };
+        let fine = format!("{header}\n{}", row("0", "0"));
+        assert_eq!(read_text::<StepRecord>(STEPS_FILE, &fine).unwrap().len(), 1);
+        for (offset, seconds, expected) in [
+            ("-0.5", "1", "started_offset_s is -0.5"),
+            ("0.5", "NaN", "seconds is NaN"),
+            ("0.5", "-1", "seconds is -1"),
+            ("inf", "1", "started_offset_s is inf"),
+        ] {
+            let text = format!("{header}\n{}{}", row("0", "1"), row(offset, seconds));
+            assert_eq!(
+                read_text::<StepRecord>(STEPS_FILE, &text).unwrap_err(),
+                format!(
+                    "steps.csv:3: {expected}, but it holds a finite number of seconds, 0 or more"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn layer_sizes_that_are_not_whole_numbers_are_refused() {
+        use crate::results::{LAYERS_FILE, LayerRecord};
+        let header = LayerRecord::HEADER.join(",");
+        let row = "s,multi,local,sha256:abc,1,sha256:d,instruction,,RUN make,100.5,50,3,0,r,1";
+        assert_eq!(
+            read_text::<LayerRecord>(LAYERS_FILE, &format!("{header}\n{row}\n")).unwrap_err(),
+            "layers.csv:2: bytes is `100.5`, but a size is a whole number of bytes, 0 or more"
         );
     }
 }

@@ -224,6 +224,35 @@ impl CsvRow for BuildRecord {
         "seq",
         "compressed_bytes",
     ];
+
+    /// A successful build took a finite, positive time; any build's time is finite and never
+    /// negative. Statistics cannot take a logarithm of anything else, and would otherwise drop
+    /// the series' comparison without a word.
+    fn refusal(&self) -> Option<String> {
+        let seconds = self.build_seconds;
+        let successful = match self.status {
+            BuildStatus::Ok => true,
+            BuildStatus::Failed
+            | BuildStatus::TimedOut
+            | BuildStatus::Interrupted
+            | BuildStatus::CacheMismatch => false,
+        };
+        if successful && !seconds.is_finite() {
+            Some(format!(
+                "build_seconds is {seconds}, but a successful build takes a finite time"
+            ))
+        } else if successful && seconds <= 0.0 {
+            Some(format!(
+                "build_seconds is {seconds}, but a successful build takes a positive time"
+            ))
+        } else if !seconds.is_finite() || seconds < 0.0 {
+            Some(format!(
+                "build_seconds is {seconds}, but a build's time is a finite number of seconds, 0 or more"
+            ))
+        } else {
+            None
+        }
+    }
 }
 
 /// File name of the per-build results inside a results folder.

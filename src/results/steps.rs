@@ -105,6 +105,20 @@ impl CsvRow for StepRecord {
         "run_id",
         "seq",
     ];
+
+    /// A step starts at a finite offset into its build, 0 or more, and takes a finite time, 0
+    /// or more (a cached step can take none): stage breakdowns add these up.
+    fn refusal(&self) -> Option<String> {
+        [
+            ("started_offset_s", self.started_offset_s),
+            ("seconds", self.seconds),
+        ]
+        .into_iter()
+        .find(|(_, value)| !value.is_finite() || *value < 0.0)
+        .map(|(column, value)| {
+            format!("{column} is {value}, but it holds a finite number of seconds, 0 or more")
+        })
+    }
 }
 
 #[cfg(test)]

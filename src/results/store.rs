@@ -108,8 +108,26 @@ impl ResultSet {
         }
         let origin = format!("{} (meta)", path.display());
         let meta = RunMeta::from_value(document["meta"].take(), &origin).map_err(input)?;
-        let records: Vec<BuildRecord> = serde_json::from_value(document["runs"].take())
-            .map_err(|e| input(format!("{} (runs): {e}", path.display())))?;
+        let serde_json::Value::Array(runs) = document["runs"].take() else {
+            return Err(input(format!(
+                "{} (runs): not a list of builds",
+                path.display()
+            )));
+        };
+        let mut records = Vec::with_capacity(runs.len());
+        for (index, run) in runs.into_iter().enumerate() {
+            let at = format!("{} (runs[{index}])", path.display());
+            if let Some(problem) = fractional_size(&run) {
+                return Err(input(format!("{at}: {problem}")));
+            }
+            let record: BuildRecord =
+                serde_json::from_value(run).map_err(|e| input(format!("{at}: {e}")))?;
+            // The same rows a results.csv would refuse.
+            if let Some(problem) = record.refusal() {
+                return Err(input(format!("{at}: {problem}")));
+            }
+            records.push(record);
+        }
         Ok(ResultSet::with_identity(meta, records))
     }
 
@@ -323,6 +341,17 @@ impl ResultSet {
         });
         name
     }
+}
+
+/// A size (a `*_bytes` field) of a run in a summary.json that is not a whole number of bytes,
+/// in words naming the field: serde's own message would not name it.
+fn fractional_size(run: &serde_json::Value) -> Option<String> {
+    run.as_object()?
+        .iter()
+        .find(|(key, value)| key.ends_with("bytes") && !value.is_null() && value.as_u64().is_none())
+        .map(|(key, value)| {
+            format!("{key} is {value}, but a size is a whole number of bytes, 0 or more")
+        })
 }
 
 /// Refuses to merge `b` into a set holding `a` when a scenario's variants differ.

@@ -205,8 +205,11 @@ impl Daemon for FakeDaemon {
             token.cancel();
         }
         on_event(BuildEvent::Step("[1/1] RUN fake"));
-        tokio::time::sleep(self.script.build_time).await;
-        let seconds = self.script.build_time.as_secs_f64();
+        // A real build always takes some time, and readers refuse a successful one that took
+        // none.
+        let build_time = self.script.build_time.max(Duration::from_millis(1));
+        tokio::time::sleep(build_time).await;
+        let seconds = build_time.as_secs_f64();
         if self
             .script
             .lose_connection_after

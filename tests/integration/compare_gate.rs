@@ -130,6 +130,28 @@ fn different_hosts_and_bad_input_exit_2_with_one_sentence() {
     );
     let usage = stagebench(root.path(), &["compare", "base"]);
     assert_eq!(usage.status.code(), Some(2));
+    for runs in ["0", "1", "1001", "three"] {
+        let output = stagebench(
+            root.path(),
+            &["compare", "base", "base", "--require-runs", runs],
+        );
+        assert_eq!(output.status.code(), Some(2));
+        assert!(
+            stderr(&output).contains(&format!(
+                "`{runs}` is not a whole number from 2 (the fewest runs an interval can be formed from) to 1000"
+            )),
+            "{}",
+            stderr(&output)
+        );
+    }
+    for runs in ["2", "1000"] {
+        let output = stagebench(
+            root.path(),
+            &["compare", "base", "base", "--require-runs", runs],
+        );
+        let expected = if runs == "2" { 0 } else { 2 };
+        assert_eq!(output.status.code(), Some(expected), "{}", stderr(&output));
+    }
 }
 
 #[test]
@@ -238,4 +260,454 @@ fn docker_a_run_saves_a_baseline_and_the_next_run_is_gated_against_it() {
         &["compare", "reports/baselines/nowhere", "second"],
     );
     assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
+fn every_command_that_reads_results_refuses_a_bad_time_or_size_naming_file_and_line() {
+    let root = tempfile::tempdir().unwrap();
+    folder(root.path(), "good", &STEADY, &STEADY, 4_472_832);
+    let cases = [
+        (
+            "zero",
+            "14.3",
+            "0",
+            "build_seconds is 0, but a successful build takes a positive time",
+        ),
+        (
+            "negative",
+            "14.3",
+            "-14.3",
+            "build_seconds is -14.3, but a successful build takes a positive time",
+        ),
+        (
+            "nan",
+            "14.3",
+            "NaN",
+            "build_seconds is NaN, but a successful build takes a finite time",
+        ),
+        (
+            "fractional",
+            "4472832",
+            "4472832.5",
+            "image_bytes is `4472832.5`, but a size is a whole number of bytes, 0 or more",
+        ),
+    ];
+    for (name, find, replace, words) in cases {
+        let dir = folder(root.path(), name, &STEADY, &STEADY, 4_472_832);
+        let text = std::fs::read_to_string(dir.join("results.csv")).unwrap();
+        // The first multi row is line 8: the header, six single rows, then multi.
+        let mut lines: Vec<String> = text.lines().map(String::from).collect();
+        lines[7] = lines[7].replacen(&format!(",{find},"), &format!(",{replace},"), 1);
+        std::fs::write(dir.join("results.csv"), lines.join("\n") + "\n").unwrap();
+        let sentence = format!("{name}/results.csv:8: {words}");
+        let commands: [(&[&str], i32); 6] = [
+            (&["compare", "good", name], 2),
+            (&["compare", name, "good"], 2),
+            (&["report", name], 1),
+            (&["merge", "good", name, "--out", "merged"], 1),
+            (&["history", name], 1),
+            (&["run", "--resume", name], 1),
+        ];
+        for (args, code) in commands {
+            let output = stagebench(root.path(), args);
+            let message = stderr(&output);
+            assert_eq!(output.status.code(), Some(code), "{args:?}: {message}");
+            assert!(message.contains(&sentence), "{args:?}: {message}");
+            assert_eq!(message.trim().lines().count(), 1, "{args:?}: {message}");
+        }
+        assert!(!root.path().join("merged").exists());
+    }
+
+    // A summary.json standing in for a side is held to the same rows.
+    let report = stagebench(&root.path().join("good"), &["report", "."]);
+    assert!(report.status.success(), "{}", stderr(&report));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.path().join("good/summary.json")).unwrap())
+            .unwrap();
+    for (field, value, words) in [
+        (
+            "build_seconds",
+            serde_json::json!(0.0),
+            "build_seconds is 0, but a successful build takes a positive time",
+        ),
+        (
+            "image_bytes",
+            serde_json::json!(4.5),
+            "image_bytes is 4.5, but a size is a whole number of bytes, 0 or more",
+        ),
+    ] {
+        let mut edited = summary.clone();
+        edited["runs"][2][field] = value;
+        std::fs::write(
+            root.path().join("edited.json"),
+            serde_json::to_vec(&edited).unwrap(),
+        )
+        .unwrap();
+        let output = stagebench(root.path(), &["compare", "good", "edited.json"]);
+        assert_eq!(output.status.code(), Some(2));
+        assert_eq!(
+            stderr(&output).trim(),
+            format!("stagebench: cannot compare edited.json: edited.json (runs[2]): {words}")
+        );
+    }
+}
+
+/// `results.csv` of `dir` as its header and rows of cells (no cell of a successful build's row
+/// holds a comma).
+fn read_results(dir: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::fs::read_to_string(dir.join("results.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
+    let rows = lines
+        .map(|line| line.split(',').map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+/// A copy of the results folder `from` as `to` (both under `root`), with its rows passed
+/// through `edit`; returns the copy.
+fn edited_copy(
+    root: &Path,
+    from: &str,
+    to: &str,
+    edit: impl FnOnce(&[String], &mut Vec<Vec<String>>),
+) -> PathBuf {
+    let (source, copy) = (root.join(from), root.join(to));
+    std::fs::create_dir_all(&copy).unwrap();
+    for file in ["meta.json", "steps.csv", "layers.csv", "waste.csv"] {
+        if source.join(file).is_file() {
+            std::fs::copy(source.join(file), copy.join(file)).unwrap();
+        }
+    }
+    let (header, mut rows) = read_results(&source);
+    edit(&header, &mut rows);
+    let mut text = header.join(",");
+    text.push('\n');
+    for row in rows {
+        text.push_str(&row.join(","));
+        text.push('\n');
+    }
+    std::fs::write(copy.join("results.csv"), text).unwrap();
+    copy
+}
+
+fn column(header: &[String], name: &str) -> usize {
+    header.iter().position(|h| h == name).unwrap()
+}
+
+/// Sets `name` of the `index`-th timed row of `variant` to `value`; returns the row's line in
+/// results.csv.
+fn set_cell(
+    header: &[String],
+    rows: &mut [Vec<String>],
+    variant: &str,
+    index: usize,
+    name: &str,
+    value: &str,
+) -> usize {
+    let (variant_at, warmup_at) = (column(header, "variant"), column(header, "warmup"));
+    let position = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, row)| row[variant_at] == variant && row[warmup_at] == "false")
+        .nth(index)
+        .map(|(position, _)| position)
+        .unwrap();
+    rows[position][column(header, name)] = value.to_string();
+    position + 2
+}
+
+fn output_text(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        stderr(output)
+    )
+}
+
+/// Every case the gate once let pass, on real builds: a variant whose builds all fail, a variant
+/// missing, one run a series (three times slower), and copies of a real results.csv with a time
+/// of 0, below 0 or NaN and with a fractional size. Each exits 1 or 2 with its sentence, while
+/// the same scenario run again, nothing changed, passes.
+#[test]
+fn docker_broken_nights_fail_the_gate_and_an_honest_night_passes() {
+    let Some(_daemon) = crate::support::docker_daemon() else {
+        return;
+    };
+    let _cleanup = crate::support::RemoveOnDrop(vec!["stagebench/sbtest-gate-closed".to_string()]);
+    // Each build sleeps, so that its time is mostly the sleep and three runs a side are steady.
+    let dockerfile = |name: &str, seconds: &str| {
+        format!("FROM busybox:latest\nRUN echo {name} && sleep {seconds}\n")
+    };
+    let dir = crate::support::write_tree(&[
+        ("scenario.toml", "name = \"sbtest-gate-closed\"\n"),
+        ("single.Dockerfile", &dockerfile("single", "0.5")),
+        ("multi.Dockerfile", &dockerfile("multi", "0.5")),
+    ]);
+    let root = dir.path();
+    let run = |extra: &[&str]| {
+        let args = [
+            &[
+                "run", ".", "--cache", "cold", "--runs", "3", "--warmup", "1", "--quiet",
+            ][..],
+            extra,
+        ]
+        .concat();
+        stagebench(root, &args)
+    };
+    let compare = |current: &str| stagebench(root, &["compare", "base", current]);
+
+    let base = run(&["--out", "base", "--save-baseline", "nightly"]);
+    assert!(base.status.success(), "{}", output_text(&base));
+
+    // The honest night: the same scenario again, through `run --baseline` and `compare`.
+    let honest = run(&["--out", "honest", "--baseline", "nightly"]);
+    assert_eq!(honest.status.code(), Some(0), "{}", output_text(&honest));
+    let output = compare("honest");
+    assert_eq!(output.status.code(), Some(0), "{}", output_text(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("No regression in 2 series."),
+        "{}",
+        output_text(&output)
+    );
+
+    // Every build of multi fails now.
+    std::fs::write(
+        root.join("multi.Dockerfile"),
+        "FROM busybox:latest\nRUN echo multi && exit 3\n",
+    )
+    .unwrap();
+    let failing = run(&["--out", "failing", "--baseline", "nightly"]);
+    assert_eq!(failing.status.code(), Some(1), "{}", output_text(&failing));
+    let sentence = "sbtest-gate-closed multi cold: all 3 builds failed, so nothing was measured";
+    assert!(
+        stderr(&failing).contains(sentence),
+        "{}",
+        output_text(&failing)
+    );
+    let output = compare("failing");
+    assert_eq!(output.status.code(), Some(1), "{}", output_text(&output));
+    assert!(
+        stderr(&output).contains(sentence),
+        "{}",
+        output_text(&output)
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("all 3 builds failed"),
+        "the table says it too: {}",
+        output_text(&output)
+    );
+
+    // multi is left out of the night.
+    std::fs::write(root.join("multi.Dockerfile"), dockerfile("multi", "0.5")).unwrap();
+    let missing = run(&[
+        "--out",
+        "missing",
+        "--variant",
+        "single",
+        "--baseline",
+        "nightly",
+    ]);
+    assert_eq!(missing.status.code(), Some(1), "{}", output_text(&missing));
+    let sentence = "sbtest-gate-closed multi cold is missing from the current results, though the baseline measured it (3 successful runs)";
+    assert!(
+        stderr(&missing).contains(sentence),
+        "{}",
+        output_text(&missing)
+    );
+    let output = compare("missing");
+    assert_eq!(output.status.code(), Some(1), "{}", output_text(&output));
+    assert!(
+        stderr(&output).contains(sentence),
+        "{}",
+        output_text(&output)
+    );
+
+    // A baseline that is not there, or that went bad, is refused before anything is built; a
+    // bad one is named as such, not taken for a missing one.
+    let nowhere = run(&["--out", "never", "--baseline", "nowhere"]);
+    assert_eq!(nowhere.status.code(), Some(2), "{}", output_text(&nowhere));
+    assert!(
+        stderr(&nowhere).contains(
+            "stagebench: there is no baseline `nowhere` (reports/baselines/nowhere holds no results); save one with --save-baseline nowhere alone"
+        ),
+        "{}",
+        output_text(&nowhere)
+    );
+    let saved = root.join("reports/baselines/nightly");
+    let mut line = 0;
+    let bad = edited_copy(
+        root,
+        "reports/baselines/nightly",
+        "bad-baseline",
+        |header, rows| {
+            line = set_cell(header, rows, "single", 0, "build_seconds", "0");
+        },
+    );
+    std::fs::copy(saved.join("results.csv"), root.join("good-baseline.csv")).unwrap();
+    std::fs::copy(bad.join("results.csv"), saved.join("results.csv")).unwrap();
+    let against_bad = run(&["--out", "never", "--baseline", "nightly"]);
+    assert_eq!(
+        against_bad.status.code(),
+        Some(2),
+        "{}",
+        output_text(&against_bad)
+    );
+    assert_eq!(
+        stderr(&against_bad).trim(),
+        format!(
+            "stagebench: cannot compare with baseline `nightly`: reports/baselines/nightly/results.csv:{line}: build_seconds is 0, but a successful build takes a positive time"
+        ),
+    );
+    assert!(!root.join("never").exists(), "nothing was built");
+    std::fs::copy(root.join("good-baseline.csv"), saved.join("results.csv")).unwrap();
+
+    // One run a series, multi three times slower.
+    std::fs::write(root.join("multi.Dockerfile"), dockerfile("multi", "1.5")).unwrap();
+    let refused = stagebench(
+        root,
+        &[
+            "run",
+            ".",
+            "--runs",
+            "1",
+            "--out",
+            "refused",
+            "--baseline",
+            "nightly",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", output_text(&refused));
+    assert!(
+        stderr(&refused).contains("--runs 1 cannot be gated against baseline `nightly`"),
+        "refused before building: {}",
+        output_text(&refused)
+    );
+    assert!(!root.join("refused").exists());
+    let one = stagebench(
+        root,
+        &[
+            "run", ".", "--cache", "cold", "--runs", "1", "--quiet", "--out", "one",
+        ],
+    );
+    assert!(one.status.success(), "{}", output_text(&one));
+    let output = stagebench(
+        root,
+        &[
+            "compare",
+            "base",
+            "one",
+            "--export-markdown",
+            "one.md",
+            "--export-benchmark-action",
+            "one.json",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", output_text(&output));
+    for variant in ["single", "multi"] {
+        assert!(
+            stderr(&output).contains(&format!(
+                "sbtest-gate-closed {variant} cold is not gated: it has 3 successful runs in the baseline and 1 now, and the gate needs 3 on each side (--require-runs 3)"
+            )),
+            "{}",
+            output_text(&output)
+        );
+    }
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        table.contains("not gated") && !table.contains("No regression"),
+        "{table}"
+    );
+    let markdown = std::fs::read_to_string(root.join("one.md")).unwrap();
+    assert!(
+        markdown.contains("**2 of 2 series not gated**")
+            && markdown.contains("| **not gated** |")
+            && markdown.contains("multi cold is not gated: it has 3 successful runs"),
+        "{markdown}"
+    );
+    let action: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("one.json")).unwrap()).unwrap();
+    for entry in action.as_array().unwrap() {
+        assert!(
+            entry["extra"].as_str().unwrap().contains("is not gated"),
+            "{entry}"
+        );
+    }
+    // Two runs are enough when asked for, and then the slow-down is judged.
+    let output = stagebench(root, &["compare", "base", "one", "--require-runs", "2"]);
+    assert_eq!(output.status.code(), Some(2), "one run is still too few");
+    assert!(stderr(&output).contains("the gate needs 2 on each side"));
+
+    // Copies of the honest night whose results.csv the gate must not trust. A time of 0 once
+    // made its series' comparison vanish, so that multi 1.5 times slower plus one 0-second row
+    // per series passed.
+    let slower_with_zero = edited_copy(root, "honest", "zero", |header, rows| {
+        let (variant, seconds) = (column(header, "variant"), column(header, "build_seconds"));
+        for row in rows.iter_mut().filter(|row| row[variant] == "multi") {
+            let slower = row[seconds].parse::<f64>().unwrap() * 1.5;
+            row[seconds] = slower.to_string();
+        }
+        let mut extra: Vec<Vec<String>> = ["single", "multi"]
+            .iter()
+            .map(|name| {
+                let mut row = rows
+                    .iter()
+                    .find(|row| row[variant] == *name)
+                    .unwrap()
+                    .clone();
+                row[column(header, "run")] = "4".to_string();
+                row[column(header, "seq")] = format!("{}", 90 + row[variant].len());
+                row[seconds] = "0".to_string();
+                row
+            })
+            .collect();
+        rows.append(&mut extra);
+    });
+    let output = compare("zero");
+    assert_eq!(output.status.code(), Some(2), "{}", output_text(&output));
+    let (_, rows) = read_results(&slower_with_zero);
+    let message = stderr(&output);
+    assert_eq!(
+        message.trim(),
+        format!(
+            "stagebench: cannot compare zero: zero/results.csv:{}: build_seconds is 0, but a successful build takes a positive time",
+            rows.len()
+        ),
+        "one sentence naming file and line"
+    );
+    for (value, words) in [
+        (
+            "-1.5",
+            "build_seconds is -1.5, but a successful build takes a positive time",
+        ),
+        (
+            "NaN",
+            "build_seconds is NaN, but a successful build takes a finite time",
+        ),
+    ] {
+        let mut line = 0;
+        edited_copy(root, "honest", "bad", |header, rows| {
+            line = set_cell(header, rows, "multi", 1, "build_seconds", value);
+        });
+        let output = compare("bad");
+        assert_eq!(output.status.code(), Some(2), "{}", output_text(&output));
+        assert_eq!(
+            stderr(&output).trim(),
+            format!("stagebench: cannot compare bad: bad/results.csv:{line}: {words}")
+        );
+        std::fs::remove_dir_all(root.join("bad")).unwrap();
+    }
+    let mut line = 0;
+    let fractional = edited_copy(root, "honest", "fractional", |header, rows| {
+        line = set_cell(header, rows, "single", 2, "image_bytes", "2155872.5");
+    });
+    let output = compare("fractional");
+    assert_eq!(output.status.code(), Some(2), "{}", output_text(&output));
+    assert_eq!(
+        stderr(&output).trim(),
+        format!(
+            "stagebench: cannot compare fractional: fractional/results.csv:{line}: image_bytes is `2155872.5`, but a size is a whole number of bytes, 0 or more"
+        )
+    );
+    let _ = fractional;
 }
