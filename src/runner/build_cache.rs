@@ -2,11 +2,25 @@
 //! invocation's builds made, so that benchmarking on a developer's own daemon keeps every other
 //! project's cache; with `--prune all`, everything (a daemon kept for benchmarking).
 //!
-//! Records carry nothing that names the build that made them, so a record counts as made by
-//! this run when it is absent from a listing taken just before one of the run's builds and
-//! present in one taken just after it. What someone else builds between two of the run's builds
-//! is never touched; only what they build at the very same time as one of ours could be taken
-//! for ours.
+//! A record carries nothing that names the build that made it: on API 1.41 (Docker 20.10) a
+//! record's ID is BuildKit's own random one, and its fields (`Parent`, `Type`, `Description`,
+//! `InUse`, `Shared`, `CreatedAt`, ...) name no build, session or vertex; the build's status
+//! stream names vertices by the digests of their operations, never a record. What does link
+//! the two is the daemon's clock: each vertex reports when it started and completed, and a
+//! record is created while the vertex that makes it runs. So a record counts as made by one of
+//! the run's builds only when
+//!
+//! - it is absent from a listing taken just before the build, and
+//! - its `CreatedAt` falls within the time one of the build's vertices ran, as the build's own
+//!   status stream reports it (a vertex taken from cache ran nothing; one never reported
+//!   complete ran until the build answered or was cut short), give or take [`CLOCK_SLACK_S`].
+//!
+//! A build that has just answered may still hold records and commit one more as it lets go
+//! (seen about 30 ms later, with a `CreatedAt` inside the vertex that began it), so the records
+//! are listed again while one that counts is held, for at most [`HELD_PATIENCE`]; a held record
+//! that does not count is never waited for. What someone else builds between two of the run's
+//! builds, or while only cached steps of ours run, is never touched. What remains: a record
+//! another build on the same daemon creates while one of our vertices runs counts as ours.
 //!
 //! A daemon of API 1.41 prunes a record by id only when no other record names it as parent,
 //! and takes one id per request: so the new records are pruned leaves first, round after round,
@@ -25,6 +39,10 @@ use crate::error::EngineError;
 
 /// How long records a build still holds are waited for before they are left alone.
 const HELD_PATIENCE: Duration = Duration::from_secs(5);
+/// How far before a vertex's reported start (or after its completion) a record it made may be
+/// stamped: the record of a build's context was seen created 1 to 4 ms before its vertex said
+/// it started, both on the daemon's clock.
+const CLOCK_SLACK_S: f64 = 0.05;
 /// How often they are looked at meanwhile.
 const HELD_POLL: Duration = Duration::from_millis(100);
 /// How often a build that has just answered is looked at until it lets go of its records.
@@ -59,26 +77,35 @@ impl PruneScope {
         }
     }
 
-    /// Counts the records that appeared during the build as the run's own. A build that has
-    /// just answered may still hold some of them and commit one more as it lets go (seen about
-    /// 30 ms later), so the records are listed again until none of the new ones is held. When a
+    /// Counts the records the build made (see the module's documentation) as the run's own.
+    /// `ran` holds the intervals in which the build's vertices ran, on the daemon's clock. When a
     /// listing fails, what it would have shown is not counted: a record left behind is safer
     /// than someone else's removed.
-    pub(crate) async fn after_build<D: Daemon>(&self, daemon: &D, before: BeforeBuild) {
+    pub(crate) async fn after_build<D: Daemon>(
+        &self,
+        daemon: &D,
+        before: BeforeBuild,
+        ran: &[(f64, f64)],
+    ) {
         let (PruneScope::Made(made), BeforeBuild(Some(before))) = (self, before) else {
             return;
         };
+        if ran.is_empty() {
+            return;
+        }
         let deadline = Instant::now() + HELD_PATIENCE;
         loop {
             let Ok(records) = daemon.build_cache_records().await else {
                 return;
             };
-            let new: Vec<&CacheRecord> =
-                records.iter().filter(|r| !before.contains(&r.id)).collect();
+            let ours: Vec<&CacheRecord> = records
+                .iter()
+                .filter(|r| !before.contains(&r.id) && made_while_running(r, ran))
+                .collect();
             if let Ok(mut made) = made.lock() {
-                made.extend(new.iter().map(|r| r.id.clone()));
+                made.extend(ours.iter().map(|r| r.id.clone()));
             }
-            let held = new.iter().any(|r| r.in_use);
+            let held = ours.iter().any(|r| r.in_use);
             if !held || Instant::now() >= deadline {
                 return;
             }
@@ -153,6 +180,15 @@ pub(crate) struct PruneLeft {
     pub behind_images: usize,
 }
 
+/// Whether `record` was created while one of the `ran` intervals lasted.
+fn made_while_running(record: &CacheRecord, ran: &[(f64, f64)]) -> bool {
+    record.created_s.is_some_and(|created| {
+        ran.iter().any(|&(started, completed)| {
+            started - CLOCK_SLACK_S <= created && created <= completed + CLOCK_SLACK_S
+        })
+    })
+}
+
 /// The run's records (in `made`) that no record names as parent and no build holds.
 fn prunable_leaves(records: &[CacheRecord], made: &BTreeSet<String>) -> Vec<String> {
     let parents: HashSet<&str> = records.iter().filter_map(|r| r.parent.as_deref()).collect();
@@ -178,7 +214,27 @@ mod tests {
             id: id.to_string(),
             parent: parent.map(str::to_string),
             in_use: false,
+            created_s: None,
         }
+    }
+
+    #[test]
+    fn a_record_is_the_build_s_only_when_made_while_one_of_its_vertices_ran() {
+        let at = |created: f64| CacheRecord {
+            created_s: Some(created),
+            ..record("r", None)
+        };
+        let ran = [(100.0, 101.0), (105.0, 105.5)];
+        assert!(made_while_running(&at(100.5), &ran));
+        assert!(made_while_running(&at(99.99), &ran), "within the slack");
+        assert!(made_while_running(&at(105.5), &ran));
+        assert!(
+            !made_while_running(&at(103.0), &ran),
+            "between two vertices"
+        );
+        assert!(!made_while_running(&at(99.0), &ran));
+        assert!(!made_while_running(&record("r", None), &ran), "no time");
+        assert!(!made_while_running(&at(100.5), &[]), "nothing ran");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! One timed build: bounded by `--timeout`, cut short by Ctrl-C, and honest about which of the
 //! two stopped it.
 
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 // tokio's clock is the system's, except in tests that pause it to run timeouts instantly.
 use tokio::time::Instant;
@@ -65,8 +66,101 @@ pub(super) struct Execution {
     pub steps: StepCounts,
     /// Each step's start and duration (none when cut short: the build's stream is dropped).
     pub step_timings: Vec<StepTiming>,
-    /// Images the classic builder committed, including those of a build cut short.
-    pub created_images: Vec<String>,
+    /// What the build's stream said it made, including a build cut short.
+    pub trail: BuildTrail,
+}
+
+/// What a build's stream said it made, as it arrived. The runner confirms it with the daemon
+/// before it counts anything as the run's (see `ownership` and `build_cache`).
+#[derive(Debug, Clone, Default)]
+pub(super) struct BuildTrail {
+    /// Image IDs in the stream's structured `aux` field.
+    pub reported_images: Vec<String>,
+    /// IDs of classic ` ---> <id>` lines: candidates only.
+    pub printed_images: Vec<String>,
+    /// IDs of classic ` ---> Running in <id>` lines where the daemon names a step's container:
+    /// candidates only.
+    pub printed_containers: Vec<String>,
+    /// BuildKit vertices by digest.
+    pub vertices: BTreeMap<String, VertexSpan>,
+    /// The smallest (arrival on this machine's clock − start on the daemon's) of any vertex
+    /// update: maps a time on this machine's clock onto the daemon's, erring early.
+    daemon_clock_shift_s: Option<f64>,
+    /// When the build answered or was cut short, on this machine's clock (Unix seconds).
+    ended_s: f64,
+}
+
+/// When a BuildKit vertex ran, on the daemon's clock (Unix seconds).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct VertexSpan {
+    /// The earliest start any update gave.
+    pub started_s: Option<f64>,
+    /// The latest completion any update gave.
+    pub completed_s: Option<f64>,
+    /// Whether it was taken from cache.
+    pub cached: bool,
+}
+
+impl BuildTrail {
+    fn observe(&mut self, event: &BuildEvent<'_>) {
+        match *event {
+            BuildEvent::Step(_) => {}
+            BuildEvent::ImageReported(id) => push_new(&mut self.reported_images, id),
+            BuildEvent::ImagePrinted(id) => push_new(&mut self.printed_images, id),
+            BuildEvent::ContainerPrinted(id) => push_new(&mut self.printed_containers, id),
+            BuildEvent::Vertex {
+                digest,
+                started_s,
+                completed_s,
+                cached,
+            } => {
+                let span = self.vertices.entry(digest.to_string()).or_default();
+                span.cached |= cached;
+                if let Some(started) = started_s {
+                    span.started_s = Some(span.started_s.map_or(started, |s| s.min(started)));
+                    let shift = now_s() - started;
+                    self.daemon_clock_shift_s =
+                        Some(self.daemon_clock_shift_s.map_or(shift, |s| s.min(shift)));
+                }
+                if let Some(completed) = completed_s {
+                    span.completed_s =
+                        Some(span.completed_s.map_or(completed, |c| c.max(completed)));
+                }
+            }
+        }
+    }
+
+    /// The intervals, on the daemon's clock, in which a vertex of the build ran (cached ones
+    /// ran nothing). A vertex never reported complete ran until the build answered or was cut
+    /// short, as near as the daemon's clock can be told from here.
+    pub(super) fn ran_windows(&self) -> Vec<(f64, f64)> {
+        let Some(shift) = self.daemon_clock_shift_s else {
+            return Vec::new();
+        };
+        let ended_on_daemon_s = self.ended_s - shift;
+        self.vertices
+            .values()
+            .filter(|span| !span.cached)
+            .filter_map(|span| {
+                let started = span.started_s?;
+                let completed = span.completed_s.unwrap_or(ended_on_daemon_s);
+                Some((started, completed.max(started)))
+            })
+            .collect()
+    }
+}
+
+fn push_new(list: &mut Vec<String>, id: &str) {
+    if !list.iter().any(|known| known == id) {
+        list.push(id.to_string());
+    }
+}
+
+/// Now on this machine's clock, in Unix seconds.
+fn now_s() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// Runs `request` on `daemon`; `on_step` sees each step as it starts.
@@ -78,10 +172,12 @@ pub(super) async fn execute<D: Daemon>(
     on_step: impl Fn(&str) + Send + Sync,
 ) -> Execution {
     let started = Instant::now();
-    let mut created_images = Vec::new();
-    let mut on_event = |event: BuildEvent<'_>| match event {
-        BuildEvent::Step(step) => on_step(step),
-        BuildEvent::ImageCreated(id) => created_images.push(id.to_string()),
+    let mut trail = BuildTrail::default();
+    let mut on_event = |event: BuildEvent<'_>| {
+        if let BuildEvent::Step(step) = event {
+            on_step(step);
+        }
+        trail.observe(&event);
     };
     let finished = {
         let build = daemon.build(request, &mut on_event);
@@ -104,6 +200,7 @@ pub(super) async fn execute<D: Daemon>(
             )),
         }
     };
+    trail.ended_s = now_s();
     match finished {
         Ok(outcome) => Execution {
             end: match outcome.result {
@@ -116,14 +213,14 @@ pub(super) async fn execute<D: Daemon>(
             build_seconds: outcome.build_seconds,
             steps: outcome.steps,
             step_timings: outcome.step_timings,
-            created_images,
+            trail,
         },
         Err(end) => Execution {
             end,
             build_seconds: started.elapsed().as_secs_f64(),
             steps: StepCounts::default(),
             step_timings: Vec::new(),
-            created_images,
+            trail,
         },
     }
 }
