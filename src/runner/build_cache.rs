@@ -4,28 +4,27 @@
 //!
 //! A record carries nothing that names the build that made it: on API 1.41 (Docker 20.10) a
 //! record's ID is BuildKit's own random one, and its fields (`Parent`, `Type`, `Description`,
-//! `InUse`, `Shared`, `CreatedAt`, ...) name no build, session or vertex; the build's status
-//! stream names vertices by the digests of their operations, never a record. What does link
-//! the two is the daemon's clock: each vertex reports when it started and completed, and a
-//! record is created while the vertex that makes it runs. So a record counts as made by one of
-//! the run's builds only when
+//! `InUse`, `Shared`, `CreatedAt`, `LastUsedAt`, `UsageCount`) name no build, session or vertex;
+//! the build's status stream names vertices by the digests of their operations, never a record.
+//! What links the two is the daemon's clock. So a record is the run's when its `CreatedAt`
+//! falls, give or take [`CLOCK_SLACK_S`], within the time one of the run's builds ran: from the
+//! moment its request was sent until it answered or was cut short, on the daemon's clock as the
+//! build's own vertex updates tell it (see `BuildTrail::running_window`). Each vertex's own span
+//! would be narrower, but it misses the run's own records: the record of a build's context was
+//! seen created up to 60 ms before its vertex said it started, between two vertices.
 //!
-//! - it is absent from a listing taken just before the build, and
-//! - its `CreatedAt` falls within the time one of the build's vertices ran, as the build's own
-//!   status stream reports it (a vertex taken from cache ran nothing; one never reported
-//!   complete ran until the build answered or was cut short), give or take [`CLOCK_SLACK_S`].
-//!
-//! A build that has just answered may still hold records and commit one more as it lets go
-//! (seen about 30 ms later, with a `CreatedAt` inside the vertex that began it), so the records
-//! are listed again while one that counts is held, for at most [`HELD_PATIENCE`]; a held record
-//! that does not count is never waited for. What someone else builds between two of the run's
-//! builds, or while only cached steps of ours run, is never touched. What remains: a record
-//! another build on the same daemon creates while one of our vertices runs counts as ours.
+//! The times are kept, not the records: a build that has just answered may still hold records
+//! and commit one more as it lets go (seen about 30 ms later, stamped inside the build), so the
+//! records are listed only when they are pruned, and nothing is waited for after a build. What
+//! someone else builds between two of the run's builds is never touched, however long it holds
+//! its records. What remains: a record another build on the same daemon creates while one of
+//! the run's builds runs counts as the run's, and is pruned.
 //!
 //! A daemon of API 1.41 prunes a record by id only when no other record names it as parent,
-//! and takes one id per request: so the new records are pruned leaves first, round after round,
-//! until none is left. A record a build still holds is waited for a few seconds, then left; one
-//! behind an image (a kept final image's layers) cannot go before the image and is left.
+//! and takes one id per request: so the run's records are pruned leaves first, round after
+//! round, until none is left. A record of the run that a build still holds is waited for a few
+//! seconds, then left; one behind an image (a kept final image's layers) cannot go before the
+//! image and is left.
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Mutex;
@@ -39,26 +38,22 @@ use crate::error::EngineError;
 
 /// How long records a build still holds are waited for before they are left alone.
 const HELD_PATIENCE: Duration = Duration::from_secs(5);
-/// How far before a vertex's reported start (or after its completion) a record it made may be
-/// stamped: the record of a build's context was seen created 1 to 4 ms before its vertex said
-/// it started, both on the daemon's clock.
+/// How far outside the time a build ran a record it made may be stamped: the build's start and
+/// end are moved from this machine's clock onto the daemon's, which errs early by the delay of
+/// the quickest vertex update.
 const CLOCK_SLACK_S: f64 = 0.05;
 /// How often they are looked at meanwhile.
 const HELD_POLL: Duration = Duration::from_millis(100);
-/// How often a build that has just answered is looked at until it lets go of its records.
-const SETTLE_POLL: Duration = Duration::from_millis(20);
 
 /// What a cold run may prune on one host.
 #[derive(Debug)]
 pub(crate) enum PruneScope {
     /// The whole build cache.
     All,
-    /// The records the run's builds made (see the module's documentation).
-    Made(Mutex<BTreeSet<String>>),
+    /// The records the run's builds made: the times they ran, on the daemon's clock (see the
+    /// module's documentation).
+    Made(Mutex<Vec<(f64, f64)>>),
 }
-
-/// The records that existed just before a build, to compare with those just after it.
-pub(crate) struct BeforeBuild(Option<BTreeSet<String>>);
 
 impl PruneScope {
     /// The scope `mode` asks for.
@@ -69,56 +64,29 @@ impl PruneScope {
         }
     }
 
-    /// Lists the records just before a build (nothing to do for [`PruneScope::All`]).
-    pub(crate) async fn before_build<D: Daemon>(&self, daemon: &D) -> BeforeBuild {
-        match self {
-            PruneScope::All => BeforeBuild(None),
-            PruneScope::Made(_) => BeforeBuild(record_ids(daemon).await),
+    /// Takes the time a build of the run ran (see `BuildTrail::running_window`), on the
+    /// daemon's clock.
+    pub(crate) fn after_build(&self, ran: Option<(f64, f64)>) {
+        if let PruneScope::Made(windows) = self
+            && let Ok(mut windows) = windows.lock()
+        {
+            windows.extend(ran);
         }
     }
 
-    /// Counts the records the build made (see the module's documentation) as the run's own.
-    /// `ran` holds the intervals in which the build's vertices ran, on the daemon's clock. When a
-    /// listing fails, what it would have shown is not counted: a record left behind is safer
-    /// than someone else's removed.
-    pub(crate) async fn after_build<D: Daemon>(
-        &self,
-        daemon: &D,
-        before: BeforeBuild,
-        ran: &[(f64, f64)],
-    ) {
-        let (PruneScope::Made(made), BeforeBuild(Some(before))) = (self, before) else {
-            return;
+    /// The IDs of the records in `records` that the run made.
+    fn made(&self, records: &[CacheRecord]) -> BTreeSet<String> {
+        let PruneScope::Made(windows) = self else {
+            return BTreeSet::new();
         };
-        if ran.is_empty() {
-            return;
-        }
-        let deadline = Instant::now() + HELD_PATIENCE;
-        loop {
-            let Ok(records) = daemon.build_cache_records().await else {
-                return;
-            };
-            let ours: Vec<&CacheRecord> = records
-                .iter()
-                .filter(|r| !before.contains(&r.id) && made_while_running(r, ran))
-                .collect();
-            if let Ok(mut made) = made.lock() {
-                made.extend(ours.iter().map(|r| r.id.clone()));
-            }
-            let held = ours.iter().any(|r| r.in_use);
-            if !held || Instant::now() >= deadline {
-                return;
-            }
-            tokio::time::sleep(SETTLE_POLL).await;
-        }
-    }
-
-    /// The records counted as the run's own so far.
-    fn made(&self) -> BTreeSet<String> {
-        match self {
-            PruneScope::All => BTreeSet::new(),
-            PruneScope::Made(made) => made.lock().map(|m| m.clone()).unwrap_or_default(),
-        }
+        let Ok(windows) = windows.lock() else {
+            return BTreeSet::new();
+        };
+        records
+            .iter()
+            .filter(|r| made_while_running(r, &windows))
+            .map(|r| r.id.clone())
+            .collect()
     }
 
     /// Prunes what the scope allows; says what it had to leave.
@@ -127,13 +95,13 @@ impl PruneScope {
             daemon.prune_build_cache().await?;
             return Ok(PruneLeft::default());
         }
-        let made = self.made();
         // Records the daemon refused to delete while no build held them: an image's layers
         // (the kept final images), which go only with the image.
         let mut refused: HashSet<String> = HashSet::new();
         let mut stuck_since: Option<Instant> = None;
         loop {
             let records = daemon.build_cache_records().await?;
+            let made = self.made(&records);
             let held = records
                 .iter()
                 .filter(|r| r.in_use && made.contains(&r.id))
@@ -199,12 +167,6 @@ fn prunable_leaves(records: &[CacheRecord], made: &BTreeSet<String>) -> Vec<Stri
         .collect()
 }
 
-/// Every record's id, or nothing when the daemon does not answer.
-async fn record_ids<D: Daemon>(daemon: &D) -> Option<BTreeSet<String>> {
-    let records = daemon.build_cache_records().await.ok()?;
-    Some(records.into_iter().map(|r| r.id).collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,7 +181,7 @@ mod tests {
     }
 
     #[test]
-    fn a_record_is_the_build_s_only_when_made_while_one_of_its_vertices_ran() {
+    fn a_record_is_the_run_s_only_when_made_while_one_of_its_builds_ran() {
         let at = |created: f64| CacheRecord {
             created_s: Some(created),
             ..record("r", None)

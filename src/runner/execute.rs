@@ -86,6 +86,8 @@ pub(super) struct BuildTrail {
     /// The smallest (arrival on this machine's clock − start on the daemon's) of any vertex
     /// update: maps a time on this machine's clock onto the daemon's, erring early.
     daemon_clock_shift_s: Option<f64>,
+    /// When the build request was sent, on this machine's clock (Unix seconds).
+    started_s: f64,
     /// When the build answered or was cut short, on this machine's clock (Unix seconds).
     ended_s: f64,
 }
@@ -97,8 +99,6 @@ pub(super) struct VertexSpan {
     pub started_s: Option<f64>,
     /// The latest completion any update gave.
     pub completed_s: Option<f64>,
-    /// Whether it was taken from cache.
-    pub cached: bool,
 }
 
 impl BuildTrail {
@@ -112,10 +112,9 @@ impl BuildTrail {
                 digest,
                 started_s,
                 completed_s,
-                cached,
+                cached: _,
             } => {
                 let span = self.vertices.entry(digest.to_string()).or_default();
-                span.cached |= cached;
                 if let Some(started) = started_s {
                     span.started_s = Some(span.started_s.map_or(started, |s| s.min(started)));
                     let shift = now_s() - started;
@@ -130,23 +129,31 @@ impl BuildTrail {
         }
     }
 
-    /// The intervals, on the daemon's clock, in which a vertex of the build ran (cached ones
-    /// ran nothing). A vertex never reported complete ran until the build answered or was cut
-    /// short, as near as the daemon's clock can be told from here.
-    pub(super) fn ran_windows(&self) -> Vec<(f64, f64)> {
-        let Some(shift) = self.daemon_clock_shift_s else {
-            return Vec::new();
-        };
-        let ended_on_daemon_s = self.ended_s - shift;
-        self.vertices
+    /// When the build ran, on the daemon's clock: from the moment its request was sent until
+    /// it answered or was cut short (or its last vertex completed, if later), this machine's
+    /// times moved onto the daemon's clock as near as the vertex updates tell, erring early.
+    /// Nothing when no vertex ever reported a start, since then nothing tells the two clocks
+    /// apart.
+    ///
+    /// The whole build, and not each vertex's own span: the record of a build's context was
+    /// seen created up to 60 ms before its vertex said it started, while only cached vertices
+    /// had started.
+    pub(super) fn running_window(&self) -> Option<(f64, f64)> {
+        let shift = self.daemon_clock_shift_s?;
+        let first_start = self
+            .vertices
             .values()
-            .filter(|span| !span.cached)
-            .filter_map(|span| {
-                let started = span.started_s?;
-                let completed = span.completed_s.unwrap_or(ended_on_daemon_s);
-                Some((started, completed.max(started)))
-            })
-            .collect()
+            .filter_map(|span| span.started_s)
+            .min_by(f64::total_cmp)?;
+        let last_completion = self
+            .vertices
+            .values()
+            .filter_map(|span| span.completed_s)
+            .max_by(f64::total_cmp)
+            .unwrap_or(first_start);
+        let requested = (self.started_s - shift).min(first_start);
+        let ended = (self.ended_s - shift).max(last_completion);
+        Some((requested, ended))
     }
 }
 
@@ -172,7 +179,10 @@ pub(super) async fn execute<D: Daemon>(
     on_step: impl Fn(&str) + Send + Sync,
 ) -> Execution {
     let started = Instant::now();
-    let mut trail = BuildTrail::default();
+    let mut trail = BuildTrail {
+        started_s: now_s(),
+        ..BuildTrail::default()
+    };
     let mut on_event = |event: BuildEvent<'_>| {
         if let BuildEvent::Step(step) = event {
             on_step(step);

@@ -66,8 +66,11 @@ struct State {
     next_id: u64,
     builds: usize,
     /// Build-cache records: one per tag built from unedited sources, named `cache-<tag>`, with
-    /// when each was made (Unix seconds on the machine's clock, which is the fake's).
+    /// when each was made on the fake's clock.
     cache: BTreeMap<String, f64>,
+    /// The fake daemon's clock, in seconds: each build runs for 10 s of it, and 10 s pass
+    /// between two builds.
+    clock_s: f64,
 }
 
 /// The fake; clones share their state, so a test keeps one to inspect what the runner did.
@@ -84,7 +87,7 @@ impl FakeDaemon {
             cache: script
                 .cached_before
                 .iter()
-                .map(|tag| (format!("cache-{tag}"), 0.0))
+                .map(|tag| (format!("cache-{tag}"), -1000.0))
                 .collect(),
             ..State::default()
         };
@@ -161,7 +164,9 @@ impl Daemon for FakeDaemon {
     async fn image(&self, name: &str) -> Result<Option<ImageFacts>, EngineError> {
         let mut state = self.lock();
         if self.script.someone_else_builds_after == Some(state.builds) {
-            state.cache.insert("theirs".to_string(), now_s());
+            // Between two of the run's builds on the fake's clock.
+            let between = state.clock_s + 5.0;
+            state.cache.insert("theirs".to_string(), between);
         }
         let id = match state.tags.get(name) {
             Some(id) => Some(id.clone()),
@@ -195,15 +200,16 @@ impl Daemon for FakeDaemon {
         request: &BuildRequest<'_>,
         on_event: &mut (dyn FnMut(BuildEvent<'_>) + Send),
     ) -> BuildOutcome {
-        let number = {
+        let (number, started_s) = {
             let mut state = self.lock();
             state.builds += 1;
+            state.clock_s += 10.0;
             state.calls.push(Call::Build {
                 tag: without_run_id(request.tag).to_string(),
                 no_cache: request.no_cache,
                 edited: request.context.is_edited(),
             });
-            state.builds
+            (state.builds, state.clock_s)
         };
         if let Some((at, token)) = &self.script.cancel_at_build
             && *at == number
@@ -211,7 +217,6 @@ impl Daemon for FakeDaemon {
             token.cancel();
         }
         on_event(BuildEvent::Step("[1/1] RUN fake"));
-        let started_s = now_s();
         let mut vertex = |completed_s: Option<f64>, cached: bool| {
             on_event(BuildEvent::Vertex {
                 digest: "sha256:fake",
@@ -256,11 +261,14 @@ impl Daemon for FakeDaemon {
             && !edited
             && state.cache.contains_key(&record)
             && !self.script.never_cached.contains(tag);
+        // One record per tag: a record already there (someone's older one) keeps its time.
         if !edited && !cached {
-            state.cache.insert(record, now_s());
+            state.cache.entry(record).or_insert(started_s + 1.0);
         }
+        state.clock_s += 10.0;
+        let completed_s = state.clock_s;
         drop(state);
-        vertex(Some(now_s()), cached);
+        vertex(Some(completed_s), cached);
         BuildOutcome {
             build_seconds: seconds,
             result: Ok(()),
@@ -383,13 +391,6 @@ fn without_run_id(tag: &str) -> &str {
         && suffix.get(16) == Some(&b'Z')
         && suffix.get(17) == Some(&b'-');
     if looks_like_run_id { &tag[..cut] } else { tag }
-}
-
-/// Now on the machine's clock, in Unix seconds: the fake daemon's clock.
-fn now_s() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// A saved image of one layer holding a 1000-byte file, as `docker save` lays it out: enough for

@@ -580,7 +580,6 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             }
         };
         let daemon = &self.worker.daemon;
-        let before = self.worker.prune_scope.before_build(daemon).await;
         let execution = execute(
             daemon,
             request,
@@ -591,8 +590,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         .await;
         self.worker
             .prune_scope
-            .after_build(daemon, before, &execution.trail.ran_windows())
-            .await;
+            .after_build(execution.trail.running_window());
         execution.redacted(|text| shared.settings.secrets.redact(text))
     }
 
