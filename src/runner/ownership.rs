@@ -7,8 +7,9 @@
 //!   just before each build; whatever either list holds is left alone, whoever made it. This is
 //!   what keeps the base images, a person's images, and an earlier run's images out of reach.
 //! - **Images the daemon reports are the build's.** The stream's structured `aux` field names
-//!   the image of each stage the classic builder finished and BuildKit's final image. Each
-//!   such image that is new, and every new image below it in its `Parent` chain (the daemon's
+//!   the image of each stage the classic builder finished and BuildKit's final image; after a
+//!   successful build the run's own tag (which carries the run's identity) names the final
+//!   image too. Each such image that is new, and every new image below it in its `Parent` chain (the daemon's
 //!   own record, from `GET /images/json?all=1`, of which image a classic step was committed on),
 //!   is the build's. The walk stops at the first image that existed before the build.
 //! - **A printed image ID is only a candidate.** The classic builder names each step's image
@@ -26,18 +27,20 @@
 //!   daemon knows it, it is new, and its `Config.Image` is exactly the full ID of an image the
 //!   build could start a step from (the same set as above, plus the images confirmed for this
 //!   build): the builder creates its containers from image IDs, while `docker run busybox`
-//!   records `busybox`. Nothing is looked for beyond what the stream named: no listing after
-//!   the build, no polling for newcomers.
+//!   records `busybox`. Nothing is looked for beyond what the stream named: no container is
+//!   listed after the build, and nothing is polled for newcomers.
 //!
 //! Why this is sound: a fake line names either an ID that existed before the build (refused
 //! by the first rule), or one that appeared during it. For that to count, the daemon itself
 //! must record it as committed on an image of this build's chain (an image), or as created
 //! from such an image by its full ID (a container). What remains is another build on the same
 //! daemon that, during ours, commits on the very image one of our steps started from (or
-//! creates a container from its full ID), whose ID our own build's output prints. Removal then
-//! still goes through the daemon's own checks: an image is removed without force, so one that
-//! is tagged, has children or is used by a container stays; a container is removed without
-//! its volumes.
+//! creates a container from its full ID), whose ID our own build's output prints; and an image
+//! that another build of the very same steps committed during ours and that ours then took from
+//! cache (or that BuildKit made once for both). Removal then still goes through two checks: an
+//! image is removed only while no tag but the run's own names it (the ledger tries again when
+//! the run ends) and without force, so one that has children or a container stays; a container
+//! is removed without its volumes.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -187,5 +190,76 @@ impl Chains<'_> {
         if counts {
             ours.extend(chain.into_iter().rev());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> String {
+        format!("sha256:{}", format!("{n:02x}").repeat(32))
+    }
+
+    /// base <- ours1 <- ours2 (the build's, new); base <- theirs_old (before the build);
+    /// theirs_old <- theirs_new (someone's, new); lone (new, no parent).
+    fn daemon_images() -> HashMap<String, String> {
+        HashMap::from([
+            (id(1), String::new()),
+            (id(2), id(1)),
+            (id(3), id(2)),
+            (id(4), id(1)),
+            (id(5), id(4)),
+            (id(6), String::new()),
+        ])
+    }
+
+    #[test]
+    fn a_printed_image_counts_only_when_new_and_its_chain_reaches_what_the_build_starts_from() {
+        let images = daemon_images();
+        let before = Before {
+            images: HashSet::from([id(1), id(4)]),
+            containers: HashSet::new(),
+        };
+        let anchors = Anchors {
+            images: BTreeSet::from([id(1)]),
+            from_scratch: false,
+        };
+        let chains = Chains {
+            images: &images,
+            before: &before,
+            anchors: &anchors,
+        };
+        let short = |n: u8| id(n).trim_start_matches("sha256:")[..12].to_string();
+        let mut ours = Vec::new();
+        chains.walk(&short(3), false, &mut ours);
+        assert_eq!(ours, [id(2), id(3)], "parents first");
+        for foreign in [4, 5, 6, 1] {
+            chains.walk(&short(foreign), false, &mut ours);
+        }
+        assert_eq!(
+            ours,
+            [id(2), id(3)],
+            "existing, chained to someone's existing image, parentless, or the base: none counts"
+        );
+        chains.walk(&short(5), true, &mut ours);
+        assert_eq!(
+            ours,
+            [id(2), id(3), id(5)],
+            "a reported image counts down to the first image that existed"
+        );
+        let scratch = Anchors {
+            from_scratch: true,
+            ..Anchors::default()
+        };
+        let chains = Chains {
+            anchors: &scratch,
+            ..chains
+        };
+        let mut from_scratch = Vec::new();
+        chains.walk(&short(6), false, &mut from_scratch);
+        assert_eq!(from_scratch, [id(6)]);
+        chains.walk("0000", false, &mut from_scratch);
+        assert_eq!(from_scratch, [id(6)], "an ID the daemon does not know");
     }
 }
