@@ -234,7 +234,8 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Keep every image built (each run tagged `stagebench/<scenario>:<variant>-<cache>-run<N>`).
+    /// Keep every image built (each run tagged
+    /// `stagebench/<scenario>:<variant>-<run_id>-<cache>-run<N>`).
     #[arg(long)]
     pub keep_images: bool,
     /// Keep no image at all: also remove each variant's final image and the prebuilds this run

@@ -381,6 +381,20 @@ impl RunSettings {
         results_roots(&self.out)
     }
 
+    /// The run's identity on a daemon: its first invocation's `run_id`, which every invocation
+    /// of the run (`--resume`) shares, and which the run's image tags carry.
+    pub fn first_run_id(&self) -> &str {
+        self.resumed
+            .as_ref()
+            .and_then(|set| set.meta.first_invocation())
+            .map_or(self.run_id.as_str(), |first| first.run_id.as_str())
+    }
+
+    /// The tag this run gives `variant`'s image of `scenario`.
+    pub fn variant_image_tag(&self, scenario: &Scenario, variant: &str) -> String {
+        scenario.variant_image_tag(variant, self.first_run_id())
+    }
+
     /// The variants of `scenario` this run builds.
     pub fn selected_variants<'s>(&self, scenario: &'s Scenario) -> Vec<&'s Variant> {
         let chosen = &self.options.variants;

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::{
-    BuildImageOptions, CreateImageOptions, ListContainersOptions, PruneBuildOptions,
-    RemoveContainerOptions, RemoveImageOptions, TagImageOptions,
+    BuildImageOptions, CreateImageOptions, ListContainersOptions, ListImagesOptions,
+    PruneBuildOptions, RemoveContainerOptions, RemoveImageOptions, TagImageOptions,
 };
 use bollard::{API_DEFAULT_VERSION, Docker};
 use futures_util::StreamExt;
@@ -104,7 +104,22 @@ pub trait Daemon: Send + Sync {
     /// IDs of every container, running or not.
     fn container_ids(&self) -> impl Future<Output = Result<HashSet<String>, EngineError>> + Send;
 
-    /// Removes a container, stopping it first if it runs.
+    /// Every image, intermediate ones included (`docker images -a`), by full ID, with the full
+    /// ID of the image it was committed on (empty when none): the daemon's own record of a
+    /// classic build's chain of step images.
+    fn image_parents(
+        &self,
+    ) -> impl Future<Output = Result<HashMap<String, String>, EngineError>> + Send;
+
+    /// Facts about a container, or `None` when the daemon has no such container (or the ID
+    /// prefix names more than one).
+    fn container(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<ContainerFacts>, EngineError>> + Send;
+
+    /// Removes a container, stopping it first if it runs, and leaves its volumes: a volume can
+    /// be shared, and the run never made one.
     fn remove_container(&self, id: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
 
     /// Streams the image's export (`docker save`: a tar of its layers, config and manifest)
@@ -187,6 +202,16 @@ pub struct ImageFacts {
     pub repo_digests: Vec<String>,
     /// Every `repository:tag` naming the image.
     pub repo_tags: Vec<String>,
+}
+
+/// Facts about one container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerFacts {
+    /// Full ID.
+    pub id: String,
+    /// The image as its creator named it (`Config.Image`): the classic builder names the full
+    /// ID of the image the step starts from, `docker run busybox` names `busybox`.
+    pub config_image: String,
 }
 
 /// Why a build did not succeed.
@@ -572,10 +597,38 @@ impl Daemon for Engine {
         Ok(containers.into_iter().filter_map(|c| c.id).collect())
     }
 
+    async fn image_parents(&self) -> Result<HashMap<String, String>, EngineError> {
+        let options = ListImagesOptions {
+            all: true,
+            ..Default::default()
+        };
+        let images = self
+            .docker
+            .list_images(Some(options))
+            .await
+            .map_err(|e| self.request_error("list images", &e))?;
+        Ok(images.into_iter().map(|i| (i.id, i.parent_id)).collect())
+    }
+
+    async fn container(&self, id: &str) -> Result<Option<ContainerFacts>, EngineError> {
+        match self.docker.inspect_container(id, None).await {
+            Ok(container) => Ok(container.id.map(|full| ContainerFacts {
+                id: full,
+                config_image: container.config.and_then(|c| c.image).unwrap_or_default(),
+            })),
+            // 404: gone (or never was); 400 on some versions for an ambiguous prefix.
+            Err(BollardError::DockerResponseServerError {
+                status_code: 404 | 400,
+                ..
+            }) => Ok(None),
+            Err(e) => Err(self.request_error(format!("inspect container {id}"), &e)),
+        }
+    }
+
     async fn remove_container(&self, id: &str) -> Result<(), EngineError> {
         let options = RemoveContainerOptions {
             force: true,
-            v: true,
+            v: false,
             ..Default::default()
         };
         match self.docker.remove_container(id, Some(options)).await {

@@ -5,6 +5,12 @@
 //! they are grouped by digest) stamped with the daemon's clock; the classic builder prints
 //! `Step N/M : ...` lines followed by ` ---> Using cache` and ` ---> <image id>`, which are timed
 //! as they arrive. Both are reduced to the same counts and the same [`StepTiming`]s here.
+//!
+//! The stream also says what the build made, and the two kinds of saying are kept apart in
+//! [`BuildEvent`]: the daemon's structured answers (the `aux` image IDs, BuildKit's vertices with
+//! their daemon-clock times) and the classic builder's protocol lines (` ---> <id>`,
+//! ` ---> Running in <id>`), which share the text stream with whatever a `RUN` prints and so
+//! are only candidates for the runner to confirm with the daemon (see `runner::ownership`).
 
 use std::collections::BTreeMap;
 
@@ -14,14 +20,33 @@ use serde::{Deserialize, Serialize};
 use super::output::OutputStream;
 use crate::secrets::Secrets;
 
-/// Something a build reports while it runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Something a build reports while it runs. Reported as it happens, so that what a build cut
+/// short made is known too.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum BuildEvent<'a> {
     /// A step started; the text names it.
     Step(&'a str),
-    /// The classic builder committed an image (a short ID). Reported as it happens, so that an
-    /// interrupted build's images can still be removed.
-    ImageCreated(&'a str),
+    /// An image ID in the stream's structured `aux` field: the classic builder's image of each
+    /// stage it finished, BuildKit's final image.
+    ImageReported(&'a str),
+    /// A ` ---> <id>` line after a classic step other than `FROM`: the daemon's way of naming
+    /// the image it committed, but a `RUN` can print the same line. A candidate, never proof.
+    ImagePrinted(&'a str),
+    /// ` ---> Running in <id>` as the first line after a classic `Step` line (warnings aside),
+    /// where the daemon names the container it created for the step before the step can print
+    /// anything. A `RUN` can print a fake `Step` line too, so this is a candidate, never proof.
+    ContainerPrinted(&'a str),
+    /// A BuildKit vertex update, times on the daemon's clock in seconds since the Unix epoch.
+    Vertex {
+        /// The vertex's digest; updates of one vertex share it.
+        digest: &'a str,
+        /// When it started, if the update says.
+        started_s: Option<f64>,
+        /// When it completed, if the update says.
+        completed_s: Option<f64>,
+        /// Whether it was taken from cache.
+        cached: bool,
+    },
 }
 
 /// Dockerfile steps of one build. `FROM` is not counted: it runs nothing, and the classic builder
@@ -100,6 +125,9 @@ pub(crate) struct StepTracker {
     classic_stage_name: String,
     classic_step_in_stage: u32,
     classic_timed: Vec<ClassicStep>,
+    /// Whether the last line was a `Step` line (or a create warning after one): the next line
+    /// is where the daemon names the step's container.
+    classic_container_expected: bool,
     last_lines: Vec<String>,
     current_step: String,
     /// The tag of a `Successfully tagged <tag>` line when it is the last line the stream said.
@@ -149,8 +177,25 @@ impl StepTracker {
         elapsed_s: f64,
         on_event: &mut (impl FnMut(BuildEvent<'_>) + ?Sized),
     ) {
+        if let Some(BuildInfoAux::Default(image)) = &info.aux
+            && let Some(id) = image.id.as_deref().filter(|id| !id.is_empty())
+        {
+            on_event(BuildEvent::ImageReported(id));
+        }
         if let Some(BuildInfoAux::BuildKit(status)) = &info.aux {
             for update in &status.vertexes {
+                on_event(BuildEvent::Vertex {
+                    digest: &update.digest,
+                    started_s: update
+                        .started
+                        .as_ref()
+                        .map(|t| epoch_seconds(t.seconds, t.nanos)),
+                    completed_s: update
+                        .completed
+                        .as_ref()
+                        .map(|t| epoch_seconds(t.seconds, t.nanos)),
+                    cached: update.cached,
+                });
                 let vertex = self.vertices.entry(update.digest.clone()).or_default();
                 if !update.name.is_empty() {
                     vertex.name = self.secrets.redact(&update.name);
@@ -232,6 +277,19 @@ impl StepTracker {
                 .strip_prefix("Successfully tagged ")
                 .map(str::to_string);
         }
+        let container_expected = std::mem::take(&mut self.classic_container_expected);
+        if container_expected && !trimmed.is_empty() {
+            if let Some(id) = trimmed.strip_prefix("---> Running in ") {
+                if is_hex_id(id) {
+                    on_event(BuildEvent::ContainerPrinted(id));
+                }
+                return;
+            }
+            // The daemon prints a container's create warnings before naming it.
+            self.classic_container_expected = trimmed.starts_with("---> [Warning]");
+        } else if container_expected {
+            self.classic_container_expected = true;
+        }
         if let Some(rest) = trimmed.strip_prefix("Step ") {
             let instruction = rest.split_once(" : ").map(|(_, i)| i).unwrap_or_default();
             if let Some(previous) = self.classic_timed.last_mut()
@@ -260,6 +318,7 @@ impl StepTracker {
                     cached: false,
                 });
             }
+            self.classic_container_expected = true;
             self.set_step(trimmed, on_event);
         } else if trimmed == "---> Using cache" {
             // Counted once per step, and only after one: a RUN step can print this line too
@@ -273,9 +332,8 @@ impl StepTracker {
             }
         } else if let Some(id) = trimmed.strip_prefix("---> ") {
             // After a FROM step the ID is the base image's, which is not ours to remove.
-            let is_id = id.len() >= 12 && id.chars().all(|c| c.is_ascii_hexdigit());
-            if is_id && !self.classic_current_is_from {
-                on_event(BuildEvent::ImageCreated(id));
+            if is_hex_id(id) && !self.classic_current_is_from {
+                on_event(BuildEvent::ImagePrinted(id));
             }
         } else if !trimmed.is_empty() {
             keep_output(&mut self.last_lines, trimmed);
@@ -388,6 +446,12 @@ impl StepTracker {
             format!("{message}; last output: {}", output.join(" | "))
         }
     }
+}
+
+/// Whether `text` looks like an image or container ID as the classic builder prints it (12 hex
+/// digits, or all 64).
+fn is_hex_id(text: &str) -> bool {
+    text.len() >= 12 && text.len() <= 64 && text.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 /// Keeps the last [`KEPT_OUTPUT_LINES`] non-empty lines of `text` in `lines`.
@@ -634,11 +698,34 @@ mod tests {
             };
             tracker.observe(&info, 0.0, &mut |event| match event {
                 BuildEvent::Step(s) => steps.push(s.to_string()),
-                BuildEvent::ImageCreated(id) => images.push(id.to_string()),
+                BuildEvent::ImagePrinted(id) => images.push(id.to_string()),
+                BuildEvent::ContainerPrinted(id) => images.push(format!("container {id}")),
+                BuildEvent::ImageReported(_) | BuildEvent::Vertex { .. } => {}
             });
         }
         assert!(steps.iter().all(|s| s.starts_with("Step ")));
         (tracker, images)
+    }
+
+    #[test]
+    fn a_container_is_named_only_where_the_daemon_names_it() {
+        let (_, named) = classic(&[
+            "Step 1/3 : FROM busybox",
+            " ---> 0123456789ab",
+            "Step 2/3 : RUN echo ' ---> Running in aaaaaaaaaaaa'",
+            " ---> [Warning] a create warning",
+            " ---> Running in 0000000000c1",
+            " ---> Running in aaaaaaaaaaaa",
+            " ---> 1123456789ab",
+            "Step 3/3 : COPY . /app",
+            "",
+            " ---> 2123456789ab",
+        ]);
+        assert_eq!(
+            named,
+            ["container 0000000000c1", "1123456789ab", "2123456789ab"],
+            "a line the step printed after the daemon's is not a container"
+        );
     }
 
     #[test]

@@ -2,16 +2,29 @@
 //! invocation's builds made, so that benchmarking on a developer's own daemon keeps every other
 //! project's cache; with `--prune all`, everything (a daemon kept for benchmarking).
 //!
-//! Records carry nothing that names the build that made them, so a record counts as made by
-//! this run when it is absent from a listing taken just before one of the run's builds and
-//! present in one taken just after it. What someone else builds between two of the run's builds
-//! is never touched; only what they build at the very same time as one of ours could be taken
-//! for ours.
+//! A record carries nothing that names the build that made it: on API 1.41 (Docker 20.10) a
+//! record's ID is BuildKit's own random one, and its fields (`Parent`, `Type`, `Description`,
+//! `InUse`, `Shared`, `CreatedAt`, `LastUsedAt`, `UsageCount`) name no build, session or vertex;
+//! the build's status stream names vertices by the digests of their operations, never a record.
+//! What links the two is the daemon's clock. So a record is the run's when its `CreatedAt`
+//! falls, give or take [`CLOCK_SLACK_S`], within the time one of the run's builds ran: from the
+//! moment its request was sent until it answered or was cut short, on the daemon's clock as the
+//! build's own vertex updates tell it (see `BuildTrail::running_window`). Each vertex's own span
+//! would be narrower, but it misses the run's own records: the record of a build's context was
+//! seen created up to 60 ms before its vertex said it started, between two vertices.
+//!
+//! The times are kept, not the records: a build that has just answered may still hold records
+//! and commit one more as it lets go (seen about 30 ms later, stamped inside the build), so the
+//! records are listed only when they are pruned, and nothing is waited for after a build. What
+//! someone else builds between two of the run's builds is never touched, however long it holds
+//! its records. What remains: a record another build on the same daemon creates while one of
+//! the run's builds runs counts as the run's, and is pruned.
 //!
 //! A daemon of API 1.41 prunes a record by id only when no other record names it as parent,
-//! and takes one id per request: so the new records are pruned leaves first, round after round,
-//! until none is left. A record a build still holds is waited for a few seconds, then left; one
-//! behind an image (a kept final image's layers) cannot go before the image and is left.
+//! and takes one id per request: so the run's records are pruned leaves first, round after
+//! round, until none is left. A record of the run that a build still holds is waited for a few
+//! seconds, then left; one behind an image (a kept final image's layers) cannot go before the
+//! image and is left.
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Mutex;
@@ -25,22 +38,22 @@ use crate::error::EngineError;
 
 /// How long records a build still holds are waited for before they are left alone.
 const HELD_PATIENCE: Duration = Duration::from_secs(5);
+/// How far outside the time a build ran a record it made may be stamped: the build's start and
+/// end are moved from this machine's clock onto the daemon's, which errs early by the delay of
+/// the quickest vertex update.
+const CLOCK_SLACK_S: f64 = 0.05;
 /// How often they are looked at meanwhile.
 const HELD_POLL: Duration = Duration::from_millis(100);
-/// How often a build that has just answered is looked at until it lets go of its records.
-const SETTLE_POLL: Duration = Duration::from_millis(20);
 
 /// What a cold run may prune on one host.
 #[derive(Debug)]
 pub(crate) enum PruneScope {
     /// The whole build cache.
     All,
-    /// The records the run's builds made (see the module's documentation).
-    Made(Mutex<BTreeSet<String>>),
+    /// The records the run's builds made: the times they ran, on the daemon's clock (see the
+    /// module's documentation).
+    Made(Mutex<Vec<(f64, f64)>>),
 }
-
-/// The records that existed just before a build, to compare with those just after it.
-pub(crate) struct BeforeBuild(Option<BTreeSet<String>>);
 
 impl PruneScope {
     /// The scope `mode` asks for.
@@ -51,47 +64,29 @@ impl PruneScope {
         }
     }
 
-    /// Lists the records just before a build (nothing to do for [`PruneScope::All`]).
-    pub(crate) async fn before_build<D: Daemon>(&self, daemon: &D) -> BeforeBuild {
-        match self {
-            PruneScope::All => BeforeBuild(None),
-            PruneScope::Made(_) => BeforeBuild(record_ids(daemon).await),
+    /// Takes the time a build of the run ran (see `BuildTrail::running_window`), on the
+    /// daemon's clock.
+    pub(crate) fn after_build(&self, ran: Option<(f64, f64)>) {
+        if let PruneScope::Made(windows) = self
+            && let Ok(mut windows) = windows.lock()
+        {
+            windows.extend(ran);
         }
     }
 
-    /// Counts the records that appeared during the build as the run's own. A build that has
-    /// just answered may still hold some of them and commit one more as it lets go (seen about
-    /// 30 ms later), so the records are listed again until none of the new ones is held. When a
-    /// listing fails, what it would have shown is not counted: a record left behind is safer
-    /// than someone else's removed.
-    pub(crate) async fn after_build<D: Daemon>(&self, daemon: &D, before: BeforeBuild) {
-        let (PruneScope::Made(made), BeforeBuild(Some(before))) = (self, before) else {
-            return;
+    /// The IDs of the records in `records` that the run made.
+    fn made(&self, records: &[CacheRecord]) -> BTreeSet<String> {
+        let PruneScope::Made(windows) = self else {
+            return BTreeSet::new();
         };
-        let deadline = Instant::now() + HELD_PATIENCE;
-        loop {
-            let Ok(records) = daemon.build_cache_records().await else {
-                return;
-            };
-            let new: Vec<&CacheRecord> =
-                records.iter().filter(|r| !before.contains(&r.id)).collect();
-            if let Ok(mut made) = made.lock() {
-                made.extend(new.iter().map(|r| r.id.clone()));
-            }
-            let held = new.iter().any(|r| r.in_use);
-            if !held || Instant::now() >= deadline {
-                return;
-            }
-            tokio::time::sleep(SETTLE_POLL).await;
-        }
-    }
-
-    /// The records counted as the run's own so far.
-    fn made(&self) -> BTreeSet<String> {
-        match self {
-            PruneScope::All => BTreeSet::new(),
-            PruneScope::Made(made) => made.lock().map(|m| m.clone()).unwrap_or_default(),
-        }
+        let Ok(windows) = windows.lock() else {
+            return BTreeSet::new();
+        };
+        records
+            .iter()
+            .filter(|r| made_while_running(r, &windows))
+            .map(|r| r.id.clone())
+            .collect()
     }
 
     /// Prunes what the scope allows; says what it had to leave.
@@ -100,13 +95,13 @@ impl PruneScope {
             daemon.prune_build_cache().await?;
             return Ok(PruneLeft::default());
         }
-        let made = self.made();
         // Records the daemon refused to delete while no build held them: an image's layers
         // (the kept final images), which go only with the image.
         let mut refused: HashSet<String> = HashSet::new();
         let mut stuck_since: Option<Instant> = None;
         loop {
             let records = daemon.build_cache_records().await?;
+            let made = self.made(&records);
             let held = records
                 .iter()
                 .filter(|r| r.in_use && made.contains(&r.id))
@@ -153,6 +148,15 @@ pub(crate) struct PruneLeft {
     pub behind_images: usize,
 }
 
+/// Whether `record` was created while one of the `ran` intervals lasted.
+fn made_while_running(record: &CacheRecord, ran: &[(f64, f64)]) -> bool {
+    record.created_s.is_some_and(|created| {
+        ran.iter().any(|&(started, completed)| {
+            started - CLOCK_SLACK_S <= created && created <= completed + CLOCK_SLACK_S
+        })
+    })
+}
+
 /// The run's records (in `made`) that no record names as parent and no build holds.
 fn prunable_leaves(records: &[CacheRecord], made: &BTreeSet<String>) -> Vec<String> {
     let parents: HashSet<&str> = records.iter().filter_map(|r| r.parent.as_deref()).collect();
@@ -161,12 +165,6 @@ fn prunable_leaves(records: &[CacheRecord], made: &BTreeSet<String>) -> Vec<Stri
         .filter(|r| made.contains(&r.id) && !r.in_use && !parents.contains(r.id.as_str()))
         .map(|r| r.id.clone())
         .collect()
-}
-
-/// Every record's id, or nothing when the daemon does not answer.
-async fn record_ids<D: Daemon>(daemon: &D) -> Option<BTreeSet<String>> {
-    let records = daemon.build_cache_records().await.ok()?;
-    Some(records.into_iter().map(|r| r.id).collect())
 }
 
 #[cfg(test)]
@@ -178,7 +176,27 @@ mod tests {
             id: id.to_string(),
             parent: parent.map(str::to_string),
             in_use: false,
+            created_s: None,
         }
+    }
+
+    #[test]
+    fn a_record_is_the_run_s_only_when_made_while_one_of_its_builds_ran() {
+        let at = |created: f64| CacheRecord {
+            created_s: Some(created),
+            ..record("r", None)
+        };
+        let ran = [(100.0, 101.0), (105.0, 105.5)];
+        assert!(made_while_running(&at(100.5), &ran));
+        assert!(made_while_running(&at(99.99), &ran), "within the slack");
+        assert!(made_while_running(&at(105.5), &ran));
+        assert!(
+            !made_while_running(&at(103.0), &ran),
+            "between two vertices"
+        );
+        assert!(!made_while_running(&at(99.0), &ran));
+        assert!(!made_while_running(&record("r", None), &ran), "no time");
+        assert!(!made_while_running(&at(100.5), &[]), "nothing ran");
     }
 
     #[test]

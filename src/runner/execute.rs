@@ -1,7 +1,8 @@
 //! One timed build: bounded by `--timeout`, cut short by Ctrl-C, and honest about which of the
 //! two stopped it.
 
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 // tokio's clock is the system's, except in tests that pause it to run timeouts instantly.
 use tokio::time::Instant;
@@ -65,8 +66,108 @@ pub(super) struct Execution {
     pub steps: StepCounts,
     /// Each step's start and duration (none when cut short: the build's stream is dropped).
     pub step_timings: Vec<StepTiming>,
-    /// Images the classic builder committed, including those of a build cut short.
-    pub created_images: Vec<String>,
+    /// What the build's stream said it made, including a build cut short.
+    pub trail: BuildTrail,
+}
+
+/// What a build's stream said it made, as it arrived. The runner confirms it with the daemon
+/// before it counts anything as the run's (see `ownership` and `build_cache`).
+#[derive(Debug, Clone, Default)]
+pub(super) struct BuildTrail {
+    /// Image IDs in the stream's structured `aux` field.
+    pub reported_images: Vec<String>,
+    /// IDs of classic ` ---> <id>` lines: candidates only.
+    pub printed_images: Vec<String>,
+    /// IDs of classic ` ---> Running in <id>` lines where the daemon names a step's container:
+    /// candidates only.
+    pub printed_containers: Vec<String>,
+    /// BuildKit vertices by digest.
+    pub vertices: BTreeMap<String, VertexSpan>,
+    /// The smallest (arrival on this machine's clock − start on the daemon's) of any vertex
+    /// update: maps a time on this machine's clock onto the daemon's, erring early.
+    daemon_clock_shift_s: Option<f64>,
+    /// When the build request was sent, on this machine's clock (Unix seconds).
+    started_s: f64,
+    /// When the build answered or was cut short, on this machine's clock (Unix seconds).
+    ended_s: f64,
+}
+
+/// When a BuildKit vertex ran, on the daemon's clock (Unix seconds).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct VertexSpan {
+    /// The earliest start any update gave.
+    pub started_s: Option<f64>,
+    /// The latest completion any update gave.
+    pub completed_s: Option<f64>,
+}
+
+impl BuildTrail {
+    fn observe(&mut self, event: &BuildEvent<'_>) {
+        match *event {
+            BuildEvent::Step(_) => {}
+            BuildEvent::ImageReported(id) => push_new(&mut self.reported_images, id),
+            BuildEvent::ImagePrinted(id) => push_new(&mut self.printed_images, id),
+            BuildEvent::ContainerPrinted(id) => push_new(&mut self.printed_containers, id),
+            BuildEvent::Vertex {
+                digest,
+                started_s,
+                completed_s,
+                cached: _,
+            } => {
+                let span = self.vertices.entry(digest.to_string()).or_default();
+                if let Some(started) = started_s {
+                    span.started_s = Some(span.started_s.map_or(started, |s| s.min(started)));
+                    let shift = now_s() - started;
+                    self.daemon_clock_shift_s =
+                        Some(self.daemon_clock_shift_s.map_or(shift, |s| s.min(shift)));
+                }
+                if let Some(completed) = completed_s {
+                    span.completed_s =
+                        Some(span.completed_s.map_or(completed, |c| c.max(completed)));
+                }
+            }
+        }
+    }
+
+    /// When the build ran, on the daemon's clock: from the moment its request was sent until
+    /// it answered or was cut short (or its last vertex completed, if later), this machine's
+    /// times moved onto the daemon's clock as near as the vertex updates tell, erring early.
+    /// Nothing when no vertex ever reported a start, since then nothing tells the two clocks
+    /// apart.
+    ///
+    /// The whole build, and not each vertex's own span: the record of a build's context was
+    /// seen created up to 60 ms before its vertex said it started, while only cached vertices
+    /// had started.
+    pub(super) fn running_window(&self) -> Option<(f64, f64)> {
+        let shift = self.daemon_clock_shift_s?;
+        let first_start = self
+            .vertices
+            .values()
+            .filter_map(|span| span.started_s)
+            .min_by(f64::total_cmp)?;
+        let last_completion = self
+            .vertices
+            .values()
+            .filter_map(|span| span.completed_s)
+            .max_by(f64::total_cmp)
+            .unwrap_or(first_start);
+        let requested = (self.started_s - shift).min(first_start);
+        let ended = (self.ended_s - shift).max(last_completion);
+        Some((requested, ended))
+    }
+}
+
+fn push_new(list: &mut Vec<String>, id: &str) {
+    if !list.iter().any(|known| known == id) {
+        list.push(id.to_string());
+    }
+}
+
+/// Now on this machine's clock, in Unix seconds.
+fn now_s() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// Runs `request` on `daemon`; `on_step` sees each step as it starts.
@@ -78,10 +179,15 @@ pub(super) async fn execute<D: Daemon>(
     on_step: impl Fn(&str) + Send + Sync,
 ) -> Execution {
     let started = Instant::now();
-    let mut created_images = Vec::new();
-    let mut on_event = |event: BuildEvent<'_>| match event {
-        BuildEvent::Step(step) => on_step(step),
-        BuildEvent::ImageCreated(id) => created_images.push(id.to_string()),
+    let mut trail = BuildTrail {
+        started_s: now_s(),
+        ..BuildTrail::default()
+    };
+    let mut on_event = |event: BuildEvent<'_>| {
+        if let BuildEvent::Step(step) = event {
+            on_step(step);
+        }
+        trail.observe(&event);
     };
     let finished = {
         let build = daemon.build(request, &mut on_event);
@@ -104,6 +210,7 @@ pub(super) async fn execute<D: Daemon>(
             )),
         }
     };
+    trail.ended_s = now_s();
     match finished {
         Ok(outcome) => Execution {
             end: match outcome.result {
@@ -116,14 +223,14 @@ pub(super) async fn execute<D: Daemon>(
             build_seconds: outcome.build_seconds,
             steps: outcome.steps,
             step_timings: outcome.step_timings,
-            created_images,
+            trail,
         },
         Err(end) => Execution {
             end,
             build_seconds: started.elapsed().as_secs_f64(),
             steps: StepCounts::default(),
             step_timings: Vec::new(),
-            created_images,
+            trail,
         },
     }
 }

@@ -3,22 +3,22 @@
 //! be checked without Docker. It makes no claim about building, sizes or caching: those are
 //! tested against a real daemon.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{
-    BuildEvent, BuildFailure, BuildOutcome, BuildRequest, CacheRecord, Daemon, DaemonFacts,
-    ImageFacts, StepCounts, StepTiming,
+    BuildEvent, BuildFailure, BuildOutcome, BuildRequest, CacheRecord, ContainerFacts, Daemon,
+    DaemonFacts, ImageFacts, StepCounts, StepTiming,
 };
 use crate::error::EngineError;
 
 /// A request the fake received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Call {
-    /// A build of `tag`.
+    /// A build of `tag` (without the run's identity, see [`without_run_id`]).
     Build {
         tag: String,
         no_cache: bool,
@@ -65,8 +65,12 @@ struct State {
     images: HashSet<String>,
     next_id: u64,
     builds: usize,
-    /// Build-cache records: one per tag built from unedited sources, named `cache-<tag>`.
-    cache: BTreeSet<String>,
+    /// Build-cache records: one per tag built from unedited sources, named `cache-<tag>`, with
+    /// when each was made on the fake's clock.
+    cache: BTreeMap<String, f64>,
+    /// The fake daemon's clock, in seconds: each build runs for 10 s of it, and 10 s pass
+    /// between two builds.
+    clock_s: f64,
 }
 
 /// The fake; clones share their state, so a test keeps one to inspect what the runner did.
@@ -83,7 +87,7 @@ impl FakeDaemon {
             cache: script
                 .cached_before
                 .iter()
-                .map(|tag| format!("cache-{tag}"))
+                .map(|tag| (format!("cache-{tag}"), -1000.0))
                 .collect(),
             ..State::default()
         };
@@ -96,7 +100,7 @@ impl FakeDaemon {
 
     /// The build-cache records the fake holds now.
     pub(super) fn cache_records(&self) -> Vec<String> {
-        self.lock().cache.iter().cloned().collect()
+        self.lock().cache.keys().cloned().collect()
     }
 
     pub(super) fn facts(&self) -> DaemonFacts {
@@ -130,6 +134,11 @@ impl FakeDaemon {
         self.lock().images.clone()
     }
 
+    /// The image `tag` names, if any.
+    pub(super) fn tagged(&self, tag: &str) -> Option<String> {
+        self.lock().tags.get(tag).cloned()
+    }
+
     /// Adds an image under `tag`, as an earlier run would have left it; returns its ID.
     pub(super) fn add_tagged_image(&self, tag: &str) -> String {
         let mut state = self.lock();
@@ -155,7 +164,9 @@ impl Daemon for FakeDaemon {
     async fn image(&self, name: &str) -> Result<Option<ImageFacts>, EngineError> {
         let mut state = self.lock();
         if self.script.someone_else_builds_after == Some(state.builds) {
-            state.cache.insert("theirs".to_string());
+            // Between two of the run's builds on the fake's clock.
+            let between = state.clock_s + 5.0;
+            state.cache.insert("theirs".to_string(), between);
         }
         let id = match state.tags.get(name) {
             Some(id) => Some(id.clone()),
@@ -189,15 +200,16 @@ impl Daemon for FakeDaemon {
         request: &BuildRequest<'_>,
         on_event: &mut (dyn FnMut(BuildEvent<'_>) + Send),
     ) -> BuildOutcome {
-        let number = {
+        let (number, started_s) = {
             let mut state = self.lock();
             state.builds += 1;
+            state.clock_s += 10.0;
             state.calls.push(Call::Build {
-                tag: request.tag.to_string(),
+                tag: without_run_id(request.tag).to_string(),
                 no_cache: request.no_cache,
                 edited: request.context.is_edited(),
             });
-            state.builds
+            (state.builds, state.clock_s)
         };
         if let Some((at, token)) = &self.script.cancel_at_build
             && *at == number
@@ -205,6 +217,15 @@ impl Daemon for FakeDaemon {
             token.cancel();
         }
         on_event(BuildEvent::Step("[1/1] RUN fake"));
+        let mut vertex = |completed_s: Option<f64>, cached: bool| {
+            on_event(BuildEvent::Vertex {
+                digest: "sha256:fake",
+                started_s: Some(started_s),
+                completed_s,
+                cached,
+            });
+        };
+        vertex(None, false);
         // A real build always takes some time, and readers refuse a successful one that took
         // none.
         let build_time = self.script.build_time.max(Duration::from_millis(1));
@@ -222,7 +243,8 @@ impl Daemon for FakeDaemon {
                 step_timings: Vec::new(),
             };
         }
-        if self.script.failing_tags.contains(request.tag) {
+        let tag = without_run_id(request.tag);
+        if self.script.failing_tags.contains(tag) {
             return BuildOutcome {
                 build_seconds: seconds,
                 result: Err(BuildFailure::Daemon("RUN false: exit code: 1".to_string())),
@@ -236,15 +258,20 @@ impl Daemon for FakeDaemon {
         state.images.insert(id.clone());
         state.tags.insert(request.tag.to_string(), id);
         // The one step is taken from cache when an unedited build of the tag left a record.
-        let record = format!("cache-{}", request.tag);
+        let record = format!("cache-{tag}");
         let edited = request.context.is_edited();
         let cached = !request.no_cache
             && !edited
-            && state.cache.contains(&record)
-            && !self.script.never_cached.contains(request.tag);
-        if !edited {
-            state.cache.insert(record);
+            && state.cache.contains_key(&record)
+            && !self.script.never_cached.contains(tag);
+        // One record per tag: a record already there (someone's older one) keeps its time.
+        if !edited && !cached {
+            state.cache.entry(record).or_insert(started_s + 1.0);
         }
+        state.clock_s += 10.0;
+        let completed_s = state.clock_s;
+        drop(state);
+        vertex(Some(completed_s), cached);
         BuildOutcome {
             build_seconds: seconds,
             result: Ok(()),
@@ -300,10 +327,11 @@ impl Daemon for FakeDaemon {
             .lock()
             .cache
             .iter()
-            .map(|id| CacheRecord {
+            .map(|(id, created_s)| CacheRecord {
                 id: id.clone(),
                 parent: None,
                 in_use: false,
+                created_s: Some(*created_s),
             })
             .collect())
     }
@@ -311,7 +339,7 @@ impl Daemon for FakeDaemon {
     async fn prune_build_cache_record(&self, id: &str) -> Result<bool, EngineError> {
         let mut state = self.lock();
         state.calls.push(Call::PruneRecord(id.to_string()));
-        Ok(state.cache.remove(id))
+        Ok(state.cache.remove(id).is_some())
     }
 
     async fn remove_image(&self, name: &str) -> Result<bool, EngineError> {
@@ -334,9 +362,38 @@ impl Daemon for FakeDaemon {
         Ok(HashSet::new())
     }
 
+    async fn image_parents(&self) -> Result<HashMap<String, String>, EngineError> {
+        Ok(self
+            .lock()
+            .images
+            .iter()
+            .map(|id| (id.clone(), String::new()))
+            .collect())
+    }
+
+    async fn container(&self, _id: &str) -> Result<Option<ContainerFacts>, EngineError> {
+        Ok(None)
+    }
+
     async fn remove_container(&self, _id: &str) -> Result<(), EngineError> {
         Ok(())
     }
+}
+
+/// `tag` without the `-<run_id>` a run's tags end with, so that tests name tags as
+/// `stagebench/<scenario>:<variant>` whatever the run's identity.
+fn without_run_id(tag: &str) -> &str {
+    // `-20261128T043000Z-0a1b2c`
+    let suffix_len = "-20261128T043000Z-0a1b2c".len();
+    let Some(cut) = tag.len().checked_sub(suffix_len) else {
+        return tag;
+    };
+    let suffix = tag.as_bytes().get(cut..).unwrap_or_default();
+    let looks_like_run_id = suffix.first() == Some(&b'-')
+        && suffix.get(9) == Some(&b'T')
+        && suffix.get(16) == Some(&b'Z')
+        && suffix.get(17) == Some(&b'-');
+    if looks_like_run_id { &tag[..cut] } else { tag }
 }
 
 /// A saved image of one layer holding a 1000-byte file, as `docker save` lays it out: enough for

@@ -195,7 +195,7 @@ fn scenario_entry(settings: &RunSettings, index: usize, host: &str) -> ScenarioM
                     .to_string(),
                 target: v.target.clone(),
                 build_args: settings.recorded_build_args(scenario, &v.build_args),
-                image_tag: format!("{}:{}", scenario.image_repository(), v.name),
+                image_tag: settings.variant_image_tag(scenario, &v.name),
                 prebuilds: prebuilds_used(scenario, v, profile, &settings.options.build_args),
             })
             .collect(),

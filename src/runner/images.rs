@@ -1,5 +1,12 @@
 //! The images a scenario's builds start from: base images made present (pulled if missing)
 //! and prebuilds built, both outside any measurement.
+//!
+//! A prebuild's tag is named by the scenario, so it cannot carry the run's identity. Under
+//! `stagebench/` it is stagebench's own namespace and a run may move it. Anywhere else, a tag
+//! that already names an image this run did not build is refused before any build: building
+//! the prebuild would take the tag from the user's own image. In both cases the image a tag
+//! named before is removed only when this run built it, and `--rm` removes only the prebuild
+//! images this run built.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -8,11 +15,55 @@ use super::RunError;
 use super::RunEvent;
 use super::execute::BuildEnd;
 use super::scenario::{ScenarioRun, Stop};
+use crate::config::RunSettings;
 use crate::context::BuildContext;
 use crate::dockerfile;
 use crate::engine::{BuildRequest, Daemon};
+use crate::plan::ScenarioPlan;
 use crate::results::{BaseImageMeta, PrebuildMeta};
-use crate::scenario::BuildArgs;
+use crate::scenario::{BuildArgs, MANIFEST_FILE};
+
+/// The namespace of every image tag stagebench gives.
+const OWN_NAMESPACE: &str = "stagebench/";
+
+/// Refuses, before any build, a prebuild whose tag outside `stagebench/` already names an image
+/// on `daemon` that this run did not build (an earlier invocation of the run, recorded in
+/// meta.json, may have).
+pub(super) async fn check_prebuild_tags<D: Daemon>(
+    settings: &RunSettings,
+    daemon: &D,
+    host: &str,
+    scenarios: &[ScenarioPlan],
+) -> Result<(), RunError> {
+    for plan in scenarios {
+        let scenario = &settings.scenarios[plan.scenario];
+        for prebuild in &scenario.prebuilds {
+            if prebuild.tag.starts_with(OWN_NAMESPACE) {
+                continue;
+            }
+            let Some(image) = daemon.image(&prebuild.tag).await? else {
+                continue;
+            };
+            let built_by_this_run = settings.resumed.as_ref().is_some_and(|set| {
+                set.meta
+                    .scenarios
+                    .iter()
+                    .filter(|s| s.name == scenario.name && s.host == host)
+                    .flat_map(|s| &s.prebuilds)
+                    .any(|p| p.tag == prebuild.tag && p.error.is_empty() && p.image_id == image.id)
+            });
+            if !built_by_this_run {
+                return Err(RunError::PrebuildTagTaken {
+                    file: scenario.dir.join(MANIFEST_FILE),
+                    tag: prebuild.tag.clone(),
+                    host: host.to_string(),
+                    suggestion: format!("{OWN_NAMESPACE}{}", prebuild.tag.replace('/', "-")),
+                });
+            }
+        }
+    }
+    Ok(())
+}
 
 impl<D: Daemon> ScenarioRun<'_, D> {
     /// Makes every image the Dockerfiles start from present, pulling what is missing.
@@ -127,10 +178,13 @@ impl<D: Daemon> ScenarioRun<'_, D> {
                 return Err(Stop::Cancelled);
             }
             let current = self.worker.daemon.image(&prebuild.tag).await?;
-            if let (Some(before), Some(image)) = (earlier.get(index), &current)
-                && before.tag == prebuild.tag
-                && before.error.is_empty()
-                && before.image_id == image.id
+            // The image an earlier invocation of this run built under the tag, if any.
+            let ours_before = earlier
+                .get(index)
+                .filter(|before| before.tag == prebuild.tag && before.error.is_empty())
+                .map(|before| before.image_id.clone());
+            if let Some(image) = &current
+                && ours_before.as_deref() == Some(image.id.as_str())
             {
                 self.emit(RunEvent::BuildFinished {
                     host: self.host().to_string(),
@@ -164,16 +218,20 @@ impl<D: Daemon> ScenarioRun<'_, D> {
                 _ => None,
             };
             // A changed prebuild moves its tag; the image it named before would stay behind
-            // untagged. It goes only when nothing names it any more, and removal refuses (and
-            // is skipped) while a container or another image still uses it.
+            // untagged. It goes only when this run built it and nothing names it any more, and
+            // removal refuses (and is skipped) while a container or another image still uses it.
             if let (Some(old), Some(new)) = (&current, &image)
                 && old.id != new.id
+                && ours_before.as_deref() == Some(old.id.as_str())
                 && self.worker.daemon.is_untagged(&old.id).await?
             {
                 self.worker.daemon.remove_image(&old.id).await?;
             }
-            if image.is_some() {
-                self.prebuilt_here.push(prebuild.tag.clone());
+            if let Some(new) = &image
+                && current.as_ref().is_none_or(|old| old.id != new.id)
+            {
+                self.prebuilt_here
+                    .push((prebuild.tag.clone(), new.id.clone()));
             }
             let error = match (&execution.end, &image) {
                 (BuildEnd::Succeeded, Some(_)) => String::new(),

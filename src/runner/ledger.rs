@@ -1,6 +1,11 @@
 //! The image ledger: every image a run built, and every image a tag named before the run moved
 //! it, so that cleanup removes what the run made and nothing else.
 //!
+//! "Built" means confirmed by the daemon (see [`ownership`](super::ownership)), never read from
+//! a build's text. An image is removed by ID only while no tag but the run's own names it: a
+//! tag someone added to one of the run's images keeps it (Docker removes an image by ID, tag
+//! and all, when it has one tag).
+//!
 //! Each entry is also appended to the results folder's `.stagebench/images.csv` the moment it is
 //! known, so that a run killed outright (SIGKILL, a power cut) leaves a list a `--resume` of it
 //! reads to clean up after both invocations.
@@ -20,17 +25,26 @@ pub(super) struct ImageLedger {
     built: BTreeMap<String, Vec<String>>,
     /// The image each owner's tag named before this run (or the first of the resumed ones).
     replaced: BTreeMap<String, Vec<String>>,
+    /// The run's identity, which every tag it gives carries (see
+    /// `RunSettings::first_run_id`).
+    run_id: String,
 }
 
 impl ImageLedger {
     /// A ledger holding what earlier invocations of the same run recorded for this host and
     /// scenario.
-    pub(super) fn new(host: &str, scenario: &str, earlier: Vec<ImageRecord>) -> ImageLedger {
+    pub(super) fn new(
+        host: &str,
+        scenario: &str,
+        run_id: &str,
+        earlier: Vec<ImageRecord>,
+    ) -> ImageLedger {
         let mut ledger = ImageLedger {
             host: host.to_string(),
             scenario: scenario.to_string(),
             built: BTreeMap::new(),
             replaced: BTreeMap::new(),
+            run_id: run_id.to_string(),
         };
         for record in earlier
             .into_iter()
@@ -45,6 +59,26 @@ impl ImageLedger {
             }
         }
         ledger
+    }
+
+    /// Every image the run built for this scenario on this host, whatever its owner.
+    pub(super) fn built_ids(&self) -> impl Iterator<Item = String> + '_ {
+        self.built.values().flatten().cloned()
+    }
+
+    /// Whether `tag` is one this run gives (`stagebench/<scenario>:<variant>-<run_id>...`).
+    fn is_own_tag(&self, tag: &str) -> bool {
+        tag.starts_with("stagebench/") && tag.contains(&self.run_id)
+    }
+
+    /// Removes the image `id` unless a tag that is not the run's names it.
+    async fn remove_own<D: Daemon>(&self, daemon: &D, id: &str) -> Result<bool, EngineError> {
+        match daemon.image(id).await? {
+            Some(image) if image.repo_tags.iter().all(|t| self.is_own_tag(t)) => {
+                daemon.remove_image(id).await
+            }
+            Some(_) | None => Ok(false),
+        }
     }
 
     /// Records the image `owner`'s tag names before the run builds it again.
@@ -102,8 +136,17 @@ impl ImageLedger {
         owner: &str,
     ) -> Result<(), EngineError> {
         let images = self.built.remove(owner).unwrap_or_default();
+        // An image that stays (another run's tag names the same image, when its build came
+        // out identical) is tried again when the run ends.
+        let mut left = Vec::new();
         for id in images.iter().rev() {
-            daemon.remove_image(id).await?;
+            if !self.remove_own(daemon, id).await? && daemon.image(id).await?.is_some() {
+                left.push(id.clone());
+            }
+        }
+        left.reverse();
+        if !left.is_empty() {
+            self.built.insert(owner.to_string(), left);
         }
         Ok(())
     }
@@ -146,6 +189,9 @@ impl ImageLedger {
                         .starts_with(id.trim_start_matches("sha256:"))
                 })
             };
+            // The replaced image goes only when no tag names it any more (an earlier invocation's
+            // tag of the same run moved away from it); a built one unless a tag not the run's
+            // names it.
             let mut candidates = Vec::new();
             for id in self.replaced.remove(owner).unwrap_or_default() {
                 if is_kept(&id) {
@@ -157,15 +203,20 @@ impl ImageLedger {
                     Err(error) => problems.push(format!("cleanup: {error}")),
                 }
             }
-            candidates.extend(
-                self.built
-                    .remove(owner)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|id| !is_kept(id)),
-            );
+            let built: Vec<String> = self
+                .built
+                .remove(owner)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|id| !is_kept(id))
+                .collect();
             for id in candidates.iter().rev() {
                 if let Err(error) = daemon.remove_image(id).await {
+                    problems.push(format!("cleanup: {error}"));
+                }
+            }
+            for id in built.iter().rev() {
+                if let Err(error) = self.remove_own(daemon, id).await {
                     problems.push(format!("cleanup: {error}"));
                 }
             }

@@ -9,7 +9,8 @@
 //! - [`prepare`]: what a build needs before it starts, from its cache mode's [`Preparation`].
 //! - [`execute`]: one timed build, bounded by `--timeout` and cut short by Ctrl-C.
 //! - [`analysis`]: each variant's image, analysed once per host between builds.
-//! - [`ledger`]: the images a run created, so that it removes what it made and nothing else.
+//! - [`ledger`]: the images a run created, so that it removes what it made and nothing else;
+//!   [`ownership`]: what the daemon confirms a build made.
 //!
 //! Hosts work in parallel, each on its own task, and each runs one build at a time, so that a
 //! build's time is never shared with another build on the same machine. Statistics are
@@ -25,6 +26,7 @@ mod folders;
 mod host;
 mod images;
 mod ledger;
+mod ownership;
 mod prepare;
 mod scenario;
 
@@ -183,6 +185,21 @@ pub enum RunError {
         /// Which file, and how.
         difference: String,
     },
+    /// A prebuild would move a tag that names someone else's image.
+    #[error(
+        "{}: [[prebuild]] tag = \"{tag}\" names an image that already exists on host {host} and that this run did not build, so building the prebuild would take that tag from it: give the prebuild a tag under stagebench/ (for example \"{suggestion}\"), or remove that image first",
+        file.display()
+    )]
+    PrebuildTagTaken {
+        /// The scenario's manifest.
+        file: PathBuf,
+        /// The prebuild's tag.
+        tag: String,
+        /// The host that has an image under it.
+        host: String,
+        /// The same tag under `stagebench/`.
+        suggestion: String,
+    },
     /// A resumed host is not the machine the run started on.
     #[error("cannot resume {}: {reason}", dir.display())]
     Resume {
@@ -309,6 +326,16 @@ pub async fn run<D: Daemon + 'static>(
         })
         .collect();
     folders::check_resumed_hosts(&settings, &environments)?;
+    for host_plan in &plan.hosts {
+        if let Some(Host {
+            endpoint,
+            connection: Ok((daemon, _)),
+        }) = hosts.get(host_plan.host)
+        {
+            images::check_prebuild_tags(&settings, daemon, &endpoint.name, &host_plan.scenarios)
+                .await?;
+        }
+    }
 
     let (folders, folder_of, notes) =
         folders::open_folders(&settings, &plan, &hosts, &environments, &started_at)?;

@@ -4,12 +4,13 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::execute::{BuildEnd, Execution, execute};
+use super::execute::{BuildEnd, BuildTrail, Execution, execute};
+use super::ownership::{self, Anchors, Before, Confirmed};
 
 use super::ledger::ImageLedger;
 use super::prepare::{Housekeeping, prepare};
@@ -18,13 +19,15 @@ use crate::builder::Builder;
 use crate::cache_mode::{CacheCheck, CacheMode, CacheScope, Preparation};
 use crate::config::RunSettings;
 use crate::context::BuildContext;
-use crate::engine::{BuildRequest, Daemon};
+use crate::dockerfile;
+use crate::engine::{BuildRequest, Daemon, ImageFacts};
+use crate::error::EngineError;
 use crate::plan::{PlannedBuild, Purpose, ScenarioPlan};
 use crate::results::{
     BuildDetails, BuildRecord, BuildStatus, ImageRows, ResultsFolder, RunCost, ScenarioMeta,
     StepRecord,
 };
-use crate::scenario::{BuildArgs, Scenario, ScenarioInputs, Variant};
+use crate::scenario::{BuildArgs, Scenario, ScenarioInputs, Variant, image_tag_for};
 
 /// One variant as this run builds it.
 pub(super) struct VariantBuild {
@@ -79,8 +82,9 @@ pub(super) struct ScenarioRun<'w, D> {
     pub(super) cost: RunCost,
     /// The scenario's inputs (size, time, mode) when it started here, to notice a change.
     inputs_stamp: Option<ScenarioInputs>,
-    /// Prebuild tags this invocation built (removed at the end with `--rm`).
-    pub(super) prebuilt_here: Vec<String>,
+    /// Prebuild tags this invocation built, with the image each got (removed at the end with
+    /// `--rm`).
+    pub(super) prebuilt_here: Vec<(String, String)>,
     started: Instant,
 }
 
@@ -98,11 +102,16 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             variants.push(VariantBuild {
                 context: BuildContext::new(&scenario.context_dir, &variant.dockerfile)?,
                 build_args: settings.build_args(scenario, &variant.build_args),
-                tag: format!("{}:{}", scenario.image_repository(), variant.name),
+                tag: settings.variant_image_tag(scenario, &variant.name),
                 variant: variant.clone(),
             });
         }
-        let mut ledger = ImageLedger::new(&worker.host, &scenario.name, folder.recorded_images());
+        let mut ledger = ImageLedger::new(
+            &worker.host,
+            &scenario.name,
+            settings.first_run_id(),
+            folder.recorded_images(),
+        );
         for variant in &variants {
             if let Some(image) = worker.daemon.image(&variant.tag).await? {
                 ledger
@@ -342,9 +351,18 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             secrets: &settings.secrets,
         };
         let started_at = now_rfc3339();
-        let containers_before = match settings.options.builder {
-            Builder::Classic => self.worker.daemon.container_ids().await.ok(),
-            Builder::BuildKit => None,
+        let before = Before {
+            images: self
+                .worker
+                .daemon
+                .image_parents()
+                .await?
+                .into_keys()
+                .collect(),
+            containers: match settings.options.builder {
+                Builder::Classic => self.worker.daemon.container_ids().await?,
+                Builder::BuildKit => HashSet::new(),
+            },
         };
         self.emit(RunEvent::BuildStarted {
             host: host.clone(),
@@ -355,39 +373,55 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             BuildEnd::TimedOut(_) | BuildEnd::Interrupted(_) => true,
             BuildEnd::Succeeded | BuildEnd::Failed(_) | BuildEnd::ConnectionLost(_) => false,
         };
-        if let Some(before) = containers_before.filter(|_| cut_short) {
-            self.remove_new_containers(&before).await;
-        }
 
         let tag = self.variants[index].tag.clone();
         let image = match execution.end {
             BuildEnd::Succeeded => self.worker.daemon.image(&tag).await?,
             _ => None,
         };
-        let made: Vec<String> = execution
-            .created_images
-            .iter()
-            .cloned()
-            .chain(image.iter().map(|i| i.id.clone()))
-            .collect();
         let variant_name = self.variants[index].variant.name.clone();
-        self.ledger
-            .note_built(&self.folder, &variant_name, &made)
-            .map_err(|source| RunError::Output {
-                dir: self.folder.dir().to_path_buf(),
-                source,
-            })?;
+        let connected = match execution.end {
+            BuildEnd::ConnectionLost(_) => false,
+            BuildEnd::Succeeded
+            | BuildEnd::Failed(_)
+            | BuildEnd::TimedOut(_)
+            | BuildEnd::Interrupted(_) => true,
+        };
+        if connected {
+            let made = self
+                .confirm_made(index, &execution.trail, image.as_ref(), &before)
+                .await?;
+            self.ledger
+                .note_built(&self.folder, &variant_name, &made.images)
+                .map_err(|source| RunError::Output {
+                    dir: self.folder.dir().to_path_buf(),
+                    source,
+                })?;
+            // The daemon removes a cut-short build's container itself once it notices, but
+            // not always before the run exits; only those it confirmed are removed here.
+            if cut_short {
+                for id in &made.containers {
+                    if let Err(error) = self.worker.daemon.remove_container(id).await {
+                        self.worker
+                            .outcome
+                            .problems
+                            .push(format!("cleanup: {error}"));
+                    }
+                }
+            }
+        }
         self.primed[index] = image.is_some();
         if let Some(image) = image
             .as_ref()
             .filter(|_| settings.options.keep_images && matches_measure(planned.purpose))
         {
-            let run_tag = format!(
-                "{variant_name}-{}-{}{}",
+            let run_tag = image_tag_for(&format!(
+                "{variant_name}-{}-{}-{}{}",
+                settings.first_run_id(),
                 planned.key.cache,
                 if planned.key.warmup { "warmup" } else { "run" },
                 planned.key.run
-            );
+            ));
             self.worker
                 .daemon
                 .tag_image(&image.id, &scenario.image_repository(), &run_tag)
@@ -547,7 +581,6 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             }
         };
         let daemon = &self.worker.daemon;
-        let before = self.worker.prune_scope.before_build(daemon).await;
         let execution = execute(
             daemon,
             request,
@@ -556,27 +589,50 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             on_step,
         )
         .await;
-        self.worker.prune_scope.after_build(daemon, before).await;
+        self.worker
+            .prune_scope
+            .after_build(execution.trail.running_window());
         execution.redacted(|text| shared.settings.secrets.redact(text))
     }
 
-    /// Removes containers that appeared during an interrupted classic build. The daemon removes
-    /// them itself once it notices the closed connection, but not always before we exit.
-    async fn remove_new_containers(&self, before: &HashSet<String>) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            let Ok(now) = self.worker.daemon.container_ids().await else {
-                return;
-            };
-            let new: Vec<&String> = now.difference(before).collect();
-            if new.is_empty() {
-                return;
+    /// What the daemon confirms a build of variant `index` made (see `ownership`).
+    async fn confirm_made(
+        &self,
+        index: usize,
+        trail: &BuildTrail,
+        final_image: Option<&ImageFacts>,
+        before: &Before,
+    ) -> Result<Confirmed, RunError> {
+        let daemon = &self.worker.daemon;
+        // What the build may start from is looked up only when there is a printed line to
+        // check against it.
+        let mut anchors = Anchors::default();
+        if !trail.printed_images.is_empty() || !trail.printed_containers.is_empty() {
+            let variant = &self.variants[index];
+            let path = &variant.variant.dockerfile;
+            let text = std::fs::read_to_string(path).map_err(|source| RunError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            for reference in dockerfile::read_facts(&text, &variant.build_args).images {
+                if reference.name.eq_ignore_ascii_case("scratch") {
+                    anchors.from_scratch = true;
+                } else if let Some(image) = daemon.image(&reference.name).await? {
+                    anchors.images.insert(image.id);
+                }
             }
-            for id in new {
-                let _ = self.worker.daemon.remove_container(id).await;
-            }
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            anchors.images.extend(self.ledger.built_ids());
         }
+        let images = daemon.image_parents().await?;
+        Ok(ownership::confirm(
+            daemon,
+            trail,
+            final_image.map(|i| i.id.as_str()),
+            &images,
+            before,
+            &anchors,
+        )
+        .await?)
     }
 
     /// Removes what the scenario's run built (except each variant's final image, unless
@@ -595,8 +651,8 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                 .await;
             self.worker.outcome.problems.extend(problems);
             if rm {
-                for tag in std::mem::take(&mut self.prebuilt_here) {
-                    if let Err(error) = self.worker.daemon.remove_image(&tag).await {
+                for (tag, id) in std::mem::take(&mut self.prebuilt_here) {
+                    if let Err(error) = self.remove_prebuild(&tag, &id).await {
                         self.worker
                             .outcome
                             .problems
@@ -612,6 +668,17 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             None => entry.cost = Some(cost),
         }) {
             self.worker.outcome.problems.push(error.to_string());
+        }
+    }
+
+    /// Removes the prebuild image `id` this invocation built under `tag`: through the tag while
+    /// it still names the image, else (another run moved the tag) by ID while no tag names it.
+    async fn remove_prebuild(&self, tag: &str, id: &str) -> Result<bool, EngineError> {
+        let daemon = &self.worker.daemon;
+        match daemon.image(tag).await? {
+            Some(image) if image.id == id => daemon.remove_image(tag).await,
+            Some(_) | None if daemon.is_untagged(id).await? => daemon.remove_image(id).await,
+            Some(_) | None => Ok(false),
         }
     }
 

@@ -461,6 +461,69 @@ async fn an_interrupted_run_resumes_to_the_full_set_of_rows() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_resumed_run_moves_its_own_tags_and_removes_what_its_first_invocation_built() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = scenario(root.path(), "s", &["single", "multi"]);
+    let out = root.path().join("out");
+    let cancel = CancellationToken::new();
+    let fake = FakeDaemon::new(
+        "box",
+        Script {
+            build_time: Duration::from_secs(5),
+            cancel_at_build: Some((4, cancel.clone())),
+            ..Script::default()
+        },
+    );
+    let first = on_box(&dir, &out, &["--runs", "2", "--cache", "warm"]);
+    let first_run = first.run_id.clone();
+    let (outcome, _) = run_with(first, &[&fake], cancel).await;
+    assert!(outcome.interrupted);
+    let first_finals: Vec<String> = RunMeta::read(&out).unwrap().scenarios[0]
+        .variants
+        .iter()
+        .filter_map(|v| fake.tagged(&v.image_tag))
+        .collect();
+    assert_eq!(
+        first_finals.len(),
+        2,
+        "the first invocation tagged both variants"
+    );
+
+    let resumed = RunSettings::for_resume(&out, Vec::new()).unwrap();
+    assert_eq!(resumed.first_run_id(), first_run);
+    let (outcome, _) = run_with(resumed, &[&fake], CancellationToken::new()).await;
+    assert!(!outcome.unfinished, "{:?}", outcome.problems);
+    let meta = RunMeta::read(&out).unwrap();
+    let mut finals = HashSet::new();
+    for variant in &meta.scenarios[0].variants {
+        assert!(
+            variant
+                .image_tag
+                .ends_with(&format!(":{}-{first_run}", variant.name)),
+            "{}",
+            variant.image_tag
+        );
+        let last = rows(&out)
+            .into_iter()
+            .rfind(|r| r.variant == variant.name && r.status == BuildStatus::Ok)
+            .unwrap();
+        assert_eq!(fake.tagged(&variant.image_tag), Some(last.image_id.clone()));
+        finals.insert(last.image_id);
+    }
+    for id in &first_finals {
+        assert!(!finals.contains(id), "every variant was built again");
+    }
+    // Besides the final images only the busybox each connection added remains.
+    let mut left = fake.existing_images();
+    left.retain(|id| !finals.contains(id));
+    assert!(
+        left.iter().all(|id| id.contains("eeee")),
+        "both invocations' other images are gone: the run's own tags moved, and it removed what it built: {left:?}"
+    );
+    assert!(finals.iter().all(|id| fake.existing_images().contains(id)));
+}
+
+#[tokio::test(start_paused = true)]
 async fn resume_refuses_a_scenario_whose_files_changed() {
     let root = tempfile::tempdir().unwrap();
     let dir = scenario(root.path(), "s", &["single"]);
@@ -484,7 +547,7 @@ async fn resume_refuses_a_scenario_whose_files_changed() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn cleanup_keeps_each_variant_s_final_image_and_removes_what_the_run_replaced() {
+async fn cleanup_keeps_each_variant_s_final_image_and_never_another_run_s() {
     let root = tempfile::tempdir().unwrap();
     let dir = scenario(root.path(), "s", &["single", "multi"]);
     let out = root.path().join("out");
@@ -505,8 +568,8 @@ async fn cleanup_keeps_each_variant_s_final_image_and_removes_what_the_run_repla
         assert!(existing.contains(id), "a variant's final image is kept");
     }
     assert!(
-        !existing.contains(&earlier),
-        "the image the tag named before is removed"
+        existing.contains(&earlier),
+        "an earlier run's final image has a tag of its own and stays"
     );
     assert!(
         existing.contains(&unrelated),
@@ -514,8 +577,8 @@ async fn cleanup_keeps_each_variant_s_final_image_and_removes_what_the_run_repla
     );
     assert_eq!(
         existing.len(),
-        finals.len() + 2,
-        "busybox and the unrelated image remain"
+        finals.len() + 3,
+        "busybox, the unrelated and the earlier image remain, with the final images"
     );
 }
 

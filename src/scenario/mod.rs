@@ -284,9 +284,20 @@ impl Scenario {
         })
     }
 
-    /// The image repository this scenario's variants are tagged into: `stagebench/<scenario>`.
+    /// The image repository this scenario's variants are tagged into (see
+    /// [`image_repository_for`]).
     pub fn image_repository(&self) -> String {
         image_repository_for(&self.name)
+    }
+
+    /// The tag a run gives `variant`'s image: `stagebench/<scenario>:<variant>-<run_id>`, so
+    /// that two runs on one daemon never move each other's tags (see [`image_tag_for`]).
+    pub fn variant_image_tag(&self, variant: &str, run_id: &str) -> String {
+        format!(
+            "{}:{}",
+            self.image_repository(),
+            image_tag_for(&format!("{variant}-{run_id}"))
+        )
     }
 
     /// Absolute path of the scenario directory.
@@ -330,8 +341,14 @@ impl Scenario {
     }
 }
 
+/// The longest tag Docker accepts.
+const TAG_MAX_CHARS: usize = 128;
+
 /// `stagebench/<name>`, with the name lower-cased and reduced to what Docker allows in a
-/// repository path (letters, digits and single separators).
+/// repository path (letters, digits and single separators). When that changed the name (`Go_Service`
+/// becomes `go-service`), `_` and the first 8 hex digits of the SHA-256 of the exact name are
+/// appended (`stagebench/go-service_1a2b3c4d`), so that two scenario names never share a
+/// repository: a name kept as it is has no `_`, and two changed names differ in their hash.
 pub fn image_repository_for(name: &str) -> String {
     let mut component = String::new();
     for c in name.chars().map(|c| c.to_ascii_lowercase()) {
@@ -341,15 +358,36 @@ pub fn image_repository_for(name: &str) -> String {
             component.push('-');
         }
     }
-    let component = component.trim_end_matches('-');
-    format!(
-        "stagebench/{}",
-        if component.is_empty() {
-            "scenario"
-        } else {
-            component
-        }
-    )
+    let component = match component.trim_end_matches('-') {
+        "" => "scenario",
+        kept => kept,
+    };
+    if component == name {
+        format!("stagebench/{component}")
+    } else {
+        format!("stagebench/{component}_{}", short_hash(name))
+    }
+}
+
+/// `tag` as Docker accepts it: unchanged when it fits in 128 characters, else cut with `-` and
+/// 8 hex digits of its SHA-256 appended, so that two long tags still differ.
+pub fn image_tag_for(tag: &str) -> String {
+    if tag.len() <= TAG_MAX_CHARS {
+        return tag.to_string();
+    }
+    // Tags are ASCII (scenario and variant names are checked to be).
+    let kept: String = tag.chars().take(TAG_MAX_CHARS - 9).collect();
+    format!("{kept}-{}", short_hash(tag))
+}
+
+/// The first 8 hex digits of the SHA-256 of `text`.
+fn short_hash(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A zero-config scenario is named after its directory, made fit for tags and file names.

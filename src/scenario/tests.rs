@@ -199,11 +199,39 @@ fn paths_reach_up_to_the_repository_root_and_no_further() {
 fn names_from_directories_and_repositories_are_made_valid() {
     assert_eq!(name_from_dir(Path::new("/tmp/.tmpAB12")), "tmpAB12");
     assert_eq!(name_from_dir(Path::new("/x/my app")), "my-app");
-    assert_eq!(image_repository_for("tmpAB12"), "stagebench/tmpab12");
-    assert_eq!(
-        image_repository_for("Go__Service.."),
-        "stagebench/go-service"
+    assert_eq!(image_repository_for("tmpab12"), "stagebench/tmpab12");
+    assert_eq!(image_repository_for("go-service"), "stagebench/go-service");
+    // A name that had to change gets a hash of itself: no two names share a repository.
+    let changed = [
+        "tmpAB12",
+        "Go_Service",
+        "go_service",
+        "Go__Service..",
+        "go.service",
+    ];
+    let mut repositories: Vec<String> = changed.iter().map(|n| image_repository_for(n)).collect();
+    assert!(repositories[1].starts_with("stagebench/go-service_"));
+    assert_eq!(repositories[1].len(), "stagebench/go-service_".len() + 8);
+    repositories.push(image_repository_for("go-service"));
+    let distinct: std::collections::BTreeSet<&String> = repositories.iter().collect();
+    assert_eq!(distinct.len(), repositories.len(), "{repositories:?}");
+}
+
+#[test]
+fn tags_fit_docker_s_limit_and_stay_distinct() {
+    let short = "single-20261204T164552Z-c82bd2";
+    assert_eq!(image_tag_for(short), short);
+    let long_a = format!(
+        "{}-20261204T164552Z-c82bd2-incremental-run10",
+        "v".repeat(100)
     );
+    let long_b = format!(
+        "{}-20261204T164552Z-c82bd2-incremental-run11",
+        "v".repeat(100)
+    );
+    let (a, b) = (image_tag_for(&long_a), image_tag_for(&long_b));
+    assert_eq!(a.len(), 128);
+    assert_ne!(a, b);
 }
 
 #[test]

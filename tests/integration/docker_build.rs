@@ -10,8 +10,8 @@ use stagebench::results::RunMeta;
 use stagebench::scenario::image_repository_for;
 
 use crate::support::{
-    RemoveOnDrop, cli_image_bytes, dangling_images, docker_cli, docker_daemon, median_seconds,
-    results, stagebench, stderr, write_tree,
+    RemoveOnDrop, cli_image_bytes, dangling_images, docker_cli, docker_daemon, final_image_tag,
+    median_seconds, results, stagebench, stderr, write_tree,
 };
 
 /// A zero-config pair whose context has things `.dockerignore` must keep out (a 3 MB blob, a log)
@@ -341,7 +341,7 @@ fn docker_buildkit_builds_independent_stages_in_parallel_and_skips_unused_ones()
     // Two RUNs and four COPYs; the unused stage's RUN is not among the steps.
     assert_eq!(rows[0].total_steps, 6, "{:?}", rows[0]);
 
-    let image = format!("{repository}:parallel");
+    let image = final_image_tag(&dir.path().join("out"), "parallel");
     let (a_start, a_end) = (
         read_seconds(&image, "/a_start"),
         read_seconds(&image, "/a_end"),
@@ -488,7 +488,7 @@ fn docker_prebuild_incremental_restore_meta_and_cleanup() {
             &[
                 "image",
                 "inspect",
-                &format!("stagebench/sbtest-prebuild:{variant}"),
+                &final_image_tag(&dir.path().join("out"), variant),
             ],
             &BTreeMap::new(),
         );
@@ -524,25 +524,27 @@ fn docker_keep_images_tags_every_run_and_default_keeps_only_the_final_image() {
         &[&args[..], &["--keep-images", "--out", "kept"]].concat(),
     );
     assert!(output.status.success());
-    let rows = results(&dir.path().join("kept"));
-    for (row, tag) in rows.iter().zip(["one-cold-run1", "one-cold-run2"]) {
+    let kept = dir.path().join("kept");
+    let rows = results(&kept);
+    let run_id = &rows[0].run_id;
+    for (row, tag) in rows.iter().zip(["cold-run1", "cold-run2"]) {
+        let tag = format!("stagebench/sbtest-keep:one-{run_id}-{tag}");
         let output = docker_cli(
-            &[
-                "image",
-                "inspect",
-                "--format",
-                "{{.Id}}",
-                &format!("stagebench/sbtest-keep:{tag}"),
-            ],
+            &["image", "inspect", "--format", "{{.Id}}", &tag],
             &BTreeMap::new(),
         );
         assert!(output.status.success(), "{tag} is kept");
         assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), row.image_id);
     }
     assert_ne!(rows[0].image_id, rows[1].image_id, "cold runs build afresh");
+    assert_eq!(
+        final_image_tag(&kept, "one"),
+        format!("stagebench/sbtest-keep:one-{run_id}")
+    );
 
     let output = stagebench(dir.path(), &[&args[..], &["--out", "default"]].concat());
     assert!(output.status.success());
+    let default_run = &results(&dir.path().join("default"))[0].run_id;
     let listing = docker_cli(
         &["images", "--format", "{{.Tag}}", "stagebench/sbtest-keep"],
         &BTreeMap::new(),
@@ -552,15 +554,21 @@ fn docker_keep_images_tags_every_run_and_default_keeps_only_the_final_image() {
         .map(String::from)
         .collect();
     tags.sort();
+    let mut expected = vec![
+        format!("one-{run_id}"),
+        format!("one-{run_id}-cold-run1"),
+        format!("one-{run_id}-cold-run2"),
+        format!("one-{default_run}"),
+    ];
+    expected.sort();
     assert_eq!(
-        tags,
-        ["one", "one-cold-run1", "one-cold-run2"],
-        "a default run adds only the final tag"
+        tags, expected,
+        "a default run adds only its final tag, and leaves the other run's"
     );
 }
 
 #[test]
-fn docker_a_new_run_removes_the_final_image_it_replaces() {
+fn docker_a_new_run_leaves_an_earlier_run_s_final_image_and_removes_only_its_own() {
     let Some(_daemon) = docker_daemon() else {
         return;
     };
@@ -569,7 +577,7 @@ fn docker_a_new_run_removes_the_final_image_it_replaces() {
         ("scenario.toml", "name = \"sbtest-replace\"\n"),
         (
             "one.Dockerfile",
-            "FROM busybox:latest\nRUN date +%s%N > /stamp\n",
+            "FROM busybox:latest\nRUN date +%s%N > /stamp\nRUN echo two > /two\n",
         ),
     ]);
     let image_id = |tag: &str| {
@@ -582,27 +590,30 @@ fn docker_a_new_run_removes_the_final_image_it_replaces() {
             .success()
             .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
     };
-    let args = ["run", ".", "--runs", "1", "--cache", "cold", "--quiet"];
+    let args = ["run", ".", "--runs", "2", "--cache", "cold", "--quiet"];
     for builder in ["buildkit", "classic"] {
+        let dangling_before = dangling_images();
         let first = stagebench(
             dir.path(),
             &[&args[..], &["--builder", builder, "--out", "first"]].concat(),
         );
         assert!(first.status.success(), "{}", stderr(&first));
-        let replaced = image_id("stagebench/sbtest-replace:one").expect("first run's image");
-        let dangling_before = dangling_images();
+        let first_tag = final_image_tag(&dir.path().join("first"), "one");
+        let earlier = image_id(&first_tag).expect("first run's image");
 
         let second = stagebench(
             dir.path(),
             &[&args[..], &["--builder", builder, "--out", "second"]].concat(),
         );
         assert!(second.status.success(), "{}", stderr(&second));
-        let kept = image_id("stagebench/sbtest-replace:one").expect("second run's image");
-        assert_ne!(kept, replaced, "a cold build stamps a new image");
+        let second_tag = final_image_tag(&dir.path().join("second"), "one");
+        assert_ne!(first_tag, second_tag, "each run tags its own image");
+        let kept = image_id(&second_tag).expect("second run's image");
+        assert_ne!(kept, earlier, "a cold build stamps a new image");
         assert_eq!(
-            image_id(&replaced),
-            None,
-            "{builder}: the image the tag named before the run is removed"
+            image_id(&first_tag).as_deref(),
+            Some(earlier.as_str()),
+            "{builder}: the earlier run's final image keeps its tag"
         );
         let new_dangling: Vec<String> = dangling_images()
             .into_iter()

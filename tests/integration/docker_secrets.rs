@@ -313,7 +313,7 @@ fn docker_buildkit_secrets_reach_run_mount_but_no_output_and_no_image() {
         &[
             "run",
             "--rm",
-            "stagebench/secret-mount:single",
+            &crate::support::final_image_tag(&out, "single"),
             "cat",
             "/digests",
         ],
@@ -333,7 +333,7 @@ fn docker_buildkit_secrets_reach_run_mount_but_no_output_and_no_image() {
     assert!(leaky.error.contains("api is <secret>"), "{}", leaky.error);
 
     let saved = docker_cli(
-        &["save", "stagebench/secret-mount:single"],
+        &["save", &crate::support::final_image_tag(&out, "single")],
         &BTreeMap::new(),
     );
     assert!(saved.status.success() && saved.stdout.len() > 1_000_000);

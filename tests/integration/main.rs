@@ -10,6 +10,7 @@ mod docker_failures;
 mod docker_faults;
 mod docker_hosts;
 mod docker_layers;
+mod docker_owned;
 mod docker_scenarios;
 mod docker_secrets;
 mod docker_soak;

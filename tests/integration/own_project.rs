@@ -89,7 +89,10 @@ fn docker_a_scenario_in_a_repository_subfolder_builds_the_repository_like_docker
         "bench/x.Dockerfile",
         "stagebench-test/inrepo-cli:latest",
     );
-    let ours = image_identity("stagebench/inrepo-test:x");
+    let ours = image_identity(&crate::support::final_image_tag(
+        &results_dir.path().join("plain"),
+        "x",
+    ));
     let cli = image_identity("stagebench-test/inrepo-cli:latest");
     assert_eq!(
         ours.1, cli.1,

@@ -225,3 +225,17 @@ pub fn docker_build_in(dir: &Path, dockerfile: &str, tag: &str) {
     }
     panic!("docker build -f {dockerfile} . failed:\n{errors}");
 }
+
+/// The tag the run whose results are in `out` gave `variant`'s final image
+/// (`stagebench/<scenario>:<variant>-<run_id>`), as its meta.json records it.
+pub fn final_image_tag(out: &Path, variant: &str) -> String {
+    stagebench::results::RunMeta::read(out)
+        .expect("meta.json readable")
+        .scenarios
+        .iter()
+        .flat_map(|s| &s.variants)
+        .find(|v| v.name == variant)
+        .unwrap_or_else(|| panic!("{} has no variant {variant}", out.display()))
+        .image_tag
+        .clone()
+}
