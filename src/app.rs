@@ -688,7 +688,7 @@ async fn validate_scenario(
         {
             problems.push(error.to_string());
         }
-        let text = std::fs::read_to_string(dockerfile_path)
+        let text = crate::text_file::read_string_no_follow(dockerfile_path)
             .with_context(|| format!("cannot read {}", dockerfile_path.display()))?;
         let args = scenario.merged_build_args(own_args, profile_args, &no_args);
         let facts = dockerfile::read_facts(&text, &args);

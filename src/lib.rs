@@ -18,6 +18,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod history;
 pub mod image_analysis;
+pub mod names;
 pub mod plan;
 pub mod progress;
 pub mod report;

@@ -342,9 +342,11 @@ impl ReportData {
 pub fn write_all(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     let mut written = Vec::new();
     for exporter in exporters() {
-        let path = dir.join(exporter.file_name());
-        write_file(&path, &exporter.render(data)?)?;
-        written.push(path);
+        written.push(write_in_folder(
+            dir,
+            exporter.file_name(),
+            &exporter.render(data)?,
+        )?);
     }
     for section in data.sections() {
         let variants = data.variants(&section.scenario.name);
@@ -398,9 +400,7 @@ pub fn write_all(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
             })?);
         }
         for file in files {
-            let path = dir.join(&file.file_name);
-            write_file(&path, &file.bytes)?;
-            written.push(path);
+            written.push(write_in_folder(dir, &file.file_name, &file.bytes)?);
         }
     }
     Ok(written)
@@ -424,6 +424,48 @@ pub fn export(
             });
     }
     write_file(target, &bytes)
+}
+
+/// Writes `bytes` as the file `name` of the folder `dir` and returns its path. `name` must be
+/// one plain file name (it is made from names read from a results folder, checked when read;
+/// this is the last guard). The bytes go to a new temporary file that is then renamed over
+/// `name`, so a symbolic or hard link planted under that name in a folder from elsewhere is
+/// replaced, never written through, and a reader never sees half a file.
+fn write_in_folder(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, ReportError> {
+    let path = dir.join(name);
+    let failed = |source: std::io::Error| ReportError::Write {
+        path: path.clone(),
+        source,
+    };
+    let plain = {
+        let mut parts = Path::new(name).components();
+        matches!(
+            (parts.next(), parts.next()),
+            (Some(std::path::Component::Normal(part)), None) if part == name && !name.starts_with('.')
+        )
+    };
+    if !plain {
+        return Err(failed(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the name is not a plain file name inside the folder",
+        )));
+    }
+    let partial = dir.join(format!(".{name}.partial"));
+    match std::fs::remove_file(&partial) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(failed(error)),
+        _ => {}
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&partial)
+        .and_then(|mut file| file.write_all(bytes))
+        .and_then(|()| std::fs::rename(&partial, &path))
+        .map_err(|error| {
+            let _ = std::fs::remove_file(&partial);
+            failed(error)
+        })?;
+    Ok(path)
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {

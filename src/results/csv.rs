@@ -112,7 +112,9 @@ impl<T: CsvRow> AppendOnlyCsv<T> {
 /// Reads every row of a CSV file of `T` rows; the message names the file and row. A partial
 /// last line (a process killed mid-write) is not a row and is left out.
 pub fn read_rows<T: CsvRow>(path: &Path) -> Result<Vec<T>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    // A results folder may come from anywhere: a table that is a link is refused, not followed.
+    let bytes = crate::text_file::read_no_follow(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let complete = bytes
         .iter()
         .rposition(|&b| b == b'\n')

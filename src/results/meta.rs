@@ -404,18 +404,30 @@ impl RunMeta {
             .find(|s| s.name == scenario && s.host == host)
     }
 
-    /// Writes the file through a temporary name so a reader never sees half of it.
+    /// Writes the file through a temporary name so a reader never sees half of it. The
+    /// temporary file is made new (a link left under its name is removed, never written
+    /// through), and the rename replaces whatever `meta.json` was, a link included.
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        use std::io::Write;
         let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
         let partial = dir.join(format!("{META_FILE}.partial"));
-        std::fs::write(&partial, text + "\n")?;
+        match std::fs::remove_file(&partial) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
+            _ => {}
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&partial)?
+            .write_all((text + "\n").as_bytes())?;
         std::fs::rename(partial, dir.join(META_FILE))
     }
 
     /// Reads a `meta.json` of schema 1 or 2; a newer schema is refused by name.
     pub fn read(dir: &Path) -> Result<RunMeta, String> {
         let path = dir.join(META_FILE);
-        let text = std::fs::read_to_string(&path)
+        // A results folder may come from anywhere: a meta.json that is a link is refused.
+        let text = crate::text_file::read_string_no_follow(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let value: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;

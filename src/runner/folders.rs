@@ -229,7 +229,7 @@ fn prebuilds_used(
     profile: Option<&BuildArgs>,
     command_line: &BuildArgs,
 ) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(&variant.dockerfile) else {
+    let Ok(text) = crate::text_file::read_string_no_follow(&variant.dockerfile) else {
         return Vec::new();
     };
     let args = scenario.merged_build_args(&variant.build_args, profile, command_line);

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{BuildArgs, Scenario, Variant, check_name, name_from_dir};
 use crate::error::ScenarioError;
+use crate::names::NameKind;
 
 /// The flags that describe an ad-hoc scenario, as given (and as meta.json records them, so that
 /// `--resume` can make the same scenario again).
@@ -52,7 +53,7 @@ impl Scenario {
             .ok_or_else(|| ScenarioError::NotADirectory(spec.context.clone()))?;
         let mut variants: Vec<Variant> = Vec::new();
         for (name, path) in &spec.dockerfiles {
-            check_name(name, "variant name", &flag(name, path))?;
+            check_name(name, NameKind::Variant, &flag(name, path))?;
             if variants.iter().any(|v| v.name.eq_ignore_ascii_case(name)) {
                 return Err(ScenarioError::Invalid {
                     file: flag(name, path),

@@ -74,7 +74,7 @@ impl ScenarioInputs {
                         // Streamed: a context may hold files larger than memory.
                         use std::io::Read;
                         let mut hasher = Sha256::new();
-                        let mut file = std::fs::File::open(path).map_err(io_error)?;
+                        let mut file = crate::text_file::open_no_follow(path).map_err(io_error)?;
                         let mut buffer = vec![0u8; 64 * 1024];
                         loop {
                             let read = file.read(&mut buffer).map_err(io_error)?;

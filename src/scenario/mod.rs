@@ -19,6 +19,7 @@ use manifest::Manifest;
 use paths::{Bounds, Expect, Manifested};
 
 use crate::error::ScenarioError;
+use crate::names::NameKind;
 use crate::text_file::{TextFileError, read_text};
 
 /// The file name that marks a Dockerfile as a variant: `<variant>.Dockerfile`.
@@ -102,7 +103,7 @@ impl Scenario {
 
         let name = match &manifest.name {
             Some(name) => {
-                check_name(name, "scenario name", &manifest_path)?;
+                check_name(name, NameKind::Scenario, &manifest_path)?;
                 name.clone()
             }
             None => name_from_dir(&root),
@@ -115,7 +116,7 @@ impl Scenario {
 
         let mut variants = discover_variant_files(&bounds)?;
         for entry in &manifest.variants {
-            check_name(&entry.name, "variant name", &manifest_path)?;
+            check_name(&entry.name, NameKind::Variant, &manifest_path)?;
             let dockerfile = match &entry.dockerfile {
                 Some(path) => bounds.resolve(
                     &format!("`dockerfile` of variant `{}`", entry.name),
@@ -123,7 +124,15 @@ impl Scenario {
                     &manifested,
                     Expect::File,
                 )?,
-                None => root.join(format!("{}{VARIANT_SUFFIX}", entry.name)),
+                None => {
+                    let path = root.join(format!("{}{VARIANT_SUFFIX}", entry.name));
+                    // A link is read through its checked target, never followed when opened.
+                    if fs::symlink_metadata(&path).is_ok() {
+                        bounds.check_found(&path)?
+                    } else {
+                        path
+                    }
+                }
             };
             if !dockerfile.is_file() {
                 return Err(ScenarioError::Invalid {
@@ -239,7 +248,8 @@ impl Scenario {
             // A token edit of a file without the marker would send it unchanged: caught here,
             // before anything is built.
             let has_marker = || {
-                std::fs::read(&path).is_ok_and(|content| crate::touch::has_token_marker(&content))
+                crate::text_file::read_no_follow(&path)
+                    .is_ok_and(|content| crate::touch::has_token_marker(&content))
             };
             if edit == crate::touch::EditStyle::Token && !has_marker() {
                 return Err(ScenarioError::Invalid {
@@ -427,11 +437,13 @@ fn discover_variant_files(bounds: &Bounds) -> Result<Vec<Variant>, ScenarioError
     for entry in entries.filter_map(Result::ok) {
         let path = entry.path();
         if let Some(name) = variant_name(&path) {
-            check_name(&name, "variant name", &path)?;
-            bounds.check_found(&path)?;
+            check_name(&name, NameKind::Variant, &path)?;
+            // A link inside the limit is read through its checked target, which is never a
+            // link itself, so the file is opened without following one.
+            let dockerfile = bounds.check_found(&path)?;
             variants.push(Variant {
                 name,
-                dockerfile: path,
+                dockerfile,
                 target: None,
                 build_args: BuildArgs::new(),
             });
@@ -474,21 +486,13 @@ fn check_text(path: &Path) -> Result<(), ScenarioError> {
         })
 }
 
-/// Names end up in image tags and file names, so they are kept to what both accept.
-fn check_name(name: &str, what: &str, file: &Path) -> Result<(), ScenarioError> {
-    let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
-    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if first_ok && rest_ok && name.len() <= 100 {
-        Ok(())
-    } else {
-        Err(ScenarioError::Invalid {
-            file: file.to_path_buf(),
-            message: format!(
-                "{what} `{name}` must start with a letter or digit and use only letters, digits, `_`, `.` and `-`"
-            ),
-        })
-    }
+/// Names end up in image tags and file names, so they are kept to what both accept: the rule
+/// [`NameKind`] also applies to every name read back from a results folder.
+fn check_name(name: &str, kind: NameKind, file: &Path) -> Result<(), ScenarioError> {
+    kind.check(name).map_err(|message| ScenarioError::Invalid {
+        file: file.to_path_buf(),
+        message,
+    })
 }
 
 fn names(variants: &[Variant]) -> String {

@@ -258,3 +258,70 @@ fn a_token_edit_needs_the_marker_in_each_file() {
         "{message}"
     );
 }
+
+#[test]
+fn linked_scenario_toml_and_dockerignore_are_refused_without_reading_the_target() {
+    let outside = tempfile::tempdir().unwrap();
+    // Lines a parser would quote, were the target read.
+    let private = outside.path().join("config");
+    fs::write(
+        &private,
+        "Host secret-box\n  IdentityFile ~/.ssh/id_secret\n",
+    )
+    .unwrap();
+    let dir = scenario_dir(&[("single.Dockerfile", "FROM busybox\n")]);
+    std::os::unix::fs::symlink(&private, dir.path().join("scenario.toml")).unwrap();
+    let message = Scenario::load(dir.path()).unwrap_err().to_string();
+    assert!(
+        message.contains("scenario.toml: is a symbolic link, which stagebench does not follow"),
+        "{message}"
+    );
+    assert!(!message.contains("secret"), "{message}");
+    assert_eq!(message.lines().count(), 1, "{message}");
+
+    // The same for a link inside the scenario: links are refused, wherever they lead.
+    fs::remove_file(dir.path().join("scenario.toml")).unwrap();
+    fs::write(dir.path().join("real.toml"), "name = \"x\"\n").unwrap();
+    std::os::unix::fs::symlink("real.toml", dir.path().join("scenario.toml")).unwrap();
+    let message = Scenario::load(dir.path()).unwrap_err().to_string();
+    assert!(message.contains("symbolic link"), "{message}");
+    fs::remove_file(dir.path().join("scenario.toml")).unwrap();
+
+    std::os::unix::fs::symlink(&private, dir.path().join(".dockerignore")).unwrap();
+    let scenario = Scenario::load(dir.path()).unwrap();
+    let message = ScenarioInputs::of(&scenario).unwrap_err().to_string();
+    assert!(
+        message.contains(".dockerignore: is a symbolic link, which stagebench does not follow"),
+        "{message}"
+    );
+    assert!(!message.contains("secret"), "{message}");
+    assert_eq!(message.lines().count(), 1, "{message}");
+    let message =
+        crate::context::BuildContext::new(&scenario.context_dir, &scenario.variants[0].dockerfile)
+            .err()
+            .unwrap()
+            .to_string();
+    assert!(
+        message.contains("symbolic link") && !message.contains("secret"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_dockerfile_linked_inside_the_scenario_is_read_through_its_target() {
+    let dir = scenario_dir(&[("shared/app.Dockerfile", "FROM busybox\n")]);
+    std::os::unix::fs::symlink(
+        "shared/app.Dockerfile",
+        dir.path().join("single.Dockerfile"),
+    )
+    .unwrap();
+    let scenario = Scenario::load(dir.path()).unwrap();
+    let root = fs::canonicalize(dir.path()).unwrap();
+    assert_eq!(scenario.variants[0].name, "single");
+    assert_eq!(
+        scenario.variants[0].dockerfile,
+        root.join("shared/app.Dockerfile"),
+        "the checked target, which is opened without following links"
+    );
+    ScenarioInputs::of(&scenario).unwrap();
+}
