@@ -29,3 +29,4 @@ pub mod secrets;
 pub mod stats;
 pub mod text_file;
 pub mod touch;
+pub mod workdir;

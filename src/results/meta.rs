@@ -49,9 +49,16 @@ pub struct RunMeta {
 /// The settings of a run, resolved once when it started.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedSettings {
-    /// Scenario directories, absolute, in the order given.
+    /// Scenario directories in the order given, relative to the working directory the run
+    /// started in (absolute in folders written by earlier versions).
     pub scenario_dirs: Vec<String>,
-    /// With `run --dockerfile`: the flags that made the one scenario, paths absolute.
+    /// This results folder, relative to the working directory the run started in: `--resume`
+    /// continues from that directory, where the relative paths lead to the same files. Absent
+    /// in folders whose paths are absolute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results_dir: Option<String>,
+    /// With `run --dockerfile`: the flags that made the one scenario, paths relative to the
+    /// working directory the run started in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ad_hoc: Option<crate::scenario::AdHoc>,
     /// How the scenarios are measured.
@@ -88,9 +95,14 @@ pub struct RunOptions {
     /// Names given with `--secret-build-arg` (their values are never recorded).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secret_build_arg_names: Vec<String>,
-    /// `--secret`: each BuildKit secret's id and the file or variable it was read from.
+    /// `--secret`: each BuildKit secret's id and the file (relative to the working directory
+    /// the run started in) or variable it was read from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub build_secrets: Vec<crate::secrets::BuildSecret>,
+    /// `--allow-context-above`: a build context above a scenario's directory was accepted
+    /// from outside its repository.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_context_above: bool,
     /// Seed of the per-round shuffle of the variant order (`--seed` repeats it).
     pub seed: u64,
     /// `--on-every-host`.
@@ -530,6 +542,7 @@ impl From<v1::RunMeta> for RunMeta {
             stagebench_version: old.stagebench_version.clone(),
             settings: RecordedSettings {
                 scenario_dirs: old.scenarios.iter().map(|s| s.dir.clone()).collect(),
+                results_dir: None,
                 ad_hoc: None,
                 options: RunOptions {
                     runs: old.runs,
@@ -544,6 +557,7 @@ impl From<v1::RunMeta> for RunMeta {
                     rm: false,
                     secret_build_arg_names: Vec::new(),
                     build_secrets: Vec::new(),
+                    allow_context_above: false,
                     seed: 0,
                     on_every_host: false,
                     prune: prune_mode_before_the_flag(),

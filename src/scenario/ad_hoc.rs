@@ -24,18 +24,18 @@ pub struct AdHoc {
 }
 
 impl AdHoc {
-    /// The same flags with every path absolute, so that a later `--resume` from another
-    /// directory finds the same files.
-    pub fn absolute(&self) -> AdHoc {
-        let absolute = |p: &PathBuf| std::path::absolute(p).unwrap_or_else(|_| p.clone());
+    /// The same flags as meta.json records them: every path relative to `working_dir` (where
+    /// `--resume` continues from), none absolute.
+    pub fn recorded(&self, working_dir: &Path) -> AdHoc {
+        let relative = |p: &PathBuf| PathBuf::from(crate::workdir::recorded_path(working_dir, p));
         AdHoc {
-            context: absolute(&self.context),
+            context: relative(&self.context),
             dockerfiles: self
                 .dockerfiles
                 .iter()
-                .map(|(name, path)| (name.clone(), absolute(path)))
+                .map(|(name, path)| (name.clone(), relative(path)))
                 .collect(),
-            touch: self.touch.iter().map(absolute).collect(),
+            touch: self.touch.iter().map(relative).collect(),
         }
     }
 }
@@ -103,7 +103,8 @@ impl Scenario {
             touch,
             edit: crate::touch::EditStyle::default(),
             profiles: Default::default(),
-            ad_hoc: Some(spec.absolute()),
+            ad_hoc: Some(spec.clone()),
+            contexts_above: Vec::new(),
         })
     }
 }

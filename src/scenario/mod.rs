@@ -13,7 +13,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use ad_hoc::AdHoc;
-pub use inputs::{InputScan, ScenarioInputs};
+pub use inputs::{ContextSize, InputScan, ScenarioInputs};
 pub use manifest::BuildArgs;
 use manifest::Manifest;
 use paths::{Bounds, Expect, Manifested};
@@ -56,6 +56,25 @@ pub struct Scenario {
     pub profiles: BTreeMap<String, BuildArgs>,
     /// The `--dockerfile` flags it was made from, when it has no directory of its own.
     pub ad_hoc: Option<AdHoc>,
+    /// Build contexts (the scenario's and its prebuilds') that reach above the scenario
+    /// directory; a run accepts them only under [`Scenario::check_context_reach`].
+    pub contexts_above: Vec<ContextAbove>,
+}
+
+/// A build context that reaches above its scenario's directory (`context = ".."`): everything
+/// under it goes to the daemon, up to a whole repository, which may be a home directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextAbove {
+    /// The scenario.toml that says so.
+    pub manifest: PathBuf,
+    /// Its line.
+    pub line: usize,
+    /// The key, as "context" or "`context` of prebuild `t`", and the value as written.
+    pub key: String,
+    /// The context directory, canonical.
+    pub dir: PathBuf,
+    /// The root of the git repository it stays within, canonical.
+    pub repository: PathBuf,
 }
 
 /// One Dockerfile of a scenario, measured against its siblings.
@@ -109,8 +128,24 @@ impl Scenario {
             None => name_from_dir(&root),
         };
 
+        let mut contexts_above = Vec::new();
+        let mut note_above = |key: String, value: &toml::Spanned<PathBuf>, dir: &Path| {
+            if !dir.starts_with(&root) {
+                contexts_above.push(ContextAbove {
+                    manifest: manifest_path.clone(),
+                    line: manifested.line_of(value.span().start),
+                    key: format!("{key} `{}`", value.get_ref().display()),
+                    dir: dir.to_path_buf(),
+                    repository: bounds.limit.clone(),
+                });
+            }
+        };
         let context_dir = match &manifest.context {
-            Some(context) => bounds.resolve("context", context, &manifested, Expect::Dir)?,
+            Some(context) => {
+                let dir = bounds.resolve("context", context, &manifested, Expect::Dir)?;
+                note_above("context".to_string(), context, &dir);
+                dir
+            }
             None => root.clone(),
         };
 
@@ -207,12 +242,12 @@ impl Scenario {
                 Expect::File,
             )?;
             let context_dir = match &entry.context {
-                Some(context) => bounds.resolve(
-                    &format!("`context` of prebuild `{}`", entry.tag),
-                    context,
-                    &manifested,
-                    Expect::Dir,
-                )?,
+                Some(context) => {
+                    let key = format!("`context` of prebuild `{}`", entry.tag);
+                    let dir = bounds.resolve(&key, context, &manifested, Expect::Dir)?;
+                    note_above(key, context, &dir);
+                    dir
+                }
                 None => context_dir.clone(),
             };
             if entry.tag.trim().is_empty() || entry.tag.chars().any(char::is_whitespace) {
@@ -291,7 +326,36 @@ impl Scenario {
                 .map(|(name, profile)| (name, profile.build_args))
                 .collect(),
             ad_hoc: None,
+            contexts_above,
         })
+    }
+
+    /// Refuses a build context above the scenario directory unless `working_dir` (canonical)
+    /// is inside the repository it stays within, or `allowed` (`--allow-context-above`): run
+    /// from elsewhere, a scenario fetched from someone else could send that person's whole
+    /// repository, or a home directory kept in git with `.ssh` in it, to the daemon.
+    pub fn check_context_reach(
+        &self,
+        working_dir: &Path,
+        allowed: bool,
+    ) -> Result<(), ScenarioError> {
+        match self
+            .contexts_above
+            .iter()
+            .find(|above| !allowed && !working_dir.starts_with(&above.repository))
+        {
+            Some(above) => Err(ScenarioError::Manifest {
+                file: above.manifest.clone(),
+                line: Some(above.line),
+                message: format!(
+                    "{} reaches above the scenario directory to {}, and everything under it is sent to the daemon; stagebench accepts that only when run from inside the repository {}, or with --allow-context-above",
+                    above.key,
+                    above.dir.display(),
+                    above.repository.display()
+                ),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// The image repository this scenario's variants are tagged into: `stagebench/<scenario>`.
