@@ -476,3 +476,132 @@ pub fn parse_seconds(text: &str) -> Result<f64, String> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+
+    use clap::Parser;
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, String> {
+        let mut all = vec!["stagebench"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).map_err(|e| e.to_string())
+    }
+
+    fn run_args(args: &[&str]) -> RunArgs {
+        match parse(&[&["run", "."], args].concat()) {
+            Ok(Cli {
+                command: Command::Run(args),
+            }) => *args,
+            other => panic!("{args:?}: {:?}", other.err()),
+        }
+    }
+
+    #[test]
+    fn every_number_has_a_bound_refused_in_one_sentence_naming_the_flag() {
+        for (flag, within, beyond, says) in [
+            ("--runs", "1000", "1001", "outside 1 to 1000"),
+            ("--runs", "1", "0", "outside 1 to 1000"),
+            ("--runs", "3", "4294967295", "outside 1 to 1000"),
+            ("--runs", "3", "three", "not a whole number"),
+            ("--warmup", "100", "101", "outside 0 to 100"),
+            ("--timeout", "604800", "604801", "more than 604800 seconds"),
+            ("--timeout", "0.5", "1e20", "more than 604800 seconds"),
+            ("--timeout", "1", "NaN", "more than 0 and at most 604800"),
+            ("--timeout", "1", "0", "more than 0 and at most 604800"),
+            ("--noise-threshold", "99.9", "100", "from 0 up to 100"),
+            ("--time-threshold", "0", "inf", "from 0 up to 100"),
+            ("--size-threshold", "5%", "five", "from 0 up to 100"),
+            ("--size-floor", "1000GB", "1001GB", "more than 1TB"),
+            ("--size-floor", "0", "1e30", "not a size"),
+            (
+                "--seed",
+                "18446744073709551615",
+                "18446744073709551616",
+                "from 0 to 18446744073709551615",
+            ),
+        ] {
+            run_args(&[flag, within]);
+            let error = parse(&["run", ".", flag, beyond]).err().unwrap();
+            assert!(error.contains(flag), "{flag} {beyond}: {error}");
+            assert!(error.contains(says), "{flag} {beyond}: {error}");
+            assert!(error.starts_with("error: "), "{error}");
+        }
+        let args = run_args(&["--runs", "1000", "--warmup", "100", "--timeout", "604800"]);
+        assert_eq!((args.runs, args.warmup), (1000, 100));
+        assert_eq!(args.timeout, Some(MAX_TIMEOUT_SECONDS));
+        assert_eq!(
+            run_args(&["--size-floor", "1000GB"]).gate.size_floor,
+            MAX_SIZE_FLOOR_BYTES
+        );
+        for command in [
+            &["report", "d"][..],
+            &["history", "d"],
+            &["compare", "a", "b"],
+        ] {
+            let error = parse(&[command, &["--noise-threshold", "250"]].concat())
+                .err()
+                .unwrap();
+            assert!(error.contains("--noise-threshold"), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_non_utf8_path_is_a_path_and_non_utf8_text_is_refused_naming_the_flag() {
+        let bytes = |prefix: &[u8]| {
+            let mut raw = prefix.to_vec();
+            raw.extend_from_slice(b"caf\xe9");
+            OsString::from_vec(raw)
+        };
+        let parsed = Cli::try_parse_from([
+            OsString::from("stagebench"),
+            OsString::from("run"),
+            bytes(b""),
+            OsString::from("--out"),
+            bytes(b"out-"),
+            OsString::from("--dockerfile"),
+            bytes(b"multi="),
+        ])
+        .unwrap();
+        let Command::Run(args) = parsed.command else {
+            panic!("not run");
+        };
+        assert_eq!(args.scenarios[0].as_os_str().as_bytes(), b"caf\xe9");
+        assert_eq!(args.out.unwrap().as_os_str().as_bytes(), b"out-caf\xe9");
+        assert_eq!(args.dockerfiles[0].0, "multi");
+        assert_eq!(args.dockerfiles[0].1.as_os_str().as_bytes(), b"caf\xe9");
+        for (flag, value) in [
+            ("--variant", bytes(b"")),
+            ("--profile", bytes(b"")),
+            ("--build-arg", bytes(b"K=")),
+            ("--secret-build-arg", bytes(b"K=")),
+            ("--secret", bytes(b"id=a,src=")),
+            ("--docker-host", bytes(b"")),
+            ("--context", bytes(b"")),
+            ("--baseline", bytes(b"")),
+            ("--runs", bytes(b"3")),
+            ("--timeout", bytes(b"3")),
+            ("--dockerfile", OsString::from_vec(b"caf\xe9=x".to_vec())),
+        ] {
+            let error = Cli::try_parse_from([
+                OsString::from("stagebench"),
+                OsString::from("run"),
+                OsString::from("."),
+                OsString::from(flag),
+                value,
+            ])
+            .err()
+            .unwrap()
+            .to_string();
+            assert!(
+                error.contains(flag) && error.contains("UTF-8"),
+                "{flag}: {error}"
+            );
+            assert!(!error.contains("one or more arguments"), "{flag}: {error}");
+        }
+    }
+}

@@ -783,6 +783,64 @@ mod tests {
     }
 
     #[test]
+    fn a_resumed_folder_s_numbers_are_held_to_the_flags_bounds() {
+        let options = crate::results::RunMeta::read(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/go-service"),
+        )
+        .unwrap()
+        .settings
+        .options;
+        assert_eq!(check_recorded_bounds(&options), Ok(()));
+        for (change, says) in [
+            (
+                (|o: &mut RunOptions| o.runs = u32::MAX) as fn(&mut RunOptions),
+                "meta.json records runs = 4294967295, outside 1 to 1000",
+            ),
+            (|o| o.runs = 0, "runs = 0"),
+            (|o| o.warmup = 101, "warmup = 101, more than 100"),
+            (
+                |o| o.timeout_seconds = Some(1e20),
+                "timeout_seconds = 100000000000000000000",
+            ),
+            (
+                |o| o.timeout_seconds = Some(f64::NAN),
+                "timeout_seconds = NaN",
+            ),
+            (|o| o.noise_threshold = 7.0, "noise_threshold = 7"),
+        ] {
+            let mut hostile = options.clone();
+            change(&mut hostile);
+            let error = check_recorded_bounds(&hostile).unwrap_err();
+            assert!(error.contains(says), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_folder_with_relative_paths_resumes_only_where_it_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let start = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir_all(start.join("reports/s/T")).unwrap();
+        std::fs::create_dir_all(start.join("elsewhere")).unwrap();
+        let folder = start.join("reports/s/T");
+        assert_eq!(check_started_here(&folder, "reports/s/T", &start), Ok(()));
+        let error =
+            check_started_here(&folder, "reports/s/T", &start.join("elsewhere")).unwrap_err();
+        assert_eq!(
+            error,
+            format!(
+                "its paths are relative to the directory the run started in, {}; run `stagebench run --resume reports/s/T` from there",
+                start.display()
+            )
+        );
+        // A folder outside the starting directory: the sentence still says what to type.
+        let error = check_started_here(&folder, "../x/T", &start).unwrap_err();
+        assert!(
+            error.contains("where this folder is ../x/T; run `stagebench run --resume ../x/T`"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn hosts_need_distinct_names() {
         let error = endpoints_from_flags(
             &[

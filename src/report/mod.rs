@@ -482,3 +482,47 @@ pub fn text_file_names() -> Vec<&'static str> {
 
 /// File names a results folder starts with.
 pub const INPUT_FILES: [&str; 2] = [RESULTS_FILE, META_FILE];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_written_into_the_folder_only_and_never_through_a_link() {
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join(".bashrc");
+        std::fs::write(&target, "keep me\n").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let planted = dir.path().join("go-service-build-time.svg");
+        std::os::unix::fs::symlink(&target, &planted).unwrap();
+        let path = write_in_folder(dir.path(), "go-service-build-time.svg", b"<svg/>").unwrap();
+        assert_eq!(path, planted);
+        assert!(!planted.is_symlink(), "the link is replaced by the file");
+        assert_eq!(std::fs::read(&planted).unwrap(), b"<svg/>");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me\n");
+        // A leftover temporary name that is a link is removed, not written through.
+        std::os::unix::fs::symlink(&target, dir.path().join(".summary.csv.partial")).unwrap();
+        write_in_folder(dir.path(), "summary.csv", b"a\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me\n");
+        for name in [
+            "../escape.svg",
+            "a/b.svg",
+            "/tmp/x.svg",
+            "..",
+            ".",
+            ".hidden",
+            "",
+        ] {
+            let error = write_in_folder(dir.path(), name, b"x")
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("not a plain file name"), "{name}: {error}");
+        }
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["go-service-build-time.svg", "summary.csv"]);
+    }
+}

@@ -120,3 +120,135 @@ fn refusal(place: &str, rule: &str) -> StoreError {
         "{place}: {rule}, so it is not used in a file name and the folder is not read"
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::results::{
+        CsvRow, LAYERS_FILE, META_FILE, RESULTS_FILE, ResultSet, STEPS_FILE, WASTE_FILE,
+    };
+
+    /// A copy of the go-service fixture with `edit` applied to the text of `file`.
+    fn edited(file: &str, edit: impl Fn(&str) -> String) -> tempfile::TempDir {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/go-service");
+        let dir = tempfile::tempdir().unwrap();
+        for name in [META_FILE, RESULTS_FILE] {
+            let text = std::fs::read_to_string(fixture.join(name)).unwrap();
+            let text = if name == file { edit(&text) } else { text };
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn every_name_field_is_checked_with_the_file_and_field_named() {
+        /// The file edited, how, and what the refusal says.
+        type Case = (&'static str, Box<dyn Fn(&str) -> String>, &'static str);
+        let cases: Vec<Case> = vec![
+            (
+                META_FILE,
+                Box::new(|t| t.replacen("\"name\": \"go-service\"", "\"name\": \"../x\"", 1)),
+                "meta.json, key `scenarios[0].name`: scenario name `../x` must start",
+            ),
+            (
+                META_FILE,
+                Box::new(|t| t.replacen("\"baseline\": \"single\"", "\"baseline\": \"/etc\"", 1)),
+                "meta.json, key `scenarios[0].baseline`: variant name `/etc`",
+            ),
+            (
+                META_FILE,
+                Box::new(|t| t.replacen("\"name\": \"multi\"", "\"name\": \"..\"", 1)),
+                "meta.json, key `scenarios[0].variants[1].name`: variant name `..`",
+            ),
+            (
+                RESULTS_FILE,
+                Box::new(|t| t.replacen("\ngo-service,multi,", "\ngo-service,a/b,", 1)),
+                "results.csv, row 2, column `variant`: variant name `a/b`",
+            ),
+            (
+                RESULTS_FILE,
+                Box::new(|t| {
+                    t.replacen("error\n", "error,host\n", 1)
+                        .replace(",\n", ",,local\n")
+                        .replacen(",,local\n", ",,..\n", 1)
+                }),
+                "results.csv, row 1, column `host`: host name `..`",
+            ),
+        ];
+        for (file, edit, says) in cases {
+            let dir = edited(file, edit);
+            let error = ResultSet::load(dir.path()).unwrap_err().to_string();
+            assert!(error.contains(says), "{error}\nwanted: {says}");
+            assert!(error.ends_with("the folder is not read"), "{error}");
+            assert_eq!(error.lines().count(), 1, "{error}");
+        }
+    }
+
+    #[test]
+    fn detail_tables_and_summaries_are_checked_too() {
+        let header = |file: &str| match file {
+            STEPS_FILE => crate::results::StepRecord::HEADER,
+            LAYERS_FILE => crate::results::LayerRecord::HEADER,
+            _ => crate::results::WasteRecord::HEADER,
+        };
+        for file in [STEPS_FILE, LAYERS_FILE, WASTE_FILE] {
+            let dir = edited(META_FILE, str::to_string);
+            // A row of no build is left out, but its names are still checked.
+            let columns: Vec<&str> = header(file)
+                .iter()
+                .map(|column| match *column {
+                    "scenario" => "../../escape",
+                    "variant" => "single",
+                    "host" => "local",
+                    "origin" => "base",
+                    "kind" => "deleted",
+                    "cache" => "cold",
+                    "builder" => "buildkit",
+                    "cached" | "warmup" => "false",
+                    "stage" | "instruction" | "image_id" | "diff_id" | "base_image"
+                    | "created_by" | "path" | "removed_by" | "run_id" => "x",
+                    _ => "1",
+                })
+                .collect();
+            std::fs::write(
+                dir.path().join(file),
+                format!("{}\n{}\n", header(file).join(","), columns.join(",")),
+            )
+            .unwrap();
+            let error = ResultSet::load(dir.path()).unwrap_err().to_string();
+            assert!(
+                error.contains(&format!(
+                    "{file}, row 1, column `scenario`: scenario name `../../escape`"
+                )),
+                "{file}: {error}"
+            );
+        }
+        let dir = edited(META_FILE, str::to_string);
+        let meta: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(META_FILE)).unwrap())
+                .unwrap();
+        let summary = dir.path().join("summary.json");
+        let document = serde_json::json!({
+            "schema": "stagebench-summary",
+            "schema_version": 3,
+            "meta": meta,
+            "runs": [{
+                "scenario": "go-service", "variant": "single/../..", "builder": "buildkit",
+                "cache": "cold", "run": 1, "warmup": false, "status": "ok",
+                "build_seconds": 1.0, "image_id": "", "image_bytes": null, "layers": null,
+                "cached_steps": 0, "total_steps": 1, "started_at": "", "error": ""
+            }]
+        });
+        std::fs::write(&summary, document.to_string()).unwrap();
+        let error = ResultSet::load_folder_or_summary(&summary)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(
+                "summary.json (runs), row 1, column `variant`: variant name `single/../..`"
+            ),
+            "{error}"
+        );
+    }
+}

@@ -325,3 +325,56 @@ fn a_dockerfile_linked_inside_the_scenario_is_read_through_its_target() {
     );
     ScenarioInputs::of(&scenario).unwrap();
 }
+
+#[test]
+fn a_context_above_the_scenario_is_accepted_only_from_inside_its_repository() {
+    let repo = tempfile::tempdir().unwrap();
+    let top = fs::canonicalize(repo.path()).unwrap();
+    fs::create_dir(top.join(".git")).unwrap();
+    fs::create_dir_all(top.join("bench/app")).unwrap();
+    fs::write(top.join("bench/x.Dockerfile"), "FROM busybox\n").unwrap();
+    fs::write(top.join("bench/p.Dockerfile"), "FROM busybox\n").unwrap();
+    let bench = top.join("bench");
+    fs::write(
+        bench.join("scenario.toml"),
+        "context = \"app\"\n[[prebuild]]\ntag = \"t\"\ndockerfile = \"p.Dockerfile\"\ncontext = \"..\"\n",
+    )
+    .unwrap();
+    let scenario = Scenario::load(&bench).unwrap();
+    assert_eq!(scenario.contexts_above.len(), 1, "only the prebuild's");
+    let outside = tempfile::tempdir().unwrap();
+    let outside = fs::canonicalize(outside.path()).unwrap();
+    let message = scenario
+        .check_context_reach(&outside, false)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        message,
+        format!(
+            "{}:5: `context` of prebuild `t` `..` reaches above the scenario directory to {}, and everything under it is sent to the daemon; stagebench accepts that only when run from inside the repository {}, or with --allow-context-above",
+            bench.join("scenario.toml").display(),
+            top.display(),
+            top.display()
+        )
+    );
+    scenario.check_context_reach(&outside, true).unwrap();
+    scenario.check_context_reach(&top, false).unwrap();
+    scenario
+        .check_context_reach(&bench.join("app"), false)
+        .unwrap();
+
+    fs::write(bench.join("scenario.toml"), "context = \"..\"\n").unwrap();
+    let scenario = Scenario::load(&bench).unwrap();
+    let message = scenario
+        .check_context_reach(&outside, false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("scenario.toml:1: context `..` reaches above"),
+        "{message}"
+    );
+    fs::write(bench.join("scenario.toml"), "context = \"app\"\n").unwrap();
+    let inside = Scenario::load(&bench).unwrap();
+    assert!(inside.contexts_above.is_empty());
+    inside.check_context_reach(&outside, false).unwrap();
+}
