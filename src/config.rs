@@ -12,8 +12,7 @@ use time::macros::format_description;
 
 use crate::builder::Builder;
 use crate::cache_mode::CacheMode;
-use crate::cli::RunArgs;
-use crate::cli::{MAX_RUNS, MAX_TIMEOUT_SECONDS, MAX_WARMUP};
+use crate::cli::{MAX_RUNS, MAX_TIMEOUT_SECONDS, MAX_WARMUP, RunArgs};
 use crate::engine::{Endpoint, EndpointError, Scheme};
 use crate::error::ScenarioError;
 use crate::plan::{PlanSettings, ScenarioShape};
@@ -22,7 +21,7 @@ use crate::results::{
 };
 use crate::scenario::{AdHoc, BuildArgs, MANIFEST_FILE, Scenario, ScenarioInputs, Variant};
 use crate::secrets::{BuildSecret, BuildSecretValues, SecretSource, Secrets};
-use crate::workdir::{recorded_command_line, recorded_path};
+use crate::workdir::{check_started_here, recorded_command_line, recorded_path};
 
 /// Where results go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -618,7 +617,7 @@ fn check_recorded_bounds(options: &RunOptions) -> Result<(), String> {
         && (0.0..1.0).contains(&options.noise_threshold))
     {
         Some(format!(
-            "noise_threshold = {}, outside 0 up to 1",
+            "noise_threshold = {}, outside 0 up to 1 (a fraction)",
             options.noise_threshold
         ))
     } else {
@@ -630,42 +629,6 @@ fn check_recorded_bounds(options: &RunOptions) -> Result<(), String> {
         )),
         None => Ok(()),
     }
-}
-
-/// A folder whose paths are relative continues only from the working directory it started in,
-/// where `results_dir` (its recorded path) leads to it; from elsewhere the sentence says where
-/// to go.
-fn check_started_here(dir: &Path, results_dir: &str, working_dir: &Path) -> Result<(), String> {
-    let here = std::fs::canonicalize(dir).ok();
-    if here.is_some() && here == std::fs::canonicalize(working_dir.join(results_dir)).ok() {
-        return Ok(());
-    }
-    // The directory it started in is this folder with the recorded path taken off its end,
-    // when that path only descends.
-    let components = Path::new(results_dir).components();
-    let descends = components.clone().all(|c| {
-        matches!(
-            c,
-            std::path::Component::Normal(_) | std::path::Component::CurDir
-        )
-    });
-    let depth = components
-        .filter(|c| matches!(c, std::path::Component::Normal(_)))
-        .count();
-    let started_in = here
-        .filter(|_| descends)
-        .and_then(|here| here.ancestors().nth(depth).map(Path::to_path_buf));
-    let quoted =
-        shlex::try_quote(results_dir).map_or_else(|_| results_dir.into(), |q| q.into_owned());
-    Err(match started_in {
-        Some(start) => format!(
-            "its paths are relative to the directory the run started in, {}; run `stagebench run --resume {quoted}` from there",
-            start.display()
-        ),
-        None => format!(
-            "its paths are relative to the directory the run started in, where this folder is {results_dir}; run `stagebench run --resume {quoted}` from there"
-        ),
-    })
 }
 
 /// The `--secret` flags, parsed; they need BuildKit, as only it mounts secrets.
@@ -813,31 +776,6 @@ mod tests {
             let error = check_recorded_bounds(&hostile).unwrap_err();
             assert!(error.contains(says), "{error}");
         }
-    }
-
-    #[test]
-    fn a_folder_with_relative_paths_resumes_only_where_it_started() {
-        let dir = tempfile::tempdir().unwrap();
-        let start = std::fs::canonicalize(dir.path()).unwrap();
-        std::fs::create_dir_all(start.join("reports/s/T")).unwrap();
-        std::fs::create_dir_all(start.join("elsewhere")).unwrap();
-        let folder = start.join("reports/s/T");
-        assert_eq!(check_started_here(&folder, "reports/s/T", &start), Ok(()));
-        let error =
-            check_started_here(&folder, "reports/s/T", &start.join("elsewhere")).unwrap_err();
-        assert_eq!(
-            error,
-            format!(
-                "its paths are relative to the directory the run started in, {}; run `stagebench run --resume reports/s/T` from there",
-                start.display()
-            )
-        );
-        // A folder outside the starting directory: the sentence still says what to type.
-        let error = check_started_here(&folder, "../x/T", &start).unwrap_err();
-        assert!(
-            error.contains("where this folder is ../x/T; run `stagebench run --resume ../x/T`"),
-            "{error}"
-        );
     }
 
     #[test]

@@ -105,6 +105,39 @@ pub fn recorded_command_line(args: &[String], working_dir: &Path) -> Vec<String>
     recorded
 }
 
+/// A results folder `dir` whose paths are relative continues (`--resume`) only from the
+/// working directory it started in, where `results_dir` (its recorded path) leads to it; from
+/// elsewhere the sentence says where to go and what to type there.
+pub fn check_started_here(dir: &Path, results_dir: &str, working_dir: &Path) -> Result<(), String> {
+    let here = std::fs::canonicalize(dir).ok();
+    if here.is_some() && here == std::fs::canonicalize(working_dir.join(results_dir)).ok() {
+        return Ok(());
+    }
+    // The directory it started in is this folder with the recorded path taken off its end,
+    // when that path only descends.
+    let components = Path::new(results_dir).components();
+    let descends = components
+        .clone()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    let depth = components
+        .filter(|c| matches!(c, Component::Normal(_)))
+        .count();
+    let started_in = here
+        .filter(|_| descends)
+        .and_then(|here| here.ancestors().nth(depth).map(Path::to_path_buf));
+    let quoted =
+        shlex::try_quote(results_dir).map_or_else(|_| results_dir.into(), |q| q.into_owned());
+    Err(match started_in {
+        Some(start) => format!(
+            "its paths are relative to the directory the run started in, {}; run `stagebench run --resume {quoted}` from there",
+            start.display()
+        ),
+        None => format!(
+            "its paths are relative to the directory the run started in, where this folder is {results_dir}; run `stagebench run --resume {quoted}` from there"
+        ),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +159,31 @@ mod tests {
         assert_eq!(
             relative_path(Path::new("/a/./b/../c"), Path::new("/a/c/d")).as_deref(),
             Some("d")
+        );
+    }
+
+    #[test]
+    fn a_folder_with_relative_paths_resumes_only_where_it_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let start = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir_all(start.join("reports/s/T")).unwrap();
+        std::fs::create_dir_all(start.join("elsewhere")).unwrap();
+        let folder = start.join("reports/s/T");
+        assert_eq!(check_started_here(&folder, "reports/s/T", &start), Ok(()));
+        let error =
+            check_started_here(&folder, "reports/s/T", &start.join("elsewhere")).unwrap_err();
+        assert_eq!(
+            error,
+            format!(
+                "its paths are relative to the directory the run started in, {}; run `stagebench run --resume reports/s/T` from there",
+                start.display()
+            )
+        );
+        // A folder outside the starting directory: the sentence still says what to type.
+        let error = check_started_here(&folder, "../x/T", &start).unwrap_err();
+        assert!(
+            error.contains("where this folder is ../x/T; run `stagebench run --resume ../x/T`"),
+            "{error}"
         );
     }
 
