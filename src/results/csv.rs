@@ -48,9 +48,13 @@ impl<T: CsvRow> AppendOnlyCsv<T> {
     /// Opens an existing file for appending after checking its header. A partial last line
     /// (a process killed mid-write) is cut off; returns whether one was.
     pub fn open(path: &Path) -> io::Result<(AppendOnlyCsv<T>, bool)> {
+        // A folder being resumed may come from elsewhere: rows are never appended through a
+        // link planted under a table's name (`create` makes a new file, never through one).
+        use std::os::unix::fs::OpenOptionsExt;
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(path)
             .map_err(|e| with_path(e, path))?;
         let mut text = Vec::new();
@@ -216,6 +220,15 @@ mod tests {
         );
         let (_, cut) = AppendOnlyCsv::<BuildRecord>::open(&path).unwrap();
         assert!(!cut);
+
+        let elsewhere = dir.path().join("elsewhere.csv");
+        std::fs::copy(&path, &elsewhere).unwrap();
+        let link = dir.path().join("steps.csv");
+        std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+        assert!(
+            AppendOnlyCsv::<BuildRecord>::open(&link).is_err(),
+            "rows are never appended through a link"
+        );
     }
 
     #[test]
