@@ -428,9 +428,10 @@ impl RunSettings {
         pinned
     }
 
-    /// `path` as meta.json records it: relative to the working directory.
+    /// `path` as meta.json records it: relative to the working directory, links resolved as
+    /// far as the path exists, so that the relative path leads to the same place from there.
     pub fn recorded_path(&self, path: &Path) -> String {
-        recorded_path(&self.working_dir, path)
+        recorded_path(&self.working_dir, &resolved(path))
     }
 
     /// The settings as meta.json records them for the scenarios of the results folder
@@ -453,7 +454,7 @@ impl RunSettings {
                 .iter()
                 .filter_map(|&i| self.scenarios.get(i))
                 .find_map(|s| s.ad_hoc.as_ref())
-                .map(|spec| spec.recorded(&self.working_dir)),
+                .map(|spec| spec.recorded(|path| self.recorded_path(path))),
             options,
             hosts: self
                 .endpoints

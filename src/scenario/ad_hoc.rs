@@ -24,10 +24,10 @@ pub struct AdHoc {
 }
 
 impl AdHoc {
-    /// The same flags as meta.json records them: every path relative to `working_dir` (where
-    /// `--resume` continues from), none absolute.
-    pub fn recorded(&self, working_dir: &Path) -> AdHoc {
-        let relative = |p: &PathBuf| PathBuf::from(crate::workdir::recorded_path(working_dir, p));
+    /// The same flags as meta.json records them, each path as `record` writes it (relative to
+    /// the working directory, where `--resume` continues from).
+    pub fn recorded(&self, record: impl Fn(&Path) -> String) -> AdHoc {
+        let relative = |p: &PathBuf| PathBuf::from(record(p));
         AdHoc {
             context: relative(&self.context),
             dockerfiles: self
