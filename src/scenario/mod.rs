@@ -331,9 +331,10 @@ impl Scenario {
     }
 
     /// Refuses a build context above the scenario directory unless `working_dir` (canonical)
-    /// is inside the repository it stays within, or `allowed` (`--allow-context-above`): run
-    /// from elsewhere, a scenario fetched from someone else could send that person's whole
-    /// repository, or a home directory kept in git with `.ssh` in it, to the daemon.
+    /// is inside the repository it stays within, or `allowed` (`--allow-context-above`). The
+    /// limit of such a context is the nearest git root, which for a scenario kept in a home
+    /// directory managed by git is the home directory, `.ssh` included: whoever runs from inside
+    /// the repository knows what it holds, whoever runs from elsewhere may not.
     pub fn check_context_reach(
         &self,
         working_dir: &Path,
