@@ -234,7 +234,13 @@ fn merge_command(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let folders = parts.len();
-    let merged = ResultSet::merge(parts)?;
+    let mut merged = ResultSet::merge(parts)?;
+    // meta.json is published with the reports: the folders merged are named relative to the
+    // working directory, never by a path of this machine.
+    let working_dir = std::env::current_dir().context("cannot read the current directory")?;
+    for folder in &mut merged.meta.merged_from {
+        *folder = crate::workdir::recorded_path(&working_dir, Path::new(folder));
+    }
     let rows = merged.records.len();
     let hosts = merged.meta.hosts.len();
     merged.write(&args.out)?;
@@ -305,6 +311,11 @@ fn export_all(data: &ReportData, export: &ExportArgs) -> anyhow::Result<()> {
 }
 
 async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Result<ExitCode> {
+    // The program as typed, for the resume hint; meta.json records only its file name.
+    let program = command_line
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "stagebench".to_string());
     let settings = Arc::new(RunSettings::from_args(args, command_line)?);
     let plan = plan::plan(
         &settings.scenario_shapes(),
@@ -403,14 +414,10 @@ async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Resul
         }
     }
     let resume_hint = || {
-        let program = settings
-            .command_line
-            .first()
-            .map_or("stagebench", String::as_str);
         let commands: Vec<String> = outcome
             .out_dirs
             .iter()
-            .map(|dir| resume_command(program, dir))
+            .map(|dir| resume_command(&program, dir))
             .collect();
         commands.join(" && ")
     };
@@ -741,7 +748,7 @@ async fn validate_scenario(
         {
             problems.push(error.to_string());
         }
-        let text = std::fs::read_to_string(dockerfile_path)
+        let text = crate::text_file::read_string_no_follow(dockerfile_path)
             .with_context(|| format!("cannot read {}", dockerfile_path.display()))?;
         let args = scenario.merged_build_args(own_args, profile_args, &no_args);
         let facts = dockerfile::read_facts(&text, &args);

@@ -1,7 +1,15 @@
 //! Command-line flags exactly as typed; `config` turns them into checked settings.
+//!
+//! Arguments arrive as OS strings: a path may be any bytes the system allows, and a flag whose
+//! value must be text ([`text`]) refuses one that is not UTF-8 with a sentence naming the flag.
+//! Every number has a stated upper bound, checked here with one sentence, so that no value can
+//! make a run plan billions of builds or overflow a duration.
 
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
+use clap::builder::{OsStringValueParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 
 use crate::builder::Builder;
@@ -47,8 +55,9 @@ pub struct HistoryArgs {
     /// Where to write history.csv, history.md and the charts [default: DIR].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// A change between runs whose whole interval lies within this many percent is `same`.
-    #[arg(long, value_name = "PERCENT", default_value = "5", value_parser = parse_percent)]
+    /// A change between runs whose whole interval lies within this many percent is `same`
+    /// (from 0 up to, not including, 100).
+    #[arg(long, value_name = "PERCENT", default_value = "5", value_parser = text(parse_percent))]
     pub noise_threshold: f64,
 }
 
@@ -76,14 +85,16 @@ pub struct ExportArgs {
 /// When `compare` (or `run --baseline`) calls a change a regression.
 #[derive(Debug, Args)]
 pub struct GateArgs {
-    /// A slow-down is a regression only when its whole interval lies above this many percent.
-    #[arg(long, value_name = "PERCENT", default_value = "10", value_parser = parse_percent)]
+    /// A slow-down is a regression only when its whole interval lies above this many percent
+    /// (from 0 up to, not including, 100).
+    #[arg(long, value_name = "PERCENT", default_value = "10", value_parser = text(parse_percent))]
     pub time_threshold: f64,
-    /// Image growth is a regression only above this many percent...
-    #[arg(long, value_name = "PERCENT", default_value = "1", value_parser = parse_percent)]
+    /// Image growth is a regression only above this many percent (from 0 up to, not including,
+    /// 100)...
+    #[arg(long, value_name = "PERCENT", default_value = "1", value_parser = text(parse_percent))]
     pub size_threshold: f64,
-    /// ...and above this size (for example 1MB, 500kB, 2MiB, or bytes).
-    #[arg(long, value_name = "SIZE", default_value = "1MB", value_parser = parse_size)]
+    /// ...and above this size (for example 1MB, 500kB, 2MiB, or bytes; at most 1TB).
+    #[arg(long, value_name = "SIZE", default_value = "1MB", value_parser = text(parse_size))]
     pub size_floor: u64,
     /// Compare results measured on different hosts (different environment fingerprints).
     #[arg(long)]
@@ -95,7 +106,7 @@ pub struct GateArgs {
         long,
         value_name = "N",
         default_value_t = DEFAULT_REQUIRED_RUNS,
-        value_parser = parse_required_runs
+        value_parser = text(parse_required_runs)
     )]
     pub require_runs: usize,
 }
@@ -112,8 +123,9 @@ pub struct CompareArgs {
     /// When a change is a regression.
     #[command(flatten)]
     pub gate: GateArgs,
-    /// A contrast whose whole interval lies within this many percent either way is `same`.
-    #[arg(long, value_name = "PERCENT", default_value = "5", value_parser = parse_percent)]
+    /// A contrast whose whole interval lies within this many percent either way is `same`
+    /// (from 0 up to, not including, 100).
+    #[arg(long, value_name = "PERCENT", default_value = "5", value_parser = text(parse_percent))]
     pub noise_threshold: f64,
     /// Also write the comparison as Markdown to FILE (`-` for standard output), for a pull
     /// request comment or $GITHUB_STEP_SUMMARY.
@@ -134,8 +146,9 @@ pub struct ReportArgs {
     /// A results folder holding results.csv and meta.json.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
-    /// Use this noise band instead of the one recorded in meta.json.
-    #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
+    /// Use this noise band instead of the one recorded in meta.json (a percentage from 0 up
+    /// to, not including, 100).
+    #[arg(long, value_name = "PERCENT", value_parser = text(parse_percent))]
     pub noise_threshold: Option<f64>,
     /// Exports.
     #[command(flatten)]
@@ -166,7 +179,11 @@ pub struct RunArgs {
     /// Benchmark this Dockerfile as variant NAME, with no scenario folder: the one directory
     /// given is the build context and names the scenario; the first --dockerfile is the
     /// baseline (repeatable).
-    #[arg(long = "dockerfile", value_name = "NAME=PATH", value_parser = parse_named_path)]
+    #[arg(
+        long = "dockerfile",
+        value_name = "NAME=PATH",
+        value_parser = OsStringValueParser::new().try_map(parse_named_path)
+    )]
     pub dockerfiles: Vec<(String, PathBuf)>,
     /// With --dockerfile: a file edited before each incremental run (repeatable).
     #[arg(long = "touch", value_name = "FILE", requires = "dockerfiles")]
@@ -180,15 +197,15 @@ pub struct RunArgs {
             "scenarios", "runs", "warmup", "cache", "builder", "variants", "profile",
             "build_args", "out", "timeout", "keep_images", "docker_hosts", "contexts",
             "on_every_host", "seed", "noise_threshold", "dockerfiles", "touch", "prune", "rm",
-            "secret_build_args", "secrets",
+            "secret_build_args", "secrets", "allow_context_above",
         ]
     )]
     pub resume: Option<PathBuf>,
-    /// Timed runs per variant and cache mode.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Timed runs per variant and cache mode, from 1 to 1000.
+    #[arg(long, default_value_t = 3, value_parser = text(parse_runs))]
     pub runs: u32,
-    /// Untimed warmup runs per variant and cache mode, before the timed ones.
-    #[arg(long, default_value_t = 0)]
+    /// Untimed warmup runs per variant and cache mode, before the timed ones, from 0 to 100.
+    #[arg(long, default_value_t = 0, value_parser = text(parse_warmup))]
     pub warmup: u32,
     /// Cache modes to measure, comma-separated.
     #[arg(
@@ -207,29 +224,40 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = PruneMode::New)]
     pub prune: PruneMode,
     /// Only these variants (repeatable).
-    #[arg(long = "variant", value_name = "NAME")]
+    #[arg(long = "variant", value_name = "NAME", value_parser = text(any_text))]
     pub variants: Vec<String>,
     /// A `[profile.NAME]` of each scenario.toml whose build arguments apply.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = text(any_text))]
     pub profile: Option<String>,
     /// A build argument for every build, overriding the scenario's (repeatable).
-    #[arg(long = "build-arg", value_name = "KEY=VALUE", value_parser = parse_build_arg)]
+    #[arg(long = "build-arg", value_name = "KEY=VALUE", value_parser = text(parse_build_arg))]
     pub build_args: Vec<(String, String)>,
     /// A build argument whose value is secret: used for every build, never recorded or
     /// printed (repeatable). `KEY` alone takes the value of the environment variable KEY, as
     /// `docker build --build-arg KEY` does, which keeps it out of shell history and `ps`.
-    #[arg(long = "secret-build-arg", value_name = "KEY[=VALUE]", value_parser = parse_secret_build_arg)]
+    #[arg(
+        long = "secret-build-arg",
+        value_name = "KEY[=VALUE]",
+        value_parser = text(parse_secret_build_arg)
+    )]
     pub secret_build_args: Vec<(String, Option<String>)>,
     /// A BuildKit secret for `RUN --mount=type=secret,id=NAME`, as `docker build --secret`
     /// takes it: `id=NAME,src=FILE` or `id=NAME,env=VAR` (repeatable). Its value is read when
     /// the run starts and never recorded or printed.
-    #[arg(long = "secret", value_name = "id=NAME,src=FILE")]
+    #[arg(long = "secret", value_name = "id=NAME,src=FILE", value_parser = text(any_text))]
     pub secrets: Vec<String>,
+    /// Accept a scenario whose build context reaches above its own directory (`context = ".."`
+    /// in scenario.toml) when stagebench runs from outside the repository that holds it: the
+    /// whole folder above is sent to the daemon, so it is accepted without this flag only from
+    /// inside that repository.
+    #[arg(long)]
+    pub allow_context_above: bool,
     /// Results folder [default: reports/<scenario>/<UTC timestamp>/].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Cancel a build, and record it as timed out, after this many seconds.
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    /// Cancel a build, and record it as timed out, after this many seconds (more than 0, at
+    /// most 604800: a week).
+    #[arg(long, value_name = "SECONDS", value_parser = text(parse_seconds))]
     pub timeout: Option<f64>,
     /// Print nothing but errors.
     #[arg(long, short)]
@@ -244,27 +272,28 @@ pub struct RunArgs {
     pub rm: bool,
     /// A Docker host to build on, optionally named (repeatable) [default: DOCKER_HOST, else the
     /// default socket]. `tcp://` hosts use TLS when DOCKER_TLS_VERIFY is set.
-    #[arg(long = "docker-host", value_name = "[NAME=]URL")]
+    #[arg(long = "docker-host", value_name = "[NAME=]URL", value_parser = text(any_text))]
     pub docker_hosts: Vec<String>,
     /// A docker CLI context to build on (repeatable); its name is the host's name.
-    #[arg(long = "context", value_name = "NAME")]
+    #[arg(long = "context", value_name = "NAME", value_parser = text(any_text))]
     pub contexts: Vec<String>,
     /// Run every scenario on every host (to compare machines) instead of spreading them.
     #[arg(long)]
     pub on_every_host: bool,
-    /// Seed of the per-round shuffle of the variant order [default: random, recorded in
-    /// meta.json].
-    #[arg(long, value_name = "N")]
+    /// Seed of the per-round shuffle of the variant order, any whole number from 0 to
+    /// 18446744073709551615 [default: random, recorded in meta.json].
+    #[arg(long, value_name = "N", value_parser = text(parse_seed))]
     pub seed: Option<u64>,
-    /// A comparison whose whole interval lies within this many percent either way is `same`.
-    #[arg(long, value_name = "PERCENT", default_value = "5", value_parser = parse_percent)]
+    /// A comparison whose whole interval lies within this many percent either way is `same`
+    /// (from 0 up to, not including, 100).
+    #[arg(long, value_name = "PERCENT", default_value = "5", value_parser = text(parse_percent))]
     pub noise_threshold: f64,
     /// After the run, compare it with the baseline saved as NAME (reports/baselines/NAME) and
     /// exit with 1 on a regression, 2 when a series cannot be judged.
-    #[arg(long, value_name = "NAME", value_parser = parse_baseline_name)]
+    #[arg(long, value_name = "NAME", value_parser = text(parse_baseline_name))]
     pub baseline: Option<String>,
     /// After the run (and any --baseline comparison), save it as the baseline NAME.
-    #[arg(long, value_name = "NAME", value_parser = parse_baseline_name)]
+    #[arg(long, value_name = "NAME", value_parser = text(parse_baseline_name))]
     pub save_baseline: Option<String>,
     /// When --baseline calls a change a regression.
     #[command(flatten)]
@@ -289,19 +318,98 @@ pub struct ValidateArgs {
     #[arg(required = true, value_name = "SCENARIO_DIR")]
     pub scenarios: Vec<PathBuf>,
     /// A `[profile.NAME]` whose build arguments apply when reading Dockerfiles.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = text(any_text))]
     pub profile: Option<String>,
 }
 
-fn parse_named_path(text: &str) -> Result<(String, PathBuf), String> {
-    match text.split_once('=') {
-        Some((name, path)) if !name.is_empty() && !path.is_empty() => {
-            Ok((name.to_string(), PathBuf::from(path)))
+/// The most timed runs per variant and cache mode (`--runs`).
+pub const MAX_RUNS: u32 = 1000;
+/// The most warmup runs per variant and cache mode (`--warmup`).
+pub const MAX_WARMUP: u32 = 100;
+/// The longest `--timeout`: a week, in seconds.
+pub const MAX_TIMEOUT_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
+/// The largest `--size-floor`: 1 TB, far above any image.
+pub const MAX_SIZE_FLOOR_BYTES: u64 = 1_000_000_000_000;
+
+/// The value parser of a flag whose value must be text: `parse` gets the value as UTF-8, and a
+/// value that is not gets one sentence that clap prefixes with the flag's name (clap's own
+/// message for it names no flag).
+fn text<T: Clone + Send + Sync + 'static>(
+    parse: fn(&str) -> Result<T, String>,
+) -> impl TypedValueParser<Value = T> {
+    OsStringValueParser::new().try_map(move |value: OsString| match value.to_str() {
+        Some(text) => parse(text),
+        None => Err(format!(
+            "`{}` is not UTF-8 text, which this flag needs",
+            value.to_string_lossy()
+        )),
+    })
+}
+
+/// Any UTF-8 text.
+fn any_text(text: &str) -> Result<String, String> {
+    Ok(text.to_string())
+}
+
+/// `NAME=PATH`: the name is text, the path any bytes the system allows in a path.
+fn parse_named_path(value: OsString) -> Result<(String, PathBuf), String> {
+    let bytes = value.as_bytes();
+    let not_named = || {
+        format!(
+            "`{}` is not NAME=PATH (for example `multi=Dockerfile.multi`)",
+            value.to_string_lossy()
+        )
+    };
+    let equals = bytes
+        .iter()
+        .position(|&b| b == b'=')
+        .ok_or_else(not_named)?;
+    let (name, path) = (&bytes[..equals], &bytes[equals + 1..]);
+    if name.is_empty() || path.is_empty() {
+        return Err(not_named());
+    }
+    let name = std::str::from_utf8(name).map_err(|_| {
+        format!(
+            "the NAME of `{}` is not UTF-8 text, which a variant name must be",
+            value.to_string_lossy()
+        )
+    })?;
+    Ok((
+        name.to_string(),
+        PathBuf::from(OsString::from_vec(path.to_vec())),
+    ))
+}
+
+/// A whole number from `min` to `max`, or one sentence saying so.
+fn bounded_count(text: &str, min: u32, max: u32, what: &str) -> Result<u32, String> {
+    match text.trim().parse::<u64>() {
+        Ok(n) if (u64::from(min)..=u64::from(max)).contains(&n) => {
+            u32::try_from(n).map_err(|_| format!("`{text}` is not a whole number"))
         }
-        _ => Err(format!(
-            "`{text}` is not NAME=PATH (for example `multi=Dockerfile.multi`)"
+        Ok(_) => Err(format!(
+            "`{text}` is outside {min} to {max}, the number of {what} stagebench takes"
+        )),
+        Err(_) => Err(format!(
+            "`{text}` is not a whole number of {what} from {min} to {max}"
         )),
     }
+}
+
+/// `--runs`: 1 to [`MAX_RUNS`].
+pub fn parse_runs(text: &str) -> Result<u32, String> {
+    bounded_count(text, 1, MAX_RUNS, "runs")
+}
+
+/// `--warmup`: 0 to [`MAX_WARMUP`].
+pub fn parse_warmup(text: &str) -> Result<u32, String> {
+    bounded_count(text, 0, MAX_WARMUP, "warmup runs")
+}
+
+/// `--seed`: any `u64`.
+fn parse_seed(text: &str) -> Result<u64, String> {
+    text.trim()
+        .parse::<u64>()
+        .map_err(|_| format!("`{text}` is not a whole number from 0 to {}", u64::MAX))
 }
 
 fn parse_build_arg(text: &str) -> Result<(String, String), String> {
@@ -348,7 +456,17 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         _ => return Err(format!("`{text}` is not a size such as 1MB, 500kB or 2MiB")),
     };
     match number.parse::<f64>() {
-        Ok(value) if value.is_finite() && value >= 0.0 => Ok((value * multiplier).round() as u64),
+        Ok(value) if value.is_finite() && value >= 0.0 => {
+            let bytes = (value * multiplier).round();
+            // Compared as a float: a cast would saturate 1e30 bytes to u64::MAX silently.
+            if bytes > MAX_SIZE_FLOOR_BYTES as f64 {
+                Err(format!(
+                    "`{text}` is more than 1TB, the largest size stagebench takes"
+                ))
+            } else {
+                Ok(bytes as u64)
+            }
+        }
         _ => Err(format!("`{text}` is not a size such as 1MB, 500kB or 2MiB")),
     }
 }
@@ -378,9 +496,146 @@ fn parse_required_runs(text: &str) -> Result<usize, String> {
     }
 }
 
-fn parse_seconds(text: &str) -> Result<f64, String> {
+/// `--timeout`: more than 0 and at most [`MAX_TIMEOUT_SECONDS`].
+pub fn parse_seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(seconds) if seconds.is_finite() && seconds > 0.0 => Ok(seconds),
-        _ => Err(format!("`{text}` is not a positive number of seconds")),
+        Ok(seconds) if seconds.is_finite() && seconds > 0.0 && seconds <= MAX_TIMEOUT_SECONDS => {
+            Ok(seconds)
+        }
+        Ok(seconds) if seconds > MAX_TIMEOUT_SECONDS => Err(format!(
+            "`{text}` is more than {MAX_TIMEOUT_SECONDS} seconds (a week), the longest timeout stagebench takes"
+        )),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds more than 0 and at most {MAX_TIMEOUT_SECONDS} (a week)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+
+    use clap::Parser;
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, String> {
+        let mut all = vec!["stagebench"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).map_err(|e| e.to_string())
+    }
+
+    fn run_args(args: &[&str]) -> RunArgs {
+        match parse(&[&["run", "."], args].concat()) {
+            Ok(Cli {
+                command: Command::Run(args),
+            }) => *args,
+            other => panic!("{args:?}: {:?}", other.err()),
+        }
+    }
+
+    #[test]
+    fn every_number_has_a_bound_refused_in_one_sentence_naming_the_flag() {
+        for (flag, within, beyond, says) in [
+            ("--runs", "1000", "1001", "outside 1 to 1000"),
+            ("--runs", "1", "0", "outside 1 to 1000"),
+            ("--runs", "3", "4294967295", "outside 1 to 1000"),
+            ("--runs", "3", "three", "not a whole number"),
+            ("--warmup", "100", "101", "outside 0 to 100"),
+            ("--timeout", "604800", "604801", "more than 604800 seconds"),
+            ("--timeout", "0.5", "1e20", "more than 604800 seconds"),
+            ("--timeout", "1", "NaN", "more than 0 and at most 604800"),
+            ("--timeout", "1", "0", "more than 0 and at most 604800"),
+            ("--noise-threshold", "99.9", "100", "from 0 up to 100"),
+            ("--time-threshold", "0", "inf", "from 0 up to 100"),
+            ("--size-threshold", "5%", "five", "from 0 up to 100"),
+            ("--size-floor", "1000GB", "1001GB", "more than 1TB"),
+            ("--size-floor", "0", "1e30", "not a size"),
+            (
+                "--seed",
+                "18446744073709551615",
+                "18446744073709551616",
+                "from 0 to 18446744073709551615",
+            ),
+        ] {
+            run_args(&[flag, within]);
+            let error = parse(&["run", ".", flag, beyond]).err().unwrap();
+            assert!(error.contains(flag), "{flag} {beyond}: {error}");
+            assert!(error.contains(says), "{flag} {beyond}: {error}");
+            assert!(error.starts_with("error: "), "{error}");
+        }
+        let args = run_args(&["--runs", "1000", "--warmup", "100", "--timeout", "604800"]);
+        assert_eq!((args.runs, args.warmup), (1000, 100));
+        assert_eq!(args.timeout, Some(MAX_TIMEOUT_SECONDS));
+        assert_eq!(
+            run_args(&["--size-floor", "1000GB"]).gate.size_floor,
+            MAX_SIZE_FLOOR_BYTES
+        );
+        for command in [
+            &["report", "d"][..],
+            &["history", "d"],
+            &["compare", "a", "b"],
+        ] {
+            let error = parse(&[command, &["--noise-threshold", "250"]].concat())
+                .err()
+                .unwrap();
+            assert!(error.contains("--noise-threshold"), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_non_utf8_path_is_a_path_and_non_utf8_text_is_refused_naming_the_flag() {
+        let bytes = |prefix: &[u8]| {
+            let mut raw = prefix.to_vec();
+            raw.extend_from_slice(b"caf\xe9");
+            OsString::from_vec(raw)
+        };
+        let parsed = Cli::try_parse_from([
+            OsString::from("stagebench"),
+            OsString::from("run"),
+            bytes(b""),
+            OsString::from("--out"),
+            bytes(b"out-"),
+            OsString::from("--dockerfile"),
+            bytes(b"multi="),
+        ])
+        .unwrap();
+        let Command::Run(args) = parsed.command else {
+            panic!("not run");
+        };
+        assert_eq!(args.scenarios[0].as_os_str().as_bytes(), b"caf\xe9");
+        assert_eq!(args.out.unwrap().as_os_str().as_bytes(), b"out-caf\xe9");
+        assert_eq!(args.dockerfiles[0].0, "multi");
+        assert_eq!(args.dockerfiles[0].1.as_os_str().as_bytes(), b"caf\xe9");
+        for (flag, value) in [
+            ("--variant", bytes(b"")),
+            ("--profile", bytes(b"")),
+            ("--build-arg", bytes(b"K=")),
+            ("--secret-build-arg", bytes(b"K=")),
+            ("--secret", bytes(b"id=a,src=")),
+            ("--docker-host", bytes(b"")),
+            ("--context", bytes(b"")),
+            ("--baseline", bytes(b"")),
+            ("--runs", bytes(b"3")),
+            ("--timeout", bytes(b"3")),
+            ("--dockerfile", OsString::from_vec(b"caf\xe9=x".to_vec())),
+        ] {
+            let error = Cli::try_parse_from([
+                OsString::from("stagebench"),
+                OsString::from("run"),
+                OsString::from("."),
+                OsString::from(flag),
+                value,
+            ])
+            .err()
+            .unwrap()
+            .to_string();
+            assert!(
+                error.contains(flag) && error.contains("UTF-8"),
+                "{flag}: {error}"
+            );
+            assert!(!error.contains("one or more arguments"), "{flag}: {error}");
+        }
     }
 }

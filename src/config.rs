@@ -12,7 +12,7 @@ use time::macros::format_description;
 
 use crate::builder::Builder;
 use crate::cache_mode::CacheMode;
-use crate::cli::RunArgs;
+use crate::cli::{MAX_RUNS, MAX_TIMEOUT_SECONDS, MAX_WARMUP, RunArgs};
 use crate::engine::{Endpoint, EndpointError, Scheme};
 use crate::error::ScenarioError;
 use crate::plan::{PlanSettings, ScenarioShape};
@@ -20,7 +20,8 @@ use crate::results::{
     BuildKey, HostSpec, RecordedSettings, ResultSet, RunOptions, StoreError, is_results_folder,
 };
 use crate::scenario::{AdHoc, BuildArgs, MANIFEST_FILE, Scenario, ScenarioInputs, Variant};
-use crate::secrets::{self, BuildSecret, BuildSecretValues, Secrets};
+use crate::secrets::{self, BuildSecret, BuildSecretValues, SecretSource, Secrets};
+use crate::workdir::{check_started_here, recorded_command_line, recorded_path};
 
 /// Where results go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +92,8 @@ pub struct RunSettings {
     pub secrets: Secrets,
     /// The values of `--secret`, read when the run started.
     pub build_secret_values: Arc<BuildSecretValues>,
+    /// The working directory (canonical), which meta.json's paths are relative to.
+    pub working_dir: PathBuf,
 }
 
 impl RunSettings {
@@ -102,6 +105,7 @@ impl RunSettings {
         if let Some(dir) = &args.resume {
             return RunSettings::for_resume(dir, command_line);
         }
+        let working_dir = working_dir()?;
         let scenarios = if args.dockerfiles.is_empty() {
             args.scenarios
                 .iter()
@@ -122,6 +126,9 @@ impl RunSettings {
         };
         check_variants_and_profile(&scenarios, &args.variants, args.profile.as_deref())?;
         check_unique_names(&scenarios)?;
+        for scenario in &scenarios {
+            scenario.check_context_reach(&working_dir, args.allow_context_above)?;
+        }
         let out = match &args.out {
             Some(dir) if dir.join(crate::results::RESULTS_FILE).exists() => {
                 return Err(ConfigError::Usage(format!(
@@ -136,7 +143,7 @@ impl RunSettings {
             },
         };
         let endpoints = endpoints_from_flags(&args.docker_hosts, &args.contexts)?;
-        let build_secrets = parse_build_secrets(&args.secrets, args.builder)?;
+        let build_secrets = parse_build_secrets(&args.secrets, args.builder, &working_dir)?;
         let (inputs, mut warnings) = scan_inputs(&scenarios, &out)?;
         warnings.extend(plain_tcp_warnings(&endpoints));
         RunSettings {
@@ -161,13 +168,14 @@ impl RunSettings {
                     .map(|(k, _)| k.clone())
                     .collect(),
                 build_secrets,
+                allow_context_above: args.allow_context_above,
                 seed: args.seed.unwrap_or_else(|| fastrand::u64(..)),
                 on_every_host: args.on_every_host,
                 prune: args.prune,
                 noise_threshold: args.noise_threshold,
             },
             out,
-            command_line,
+            command_line: recorded_command_line(&command_line, &working_dir),
             endpoints,
             run_id: new_run_id(),
             inputs,
@@ -176,6 +184,7 @@ impl RunSettings {
             secret_args: BuildArgs::new(),
             secrets: Secrets::default(),
             build_secret_values: Arc::default(),
+            working_dir,
         }
         .with_secrets(
             secrets::secret_build_args_from_flags(&args.secret_build_args)
@@ -219,6 +228,11 @@ impl RunSettings {
                 "it used --secret-build-arg {name}, whose value is never recorded; start a new run"
             )));
         }
+        check_recorded_bounds(&recorded.options).map_err(refuse)?;
+        let working_dir = working_dir()?;
+        if let Some(results_dir) = &recorded.results_dir {
+            check_started_here(dir, results_dir, &working_dir).map_err(refuse)?;
+        }
         let scenarios = match &recorded.ad_hoc {
             Some(spec) => vec![Scenario::ad_hoc(spec)?],
             None => recorded
@@ -227,11 +241,15 @@ impl RunSettings {
                 .map(|d| Scenario::load(Path::new(d)))
                 .collect::<Result<Vec<_>, _>>()?,
         };
+        for scenario in &scenarios {
+            scenario.check_context_reach(&working_dir, recorded.options.allow_context_above)?;
+        }
         let out = OutputLocation::Resume(dir.to_path_buf());
         let (inputs, mut warnings) = scan_inputs(&scenarios, &out)?;
         for (scenario, now) in scenarios.iter().zip(&inputs) {
             if let Some(earlier) = meta.scenarios.iter().find(|s| s.name == scenario.name)
-                && let Some(difference) = now.first_difference(&earlier.inputs)
+                && let Some(difference) =
+                    now.first_difference(&earlier.inputs.with_relative_names(&scenario.root()))
             {
                 return Err(refuse(format!(
                     "in scenario {}, {difference} since the run started; start a new run instead",
@@ -252,7 +270,7 @@ impl RunSettings {
             scenarios,
             options: recorded.options,
             out,
-            command_line,
+            command_line: recorded_command_line(&command_line, &working_dir),
             endpoints,
             run_id: new_run_id(),
             inputs,
@@ -261,6 +279,7 @@ impl RunSettings {
             secret_args: BuildArgs::new(),
             secrets: Secrets::default(),
             build_secret_values: Arc::default(),
+            working_dir,
         }
         .with_secrets(BuildArgs::new())
         .map_err(|error| match error {
@@ -476,19 +495,34 @@ impl RunSettings {
         pinned
     }
 
-    /// The settings as meta.json records them for the scenarios of one folder.
-    pub fn recorded(&self, scenarios: &[usize]) -> RecordedSettings {
+    /// `path` as meta.json records it: relative to the working directory, links resolved as
+    /// far as the path exists, so that the relative path leads to the same place from there.
+    pub fn recorded_path(&self, path: &Path) -> String {
+        recorded_path(&self.working_dir, &resolved(path))
+    }
+
+    /// The settings as meta.json records them for the scenarios of the results folder
+    /// `results_dir`: every path relative to the working directory.
+    pub fn recorded(&self, scenarios: &[usize], results_dir: &Path) -> RecordedSettings {
+        let mut options = self.options.clone();
+        for secret in &mut options.build_secrets {
+            if let SecretSource::Src(path) = &secret.source {
+                secret.source = SecretSource::Src(PathBuf::from(self.recorded_path(path)));
+            }
+        }
         RecordedSettings {
             scenario_dirs: scenarios
                 .iter()
                 .filter_map(|&i| self.scenarios.get(i))
-                .map(|s| s.root().display().to_string())
+                .map(|s| self.recorded_path(&s.root()))
                 .collect(),
+            results_dir: Some(self.recorded_path(results_dir)),
             ad_hoc: scenarios
                 .iter()
                 .filter_map(|&i| self.scenarios.get(i))
-                .find_map(|s| s.ad_hoc.clone()),
-            options: self.options.clone(),
+                .find_map(|s| s.ad_hoc.as_ref())
+                .map(|spec| spec.recorded(|path| self.recorded_path(path))),
+            options,
             hosts: self
                 .endpoints
                 .iter()
@@ -513,6 +547,20 @@ fn scan_inputs(
     let mut warnings = Vec::new();
     for scenario in scenarios {
         let scan = ScenarioInputs::scan(scenario, &outputs)?;
+        // What an accepted context above the scenario directory sends, said before it is sent.
+        for context in scan
+            .contexts
+            .iter()
+            .filter(|c| scenario.contexts_above.iter().any(|a| a.dir == c.dir))
+        {
+            warnings.push(format!(
+                "scenario {} sends the build context {}, above its directory: {} files, {}",
+                scenario.name,
+                context.dir.display(),
+                context.files,
+                decimal_bytes(context.bytes)
+            ));
+        }
         for output in &scan.outputs_in_context {
             warnings.push(format!(
                 "the results folder {} is inside the build context of scenario {} and not excluded by its .dockerignore: every row written changes the context, so a step that copies it is never cached; add it to {}",
@@ -524,6 +572,18 @@ fn scan_inputs(
         inputs.push(scan.inputs);
     }
     Ok((inputs, warnings))
+}
+
+/// `812 kB`, `41.2 MB`, `3.1 GB`: a context's size, as `docker build` prints it.
+fn decimal_bytes(bytes: u64) -> String {
+    let value = bytes as f64;
+    if value < 1e6 {
+        format!("{:.1} kB", value / 1e3)
+    } else if value < 1e9 {
+        format!("{:.1} MB", value / 1e6)
+    } else {
+        format!("{:.1} GB", value / 1e9)
+    }
 }
 
 /// The folders a run writes its results under, resolved: never inputs of its scenarios.
@@ -596,17 +656,59 @@ fn check_unique_names(scenarios: &[Scenario]) -> Result<(), ScenarioError> {
     }
 }
 
+/// The working directory, canonical, so that it compares with canonical scenario paths.
+fn working_dir() -> Result<PathBuf, ConfigError> {
+    std::env::current_dir()
+        .and_then(std::fs::canonicalize)
+        .map_err(|e| ConfigError::Usage(format!("cannot read the current directory: {e}")))
+}
+
+/// Refuses numbers in a folder's recorded settings that `stagebench run` would refuse as flags:
+/// a hostile meta.json must not plan billions of builds or overflow a timeout.
+fn check_recorded_bounds(options: &RunOptions) -> Result<(), String> {
+    let meta = crate::results::META_FILE;
+    let problem = if !(1..=MAX_RUNS).contains(&options.runs) {
+        Some(format!("runs = {}, outside 1 to {MAX_RUNS}", options.runs))
+    } else if options.warmup > MAX_WARMUP {
+        Some(format!(
+            "warmup = {}, more than {MAX_WARMUP}",
+            options.warmup
+        ))
+    } else if let Some(seconds) = options
+        .timeout_seconds
+        .filter(|s| !(s.is_finite() && *s > 0.0 && *s <= MAX_TIMEOUT_SECONDS))
+    {
+        Some(format!(
+            "timeout_seconds = {seconds}, outside 0 to {MAX_TIMEOUT_SECONDS}"
+        ))
+    } else if !(options.noise_threshold.is_finite()
+        && (0.0..1.0).contains(&options.noise_threshold))
+    {
+        Some(format!(
+            "noise_threshold = {}, outside 0 up to 1 (a fraction)",
+            options.noise_threshold
+        ))
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(format!(
+            "its {meta} records {problem}, which stagebench run would refuse"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The `--secret` flags, parsed; they need BuildKit, as only it mounts secrets.
 fn parse_build_secrets(
     flags: &[String],
     builder: Builder,
+    cwd: &Path,
 ) -> Result<Vec<BuildSecret>, ConfigError> {
-    let cwd = std::env::current_dir()
-        .map_err(|e| ConfigError::Usage(format!("cannot read the current directory: {e}")))?;
     let secrets = flags
         .iter()
         .map(|flag| {
-            BuildSecret::parse(flag, &cwd)
+            BuildSecret::parse(flag, cwd)
                 .map_err(|reason| ConfigError::Usage(format!("--secret {reason}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -708,6 +810,39 @@ mod tests {
                     "{warning}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn a_resumed_folder_s_numbers_are_held_to_the_flags_bounds() {
+        let options = crate::results::RunMeta::read(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/go-service"),
+        )
+        .unwrap()
+        .settings
+        .options;
+        assert_eq!(check_recorded_bounds(&options), Ok(()));
+        for (change, says) in [
+            (
+                (|o: &mut RunOptions| o.runs = u32::MAX) as fn(&mut RunOptions),
+                "meta.json records runs = 4294967295, outside 1 to 1000",
+            ),
+            (|o| o.runs = 0, "runs = 0"),
+            (|o| o.warmup = 101, "warmup = 101, more than 100"),
+            (
+                |o| o.timeout_seconds = Some(1e20),
+                "timeout_seconds = 100000000000000000000",
+            ),
+            (
+                |o| o.timeout_seconds = Some(f64::NAN),
+                "timeout_seconds = NaN",
+            ),
+            (|o| o.noise_threshold = 7.0, "noise_threshold = 7"),
+        ] {
+            let mut hostile = options.clone();
+            change(&mut hostile);
+            let error = check_recorded_bounds(&hostile).unwrap_err();
+            assert!(error.contains(says), "{error}");
         }
     }
 

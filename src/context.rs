@@ -53,6 +53,7 @@ use regex::Regex;
 use tar::{EntryType, Header};
 use tokio::sync::mpsc;
 
+use crate::text_file::{open_no_follow, read_no_follow};
 use crate::touch::SourceEdits;
 
 /// Size of the chunks handed to the HTTP body: large enough to keep per-chunk overhead low.
@@ -977,7 +978,7 @@ impl BuildContext {
         let mut saw_dockerignore = false;
         self.walk(&|| false, &mut |entry| {
             if entry.meta.is_file() {
-                File::open(entry.abs).map_err(ContextError::read(entry.abs))?;
+                open_no_follow(entry.abs).map_err(ContextError::read(entry.abs))?;
             }
             saw_dockerignore |= entry.rel == DOCKERIGNORE;
             paths.push(entry.rel.to_string());
@@ -985,7 +986,7 @@ impl BuildContext {
         })?;
         for generated in self.generated(saw_dockerignore) {
             if let Generated::Dockerfile = generated {
-                File::open(&self.inner.dockerfile)
+                open_no_follow(&self.inner.dockerfile)
                     .map_err(ContextError::read(&self.inner.dockerfile))?;
             }
             paths.push(self.generated_name(&generated).to_string());
@@ -1083,7 +1084,7 @@ impl BuildContext {
             let data = match generated {
                 Generated::Dockerfile => match self.edited(&self.inner.dockerfile) {
                     Some(edited) => edited.to_vec(),
-                    None => fs::read(&self.inner.dockerfile)
+                    None => read_no_follow(&self.inner.dockerfile)
                         .map_err(ContextError::read(&self.inner.dockerfile))?,
                 },
                 Generated::Dockerignore => {
@@ -1155,7 +1156,7 @@ impl BuildContext {
         }
         if self.inner.dockerfile_outside && entry.rel == DOCKERIGNORE {
             // The CLI appends the generated name so the classic builder leaves it out of COPY.
-            let mut data = fs::read(entry.abs).map_err(ContextError::read(entry.abs))?;
+            let mut data = read_no_follow(entry.abs).map_err(ContextError::read(entry.abs))?;
             data.extend_from_slice(format!("\n{}\n", self.inner.dockerfile_name).as_bytes());
             let mut header = header_for(meta, EntryType::Regular, data.len() as u64);
             return builder
@@ -1169,7 +1170,8 @@ impl BuildContext {
                 .append_data(&mut header, entry.tar_path, edited)
                 .map_err(ContextError::write);
         }
-        let file = File::open(entry.abs).map_err(ContextError::read(entry.abs))?;
+        // The walk saw a regular file; a link put in its place since is refused, not followed.
+        let file = open_no_follow(entry.abs).map_err(ContextError::read(entry.abs))?;
         let size = meta.len();
         let mut reader = ExactReader {
             file,

@@ -9,6 +9,7 @@ use std::path::Path;
 use crate::context::DockerIgnore;
 use crate::dockerfile::read_facts;
 use crate::engine::classic_stream_steps;
+use crate::results::{LAYERS_FILE, META_FILE, RESULTS_FILE, ResultSet, STEPS_FILE, WASTE_FILE};
 use crate::scenario::Scenario;
 
 /// `data` as the scenario.toml of `dir`, a scenario directory holding a Dockerfile and an app
@@ -65,4 +66,59 @@ pub fn classic_stream(data: &[u8]) {
             .all(|t| t.seconds >= 0.0 && t.started_offset_s >= 0.0),
         "{timings:?}"
     );
+}
+
+/// The input, cut at each `\x1e`, as a results folder's meta.json, results.csv, steps.csv,
+/// layers.csv and waste.csv (a file with no part is absent), written into `dir` and read back:
+/// reading must succeed or fail with an error, and every name a folder that was read holds
+/// must be a plain file name, since reports name files after them.
+pub fn results_folder(dir: &Path, data: &[u8]) {
+    let mut parts = data.split(|&b| b == 0x1e);
+    for name in [META_FILE, RESULTS_FILE, STEPS_FILE, LAYERS_FILE, WASTE_FILE] {
+        let path = dir.join(name);
+        let written = match parts.next() {
+            Some(bytes) => std::fs::write(&path, bytes),
+            None => std::fs::remove_file(&path).or_else(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Ok(()),
+                _ => Err(e),
+            }),
+        };
+        if written.is_err() {
+            return;
+        }
+    }
+    let Ok(set) = ResultSet::load(dir) else {
+        return;
+    };
+    let plain = |name: &str| {
+        let mut parts = Path::new(name).components();
+        matches!(
+            (parts.next(), parts.next()),
+            (Some(std::path::Component::Normal(part)), None) if part == name
+        ) && !name.starts_with('.')
+    };
+    let rows = set
+        .records
+        .iter()
+        .map(|r| [&r.scenario, &r.variant, &r.host])
+        .chain(set.steps.iter().map(|r| [&r.scenario, &r.variant, &r.host]))
+        .chain(
+            set.layers
+                .iter()
+                .map(|r| [&r.scenario, &r.variant, &r.host]),
+        )
+        .chain(set.waste.iter().map(|r| [&r.scenario, &r.variant, &r.host]));
+    let meta = set
+        .meta
+        .scenarios
+        .iter()
+        .flat_map(|s| {
+            [&s.name, &s.host]
+                .into_iter()
+                .chain(s.variants.iter().map(|v| &v.name))
+        })
+        .chain(set.meta.hosts.iter().map(|h| &h.name));
+    for name in rows.flatten().chain(meta) {
+        assert!(plain(name), "{name:?} was read as a name");
+    }
 }

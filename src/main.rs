@@ -5,7 +5,12 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let command_line: Vec<String> = std::env::args().collect();
+    // As OS strings: `std::env::args` panics on an argument that is not UTF-8, where clap
+    // accepts it as a path or refuses it with a sentence naming the flag. The copy kept for
+    // meta.json is lossy: it is read by people, never parsed again.
+    let command_line: Vec<String> = std::env::args_os()
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
     let cli = stagebench::cli::Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

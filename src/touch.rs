@@ -78,7 +78,9 @@ impl SourceEdits {
                     &path,
                 ));
             }
-            let mut content = fs::read(&path).map_err(|e| with_path(e, &path))?;
+            // Canonical, so never a link: one put in its place since is refused, not followed.
+            let mut content =
+                crate::text_file::read_no_follow(&path).map_err(|e| with_path(e, &path))?;
             match style {
                 EditStyle::Comment => {
                     let suffix = fresh_suffix(&path, &content, token);

@@ -365,9 +365,7 @@ pub(super) fn split_host_port(address: &str) -> (&str, Option<u16>) {
 /// The name a host gets when none is given: `local` for the default socket, the socket's file
 /// stem for another socket, `host:port` for TCP and the machine for SSH.
 pub fn host_name_for_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
     let name = match scheme {
         "unix" => {
             if url == DEFAULT_SOCKET_URL || rest == "/run/docker.sock" {
@@ -389,6 +387,8 @@ pub fn host_name_for_url(url: &str) -> String {
             }
         }
     };
+    // The name must pass `check_host_name`, as a name given on the command line does: it is
+    // read back from results folders under the same rule.
     let cleaned: String = name
         .chars()
         .map(|c| {
@@ -398,6 +398,8 @@ pub fn host_name_for_url(url: &str) -> String {
                 '-'
             }
         })
+        .skip_while(|c| !c.is_ascii_alphanumeric())
+        .take(64)
         .collect();
     if cleaned.is_empty() {
         LOCAL_HOST_NAME.to_string()
@@ -436,6 +438,22 @@ mod tests {
             (unnamed.name.as_str(), unnamed.scheme()),
             ("build-box", Scheme::Ssh)
         );
+        // A derived name is read back from results folders under the same rule as a given one.
+        let long = format!("unix:///run/{}.sock", "x".repeat(200));
+        for url in [
+            "unix:///tmp/.hidden.sock",
+            "tcp://[::1]:2375",
+            "../../../escape",
+            "tcp://:2375",
+            long.as_str(),
+        ] {
+            let name = host_name_for_url(url);
+            assert!(check_host_name(&name, url).is_ok(), "{url} -> {name}");
+            assert!(
+                crate::names::NameKind::Host.accepts(&name),
+                "{url} -> {name}"
+            );
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::chart::{self, TrendInput, TrendSeries};
-use super::{ReportError, format, write_file};
+use super::{ReportError, format, write_in_folder};
 use crate::cache_mode::CacheMode;
 use crate::history::{History, HistoryPoint};
 use crate::stats::Outcome;
@@ -47,23 +47,20 @@ struct TrendRow<'a> {
 
 /// Writes `history.csv`, `history.md` and the trend charts into `dir`; returns the files.
 pub fn write_history(history: &History, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
-    let mut written = Vec::new();
-    let csv_path = dir.join(HISTORY_CSV);
-    write_file(&csv_path, &history_csv(history)?)?;
-    written.push(csv_path);
+    let mut written = vec![write_in_folder(dir, HISTORY_CSV, &history_csv(history)?)?];
     let charts = trend_charts(history)?;
-    let md_path = dir.join(HISTORY_MD);
     let chart_names: Vec<String> = charts
         .iter()
         .filter(|c| c.file_name.ends_with(".png"))
         .map(|c| c.file_name.clone())
         .collect();
-    write_file(&md_path, history_markdown(history, &chart_names).as_bytes())?;
-    written.push(md_path);
+    written.push(write_in_folder(
+        dir,
+        HISTORY_MD,
+        history_markdown(history, &chart_names).as_bytes(),
+    )?);
     for file in charts {
-        let path = dir.join(&file.file_name);
-        write_file(&path, &file.bytes)?;
-        written.push(path);
+        written.push(write_in_folder(dir, &file.file_name, &file.bytes)?);
     }
     Ok(written)
 }

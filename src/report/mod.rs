@@ -342,9 +342,11 @@ impl ReportData {
 pub fn write_all(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     let mut written = Vec::new();
     for exporter in exporters() {
-        let path = dir.join(exporter.file_name());
-        write_file(&path, &exporter.render(data)?)?;
-        written.push(path);
+        written.push(write_in_folder(
+            dir,
+            exporter.file_name(),
+            &exporter.render(data)?,
+        )?);
     }
     for section in data.sections() {
         let variants = data.variants(&section.scenario.name);
@@ -398,9 +400,7 @@ pub fn write_all(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
             })?);
         }
         for file in files {
-            let path = dir.join(&file.file_name);
-            write_file(&path, &file.bytes)?;
-            written.push(path);
+            written.push(write_in_folder(dir, &file.file_name, &file.bytes)?);
         }
     }
     Ok(written)
@@ -426,6 +426,48 @@ pub fn export(
     write_file(target, &bytes)
 }
 
+/// Writes `bytes` as the file `name` of the folder `dir` and returns its path. `name` must be
+/// one plain file name (it is made from names read from a results folder, checked when read;
+/// this is the last guard). The bytes go to a new temporary file that is then renamed over
+/// `name`, so a symbolic or hard link planted under that name in a folder from elsewhere is
+/// replaced, never written through, and a reader never sees half a file.
+fn write_in_folder(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, ReportError> {
+    let path = dir.join(name);
+    let failed = |source: std::io::Error| ReportError::Write {
+        path: path.clone(),
+        source,
+    };
+    let plain = {
+        let mut parts = Path::new(name).components();
+        matches!(
+            (parts.next(), parts.next()),
+            (Some(std::path::Component::Normal(part)), None) if part == name && !name.starts_with('.')
+        )
+    };
+    if !plain {
+        return Err(failed(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the name is not a plain file name inside the folder",
+        )));
+    }
+    let partial = dir.join(format!(".{name}.partial"));
+    match std::fs::remove_file(&partial) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(failed(error)),
+        _ => {}
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&partial)
+        .and_then(|mut file| file.write_all(bytes))
+        .and_then(|()| std::fs::rename(&partial, &path))
+        .map_err(|error| {
+            let _ = std::fs::remove_file(&partial);
+            failed(error)
+        })?;
+    Ok(path)
+}
+
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     std::fs::write(path, bytes).map_err(|source| ReportError::Write {
         path: path.to_path_buf(),
@@ -440,3 +482,47 @@ pub fn text_file_names() -> Vec<&'static str> {
 
 /// File names a results folder starts with.
 pub const INPUT_FILES: [&str; 2] = [RESULTS_FILE, META_FILE];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_written_into_the_folder_only_and_never_through_a_link() {
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join(".bashrc");
+        std::fs::write(&target, "keep me\n").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let planted = dir.path().join("go-service-build-time.svg");
+        std::os::unix::fs::symlink(&target, &planted).unwrap();
+        let path = write_in_folder(dir.path(), "go-service-build-time.svg", b"<svg/>").unwrap();
+        assert_eq!(path, planted);
+        assert!(!planted.is_symlink(), "the link is replaced by the file");
+        assert_eq!(std::fs::read(&planted).unwrap(), b"<svg/>");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me\n");
+        // A leftover temporary name that is a link is removed, not written through.
+        std::os::unix::fs::symlink(&target, dir.path().join(".summary.csv.partial")).unwrap();
+        write_in_folder(dir.path(), "summary.csv", b"a\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me\n");
+        for name in [
+            "../escape.svg",
+            "a/b.svg",
+            "/tmp/x.svg",
+            "..",
+            ".",
+            ".hidden",
+            "",
+        ] {
+            let error = write_in_folder(dir.path(), name, b"x")
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("not a plain file name"), "{name}: {error}");
+        }
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["go-service-build-time.svg", "summary.csv"]);
+    }
+}

@@ -55,9 +55,13 @@ impl<T: CsvRow> AppendOnlyCsv<T> {
     /// Opens an existing file for appending after checking its header. A partial last line
     /// (a process killed mid-write) is cut off; returns whether one was.
     pub fn open(path: &Path) -> io::Result<(AppendOnlyCsv<T>, bool)> {
+        // A folder being resumed may come from elsewhere: rows are never appended through a
+        // link planted under a table's name (`create` makes a new file, never through one).
+        use std::os::unix::fs::OpenOptionsExt;
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(path)
             .map_err(|e| with_path(e, path))?;
         let mut text = Vec::new();
@@ -121,7 +125,9 @@ impl<T: CsvRow> AppendOnlyCsv<T> {
 /// and the column: no reader works on a file with a row it cannot trust. A partial last line (a
 /// process killed mid-write) is not a row and is left out.
 pub fn read_rows<T: CsvRow>(path: &Path) -> Result<Vec<T>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    // A results folder may come from anywhere: a table that is a link is refused, not followed.
+    let bytes = crate::text_file::read_no_follow(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let complete = bytes
         .iter()
         .rposition(|&b| b == b'\n')
@@ -340,6 +346,15 @@ mod tests {
         );
         let (_, cut) = AppendOnlyCsv::<BuildRecord>::open(&path).unwrap();
         assert!(!cut);
+
+        let elsewhere = dir.path().join("elsewhere.csv");
+        std::fs::copy(&path, &elsewhere).unwrap();
+        let link = dir.path().join("steps.csv");
+        std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+        assert!(
+            AppendOnlyCsv::<BuildRecord>::open(&link).is_err(),
+            "rows are never appended through a link"
+        );
     }
 
     #[test]

@@ -49,9 +49,16 @@ pub struct RunMeta {
 /// The settings of a run, resolved once when it started.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedSettings {
-    /// Scenario directories, absolute, in the order given.
+    /// Scenario directories in the order given, relative to the working directory the run
+    /// started in (absolute in folders written by earlier versions).
     pub scenario_dirs: Vec<String>,
-    /// With `run --dockerfile`: the flags that made the one scenario, paths absolute.
+    /// This results folder, relative to the working directory the run started in: `--resume`
+    /// continues from that directory, where the relative paths lead to the same files. Absent
+    /// in folders whose paths are absolute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results_dir: Option<String>,
+    /// With `run --dockerfile`: the flags that made the one scenario, paths relative to the
+    /// working directory the run started in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ad_hoc: Option<crate::scenario::AdHoc>,
     /// How the scenarios are measured.
@@ -88,9 +95,14 @@ pub struct RunOptions {
     /// Names given with `--secret-build-arg` (their values are never recorded).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secret_build_arg_names: Vec<String>,
-    /// `--secret`: each BuildKit secret's id and the file or variable it was read from.
+    /// `--secret`: each BuildKit secret's id and the file (relative to the working directory
+    /// the run started in) or variable it was read from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub build_secrets: Vec<crate::secrets::BuildSecret>,
+    /// `--allow-context-above`: a build context above a scenario's directory was accepted
+    /// from outside its repository.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_context_above: bool,
     /// Seed of the per-round shuffle of the variant order (`--seed` repeats it).
     pub seed: u64,
     /// `--on-every-host`.
@@ -404,18 +416,30 @@ impl RunMeta {
             .find(|s| s.name == scenario && s.host == host)
     }
 
-    /// Writes the file through a temporary name so a reader never sees half of it.
+    /// Writes the file through a temporary name so a reader never sees half of it. The
+    /// temporary file is made new (a link left under its name is removed, never written
+    /// through), and the rename replaces whatever `meta.json` was, a link included.
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        use std::io::Write;
         let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
         let partial = dir.join(format!("{META_FILE}.partial"));
-        std::fs::write(&partial, text + "\n")?;
+        match std::fs::remove_file(&partial) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
+            _ => {}
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&partial)?
+            .write_all((text + "\n").as_bytes())?;
         std::fs::rename(partial, dir.join(META_FILE))
     }
 
     /// Reads a `meta.json` of schema 1 or 2; a newer schema is refused by name.
     pub fn read(dir: &Path) -> Result<RunMeta, String> {
         let path = dir.join(META_FILE);
-        let text = std::fs::read_to_string(&path)
+        // A results folder may come from anywhere: a meta.json that is a link is refused.
+        let text = crate::text_file::read_string_no_follow(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let value: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -518,6 +542,7 @@ impl From<v1::RunMeta> for RunMeta {
             stagebench_version: old.stagebench_version.clone(),
             settings: RecordedSettings {
                 scenario_dirs: old.scenarios.iter().map(|s| s.dir.clone()).collect(),
+                results_dir: None,
                 ad_hoc: None,
                 options: RunOptions {
                     runs: old.runs,
@@ -532,6 +557,7 @@ impl From<v1::RunMeta> for RunMeta {
                     rm: false,
                     secret_build_arg_names: Vec::new(),
                     build_secrets: Vec::new(),
+                    allow_context_above: false,
                     seed: 0,
                     on_every_host: false,
                     prune: prune_mode_before_the_flag(),

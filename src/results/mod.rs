@@ -15,6 +15,7 @@ pub mod csv;
 pub mod folder;
 pub mod layers;
 pub mod meta;
+mod names;
 pub mod record;
 pub mod steps;
 pub mod store;

@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use super::csv::{AppendOnlyCsv, CsvRow, read_rows};
 use super::layers::{LAYERS_FILE, LayerRecord, WASTE_FILE, WasteRecord};
 use super::meta::{HostEnvironment, META_FILE, RunMeta};
+use super::names;
 use super::record::{BuildKey, BuildRecord, OfBuild, RESULTS_FILE};
 use super::steps::{STEPS_FILE, StepRecord};
+use crate::names::{MAX_HOST_NAME_CHARS, NameKind};
 
 /// The newest summary.json layout this version reads (the one it writes).
 const SUMMARY_SCHEMA_VERSION_READ: u32 = 3;
@@ -60,6 +62,7 @@ impl ResultSet {
             )));
         }
         let meta = RunMeta::read(dir).map_err(StoreError::Input)?;
+        names::check_meta(&meta, &dir.join(META_FILE).display().to_string())?;
         let records: Vec<BuildRecord> =
             read_rows(&dir.join(RESULTS_FILE)).map_err(StoreError::Input)?;
         let mut set = ResultSet::with_identity(meta, records);
@@ -71,6 +74,8 @@ impl ResultSet {
         let steps = read_details(&dir.join(STEPS_FILE), &builds)?;
         let layers = read_details(&dir.join(LAYERS_FILE), &builds)?;
         let waste = read_details(&dir.join(WASTE_FILE), &builds)?;
+        let label = |file: &str| dir.join(file).display().to_string();
+        names::check_rows(&label(RESULTS_FILE), &names::of(&set.records))?;
         set.steps = steps;
         set.layers = layers;
         set.waste = waste;
@@ -108,6 +113,7 @@ impl ResultSet {
         }
         let origin = format!("{} (meta)", path.display());
         let meta = RunMeta::from_value(document["meta"].take(), &origin).map_err(input)?;
+        names::check_meta(&meta, &origin)?;
         let serde_json::Value::Array(runs) = document["runs"].take() else {
             return Err(input(format!(
                 "{} (runs): not a list of builds",
@@ -128,7 +134,12 @@ impl ResultSet {
             }
             records.push(record);
         }
-        Ok(ResultSet::with_identity(meta, records))
+        let set = ResultSet::with_identity(meta, records);
+        names::check_rows(
+            &format!("{} (runs)", path.display()),
+            &names::of(&set.records),
+        )?;
+        Ok(set)
     }
 
     /// `meta` and its rows with no detail tables; rows of schema 1 get the identity that layout
@@ -325,12 +336,17 @@ impl ResultSet {
         let name = if !taken(&host.name) {
             host.name.clone()
         } else {
+            // The new name is read back under the rule every host name is read under.
             let by_machine = format!("{}@{}", host.name, host.daemon.daemon_name);
-            if !host.daemon.daemon_name.is_empty() && !taken(&by_machine) {
+            if !host.daemon.daemon_name.is_empty()
+                && NameKind::Host.accepts(&by_machine)
+                && !taken(&by_machine)
+            {
                 by_machine
             } else {
+                let stem: String = host.name.chars().take(MAX_HOST_NAME_CHARS - 8).collect();
                 (2..)
-                    .map(|n| format!("{}#{n}", host.name))
+                    .map(|n| format!("{stem}#{n}"))
                     .find(|candidate| !taken(candidate))
                     .unwrap_or_else(|| host.name.clone())
             }
@@ -434,8 +450,9 @@ pub fn find_results_folders(dir: &Path) -> Vec<PathBuf> {
 
 /// The rows of a detail table (`steps.csv`, `layers.csv`, `waste.csv`) whose build is in
 /// `builds`; none when the folder predates the table. Rows of a build whose row never made it
-/// to results.csv (a run killed between the two writes) belong to no measurement.
-fn read_details<T: CsvRow + OfBuild>(
+/// to results.csv (a run killed between the two writes) belong to no measurement. Every row's
+/// names are checked first, kept or not.
+fn read_details<T: CsvRow + OfBuild + names::Named>(
     path: &Path,
     builds: &BTreeSet<(&str, &str, u32)>,
 ) -> Result<Vec<T>, StoreError> {
@@ -443,6 +460,7 @@ fn read_details<T: CsvRow + OfBuild>(
         return Ok(Vec::new());
     }
     let rows: Vec<T> = read_rows(path).map_err(StoreError::Input)?;
+    names::check_rows(&path.display().to_string(), &names::of(&rows))?;
     Ok(rows
         .into_iter()
         .filter(|row| builds.contains(&row.build_identity()))

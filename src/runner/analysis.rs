@@ -91,7 +91,7 @@ impl<D: Daemon> ScenarioRun<'_, D> {
     /// (the most of them when several do): how many layers it gives, and its name.
     async fn base_of(&self, index: usize, image: &ImageFacts) -> (usize, String) {
         let variant = &self.variants[index];
-        let Ok(text) = std::fs::read_to_string(&variant.variant.dockerfile) else {
+        let Ok(text) = crate::text_file::read_string_no_follow(&variant.variant.dockerfile) else {
             return (0, String::new());
         };
         let mut best = (0, String::new());

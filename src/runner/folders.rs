@@ -14,6 +14,7 @@ use crate::results::{
     ScenarioMeta, VariantMeta,
 };
 use crate::scenario::{BuildArgs, Scenario, Variant};
+use crate::workdir::{recorded_path, relative_path};
 
 /// A resumed run must continue on the same machines: a host whose fingerprint changed would
 /// put two machines' samples under one name.
@@ -156,7 +157,7 @@ pub(super) fn open_folders<D>(
                 let meta = RunMeta {
                     schema_version: META_SCHEMA_VERSION,
                     stagebench_version: env!("CARGO_PKG_VERSION").to_string(),
-                    settings: settings.recorded(&scenarios),
+                    settings: settings.recorded(&scenarios, &dir),
                     invocations: vec![invocation.clone()],
                     hosts: host_environments,
                     client_host: HostInfo::current(),
@@ -176,9 +177,11 @@ fn scenario_entry(settings: &RunSettings, index: usize, host: &str) -> ScenarioM
     let scenario = &settings.scenarios[index];
     let root = scenario.root();
     let profile = settings.profile_args(scenario);
+    // Paths relative to the working directory or the scenario, never absolute: meta.json is
+    // published with the reports.
     ScenarioMeta {
         name: scenario.name.clone(),
-        dir: scenario.dir.display().to_string(),
+        dir: settings.recorded_path(&scenario.dir),
         host: host.to_string(),
         description: scenario.description.clone(),
         baseline: scenario.baseline.clone(),
@@ -187,12 +190,7 @@ fn scenario_entry(settings: &RunSettings, index: usize, host: &str) -> ScenarioM
             .iter()
             .map(|v| VariantMeta {
                 name: v.name.clone(),
-                dockerfile: v
-                    .dockerfile
-                    .strip_prefix(&root)
-                    .unwrap_or(&v.dockerfile)
-                    .display()
-                    .to_string(),
+                dockerfile: recorded_path(&root, &v.dockerfile),
                 target: v.target.clone(),
                 build_args: settings.recorded_build_args(scenario, &v.build_args),
                 image_tag: settings.variant_image_tag(scenario, &v.name),
@@ -202,7 +200,7 @@ fn scenario_entry(settings: &RunSettings, index: usize, host: &str) -> ScenarioM
         touched_files: scenario
             .touch
             .iter()
-            .map(|p| p.display().to_string())
+            .map(|p| recorded_path(&root, &root.join(p)))
             .collect(),
         edit: scenario.edit,
         inputs: settings.inputs.get(index).cloned().unwrap_or_default(),
@@ -229,7 +227,7 @@ fn prebuilds_used(
     profile: Option<&BuildArgs>,
     command_line: &BuildArgs,
 ) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(&variant.dockerfile) else {
+    let Ok(text) = crate::text_file::read_string_no_follow(&variant.dockerfile) else {
         return Vec::new();
     };
     let args = scenario.merged_build_args(&variant.build_args, profile, command_line);
@@ -244,67 +242,4 @@ fn prebuilds_used(
         .filter(|p| used.contains(&p.tag))
         .map(|p| p.tag.clone())
         .collect()
-}
-
-/// `to` relative to `from` with `/` separators, when both can be made absolute; written by hand
-/// because it is a few lines over `Path::components`.
-fn relative_path(from: &Path, to: &Path) -> Option<String> {
-    let absolute = |p: &Path| std::path::absolute(p).ok().map(|a| normalize(&a));
-    let (from, to) = (absolute(from)?, absolute(to)?);
-    let common = from
-        .iter()
-        .zip(to.iter())
-        .take_while(|(a, b)| a == b)
-        .count();
-    let ups = std::iter::repeat_n("..".to_string(), from.len() - common);
-    let downs = to[common..].iter().cloned();
-    let parts: Vec<String> = ups.chain(downs).collect();
-    Some(if parts.is_empty() {
-        ".".to_string()
-    } else {
-        parts.join("/")
-    })
-}
-
-/// The normal components of an absolute path, with `.` and `..` resolved textually.
-fn normalize(path: &Path) -> Vec<String> {
-    let mut parts: Vec<String> = Vec::new();
-    for component in path.components() {
-        match component {
-            std::path::Component::Normal(part) => parts.push(part.to_string_lossy().into_owned()),
-            std::path::Component::ParentDir => {
-                parts.pop();
-            }
-            std::path::Component::CurDir
-            | std::path::Component::RootDir
-            | std::path::Component::Prefix(_) => {}
-        }
-    }
-    parts
-}
-
-#[cfg(test)]
-mod tests {
-    use super::relative_path;
-    use std::path::Path;
-
-    #[test]
-    fn relative_paths_climb_to_the_common_folder() {
-        assert_eq!(
-            relative_path(
-                Path::new("/r/reports/s/20261129T000000Z"),
-                Path::new("/r/scenarios/s")
-            )
-            .as_deref(),
-            Some("../../../scenarios/s")
-        );
-        assert_eq!(
-            relative_path(Path::new("/a/b"), Path::new("/a/b")).as_deref(),
-            Some(".")
-        );
-        assert_eq!(
-            relative_path(Path::new("/a/./b/../c"), Path::new("/a/c/d")).as_deref(),
-            Some("d")
-        );
-    }
 }

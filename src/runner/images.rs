@@ -88,9 +88,11 @@ impl<D: Daemon> ScenarioRun<'_, D> {
             }))
             .collect();
         for (path, build_args) in dockerfiles {
-            let text = std::fs::read_to_string(&path).map_err(|source| RunError::Read {
-                path: path.clone(),
-                source,
+            let text = crate::text_file::read_string_no_follow(&path).map_err(|source| {
+                RunError::Read {
+                    path: path.clone(),
+                    source,
+                }
             })?;
             for image in dockerfile::read_facts(&text, &build_args).images {
                 if !prebuild_tags.contains(image.name.as_str()) {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{BuildArgs, Scenario, Variant, check_name, name_from_dir};
 use crate::error::ScenarioError;
+use crate::names::NameKind;
 
 /// The flags that describe an ad-hoc scenario, as given (and as meta.json records them, so that
 /// `--resume` can make the same scenario again).
@@ -23,18 +24,18 @@ pub struct AdHoc {
 }
 
 impl AdHoc {
-    /// The same flags with every path absolute, so that a later `--resume` from another
-    /// directory finds the same files.
-    pub fn absolute(&self) -> AdHoc {
-        let absolute = |p: &PathBuf| std::path::absolute(p).unwrap_or_else(|_| p.clone());
+    /// The same flags as meta.json records them, each path as `record` writes it (relative to
+    /// the working directory, where `--resume` continues from).
+    pub fn recorded(&self, record: impl Fn(&Path) -> String) -> AdHoc {
+        let relative = |p: &PathBuf| PathBuf::from(record(p));
         AdHoc {
-            context: absolute(&self.context),
+            context: relative(&self.context),
             dockerfiles: self
                 .dockerfiles
                 .iter()
-                .map(|(name, path)| (name.clone(), absolute(path)))
+                .map(|(name, path)| (name.clone(), relative(path)))
                 .collect(),
-            touch: self.touch.iter().map(absolute).collect(),
+            touch: self.touch.iter().map(relative).collect(),
         }
     }
 }
@@ -52,7 +53,7 @@ impl Scenario {
             .ok_or_else(|| ScenarioError::NotADirectory(spec.context.clone()))?;
         let mut variants: Vec<Variant> = Vec::new();
         for (name, path) in &spec.dockerfiles {
-            check_name(name, "variant name", &flag(name, path))?;
+            check_name(name, NameKind::Variant, &flag(name, path))?;
             if variants.iter().any(|v| v.name.eq_ignore_ascii_case(name)) {
                 return Err(ScenarioError::Invalid {
                     file: flag(name, path),
@@ -102,7 +103,8 @@ impl Scenario {
             touch,
             edit: crate::touch::EditStyle::default(),
             profiles: Default::default(),
-            ad_hoc: Some(spec.absolute()),
+            ad_hoc: Some(spec.clone()),
+            contexts_above: Vec::new(),
         })
     }
 }

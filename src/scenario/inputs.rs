@@ -16,7 +16,8 @@ use crate::error::ScenarioError;
 pub struct ScenarioInputs {
     /// SHA-256 over `files` (each path and hash, in order).
     pub sha256: String,
-    /// Each file, relative to the scenario directory (or absolute outside it), and its SHA-256.
+    /// Each file, relative to the scenario directory (`../x` outside it; absolute in folders
+    /// written by earlier versions), and its SHA-256.
     /// A symbolic link is hashed by its target, as the build context sends it.
     pub files: BTreeMap<String, String>,
 }
@@ -29,6 +30,19 @@ pub struct InputScan {
     /// Folders in `outputs` that a build context sends: every row written there would change
     /// the context, so a warm build that copies it could never be cached.
     pub outputs_in_context: Vec<PathBuf>,
+    /// Each build context, once, with what it sends.
+    pub contexts: Vec<ContextSize>,
+}
+
+/// What one build context sends to the daemon.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContextSize {
+    /// The context directory.
+    pub dir: PathBuf,
+    /// Regular files sent (the run's own results left out).
+    pub files: u64,
+    /// Their bytes.
+    pub bytes: u64,
 }
 
 impl ScenarioInputs {
@@ -57,6 +71,7 @@ impl ScenarioInputs {
         let root = scenario.root();
         let mut files = BTreeMap::new();
         let mut outputs_in_context = Vec::new();
+        let mut contexts: Vec<ContextSize> = Vec::new();
         let mut add = |path: &Path| -> Result<(), ScenarioError> {
             let io_error = |source| ScenarioError::Io {
                 path: path.to_path_buf(),
@@ -74,7 +89,7 @@ impl ScenarioInputs {
                         // Streamed: a context may hold files larger than memory.
                         use std::io::Read;
                         let mut hasher = Sha256::new();
-                        let mut file = std::fs::File::open(path).map_err(io_error)?;
+                        let mut file = crate::text_file::open_no_follow(path).map_err(io_error)?;
                         let mut buffer = vec![0u8; 64 * 1024];
                         loop {
                             let read = file.read(&mut buffer).map_err(io_error)?;
@@ -97,12 +112,9 @@ impl ScenarioInputs {
                     }
                 }
             };
-            let name = path
-                .strip_prefix(&root)
-                .unwrap_or(path)
-                .display()
-                .to_string();
-            files.insert(name, print);
+            // Relative even outside the scenario directory (`../go.mod`): meta.json records
+            // these names, and it carries no path of the machine that ran.
+            files.insert(crate::workdir::recorded_path(&root, path), print);
             Ok(())
         };
         let manifest = root.join(MANIFEST_FILE);
@@ -132,6 +144,11 @@ impl ScenarioInputs {
                     file: context_dir.clone(),
                     message: e.to_string(),
                 })?;
+            let first_time = !contexts.iter().any(|c| &c.dir == context_dir);
+            let mut size = ContextSize {
+                dir: context_dir.clone(),
+                ..ContextSize::default()
+            };
             for relative in paths {
                 let path = context_dir.join(&relative);
                 if let Some(output) = outputs.iter().find(|o| path.starts_with(o)) {
@@ -141,9 +158,16 @@ impl ScenarioInputs {
                     continue;
                 }
                 // The generated names of a Dockerfile outside the context are not files there.
-                if std::fs::symlink_metadata(&path).is_ok() {
+                if let Ok(metadata) = std::fs::symlink_metadata(&path) {
+                    if metadata.is_file() {
+                        size.files += 1;
+                        size.bytes += metadata.len();
+                    }
                     add(&path)?;
                 }
+            }
+            if first_time {
+                contexts.push(size);
             }
         }
         let mut all = Sha256::new();
@@ -159,6 +183,7 @@ impl ScenarioInputs {
                 files,
             },
             outputs_in_context,
+            contexts,
         })
     }
 
@@ -166,6 +191,27 @@ impl ScenarioInputs {
     /// leave out.
     pub fn of(scenario: &Scenario) -> Result<ScenarioInputs, ScenarioError> {
         Ok(ScenarioInputs::scan(scenario, &[])?.inputs)
+    }
+
+    /// The same inputs with absolute names (as folders written before names were relative
+    /// recorded files outside the scenario directory) made relative to `root`, the scenario
+    /// directory, so that they compare with a scan made now.
+    pub fn with_relative_names(&self, root: &Path) -> ScenarioInputs {
+        ScenarioInputs {
+            sha256: self.sha256.clone(),
+            files: self
+                .files
+                .iter()
+                .map(|(name, hash)| {
+                    let name = if Path::new(name).is_absolute() {
+                        crate::workdir::recorded_path(root, Path::new(name))
+                    } else {
+                        name.clone()
+                    };
+                    (name, hash.clone())
+                })
+                .collect(),
+        }
     }
 
     /// The first file that differs from `earlier` (changed, added or removed), if any.

@@ -13,12 +13,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use ad_hoc::AdHoc;
-pub use inputs::{InputScan, ScenarioInputs};
+pub use inputs::{ContextSize, InputScan, ScenarioInputs};
 pub use manifest::BuildArgs;
 use manifest::Manifest;
 use paths::{Bounds, Expect, Manifested};
 
 use crate::error::ScenarioError;
+use crate::names::NameKind;
 use crate::text_file::{TextFileError, read_text};
 
 /// The file name that marks a Dockerfile as a variant: `<variant>.Dockerfile`.
@@ -55,6 +56,25 @@ pub struct Scenario {
     pub profiles: BTreeMap<String, BuildArgs>,
     /// The `--dockerfile` flags it was made from, when it has no directory of its own.
     pub ad_hoc: Option<AdHoc>,
+    /// Build contexts (the scenario's and its prebuilds') that reach above the scenario
+    /// directory; a run accepts them only under [`Scenario::check_context_reach`].
+    pub contexts_above: Vec<ContextAbove>,
+}
+
+/// A build context that reaches above its scenario's directory (`context = ".."`): everything
+/// under it goes to the daemon, up to a whole repository, which may be a home directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextAbove {
+    /// The scenario.toml that says so.
+    pub manifest: PathBuf,
+    /// Its line.
+    pub line: usize,
+    /// The key, as "context" or "`context` of prebuild `t`", and the value as written.
+    pub key: String,
+    /// The context directory, canonical.
+    pub dir: PathBuf,
+    /// The root of the git repository it stays within, canonical.
+    pub repository: PathBuf,
 }
 
 /// One Dockerfile of a scenario, measured against its siblings.
@@ -102,20 +122,36 @@ impl Scenario {
 
         let name = match &manifest.name {
             Some(name) => {
-                check_name(name, "scenario name", &manifest_path)?;
+                check_name(name, NameKind::Scenario, &manifest_path)?;
                 name.clone()
             }
             None => name_from_dir(&root),
         };
 
+        let mut contexts_above = Vec::new();
+        let mut note_above = |key: String, value: &toml::Spanned<PathBuf>, dir: &Path| {
+            if !dir.starts_with(&root) {
+                contexts_above.push(ContextAbove {
+                    manifest: manifest_path.clone(),
+                    line: manifested.line_of(value.span().start),
+                    key: format!("{key} `{}`", value.get_ref().display()),
+                    dir: dir.to_path_buf(),
+                    repository: bounds.limit.clone(),
+                });
+            }
+        };
         let context_dir = match &manifest.context {
-            Some(context) => bounds.resolve("context", context, &manifested, Expect::Dir)?,
+            Some(context) => {
+                let dir = bounds.resolve("context", context, &manifested, Expect::Dir)?;
+                note_above("context".to_string(), context, &dir);
+                dir
+            }
             None => root.clone(),
         };
 
         let mut variants = discover_variant_files(&bounds)?;
         for entry in &manifest.variants {
-            check_name(&entry.name, "variant name", &manifest_path)?;
+            check_name(&entry.name, NameKind::Variant, &manifest_path)?;
             let dockerfile = match &entry.dockerfile {
                 Some(path) => bounds.resolve(
                     &format!("`dockerfile` of variant `{}`", entry.name),
@@ -123,7 +159,15 @@ impl Scenario {
                     &manifested,
                     Expect::File,
                 )?,
-                None => root.join(format!("{}{VARIANT_SUFFIX}", entry.name)),
+                None => {
+                    let path = root.join(format!("{}{VARIANT_SUFFIX}", entry.name));
+                    // A link is read through its checked target, never followed when opened.
+                    if fs::symlink_metadata(&path).is_ok() {
+                        bounds.check_found(&path)?
+                    } else {
+                        path
+                    }
+                }
             };
             if !dockerfile.is_file() {
                 return Err(ScenarioError::Invalid {
@@ -198,12 +242,12 @@ impl Scenario {
                 Expect::File,
             )?;
             let context_dir = match &entry.context {
-                Some(context) => bounds.resolve(
-                    &format!("`context` of prebuild `{}`", entry.tag),
-                    context,
-                    &manifested,
-                    Expect::Dir,
-                )?,
+                Some(context) => {
+                    let key = format!("`context` of prebuild `{}`", entry.tag);
+                    let dir = bounds.resolve(&key, context, &manifested, Expect::Dir)?;
+                    note_above(key, context, &dir);
+                    dir
+                }
                 None => context_dir.clone(),
             };
             if entry.tag.trim().is_empty() || entry.tag.chars().any(char::is_whitespace) {
@@ -239,7 +283,8 @@ impl Scenario {
             // A token edit of a file without the marker would send it unchanged: caught here,
             // before anything is built.
             let has_marker = || {
-                std::fs::read(&path).is_ok_and(|content| crate::touch::has_token_marker(&content))
+                crate::text_file::read_no_follow(&path)
+                    .is_ok_and(|content| crate::touch::has_token_marker(&content))
             };
             if edit == crate::touch::EditStyle::Token && !has_marker() {
                 return Err(ScenarioError::Invalid {
@@ -281,7 +326,37 @@ impl Scenario {
                 .map(|(name, profile)| (name, profile.build_args))
                 .collect(),
             ad_hoc: None,
+            contexts_above,
         })
+    }
+
+    /// Refuses a build context above the scenario directory unless `working_dir` (canonical)
+    /// is inside the repository it stays within, or `allowed` (`--allow-context-above`). The
+    /// limit of such a context is the nearest git root, which for a scenario kept in a home
+    /// directory managed by git is the home directory, `.ssh` included: whoever runs from inside
+    /// the repository knows what it holds, whoever runs from elsewhere may not.
+    pub fn check_context_reach(
+        &self,
+        working_dir: &Path,
+        allowed: bool,
+    ) -> Result<(), ScenarioError> {
+        match self
+            .contexts_above
+            .iter()
+            .find(|above| !allowed && !working_dir.starts_with(&above.repository))
+        {
+            Some(above) => Err(ScenarioError::Manifest {
+                file: above.manifest.clone(),
+                line: Some(above.line),
+                message: format!(
+                    "{} reaches above the scenario directory to {}, and everything under it is sent to the daemon; stagebench accepts that only when run from inside the repository {}, or with --allow-context-above",
+                    above.key,
+                    above.dir.display(),
+                    above.repository.display()
+                ),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// The image repository this scenario's variants are tagged into (see
@@ -465,11 +540,13 @@ fn discover_variant_files(bounds: &Bounds) -> Result<Vec<Variant>, ScenarioError
     for entry in entries.filter_map(Result::ok) {
         let path = entry.path();
         if let Some(name) = variant_name(&path) {
-            check_name(&name, "variant name", &path)?;
-            bounds.check_found(&path)?;
+            check_name(&name, NameKind::Variant, &path)?;
+            // A link inside the limit is read through its checked target, which is never a
+            // link itself, so the file is opened without following one.
+            let dockerfile = bounds.check_found(&path)?;
             variants.push(Variant {
                 name,
-                dockerfile: path,
+                dockerfile,
                 target: None,
                 build_args: BuildArgs::new(),
             });
@@ -512,21 +589,13 @@ fn check_text(path: &Path) -> Result<(), ScenarioError> {
         })
 }
 
-/// Names end up in image tags and file names, so they are kept to what both accept.
-fn check_name(name: &str, what: &str, file: &Path) -> Result<(), ScenarioError> {
-    let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
-    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if first_ok && rest_ok && name.len() <= 100 {
-        Ok(())
-    } else {
-        Err(ScenarioError::Invalid {
-            file: file.to_path_buf(),
-            message: format!(
-                "{what} `{name}` must start with a letter or digit and use only letters, digits, `_`, `.` and `-`"
-            ),
-        })
-    }
+/// Names end up in image tags and file names, so they are kept to what both accept: the rule
+/// [`NameKind`] also applies to every name read back from a results folder.
+fn check_name(name: &str, kind: NameKind, file: &Path) -> Result<(), ScenarioError> {
+    kind.check(name).map_err(|message| ScenarioError::Invalid {
+        file: file.to_path_buf(),
+        message,
+    })
 }
 
 fn names(variants: &[Variant]) -> String {

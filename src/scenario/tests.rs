@@ -286,3 +286,123 @@ fn a_token_edit_needs_the_marker_in_each_file() {
         "{message}"
     );
 }
+
+#[test]
+fn linked_scenario_toml_and_dockerignore_are_refused_without_reading_the_target() {
+    let outside = tempfile::tempdir().unwrap();
+    // Lines a parser would quote, were the target read.
+    let private = outside.path().join("config");
+    fs::write(
+        &private,
+        "Host secret-box\n  IdentityFile ~/.ssh/id_secret\n",
+    )
+    .unwrap();
+    let dir = scenario_dir(&[("single.Dockerfile", "FROM busybox\n")]);
+    std::os::unix::fs::symlink(&private, dir.path().join("scenario.toml")).unwrap();
+    let message = Scenario::load(dir.path()).unwrap_err().to_string();
+    assert!(
+        message.contains("scenario.toml: is a symbolic link, which stagebench does not follow"),
+        "{message}"
+    );
+    assert!(!message.contains("secret"), "{message}");
+    assert_eq!(message.lines().count(), 1, "{message}");
+
+    // The same for a link inside the scenario: links are refused, wherever they lead.
+    fs::remove_file(dir.path().join("scenario.toml")).unwrap();
+    fs::write(dir.path().join("real.toml"), "name = \"x\"\n").unwrap();
+    std::os::unix::fs::symlink("real.toml", dir.path().join("scenario.toml")).unwrap();
+    let message = Scenario::load(dir.path()).unwrap_err().to_string();
+    assert!(message.contains("symbolic link"), "{message}");
+    fs::remove_file(dir.path().join("scenario.toml")).unwrap();
+
+    std::os::unix::fs::symlink(&private, dir.path().join(".dockerignore")).unwrap();
+    let scenario = Scenario::load(dir.path()).unwrap();
+    let message = ScenarioInputs::of(&scenario).unwrap_err().to_string();
+    assert!(
+        message.contains(".dockerignore: is a symbolic link, which stagebench does not follow"),
+        "{message}"
+    );
+    assert!(!message.contains("secret"), "{message}");
+    assert_eq!(message.lines().count(), 1, "{message}");
+    let message =
+        crate::context::BuildContext::new(&scenario.context_dir, &scenario.variants[0].dockerfile)
+            .err()
+            .unwrap()
+            .to_string();
+    assert!(
+        message.contains("symbolic link") && !message.contains("secret"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_dockerfile_linked_inside_the_scenario_is_read_through_its_target() {
+    let dir = scenario_dir(&[("shared/app.Dockerfile", "FROM busybox\n")]);
+    std::os::unix::fs::symlink(
+        "shared/app.Dockerfile",
+        dir.path().join("single.Dockerfile"),
+    )
+    .unwrap();
+    let scenario = Scenario::load(dir.path()).unwrap();
+    let root = fs::canonicalize(dir.path()).unwrap();
+    assert_eq!(scenario.variants[0].name, "single");
+    assert_eq!(
+        scenario.variants[0].dockerfile,
+        root.join("shared/app.Dockerfile"),
+        "the checked target, which is opened without following links"
+    );
+    ScenarioInputs::of(&scenario).unwrap();
+}
+
+#[test]
+fn a_context_above_the_scenario_is_accepted_only_from_inside_its_repository() {
+    let repo = tempfile::tempdir().unwrap();
+    let top = fs::canonicalize(repo.path()).unwrap();
+    fs::create_dir(top.join(".git")).unwrap();
+    fs::create_dir_all(top.join("bench/app")).unwrap();
+    fs::write(top.join("bench/x.Dockerfile"), "FROM busybox\n").unwrap();
+    fs::write(top.join("bench/p.Dockerfile"), "FROM busybox\n").unwrap();
+    let bench = top.join("bench");
+    fs::write(
+        bench.join("scenario.toml"),
+        "context = \"app\"\n[[prebuild]]\ntag = \"t\"\ndockerfile = \"p.Dockerfile\"\ncontext = \"..\"\n",
+    )
+    .unwrap();
+    let scenario = Scenario::load(&bench).unwrap();
+    assert_eq!(scenario.contexts_above.len(), 1, "only the prebuild's");
+    let outside = tempfile::tempdir().unwrap();
+    let outside = fs::canonicalize(outside.path()).unwrap();
+    let message = scenario
+        .check_context_reach(&outside, false)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        message,
+        format!(
+            "{}:5: `context` of prebuild `t` `..` reaches above the scenario directory to {}, and everything under it is sent to the daemon; stagebench accepts that only when run from inside the repository {}, or with --allow-context-above",
+            bench.join("scenario.toml").display(),
+            top.display(),
+            top.display()
+        )
+    );
+    scenario.check_context_reach(&outside, true).unwrap();
+    scenario.check_context_reach(&top, false).unwrap();
+    scenario
+        .check_context_reach(&bench.join("app"), false)
+        .unwrap();
+
+    fs::write(bench.join("scenario.toml"), "context = \"..\"\n").unwrap();
+    let scenario = Scenario::load(&bench).unwrap();
+    let message = scenario
+        .check_context_reach(&outside, false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("scenario.toml:1: context `..` reaches above"),
+        "{message}"
+    );
+    fs::write(bench.join("scenario.toml"), "context = \"app\"\n").unwrap();
+    let inside = Scenario::load(&bench).unwrap();
+    assert!(inside.contexts_above.is_empty());
+    inside.check_context_reach(&outside, false).unwrap();
+}

@@ -246,3 +246,85 @@ fn an_out_folder_holding_results_is_refused_naming_resume() {
         "nothing measured is touched"
     );
 }
+
+/// `stagebench ARGS` with arguments that need not be UTF-8.
+fn stagebench_os(cwd: &std::path::Path, args: &[std::ffi::OsString]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_stagebench"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run stagebench")
+}
+
+#[test]
+fn non_utf8_arguments_work_as_paths_and_get_one_sentence_where_text_is_needed() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+    let latin1 = |prefix: &str| {
+        let mut bytes = prefix.as_bytes().to_vec();
+        bytes.extend_from_slice(b"caf\xe9");
+        OsString::from_vec(bytes)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join(latin1(""));
+    std::fs::create_dir_all(&scenario).unwrap();
+    for (name, text) in PAIR {
+        std::fs::write(scenario.join(name), text).unwrap();
+    }
+    // A path: listed, named after the directory with the undecodable byte made a `-`.
+    let listed = stagebench_os(dir.path(), &["list".into(), latin1("")]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let stdout = String::from_utf8_lossy(&listed.stdout);
+    assert!(stdout.contains("caf-  caf\u{fffd}"), "{stdout}");
+    assert!(
+        stdout.contains("variants: single (baseline), multi"),
+        "{stdout}"
+    );
+    let missing = stagebench_os(dir.path(), &["run".into(), latin1("missing-")]);
+    assert_one_sentence_failure(
+        &missing,
+        &["scenario directory missing-caf", "does not exist"],
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    // Text: refused naming the flag, before anything runs.
+    for flag in ["--variant", "--profile", "--docker-host"] {
+        let output = stagebench_os(
+            dir.path(),
+            &["run".into(), latin1(""), flag.into(), latin1("")],
+        );
+        assert_eq!(output.status.code(), Some(2), "{flag}");
+        let text = stderr(&output);
+        assert!(
+            text.contains(&format!("invalid value 'caf\u{fffd}' for '{flag}"))
+                && text.contains("is not UTF-8 text"),
+            "{flag}: {text}"
+        );
+        assert!(!text.contains("panicked"), "{text}");
+    }
+}
+
+#[test]
+fn numbers_beyond_their_bound_are_refused_by_the_flag_not_a_crash() {
+    let dir = write_tree(PAIR);
+    for (flag, value, says) in [
+        ("--runs", "4294967295", "outside 1 to 1000"),
+        ("--warmup", "4294967295", "outside 0 to 100"),
+        ("--timeout", "1e20", "more than 604800 seconds (a week)"),
+        ("--size-floor", "99999999999999999999", "more than 1TB"),
+        ("--noise-threshold", "1e308", "from 0 up to 100"),
+        (
+            "--seed",
+            "18446744073709551616",
+            "from 0 to 18446744073709551615",
+        ),
+    ] {
+        let output = stagebench(dir.path(), &["run", ".", flag, value]);
+        assert_eq!(output.status.code(), Some(2), "{flag} {value}");
+        let text = stderr(&output);
+        assert!(
+            text.starts_with(&format!("error: invalid value '{value}' for '{flag}")),
+            "{text}"
+        );
+        assert!(text.contains(says), "{flag}: {text}");
+    }
+}

@@ -35,4 +35,8 @@ fn every_fuzz_seed_passes_its_target() {
     for seed in seeds("classic_stream") {
         fuzzing::classic_stream(&std::fs::read(&seed).unwrap());
     }
+    let results = tempfile::tempdir().unwrap();
+    for seed in seeds("results_folder") {
+        fuzzing::results_folder(results.path(), &std::fs::read(&seed).unwrap());
+    }
 }

@@ -172,11 +172,28 @@ fn docker_ad_hoc_dockerfiles_are_benchmarked_with_no_scenario_folder() {
         .unwrap();
     assert!(incremental.status == BuildStatus::Ok);
 
-    // meta.json records the flags, so the run can be resumed from anywhere.
-    let resumed = stagebench(
+    // meta.json records the flags relative to the directory the run started in: the run is
+    // resumed from there, and from elsewhere the sentence names that directory.
+    let elsewhere = stagebench(
         Path::new("/"),
         &["run", "--resume", &out.display().to_string()],
     );
+    assert!(!elsewhere.status.success());
+    let started_in = std::fs::canonicalize(project.path()).unwrap();
+    assert!(
+        stderr(&elsewhere).contains(&format!(
+            "its paths are relative to the directory the run started in, {}; run `stagebench run --resume out` from there",
+            started_in.display()
+        )),
+        "{}",
+        stderr(&elsewhere)
+    );
+    let meta = stagebench::results::RunMeta::read(&out).unwrap();
+    let ad_hoc = meta.settings.ad_hoc.unwrap();
+    assert_eq!(ad_hoc.context, Path::new("adhoc-app"));
+    assert_eq!(ad_hoc.dockerfiles[1].1, Path::new("slim.Dockerfile"));
+    assert_eq!(ad_hoc.touch, [Path::new("adhoc-app/src/a.txt")]);
+    let resumed = stagebench(project.path(), &["run", "--resume", "out"]);
     assert!(resumed.status.success(), "{}", stderr(&resumed));
     assert_eq!(results(&out).len(), 6, "nothing is left to do");
 
