@@ -4,6 +4,8 @@
 //! Data flows one way: [`scenario`] -> [`config`] -> [`plan`] -> [`runner`] (driving
 //! [`engine`]) -> [`results`] on disk -> [`stats`] -> [`report`].
 
+#![forbid(unsafe_code)]
+
 pub mod app;
 pub mod builder;
 pub mod cache_mode;

@@ -1,5 +1,7 @@
 //! The `stagebench` binary: parse, run, print the error chain once, exit.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::Parser;

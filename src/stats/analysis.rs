@@ -150,7 +150,7 @@ pub fn analyze(
     let timed: Vec<&BuildRecord> = records.iter().filter(|r| !r.warmup).collect();
     let order = FirstAppearance::of(&timed, baselines, scenarios);
 
-    let mut accumulators: BTreeMap<GroupKey, Accumulator> = BTreeMap::new();
+    let mut accumulators: BTreeMap<GroupKey, Accumulator<'_>> = BTreeMap::new();
     for record in &timed {
         let Some(key) = order.key(record) else {
             continue;

@@ -2,6 +2,9 @@
 //! daemon; they fail (never skip) when `STAGEBENCH_REQUIRE_DOCKER=1`. Those in `docker_hosts`
 //! also start extra daemons, which needs root.
 
+// Helpers here are test code too: a panic is a failed test with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod cli_errors;
 mod compare_gate;
 mod docker_build;
