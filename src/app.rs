@@ -72,7 +72,7 @@ fn history_command(args: &HistoryArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let written = report::write_history(&history, &out)?;
     let steps: Vec<&crate::history::HistoryPoint> = history.step_changes().collect();
-    println!(
+    crate::outln!(
         "{} runs, {} series, {} step change{}",
         history.runs.len(),
         history.series().len(),
@@ -81,7 +81,7 @@ fn history_command(args: &HistoryArgs) -> anyhow::Result<ExitCode> {
     );
     for point in steps {
         if let Some(change) = point.contrast() {
-            println!(
+            crate::outln!(
                 "  {} {} {} {} ({}, {}): {}",
                 point.started_at.get(..16).unwrap_or(&point.started_at),
                 point.key.scenario,
@@ -176,7 +176,7 @@ fn gate(
     if markdown_to_stdout {
         eprint!("{table}");
     } else {
-        print!("{table}");
+        crate::out!("{table}");
     }
     for sentence in report::gate_sentences(&result) {
         eprintln!("stagebench: {sentence}");
@@ -290,7 +290,7 @@ fn print_table(data: &ReportData, exports_to_stdout: bool) {
     if exports_to_stdout {
         eprint!("{table}");
     } else {
-        print!("{table}");
+        crate::out!("{table}");
     }
 }
 
@@ -638,7 +638,7 @@ fn spawn_interrupt_listener(cancel: CancellationToken) {
 fn list_command(args: &ListArgs) -> anyhow::Result<ExitCode> {
     let dirs = scenario::discover(&args.dir)?;
     if dirs.is_empty() {
-        println!("no scenarios under {}", args.dir.display());
+        crate::outln!("no scenarios under {}", args.dir.display());
         return Ok(ExitCode::SUCCESS);
     }
     let mut broken = 0;
@@ -656,24 +656,24 @@ fn list_command(args: &ListArgs) -> anyhow::Result<ExitCode> {
                         }
                     })
                     .collect();
-                println!("{}  {}", scenario.name, dir.display());
-                println!("    variants: {}", variants.join(", "));
+                crate::outln!("{}  {}", scenario.name, dir.display());
+                crate::outln!("    variants: {}", variants.join(", "));
                 if !scenario.prebuilds.is_empty() {
                     let tags: Vec<&str> =
                         scenario.prebuilds.iter().map(|p| p.tag.as_str()).collect();
-                    println!("    prebuilds: {}", tags.join(", "));
+                    crate::outln!("    prebuilds: {}", tags.join(", "));
                 }
                 if !scenario.profiles.is_empty() {
                     let names: Vec<&str> = scenario.profiles.keys().map(String::as_str).collect();
-                    println!("    profiles: {}", names.join(", "));
+                    crate::outln!("    profiles: {}", names.join(", "));
                 }
                 if let Some(description) = &scenario.description {
-                    println!("    {description}");
+                    crate::outln!("    {description}");
                 }
             }
             Err(error) => {
                 broken += 1;
-                println!("{}  INVALID: {error}", dir.display());
+                crate::outln!("{}  INVALID: {error}", dir.display());
             }
         }
     }
@@ -697,16 +697,16 @@ async fn validate_command(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     for dir in &args.scenarios {
         let problems = validate_scenario(dir, args.profile.as_deref(), engine.as_ref()).await;
         match problems {
-            Ok(problems) if problems.is_empty() => println!("ok: {}", dir.display()),
+            Ok(problems) if problems.is_empty() => crate::outln!("ok: {}", dir.display()),
             Ok(problems) => {
                 problems_total += problems.len();
                 for problem in problems {
-                    println!("problem: {problem}");
+                    crate::outln!("problem: {problem}");
                 }
             }
             Err(error) => {
                 problems_total += 1;
-                println!("problem: {error:#}");
+                crate::outln!("problem: {error:#}");
             }
         }
     }

@@ -29,6 +29,7 @@ pub mod runner;
 pub mod scenario;
 pub mod secrets;
 pub mod stats;
+pub mod stdout;
 pub mod text_file;
 pub mod touch;
 pub mod workdir;

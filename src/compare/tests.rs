@@ -33,7 +33,7 @@ fn record(variant: &str, cache: CacheMode, run: usize, seconds: f64, bytes: u64)
 }
 
 /// A result set of `meta` with the rows of `series`.
-fn set(meta: &RunMeta, series: &[Series]) -> ResultSet {
+fn set(meta: &RunMeta, series: &[Series<'_>]) -> ResultSet {
     let records = series
         .iter()
         .flat_map(|(variant, cache, seconds, bytes)| {

@@ -113,6 +113,31 @@ fn list_shows_scenarios_variants_and_baseline() {
 }
 
 #[test]
+fn a_reader_that_closes_standard_output_early_ends_nothing_in_a_panic() {
+    let dir = write_tree(&[
+        ("scenarios/alpha/single.Dockerfile", "FROM busybox\n"),
+        ("scenarios/alpha/multi.Dockerfile", "FROM busybox\n"),
+    ]);
+    // `stagebench list | head -0`: the pipe's only reader is gone before anything is written.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stagebench"))
+        .arg("list")
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let text = stderr(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(!text.contains("panicked"), "{text}");
+    assert!(
+        text.is_empty(),
+        "a closed pipe is not an error to report: {text}"
+    );
+}
+
+#[test]
 fn bad_flags_are_refused_by_the_parser() {
     let dir = write_tree(PAIR);
     for args in [
