@@ -277,8 +277,42 @@ impl ExtraDaemon {
     pub fn restart(&mut self) {
         // A daemon killed hard leaves its pidfile; dockerd refuses to start over a live one.
         let _ = std::fs::remove_file(self.dir.path().join("docker.pid"));
+        // And its containerd's pidfile: a new dockerd takes the containerd it names over, and
+        // fails with "timeout waiting for containerd to start" when that one is not answering
+        // (seen in a clean CI run: it had died with its dockerd, but stayed unreaped).
+        self.stop_orphaned_containerd();
         self.child = spawn_dockerd(self.dir.path(), &self.args);
         self.wait_until_it_answers();
+    }
+
+    /// Makes sure no containerd of this daemon's is left for a new dockerd to take over. A
+    /// containerd that outlived its dockerd is SIGKILLed (its pidfile names it, and the process
+    /// is checked to be a containerd first) and waited for; the pidfile is removed in any case,
+    /// since dockerd takes a pid that still exists for a running containerd, and a killed one
+    /// that nothing has reaped (a zombie, where the machine's init does not reap) still exists.
+    fn stop_orphaned_containerd(&self) {
+        let pidfile = self.dir.path().join("exec/containerd/containerd.pid");
+        let pid = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|text| text.trim().parse::<u32>().ok());
+        if let Some(pid) = pid {
+            // State Z: killed already, only not reaped.
+            let is_running_containerd = || {
+                std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                    stat.contains("(containerd)") && !stat.contains("(containerd) Z")
+                })
+            };
+            if is_running_containerd() {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while is_running_containerd() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+        let _ = std::fs::remove_file(pidfile);
     }
 
     /// `unix:///...`.
