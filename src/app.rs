@@ -333,12 +333,18 @@ async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Resul
         );
         return Ok(ExitCode::SUCCESS);
     }
-    if let Some(name) = &args.baseline
-        && let Err(problem) = gateable(name, settings.options.runs, args.gate.require_runs)
-    {
-        eprintln!("stagebench: {problem}");
-        return Ok(ExitCode::from(EXIT_USAGE));
-    }
+    // The baseline is read and checked before anything is built, and that same reading is
+    // what the run is compared with at its end.
+    let saved = match &args.baseline {
+        Some(name) => match gateable(name, settings.options.runs, args.gate.require_runs) {
+            Ok(saved) => Some(saved),
+            Err(problem) => {
+                eprintln!("stagebench: {problem}");
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+        },
+        None => None,
+    };
     let hosts = connect_all(&settings.endpoints, &settings.build_secret_values).await;
     let cancel = CancellationToken::new();
     spawn_interrupt_listener(cancel.clone());
@@ -447,23 +453,25 @@ async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Resul
         );
     }
     let clean = failed == 0 && !outcome.unfinished && outcome.problems.is_empty();
-    let gate_exit = baselines(args, &settings, &outcome.out_dirs, clean);
+    let gate_exit = baselines(args, &settings, saved, &outcome.out_dirs, clean);
     if !clean {
         return Ok(ExitCode::from(EXIT_FAILURE));
     }
     Ok(gate_exit.unwrap_or(ExitCode::SUCCESS))
 }
 
-/// `--baseline NAME` compares the run with the saved baseline (returning the gate's exit code);
-/// `--save-baseline NAME` then saves the run as that baseline, but only when it ran cleanly,
-/// since a baseline with holes would let later regressions pass.
+/// `--baseline NAME` compares the run with `saved`, the baseline NAME as read before the run
+/// (returning the gate's exit code); `--save-baseline NAME` then saves the run as that
+/// baseline, but only when it ran cleanly, since a baseline with holes would let later
+/// regressions pass.
 fn baselines(
     args: &RunArgs,
     settings: &RunSettings,
+    saved: Option<ResultSet>,
     out_dirs: &[std::path::PathBuf],
     clean: bool,
 ) -> Option<ExitCode> {
-    if args.baseline.is_none() && args.save_baseline.is_none() {
+    if saved.is_none() && args.save_baseline.is_none() {
         return None;
     }
     let mut parts = Vec::new();
@@ -482,25 +490,16 @@ fn baselines(
         eprintln!("stagebench: the run wrote no results, so it was neither compared nor saved");
         return Some(ExitCode::from(EXIT_FAILURE));
     };
-    let mut exit = None;
-    if let Some(name) = &args.baseline {
-        exit = Some(match saved_baseline(name) {
-            Ok(saved) => {
-                gate(
-                    &saved,
-                    &current,
-                    thresholds(&args.gate, settings.options.noise_threshold),
-                    args.gate.allow_different_hosts,
-                    None,
-                )
-                .0
-            }
-            Err(problem) => {
-                eprintln!("stagebench: {problem}");
-                ExitCode::from(EXIT_USAGE)
-            }
-        });
-    }
+    let mut exit = saved.map(|saved| {
+        gate(
+            &saved,
+            &current,
+            thresholds(&args.gate, settings.options.noise_threshold),
+            args.gate.allow_different_hosts,
+            None,
+        )
+        .0
+    });
     let gate_passed = exit.as_ref().is_none_or(|code| *code == ExitCode::SUCCESS);
     if let Some(name) = &args.save_baseline {
         if !gate_passed {
@@ -524,16 +523,17 @@ fn baselines(
     exit
 }
 
-/// Whether a run of `runs` runs can be gated against the baseline NAME, asked before anything is
-/// built: the baseline must exist and be readable, and the run must make the runs the gate needs.
-fn gateable(name: &str, runs: u32, required_runs: usize) -> Result<(), String> {
-    saved_baseline(name)?;
+/// The baseline NAME, when a run of `runs` runs can be gated against it, asked before anything
+/// is built: the baseline must exist and be readable, and the run must make the runs the gate
+/// needs.
+fn gateable(name: &str, runs: u32, required_runs: usize) -> Result<ResultSet, String> {
+    let saved = saved_baseline(name)?;
     if usize::try_from(runs).is_ok_and(|runs| runs < required_runs) {
         return Err(format!(
             "--runs {runs} cannot be gated against baseline `{name}`, which needs {required_runs} successful runs of each series (--require-runs); run at least {required_runs}, or lower --require-runs"
         ));
     }
-    Ok(())
+    Ok(saved)
 }
 
 /// The baseline NAME, or a sentence saying why there is none to compare with.
