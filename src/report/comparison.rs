@@ -100,10 +100,11 @@ pub fn compare_markdown(result: &CompareResult) -> String {
         );
     }
     out.push('\n');
-    for sentence in gate_sentences(result) {
+    let sentences = gate_sentences(result);
+    for sentence in &sentences {
         let _ = writeln!(out, "- {sentence}");
     }
-    if !gate_sentences(result).is_empty() {
+    if !sentences.is_empty() {
         out.push('\n');
     }
     for line in footer(result).into_iter().skip(1) {
