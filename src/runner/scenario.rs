@@ -610,10 +610,11 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         if !trail.printed_images.is_empty() || !trail.printed_containers.is_empty() {
             let variant = &self.variants[index];
             let path = &variant.variant.dockerfile;
-            let text = std::fs::read_to_string(path).map_err(|source| RunError::Read {
-                path: path.clone(),
-                source,
-            })?;
+            let text =
+                crate::text_file::read_string_no_follow(path).map_err(|source| RunError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
             for reference in dockerfile::read_facts(&text, &variant.build_args).images {
                 if reference.name.eq_ignore_ascii_case("scratch") {
                     anchors.from_scratch = true;
