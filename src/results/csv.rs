@@ -20,8 +20,9 @@ pub trait CsvRow: Serialize + DeserializeOwned {
     const HEADER: &'static [&'static str];
 
     /// Why a row that parsed cannot be a measurement stagebench made (a successful build that
-    /// took no time), as the end of a sentence that starts with the file and line; `None` when
-    /// it can be. Readers refuse such rows rather than let statistics drop them in silence.
+    /// took no time, a name that could leave the folder), as the end of a sentence that starts
+    /// with the file and line; `None` when it can be. Readers refuse such rows rather than let
+    /// statistics drop them in silence or name a file after them.
     fn refusal(&self) -> Option<String> {
         None
     }

@@ -192,6 +192,11 @@ impl CsvRow for LayerRecord {
         "run_id",
         "seq",
     ];
+
+    /// Its names are names stagebench writes (see `names`).
+    fn refusal(&self) -> Option<String> {
+        super::names::row_refusal(&self.scenario, &self.variant, Some(&self.host))
+    }
 }
 
 impl CsvRow for WasteRecord {
@@ -210,4 +215,9 @@ impl CsvRow for WasteRecord {
         "run_id",
         "seq",
     ];
+
+    /// Its names are names stagebench writes (see `names`).
+    fn refusal(&self) -> Option<String> {
+        super::names::row_refusal(&self.scenario, &self.variant, Some(&self.host))
+    }
 }

@@ -3,40 +3,30 @@
 //! and from forks, and reports, charts and histories name files after these names.
 //!
 //! Which fields: the `scenario`, `variant` and `host` columns of `results.csv`, `steps.csv`,
-//! `layers.csv` and `waste.csv`, and in `meta.json` every scenario's `name`, `host`, `baseline`
-//! and variant names, every host's `name` (measured and as given), and the `--variant` names of
-//! the settings. `builder` and `cache` are read as enumerations, which refuse any other value;
-//! no other field becomes part of a path.
+//! `layers.csv` and `waste.csv` (each row as it is read, by [`CsvRow::refusal`], so that the
+//! refusal names the file and line as every other refused row does), and in `meta.json` every
+//! scenario's `name`, `host`, `baseline` and variant names, every host's `name` (measured and as
+//! given), and the `--variant` names of the settings. `builder` and `cache` are read as
+//! enumerations, which refuse any other value; no other field becomes part of a path.
+//!
+//! [`CsvRow::refusal`]: super::csv::CsvRow::refusal
 
-use super::layers::{LayerRecord, WasteRecord};
 use super::meta::RunMeta;
-use super::record::BuildRecord;
-use super::steps::StepRecord;
 use super::store::StoreError;
 use crate::names::NameKind;
 
-/// The rows of one table, each as its (scenario, variant, host).
-type NamedRows<'a> = Vec<(&'a str, &'a str, &'a str)>;
-
-/// Refuses the first row of `rows` (the rows of the table `label` names) whose scenario,
-/// variant or host is not a name stagebench writes, with one sentence naming the table, the row
-/// (1-based, the header not counted), the column and the name.
-pub(super) fn check_rows(label: &str, rows: &NamedRows<'_>) -> Result<(), StoreError> {
-    for (index, (scenario, variant, host)) in rows.iter().enumerate() {
-        for (kind, column, value) in [
-            (NameKind::Scenario, "scenario", scenario),
-            (NameKind::Variant, "variant", variant),
-            (NameKind::Host, "host", host),
-        ] {
-            kind.check(value).map_err(|rule| {
-                refusal(
-                    &format!("{label}, row {}, column `{column}`", index + 1),
-                    &rule,
-                )
-            })?;
-        }
-    }
-    Ok(())
+/// Why a row naming `scenario`, `variant` and `host` cannot be read, when one of them is not a
+/// name stagebench writes: the end of a sentence that starts with the file and line. `host` is
+/// `None` for a row of `results.csv` without one (schema 1), which takes meta.json's host.
+pub(super) fn row_refusal(scenario: &str, variant: &str, host: Option<&str>) -> Option<String> {
+    [
+        (NameKind::Scenario, Some(scenario)),
+        (NameKind::Variant, Some(variant)),
+        (NameKind::Host, host),
+    ]
+    .into_iter()
+    .find_map(|(kind, name)| kind.check(name?).err())
+    .map(|rule| not_read(&rule))
 }
 
 /// The names of `meta`; `origin` names the file in messages.
@@ -87,38 +77,15 @@ pub(super) fn check_meta(meta: &RunMeta, origin: &str) -> Result<(), StoreError>
         ));
     }
     for (place, kind, name) in names {
-        kind.check(name).map_err(|rule| refusal(&place, &rule))?;
+        kind.check(name)
+            .map_err(|rule| StoreError::Input(format!("{place}: {}", not_read(&rule))))?;
     }
     Ok(())
 }
 
-/// A row that names a scenario, a variant and a host.
-pub(super) trait Named {
-    /// Its (scenario, variant, host).
-    fn names(&self) -> (&str, &str, &str);
-}
-
-/// Implements [`Named`] for a row with `scenario`, `variant` and `host` fields.
-macro_rules! named {
-    ($($row:ty),*) => {$(
-        impl Named for $row {
-            fn names(&self) -> (&str, &str, &str) {
-                (self.scenario.as_str(), self.variant.as_str(), self.host.as_str())
-            }
-        }
-    )*};
-}
-named!(BuildRecord, StepRecord, LayerRecord, WasteRecord);
-
-/// The names of each of `rows`.
-pub(super) fn of<T: Named>(rows: &[T]) -> NamedRows<'_> {
-    rows.iter().map(Named::names).collect()
-}
-
-fn refusal(place: &str, rule: &str) -> StoreError {
-    StoreError::Input(format!(
-        "{place}: {rule}, so it is not used in a file name and the folder is not read"
-    ))
+/// A name's rule broken, and what follows from it.
+fn not_read(rule: &str) -> String {
+    format!("{rule}, so it is not used in a file name and the folder is not read")
 }
 
 #[cfg(test)]
@@ -142,7 +109,7 @@ mod tests {
     }
 
     #[test]
-    fn every_name_field_is_checked_with_the_file_and_field_named() {
+    fn every_name_field_is_checked_with_the_file_and_line_or_key_named() {
         /// The file edited, how, and what the refusal says.
         type Case = (&'static str, Box<dyn Fn(&str) -> String>, &'static str);
         let cases: Vec<Case> = vec![
@@ -164,7 +131,7 @@ mod tests {
             (
                 RESULTS_FILE,
                 Box::new(|t| t.replacen("\ngo-service,multi,", "\ngo-service,a/b,", 1)),
-                "results.csv, row 2, column `variant`: variant name `a/b`",
+                "results.csv:3: variant name `a/b`",
             ),
             (
                 RESULTS_FILE,
@@ -173,7 +140,7 @@ mod tests {
                         .replace(",\n", ",,local\n")
                         .replacen(",,local\n", ",,..\n", 1)
                 }),
-                "results.csv, row 1, column `host`: host name `..`",
+                "results.csv:2: host name `..`",
             ),
         ];
         for (file, edit, says) in cases {
@@ -183,6 +150,21 @@ mod tests {
             assert!(error.ends_with("the folder is not read"), "{error}");
             assert_eq!(error.lines().count(), 1, "{error}");
         }
+    }
+
+    #[test]
+    fn a_row_without_a_host_needs_a_host_in_meta_json() {
+        let dir = edited(META_FILE, str::to_string);
+        let mut meta = crate::results::RunMeta::read(dir.path()).unwrap();
+        meta.hosts.clear();
+        meta.write(dir.path()).unwrap();
+        let error = ResultSet::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            error.ends_with(
+                "results.csv: a row names no host and meta.json lists none, so the folder is not read"
+            ),
+            "{error}"
+        );
     }
 
     #[test]
@@ -218,9 +200,7 @@ mod tests {
             .unwrap();
             let error = ResultSet::load(dir.path()).unwrap_err().to_string();
             assert!(
-                error.contains(&format!(
-                    "{file}, row 1, column `scenario`: scenario name `../../escape`"
-                )),
+                error.contains(&format!("{file}:2: scenario name `../../escape`")),
                 "{file}: {error}"
             );
         }
@@ -245,9 +225,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            error.contains(
-                "summary.json (runs), row 1, column `variant`: variant name `single/../..`"
-            ),
+            error.contains("summary.json (runs[0]): variant name `single/../..`"),
             "{error}"
         );
     }

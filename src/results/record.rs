@@ -225,10 +225,15 @@ impl CsvRow for BuildRecord {
         "compressed_bytes",
     ];
 
-    /// A successful build took a finite, positive time; any build's time is finite and never
-    /// negative. Statistics cannot take a logarithm of anything else, and would otherwise drop
-    /// the series' comparison without a word.
+    /// Its names are names stagebench writes (see `names`; a row without a host takes
+    /// meta.json's). A successful build took a finite, positive time; any build's time is
+    /// finite and never negative. Statistics cannot take a logarithm of anything else, and would
+    /// otherwise drop the series' comparison without a word.
     fn refusal(&self) -> Option<String> {
+        let host = (!self.host.is_empty()).then_some(self.host.as_str());
+        if let Some(problem) = super::names::row_refusal(&self.scenario, &self.variant, host) {
+            return Some(problem);
+        }
         let seconds = self.build_seconds;
         let successful = match self.status {
             BuildStatus::Ok => true,

@@ -106,9 +106,15 @@ impl CsvRow for StepRecord {
         "seq",
     ];
 
-    /// A step starts at a finite offset into its build, 0 or more, and takes a finite time, 0
-    /// or more (a cached step can take none): stage breakdowns add these up.
+    /// Its names are names stagebench writes (see `names`). A step starts at a finite offset
+    /// into its build, 0 or more, and takes a finite time, 0 or more (a cached step can take
+    /// none): stage breakdowns add these up.
     fn refusal(&self) -> Option<String> {
+        if let Some(problem) =
+            super::names::row_refusal(&self.scenario, &self.variant, Some(&self.host))
+        {
+            return Some(problem);
+        }
         [
             ("started_offset_s", self.started_offset_s),
             ("seconds", self.seconds),

@@ -66,6 +66,7 @@ impl ResultSet {
         let records: Vec<BuildRecord> =
             read_rows(&dir.join(RESULTS_FILE)).map_err(StoreError::Input)?;
         let mut set = ResultSet::with_identity(meta, records);
+        check_hosts_given(&set, &dir.join(RESULTS_FILE).display().to_string())?;
         let builds: BTreeSet<(&str, &str, u32)> = set
             .records
             .iter()
@@ -74,8 +75,6 @@ impl ResultSet {
         let steps = read_details(&dir.join(STEPS_FILE), &builds)?;
         let layers = read_details(&dir.join(LAYERS_FILE), &builds)?;
         let waste = read_details(&dir.join(WASTE_FILE), &builds)?;
-        let label = |file: &str| dir.join(file).display().to_string();
-        names::check_rows(&label(RESULTS_FILE), &names::of(&set.records))?;
         set.steps = steps;
         set.layers = layers;
         set.waste = waste;
@@ -135,10 +134,7 @@ impl ResultSet {
             records.push(record);
         }
         let set = ResultSet::with_identity(meta, records);
-        names::check_rows(
-            &format!("{} (runs)", path.display()),
-            &names::of(&set.records),
-        )?;
+        check_hosts_given(&set, &format!("{} (runs)", path.display()))?;
         Ok(set)
     }
 
@@ -359,6 +355,17 @@ impl ResultSet {
     }
 }
 
+/// A row without a host (schema 1) takes the first host of meta.json, whose name is checked
+/// with the others; a meta.json that lists none leaves it without a name to be read under.
+fn check_hosts_given(set: &ResultSet, table: &str) -> Result<(), StoreError> {
+    if set.records.iter().any(|r| r.host.is_empty()) {
+        return Err(StoreError::Input(format!(
+            "{table}: a row names no host and {META_FILE} lists none, so the folder is not read"
+        )));
+    }
+    Ok(())
+}
+
 /// A size (a `*_bytes` field) of a run in a summary.json that is not a whole number of bytes,
 /// in words naming the field: serde's own message would not name it.
 fn fractional_size(run: &serde_json::Value) -> Option<String> {
@@ -450,9 +457,9 @@ pub fn find_results_folders(dir: &Path) -> Vec<PathBuf> {
 
 /// The rows of a detail table (`steps.csv`, `layers.csv`, `waste.csv`) whose build is in
 /// `builds`; none when the folder predates the table. Rows of a build whose row never made it
-/// to results.csv (a run killed between the two writes) belong to no measurement. Every row's
-/// names are checked first, kept or not.
-fn read_details<T: CsvRow + OfBuild + names::Named>(
+/// to results.csv (a run killed between the two writes) belong to no measurement. Every row is
+/// checked as it is read (its names too), kept or not.
+fn read_details<T: CsvRow + OfBuild>(
     path: &Path,
     builds: &BTreeSet<(&str, &str, u32)>,
 ) -> Result<Vec<T>, StoreError> {
@@ -460,7 +467,6 @@ fn read_details<T: CsvRow + OfBuild + names::Named>(
         return Ok(Vec::new());
     }
     let rows: Vec<T> = read_rows(path).map_err(StoreError::Input)?;
-    names::check_rows(&path.display().to_string(), &names::of(&rows))?;
     Ok(rows
         .into_iter()
         .filter(|row| builds.contains(&row.build_identity()))

@@ -1,6 +1,7 @@
 //! Results folders arrive as CI artifacts and from forks: one whose scenario, variant or host
 //! names would make file names outside it is refused by `report`, `merge`, `history` and
-//! `compare` with one sentence naming the file and the field, and nothing is written anywhere.
+//! `compare` with one sentence naming the file and the line or key, and nothing is written
+//! anywhere.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -68,7 +69,7 @@ fn hostile_names_in_a_results_folder_are_refused_and_nothing_is_written_anywhere
             str::to_string,
             |rows| rows.replace(",single,", ",../../../escape,"),
             [
-                "results.csv, row 1, column `variant`",
+                "results.csv:2: variant name",
                 "variant name `../../../escape`",
                 "must start with a letter or digit",
             ],
@@ -81,7 +82,7 @@ fn hostile_names_in_a_results_folder_are_refused_and_nothing_is_written_anywhere
                     .replace(",\n", ",,../../../escape\n")
             },
             [
-                "results.csv, row 1, column `host`",
+                "results.csv:2: host name",
                 "host name `../../../escape`",
                 "must start with a letter or digit",
             ],
@@ -122,7 +123,7 @@ fn hostile_names_in_a_results_folder_are_refused_and_nothing_is_written_anywhere
     let message = stderr(&output);
     assert_eq!(message.trim().lines().count(), 1, "{message}");
     assert!(
-        message.contains("a/b/c/host/results.csv, row 1, column `host`"),
+        message.contains("a/b/c/host/results.csv:2: host name"),
         "{message}"
     );
     assert_eq!(before, snapshot(root.path()), "history a wrote something");
