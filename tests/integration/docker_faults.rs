@@ -11,18 +11,9 @@ use stagebench::results::BuildStatus;
 
 use crate::extra_daemons::ExtraDaemon;
 use crate::support::{
-    RemoveOnDrop, docker_daemon, results, spawn_stagebench, stagebench, stderr, wait_for_rows,
-    write_tree,
+    RemoveOnDrop, docker_daemon, process_runs, results, spawn_stagebench, stagebench, stderr,
+    wait_for_process, wait_for_rows, write_tree,
 };
-
-/// Whether a process whose command line is exactly `command` runs on this machine (a build's
-/// RUN step runs as a process of the host, inside the daemon's container).
-fn process_runs(command: &str) -> bool {
-    Command::new("pgrep")
-        .args(["-f", &format!("^{command}$")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 #[test]
 fn docker_a_buildkit_build_past_the_timeout_is_cancelled_on_the_daemon() {
@@ -49,11 +40,7 @@ fn docker_a_buildkit_build_past_the_timeout_is_cancelled_on_the_daemon() {
             "out",
         ],
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !process_runs("sleep 47") {
-        assert!(Instant::now() < deadline, "the RUN step never started");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_process("sleep 47", Duration::from_secs(30));
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let rows = results(&dir.path().join("out"));

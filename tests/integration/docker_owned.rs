@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use stagebench::results::BuildStatus;
 
 use crate::support::{
     RemoveOnDrop, container_ids, dangling_images, docker_cli, docker_daemon, final_image_tag,
-    results, spawn_stagebench, stagebench, stderr, write_tree,
+    results, spawn_stagebench, stagebench, stderr, wait_for_process, write_tree,
 };
 
 /// Runs the docker CLI and returns its trimmed standard output, failing the test on an error.
@@ -59,25 +59,21 @@ fn volumes_of(id: &str) -> Vec<String> {
     .collect()
 }
 
-/// Whether a process whose command line is exactly `command` runs on this machine.
-fn process_runs(command: &str) -> bool {
-    Command::new("pgrep")
-        .args(["-f", &format!("^{command}$")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// Waits until a build's `RUN` step runs `command`.
-fn wait_for_process(command: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !process_runs(command) {
-        assert!(
-            Instant::now() < deadline,
-            "the RUN step `{command}` never started"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+/// One classic cold build of each variant with a 6-second --timeout, into `out`.
+const CLASSIC_CUT_SHORT: [&str; 12] = [
+    "run",
+    ".",
+    "--builder",
+    "classic",
+    "--runs",
+    "1",
+    "--cache",
+    "cold",
+    "--timeout",
+    "6",
+    "--out",
+    "out",
+];
 
 /// Removes containers (with their anonymous volumes) when dropped.
 struct RemoveContainersOnDrop(Vec<String>);
@@ -105,24 +101,8 @@ fn docker_a_container_someone_starts_during_a_cut_short_classic_build_survives_w
     ]);
     let containers_before = container_ids();
     let dangling_before = dangling_images();
-    let child = spawn_stagebench(
-        dir.path(),
-        &[
-            "run",
-            ".",
-            "--builder",
-            "classic",
-            "--runs",
-            "1",
-            "--cache",
-            "cold",
-            "--timeout",
-            "6",
-            "--out",
-            "out",
-        ],
-    );
-    wait_for_process("sleep 53");
+    let child = spawn_stagebench(dir.path(), &CLASSIC_CUT_SHORT);
+    wait_for_process("sleep 53", Duration::from_secs(60));
     // Someone else's container, with an anonymous volume, created while the build runs.
     let theirs = docker(&["run", "-d", "-v", "/data", "busybox:latest", "sleep", "300"]);
     let _theirs = RemoveContainersOnDrop(vec![theirs.clone()]);
@@ -203,23 +183,7 @@ fn docker_a_build_printing_fake_image_and_container_lines_removes_nothing_of_any
     ]);
     let dangling_before = dangling_images();
     let containers_before = container_ids();
-    let output = stagebench(
-        dir.path(),
-        &[
-            "run",
-            ".",
-            "--builder",
-            "classic",
-            "--runs",
-            "1",
-            "--cache",
-            "cold",
-            "--timeout",
-            "6",
-            "--out",
-            "out",
-        ],
-    );
+    let output = stagebench(dir.path(), &CLASSIC_CUT_SHORT);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let rows = results(&dir.path().join("out"));
     for row in &rows {

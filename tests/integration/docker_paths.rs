@@ -2,26 +2,7 @@
 //! its repository or with --allow-context-above, and says what it sends; meta.json and the
 //! reports hold no path of the machine that ran; --resume says where to run it from.
 
-use std::path::{Path, PathBuf};
-
-use crate::support::{RemoveOnDrop, docker_daemon, stagebench, stderr, write_tree};
-
-/// Every file under `dir`.
-fn all_files(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                found.push(path);
-            }
-        }
-    }
-    found
-}
+use crate::support::{RemoveOnDrop, docker_daemon, files_under, stagebench, stderr, write_tree};
 
 /// Every string in `value` that is an absolute path, with the key it is under, except the
 /// Docker endpoints (a socket's address names the daemon, not a file of the run).
@@ -120,7 +101,7 @@ fn docker_a_context_above_needs_its_repository_and_meta_json_holds_no_machine_pa
     // No file the run wrote names a path of this machine.
     let tree_path = tree.path().display().to_string();
     let root_path = root.display().to_string();
-    for file in all_files(&out) {
+    for file in files_under(&out) {
         let bytes = std::fs::read(&file).unwrap();
         let text = String::from_utf8_lossy(&bytes);
         for machine in [&tree_path, &root_path] {

@@ -2,33 +2,16 @@
 //! file or printed.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use sha2::{Digest, Sha256};
 use stagebench::results::BuildStatus;
 
 use crate::support::{
-    RemoveOnDrop, docker_cli, docker_daemon, results, stagebench, stagebench_with_env, stderr,
-    write_tree,
+    RemoveOnDrop, docker_cli, docker_daemon, files_under, results, stagebench, stagebench_with_env,
+    stderr, write_tree,
 };
-
-/// Every file under `dir`, read as bytes.
-fn all_files(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                found.push((path.clone(), std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    found
-}
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
@@ -160,9 +143,9 @@ fn assert_never_printed_or_written(secrets: &[&str], output: &Output, out: &Path
     let printed = [output.stdout.as_slice(), output.stderr.as_slice()].concat();
     let mut places = vec![("printed output".to_string(), printed)];
     places.extend(
-        all_files(out)
+        files_under(out)
             .into_iter()
-            .map(|(path, bytes)| (path.display().to_string(), bytes)),
+            .map(|path| (path.display().to_string(), std::fs::read(&path).unwrap())),
     );
     for (place, bytes) in &places {
         for (how, view) in decoded_views(bytes) {
@@ -175,6 +158,33 @@ fn assert_never_printed_or_written(secrets: &[&str], output: &Output, out: &Path
             }
         }
     }
+}
+
+/// Runs one timed build of each variant of `tree`'s scenario `scenario` in the cache modes
+/// `cache`, with `flags` and the environment `envs`, into `tree/out`, with the JSON and Markdown
+/// exports printed too, so that every form the results are printed in is searched. Returns what
+/// the run printed and its results folder.
+fn run_printing_exports(
+    tree: &Path,
+    scenario: &str,
+    cache: &str,
+    flags: &[&str],
+    envs: &[(&str, &str)],
+) -> (Output, PathBuf) {
+    let out = tree.join("out");
+    let out_arg = out.display().to_string();
+    let dir = tree.join(scenario).display().to_string();
+    let mut args = vec!["run", &dir, "--runs", "1", "--cache", cache];
+    args.extend(flags);
+    args.extend([
+        "--out",
+        &out_arg,
+        "--export-json",
+        "-",
+        "--export-markdown",
+        "-",
+    ]);
+    (stagebench_with_env(tree, &args, envs), out)
 }
 
 #[test]
@@ -200,32 +210,16 @@ fn docker_secret_build_arguments_are_used_but_never_written_or_printed() {
         ),
     ]);
     let _cleanup = RemoveOnDrop(vec!["stagebench/secret-test".to_string()]);
-    let out = tree.path().join("out");
-    let out_arg = out.display().to_string();
-    let dir = tree.path().join("secret-test").display().to_string();
     let token_arg = format!("TOKEN={token}");
     let other_arg = format!("OTHER={other}");
-    let output = stagebench(
+    let (output, out) = run_printing_exports(
         tree.path(),
-        &[
-            "run",
-            &dir,
-            "--runs",
-            "1",
-            "--cache",
-            "cold,warm",
-            "--build-arg",
-            &token_arg,
-            "--secret-build-arg",
-            &other_arg,
-            "--out",
-            &out_arg,
-            "--export-json",
-            "-",
-            "--export-markdown",
-            "-",
-        ],
+        "secret-test",
+        "cold,warm",
+        &["--build-arg", &token_arg, "--secret-build-arg", &other_arg],
+        &[],
     );
+    let out_arg = out.display().to_string();
     let rows = results(&out);
     let single: Vec<_> = rows.iter().filter(|r| r.variant == "single").collect();
     assert!(
@@ -277,31 +271,20 @@ fn docker_buildkit_secrets_reach_run_mount_but_no_output_and_no_image() {
         ),
     ]);
     let _cleanup = RemoveOnDrop(vec!["stagebench/secret-mount".to_string()]);
-    let out = tree.path().join("out");
-    let out_arg = out.display().to_string();
-    let dir = tree.path().join("secret-mount").display().to_string();
-    let output = stagebench_with_env(
+    let (output, out) = run_printing_exports(
         tree.path(),
+        "secret-mount",
+        "cold,warm",
         &[
-            "run",
-            &dir,
-            "--runs",
-            "1",
-            "--cache",
-            "cold,warm",
             "--secret",
             "id=token,src=secret-mount/token",
             "--secret",
             "id=api,env=STAGEBENCH_TEST_API_SECRET",
-            "--out",
-            &out_arg,
-            "--export-json",
-            "-",
-            "--export-markdown",
-            "-",
         ],
         &[("STAGEBENCH_TEST_API_SECRET", from_env)],
     );
+    let out_arg = out.display().to_string();
+    let dir = tree.path().join("secret-mount").display().to_string();
     let rows = results(&out);
     let single: Vec<_> = rows.iter().filter(|r| r.variant == "single").collect();
     assert!(
@@ -490,31 +473,18 @@ fn secret_forms_are_never_written_or_printed(builder: &str) {
         .collect();
     let tree = write_tree(&files);
     let _cleanup = RemoveOnDrop(vec![format!("stagebench/{scenario}")]);
-    let out = tree.path().join("out");
-    let out_arg = out.display().to_string();
-    let dir = tree.path().join(&scenario).display().to_string();
     let multi_arg = format!("MULTI={multi}");
-    let output = stagebench_with_env(
+    let (output, out) = run_printing_exports(
         tree.path(),
+        &scenario,
+        "cold",
         &[
-            "run",
-            &dir,
-            "--runs",
-            "1",
-            "--cache",
-            "cold",
             "--builder",
             builder,
             "--secret-build-arg",
             "TOKEN",
             "--secret-build-arg",
             &multi_arg,
-            "--out",
-            &out_arg,
-            "--export-json",
-            "-",
-            "--export-markdown",
-            "-",
         ],
         &[("TOKEN", token)],
     );
@@ -596,32 +566,20 @@ fn docker_url_credentials_are_never_recorded_or_printed() {
         "FROM busybox:latest\nRUN echo ok > /ok\n",
     )]);
     let _cleanup = RemoveOnDrop(vec!["stagebench/url-creds".to_string()]);
-    let out = tree.path().join("out");
-    let out_arg = out.display().to_string();
-    let dir = tree.path().join("url-creds").display().to_string();
     let local_arg = format!("local={local}");
     let remote_arg = format!("--docker-host=remote=tcp://sbuser:sbpass-4f2e9c@127.0.0.1:{port}");
-    let output = stagebench(
+    let (output, out) = run_printing_exports(
         tree.path(),
+        "url-creds",
+        "cold",
         &[
-            "run",
-            &dir,
-            "--runs",
-            "1",
-            "--cache",
-            "cold",
             "--docker-host",
             &local_arg,
             &remote_arg,
             "--build-arg=PROXY=http://sbuser:sbpass-4f2e9c@127.0.0.1:3128",
             "--on-every-host",
-            "--out",
-            &out_arg,
-            "--export-json",
-            "-",
-            "--export-markdown",
-            "-",
         ],
+        &[],
     );
     let printed = stderr(&output);
     assert!(!output.status.success(), "{printed}");

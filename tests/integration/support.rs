@@ -1,9 +1,10 @@
 //! Helpers shared by the integration tests.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use stagebench::results::{BuildRecord, ResultSet};
 
@@ -238,4 +239,42 @@ pub fn final_image_tag(out: &Path, variant: &str) -> String {
         .unwrap_or_else(|| panic!("{} has no variant {variant}", out.display()))
         .image_tag
         .clone()
+}
+
+/// Whether a process whose command line is exactly `command` runs on this machine (a build's
+/// RUN step runs as a process of the host, inside the daemon's container).
+pub fn process_runs(command: &str) -> bool {
+    Command::new("pgrep")
+        .args(["-f", &format!("^{command}$")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Waits until a build's `RUN` step runs `command`, failing the test after `within`.
+pub fn wait_for_process(command: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    while !process_runs(command) {
+        assert!(
+            Instant::now() < deadline,
+            "the RUN step `{command}` never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Every file under `dir`.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found
 }
