@@ -21,10 +21,7 @@ use crate::dockerfile;
 use crate::engine::{BuildRequest, Daemon};
 use crate::plan::ScenarioPlan;
 use crate::results::{BaseImageMeta, PrebuildMeta};
-use crate::scenario::{BuildArgs, MANIFEST_FILE};
-
-/// The namespace of every image tag stagebench gives.
-const OWN_NAMESPACE: &str = "stagebench/";
+use crate::scenario::{BuildArgs, IMAGE_NAMESPACE, MANIFEST_FILE};
 
 /// Refuses, before any build, a prebuild whose tag outside `stagebench/` already names an image
 /// on `daemon` that this run did not build (an earlier invocation of the run, recorded in
@@ -38,7 +35,7 @@ pub(super) async fn check_prebuild_tags<D: Daemon>(
     for plan in scenarios {
         let scenario = &settings.scenarios[plan.scenario];
         for prebuild in &scenario.prebuilds {
-            if prebuild.tag.starts_with(OWN_NAMESPACE) {
+            if prebuild.tag.starts_with(IMAGE_NAMESPACE) {
                 continue;
             }
             let Some(image) = daemon.image(&prebuild.tag).await? else {
@@ -57,7 +54,7 @@ pub(super) async fn check_prebuild_tags<D: Daemon>(
                     file: scenario.dir.join(MANIFEST_FILE),
                     tag: prebuild.tag.clone(),
                     host: host.to_string(),
-                    suggestion: format!("{OWN_NAMESPACE}{}", prebuild.tag.replace('/', "-")),
+                    suggestion: format!("{IMAGE_NAMESPACE}{}", prebuild.tag.replace('/', "-")),
                 });
             }
         }

@@ -419,6 +419,10 @@ impl Scenario {
 /// The longest tag Docker accepts.
 const TAG_MAX_CHARS: usize = 128;
 
+/// The namespace of every image repository stagebench tags into: a scenario's
+/// ([`image_repository_for`]), and the prebuild tags a run may move.
+pub const IMAGE_NAMESPACE: &str = "stagebench/";
+
 /// `stagebench/<name>`, with the name lower-cased and reduced to what Docker allows in a
 /// repository path (letters, digits and single separators). When that changed the name (`Go_Service`
 /// becomes `go-service`), `_` and the first 8 hex digits of the SHA-256 of the exact name are
@@ -438,9 +442,9 @@ pub fn image_repository_for(name: &str) -> String {
         kept => kept,
     };
     if component == name {
-        format!("stagebench/{component}")
+        format!("{IMAGE_NAMESPACE}{component}")
     } else {
-        format!("stagebench/{component}_{}", short_hash(name))
+        format!("{IMAGE_NAMESPACE}{component}_{}", short_hash(name))
     }
 }
 
@@ -481,7 +485,7 @@ fn name_from_dir(root: &Path) -> String {
             }
         })
         .skip_while(|c| !c.is_ascii_alphanumeric())
-        .take(100)
+        .take(crate::names::MAX_NAME_CHARS)
         .collect();
     if cleaned.is_empty() {
         "scenario".to_string()
