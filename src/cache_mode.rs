@@ -1,4 +1,6 @@
-//! The three cache states a build is measured in.
+//! The cache states a build is measured in: three on one machine that keeps its cache, three on a
+//! fresh CI machine whose cache and prebuilt stages come from a registry. This is the one place
+//! that says what each mode means; the plan, the runner and the reports ask it.
 
 use std::fmt;
 
@@ -20,7 +22,7 @@ use crate::builder::Builder;
     Deserialize,
     clap::ValueEnum,
 )]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum CacheMode {
     /// Nothing of the scenario cached; base and prebuild images present.
     Cold,
@@ -28,11 +30,31 @@ pub enum CacheMode {
     Warm,
     /// Everything cached, then the scenario's listed source files changed.
     Incremental,
+    /// A fresh CI machine with no cache to import: nothing of the scenario local but the base
+    /// images; prebuilds are pulled from the registry inside the timed build.
+    CiCold,
+    /// A fresh CI machine importing the inline cache of the image the previous job pushed
+    /// (`BUILDKIT_INLINE_CACHE=1`): it holds the final stage's layers only.
+    CiInline,
+    /// A fresh CI machine importing the inline cache of every named stage, each built with its
+    /// target and pushed to its own tag, plus the final image's: the every-stage cache the
+    /// daemon's API can export.
+    CiStages,
 }
 
 impl CacheMode {
-    /// All modes in the order a run measures them.
-    pub const ALL: [CacheMode; 3] = [CacheMode::Cold, CacheMode::Warm, CacheMode::Incremental];
+    /// All modes in the order a run measures and reports them.
+    pub const ALL: [CacheMode; 6] = [
+        CacheMode::Cold,
+        CacheMode::Warm,
+        CacheMode::Incremental,
+        CacheMode::CiCold,
+        CacheMode::CiInline,
+        CacheMode::CiStages,
+    ];
+
+    /// The modes a run measures unless `--cache` says otherwise: those that need no registry.
+    pub const LOCAL: [CacheMode; 3] = [CacheMode::Cold, CacheMode::Warm, CacheMode::Incremental];
 
     /// The name used on the command line and in files.
     pub fn as_str(self) -> &'static str {
@@ -40,6 +62,84 @@ impl CacheMode {
             CacheMode::Cold => "cold",
             CacheMode::Warm => "warm",
             CacheMode::Incremental => "incremental",
+            CacheMode::CiCold => "ci-cold",
+            CacheMode::CiInline => "ci-inline",
+            CacheMode::CiStages => "ci-stages",
+        }
+    }
+
+    /// Whether a build in this mode runs as on a fresh CI machine, with a registry.
+    pub fn is_ci(self) -> bool {
+        match self {
+            CacheMode::Cold | CacheMode::Warm | CacheMode::Incremental => false,
+            CacheMode::CiCold | CacheMode::CiInline | CacheMode::CiStages => true,
+        }
+    }
+
+    /// Whether the mode's builds are measured only when the scenario lists files to edit; a CI
+    /// mode builds the edit when there is one (the commit under test), else the unchanged source.
+    pub fn needs_touch_files(self) -> bool {
+        match self {
+            CacheMode::Incremental => true,
+            CacheMode::Cold
+            | CacheMode::Warm
+            | CacheMode::CiCold
+            | CacheMode::CiInline
+            | CacheMode::CiStages => false,
+        }
+    }
+
+    /// What the build imports from the registry.
+    pub fn imports(self) -> CacheImport {
+        match self {
+            CacheMode::Cold | CacheMode::Warm | CacheMode::Incremental | CacheMode::CiCold => {
+                CacheImport::Nothing
+            }
+            CacheMode::CiInline => CacheImport::FinalImage,
+            CacheMode::CiStages => CacheImport::EveryStage,
+        }
+    }
+
+    /// One sentence for reports: what a row in this mode measured.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            CacheMode::Cold => "nothing of the scenario cached; base and prebuild images present",
+            CacheMode::Warm => "everything cached and nothing changed: the no-op rebuild",
+            CacheMode::Incremental => {
+                "everything cached, then the scenario's listed source files edited"
+            }
+            CacheMode::CiCold => {
+                "a fresh CI machine (base images only) with no cache to import; prebuilds pulled from the registry inside the timed build"
+            }
+            CacheMode::CiInline => {
+                "a fresh CI machine importing the inline cache of the image the previous job pushed, which holds the final stage's layers only"
+            }
+            CacheMode::CiStages => {
+                "a fresh CI machine importing the inline cache of every named stage and of the final image, each pushed by the previous job"
+            }
+        }
+    }
+}
+
+/// Which registry cache a CI build imports (`--cache-from`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheImport {
+    /// None.
+    Nothing,
+    /// The final image's inline cache.
+    FinalImage,
+    /// The inline cache of every named stage, each pushed to its own tag, and the final image's.
+    EveryStage,
+}
+
+impl CacheImport {
+    /// Whether the import holds the layers of a stage: the final stage's are in the final image's
+    /// inline cache, an intermediate stage's only in its own.
+    pub fn holds_stage(self, is_final_stage: bool) -> bool {
+        match self {
+            CacheImport::Nothing => false,
+            CacheImport::FinalImage => is_final_stage,
+            CacheImport::EveryStage => true,
         }
     }
 }
@@ -79,6 +179,12 @@ pub struct Preparation {
     pub needs_primed_cache: bool,
     /// Whose cache the preparation empties.
     pub empties_cache_of: CacheScope,
+    /// Make the daemon a fresh CI machine: every variant's images of this run, the prebuild
+    /// images and the run's build-cache records removed, base images kept; prebuilds are
+    /// referenced by their registry copies.
+    pub fresh_machine: bool,
+    /// What the build imports from the registry.
+    pub imports: CacheImport,
 }
 
 /// Which variants' caches a preparation empties.
@@ -102,6 +208,8 @@ impl Preparation {
             edit_sources: false,
             needs_primed_cache: false,
             empties_cache_of: CacheScope::Nothing,
+            fresh_machine: false,
+            imports: CacheImport::Nothing,
         };
         match (mode, builder) {
             (CacheMode::Cold, Builder::BuildKit) => Preparation {
@@ -125,6 +233,20 @@ impl Preparation {
             (CacheMode::Incremental, Builder::BuildKit | Builder::Classic) => Preparation {
                 edit_sources: true,
                 needs_primed_cache: true,
+                ..nothing
+            },
+            // Only BuildKit imports an inline cache; `config` refuses the CI modes with the
+            // classic builder, so its row is the BuildKit one.
+            (
+                CacheMode::CiCold | CacheMode::CiInline | CacheMode::CiStages,
+                Builder::BuildKit | Builder::Classic,
+            ) => Preparation {
+                prune_build_cache: true,
+                remove_variant_images: true,
+                edit_sources: true,
+                empties_cache_of: CacheScope::EveryVariant,
+                fresh_machine: true,
+                imports: mode.imports(),
                 ..nothing
             },
         }
@@ -159,8 +281,16 @@ impl CacheCheck {
                 "a warm build ran {} of {total_steps} steps instead of taking them from cache",
                 total_steps - cached_steps
             )),
-            // An edit may invalidate any number of steps, so the count proves nothing here.
-            CacheMode::Incremental => CacheCheck::Holds,
+            // With nothing imported, a step from cache came from a record older than the run,
+            // as in a cold build.
+            CacheMode::CiCold if cached_steps == 0 => CacheCheck::Holds,
+            CacheMode::CiCold if !no_cache => CacheCheck::RedoWithoutCache,
+            CacheMode::CiCold => CacheCheck::Mismatch(format!(
+                "a ci-cold build took {cached_steps} of {total_steps} steps from cache even with the cache ignored"
+            )),
+            // An edit may invalidate any number of steps, and what an import serves is what is
+            // measured, so the count proves nothing here.
+            CacheMode::Incremental | CacheMode::CiInline | CacheMode::CiStages => CacheCheck::Holds,
         }
     }
 }
@@ -188,9 +318,48 @@ mod tests {
     }
 
     #[test]
+    fn every_ci_mode_starts_from_a_fresh_machine_and_imports_what_its_name_says() {
+        for mode in CacheMode::ALL.into_iter().filter(|m| m.is_ci()) {
+            let preparation = Preparation::for_mode(mode, Builder::BuildKit);
+            assert!(
+                preparation.fresh_machine && preparation.prune_build_cache,
+                "{mode}"
+            );
+            assert!(
+                preparation.edit_sources && !preparation.needs_primed_cache,
+                "{mode}"
+            );
+            assert_eq!(preparation.empties_cache_of, CacheScope::EveryVariant);
+            assert_eq!(preparation.imports, mode.imports());
+        }
+        assert_eq!(CacheMode::CiCold.imports(), CacheImport::Nothing);
+        assert!(!CacheImport::FinalImage.holds_stage(false));
+        assert!(CacheImport::FinalImage.holds_stage(true));
+        assert!(CacheImport::EveryStage.holds_stage(false));
+        let names: Vec<&str> = CacheMode::ALL.iter().map(|m| m.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "cold",
+                "warm",
+                "incremental",
+                "ci-cold",
+                "ci-inline",
+                "ci-stages"
+            ]
+        );
+        for mode in CacheMode::ALL {
+            let json = serde_json::to_string(&mode).unwrap_or_default();
+            assert_eq!(json, format!("\"{mode}\""));
+            let parsed = <CacheMode as clap::ValueEnum>::from_str(mode.as_str(), false);
+            assert_eq!(parsed, Ok(mode));
+        }
+    }
+
+    #[test]
     fn only_cold_empties_a_cache_and_only_a_buildkit_cold_run_empties_everyone_s() {
         for builder in [Builder::BuildKit, Builder::Classic] {
-            for mode in CacheMode::ALL {
+            for mode in CacheMode::LOCAL {
                 let preparation = Preparation::for_mode(mode, builder);
                 assert_eq!(
                     preparation.needs_primed_cache,
@@ -202,6 +371,7 @@ mod tests {
                     mode != CacheMode::Cold
                 );
                 assert_eq!(preparation.edit_sources, mode == CacheMode::Incremental);
+                assert!(!preparation.fresh_machine);
             }
         }
         let buildkit = Preparation::for_mode(CacheMode::Cold, Builder::BuildKit);

@@ -117,6 +117,125 @@ fn note_image(facts: &mut DockerfileFacts, seen: &mut BTreeSet<String>, name: St
     }
 }
 
+/// `text` with every image reference named in `renames` (as written, without variable
+/// expansion) replaced by its new name: the `FROM` image, `COPY`/`ADD --from=` and
+/// `RUN --mount=...,from=`. A CI build refers to a prebuild by its registry copy, as a CI job's
+/// Dockerfile would; everything else, comments and line breaks included, is left as it is.
+pub fn with_images_renamed(text: &str, renames: &BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut continued = false;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        let starts_instruction = !continued && !body.trim_start().starts_with('#');
+        out.push_str(&if starts_instruction || continued {
+            rename_in_line(line, renames, starts_instruction)
+        } else {
+            line.to_string()
+        });
+        if !body.trim_start().starts_with('#') {
+            continued = body.trim_end().ends_with('\\');
+        }
+    }
+    out
+}
+
+/// Renames the references in one physical line, keeping its whitespace. `first` says whether the
+/// line starts an instruction (so its first word is the keyword).
+fn rename_in_line(line: &str, renames: &BTreeMap<String, String>, first: bool) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut keyword: Option<String> = None;
+    let mut positional = 0;
+    let mut rest = line;
+    while !rest.is_empty() {
+        let word_start = rest
+            .find(|c: char| !c.is_whitespace())
+            .unwrap_or(rest.len());
+        out.push_str(&rest[..word_start]);
+        rest = &rest[word_start..];
+        let word_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let word = &rest[..word_end];
+        rest = &rest[word_end..];
+        if word.is_empty() {
+            break;
+        }
+        if first && keyword.is_none() {
+            keyword = Some(word.to_ascii_uppercase());
+            out.push_str(word);
+            continue;
+        }
+        let renamed = match keyword.as_deref() {
+            Some("FROM") if !word.starts_with("--") => {
+                positional += 1;
+                match renames.get(word) {
+                    Some(new) if positional == 1 => new.clone(),
+                    _ => word.to_string(),
+                }
+            }
+            Some("COPY" | "ADD") | None => match word.strip_prefix("--from=") {
+                Some(source) => match renames.get(source) {
+                    Some(new) => format!("--from={new}"),
+                    None => word.to_string(),
+                },
+                None => word.to_string(),
+            },
+            Some("RUN") => match word.strip_prefix("--mount=") {
+                Some(mount) => {
+                    let options: Vec<String> = mount
+                        .split(',')
+                        .map(|option| match option.strip_prefix("from=") {
+                            Some(source) => match renames.get(source) {
+                                Some(new) => format!("from={new}"),
+                                None => option.to_string(),
+                            },
+                            None => option.to_string(),
+                        })
+                        .collect();
+                    format!("--mount={}", options.join(","))
+                }
+                None => word.to_string(),
+            },
+            _ => word.to_string(),
+        };
+        out.push_str(&renamed);
+    }
+    out
+}
+
+/// The stages a build of `target` (or of the last stage) goes through that are named with
+/// `FROM ... AS name`, in order, the target itself left out: what a CI job exports one by one.
+pub fn named_stages_before(text: &str, target: Option<&str>) -> Vec<String> {
+    let stages = read_facts(text, &BTreeMap::new()).stages;
+    let target = target.map(str::to_ascii_lowercase);
+    match target.and_then(|t| stages.iter().position(|s| *s == t)) {
+        Some(end) => stages[..end].to_vec(),
+        // Without a target the last stage is built; if it is named, it is the final image.
+        None => {
+            let last_is_named = last_from_is_named(text);
+            let keep = if last_is_named {
+                stages.len().saturating_sub(1)
+            } else {
+                stages.len()
+            };
+            stages[..keep].to_vec()
+        }
+    }
+}
+
+fn last_from_is_named(text: &str) -> bool {
+    logical_lines(text)
+        .into_iter()
+        .filter_map(|(_, instruction)| {
+            let mut words = instruction.split_whitespace();
+            let keyword = words.next()?;
+            keyword.eq_ignore_ascii_case("FROM").then(|| {
+                let positional: Vec<&str> = words.filter(|w| !w.starts_with("--")).collect();
+                positional.len() >= 3 && positional[1].eq_ignore_ascii_case("as")
+            })
+        })
+        .next_back()
+        .unwrap_or(false)
+}
+
 /// The `# syntax=` parser directive, which must come before any instruction or other comment.
 fn syntax_directive(text: &str) -> Option<String> {
     for raw in text.lines() {
@@ -248,6 +367,49 @@ mod tests {
             .into_iter()
             .map(|i| i.name)
             .collect()
+    }
+
+    #[test]
+    fn a_prebuild_is_renamed_where_an_image_is_named_and_nowhere_else() {
+        let renames = BTreeMap::from([(
+            "stagebench/p:py".to_string(),
+            "127.0.0.1:5000/ci/stagebench/p/prebuild-py:r1".to_string(),
+        )]);
+        let text = "# FROM stagebench/p:py in a comment\n\
+                    FROM --platform=linux/amd64 stagebench/p:py AS py\n\
+                    RUN echo stagebench/p:py\n\
+                    FROM debian:bookworm-slim\r\n\
+                    COPY --chown=1:1 --from=stagebench/p:py /usr/local /usr/local\n\
+                    RUN --mount=type=bind,from=stagebench/p:py,target=/p \\\n    \
+                    cp -r /p /q\n\
+                    COPY --from=py /a /a\n";
+        let renamed = with_images_renamed(text, &renames);
+        assert_eq!(
+            renamed,
+            "# FROM stagebench/p:py in a comment\n\
+             FROM --platform=linux/amd64 127.0.0.1:5000/ci/stagebench/p/prebuild-py:r1 AS py\n\
+             RUN echo stagebench/p:py\n\
+             FROM debian:bookworm-slim\r\n\
+             COPY --chown=1:1 --from=127.0.0.1:5000/ci/stagebench/p/prebuild-py:r1 /usr/local /usr/local\n\
+             RUN --mount=type=bind,from=127.0.0.1:5000/ci/stagebench/p/prebuild-py:r1,target=/p \\\n    \
+             cp -r /p /q\n\
+             COPY --from=py /a /a\n"
+        );
+        assert_eq!(with_images_renamed(text, &BTreeMap::new()), text);
+    }
+
+    #[test]
+    fn the_stages_a_ci_job_exports_are_the_named_ones_before_the_final() {
+        let text = "FROM debian AS deps\nFROM deps AS build\nFROM debian AS runtime\nCOPY --from=build /a /a\n";
+        assert_eq!(named_stages_before(text, None), ["deps", "build"]);
+        assert_eq!(named_stages_before(text, Some("build")), ["deps"]);
+        assert_eq!(
+            named_stages_before(text, Some("Runtime")),
+            ["deps", "build"]
+        );
+        let unnamed_last = "FROM debian AS deps\nFROM debian\nCOPY --from=deps /a /a\n";
+        assert_eq!(named_stages_before(unnamed_last, None), ["deps"]);
+        assert!(named_stages_before("FROM debian\nRUN true\n", None).is_empty());
     }
 
     #[test]

@@ -178,10 +178,7 @@ pub fn plan_scenario(
     let modes: Vec<CacheMode> = CacheMode::ALL
         .into_iter()
         .filter(|m| settings.cache_modes.contains(m))
-        .filter(|m| match m {
-            CacheMode::Incremental => scenario.has_touch_files,
-            CacheMode::Cold | CacheMode::Warm => true,
-        })
+        .filter(|m| !m.needs_touch_files() || scenario.has_touch_files)
         .collect();
     if settings.cache_modes.contains(&CacheMode::Incremental) && !scenario.has_touch_files {
         plan.notes.push(
@@ -318,7 +315,7 @@ mod tests {
     fn each_round_runs_a_variant_s_modes_back_to_back_in_the_seeded_order() {
         let plan = single_host(
             &shape("s", 2, true),
-            &settings(2, 0, &CacheMode::ALL, Builder::BuildKit),
+            &settings(2, 0, &CacheMode::LOCAL, Builder::BuildKit),
         );
         let first = round_order(7, "s", 0, 2);
         let second = round_order(7, "s", 1, 2);
@@ -338,7 +335,7 @@ mod tests {
     fn no_priming_build_when_cold_is_measured() {
         for builder in [Builder::BuildKit, Builder::Classic] {
             for modes in [
-                &CacheMode::ALL[..],
+                &CacheMode::LOCAL[..],
                 &[CacheMode::Cold, CacheMode::Warm],
                 &[CacheMode::Cold, CacheMode::Incremental],
             ] {
@@ -514,7 +511,7 @@ mod tests {
     #[test]
     fn resuming_leaves_out_what_is_done_and_primes_what_needs_it() {
         let scenario = shape("s", 2, true);
-        let settings = settings(2, 0, &CacheMode::ALL, Builder::BuildKit);
+        let settings = settings(2, 0, &CacheMode::LOCAL, Builder::BuildKit);
         let full = single_host(&scenario, &settings);
         // The first invocation finished the first four builds (the first variant of round 1 and
         // the cold run of the second) and died during the second variant's warm run.

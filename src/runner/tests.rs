@@ -454,6 +454,9 @@ async fn an_interrupted_run_resumes_to_the_full_set_of_rows() {
     match interrupted.cache {
         CacheMode::Cold => assert_eq!(primes, 0),
         CacheMode::Warm | CacheMode::Incremental => assert_eq!(primes, 1),
+        CacheMode::CiCold | CacheMode::CiInline | CacheMode::CiStages => {
+            panic!("this run measures no CI mode: {:?}", interrupted.cache)
+        }
     }
     let meta = RunMeta::read(&out).unwrap();
     assert_eq!(meta.invocations.len(), 2);

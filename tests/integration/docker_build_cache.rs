@@ -107,7 +107,10 @@ fn docker_a_cold_run_keeps_other_projects_build_cache_and_its_rows_stay_truly_co
         match row.cache {
             CacheMode::Cold => assert_eq!(row.cached_steps, 0, "a cold row is truly cold: {row:?}"),
             CacheMode::Warm => assert_eq!(row.cached_steps, row.total_steps, "{row:?}"),
-            CacheMode::Incremental => unreachable!(),
+            CacheMode::Incremental
+            | CacheMode::CiCold
+            | CacheMode::CiInline
+            | CacheMode::CiStages => panic!("this run measured only cold and warm: {row:?}"),
         }
     }
     let printed = format!(

@@ -331,9 +331,9 @@ struct VariantData<'a> {
     is_baseline: bool,
     colour: RGBColor,
     /// Its group per cache mode, indexed like [`CacheMode::ALL`].
-    groups: [Option<&'a GroupSummary>; 3],
+    groups: [Option<&'a GroupSummary>; CacheMode::ALL.len()],
     /// Its comparison with the baseline per cache mode, indexed the same way.
-    comparisons: [Option<&'a Comparison>; 3],
+    comparisons: [Option<&'a Comparison>; CacheMode::ALL.len()],
 }
 
 impl<'a> ChartData<'a> {
@@ -343,7 +343,7 @@ impl<'a> ChartData<'a> {
             .iter()
             .enumerate()
             .map(|(index, name)| {
-                let mut groups = [None; 3];
+                let mut groups = [None; CacheMode::ALL.len()];
                 for group in input.groups.iter().filter(|g| {
                     g.key.variant == *name
                         && g.key.scenario == input.scenario
@@ -356,7 +356,7 @@ impl<'a> ChartData<'a> {
                         *slot = Some(group);
                     }
                 }
-                let mut comparisons = [None; 3];
+                let mut comparisons = [None; CacheMode::ALL.len()];
                 for group in groups.iter().flatten() {
                     comparisons[mode_index(group.key.cache)] =
                         input.comparisons.iter().find(|c| c.key == group.key);
@@ -452,6 +452,9 @@ fn mode_index(mode: CacheMode) -> usize {
         CacheMode::Cold => 0,
         CacheMode::Warm => 1,
         CacheMode::Incremental => 2,
+        CacheMode::CiCold => 3,
+        CacheMode::CiInline => 4,
+        CacheMode::CiStages => 5,
     }
 }
 

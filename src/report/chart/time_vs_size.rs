@@ -346,6 +346,37 @@ fn draw_marker<DB: DrawingBackend>(
                 fill.filled(),
             ))?;
         }
+        // The CI modes: a diamond, a triangle pointing down and a hexagon, each outlined the
+        // same way as the triangle.
+        CacheMode::CiCold | CacheMode::CiInline | CacheMode::CiStages => {
+            let (sides, first_vertex_degrees, area_factor) = match mode {
+                CacheMode::CiInline => (3, 270.0, 0.8),
+                CacheMode::CiStages => (6, 0.0, 1.0),
+                _ => (4, 90.0, 0.9),
+            };
+            let sides_f = f64::from(sides);
+            // Area of a regular n-gon of circumradius R: n/2 · R² · sin(2π/n).
+            let radius = (area_factor * area_px2
+                / (sides_f / 2.0 * (2.0 * std::f64::consts::PI / sides_f).sin()))
+            .sqrt();
+            let polygon = |radius: f64| {
+                (0..sides)
+                    .map(|k| {
+                        let angle =
+                            f64::to_radians(first_vertex_degrees + 360.0 * f64::from(k) / sides_f);
+                        (
+                            x + (radius * angle.cos()).round() as i32,
+                            y - (radius * angle.sin()).round() as i32,
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            };
+            // The outline's width measured across a side: the apothem shrinks by OUTLINE_PX
+            // when the circumradius shrinks by OUTLINE_PX / cos(π/n).
+            let inset = f64::from(OUTLINE_PX) / (std::f64::consts::PI / sides_f).cos();
+            root.draw(&Polygon::new(polygon(radius), style::INK.filled()))?;
+            root.draw(&Polygon::new(polygon(radius - inset), fill.filled()))?;
+        }
     }
     Ok(())
 }
