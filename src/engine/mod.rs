@@ -8,6 +8,7 @@
 
 mod build_cache;
 mod endpoint;
+mod login;
 mod output;
 mod session;
 mod steps;
@@ -21,7 +22,8 @@ use std::time::{Duration, Instant};
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::{
     BuildImageOptions, CreateImageOptions, ListContainersOptions, ListImagesOptions,
-    PruneBuildOptions, RemoveContainerOptions, RemoveImageOptions, TagImageOptions,
+    PruneBuildOptions, PushImageOptions, RemoveContainerOptions, RemoveImageOptions,
+    TagImageOptions,
 };
 use bollard::{API_DEFAULT_VERSION, Docker};
 use futures_util::StreamExt;
@@ -36,8 +38,9 @@ pub use endpoint::{
     DEFAULT_SOCKET_URL, Endpoint, EndpointError, LOCAL_HOST_NAME, Scheme, TlsFiles,
     host_name_for_url,
 };
+pub use login::RegistryLogin;
 use steps::StepTracker;
-pub use steps::{BuildEvent, StepCounts, StepTiming, classic_stream_steps};
+pub use steps::{BuildEvent, StepCounts, StepTiming, classic_stream_steps, is_from_instruction};
 
 /// The request timeout bollard applies to waiting for response headers. Builds are bounded by
 /// `--timeout` instead, so this only has to outlast the slowest context upload.
@@ -61,6 +64,14 @@ pub trait Daemon: Send + Sync {
 
     /// Pulls an image, calling `on_status` with each progress line the daemon sends.
     fn pull(
+        &self,
+        name: &str,
+        on_status: &mut (dyn FnMut(&str) + Send),
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// Pushes a local image to the registry its name says, calling `on_status` with each
+    /// progress line the daemon sends.
+    fn push(
         &self,
         name: &str,
         on_status: &mut (dyn FnMut(&str) + Send),
@@ -152,6 +163,8 @@ pub struct Engine {
     session: tokio::sync::Mutex<Option<session::Session>>,
     /// What that session hands to `RUN --mount=type=secret`.
     build_secrets: Arc<BuildSecretValues>,
+    /// Registry logins for pushes, pulls and builds (that session hands them to BuildKit).
+    registry_logins: Arc<Vec<RegistryLogin>>,
     endpoint: Endpoint,
 }
 
@@ -240,6 +253,13 @@ pub struct BuildRequest<'a> {
     pub no_cache: bool,
     /// Redacted from everything the build's stream says, as it arrives.
     pub secrets: &'a Secrets,
+    /// Images whose inline build cache the build may use (`--cache-from`); BuildKit fetches
+    /// their cache metadata from the registry, with the engine's logins.
+    pub cache_from: &'a [String],
+    /// Write the build cache's metadata into the image (BuildKit's `BUILDKIT_INLINE_CACHE=1`),
+    /// so that a pushed copy can serve `cache_from` elsewhere. Sent with the request only:
+    /// `build_args` stays what the caller records.
+    pub inline_cache: bool,
 }
 
 /// How a build ended.
@@ -290,10 +310,13 @@ impl Engine {
             .await
             .map_err(|_| unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())))?
             .map_err(|e| unreachable(connect_reason(&e, endpoint)))?;
+        // Every request passes the login headers through the encoding the daemon reads.
+        let docker = docker.with_request_modifier(login::url_safe_login_headers);
         Ok(Engine {
             df_docker: build_cache::df_client(&docker),
             session: tokio::sync::Mutex::new(None),
             build_secrets: Arc::default(),
+            registry_logins: Arc::default(),
             docker,
             endpoint: endpoint.clone(),
         })
@@ -305,6 +328,13 @@ impl Engine {
         self
     }
 
+    /// This engine, which logs in to registries with `logins`: for pushes and pulls, and for
+    /// every build (the classic builder reads them from the request, BuildKit from the session).
+    pub fn with_registry_logins(mut self, logins: Arc<Vec<RegistryLogin>>) -> Engine {
+        self.registry_logins = logins;
+        self
+    }
+
     /// The id of the open BuildKit session, opened now if there is none or the daemon hung up
     /// on the last one (as it does when it restarts).
     async fn session_id(&self) -> Result<String, String> {
@@ -312,9 +342,13 @@ impl Engine {
         if let Some(open) = session.as_ref().filter(|s| s.is_open()) {
             return Ok(open.id().to_string());
         }
-        let opened = session::open(&self.endpoint, Arc::clone(&self.build_secrets))
-            .await
-            .map_err(|reason| format!("cannot open a BuildKit session: {reason}"))?;
+        let opened = session::open(
+            &self.endpoint,
+            Arc::clone(&self.build_secrets),
+            Arc::clone(&self.registry_logins),
+        )
+        .await
+        .map_err(|reason| format!("cannot open a BuildKit session: {reason}"))?;
         let id = opened.id().to_string();
         *session = Some(opened);
         Ok(id)
@@ -326,10 +360,15 @@ impl Engine {
     }
 
     fn request_error(&self, action: impl Into<String>, error: &BollardError) -> EngineError {
+        self.daemon_error(action, &short_reason(error))
+    }
+
+    /// The daemon's `reason` for failing `action`, with no login's password in it.
+    fn daemon_error(&self, action: impl Into<String>, reason: &str) -> EngineError {
         EngineError::Request {
             endpoint: self.endpoint.display_url(),
             action: action.into(),
-            reason: short_reason(error),
+            reason: login::without_passwords(&self.registry_logins, reason),
         }
     }
 
@@ -405,15 +444,38 @@ impl Daemon for Engine {
             tag: Some(tag.to_string()),
             ..Default::default()
         };
-        let mut stream = self.docker.create_image(Some(options), None, None);
+        let login = login::auth_header(&self.registry_logins, name);
+        let mut stream = self.docker.create_image(Some(options), None, Some(login));
         while let Some(item) = stream.next().await {
             let info = item.map_err(|e| self.request_error(format!("pull {name}"), &e))?;
             if let Some(message) = info.error_detail.and_then(|d| d.message) {
-                return Err(EngineError::Request {
-                    endpoint: self.endpoint.display_url(),
-                    action: format!("pull {name}"),
-                    reason: message,
-                });
+                return Err(self.daemon_error(format!("pull {name}"), &message));
+            }
+            if let Some(status) = info.status {
+                on_status(&status);
+            }
+        }
+        Ok(())
+    }
+
+    async fn push(
+        &self,
+        name: &str,
+        on_status: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<(), EngineError> {
+        let (repository, tag) = split_tag(name);
+        let options = PushImageOptions {
+            tag: Some(tag.to_string()).filter(|t| !t.is_empty()),
+            ..Default::default()
+        };
+        let login = login::auth_header(&self.registry_logins, name);
+        let mut stream = self
+            .docker
+            .push_image(repository, Some(options), Some(login));
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| self.request_error(format!("push {name}"), &e))?;
+            if let Some(message) = info.error_detail.and_then(|d| d.message) {
+                return Err(self.daemon_error(format!("push {name}"), &message));
             }
             if let Some(status) = info.status {
                 on_status(&status);
@@ -434,16 +496,12 @@ impl Daemon for Engine {
             rm: true,
             // Without forcerm the container of a failed classic step stays behind.
             forcerm: true,
-            buildargs: Some(
-                request
-                    .build_args
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect::<HashMap<_, _>>(),
-            ),
+            buildargs: Some(request_build_args(request)),
+            cachefrom: Some(request.cache_from.to_vec()).filter(|refs| !refs.is_empty()),
             target: request.target.unwrap_or_default().to_string(),
             ..Default::default()
         };
+        let logins = Some(login::config_header(&self.registry_logins)).filter(|l| !l.is_empty());
         // The daemon refuses a BuildKit build without a session to serve it. bollard would open
         // one per build and serve it from a task that lives until the daemon hangs up, which it
         // never does (one socket and its buffers per build, for ever), and could not serve
@@ -471,7 +529,7 @@ impl Daemon for Engine {
         let mut tracker = StepTracker::new(request.secrets);
         let started = Instant::now();
         let body = bollard::body_try_stream(request.context.stream());
-        let mut stream = docker.build_image(options, None, Some(body));
+        let mut stream = docker.build_image(options, logins, Some(body));
         let mut stream_error = None;
         let mut transport_error = None;
         while let Some(item) = stream.next().await {
@@ -512,6 +570,15 @@ impl Daemon for Engine {
         {
             result = Err(BuildFailure::ConnectionLost(reason));
         }
+        // A registry's refusal is relayed as the daemon's message; no password may ride along.
+        let result = result.map_err(|failure| match failure {
+            BuildFailure::Daemon(reason) => {
+                BuildFailure::Daemon(login::without_passwords(&self.registry_logins, &reason))
+            }
+            BuildFailure::ConnectionLost(reason) => BuildFailure::ConnectionLost(
+                login::without_passwords(&self.registry_logins, &reason),
+            ),
+        });
         BuildOutcome {
             build_seconds,
             result,
@@ -639,6 +706,20 @@ impl Daemon for Engine {
             Err(e) => Err(self.request_error(format!("remove container {id}"), &e)),
         }
     }
+}
+
+/// The build arguments sent with `request`: the caller's, and BuildKit's switch for inline cache
+/// when the request asks for it.
+fn request_build_args(request: &BuildRequest<'_>) -> HashMap<String, String> {
+    let mut args: HashMap<String, String> = request
+        .build_args
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if request.inline_cache {
+        args.insert("BUILDKIT_INLINE_CACHE".to_string(), "1".to_string());
+    }
+    args
 }
 
 /// Why a connection failed, in words a user can act on: TLS failures name the CA file.

@@ -1,5 +1,5 @@
 //! The BuildKit session each engine serves to its daemon, which hands BuildKit secrets to
-//! `RUN --mount=type=secret`.
+//! `RUN --mount=type=secret` and registry logins to its pulls.
 //!
 //! A BuildKit build names a session: a gRPC server that the client runs over a connection the
 //! daemon upgraded (`POST /session`, `Upgrade: h2c`), and that the daemon calls back for what
@@ -8,8 +8,15 @@
 //! secret. This module opens its own, the way the docker CLI does: it dials the daemon as the
 //! endpoint says (socket, TCP, TLS, or `ssh ... docker system dial-stdio`), upgrades the
 //! connection with hyper, and serves the services bollard-buildkit-proto generates with tonic.
-//! Registry logins are not served (stagebench never passed any): BuildKit pulls anonymously
-//! from a session that offers none.
+//!
+//! It also serves registry logins (`moby.filesync.v1.Auth`): BuildKit, pulling a `FROM` image
+//! or importing a `--cache-from` image's inline cache, asks the session for the credentials of
+//! the registry host and logs in itself. Only `Credentials` is answered (an empty answer for a
+//! host with no login, which BuildKit takes as anonymous). The token methods answer
+//! `Unimplemented`, as a client without token signing keys does: on that answer to
+//! `GetTokenAuthority` BuildKit fetches any bearer token from the registry itself, with the
+//! user name and password `Credentials` gave, and never calls `FetchToken` or
+//! `VerifyTokenAuthority`.
 
 use std::io;
 use std::pin::Pin;
@@ -24,6 +31,12 @@ use bollard_buildkit_proto::health::{
 };
 use bollard_buildkit_proto::moby::buildkit::secrets::v1::secrets_server::{Secrets, SecretsServer};
 use bollard_buildkit_proto::moby::buildkit::secrets::v1::{GetSecretRequest, GetSecretResponse};
+use bollard_buildkit_proto::moby::filesync::v1::auth_server::{Auth, AuthServer};
+use bollard_buildkit_proto::moby::filesync::v1::{
+    CredentialsRequest, CredentialsResponse, FetchTokenRequest, FetchTokenResponse,
+    GetTokenAuthorityRequest, GetTokenAuthorityResponse, VerifyTokenAuthorityRequest,
+    VerifyTokenAuthorityResponse,
+};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -33,6 +46,7 @@ use tokio::task::JoinHandle;
 use tonic::{Request, Response, Status};
 
 use super::endpoint::{Endpoint, Scheme, split_host_port};
+use super::login::{RegistryLogin, login_for, url_safe_login_headers};
 use super::tls;
 use crate::secrets::BuildSecretValues;
 
@@ -40,11 +54,15 @@ use crate::secrets::BuildSecretValues;
 const OPEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The gRPC methods the session serves, announced to the daemon when it is opened.
-const METHODS: [&str; 4] = [
+const METHODS: [&str; 8] = [
     "/grpc.health.v1.Health/Check",
     "/grpc.health.v1.Health/List",
     "/grpc.health.v1.Health/Watch",
     "/moby.buildkit.secrets.v1.Secrets/GetSecret",
+    "/moby.filesync.v1.Auth/Credentials",
+    "/moby.filesync.v1.Auth/FetchToken",
+    "/moby.filesync.v1.Auth/GetTokenAuthority",
+    "/moby.filesync.v1.Auth/VerifyTokenAuthority",
 ];
 
 /// An open session; closed when dropped.
@@ -71,17 +89,23 @@ impl Drop for Session {
     }
 }
 
-/// Opens a session with `endpoint`'s daemon that serves `secrets`. Fails with the reason.
+/// Opens a session with `endpoint`'s daemon that serves `secrets` and `logins`. Fails with the
+/// reason.
 pub(super) async fn open(
     endpoint: &Endpoint,
     secrets: Arc<BuildSecretValues>,
+    logins: Arc<Vec<RegistryLogin>>,
 ) -> Result<Session, String> {
-    tokio::time::timeout(OPEN_TIMEOUT, open_now(endpoint, secrets))
+    tokio::time::timeout(OPEN_TIMEOUT, open_now(endpoint, secrets, logins))
         .await
         .map_err(|_| format!("no answer within {} s", OPEN_TIMEOUT.as_secs()))?
 }
 
-async fn open_now(endpoint: &Endpoint, secrets: Arc<BuildSecretValues>) -> Result<Session, String> {
+async fn open_now(
+    endpoint: &Endpoint,
+    secrets: Arc<BuildSecretValues>,
+    logins: Arc<Vec<RegistryLogin>>,
+) -> Result<Session, String> {
     let id = format!("stagebench-{}", uuid::Uuid::new_v4());
     let connection = dial(endpoint).await?;
     let (mut sender, handshake) = hyper::client::conn::http1::handshake(TokioIo::new(connection))
@@ -122,7 +146,8 @@ async fn open_now(endpoint: &Endpoint, secrets: Arc<BuildSecretValues>) -> Resul
         .await
         .map_err(|e| format!("the session connection was not upgraded: {e}"))?;
     let routes = tonic::service::Routes::new(HealthServer::new(Serving))
-        .add_service(SecretsServer::new(SecretStore(secrets)));
+        .add_service(SecretsServer::new(SecretStore(secrets)))
+        .add_service(AuthServer::new(Logins(logins)));
     // The connection is served here rather than by tonic's server loop, which hands each
     // connection to a task of its own that nothing could end: the session must close when the
     // engine is dropped.
@@ -165,7 +190,7 @@ pub(super) fn buildkit_client(docker: &Docker, id: &str) -> Docker {
                 }
             }
         }
-        request
+        url_safe_login_headers(request)
     })
 }
 
@@ -326,6 +351,48 @@ impl Secrets for SecretStore {
                 "no --secret id={id} was given to stagebench"
             ))),
         }
+    }
+}
+
+/// Hands out registry logins by host.
+struct Logins(Arc<Vec<RegistryLogin>>);
+
+#[tonic::async_trait]
+impl Auth for Logins {
+    async fn credentials(
+        &self,
+        request: Request<CredentialsRequest>,
+    ) -> Result<Response<CredentialsResponse>, Status> {
+        // BuildKit asks with the host as the image reference names it (`127.0.0.1:5000`).
+        let answer = match login_for(&self.0, &request.get_ref().host) {
+            Some(login) => CredentialsResponse {
+                username: login.username.clone(),
+                secret: login.password.clone(),
+            },
+            None => CredentialsResponse::default(),
+        };
+        Ok(Response::new(answer))
+    }
+
+    async fn fetch_token(
+        &self,
+        _request: Request<FetchTokenRequest>,
+    ) -> Result<Response<FetchTokenResponse>, Status> {
+        Err(Status::unimplemented("not served"))
+    }
+
+    async fn get_token_authority(
+        &self,
+        _request: Request<GetTokenAuthorityRequest>,
+    ) -> Result<Response<GetTokenAuthorityResponse>, Status> {
+        Err(Status::unimplemented("not served"))
+    }
+
+    async fn verify_token_authority(
+        &self,
+        _request: Request<VerifyTokenAuthorityRequest>,
+    ) -> Result<Response<VerifyTokenAuthorityResponse>, Status> {
+        Err(Status::unimplemented("not served"))
     }
 }
 

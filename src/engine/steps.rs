@@ -61,6 +61,10 @@ pub struct StepCounts {
 
 /// One step of one build as the daemon ran it: a Dockerfile instruction, or the builder's own
 /// work (BuildKit's `exporting to image`), with when it started and how long it took.
+///
+/// A stage's `FROM` is a step too (step 1 of its stage, instruction `FROM <image>`): it runs
+/// nothing, but when the base image has to come from a registry its time is the pull's. It is
+/// not counted in [`StepCounts`] (see [`is_from_instruction`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepTiming {
     /// The stage's `AS` name, or its index (`0`, `1`, ...) when it has none; empty for the
@@ -78,6 +82,16 @@ pub struct StepTiming {
     pub seconds: f64,
     /// Whether it was taken from cache.
     pub cached: bool,
+}
+
+/// Whether `instruction` is a stage's `FROM`, as a [`StepTiming`] names it: BuildKit writes the
+/// image as it resolved it (`FROM docker.io/library/busybox:latest`, with `@sha256:...` once
+/// fetched from a registry), the classic builder as the Dockerfile does (`FROM busybox AS a`).
+pub fn is_from_instruction(instruction: &str) -> bool {
+    instruction
+        .split_whitespace()
+        .next()
+        .is_some_and(|word| word.eq_ignore_ascii_case("FROM"))
 }
 
 #[derive(Debug, Default)]
@@ -297,15 +311,21 @@ impl StepTracker {
             {
                 previous.ended_offset_s = Some(elapsed_s);
             }
-            self.classic_current_is_from = instruction
-                .split_whitespace()
-                .next()
-                .is_some_and(|w| w.eq_ignore_ascii_case("FROM"));
+            self.classic_current_is_from = is_from_instruction(instruction);
             if self.classic_current_is_from {
                 self.classic_stage_name = stage_alias(instruction)
                     .map_or_else(|| self.classic_stages.to_string(), str::to_string);
                 self.classic_stages += 1;
                 self.classic_step_in_stage = 1;
+                // Timed (a base image missing locally is pulled here) but not counted.
+                self.classic_timed.push(ClassicStep {
+                    stage: self.classic_stage_name.clone(),
+                    step: 1,
+                    instruction: instruction.to_string(),
+                    started_offset_s: elapsed_s,
+                    ended_offset_s: None,
+                    cached: false,
+                });
             } else {
                 self.classic_steps += 1;
                 self.classic_step_in_stage += 1;
@@ -396,7 +416,7 @@ impl StepTracker {
                 .values()
                 .filter_map(|vertex| {
                     let started_s = vertex.started_daemon_s?;
-                    let (stage, step, instruction) = buildkit_step(&vertex.name)?;
+                    let (stage, step, instruction) = buildkit_step(&vertex.name);
                     let started_offset_s = (started_s + shift).clamp(0.0, end_offset_s);
                     let ended_offset_s = vertex
                         .completed_daemon_s
@@ -500,14 +520,14 @@ fn stage_alias(instruction: &str) -> Option<&str> {
 /// A BuildKit vertex as a row of `steps.csv`: (stage, step, instruction). `[a 2/3] RUN make`
 /// is step 2 of stage `a`; `[stage-1 2/3] ...` is of the unnamed stage 1; `[2/3] ...`, which
 /// BuildKit writes when the Dockerfile has one stage, is of stage 0. The builder's own work
-/// (`[internal] load build context`, `exporting to image`) has no stage. `FROM` is left out, as
-/// in the step counts: it runs nothing, and the classic builder reports it differently.
-fn buildkit_step(name: &str) -> Option<(String, u32, String)> {
+/// (`[internal] load build context`, `exporting to image`) has no stage. `FROM` is kept, with
+/// its stage (step 1), though the step counts leave it out: pulling the base image is its time.
+fn buildkit_step(name: &str) -> (String, u32, String) {
     let Some(rest) = name.strip_prefix('[') else {
-        return Some((String::new(), 0, name.to_string()));
+        return (String::new(), 0, name.to_string());
     };
     let Some((label, instruction)) = rest.split_once("] ") else {
-        return Some((String::new(), 0, name.to_string()));
+        return (String::new(), 0, name.to_string());
     };
     // BuildKit pads the step number to the width of the count: `[python  2/12]`.
     let (stage_label, fraction) = match label.rsplit_once(' ') {
@@ -519,11 +539,8 @@ fn buildkit_step(name: &str) -> Option<(String, u32, String)> {
         .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)))
         .map(|(a, _)| a)
     else {
-        return Some((String::new(), 0, name.to_string()));
+        return (String::new(), 0, name.to_string());
     };
-    if instruction.starts_with("FROM ") {
-        return None;
-    }
     let stage = match stage_label {
         "" => "0".to_string(),
         label => label
@@ -532,7 +549,7 @@ fn buildkit_step(name: &str) -> Option<(String, u32, String)> {
             .unwrap_or(label)
             .to_string(),
     };
-    Some((stage, step, instruction.to_string()))
+    (stage, step, instruction.to_string())
 }
 
 /// BuildKit names Dockerfile steps `[stage 2/5] RUN ...`; internal vertices (`[internal] load
@@ -567,7 +584,13 @@ mod tests {
             " ---> Using cache\n",
         ]);
         assert_eq!((counts.total_steps, counts.cached_steps), (1, 1));
-        assert!(timings.iter().all(|t| t.cached));
+        // The FROM is timed but never cached; the one counted step is.
+        assert!(
+            timings
+                .iter()
+                .all(|t| t.cached != is_from_instruction(&t.instruction)),
+            "{timings:?}"
+        );
     }
 
     #[test]
@@ -867,6 +890,15 @@ mod tests {
             rows,
             [
                 ("", 0, "[internal] load build context", 0.6, 1.0, false),
+                // A stage's FROM is kept with its time, though it is not counted.
+                (
+                    "a",
+                    1,
+                    "FROM docker.io/library/busybox:latest",
+                    1.6,
+                    0.0,
+                    false
+                ),
                 ("1", 2, "RUN sleep 3", 1.6, 3.0, false),
                 ("a", 2, "RUN sleep 3", 1.6, 3.0, false),
                 ("2", 2, "COPY --from=a /x /x", 4.6, 0.0, true),
@@ -887,17 +919,20 @@ mod tests {
     fn a_single_stage_s_steps_are_of_stage_0() {
         assert_eq!(
             buildkit_step("[2/2] RUN make"),
-            Some(("0".to_string(), 2, "RUN make".to_string()))
+            ("0".to_string(), 2, "RUN make".to_string())
         );
-        assert_eq!(buildkit_step("[build 1/3] FROM debian"), None);
+        assert_eq!(
+            buildkit_step("[build 1/3] FROM debian"),
+            ("build".to_string(), 1, "FROM debian".to_string())
+        );
         // Step numbers are padded to the width of the count; the stage is the same.
         assert_eq!(
             buildkit_step("[python  2/12] COPY a /a"),
-            Some(("python".to_string(), 2, "COPY a /a".to_string()))
+            ("python".to_string(), 2, "COPY a /a".to_string())
         );
         assert_eq!(
             buildkit_step("[ 3/16] RUN make"),
-            Some(("0".to_string(), 3, "RUN make".to_string()))
+            ("0".to_string(), 3, "RUN make".to_string())
         );
     }
 
@@ -931,7 +966,9 @@ mod tests {
         assert_eq!(
             rows,
             [
+                ("a", 1, "FROM busybox:latest AS a", 0.1, 0.1, false),
                 ("a", 2, "RUN sleep 1", 0.2, 1.2, false),
+                ("1", 1, "FROM busybox:latest", 1.4, 0.1, false),
                 ("1", 2, "RUN echo hi", 1.5, 0.1, true),
                 ("1", 3, "COPY --from=a /x /x", 1.6, 0.6, false),
             ]

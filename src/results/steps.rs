@@ -12,7 +12,7 @@ use super::csv::CsvRow;
 use super::record::{BuildRecord, Seconds};
 use crate::builder::Builder;
 use crate::cache_mode::CacheMode;
-use crate::engine::StepTiming;
+use crate::engine::{StepTiming, is_from_instruction};
 
 /// File name of the step table in a results folder.
 pub const STEPS_FILE: &str = "steps.csv";
@@ -79,9 +79,15 @@ impl StepRecord {
             .collect()
     }
 
-    /// Whether the step is a Dockerfile instruction rather than the builder's own work.
+    /// Whether the step is a Dockerfile instruction rather than the builder's own work or a
+    /// stage's `FROM`, which the step counts leave out too.
     pub fn is_dockerfile_step(&self) -> bool {
-        !self.stage.is_empty()
+        !self.stage.is_empty() && !self.is_from()
+    }
+
+    /// Whether the step is a stage's `FROM`: its time is the base image's pull, if any.
+    pub fn is_from(&self) -> bool {
+        !self.stage.is_empty() && self.step == 1 && is_from_instruction(&self.instruction)
     }
 }
 

@@ -23,7 +23,13 @@ pub(super) enum Call {
         tag: String,
         no_cache: bool,
         edited: bool,
+        /// The images whose inline cache the build was given.
+        cache_from: Vec<String>,
+        /// Whether the build was asked to write inline cache.
+        inline_cache: bool,
     },
+    /// An image pushed to its registry.
+    Push(String),
     /// A build-cache prune.
     Prune,
     /// One build-cache record pruned.
@@ -195,6 +201,15 @@ impl Daemon for FakeDaemon {
         Ok(())
     }
 
+    async fn push(
+        &self,
+        name: &str,
+        _on_status: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<(), EngineError> {
+        self.lock().calls.push(Call::Push(name.to_string()));
+        Ok(())
+    }
+
     async fn build(
         &self,
         request: &BuildRequest<'_>,
@@ -208,6 +223,8 @@ impl Daemon for FakeDaemon {
                 tag: without_run_id(request.tag).to_string(),
                 no_cache: request.no_cache,
                 edited: request.context.is_edited(),
+                cache_from: request.cache_from.to_vec(),
+                inline_cache: request.inline_cache,
             });
             (state.builds, state.clock_s)
         };

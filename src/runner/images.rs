@@ -205,6 +205,8 @@ impl<D: Daemon> ScenarioRun<'_, D> {
                 builder: settings.options.builder,
                 no_cache: false,
                 secrets: &settings.secrets,
+                cache_from: &[],
+                inline_cache: false,
             };
             self.emit(RunEvent::BuildStarted {
                 host: self.host().to_string(),

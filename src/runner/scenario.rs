@@ -349,6 +349,8 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             builder: settings.options.builder,
             no_cache: prepared.no_cache,
             secrets: &settings.secrets,
+            cache_from: &[],
+            inline_cache: false,
         };
         let started_at = now_rfc3339();
         let before = Before {
