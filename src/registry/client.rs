@@ -665,7 +665,10 @@ impl RegistryClient {
         }
         let reason = reason.unwrap_or_else(|| {
             if chain.iter().any(|c| c.contains("dns error")) {
-                format!("cannot resolve the host name ({})", chain.join(": "))
+                format!(
+                    "cannot resolve its host name ({})",
+                    chain.last().map_or("no address", String::as_str)
+                )
             } else {
                 chain.join(": ")
             }
