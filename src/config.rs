@@ -916,4 +916,3 @@ mod tests {
         assert_eq!(named.len(), 2);
     }
 }
-
