@@ -345,6 +345,11 @@ async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Resul
         },
         None => None,
     };
+    // A registry that does not answer or refuses the credentials would fail the first cached
+    // build minutes in; it is asked once before any build instead.
+    if let Some(access) = &settings.registry {
+        access.client()?.check().await?;
+    }
     let hosts = connect_all(&settings.endpoints, &settings.build_secret_values).await;
     let cancel = CancellationToken::new();
     spawn_interrupt_listener(cancel.clone());
@@ -685,6 +690,9 @@ fn list_command(args: &ListArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn validate_command(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+    if let Some(access) = crate::config::registry_access(args.registry.as_deref())? {
+        access.client()?.check().await?;
+    }
     // One connection for all scenarios; without a daemon the static checks still run.
     let engine = match Endpoint::from_environment() {
         Ok(endpoint) => Engine::connect(&endpoint).await,

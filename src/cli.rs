@@ -298,6 +298,16 @@ pub struct RunArgs {
     /// When --baseline calls a change a regression.
     #[command(flatten)]
     pub gate: GateArgs,
+    /// The container registry the CI-style cache modes keep their cache and prebuilt stages
+    /// in, as HOST[:PORT][/PREFIX]: plain http for a loopback host, https for any other, with
+    /// the credentials `docker login` stored. Checked before any build.
+    #[arg(
+        long,
+        env = "STAGEBENCH_REGISTRY",
+        value_name = "HOST[:PORT][/PREFIX]",
+        value_parser = text(any_text)
+    )]
+    pub registry: Option<String>,
     /// Exports.
     #[command(flatten)]
     pub export: ExportArgs,
@@ -320,6 +330,16 @@ pub struct ValidateArgs {
     /// A `[profile.NAME]` whose build arguments apply when reading Dockerfiles.
     #[arg(long, value_name = "NAME", value_parser = text(any_text))]
     pub profile: Option<String>,
+    /// The container registry the CI-style cache modes keep their cache and prebuilt stages
+    /// in, as HOST[:PORT][/PREFIX]: plain http for a loopback host, https for any other, with
+    /// the credentials `docker login` stored. Checked that it answers and takes the credentials.
+    #[arg(
+        long,
+        env = "STAGEBENCH_REGISTRY",
+        value_name = "HOST[:PORT][/PREFIX]",
+        value_parser = text(any_text)
+    )]
+    pub registry: Option<String>,
 }
 
 /// The most timed runs per variant and cache mode (`--runs`).

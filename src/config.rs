@@ -16,6 +16,7 @@ use crate::cli::{MAX_RUNS, MAX_TIMEOUT_SECONDS, MAX_WARMUP, RunArgs};
 use crate::engine::{Endpoint, EndpointError, Scheme};
 use crate::error::ScenarioError;
 use crate::plan::{PlanSettings, ScenarioShape};
+use crate::registry::{Registry, RegistryAccess, RegistryError};
 use crate::results::{
     BuildKey, HostSpec, RecordedSettings, ResultSet, RunOptions, StoreError, is_results_folder,
 };
@@ -51,6 +52,9 @@ pub enum ConfigError {
     /// The folder to resume cannot be read.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The registry's credentials cannot be read.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
     /// Flags that do not fit together.
     #[error("{0}")]
     Usage(String),
@@ -94,6 +98,9 @@ pub struct RunSettings {
     pub build_secret_values: Arc<BuildSecretValues>,
     /// The working directory (canonical), which meta.json's paths are relative to.
     pub working_dir: PathBuf,
+    /// `--registry` (or `STAGEBENCH_REGISTRY`) with the credentials the docker config holds
+    /// for it, read once here; `options.registry` records its location only.
+    pub registry: Option<RegistryAccess>,
 }
 
 impl RunSettings {
@@ -103,7 +110,19 @@ impl RunSettings {
         command_line: Vec<String>,
     ) -> Result<RunSettings, ConfigError> {
         if let Some(dir) = &args.resume {
-            return RunSettings::for_resume(dir, command_line);
+            let settings = RunSettings::for_resume(dir, command_line)?;
+            return match (&args.registry, &settings.options.registry) {
+                (Some(given), recorded) if Some(given) != recorded.as_ref() => {
+                    Err(ConfigError::Resume {
+                        dir: dir.clone(),
+                        reason: format!(
+                            "--registry (or STAGEBENCH_REGISTRY) {given} is not the registry the run started with ({}); continue it with that one",
+                            recorded.as_deref().unwrap_or("none")
+                        ),
+                    })
+                }
+                _ => Ok(settings),
+            };
         }
         let working_dir = working_dir()?;
         let scenarios = if args.dockerfiles.is_empty() {
@@ -143,6 +162,7 @@ impl RunSettings {
             },
         };
         let endpoints = endpoints_from_flags(&args.docker_hosts, &args.contexts)?;
+        let registry = registry_access(args.registry.as_deref())?;
         let build_secrets = parse_build_secrets(&args.secrets, args.builder, &working_dir)?;
         let (inputs, mut warnings) = scan_inputs(&scenarios, &out)?;
         warnings.extend(plain_tcp_warnings(&endpoints));
@@ -173,6 +193,7 @@ impl RunSettings {
                 on_every_host: args.on_every_host,
                 prune: args.prune,
                 noise_threshold: args.noise_threshold,
+                registry: registry.as_ref().map(|a| a.registry.to_string()),
             },
             out,
             command_line: recorded_command_line(&command_line, &working_dir),
@@ -185,6 +206,7 @@ impl RunSettings {
             secrets: Secrets::default(),
             build_secret_values: Arc::default(),
             working_dir,
+            registry,
         }
         .with_secrets(
             secrets::secret_build_args_from_flags(&args.secret_build_args)
@@ -266,6 +288,7 @@ impl RunSettings {
             })
             .collect::<Result<Vec<_>, _>>()?;
         warnings.extend(plain_tcp_warnings(&endpoints));
+        let registry = registry_access(recorded.options.registry.as_deref())?;
         RunSettings {
             scenarios,
             options: recorded.options,
@@ -280,6 +303,7 @@ impl RunSettings {
             secrets: Secrets::default(),
             build_secret_values: Arc::default(),
             working_dir,
+            registry,
         }
         .with_secrets(BuildArgs::new())
         .map_err(|error| match error {
@@ -358,8 +382,23 @@ impl RunSettings {
             (format!("--secret id={id}"), given)
         }));
         secrets::refuse_short_values(&values).map_err(ConfigError::Usage)?;
-        self.secrets = Secrets::new(names, values.iter().map(|(_, given)| given.value))
-            .map_err(ConfigError::Usage)?;
+        // The registry password reaches the daemon with every push and cached build; should a
+        // build print it, it is redacted like any other secret. A password too short to search
+        // for without redacting ordinary words is left out.
+        let registry_secret = self
+            .registry
+            .as_ref()
+            .and_then(|access| access.credentials.as_ref())
+            .map(|credentials| credentials.secret().as_bytes())
+            .filter(|secret| secrets::too_short(secret).is_none());
+        self.secrets = Secrets::new(
+            names,
+            values
+                .iter()
+                .map(|(_, given)| given.value)
+                .chain(registry_secret),
+        )
+        .map_err(ConfigError::Usage)?;
         if self.secrets.unencoded_parts() > 0 {
             self.warnings.push(format!(
                 "the secret values are too large to search for in every form: the {} longest parts of them (a whole value, or a line of one) are redacted as written, but not percent-encoded, JSON-escaped or in base64",
@@ -776,6 +815,15 @@ fn new_run_id() -> String {
         utc_timestamp(OffsetDateTime::now_utc()),
         fastrand::u32(..0x0100_0000)
     )
+}
+
+/// `--registry` parsed, with the docker config's credentials for it; none without the flag.
+pub fn registry_access(value: Option<&str>) -> Result<Option<RegistryAccess>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let registry = Registry::parse(value).map_err(ConfigError::Usage)?;
+    Ok(Some(RegistryAccess::resolve(registry)?))
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub mod image_analysis;
 pub mod names;
 pub mod plan;
 pub mod progress;
+pub mod registry;
 pub mod report;
 pub mod results;
 pub mod runner;

@@ -115,6 +115,10 @@ pub struct RunOptions {
     /// it is `same` (`--noise-threshold`, in percent on the command line).
     #[serde(default = "default_noise_threshold")]
     pub noise_threshold: f64,
+    /// `--registry HOST[:PORT][/PREFIX]`, as given (credentials are never recorded); none for
+    /// a run without one, and in every folder made before the flag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
 }
 
 /// Default half-width of the noise band: a change inside 5% either way counts as the same. It is
@@ -562,6 +566,7 @@ impl From<v1::RunMeta> for RunMeta {
                     on_every_host: false,
                     prune: prune_mode_before_the_flag(),
                     noise_threshold: default_noise_threshold(),
+                    registry: None,
                 },
                 hosts: vec![HostSpec {
                     name: host.clone(),

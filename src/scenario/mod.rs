@@ -424,11 +424,19 @@ const TAG_MAX_CHARS: usize = 128;
 pub const IMAGE_NAMESPACE: &str = "stagebench/";
 
 /// `stagebench/<name>`, with the name lower-cased and reduced to what Docker allows in a
-/// repository path (letters, digits and single separators). When that changed the name (`Go_Service`
-/// becomes `go-service`), `_` and the first 8 hex digits of the SHA-256 of the exact name are
-/// appended (`stagebench/go-service_1a2b3c4d`), so that two scenario names never share a
-/// repository: a name kept as it is has no `_`, and two changed names differ in their hash.
+/// repository path ([`repository_component_for`]).
 pub fn image_repository_for(name: &str) -> String {
+    format!("{IMAGE_NAMESPACE}{}", repository_component_for(name))
+}
+
+/// `name` as one component of a repository path: lower-cased and reduced to what Docker allows
+/// there (letters, digits and single separators). When that changed the name (`Go_Service`
+/// becomes `go-service`), `_` and the first 8 hex digits of the SHA-256 of the exact name are
+/// appended (`go-service_1a2b3c4d`), so that two names never share a component: a name kept as
+/// it is has no `_`, and two changed names differ in their hash. Local image repositories
+/// ([`image_repository_for`]) and registry paths (`crate::registry::Registry::repository`) use
+/// the same rule, so a scenario has the same path component in both.
+pub fn repository_component_for(name: &str) -> String {
     let mut component = String::new();
     for c in name.chars().map(|c| c.to_ascii_lowercase()) {
         if c.is_ascii_lowercase() || c.is_ascii_digit() {
@@ -442,9 +450,9 @@ pub fn image_repository_for(name: &str) -> String {
         kept => kept,
     };
     if component == name {
-        format!("{IMAGE_NAMESPACE}{component}")
+        component.to_string()
     } else {
-        format!("{IMAGE_NAMESPACE}{component}_{}", short_hash(name))
+        format!("{component}_{}", short_hash(name))
     }
 }
 

@@ -1,6 +1,7 @@
 //! One integration test binary. Tests whose names start with `docker_` drive a real Docker
 //! daemon; they fail (never skip) when `STAGEBENCH_REQUIRE_DOCKER=1`. Those in `docker_hosts`
-//! also start extra daemons, which needs root.
+//! also start extra daemons, which needs root. Tests whose names start with `registry_` start
+//! real `docker-registry` processes on 127.0.0.1; they too fail when that is required.
 
 // Helpers here are test code too: a panic is a failed test with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -26,5 +27,7 @@ mod history_trend;
 mod hostile_input;
 mod hostile_results;
 mod own_project;
+mod registry_api;
 mod report_files;
 mod support;
+mod support_registry;

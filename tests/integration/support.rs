@@ -50,8 +50,11 @@ pub fn stagebench(cwd: &Path, args: &[&str]) -> Output {
 
 /// Runs the `stagebench` binary with `args` in `cwd` and extra environment variables.
 pub fn stagebench_with_env(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    // scripts/test exports STAGEBENCH_REGISTRY for the tests that use a registry; the others
+    // run as they always did, and a test that wants it passes it in `envs`.
     let output = Command::new(env!("CARGO_BIN_EXE_stagebench"))
         .args(args)
+        .env_remove("STAGEBENCH_REGISTRY")
         .envs(envs.iter().copied())
         .current_dir(cwd)
         .output()
@@ -70,6 +73,7 @@ pub fn stagebench_with_env(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> 
 pub fn spawn_stagebench(cwd: &Path, args: &[&str]) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_stagebench"))
         .args(args)
+        .env_remove("STAGEBENCH_REGISTRY")
         .current_dir(cwd)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
