@@ -16,9 +16,10 @@ use crate::compare::{self, Thresholds, Verdict};
 use crate::config::RunSettings;
 use crate::context::BuildContext;
 use crate::dockerfile;
-use crate::engine::{Daemon, Endpoint, Engine};
+use crate::engine::{Daemon, Endpoint, Engine, RegistryLogin};
 use crate::plan;
 use crate::progress::{Progress, ProgressMode};
+use crate::registry::RegistryAccess;
 use crate::report::{
     self, BencherMetricFormat, BenchmarkAction, Exporter, Markdown, ReportData, SummaryCsv,
     SummaryJson,
@@ -350,7 +351,19 @@ async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Resul
     if let Some(access) = &settings.registry {
         access.client()?.check().await?;
     }
-    let hosts = connect_all(&settings.endpoints, &settings.build_secret_values).await;
+    let registry_logins = Arc::new(
+        settings
+            .registry
+            .as_ref()
+            .map(RegistryAccess::logins)
+            .unwrap_or_default(),
+    );
+    let hosts = connect_all(
+        &settings.endpoints,
+        &settings.build_secret_values,
+        &registry_logins,
+    )
+    .await;
     let cancel = CancellationToken::new();
     spawn_interrupt_listener(cancel.clone());
 
@@ -596,16 +609,22 @@ fn resume_command(program: &str, dir: &Path) -> String {
     )
 }
 
-/// Connects to every host at once, each to serve `build_secrets` to its builds; one that does
-/// not answer is kept with its reason.
+/// Connects to every host at once, each to serve `build_secrets` to its builds and to log in
+/// to the registry with `registry_logins`; one that does not answer is kept with its reason.
 async fn connect_all(
     endpoints: &[Endpoint],
     build_secrets: &Arc<BuildSecretValues>,
+    registry_logins: &Arc<Vec<RegistryLogin>>,
 ) -> Vec<Host<Engine>> {
     let attempts = endpoints.iter().map(|endpoint| async move {
         let connection = match Engine::connect(endpoint).await {
             Ok(engine) => match engine.facts().await {
-                Ok(facts) => Ok((engine.with_build_secrets(Arc::clone(build_secrets)), facts)),
+                Ok(facts) => Ok((
+                    engine
+                        .with_build_secrets(Arc::clone(build_secrets))
+                        .with_registry_logins(Arc::clone(registry_logins)),
+                    facts,
+                )),
                 Err(error) => Err(error),
             },
             Err(error) => Err(error),

@@ -163,6 +163,7 @@ impl RunSettings {
         };
         let endpoints = endpoints_from_flags(&args.docker_hosts, &args.contexts)?;
         let registry = registry_access(args.registry.as_deref())?;
+        check_ci_modes(&args.cache, args.builder, registry.is_some())?;
         let build_secrets = parse_build_secrets(&args.secrets, args.builder, &working_dir)?;
         let (inputs, mut warnings) = scan_inputs(&scenarios, &out)?;
         warnings.extend(plain_tcp_warnings(&endpoints));
@@ -818,6 +819,30 @@ fn new_run_id() -> String {
 }
 
 /// `--registry` parsed, with the docker config's credentials for it; none without the flag.
+/// The CI cache modes import and push through a registry, and only BuildKit imports an inline
+/// cache: refused before anything runs when either is missing.
+fn check_ci_modes(
+    modes: &[CacheMode],
+    builder: Builder,
+    has_registry: bool,
+) -> Result<(), ConfigError> {
+    let Some(mode) = modes.iter().find(|m| m.is_ci()) else {
+        return Ok(());
+    };
+    if !has_registry {
+        return Err(ConfigError::Usage(format!(
+            "--cache {mode} builds as on a fresh CI machine whose cache and prebuilds come from a registry: name one with --registry HOST[:PORT][/PREFIX] (or STAGEBENCH_REGISTRY); scripts/with-registry starts one on this machine"
+        )));
+    }
+    match builder {
+        Builder::BuildKit => Ok(()),
+        Builder::Classic => Err(ConfigError::Usage(format!(
+            "--cache {mode} needs --builder buildkit: the classic builder cannot import an inline cache from a registry"
+        ))),
+    }
+}
+
+/// Resolves `--registry` (or `STAGEBENCH_REGISTRY`) with its credentials, read once.
 pub fn registry_access(value: Option<&str>) -> Result<Option<RegistryAccess>, ConfigError> {
     let Some(value) = value else {
         return Ok(None);
@@ -829,6 +854,23 @@ pub fn registry_access(value: Option<&str>) -> Result<Option<RegistryAccess>, Co
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ci_modes_need_a_registry_and_buildkit() {
+        let ci = [CacheMode::Cold, CacheMode::CiInline];
+        let message = |result: Result<(), ConfigError>| {
+            result.err().map(|e| e.to_string()).unwrap_or_default()
+        };
+        assert!(check_ci_modes(&CacheMode::LOCAL, Builder::Classic, false).is_ok());
+        assert!(check_ci_modes(&ci, Builder::BuildKit, true).is_ok());
+        assert!(
+            message(check_ci_modes(&ci, Builder::BuildKit, false)).contains("--cache ci-inline")
+        );
+        assert!(message(check_ci_modes(&ci, Builder::BuildKit, false)).contains("--registry"));
+        assert!(
+            message(check_ci_modes(&ci, Builder::Classic, true)).contains("--builder buildkit")
+        );
+    }
 
     #[test]
     fn run_ids_sort_by_time_and_differ() {

@@ -951,6 +951,11 @@ impl BuildContext {
         })
     }
 
+    /// The Dockerfile's canonical path, the one [`BuildContext::with_edits`] knows it by.
+    pub fn dockerfile_path(&self) -> &Path {
+        &self.inner.dockerfile
+    }
+
     /// Whether files are sent with edited content.
     pub fn is_edited(&self) -> bool {
         self.edits.is_some()

@@ -64,6 +64,29 @@ impl RegistryAccess {
         })
     }
 
+    /// The engine's logins for this registry: none without credentials. An identity token
+    /// goes as BuildKit and the docker CLI send it, with an empty user name.
+    pub fn logins(&self) -> Vec<crate::engine::RegistryLogin> {
+        let server = self.registry.server();
+        match &self.credentials {
+            None => Vec::new(),
+            Some(RegistryCredentials::Password { username, password }) => {
+                vec![crate::engine::RegistryLogin {
+                    server,
+                    username: username.clone(),
+                    password: password.clone(),
+                }]
+            }
+            Some(RegistryCredentials::IdentityToken(token)) => {
+                vec![crate::engine::RegistryLogin {
+                    server,
+                    username: String::new(),
+                    password: token.clone(),
+                }]
+            }
+        }
+    }
+
     /// A client for this registry with these credentials.
     pub fn client(&self) -> Result<RegistryClient, RegistryError> {
         RegistryClient::new(self)

@@ -307,6 +307,14 @@ pub struct RunCost {
     /// See `discarded_cold_builds`.
     #[serde(default, skip_serializing_if = "is_zero_seconds")]
     pub discarded_cold_seconds: Seconds,
+    /// The CI modes' previous jobs: builds with the inline cache (final images and stages),
+    /// untimed; a CI row's `export_seconds` holds the part of them that exporting costs.
+    #[serde(default, skip_serializing_if = "is_zero_seconds")]
+    pub ci_previous_job_seconds: Seconds,
+    /// Pushes to the registry (prebuilds and the previous jobs' images), and pulls that bring
+    /// the prebuilds back after a CI build.
+    #[serde(default, skip_serializing_if = "is_zero_seconds")]
+    pub registry_seconds: Seconds,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -339,6 +347,8 @@ impl RunCost {
         self.analysis_seconds += other.analysis_seconds;
         self.discarded_cold_builds += other.discarded_cold_builds;
         self.discarded_cold_seconds += other.discarded_cold_seconds;
+        self.ci_previous_job_seconds += other.ci_previous_job_seconds;
+        self.registry_seconds += other.registry_seconds;
     }
 }
 

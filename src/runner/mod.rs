@@ -21,6 +21,7 @@
 
 mod analysis;
 mod build_cache;
+mod ci;
 mod execute;
 mod folders;
 mod host;
@@ -175,6 +176,9 @@ pub enum RunError {
     /// No Docker host answers.
     #[error("{0}")]
     NoHost(String),
+    /// The registry of the CI modes refused or failed a request; the sentence names it.
+    #[error("{0}")]
+    Registry(String),
     /// Someone changed a scenario's files while the run went on.
     #[error(
         "in scenario {scenario}, {difference} while the run went on; the rows measured so far are kept, but measuring on would mix two versions of its files: start a new run"

@@ -1,6 +1,7 @@
 //! What a build needs before it starts, done as its cache mode's [`Preparation`] says: remove
 //! the variant's earlier images, prune the build cache, edit the touched sources.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::RunError;
@@ -40,6 +41,7 @@ pub(super) async fn prepare<D: Daemon>(
     variant: &str,
     ledger: &mut ImageLedger,
     housekeeping: Housekeeping<'_>,
+    renamed_images: &BTreeMap<String, String>,
 ) -> Result<Prepared, RunError> {
     if preparation.remove_variant_images && !housekeeping.keep_images {
         ledger.remove_built(daemon, variant).await?;
@@ -50,16 +52,36 @@ pub(super) async fn prepare<D: Daemon>(
         housekeeping.prune_scope.prune(daemon).await?;
         prune_seconds = started.elapsed().as_secs_f64();
     }
-    let context = if preparation.edit_sources {
+    let mut edits = if preparation.edit_sources {
         let token = uuid::Uuid::new_v4().simple().to_string();
-        let edits = SourceEdits::new(&scenario.root(), &scenario.touch, scenario.edit, &token)
-            .map_err(|source| RunError::Touch {
+        SourceEdits::new(&scenario.root(), &scenario.touch, scenario.edit, &token).map_err(
+            |source| RunError::Touch {
                 dir: scenario.dir.clone(),
                 source,
-            })?;
-        context.with_edits(edits)?
+            },
+        )?
     } else {
+        SourceEdits::default()
+    };
+    // A CI build names each prebuild by its registry copy, in the edited Dockerfile when the
+    // Dockerfile is itself a touched file.
+    if !renamed_images.is_empty() {
+        let path = context.dockerfile_path().to_path_buf();
+        let original = match edits.files.iter().position(|(edited, _)| *edited == path) {
+            Some(at) => edits.files.remove(at).1,
+            None => crate::text_file::read_no_follow(&path).map_err(|source| RunError::Read {
+                path: path.clone(),
+                source,
+            })?,
+        };
+        let text = String::from_utf8_lossy(&original);
+        let renamed = crate::dockerfile::with_images_renamed(&text, renamed_images);
+        edits.files.push((path, renamed.into_bytes()));
+    }
+    let context = if edits.files.is_empty() && !preparation.edit_sources {
         context.clone()
+    } else {
+        context.with_edits(edits)?
     };
     Ok(Prepared {
         context,

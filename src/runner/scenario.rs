@@ -9,6 +9,7 @@ use std::time::Instant;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::ci::{CiBuild, CiState};
 use super::execute::{BuildEnd, BuildTrail, Execution, execute};
 use super::ownership::{self, Anchors, Before, Confirmed};
 
@@ -73,7 +74,9 @@ pub(super) struct ScenarioRun<'w, D> {
     pub(super) settings: Arc<RunSettings>,
     pub(super) folder: Arc<ResultsFolder>,
     pub(super) variants: Vec<VariantBuild>,
-    ledger: ImageLedger,
+    pub(super) ledger: ImageLedger,
+    /// What the CI modes did on the registry and to the local prebuilds.
+    pub(super) ci: CiState,
     /// Whether each variant's cache holds a build this invocation made.
     primed: Vec<bool>,
     /// Whether each variant's image has been analysed on this host (by this or an earlier
@@ -145,6 +148,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             folder,
             variants,
             ledger,
+            ci: CiState::default(),
             primed: vec![false; variant_count],
             analysed,
             cost: RunCost::default(),
@@ -318,6 +322,13 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             host: host.clone(),
             step: "preparing".to_string(),
         });
+        let ci = if preparation.fresh_machine {
+            Some(self.prepare_ci(index, preparation.imports).await?)
+        } else {
+            self.restore_prebuilds().await?;
+            None
+        };
+        let renamed_images = ci.as_ref().map(CiBuild::renamed_images).unwrap_or_default();
         let prepared = prepare(
             &self.worker.daemon,
             &preparation,
@@ -329,6 +340,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                 keep_images: settings.options.keep_images,
                 prune_scope: &self.worker.prune_scope,
             },
+            &renamed_images,
         )
         .await?;
         self.cost.prune_seconds += prepared.prune_seconds;
@@ -349,7 +361,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             builder: settings.options.builder,
             no_cache: prepared.no_cache,
             secrets: &settings.secrets,
-            cache_from: &[],
+            cache_from: ci.as_ref().map_or(&[], |ci| ci.cache_from.as_slice()),
             inline_cache: false,
         };
         let started_at = now_rfc3339();
@@ -641,6 +653,8 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
     /// Removes what the scenario's run built (except each variant's final image, unless
     /// `--keep-images` keeps everything) and records where the time went.
     pub(super) async fn finish(&mut self) {
+        let problems = self.finish_ci(self.settings.options.rm).await;
+        self.worker.outcome.problems.extend(problems);
         if !self.settings.options.keep_images {
             let owners: Vec<(String, String)> = self
                 .variants

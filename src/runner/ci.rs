@@ -1,0 +1,497 @@
+//! Builds as CI runs them: a fresh machine whose cache and prebuilt stages come from a registry.
+//!
+//! A CI job starts with base images only, imports whatever cache the previous job exported and
+//! pulls the prebuilt stage images its Dockerfile names. Before a CI-mode build the runner plays
+//! the previous job once per variant (untimed, except what it pays to export: the extra stage
+//! builds and the pushes), pushes the prebuilds once, then makes the daemon a fresh machine:
+//! every image of the scenario this run made and the prebuild images removed, the run's
+//! build-cache records pruned. The timed build names each prebuild by its registry copy, so it
+//! pulls it, and imports the inline caches its mode names. What each mode imports is said in
+//! `cache_mode.rs`; nothing here decides it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use super::execute::BuildEnd;
+use super::scenario::{ScenarioRun, Stop};
+use super::{RunError, RunEvent};
+use crate::cache_mode::CacheImport;
+use crate::context::BuildContext;
+use crate::dockerfile;
+use crate::engine::{BuildRequest, Daemon, StepTiming};
+use crate::registry::{Deleted, RegistryAccess};
+use crate::touch::SourceEdits;
+
+/// What this invocation did on the registry and to the local prebuilds, for one scenario.
+#[derive(Debug, Default)]
+pub(super) struct CiState {
+    /// Each prebuild's local tag with the registry reference it was pushed as, once pushed.
+    prebuild_refs: Option<Vec<(String, String)>>,
+    /// Whether the local prebuild images were removed for a fresh machine (and must come back
+    /// before a build that expects them).
+    prebuilds_removed: bool,
+    /// The previous job's export per variant and import, once made.
+    exports: BTreeMap<(usize, ImportKey), Export>,
+    /// Every `repository_path:tag` pushed, for `--rm`.
+    pub(super) pushed: Vec<(String, String)>,
+}
+
+/// [`CacheImport`] as a map key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum ImportKey {
+    FinalImage,
+    EveryStage,
+}
+
+/// What the previous job exported for a variant.
+#[derive(Debug, Clone)]
+struct Export {
+    /// The references the timed build imports the inline cache of.
+    refs: Vec<String>,
+    /// What exporting cost beyond the job's own build: the stage builds and every push.
+    export_seconds: f64,
+    /// The compressed bytes of those images in the registry, each blob counted once.
+    cache_bytes: u64,
+}
+
+/// What a CI-mode build of a variant is given, and what its row records of it.
+#[derive(Debug, Clone, Default)]
+pub(super) struct CiBuild {
+    /// Each prebuild's local tag with the registry reference the CI job's Dockerfile names.
+    pub(super) renames: Vec<(String, String)>,
+    /// The inline caches to import.
+    pub(super) cache_from: Vec<String>,
+    /// The previous job's export cost, when the build imports what it exported.
+    pub(super) export_seconds: Option<f64>,
+    /// The imported cache's compressed bytes in the registry.
+    pub(super) cache_bytes: Option<u64>,
+    /// The prebuilds' registry references, whose pulls the build's `FROM` steps time.
+    pub(super) prebuild_refs: Vec<String>,
+}
+
+impl CiBuild {
+    /// The Dockerfile renames, local tag to registry reference.
+    pub(super) fn renamed_images(&self) -> BTreeMap<String, String> {
+        self.renames.iter().cloned().collect()
+    }
+
+    /// Seconds the timed build spent pulling prebuilds: resolving each registry copy's manifest
+    /// (BuildKit's "load metadata for") and its `FROM` step, as a stage's base or a
+    /// `COPY --from` source; `None` when the variant uses none.
+    pub(super) fn pull_seconds(&self, timings: &[StepTiming]) -> Option<f64> {
+        pull_seconds(&self.prebuild_refs, timings)
+    }
+}
+
+fn pull_seconds(refs: &[String], timings: &[StepTiming]) -> Option<f64> {
+    let pulls: Vec<f64> = timings
+        .iter()
+        .filter(|t| {
+            t.instruction
+                .strip_prefix("FROM ")
+                .or_else(|| t.instruction.strip_prefix("load metadata for "))
+                .is_some_and(|image| refs.iter().any(|r| image.starts_with(r.as_str())))
+        })
+        .map(|t| t.seconds)
+        .collect();
+    (!pulls.is_empty()).then(|| pulls.iter().sum())
+}
+
+impl<D: Daemon> ScenarioRun<'_, D> {
+    fn registry(&self) -> Result<&RegistryAccess, RunError> {
+        self.settings.registry.as_ref().ok_or_else(|| {
+            RunError::Registry("a CI cache mode needs --registry (or STAGEBENCH_REGISTRY)".into())
+        })
+    }
+
+    /// Plays the previous job for variant `index` if this invocation has not yet, then makes
+    /// the daemon a fresh machine. Returns what the timed build is given.
+    pub(super) async fn prepare_ci(
+        &mut self,
+        index: usize,
+        imports: CacheImport,
+    ) -> Result<CiBuild, Stop> {
+        let prebuild_refs = self.push_prebuilds().await?;
+        let dockerfile = self.ci_dockerfile(index, &prebuild_refs)?;
+        let export = match imports {
+            CacheImport::Nothing => None,
+            CacheImport::FinalImage => Some(
+                self.export(index, ImportKey::FinalImage, &dockerfile)
+                    .await?,
+            ),
+            CacheImport::EveryStage => Some(
+                self.export(index, ImportKey::EveryStage, &dockerfile)
+                    .await?,
+            ),
+        };
+        self.make_fresh_machine().await?;
+        Ok(CiBuild {
+            renames: prebuild_refs.clone(),
+            cache_from: export.as_ref().map(|e| e.refs.clone()).unwrap_or_default(),
+            export_seconds: export.as_ref().map(|e| e.export_seconds),
+            cache_bytes: export.as_ref().map(|e| e.cache_bytes),
+            prebuild_refs: prebuild_refs.into_iter().map(|(_, r)| r).collect(),
+        })
+    }
+
+    /// The variant's Dockerfile with each prebuild named by its registry reference, as the
+    /// path the build context knows it by and its new content.
+    fn ci_dockerfile(
+        &self,
+        index: usize,
+        prebuild_refs: &[(String, String)],
+    ) -> Result<(PathBuf, Vec<u8>), RunError> {
+        let context = &self.variants[index].context;
+        let path = context.dockerfile_path().to_path_buf();
+        let text =
+            crate::text_file::read_string_no_follow(&path).map_err(|source| RunError::Read {
+                path: path.clone(),
+                source,
+            })?;
+        let renames: BTreeMap<String, String> = prebuild_refs.iter().cloned().collect();
+        Ok((
+            path,
+            dockerfile::with_images_renamed(&text, &renames).into_bytes(),
+        ))
+    }
+
+    /// Pushes each prebuild once (untimed: it was pushed before any CI job ran) and returns
+    /// each local tag with its registry reference.
+    async fn push_prebuilds(&mut self) -> Result<Vec<(String, String)>, Stop> {
+        if let Some(refs) = &self.ci.prebuild_refs {
+            return Ok(refs.clone());
+        }
+        let registry = self.registry()?.registry.clone();
+        let scenario = self.scenario().clone();
+        let run_id = self.settings.first_run_id().to_string();
+        let mut refs = Vec::new();
+        for (number, prebuild) in scenario.prebuilds.iter().enumerate() {
+            let repository_path = registry.repository_path(&scenario.name, "prebuilds");
+            let tag = format!("{run_id}-{}", number + 1);
+            let reference = format!("{}/{repository_path}:{tag}", registry.server());
+            self.worker
+                .daemon
+                .tag_image(
+                    &prebuild.tag,
+                    &format!("{}/{repository_path}", registry.server()),
+                    &tag,
+                )
+                .await?;
+            self.push_own(&reference, &repository_path, &tag).await?;
+            refs.push((prebuild.tag.clone(), reference));
+        }
+        self.ci.prebuild_refs = Some(refs.clone());
+        Ok(refs)
+    }
+
+    /// Pushes `reference` (tagged here by this run) and removes the local tag again: a fresh
+    /// machine has only what it pulls. Returns the push's seconds.
+    async fn push_own(
+        &mut self,
+        reference: &str,
+        repository_path: &str,
+        tag: &str,
+    ) -> Result<f64, Stop> {
+        self.emit(RunEvent::Step {
+            host: self.host().to_string(),
+            step: format!("pushing {reference}"),
+        });
+        let started = Instant::now();
+        let pushed = self.worker.daemon.push(reference, &mut |_| {}).await;
+        let push_seconds = started.elapsed().as_secs_f64();
+        self.cost.registry_seconds += push_seconds;
+        self.ci
+            .pushed
+            .push((repository_path.to_string(), tag.to_string()));
+        self.worker.daemon.remove_image(reference).await?;
+        pushed?;
+        Ok(push_seconds)
+    }
+
+    /// The previous job of variant `index`: its build of the unedited source with the inline
+    /// cache, pushed; for every-stage caching also each named stage built with its target and
+    /// pushed to its own tag. Made once per variant and kind, and its cost recorded on each row
+    /// that imports it.
+    async fn export(
+        &mut self,
+        index: usize,
+        kind: ImportKey,
+        dockerfile: &(PathBuf, Vec<u8>),
+    ) -> Result<Export, Stop> {
+        if let Some(done) = self.ci.exports.get(&(index, kind)) {
+            return Ok(done.clone());
+        }
+        let registry = self.registry()?.clone();
+        let scenario_name = self.scenario().name.clone();
+        let variant = self.variants[index].variant.clone();
+        let run_id = self.settings.first_run_id().to_string();
+        let repository_path = registry
+            .registry
+            .repository_path(&scenario_name, &variant.name);
+        let repository = format!("{}/{repository_path}", registry.registry.server());
+        let context = self.variants[index]
+            .context
+            .with_edits(SourceEdits {
+                files: vec![dockerfile.clone()],
+            })
+            .map_err(RunError::from)?;
+        let text = String::from_utf8_lossy(&dockerfile.1).into_owned();
+        let stages = match kind {
+            ImportKey::FinalImage => Vec::new(),
+            ImportKey::EveryStage => {
+                dockerfile::named_stages_before(&text, variant.target.as_deref())
+            }
+        };
+        let mut export_seconds = 0.0;
+        let mut refs = Vec::new();
+        let mut tags = Vec::new();
+        // The stages first: the final build then takes them from the local cache, as the job's
+        // own build did before it exported them.
+        for stage in &stages {
+            // A stage name (`[a-z][a-z0-9_.-]*`, lower-cased by the reader) is a valid tag part.
+            let tag = format!("{run_id}-stage-{stage}");
+            let reference = format!("{repository}:{tag}");
+            let build_seconds = self
+                .export_build(index, &context, &reference, Some(stage), &scenario_name)
+                .await?;
+            export_seconds += build_seconds;
+            export_seconds += self.push_own(&reference, &repository_path, &tag).await?;
+            refs.push(reference);
+            tags.push(tag);
+        }
+        let tag = format!("{run_id}-final");
+        let reference = format!("{repository}:{tag}");
+        // The job's own build is not an export cost: it builds the image anyway.
+        self.export_build(
+            index,
+            &context,
+            &reference,
+            variant.target.as_deref(),
+            &scenario_name,
+        )
+        .await?;
+        export_seconds += self.push_own(&reference, &repository_path, &tag).await?;
+        refs.push(reference);
+        tags.push(tag);
+
+        let client = registry
+            .client()
+            .map_err(|e| RunError::Registry(e.to_string()))?;
+        let mut blobs = BTreeMap::new();
+        for tag in &tags {
+            let sizes = client
+                .blob_sizes(&repository_path, tag)
+                .await
+                .map_err(|e| RunError::Registry(e.to_string()))?;
+            blobs.extend(sizes);
+        }
+        let export = Export {
+            refs,
+            export_seconds,
+            cache_bytes: blobs.values().sum(),
+        };
+        self.ci.exports.insert((index, kind), export.clone());
+        Ok(export)
+    }
+
+    /// One build of the previous job, with the inline cache written into the image; returns its
+    /// seconds. A failure stops the scenario: rows of a CI mode without the cache they claim to
+    /// import would be wrong.
+    async fn export_build(
+        &mut self,
+        index: usize,
+        context: &BuildContext,
+        reference: &str,
+        target: Option<&str>,
+        scenario_name: &str,
+    ) -> Result<f64, Stop> {
+        let settings = std::sync::Arc::clone(&self.settings);
+        let variant = &self.variants[index];
+        let request = BuildRequest {
+            context,
+            tag: reference,
+            build_args: &variant.build_args,
+            target,
+            builder: settings.options.builder,
+            no_cache: false,
+            secrets: &settings.secrets,
+            cache_from: &[],
+            inline_cache: true,
+        };
+        let label = format!(
+            "{scenario_name} {} previous CI job: {}",
+            variant.variant.name,
+            target.map_or_else(|| "final image".to_string(), |t| format!("stage {t}"))
+        );
+        self.emit(RunEvent::BuildStarted {
+            host: self.host().to_string(),
+            label: label.clone(),
+        });
+        let execution = self.timed(&request).await;
+        self.cost.ci_previous_job_seconds += execution.build_seconds;
+        match execution.end {
+            BuildEnd::Succeeded => Ok(execution.build_seconds),
+            BuildEnd::Interrupted(_) => Err(Stop::Cancelled),
+            BuildEnd::Failed(message)
+            | BuildEnd::TimedOut(message)
+            | BuildEnd::ConnectionLost(message) => Err(Stop::Error(RunError::Registry(format!(
+                "{label} failed, so its CI rows cannot be measured: {message}"
+            )))),
+        }
+    }
+
+    /// Removes everything of the scenario this run has locally (every variant's images, the
+    /// prebuild images); the caller's preparation prunes the run's build-cache records. Base
+    /// images stay, as a runner image has them.
+    async fn make_fresh_machine(&mut self) -> Result<(), Stop> {
+        if !self.settings.options.keep_images {
+            let names: Vec<String> = self
+                .variants
+                .iter()
+                .map(|v| v.variant.name.clone())
+                .collect();
+            for name in names {
+                self.ledger.remove_built(&self.worker.daemon, &name).await?;
+            }
+        }
+        if !self.ci.prebuilds_removed {
+            let tags: Vec<String> = self
+                .scenario()
+                .prebuilds
+                .iter()
+                .map(|p| p.tag.clone())
+                .collect();
+            for tag in tags {
+                self.worker.daemon.remove_image(&tag).await?;
+            }
+            self.ci.prebuilds_removed = true;
+        }
+        Ok(())
+    }
+
+    /// Brings the prebuild images back under their local tags, pulled from the registry
+    /// (untimed), when a CI build removed them: builds in the other modes start from them.
+    pub(super) async fn restore_prebuilds(&mut self) -> Result<(), Stop> {
+        if !self.ci.prebuilds_removed {
+            return Ok(());
+        }
+        let refs = self.ci.prebuild_refs.clone().unwrap_or_default();
+        for (local, reference) in refs {
+            self.emit(RunEvent::Step {
+                host: self.host().to_string(),
+                step: format!("restoring prebuild {local}"),
+            });
+            let started = Instant::now();
+            self.worker.daemon.pull(&reference, &mut |_| {}).await?;
+            self.cost.registry_seconds += started.elapsed().as_secs_f64();
+            let (repository, tag) = split_reference(&local);
+            self.worker
+                .daemon
+                .tag_image(&reference, repository, tag)
+                .await?;
+            self.worker.daemon.remove_image(&reference).await?;
+        }
+        self.ci.prebuilds_removed = false;
+        Ok(())
+    }
+}
+
+impl<D: Daemon> ScenarioRun<'_, D> {
+    /// At the scenario's end: the prebuilds back in place, and with `--rm` the run's pushed tags
+    /// deleted from the registry. Returns sentences about what failed.
+    pub(super) async fn finish_ci(&mut self, rm: bool) -> Vec<String> {
+        let mut problems = Vec::new();
+        match self.restore_prebuilds().await {
+            Ok(()) => {}
+            Err(Stop::Cancelled) => {}
+            Err(Stop::Error(error)) => problems.push(format!("cleanup: {error}")),
+        }
+        let pushed = std::mem::take(&mut self.ci.pushed);
+        if !rm || pushed.is_empty() {
+            return problems;
+        }
+        let Some(access) = self.settings.registry.clone() else {
+            return problems;
+        };
+        let client = match access.client() {
+            Ok(client) => client,
+            Err(error) => {
+                problems.push(format!("cleanup: {error}"));
+                return problems;
+            }
+        };
+        let mut refused = 0;
+        for (repository_path, tag) in &pushed {
+            match client.delete_tag(repository_path, tag).await {
+                Ok(Deleted::Removed { .. } | Deleted::Absent) => {}
+                Ok(Deleted::Refused) => refused += 1,
+                Err(error) => problems.push(format!("cleanup: {error}")),
+            }
+        }
+        if refused > 0 {
+            problems.push(format!(
+                "cleanup: registry {} refuses deletes, so {refused} tags this run pushed stay under {}",
+                access.registry,
+                access.registry.namespace_path()
+            ));
+        }
+        problems
+    }
+}
+
+/// `repository` and `tag` of a reference (`latest` when it names none).
+fn split_reference(reference: &str) -> (&str, &str) {
+    match reference.rsplit_once(':') {
+        Some((repository, tag)) if !tag.contains('/') => (repository, tag),
+        _ => (reference, "latest"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timing(instruction: &str, seconds: f64) -> StepTiming {
+        StepTiming {
+            stage: "0".into(),
+            step: 1,
+            instruction: instruction.into(),
+            started_offset_s: 0.0,
+            seconds,
+            cached: false,
+        }
+    }
+
+    #[test]
+    fn pull_time_is_the_from_steps_that_name_a_prebuild_s_registry_copy() {
+        let refs = vec!["127.0.0.1:5000/stagebench/p/prebuilds:r-1".to_string()];
+        let timings = [
+            timing(
+                "FROM 127.0.0.1:5000/stagebench/p/prebuilds:r-1@sha256:ab",
+                1.5,
+            ),
+            timing("FROM docker.io/library/debian:bookworm-slim", 0.25),
+            timing(
+                "load metadata for 127.0.0.1:5000/stagebench/p/prebuilds:r-1",
+                0.5,
+            ),
+            timing("RUN make", 4.0),
+        ];
+        assert_eq!(pull_seconds(&refs, &timings), Some(2.0));
+        assert_eq!(pull_seconds(&[], &timings), None);
+    }
+
+    #[test]
+    fn a_reference_splits_at_its_tag_not_at_a_registry_port() {
+        assert_eq!(split_reference("stagebench/p:py"), ("stagebench/p", "py"));
+        assert_eq!(
+            split_reference("127.0.0.1:5000/p"),
+            ("127.0.0.1:5000/p", "latest")
+        );
+        assert_eq!(
+            split_reference("127.0.0.1:5000/p:1"),
+            ("127.0.0.1:5000/p", "1")
+        );
+    }
+}
