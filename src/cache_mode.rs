@@ -42,6 +42,28 @@ impl CacheMode {
             CacheMode::Incremental => "incremental",
         }
     }
+
+    /// Whether a build in this mode starts with its steps' cache available, so that a step
+    /// that ran instead of coming from cache is a miss worth explaining (`first_miss`).
+    pub fn expects_cache(self) -> bool {
+        match self {
+            CacheMode::Cold => false,
+            CacheMode::Warm | CacheMode::Incremental => true,
+        }
+    }
+
+    /// Whether a build in this mode had the cache of a stage available: `Some(false)` when the
+    /// mode leaves that stage's cache out (a miss there is explained by it), `Some(true)` when
+    /// the stage's cache was there, `None` when the mode expects no cache at all.
+    /// `is_final_stage` says whether the stage is the one the image is made from, since a
+    /// mode may bring only the final stage's cache.
+    pub fn imports_cache_of(self, is_final_stage: bool) -> Option<bool> {
+        match (self, is_final_stage) {
+            (CacheMode::Cold, _) => None,
+            // The local cache holds every stage the priming build ran.
+            (CacheMode::Warm | CacheMode::Incremental, _) => Some(true),
+        }
+    }
 }
 
 impl fmt::Display for CacheMode {
@@ -185,6 +207,17 @@ mod tests {
             matches!(CacheCheck::of(Warm, false, 3, 5), CacheCheck::Mismatch(m) if m.contains("ran 2 of 5"))
         );
         assert_eq!(CacheCheck::of(Incremental, false, 0, 5), CacheCheck::Holds);
+    }
+
+    #[test]
+    fn only_cold_expects_no_cache_and_local_modes_have_every_stage_s_cache() {
+        for mode in CacheMode::ALL {
+            assert_eq!(mode.expects_cache(), mode != CacheMode::Cold, "{mode}");
+            for is_final_stage in [false, true] {
+                let expected = mode.expects_cache().then_some(true);
+                assert_eq!(mode.imports_cache_of(is_final_stage), expected, "{mode}");
+            }
+        }
     }
 
     #[test]
