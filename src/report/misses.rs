@@ -312,6 +312,53 @@ mod tests {
     }
 
     #[test]
+    fn builds_that_differ_are_counted_and_a_warm_miss_without_a_known_reason_says_so() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("reports/go-service/20261129T200219Z");
+        let mut set = crate::results::ResultSet::load(&dir).unwrap();
+        // The edited files are matched as the build context names them, not the scenario.
+        let scenario = &mut set.meta.scenarios[0];
+        scenario.touched_in_context = Some(vec!["app/main.go".to_string()]);
+        scenario.touched_files = vec!["../elsewhere/main.go".to_string()];
+        let seq_of = |variant: &str, cache: CacheMode, run: u32| {
+            set.records
+                .iter()
+                .find(|r| r.variant == variant && r.cache == cache && r.run == run)
+                .unwrap()
+                .seq
+        };
+        let (single_incremental, multi_warm) = (
+            seq_of("single", CacheMode::Incremental, 1),
+            seq_of("multi", CacheMode::Warm, 2),
+        );
+        for step in &mut set.steps {
+            if step.seq == single_incremental {
+                step.cached = true;
+            }
+            if step.seq == multi_warm && step.instruction.starts_with("RUN CGO_ENABLED") {
+                step.cached = false;
+            }
+        }
+        let data = ReportData::new(set);
+        let sections = data.sections();
+        let single = miss_sentences(&data, &sections[0], "single");
+        assert_eq!(
+            single,
+            [
+                "single, incremental: stage 0 rebuilt 2 of 4 steps from `COPY app/ .` in 5 of 6 builds: it copies app/main.go, which the edit changed."
+            ]
+        );
+        let multi = miss_sentences(&data, &sections[0], "multi");
+        assert!(
+            multi[0].starts_with(
+                "multi, warm: stage build rebuilt 1 of 4 steps from `RUN CGO_ENABLED=0"
+            ) && multi[0].ends_with("` in 1 of 6 builds: the recorded steps do not say why."),
+            "{multi:?}"
+        );
+        assert_eq!(multi.len(), 3, "then incremental's two stages: {multi:?}");
+    }
+
+    #[test]
     fn a_copy_of_an_edited_file_is_explained_by_the_edit_for_paths_directories_and_globs() {
         let files = edited(&["app/main.py", "README.md"]);
         for instruction in [
