@@ -610,8 +610,8 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
     }
 
     /// The stages of variant `index`'s Dockerfile in the order it declares them; empty when it
-    /// cannot be read (the build has then failed on it already, and misses are listed in the
-    /// order the build reported them).
+    /// cannot be read now, and `first_misses` then lists stages in the order the build reported
+    /// them: a row is never lost over the order of one of its cells.
     fn stage_order(&self, index: usize) -> Vec<String> {
         let variant = &self.variants[index];
         crate::text_file::read_string_no_follow(&variant.variant.dockerfile)
