@@ -42,6 +42,10 @@ fn records(meta: &RunMeta) -> Vec<BuildRecord> {
                         run_id: "20261128T000000Z".to_string(),
                         seq: u32::try_from(rows.len() + 1).unwrap_or(u32::MAX),
                         compressed_bytes: None,
+                        pull_seconds: None,
+                        export_seconds: None,
+                        cache_bytes: None,
+                        first_miss: String::new(),
                     });
                 }
             }

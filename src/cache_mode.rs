@@ -100,6 +100,38 @@ impl CacheMode {
         }
     }
 
+    /// Whether a build in this mode starts with its steps' cache available, so that a step
+    /// that ran instead of coming from cache is a miss worth explaining (`first_miss`).
+    pub fn expects_cache(self) -> bool {
+        match self {
+            CacheMode::Cold => false,
+            // A CI build's first miss per stage tells what its import held, even when it held
+            // nothing (ci-cold).
+            CacheMode::Warm
+            | CacheMode::Incremental
+            | CacheMode::CiCold
+            | CacheMode::CiInline
+            | CacheMode::CiStages => true,
+        }
+    }
+
+    /// Whether a build in this mode had the cache of a stage available: `Some(false)` when the
+    /// mode leaves that stage's cache out (a miss there is explained by it), `Some(true)` when
+    /// the stage's cache was there, `None` when the mode expects no cache at all.
+    /// `is_final_stage` says whether the stage is the one the image is made from, since a
+    /// mode may bring only the final stage's cache.
+    pub fn imports_cache_of(self, is_final_stage: bool) -> Option<bool> {
+        match (self, is_final_stage) {
+            (CacheMode::Cold, _) => None,
+            // The local cache holds every stage the priming build ran.
+            (CacheMode::Warm | CacheMode::Incremental, _) => Some(true),
+            // A fresh machine has only what it imported from the registry.
+            (CacheMode::CiCold | CacheMode::CiInline | CacheMode::CiStages, _) => {
+                Some(self.imports().holds_stage(is_final_stage))
+            }
+        }
+    }
+
     /// One sentence for reports: what a row in this mode measured.
     pub fn meaning(self) -> &'static str {
         match self {
@@ -353,6 +385,34 @@ mod tests {
             assert_eq!(json, format!("\"{mode}\""));
             let parsed = <CacheMode as clap::ValueEnum>::from_str(mode.as_str(), false);
             assert_eq!(parsed, Ok(mode));
+        }
+    }
+
+    #[test]
+    fn only_cold_expects_no_cache_and_local_modes_have_every_stage_s_cache() {
+        for mode in CacheMode::LOCAL {
+            assert_eq!(mode.expects_cache(), mode != CacheMode::Cold, "{mode}");
+            for is_final_stage in [false, true] {
+                let expected = mode.expects_cache().then_some(true);
+                assert_eq!(mode.imports_cache_of(is_final_stage), expected, "{mode}");
+            }
+        }
+        // A CI build expects what it imported: nothing under ci-cold, the final stage only
+        // under ci-inline, every stage under ci-stages.
+        for is_final_stage in [false, true] {
+            assert_eq!(
+                CacheMode::CiCold.imports_cache_of(is_final_stage),
+                Some(false)
+            );
+            assert_eq!(
+                CacheMode::CiInline.imports_cache_of(is_final_stage),
+                Some(is_final_stage)
+            );
+            assert_eq!(
+                CacheMode::CiStages.imports_cache_of(is_final_stage),
+                Some(true)
+            );
+            assert!(CacheMode::CiCold.expects_cache());
         }
     }
 

@@ -25,6 +25,9 @@ pub struct DockerfileFacts {
     pub images: Vec<ImageReference>,
     /// Stage names declared with `FROM ... AS name`, lower-cased as Docker compares them.
     pub stages: Vec<String>,
+    /// Every stage in Dockerfile order, as `steps.csv` names it: its `AS` name as written, or
+    /// its 0-based index when it has none.
+    pub stage_order: Vec<String>,
     /// The value of a `# syntax=` directive: it makes BuildKit pull a frontend image.
     pub syntax_directive: Option<String>,
 }
@@ -69,6 +72,9 @@ pub fn read_facts(text: &str, build_args: &BTreeMap<String, String>) -> Dockerfi
                 }
                 if positional.len() >= 3 && positional[1].eq_ignore_ascii_case("as") {
                     facts.stages.push(positional[2].to_ascii_lowercase());
+                    facts.stage_order.push(positional[2].to_string());
+                } else {
+                    facts.stage_order.push(facts.stage_order.len().to_string());
                 }
             }
             "COPY" | "ADD" => {
@@ -427,6 +433,13 @@ mod tests {
                 "prebuilt/python:3.11"
             ]
         );
+    }
+
+    #[test]
+    fn stages_are_ordered_as_written_with_unnamed_ones_by_index() {
+        let text = "FROM busybox AS Deps\nRUN true\nFROM deps\nFROM busybox as final\n";
+        let facts = read_facts(text, &BTreeMap::new());
+        assert_eq!(facts.stage_order, ["Deps", "1", "final"]);
     }
 
     #[test]

@@ -314,6 +314,10 @@ mod tests {
                 run_id: run_id.to_string(),
                 seq: i as u32 + 1,
                 compressed_bytes: None,
+                pull_seconds: None,
+                export_seconds: None,
+                cache_bytes: None,
+                first_miss: String::new(),
             })
             .collect();
         (

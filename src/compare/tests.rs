@@ -29,6 +29,10 @@ fn record(variant: &str, cache: CacheMode, run: usize, seconds: f64, bytes: u64)
         run_id: "r".to_string(),
         seq: 0,
         compressed_bytes: None,
+        pull_seconds: None,
+        export_seconds: None,
+        cache_bytes: None,
+        first_miss: String::new(),
     }
 }
 

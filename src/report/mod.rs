@@ -11,6 +11,7 @@ mod format;
 mod headline;
 mod history_files;
 mod markdown;
+mod misses;
 mod summary_csv;
 mod summary_json;
 mod terminal;

@@ -1,7 +1,8 @@
 //! The "why" of a section in plain sentences, each derived from numbers the report holds: what
 //! an image is made of and how much of it a later layer throws away, how a variant's size
-//! compares with the baseline's, where a cold build's time goes, and whether an edit reached
-//! the image at all. A sentence is written only when its numbers exist.
+//! compares with the baseline's, where a cold build's time goes, whether an edit reached
+//! the image at all, and why a build that expected cache ran steps (see [`super::misses`]).
+//! A sentence is written only when its numbers exist.
 
 use serde::Serialize;
 
@@ -51,7 +52,7 @@ pub fn why_sections(data: &ReportData) -> Vec<WhySection> {
         .collect()
 }
 
-/// The sentences of one section, in reading order: sizes, waste, time, edits.
+/// The sentences of one section, in reading order: sizes, waste, time, edits, cache misses.
 pub fn why_sentences(data: &ReportData, section: &Section<'_>) -> Vec<String> {
     let variants = data.variants(&section.scenario.name);
     let images = data.images_of(section);
@@ -88,6 +89,9 @@ pub fn why_sentences(data: &ReportData, section: &Section<'_>) -> Vec<String> {
         if let Some(sentence) = edit_reached_image(data, section, variant) {
             sentences.push(sentence);
         }
+    }
+    for variant in &variants {
+        sentences.extend(super::misses::miss_sentences(data, section, variant));
     }
     sentences
 }
@@ -380,7 +384,7 @@ fn percent_of(part: u64, whole: u64) -> String {
 
 /// An instruction on one line, cut at a word to about [`QUOTED_INSTRUCTION_CHARS`] with "…";
 /// backticks are dropped so that the Markdown code span holds.
-fn quoted(instruction: &str) -> String {
+pub(super) fn quoted(instruction: &str) -> String {
     let words: Vec<String> = instruction
         .split_whitespace()
         .map(|w| w.replace('`', ""))

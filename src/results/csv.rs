@@ -282,7 +282,7 @@ mod tests {
         assert_eq!(text.lines().next().unwrap(), BuildRecord::HEADER.join(","));
         assert_eq!(
             BuildRecord::HEADER.join(","),
-            "scenario,variant,builder,cache,run,warmup,status,build_seconds,image_id,image_bytes,layers,cached_steps,total_steps,started_at,error,host,run_id,seq,compressed_bytes",
+            "scenario,variant,builder,cache,run,warmup,status,build_seconds,image_id,image_bytes,layers,cached_steps,total_steps,started_at,error,host,run_id,seq,compressed_bytes,pull_seconds,export_seconds,cache_bytes,first_miss",
             "existing columns keep their place; new ones come last"
         );
     }
@@ -477,11 +477,108 @@ mod tests {
             );
         }
         let header = BuildRecord::HEADER.join(",");
-        let row = "s,single,buildkit,cold,1,false,ok,1.5,sha256:abc,1024,2,0,3,2026-11-28T04:00:00Z,,local,r,1,2048.25";
+        let row = "s,single,buildkit,cold,1,false,ok,1.5,sha256:abc,1024,2,0,3,2026-11-28T04:00:00Z,,local,r,1,2048.25,,,,";
         assert_eq!(
             read_text::<BuildRecord>(RESULTS_FILE, &format!("{header}\n{row}\n")).unwrap_err(),
             "results.csv:2: compressed_bytes is `2048.25`, but a size is a whole number of bytes, 0 or more"
         );
+    }
+
+    /// The results.csv header before `pull_seconds`, `export_seconds`, `cache_bytes` and
+    /// `first_miss` were appended.
+    const HEADER_COMPRESSED: &str = "scenario,variant,builder,cache,run,warmup,status,build_seconds,image_id,image_bytes,layers,cached_steps,total_steps,started_at,error,host,run_id,seq,compressed_bytes\n";
+
+    #[test]
+    fn a_results_file_from_before_the_cache_columns_reads_with_them_empty() {
+        let row = "s,single,buildkit,warm,1,false,ok,0.5,sha256:abc,1024,2,3,3,2026-11-28T04:00:00Z,,local,r,1,2048\n";
+        let rows =
+            read_text::<BuildRecord>(RESULTS_FILE, &format!("{HEADER_COMPRESSED}{row}")).unwrap();
+        assert_eq!(
+            (
+                rows[0].compressed_bytes,
+                rows[0].pull_seconds,
+                rows[0].export_seconds,
+                rows[0].cache_bytes,
+                rows[0].first_miss.as_str()
+            ),
+            (Some(2048), None, None, None, "")
+        );
+    }
+
+    #[test]
+    fn the_cache_columns_read_back_equal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(RESULTS_FILE);
+        let mut file = AppendOnlyCsv::<BuildRecord>::create(&path).unwrap();
+        let row = BuildRecord {
+            cache: crate::cache_mode::CacheMode::Incremental,
+            pull_seconds: Some(0.0),
+            export_seconds: Some(12.5),
+            cache_bytes: Some(7_340_032),
+            first_miss: "builder: COPY app/ /src/ | 1: RUN echo \"a, b\" | wc -c".into(),
+            ..sample_record()
+        };
+        file.append(&row).unwrap();
+        assert_eq!(read_rows::<BuildRecord>(&path).unwrap(), [row]);
+    }
+
+    #[test]
+    fn malformed_cache_columns_are_refused_naming_file_line_and_column() {
+        let header = BuildRecord::HEADER.join(",");
+        let row = |pull: &str, export: &str, bytes: &str| {
+            format!(
+                "s,single,buildkit,warm,1,false,ok,1.5,sha256:abc,1024,2,3,3,2026-11-28T04:00:00Z,,local,r,1,,{pull},{export},{bytes},\n"
+            )
+        };
+        let fine = format!("{header}\n{}", row("0.25", "3", "1024"));
+        assert_eq!(
+            read_text::<BuildRecord>(RESULTS_FILE, &fine).unwrap()[0].cache_bytes,
+            Some(1024)
+        );
+        for (pull, export, bytes, expected) in [
+            (
+                "-0.5",
+                "",
+                "",
+                "pull_seconds is -0.5, but it holds a finite number of seconds, 0 or more",
+            ),
+            (
+                "NaN",
+                "",
+                "",
+                "pull_seconds is NaN, but it holds a finite number of seconds, 0 or more",
+            ),
+            (
+                "",
+                "inf",
+                "",
+                "export_seconds is inf, but it holds a finite number of seconds, 0 or more",
+            ),
+            (
+                "",
+                "soon",
+                "",
+                "export_seconds is `soon`, but it holds a number",
+            ),
+            (
+                "",
+                "",
+                "1024.5",
+                "cache_bytes is `1024.5`, but a size is a whole number of bytes, 0 or more",
+            ),
+            (
+                "",
+                "",
+                "-1",
+                "cache_bytes is `-1`, but a size is a whole number of bytes, 0 or more",
+            ),
+        ] {
+            let text = format!("{header}\n{}{}", row("", "", ""), row(pull, export, bytes));
+            assert_eq!(
+                read_text::<BuildRecord>(RESULTS_FILE, &text).unwrap_err(),
+                format!("results.csv:3: {expected}")
+            );
+        }
     }
 
     #[test]

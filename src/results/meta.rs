@@ -256,6 +256,12 @@ pub struct ScenarioMeta {
     pub variants: Vec<VariantMeta>,
     /// Files changed for incremental runs.
     pub touched_files: Vec<String>,
+    /// The same files relative to the build context, where `COPY` and `ADD` find their
+    /// sources (the report's "why" matches them); absent in folders written before it was
+    /// recorded, whose readers take `touched_files`, right when the context is the scenario
+    /// directory (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub touched_in_context: Option<Vec<String>>,
     /// How they were changed.
     #[serde(default)]
     pub edit: crate::touch::EditStyle,

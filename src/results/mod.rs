@@ -6,6 +6,7 @@
 //!   moment it exists.
 //! - [`meta`]: `meta.json`, with one environment per Docker host and every invocation.
 //! - [`steps`]: the row of `steps.csv` ([`StepRecord`]), one per step of a measured build.
+//! - [`misses`]: the first step of each stage that ran instead of coming from cache.
 //! - [`layers`]: the rows of `layers.csv` and `waste.csv` ([`LayerRecord`], [`WasteRecord`]),
 //!   what each analysed image is made of.
 //! - [`folder`]: a results folder while a run writes into it.
@@ -15,6 +16,7 @@ pub mod csv;
 pub mod folder;
 pub mod layers;
 pub mod meta;
+pub mod misses;
 mod names;
 pub mod record;
 pub mod steps;
@@ -28,6 +30,7 @@ pub use meta::{
     META_FILE, META_SCHEMA_VERSION, PrebuildMeta, RecordedSettings, RunCost, RunMeta, RunOptions,
     ScenarioInputs, ScenarioMeta, VariantMeta,
 };
+pub use misses::{FIRST_MISS_SEPARATOR, StageMiss, first_miss_column, first_misses};
 pub use record::{BuildKey, BuildRecord, BuildStatus, OfBuild, RESULTS_FILE, Seconds, SeriesKey};
 pub use steps::{STEPS_FILE, StepRecord};
 pub use store::{ResultSet, StoreError, find_results_folders, is_results_folder};

@@ -175,6 +175,25 @@ pub struct BuildRecord {
     /// succeeded); empty on the others and when the analysis failed.
     #[serde(default)]
     pub compressed_bytes: Option<u64>,
+    /// Seconds the build spent pulling images before its first step (prebuild pulls inside the
+    /// timed build), also counted in `build_seconds`; empty when not applicable.
+    #[serde(default)]
+    pub pull_seconds: Option<Seconds>,
+    /// Seconds the previous CI job spent exporting the cache this build imports; empty when the
+    /// build imports no exported cache.
+    #[serde(default)]
+    pub export_seconds: Option<Seconds>,
+    /// Compressed bytes, in the registry, of the cache this build imports; empty when the build
+    /// imports no exported cache.
+    #[serde(default)]
+    pub cache_bytes: Option<u64>,
+    /// For a build whose cache mode expects cache ([`CacheMode::expects_cache`]): the first step
+    /// of each stage that ran instead of coming from cache, as `stage: INSTRUCTION` (the
+    /// instruction as `steps.csv` records it, secrets redacted), one entry per stage that missed,
+    /// in Dockerfile order, joined by ` | ` (see [`crate::results::misses`]). Empty when every
+    /// step came from cache, and for modes that expect none (cold).
+    #[serde(default)]
+    pub first_miss: String,
 }
 
 impl BuildRecord {
@@ -223,6 +242,10 @@ impl CsvRow for BuildRecord {
         "run_id",
         "seq",
         "compressed_bytes",
+        "pull_seconds",
+        "export_seconds",
+        "cache_bytes",
+        "first_miss",
     ];
 
     /// Its names are names stagebench writes (see `names`; a row without a host takes
@@ -242,6 +265,20 @@ impl CsvRow for BuildRecord {
             | BuildStatus::Interrupted
             | BuildStatus::CacheMismatch => false,
         };
+        if let Some((column, value)) = [
+            ("pull_seconds", self.pull_seconds),
+            ("export_seconds", self.export_seconds),
+        ]
+        .into_iter()
+        .find_map(|(column, value)| {
+            value
+                .filter(|v| !v.is_finite() || *v < 0.0)
+                .map(|v| (column, v))
+        }) {
+            return Some(format!(
+                "{column} is {value}, but it holds a finite number of seconds, 0 or more"
+            ));
+        }
         if successful && !seconds.is_finite() {
             Some(format!(
                 "build_seconds is {seconds}, but a successful build takes a finite time"
@@ -289,6 +326,10 @@ pub(crate) mod tests {
             run_id: "20261128T040000Z-0a1b2c".into(),
             seq: 1,
             compressed_bytes: None,
+            pull_seconds: None,
+            export_seconds: None,
+            cache_bytes: None,
+            first_miss: String::new(),
         }
     }
 

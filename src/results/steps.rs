@@ -161,6 +161,10 @@ mod tests {
             run_id: "r1".to_string(),
             seq: 7,
             compressed_bytes: None,
+            pull_seconds: None,
+            export_seconds: None,
+            cache_bytes: None,
+            first_miss: String::new(),
         };
         let rows = StepRecord::of_build(
             &build,

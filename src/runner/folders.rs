@@ -202,6 +202,15 @@ fn scenario_entry(settings: &RunSettings, index: usize, host: &str) -> ScenarioM
             .iter()
             .map(|p| recorded_path(&root, &root.join(p)))
             .collect(),
+        touched_in_context: Some({
+            let context = std::fs::canonicalize(&scenario.context_dir)
+                .unwrap_or_else(|_| scenario.context_dir.clone());
+            scenario
+                .touch
+                .iter()
+                .map(|p| recorded_path(&context, &root.join(p)))
+                .collect()
+        }),
         edit: scenario.edit,
         inputs: settings.inputs.get(index).cloned().unwrap_or_default(),
         ..ScenarioMeta::default()

@@ -30,6 +30,9 @@ pub(super) struct Housekeeping<'a> {
     pub keep_images: bool,
     /// Which build-cache records a prune removes.
     pub prune_scope: &'a PruneScope,
+    /// Image references the Dockerfile names under another name (a CI build names each
+    /// prebuild by its registry copy); empty for the other modes.
+    pub renamed_images: &'a BTreeMap<String, String>,
 }
 
 /// Does what `preparation` asks for a build of `variant`.
@@ -41,8 +44,8 @@ pub(super) async fn prepare<D: Daemon>(
     variant: &str,
     ledger: &mut ImageLedger,
     housekeeping: Housekeeping<'_>,
-    renamed_images: &BTreeMap<String, String>,
 ) -> Result<Prepared, RunError> {
+    let renamed_images = housekeeping.renamed_images;
     if preparation.remove_variant_images && !housekeeping.keep_images {
         ledger.remove_built(daemon, variant).await?;
     }

@@ -26,7 +26,7 @@ use crate::error::EngineError;
 use crate::plan::{PlannedBuild, Purpose, ScenarioPlan};
 use crate::results::{
     BuildDetails, BuildRecord, BuildStatus, ImageRows, ResultsFolder, RunCost, ScenarioMeta,
-    StepRecord,
+    StepRecord, first_miss_column, first_misses,
 };
 use crate::scenario::{BuildArgs, Scenario, ScenarioInputs, Variant, image_tag_for};
 
@@ -339,8 +339,8 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             Housekeeping {
                 keep_images: settings.options.keep_images,
                 prune_scope: &self.worker.prune_scope,
+                renamed_images: &renamed_images,
             },
-            &renamed_images,
         )
         .await?;
         self.cost.prune_seconds += prepared.prune_seconds;
@@ -542,13 +542,29 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                     run_id: settings.run_id.clone(),
                     seq: self.worker.seq,
                     compressed_bytes: None,
+                    pull_seconds: ci
+                        .as_ref()
+                        .and_then(|ci| ci.pull_seconds(&execution.step_timings)),
+                    export_seconds: ci.as_ref().and_then(|ci| ci.export_seconds),
+                    cache_bytes: ci.as_ref().and_then(|ci| ci.cache_bytes),
+                    first_miss: String::new(),
+                };
+                let steps = StepRecord::of_build(&record, &execution.step_timings);
+                // The steps' instructions are already redacted (`timed`); the cell is redacted
+                // again as a whole, like every other text written to results.csv.
+                let first_miss = if planned.key.cache.expects_cache() {
+                    let misses = first_misses(&steps, &self.stage_order(index));
+                    settings.secrets.redact(&first_miss_column(&misses))
+                } else {
+                    String::new()
                 };
                 let record = BuildRecord {
                     compressed_bytes: analysed.as_ref().map(|a| a.analysis.compressed_bytes()),
+                    first_miss,
                     ..record
                 };
                 let details = BuildDetails {
-                    steps: StepRecord::of_build(&record, &execution.step_timings),
+                    steps,
                     image: analysed.as_ref().map(|a| {
                         let mut rows =
                             ImageRows::of(&record, &a.analysis, a.base_layers, &a.base_image);
@@ -607,6 +623,16 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             .prune_scope
             .after_build(execution.trail.running_window());
         execution.redacted(|text| shared.settings.secrets.redact(text))
+    }
+
+    /// The stages of variant `index`'s Dockerfile in the order it declares them; empty when it
+    /// cannot be read now, and `first_misses` then lists stages in the order the build reported
+    /// them: a row is never lost over the order of one of its cells.
+    fn stage_order(&self, index: usize) -> Vec<String> {
+        let variant = &self.variants[index];
+        crate::text_file::read_string_no_follow(&variant.variant.dockerfile)
+            .map(|text| dockerfile::read_facts(&text, &variant.build_args).stage_order)
+            .unwrap_or_default()
     }
 
     /// What the daemon confirms a build of variant `index` made (see `ownership`).

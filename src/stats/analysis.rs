@@ -435,6 +435,10 @@ mod tests {
             run_id: "r".to_string(),
             seq: run,
             compressed_bytes: None,
+            pull_seconds: None,
+            export_seconds: None,
+            cache_bytes: None,
+            first_miss: String::new(),
         }
     }
 

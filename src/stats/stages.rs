@@ -39,6 +39,10 @@ pub struct StageSummary {
     pub steps: usize,
     /// Of those, the steps taken from cache.
     pub cached_steps: usize,
+    /// Share of the stage's steps taken from cache, over every build of the series (each
+    /// build's steps counted, not only the median run's); 0 to 1.
+    #[serde(default)]
+    pub cached_share: f64,
     /// Median over the builds that ran the stage of its span, first step's start to last
     /// step's end.
     pub median_seconds: f64,
@@ -132,10 +136,22 @@ fn breakdown(
                 .collect();
             let median_seconds = median(&durations)?;
             let own: Vec<&&StepRecord> = median_steps.iter().filter(|s| s.stage == stage).collect();
+            let (cached_over_builds, steps_over_builds) = builds
+                .iter()
+                .flat_map(|(_, steps)| steps.iter())
+                .filter(|s| s.is_dockerfile_step() && s.stage == stage)
+                .fold((0_u32, 0_u32), |(cached, all), s| {
+                    (cached + u32::from(s.cached), all + 1)
+                });
             Some(StageSummary {
                 stage: stage.to_string(),
                 steps: own.len(),
                 cached_steps: own.iter().filter(|s| s.cached).count(),
+                cached_share: if steps_over_builds > 0 {
+                    f64::from(cached_over_builds) / f64::from(steps_over_builds)
+                } else {
+                    0.0
+                },
                 median_seconds,
                 share_of_build: if median_build > 0.0 {
                     median_seconds / median_build
@@ -239,6 +255,10 @@ mod tests {
             run_id: "r".to_string(),
             seq,
             compressed_bytes: None,
+            pull_seconds: None,
+            export_seconds: None,
+            cache_bytes: None,
+            first_miss: String::new(),
         }
     }
 
@@ -307,6 +327,35 @@ mod tests {
         );
         let python = &breakdown.stages[1];
         assert!((python.share_of_build - 0.8).abs() < 1e-12);
+    }
+
+    #[test]
+    fn each_stage_s_cached_share_counts_the_steps_of_every_build() {
+        let records = vec![build(1, 3.0), build(2, 4.0), build(3, 5.0)];
+        let cached = |seq, stage, step_number, cached| StepRecord {
+            step: step_number,
+            cached,
+            ..step(seq, stage, f64::from(step_number), 0.5)
+        };
+        let mut steps = Vec::new();
+        for seq in 1..=3 {
+            // Stage deps always comes from cache; app misses its second step in build 3 only.
+            steps.push(cached(seq, "deps", 2, true));
+            steps.push(cached(seq, "app", 2, true));
+            steps.push(cached(seq, "app", 3, seq != 3));
+            steps.push(cached(seq, "", 0, false));
+        }
+        let breakdowns = stage_breakdowns(&records, &steps);
+        let share = |stage: &str| {
+            breakdowns[0]
+                .stages
+                .iter()
+                .find(|s| s.stage == stage)
+                .map(|s| s.cached_share)
+        };
+        assert_eq!(share("deps"), Some(1.0));
+        assert_eq!(share("app"), Some(5.0 / 6.0));
+        assert_eq!(share(""), None, "the builder's own work is no stage");
     }
 
     #[test]

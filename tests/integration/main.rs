@@ -12,6 +12,7 @@ mod docker_build;
 mod docker_build_cache;
 mod docker_failures;
 mod docker_faults;
+mod docker_first_miss;
 mod docker_hosts;
 mod docker_layers;
 mod docker_owned;
