@@ -243,37 +243,42 @@ impl<D: Daemon> ScenarioRun<'_, D> {
                 dockerfile::named_stages_before(&text, variant.target.as_deref())
             }
         };
-        let mut export_seconds = 0.0;
-        let mut refs = Vec::new();
-        let mut tags = Vec::new();
-        // The stages first: the final build then takes them from the local cache, as the job's
-        // own build did before it exported them.
-        for stage in &stages {
-            // A stage name (`[a-z][a-z0-9_.-]*`, lower-cased by the reader) is a valid tag part.
-            let tag = format!("{run_id}-stage-{stage}");
-            let reference = format!("{repository}:{tag}");
-            let build_seconds = self
-                .export_build(index, &context, &reference, Some(stage), &scenario_name)
-                .await?;
-            export_seconds += build_seconds;
-            export_seconds += self.push_own(&reference, &repository_path, &tag).await?;
-            refs.push(reference);
-            tags.push(tag);
-        }
-        let tag = format!("{run_id}-final");
-        let reference = format!("{repository}:{tag}");
-        // The job's own build is not an export cost: it builds the image anyway.
+        // Each kind of job pushes under tags of its own, so that one job's push never changes
+        // what another's rows recorded.
+        let final_tag = match kind {
+            ImportKey::FinalImage => format!("{run_id}-inline"),
+            ImportKey::EveryStage => format!("{run_id}-stages-final"),
+        };
+        let final_reference = format!("{repository}:{final_tag}");
+        // The job's own build comes first and is not an export cost: the job builds the image
+        // anyway. Its stages are then in the local cache, as in the job that exports them.
         self.export_build(
             index,
             &context,
-            &reference,
+            &final_reference,
             variant.target.as_deref(),
             &scenario_name,
         )
         .await?;
-        export_seconds += self.push_own(&reference, &repository_path, &tag).await?;
-        refs.push(reference);
-        tags.push(tag);
+        let mut export_seconds = 0.0;
+        let mut refs = Vec::new();
+        let mut tags = Vec::new();
+        for stage in &stages {
+            // A stage name (`[a-z][a-z0-9_.-]*`, lower-cased by the reader) is a valid tag part.
+            let tag = format!("{run_id}-stage-{stage}");
+            let reference = format!("{repository}:{tag}");
+            export_seconds += self
+                .export_build(index, &context, &reference, Some(stage), &scenario_name)
+                .await?;
+            export_seconds += self.push_own(&reference, &repository_path, &tag).await?;
+            refs.push(reference);
+            tags.push(tag);
+        }
+        export_seconds += self
+            .push_own(&final_reference, &repository_path, &final_tag)
+            .await?;
+        refs.push(final_reference);
+        tags.push(final_tag);
 
         let client = registry
             .client()

@@ -2,12 +2,14 @@
 //! takes from cache, that prebuilds are pulled, what the cache weighs in the registry, and that
 //! the run touches nothing in the registry outside its own path.
 
-use std::collections::{BTreeMap, BTreeSet};
 use stagebench::cache_mode::CacheMode;
 use stagebench::registry::{Registry, RegistryAccess};
 use stagebench::results::{BuildStatus, ResultSet, StepRecord};
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::support::{RemoveOnDrop, docker_cli, docker_daemon, results, stagebench, stderr, write_tree};
+use crate::support::{
+    RemoveOnDrop, docker_cli, docker_daemon, results, stagebench, stderr, write_tree,
+};
 use crate::support_registry::{RegistrySetup, start_registry};
 
 /// A two-stage and a one-stage Dockerfile over the same steps: a slow step, then the edited
@@ -149,7 +151,10 @@ fn docker_ci_inline_rebuilds_a_builder_stage_that_ci_stages_takes_from_cache() {
         .iter()
         .position(|s| s.instruction.contains("COPY app.txt"))
         .expect("the edited COPY");
-    assert!(copy > 0 && single[..copy].iter().all(|s| s.cached), "{single:?}");
+    assert!(
+        copy > 0 && single[..copy].iter().all(|s| s.cached),
+        "{single:?}"
+    );
     assert!(!single[copy].cached, "the edited COPY runs: {single:?}");
 
     // export_seconds and cache_bytes are recorded on each row that imports a cache, and the
@@ -163,8 +168,8 @@ fn docker_ci_inline_rebuilds_a_builder_stage_that_ci_stages_takes_from_cache() {
         let imported: Vec<&String> = tags
             .iter()
             .filter(|t| match row.cache {
-                CacheMode::CiInline => t.ends_with("-final"),
-                _ => true,
+                CacheMode::CiInline => t.ends_with("-inline"),
+                _ => t.ends_with("-stages-final") || t.contains("-stage-"),
             })
             .collect();
         assert!(!imported.is_empty(), "{tags:?}");
@@ -172,7 +177,11 @@ fn docker_ci_inline_rebuilds_a_builder_stage_that_ci_stages_takes_from_cache() {
         for tag in imported {
             blobs.extend(block_on(client.blob_sizes(&repository, tag)).expect("blobs"));
         }
-        assert_eq!(row.cache_bytes, Some(blobs.values().sum::<u64>()), "{row:?}");
+        assert_eq!(
+            row.cache_bytes,
+            Some(blobs.values().sum::<u64>()),
+            "{row:?}"
+        );
     }
 
     // Everything the run pushed is under team/stagebench/ci-modes/; the other tag is untouched.
@@ -216,8 +225,16 @@ fn docker_ci_cold_pulls_the_prebuilds_and_rm_deletes_only_the_run_s_tags() {
         "stagebench/ci-prebuilt-pre".to_string(),
     ]);
     let other = format!("{}/stagebench-like/other:1", registry.address);
-    assert!(docker_cli(&["tag", "busybox:latest", &other], &BTreeMap::new()).status.success());
-    assert!(docker_cli(&["push", &other], &BTreeMap::new()).status.success());
+    assert!(
+        docker_cli(&["tag", "busybox:latest", &other], &BTreeMap::new())
+            .status
+            .success()
+    );
+    assert!(
+        docker_cli(&["push", &other], &BTreeMap::new())
+            .status
+            .success()
+    );
     docker_cli(&["rmi", &other], &BTreeMap::new());
 
     let output = stagebench(
@@ -225,7 +242,7 @@ fn docker_ci_cold_pulls_the_prebuilds_and_rm_deletes_only_the_run_s_tags() {
         &[
             "run",
             "ci-prebuilt",
-            "--variants",
+            "--variant",
             "prebuilt",
             "--cache",
             "ci-cold,cold",
@@ -241,7 +258,10 @@ fn docker_ci_cold_pulls_the_prebuilds_and_rm_deletes_only_the_run_s_tags() {
     assert!(output.status.success(), "{}", stderr(&output));
     let out = tree.path().join("out");
     let rows = results(&out);
-    let ci: Vec<_> = rows.iter().filter(|r| r.cache == CacheMode::CiCold).collect();
+    let ci: Vec<_> = rows
+        .iter()
+        .filter(|r| r.cache == CacheMode::CiCold)
+        .collect();
     assert_eq!(ci.len(), 1, "{rows:?}");
     assert_eq!(ci[0].status, BuildStatus::Ok, "{rows:?}");
     assert!(ci[0].pull_seconds.is_some_and(|s| s > 0.0), "{:?}", ci[0]);
@@ -255,8 +275,10 @@ fn docker_ci_cold_pulls_the_prebuilds_and_rm_deletes_only_the_run_s_tags() {
         .find(|s| s.cache == CacheMode::CiCold && s.instruction.starts_with("FROM "))
         .expect("the FROM step");
     assert!(
-        from.instruction
-            .contains(&format!("{}/stagebench/ci-prebuilt/prebuilds:", registry.address)),
+        from.instruction.contains(&format!(
+            "{}/stagebench/ci-prebuilt/prebuilds:",
+            registry.address
+        )),
         "{from:?}"
     );
     // The cold row in the other mode found its prebuild locally again.

@@ -10,6 +10,7 @@ mod cli_errors;
 mod compare_gate;
 mod docker_build;
 mod docker_build_cache;
+mod docker_ci_modes;
 mod docker_failures;
 mod docker_faults;
 mod docker_first_miss;
