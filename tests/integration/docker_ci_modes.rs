@@ -6,9 +6,11 @@ use stagebench::cache_mode::CacheMode;
 use stagebench::registry::{Registry, RegistryAccess};
 use stagebench::results::{BuildStatus, ResultSet, StepRecord};
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use crate::support::{
-    RemoveOnDrop, docker_cli, docker_daemon, results, stagebench, stderr, write_tree,
+    RemoveOnDrop, docker_cli, docker_daemon, files_under, results, stagebench, stagebench_with_env,
+    stderr, write_tree,
 };
 use crate::support_registry::{RegistrySetup, start_registry};
 
@@ -295,4 +297,114 @@ fn docker_ci_cold_pulls_the_prebuilds_and_rm_deletes_only_the_run_s_tags() {
         BTreeSet::from([("stagebench-like/other".to_string(), "1".to_string())]),
         "only the tag someone else pushed is left"
     );
+}
+
+/// A prebuilt variant and the prebuild it starts from, named with `nonce`.
+fn prebuilt_scenario(nonce: &str) -> tempfile::TempDir {
+    write_tree(&[
+        (
+            "ci-auth/pre.Dockerfile",
+            &format!("FROM busybox:latest\nRUN echo {nonce} > /nonce\n"),
+        ),
+        (
+            "ci-auth/prebuilt.Dockerfile",
+            "FROM stagebench/ci-auth-pre:base\nRUN cat /nonce > /used\n",
+        ),
+        (
+            "ci-auth/scenario.toml",
+            "[[prebuild]]\ntag = \"stagebench/ci-auth-pre:base\"\ndockerfile = \"pre.Dockerfile\"\n",
+        ),
+    ])
+}
+
+#[test]
+fn docker_a_registry_with_htpasswd_takes_the_docker_config_s_login_and_a_wrong_one_stops_the_run_before_any_build()
+ {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    // `+`, `/` and `?` make the standard and URL-safe base64 forms of the login differ.
+    const PASSWORD: &str = "pa+ss/wo?rd>~-ci-auth-7";
+    const WRONG: &str = "wrong+pa/ss?wd>~-ci-auth";
+    let Some(registry) = start_registry(&RegistrySetup {
+        user: Some(("ci-user", PASSWORD)),
+        ..RegistrySetup::default()
+    }) else {
+        return;
+    };
+    let tree = prebuilt_scenario(&nonce());
+    let _cleanup = RemoveOnDrop(vec![
+        "stagebench/ci-auth".to_string(),
+        "stagebench/ci-auth-pre".to_string(),
+    ]);
+    let config = |password: &str| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let auth = crate::support_registry::basic("ci-user", password);
+        let auth = auth.trim_start_matches("Basic ");
+        std::fs::write(
+            dir.path().join("config.json"),
+            format!(
+                r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#,
+                registry.address
+            ),
+        )
+        .expect("config.json");
+        dir
+    };
+    let run = |config: &Path, out: &str| {
+        let config = config.display().to_string();
+        stagebench_with_env(
+            tree.path(),
+            &[
+                "run",
+                "ci-auth",
+                "--variant",
+                "prebuilt",
+                "--cache",
+                "ci-cold",
+                "--runs",
+                "1",
+                "--registry",
+                &registry.address,
+                "--out",
+                out,
+            ],
+            &[("DOCKER_CONFIG", config.as_str())],
+        )
+    };
+
+    let wrong = config(WRONG);
+    let refused = run(wrong.path(), "refused");
+    assert!(!refused.status.success());
+    let message = stderr(&refused);
+    assert!(message.contains(&registry.address), "{message}");
+    assert!(message.contains("refused the credentials"), "{message}");
+    assert_eq!(message.trim().lines().count(), 1, "one sentence: {message}");
+    assert!(
+        !message.contains(WRONG) && !message.contains(PASSWORD),
+        "{message}"
+    );
+    assert!(
+        !tree.path().join("refused/results.csv").exists(),
+        "nothing was built"
+    );
+
+    let right = config(PASSWORD);
+    let output = run(right.path(), "out");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let rows = results(&tree.path().join("out"));
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].status, BuildStatus::Ok, "{rows:?}");
+    assert!(rows[0].pull_seconds.is_some(), "{rows:?}");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        stderr(&output)
+    );
+    assert!(!printed.contains(PASSWORD), "{printed}");
+    for file in files_under(&tree.path().join("out")) {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(PASSWORD), "{}", file.display());
+    }
 }
