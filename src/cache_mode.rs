@@ -132,6 +132,22 @@ impl CacheMode {
         }
     }
 
+    /// What cache a build in this mode starts with, as words a report puts after "the build did
+    /// not have that stage's cache" when a stage's cache was not among it.
+    pub fn cache_it_starts_with(self) -> &'static str {
+        match self {
+            CacheMode::Cold => "a cold build starts with none of the scenario's cache",
+            CacheMode::Warm | CacheMode::Incremental => {
+                "the local cache holds every stage the priming build ran"
+            }
+            CacheMode::CiCold => "a ci-cold build imports no cache",
+            CacheMode::CiInline => "the inline cache it imports holds only the final stage",
+            CacheMode::CiStages => {
+                "it imports the inline cache of every named stage and of the final image"
+            }
+        }
+    }
+
     /// One sentence for reports: what a row in this mode measured.
     pub fn meaning(self) -> &'static str {
         match self {

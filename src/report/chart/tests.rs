@@ -51,6 +51,8 @@ fn group(
         build_seconds,
         image_bytes,
         compressed_bytes: None,
+        export_seconds: None,
+        cache_bytes: None,
         samples_seconds: samples_seconds.to_vec(),
     }
 }
