@@ -53,6 +53,10 @@ impl CacheMode {
         CacheMode::CiStages,
     ];
 
+    /// What every CI mode's build starts from, for reports: the machine [`Preparation`]'s
+    /// `fresh_machine` makes.
+    pub const CI_MACHINE_MEANING: &'static str = "each build runs on a fresh machine: this run's images, its prebuilds and its build cache removed, base images kept as a runner image would have them";
+
     /// The modes a run measures unless `--cache` says otherwise: those that need no registry.
     pub const LOCAL: [CacheMode; 3] = [CacheMode::Cold, CacheMode::Warm, CacheMode::Incremental];
 
