@@ -53,6 +53,10 @@ impl CacheMode {
         CacheMode::CiStages,
     ];
 
+    /// What every CI mode's build starts from, for reports: the machine [`Preparation`]'s
+    /// `fresh_machine` makes.
+    pub const CI_MACHINE_MEANING: &'static str = "each build runs on a fresh machine: this run's images, its prebuilds and its build cache removed, base images kept as a runner image would have them";
+
     /// The modes a run measures unless `--cache` says otherwise: those that need no registry.
     pub const LOCAL: [CacheMode; 3] = [CacheMode::Cold, CacheMode::Warm, CacheMode::Incremental];
 
@@ -128,6 +132,22 @@ impl CacheMode {
             // A fresh machine has only what it imported from the registry.
             (CacheMode::CiCold | CacheMode::CiInline | CacheMode::CiStages, _) => {
                 Some(self.imports().holds_stage(is_final_stage))
+            }
+        }
+    }
+
+    /// What cache a build in this mode starts with, as words a report puts after "the build did
+    /// not have that stage's cache" when a stage's cache was not among it.
+    pub fn cache_it_starts_with(self) -> &'static str {
+        match self {
+            CacheMode::Cold => "a cold build starts with none of the scenario's cache",
+            CacheMode::Warm | CacheMode::Incremental => {
+                "the local cache holds every stage the priming build ran"
+            }
+            CacheMode::CiCold => "a ci-cold build imports no cache",
+            CacheMode::CiInline => "the inline cache it imports holds only the final stage",
+            CacheMode::CiStages => {
+                "it imports the inline cache of every named stage and of the final image"
             }
         }
     }

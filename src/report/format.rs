@@ -202,6 +202,18 @@ pub fn cost_sentence(cost: &RunCost) -> String {
     if cost.prune_seconds > 0.0 {
         parts.push(format!("{} of cache prunes", duration(cost.prune_seconds)));
     }
+    if cost.ci_previous_job_seconds > 0.0 {
+        parts.push(format!(
+            "{} of CI previous jobs' builds",
+            duration(cost.ci_previous_job_seconds)
+        ));
+    }
+    if cost.registry_seconds > 0.0 {
+        parts.push(format!(
+            "{} of registry pushes and pulls",
+            duration(cost.registry_seconds)
+        ));
+    }
     if cost.analysis_seconds > 0.0 {
         parts.push(format!(
             "{} of image analysis",
@@ -230,14 +242,23 @@ pub fn cost_sentence(cost: &RunCost) -> String {
         )),
     }
     if let Some(ratio) = cost.overhead_ratio() {
-        sentence.push_str(&format!(
-            ": {ratio:.2}× the time of {}",
-            if cost.analysis_seconds > 0.0 {
-                "the builds, prebuilds, prunes and analyses"
-            } else {
-                "the builds, prebuilds and prunes"
-            }
-        ));
+        // Name what the ratio divides by: the parts `overhead_ratio` counts, the ones that took
+        // no time left out as in the list above.
+        let mut counted = vec![
+            "the builds".to_string(),
+            "prebuilds".to_string(),
+            "prunes".to_string(),
+        ];
+        if cost.ci_previous_job_seconds > 0.0 {
+            counted.push("previous jobs".to_string());
+        }
+        if cost.registry_seconds > 0.0 {
+            counted.push("registry transfers".to_string());
+        }
+        if cost.analysis_seconds > 0.0 {
+            counted.push("analyses".to_string());
+        }
+        sentence.push_str(&format!(": {ratio:.2}× the time of {}", join_and(&counted)));
     }
     sentence
 }
@@ -282,6 +303,16 @@ mod tests {
         assert_eq!(
             cost_sentence(&analysed),
             "1 min 55 s of wall time for 1 min 30 s of measured builds, 8.00 s of prebuilds, 2.00 s of cache prunes and 5.00 s of image analysis, with no priming builds: 1.10× the time of the builds, prebuilds, prunes and analyses"
+        );
+        let ci = RunCost {
+            wall_seconds: 50.0,
+            ci_previous_job_seconds: 1.25,
+            registry_seconds: 0.5,
+            ..analysed
+        };
+        assert_eq!(
+            cost_sentence(&ci),
+            "50.0 s of wall time for 1 min 30 s of measured builds, 8.00 s of prebuilds, 2.00 s of cache prunes, 1.25 s of CI previous jobs' builds, 0.500 s of registry pushes and pulls and 5.00 s of image analysis, with no priming builds: 0.47× the time of the builds, prebuilds, prunes, previous jobs, registry transfers and analyses"
         );
         let warm_only = RunCost {
             wall_seconds: 12.0,

@@ -1,6 +1,8 @@
 //! The headline table, in the form the classic write-ups use: one row per variant; columns for
 //! cold, warm and incremental build time and image size; each cell the median with its interval
-//! and how it compares with the baseline. Markdown and the terminal draw the same model.
+//! and how it compares with the baseline. The CI modes get a table of their own under it, each
+//! cell also saying what the previous job paid to export the cache it imports, so that six
+//! modes never squeeze into one terminal row. Markdown and the terminal draw the same model.
 
 use crate::cache_mode::CacheMode;
 use crate::results::ScenarioMeta;
@@ -21,6 +23,13 @@ pub struct HeadlineTable {
     pub columns: Vec<String>,
     /// One row per variant, baseline first.
     pub rows: Vec<HeadlineRow>,
+    /// The CI modes measured in the section, in [`CacheMode::ALL`] order; none for a run
+    /// without them.
+    pub ci_modes: Vec<CacheMode>,
+    /// Column headings of the CI table after the variant column; empty without CI modes.
+    pub ci_columns: Vec<String>,
+    /// The CI table's rows, one per variant as in `rows`; empty without CI modes.
+    pub ci_rows: Vec<HeadlineRow>,
     /// The statistical comparisons behind the "faster" phrases, in reading order.
     pub verdicts: Vec<String>,
     /// Where the section's wall time went, when meta.json records it.
@@ -38,6 +47,8 @@ pub struct HeadlineTable {
     pub has_timeline: bool,
     /// Whether the section has a layer chart (its images were analysed).
     pub has_layers: bool,
+    /// Whether the section has a CI chart (it measured CI modes).
+    pub has_ci_chart: bool,
     /// Why the variants differ, in sentences (see [`super::why`]).
     pub why: Vec<String>,
 }
@@ -54,6 +65,10 @@ pub struct HeadlineRow {
 pub struct HeadlineCell {
     /// The median or the size.
     pub value: String,
+    /// For a series that imports an exported cache: "+0.900 s export" and "12.3 MB cache", what
+    /// the previous job paid and what the import weighed, which belong next to the value; empty
+    /// for other series.
+    pub previous_job: Vec<String>,
     /// Interval, failures and other facts.
     pub details: Vec<String>,
     /// The comparison with the baseline, and whether it is a finding (faster or slower) rather
@@ -73,10 +88,12 @@ pub fn headline_tables(data: &ReportData) -> Vec<HeadlineTable> {
                 .iter()
                 .filter(|c| groups.iter().any(|g| g.key == c.key))
                 .collect();
-            let modes: Vec<CacheMode> = CacheMode::ALL
+            let present: Vec<CacheMode> = CacheMode::ALL
                 .into_iter()
                 .filter(|m| groups.iter().any(|g| g.key.cache == *m))
                 .collect();
+            let (ci_modes, modes): (Vec<CacheMode>, Vec<CacheMode>) =
+                present.into_iter().partition(|m| m.is_ci());
             let baseline = section.scenario.baseline.as_deref();
             // Prebuilt images make a variant's builds fast because their cost was paid before;
             // the table shows that cost next to the variants that use it.
@@ -106,18 +123,44 @@ pub fn headline_tables(data: &ReportData) -> Vec<HeadlineTable> {
                     variants.push(&group.key.variant);
                 }
             }
+            let row_label = |variant: &str| {
+                if Some(variant) == baseline {
+                    format!("{variant} (baseline)")
+                } else {
+                    variant.to_string()
+                }
+            };
+            let time_cell_of = |variant: &str, mode: CacheMode| {
+                let group = groups
+                    .iter()
+                    .find(|g| g.key.variant == variant && g.key.cache == mode);
+                let comparison = group.and_then(|g| comparisons.iter().find(|c| c.key == g.key));
+                time_cell(group.copied(), comparison.copied())
+            };
+            let ci_rows: Vec<HeadlineRow> = if ci_modes.is_empty() {
+                Vec::new()
+            } else {
+                variants
+                    .iter()
+                    .map(|variant| HeadlineRow {
+                        label: row_label(variant),
+                        cells: ci_modes
+                            .iter()
+                            .map(|mode| time_cell_of(variant, *mode))
+                            .collect(),
+                    })
+                    .collect()
+            };
             let rows = variants
                 .iter()
                 .map(|variant| {
                     let mut cells: Vec<HeadlineCell> = Vec::new();
                     for mode in &modes {
-                        let group = groups
-                            .iter()
-                            .find(|g| g.key.variant == *variant && g.key.cache == *mode);
-                        let comparison =
-                            group.and_then(|g| comparisons.iter().find(|c| c.key == g.key));
-                        cells.push(time_cell(group.copied(), comparison.copied()));
+                        cells.push(time_cell_of(variant, *mode));
                         if *mode == CacheMode::Cold && has_prebuilds {
+                            let group = groups
+                                .iter()
+                                .find(|g| g.key.variant == *variant && g.key.cache == *mode);
                             cells.push(prebuild_cell(section.scenario, variant, group.copied()));
                         }
                     }
@@ -140,11 +183,7 @@ pub fn headline_tables(data: &ReportData) -> Vec<HeadlineTable> {
                         ));
                     }
                     HeadlineRow {
-                        label: if Some(*variant) == baseline {
-                            format!("{variant} (baseline)")
-                        } else {
-                            (*variant).to_string()
-                        },
+                        label: row_label(variant),
                         cells,
                     }
                 })
@@ -155,6 +194,10 @@ pub fn headline_tables(data: &ReportData) -> Vec<HeadlineTable> {
                 description: section.scenario.description.clone(),
                 columns,
                 rows,
+                ci_columns: ci_modes.iter().map(|m| format!("{m} build")).collect(),
+                has_ci_chart: !ci_modes.is_empty(),
+                ci_modes,
+                ci_rows,
                 verdicts: comparisons.iter().map(|c| verdict_sentence(c)).collect(),
                 cost: section.scenario.cost.as_ref().map(format::cost_sentence),
                 touched_files: section.scenario.touched_files.clone(),
@@ -187,6 +230,7 @@ fn time_cell(group: Option<&GroupSummary>, comparison: Option<&Comparison>) -> H
             value: "–".to_string(),
             details: vec!["not measured".to_string()],
             comparison: None,
+            previous_job: Vec::new(),
         };
     };
     let runs = group.runs_ok
@@ -220,6 +264,7 @@ fn time_cell(group: Option<&GroupSummary>, comparison: Option<&Comparison>) -> H
             .to_string(),
             details: unsuccessful,
             comparison: None,
+            previous_job: Vec::new(),
         };
     };
     let (value, interval) = format::median_with_interval(summary);
@@ -231,7 +276,21 @@ fn time_cell(group: Option<&GroupSummary>, comparison: Option<&Comparison>) -> H
         // A ratio the contrast cannot tell from noise says so, so that a reader skimming the
         // table does not take noise for an effect.
         comparison: comparison.map(format::comparison_phrase),
+        previous_job: previous_job_phrase(group),
     }
+}
+
+/// "+0.900 s export" and "12.3 MB cache" for a series that imported an exported cache; nothing
+/// for one that imported none.
+fn previous_job_phrase(group: &GroupSummary) -> Vec<String> {
+    let mut parts = Vec::new();
+    if let Some(seconds) = group.export_seconds {
+        parts.push(format!("+{} export", format::seconds(seconds)));
+    }
+    if let Some(bytes) = group.cache_bytes {
+        parts.push(format!("{} cache", format::bytes(bytes)));
+    }
+    parts
 }
 
 /// The build time of the prebuilds `variant` builds on, and what its first build costs with
@@ -252,6 +311,7 @@ fn prebuild_cell(
             value: "none".to_string(),
             details: Vec::new(),
             comparison: None,
+            previous_job: Vec::new(),
         };
     }
     let seconds: f64 = scenario
@@ -275,6 +335,7 @@ fn prebuild_cell(
         value: format::seconds(seconds),
         details,
         comparison: None,
+        previous_job: Vec::new(),
     }
 }
 
@@ -298,6 +359,7 @@ fn size_cell(
             value: "–".to_string(),
             details: vec![missing.to_string()],
             comparison: None,
+            previous_job: Vec::new(),
         };
     };
     // Sizes are deterministic: any difference is a finding, and equal sizes say so.
@@ -321,6 +383,7 @@ fn size_cell(
         value: format::bytes(bytes),
         details: Vec::new(),
         comparison,
+        previous_job: Vec::new(),
     }
 }
 

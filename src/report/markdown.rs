@@ -3,8 +3,9 @@
 use std::fmt::Write as _;
 
 use super::format;
-use super::headline::headline_tables;
+use super::headline::{HeadlineRow, headline_tables};
 use super::{Exporter, ReportData, ReportError};
+use crate::cache_mode::CacheMode;
 
 /// The Markdown report.
 pub struct Markdown;
@@ -40,31 +41,10 @@ impl Exporter for Markdown {
                 let _ = writeln!(out, "{description}\n");
             }
             let _ = writeln!(out, "{}\n", modes_paragraph(&table));
-            let _ = writeln!(out, "| variant | {} |", table.columns.join(" | "));
-            let _ = writeln!(out, "| --- |{}", " ---: |".repeat(table.columns.len()));
-            for row in &table.rows {
-                let cells: Vec<String> = row
-                    .cells
-                    .iter()
-                    .map(|cell| {
-                        let mut text = format!("**{}**", cell.value);
-                        for detail in &cell.details {
-                            let _ = write!(text, "<br>{detail}");
-                        }
-                        // Findings in bold, noise in italics: a skimming reader sees which is which.
-                        match &cell.comparison {
-                            Some((phrase, true)) => {
-                                let _ = write!(text, "<br>**{phrase}**");
-                            }
-                            Some((phrase, false)) => {
-                                let _ = write!(text, "<br>_{phrase}_");
-                            }
-                            None => {}
-                        }
-                        text
-                    })
-                    .collect();
-                let _ = writeln!(out, "| {} | {} |", row.label, cells.join(" | "));
+            markdown_table(&mut out, &table.columns, &table.rows);
+            if !table.ci_rows.is_empty() {
+                let _ = writeln!(out, "\n{}\n", ci_modes_paragraph(&table.ci_modes));
+                markdown_table(&mut out, &table.ci_columns, &table.ci_rows);
             }
             if !table.verdicts.is_empty() {
                 let _ = writeln!(out);
@@ -93,6 +73,12 @@ impl Exporter for Markdown {
             if table.has_layers {
                 charts.push(("layers", "image layers by origin, with wasted bytes"));
             }
+            if table.has_ci_chart {
+                charts.push((
+                    "ci",
+                    "CI build time with the previous job's export, and steps from cache by stage",
+                ));
+            }
             for (chart, alt) in charts {
                 let _ = writeln!(
                     out,
@@ -105,6 +91,53 @@ impl Exporter for Markdown {
         let _ = writeln!(out, "{}", statistics_note(data));
         Ok(out.into_bytes())
     }
+}
+
+/// A table of variants: each cell its value in bold, what the previous job paid beside it,
+/// then its details and comparison on lines of their own.
+fn markdown_table(out: &mut String, columns: &[String], rows: &[HeadlineRow]) {
+    let _ = writeln!(out, "| variant | {} |", columns.join(" | "));
+    let _ = writeln!(out, "| --- |{}", " ---: |".repeat(columns.len()));
+    for row in rows {
+        let cells: Vec<String> = row
+            .cells
+            .iter()
+            .map(|cell| {
+                let mut text = format!("**{}**", cell.value);
+                if !cell.previous_job.is_empty() {
+                    let _ = write!(text, " ({})", cell.previous_job.join(", "));
+                }
+                for detail in &cell.details {
+                    let _ = write!(text, "<br>{detail}");
+                }
+                // Findings in bold, noise in italics: a skimming reader sees which is which.
+                match &cell.comparison {
+                    Some((phrase, true)) => {
+                        let _ = write!(text, "<br>**{phrase}**");
+                    }
+                    Some((phrase, false)) => {
+                        let _ = write!(text, "<br>_{phrase}_");
+                    }
+                    None => {}
+                }
+                text
+            })
+            .collect();
+        let _ = writeln!(out, "| {} | {} |", row.label, cells.join(" | "));
+    }
+}
+
+/// What each CI mode of the section measured, a line each in the words of [`CacheMode`], and
+/// what the CI table's export and cache figures are.
+fn ci_modes_paragraph(modes: &[CacheMode]) -> String {
+    let mut paragraph = format!(
+        "**CI modes**: {}. \"+N s export\" is what the previous job paid to export the cache the build imports (stage builds and pushes), \"cache\" the compressed bytes of that cache in the registry.\n",
+        CacheMode::CI_MACHINE_MEANING
+    );
+    for mode in modes {
+        let _ = write!(paragraph, "\n- **{mode}**: {}", mode.meaning());
+    }
+    paragraph
 }
 
 /// How to make the numbers again, and where the raw data is.

@@ -14,7 +14,7 @@ use super::format;
 use super::{ReportData, Section};
 use crate::cache_mode::{CacheMode, Preparation};
 use crate::context::DockerIgnore;
-use crate::results::{BuildRecord, BuildStatus, OfBuild, StageMiss, first_misses};
+use crate::results::{BuildRecord, BuildStatus, OfBuild, SeriesKey, StageMiss, first_misses};
 
 /// Why a stage's first miss ran instead of coming from cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,8 +30,8 @@ pub enum MissReason {
 }
 
 impl MissReason {
-    /// The reason as the end of a sentence.
-    fn words(&self) -> String {
+    /// The reason as the end of a sentence about a build in `cache`.
+    fn words(&self, cache: CacheMode) -> String {
         match self {
             MissReason::EditedSources(files) => {
                 format!(
@@ -39,7 +39,10 @@ impl MissReason {
                     format::join_and(files)
                 )
             }
-            MissReason::CacheNotImported => "the build did not have that stage's cache".into(),
+            MissReason::CacheNotImported => format!(
+                "the build did not have that stage's cache ({})",
+                cache.cache_it_starts_with()
+            ),
             MissReason::ParentMissed(stage) => {
                 format!("it builds on stage {stage}, which ran again too")
             }
@@ -193,8 +196,9 @@ pub fn miss_sentences(data: &ReportData, section: &Section<'_>, variant: &str) -
                     && finished(r.status)
             })
             .collect();
-        // Per stage, in order of first appearance: each build's (miss, reason).
-        let mut stages: Vec<(String, Vec<(StageMiss, MissReason)>)> = Vec::new();
+        // Per stage, in order of first appearance: each build's (miss, reason), and whether the
+        // stage is the final one.
+        let mut stages: Vec<(String, Vec<StageSeen>, bool)> = Vec::new();
         let mut builds_with_steps = 0;
         for build in &builds {
             let steps: Vec<_> = data.steps.iter().filter(|s| s.belongs_to(build)).collect();
@@ -218,13 +222,15 @@ pub fn miss_sentences(data: &ReportData, section: &Section<'_>, variant: &str) -
                     .as_deref()
                     .is_some_and(|f| f.eq_ignore_ascii_case(&miss.stage));
                 let reason = miss_reason(miss, edited, cache.imports_cache_of(is_final), &misses);
-                match stages.iter_mut().find(|(stage, _)| *stage == miss.stage) {
-                    Some((_, seen)) => seen.push((miss.clone(), reason)),
-                    None => stages.push((miss.stage.clone(), vec![(miss.clone(), reason)])),
+                match stages.iter_mut().find(|(stage, _, _)| *stage == miss.stage) {
+                    Some((_, seen, _)) => seen.push((miss.clone(), reason)),
+                    None => {
+                        stages.push((miss.stage.clone(), vec![(miss.clone(), reason)], is_final))
+                    }
                 }
             }
         }
-        for (stage, seen) in &stages {
+        for (stage, seen, is_final) in &stages {
             // The most frequent first miss speaks for the stage (the earliest on a tie).
             let Some((miss, reason)) = seen.iter().max_by_key(|(candidate, _)| {
                 let same = seen
@@ -253,14 +259,89 @@ pub fn miss_sentences(data: &ReportData, section: &Section<'_>, variant: &str) -
                     miss.ran_steps, miss.total_steps
                 )
             };
+            let elsewhere = match reason {
+                MissReason::CacheNotImported => {
+                    imported_elsewhere(data, section, variant, stage, *is_final)
+                }
+                MissReason::EditedSources(_)
+                | MissReason::ParentMissed(_)
+                | MissReason::Unknown => String::new(),
+            };
             sentences.push(format!(
-                "{variant}, {cache}: stage {stage} {rebuilt}{how_often}: {}.",
-                reason.words()
+                "{variant}, {cache}: stage {stage} {rebuilt}{how_often}: {}{elsewhere}.",
+                reason.words(cache)
             ));
         }
     }
     sentences
 }
+
+/// For a stage whose cache a build did not have: "; ci-stages took 67% of its steps from cache,
+/// at 2.10 s of export and 183 MB in the registry" for each mode of the same variant whose
+/// registry import holds the stage ([`crate::cache_mode::CacheImport::holds_stage`]) and whose
+/// builds took steps of it from cache, so that the reader sees what exporting that cache costs; empty when
+/// there is none.
+fn imported_elsewhere(
+    data: &ReportData,
+    section: &Section<'_>,
+    variant: &str,
+    stage: &str,
+    is_final_stage: bool,
+) -> String {
+    let mut clauses = String::new();
+    for mode in CacheMode::ALL
+        .into_iter()
+        .filter(|mode| mode.imports().holds_stage(is_final_stage))
+    {
+        let key = SeriesKey {
+            scenario: section.scenario.name.clone(),
+            variant: variant.to_string(),
+            builder: section.builder,
+            cache: mode,
+            host: section.host.to_string(),
+        };
+        let Some(summary) = data
+            .stages
+            .iter()
+            .find(|b| b.key == key)
+            .and_then(|b| {
+                b.stages
+                    .iter()
+                    .find(|s| s.stage.eq_ignore_ascii_case(stage))
+            })
+            .filter(|s| s.cached_share > 0.0)
+        else {
+            continue;
+        };
+        // The share over every build of the series, FROM left out, as the miss counts steps.
+        let took = if summary.cached_share >= 1.0 {
+            "took all of its steps from cache".to_string()
+        } else {
+            format!(
+                "took {} of its steps from cache",
+                super::why::percent(summary.cached_share)
+            )
+        };
+        let group = data.analysis.groups.iter().find(|g| g.key == key);
+        let mut paid = Vec::new();
+        if let Some(seconds) = group.and_then(|g| g.export_seconds) {
+            paid.push(format!("{} of export", format::seconds(seconds)));
+        }
+        if let Some(bytes) = group.and_then(|g| g.cache_bytes) {
+            paid.push(format!("{} in the registry", format::bytes(bytes)));
+        }
+        let at = if paid.is_empty() {
+            String::new()
+        } else {
+            format!(", at {}", format::join_and(&paid))
+        };
+        clauses.push_str(&format!("; {mode} {took}{at}"));
+    }
+    clauses
+}
+
+/// One build's first miss in a stage, and its reason.
+type StageSeen = (StageMiss, MissReason);
 
 /// Whether a build ran to its end, so that its steps say what came from cache: a build whose
 /// cache state did not hold is the one most worth explaining.
@@ -308,6 +389,34 @@ mod tests {
                 "multi, incremental: stage 1 rebuilt its one step, `COPY --from=build /out/hello-service /hello-service`: it builds on stage build, which ran again too.",
             ],
             "warm builds came wholly from cache, so no sentence names them"
+        );
+    }
+
+    #[test]
+    fn a_ci_stage_left_out_of_the_import_says_what_the_mode_imports_and_what_the_stage_import_cost()
+    {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ci-modes");
+        let data = ReportData::new(crate::results::ResultSet::load(&dir).unwrap());
+        let sections = data.sections();
+        let multi = miss_sentences(&data, &sections[0], "multi");
+        let inline_builder = multi
+            .iter()
+            .find(|s| s.starts_with("multi, ci-inline: stage builder"))
+            .unwrap();
+        assert_eq!(
+            inline_builder,
+            "multi, ci-inline: stage builder rebuilt 3 of 3 steps from `RUN echo deps-sample > /deps && sleep 2`: the build did not have that stage's cache (the inline cache it imports holds only the final stage); ci-stages took 33% of its steps from cache, at 0.159 s of export and 1.07 MB in the registry."
+        );
+        // The final stage missed because its parent ran, which the import does not change.
+        assert!(
+            multi.contains(&"multi, ci-inline: stage 1 rebuilt its one step, `COPY --from=builder /built /built`: it builds on stage builder, which ran again too.".to_string()),
+            "{multi:?}"
+        );
+        let single = miss_sentences(&data, &sections[0], "single");
+        assert!(
+            single[1].starts_with("single, ci-cold: stage 0 rebuilt 3 of 3 steps")
+                && single[1].ends_with("(a ci-cold build imports no cache); ci-inline took 33% of its steps from cache, at 0.0500 s of export and 1.07 MB in the registry; ci-stages took 33% of its steps from cache, at 0.0417 s of export and 1.07 MB in the registry."),
+            "the final stage is in both CI imports: {single:?}"
         );
     }
 
@@ -455,7 +564,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            reasons[0].3.words(),
+            reasons[0].3.words(CacheMode::Incremental),
             "it copies app/main.py, which the edit changed"
         );
     }

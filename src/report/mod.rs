@@ -400,6 +400,27 @@ pub fn write_all(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
                 images: &images,
             })?);
         }
+        let stages: Vec<StageBreakdown> = data
+            .stages
+            .iter()
+            .filter(|b| {
+                b.key.scenario == section.scenario.name
+                    && b.key.host == section.host
+                    && b.key.builder == section.builder
+            })
+            .cloned()
+            .collect();
+        let title = section.title();
+        files.extend(chart::render_ci(&chart::CiInput {
+            title: &title,
+            file_stem: &stem,
+            builder: section.builder,
+            daemon_version,
+            variants: &variants,
+            baseline: section.scenario.baseline.as_deref(),
+            groups: &groups,
+            stages: &stages,
+        })?);
         for file in files {
             written.push(write_in_folder(dir, &file.file_name, &file.bytes)?);
         }

@@ -52,6 +52,11 @@ struct SummaryRow<'a> {
     runs_cache_mismatch: usize,
     /// Bonferroni's adjusted p-value, `min(1, m p)` over the family's `m` comparisons.
     adjusted_p_value: Option<f64>,
+    /// What the previous CI job paid to export the cache the series imports (median over its
+    /// runs); empty for a series that imports none.
+    export_seconds: Option<f64>,
+    /// Compressed bytes of that cache in the registry (median over its runs); empty likewise.
+    cache_bytes: Option<u64>,
 }
 
 impl Exporter for SummaryCsv {
@@ -111,6 +116,8 @@ impl Exporter for SummaryCsv {
                 compressed_bytes: group.compressed_bytes,
                 runs_cache_mismatch: group.runs_cache_mismatch,
                 adjusted_p_value: contrast.map(|c| c.adjusted_p_value),
+                export_seconds: group.export_seconds,
+                cache_bytes: group.cache_bytes,
             };
             writer.serialize(row).map_err(|e| ReportError::Render {
                 format: "summary.csv",

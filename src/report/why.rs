@@ -364,7 +364,7 @@ fn edit_reached_image(data: &ReportData, section: &Section<'_>, variant: &str) -
 
 /// "38%", "140%", and three significant digits below 10% so that a small share is not
 /// rounded away ("0.591%").
-fn percent(share: f64) -> String {
+pub(super) fn percent(share: f64) -> String {
     if share > 0.0 && share < 0.1 {
         format!("{}%", format::significant(share * 100.0))
     } else if share < 1.0 && (share * 100.0).round() >= 100.0 {

@@ -332,12 +332,14 @@ fn is_zero_seconds(seconds: &Seconds) -> bool {
 }
 
 impl RunCost {
-    /// Wall time over the builds, prebuilds, prunes and image analyses it had to do: 1.0 would
-    /// be no overhead.
+    /// Wall time over the builds, prebuilds, prunes, CI previous jobs, registry transfers and
+    /// image analyses it had to do: 1.0 would be no overhead.
     pub fn overhead_ratio(&self) -> Option<f64> {
         let busy = self.measured_build_seconds
             + self.prebuild_seconds
             + self.prune_seconds
+            + self.ci_previous_job_seconds
+            + self.registry_seconds
             + self.analysis_seconds;
         (busy > 0.0).then(|| self.wall_seconds / busy)
     }

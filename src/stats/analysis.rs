@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::contrast::{Contrast, NoContrast, Outcome, contrast_family};
-use super::sample::{SampleSummary, summarize};
+use super::sample::{SampleSummary, median, summarize};
 use crate::builder::Builder;
 use crate::cache_mode::CacheMode;
 use crate::results::{BuildRecord, BuildStatus, SeriesKey};
@@ -40,6 +40,17 @@ pub struct GroupSummary {
     /// analysed (one per variant and host in a run); `None` when none was.
     #[serde(default)]
     pub compressed_bytes: Option<u64>,
+    /// Median `export_seconds` over the successful timed runs that record one: what the previous
+    /// CI job paid to export the cache the series imports (the same for every run of a series in
+    /// one invocation). `None` for a series that imports no exported cache; left out of the
+    /// JSON then, so that summaries of runs without CI modes keep their shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_seconds: Option<f64>,
+    /// Median `cache_bytes` over the successful timed runs that record one: the compressed
+    /// bytes, in the registry, of the cache the series imports. `None` (and left out of the
+    /// JSON) for a series that imports none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_bytes: Option<u64>,
     /// `build_seconds` of every successful timed run, in run-number order, so that charts can
     /// draw each run.
     pub samples_seconds: Vec<f64>,
@@ -352,6 +363,12 @@ impl Accumulator<'_> {
             .iter()
             .filter_map(|r| r.compressed_bytes)
             .collect();
+        let export_seconds: Vec<f64> = self
+            .ok_runs
+            .iter()
+            .filter_map(|r| r.export_seconds)
+            .collect();
+        let cache_sizes: Vec<u64> = self.ok_runs.iter().filter_map(|r| r.cache_bytes).collect();
         GroupSummary {
             key: self.key,
             runs_ok: self.ok_runs.len(),
@@ -362,6 +379,8 @@ impl Accumulator<'_> {
             build_seconds: summarize(&samples_seconds),
             image_bytes: median_bytes(image_sizes),
             compressed_bytes: median_bytes(pull_sizes),
+            export_seconds: median(&export_seconds),
+            cache_bytes: median_bytes(cache_sizes),
             samples_seconds,
         }
     }
@@ -544,6 +563,45 @@ mod tests {
             ]
         );
         assert!(analysis.comparisons.iter().all(|c| c.baseline == "multi"));
+    }
+
+    #[test]
+    fn a_ci_series_carries_the_median_export_cost_and_cache_bytes_of_its_ok_runs_only() {
+        let mut records = rows(
+            "web",
+            "multi",
+            BuildKit,
+            CacheMode::CiStages,
+            &[4.0, 4.2, 4.1],
+            10,
+        );
+        for (record, (export_seconds, cache_bytes)) in
+            records
+                .iter_mut()
+                .zip([(0.9, 12_300_000), (0.7, 12_100_000), (1.1, 12_200_000)])
+        {
+            record.export_seconds = Some(export_seconds);
+            record.cache_bytes = Some(cache_bytes);
+        }
+        records.push(BuildRecord {
+            status: BuildStatus::Failed,
+            export_seconds: Some(50.0),
+            cache_bytes: Some(1),
+            ..row("web", "multi", BuildKit, CacheMode::CiStages, 4, 9.0)
+        });
+        records.extend(rows("web", "multi", BuildKit, Cold, &[5.0], 10));
+        let analysis = analyze(&records, &baselines(&[]), 0.05);
+        let ci = &analysis.groups[1];
+        assert_eq!(ci.key.cache, CacheMode::CiStages);
+        assert_eq!(ci.export_seconds, Some(0.9));
+        assert_eq!(ci.cache_bytes, Some(12_200_000));
+        let cold = &analysis.groups[0];
+        assert_eq!((cold.export_seconds, cold.cache_bytes), (None, None));
+        let json = serde_json::to_value(cold).unwrap();
+        assert!(
+            json.get("export_seconds").is_none() && json.get("cache_bytes").is_none(),
+            "a series without an imported cache keeps the summary's old shape: {json}"
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@ fn render(exporter: &dyn Exporter, name: &str) -> String {
 fn snapshot_summary_csv() {
     insta::assert_snapshot!("go_service_summary_csv", render(&SummaryCsv, "go-service"));
     insta::assert_snapshot!("mixed_summary_csv", render(&SummaryCsv, "mixed"));
+    insta::assert_snapshot!("ci_modes_summary_csv", render(&SummaryCsv, "ci-modes"));
 }
 
 #[test]
@@ -40,6 +41,7 @@ fn snapshot_summary_json() {
 fn snapshot_report_md() {
     insta::assert_snapshot!("go_service_report_md", render(&Markdown, "go-service"));
     insta::assert_snapshot!("mixed_report_md", render(&Markdown, "mixed"));
+    insta::assert_snapshot!("ci_modes_report_md", render(&Markdown, "ci-modes"));
 }
 
 #[test]
@@ -53,7 +55,7 @@ fn snapshot_ci_exports() {
 
 #[test]
 fn snapshot_terminal_table() {
-    for name in ["go-service", "mixed"] {
+    for name in ["go-service", "mixed", "ci-modes"] {
         let data = ReportData::load(&fixture(name)).expect("fixture loads");
         insta::assert_snapshot!(
             format!("{}_terminal", name.replace('-', "_")),
@@ -121,6 +123,46 @@ fn report_command_remakes_identical_files_from_results_and_meta() {
         table.contains("prebuilt") && table.contains("faster than single"),
         "{table}"
     );
+}
+
+#[test]
+fn a_run_with_ci_modes_gets_its_ci_table_section_and_chart_and_one_without_gets_none() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in [
+        "results.csv",
+        "meta.json",
+        "steps.csv",
+        "layers.csv",
+        "waste.csv",
+    ] {
+        std::fs::copy(fixture("ci-modes").join(file), dir.path().join(file)).unwrap();
+    }
+    let output = stagebench(dir.path(), &["report", "."]);
+    assert!(output.status.success());
+    for chart in ["ci-modes-ci.svg", "ci-modes-ci.png"] {
+        assert!(dir.path().join(chart).is_file(), "{chart} missing");
+    }
+    let report = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(report.contains("| variant | ci-cold build | ci-inline build | ci-stages build |"));
+    assert!(report.contains("**0.385 s** (+0.159 s export, 1.07 MB cache)"));
+    assert!(report.contains("base images kept as a runner image would have them"));
+    assert!(report.contains("![ci-modes: CI build time"));
+    assert!(
+        report.contains("1.23 s of CI previous jobs' builds, 0.322 s of registry pushes and pulls")
+    );
+
+    let local = tempfile::tempdir().unwrap();
+    for file in report::INPUT_FILES {
+        std::fs::copy(fixture("mixed").join(file), local.path().join(file)).unwrap();
+    }
+    assert!(stagebench(local.path(), &["report", "."]).status.success());
+    let names: Vec<String> = std::fs::read_dir(local.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.contains("-ci.")), "{names:?}");
+    let report = std::fs::read_to_string(local.path().join("report.md")).unwrap();
+    assert!(!report.contains("CI modes"));
 }
 
 #[test]

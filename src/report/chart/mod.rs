@@ -1,4 +1,5 @@
-//! Charts of one scenario: build time, image size, and the two against each other.
+//! Charts of one scenario: build time, image size, and the two against each other; the stage
+//! timeline, the layers and the CI modes where the results hold them.
 //!
 //! Each chart kind has its own file and draws onto any plotters backend; this module renders each
 //! one twice, as SVG (for the web, sharp at any size) and as PNG (for places that take only
@@ -9,6 +10,7 @@
 
 mod axes;
 mod build_time;
+mod ci;
 mod image_size;
 mod layers;
 mod raster;
@@ -27,6 +29,7 @@ use crate::cache_mode::CacheMode;
 use crate::stats::{Comparison, GroupSummary};
 
 use super::format as report_format;
+pub use ci::CiInput;
 pub use layers::LayersInput;
 use text::TextLayer;
 pub use timeline::{Timeline, TimelineInput, TimelineStep};
@@ -127,6 +130,15 @@ pub fn render_layers(input: &LayersInput<'_>) -> Result<Vec<ChartFile>, ChartErr
     render_svg_and_png(input, input.file_stem, "layers")
 }
 
+/// Renders the CI chart of a section as SVG and PNG, named `<stem>-ci.{svg,png}`; nothing when
+/// the section measured no CI mode.
+pub fn render_ci(input: &CiInput<'_>) -> Result<Vec<ChartFile>, ChartError> {
+    if input.modes().is_empty() {
+        return Ok(Vec::new());
+    }
+    render_svg_and_png(input, input.file_stem, "ci")
+}
+
 /// One chart as `<stem>-<slug>.svg` and `<stem>-<slug>.png`, in that order.
 fn render_svg_and_png(
     drawing: &impl Drawing,
@@ -208,6 +220,20 @@ impl Drawing for LayersInput<'_> {
 
     fn height_px(&self) -> u32 {
         LayersInput::height_px(self)
+    }
+}
+
+impl Drawing for CiInput<'_> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        text: &mut TextLayer,
+    ) -> Result<(), DrawFailure> {
+        ci::draw(root, text, self)
+    }
+
+    fn height_px(&self) -> u32 {
+        CiInput::height_px(self)
     }
 }
 

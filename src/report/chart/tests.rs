@@ -1,6 +1,6 @@
 use super::*;
 use crate::results::SeriesKey;
-use crate::stats::{Interval, SampleSummary};
+use crate::stats::{Interval, SampleSummary, StageBreakdown};
 
 /// A group as the analysis would make it from `samples_seconds` (empty: every run failed).
 fn group(
@@ -51,6 +51,8 @@ fn group(
         build_seconds,
         image_bytes,
         compressed_bytes: None,
+        export_seconds: None,
+        cache_bytes: None,
         samples_seconds: samples_seconds.to_vec(),
     }
 }
@@ -591,4 +593,126 @@ fn the_layer_chart_has_a_row_per_analysed_variant_and_renders_the_same_bytes_twi
         "six rows need more height than two"
     );
     assert_eq!(render_layers(&input).unwrap(), files, "deterministic");
+}
+
+/// A CI series of `variant` whose stages took these shares of their steps from cache.
+fn ci_breakdown(variant: &str, cache: CacheMode, stages: &[(&str, f64)]) -> StageBreakdown {
+    StageBreakdown {
+        key: SeriesKey {
+            scenario: "go-service".to_string(),
+            variant: variant.to_string(),
+            builder: Builder::BuildKit,
+            cache,
+            host: "local".to_string(),
+        },
+        median_run: crate::stats::BuildRef {
+            run_id: "r".to_string(),
+            seq: 1,
+        },
+        stages: stages
+            .iter()
+            .map(|(stage, cached_share)| crate::stats::StageSummary {
+                stage: stage.to_string(),
+                steps: 3,
+                cached_steps: (cached_share * 3.0).round() as usize,
+                cached_share: *cached_share,
+                median_seconds: 1.0,
+                share_of_build: 0.5,
+                on_critical_path: true,
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn the_ci_chart_stacks_the_export_in_a_lighter_shade_grows_with_stages_and_is_left_out_without_ci_rows()
+ {
+    use CacheMode::{CiCold, CiInline, CiStages};
+    let variants = names(&["single", "multi"]);
+    let mut groups = realistic_groups();
+    for (variant, mode, samples, export) in [
+        ("single", CiCold, [61.0, 60.2, 62.3], None),
+        ("single", CiInline, [8.1, 8.4, 7.9], Some((0.9, 12_300_000))),
+        ("single", CiStages, [8.0, 8.2, 8.3], Some((1.1, 12_400_000))),
+        ("multi", CiCold, [40.0, 41.5, 39.8], None),
+        (
+            "multi",
+            CiInline,
+            [39.1, 40.2, 38.7],
+            Some((0.8, 4_100_000)),
+        ),
+        ("multi", CiStages, [4.1, 4.3, 3.9], Some((2.1, 183_000_000))),
+    ] {
+        let mut ci = group(variant, mode, &samples, Some(600_000_000));
+        ci.export_seconds = export.map(|e| e.0);
+        ci.cache_bytes = export.map(|e| e.1);
+        groups.push(ci);
+    }
+    let stages = vec![
+        ci_breakdown("single", CiInline, &[("0", 0.33)]),
+        ci_breakdown(
+            "multi",
+            CiInline,
+            &[("deps", 0.0), ("build", 0.0), ("1", 0.0)],
+        ),
+        ci_breakdown(
+            "multi",
+            CiStages,
+            &[("deps", 1.0), ("build", 0.67), ("1", 0.0)],
+        ),
+    ];
+    let input = CiInput {
+        title: "go-service",
+        file_stem: "go-service",
+        builder: Builder::BuildKit,
+        daemon_version: "20.10.24",
+        variants: &variants,
+        baseline: Some("single"),
+        groups: &groups,
+        stages: &stages,
+    };
+    let (files, three_stage_rows) = svg_and_png(render_ci(&input), "go-service-ci");
+    let svg = String::from_utf8(files[0].bytes.clone()).unwrap();
+    let hex = |c: RGBColor| format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2);
+    for index in 0..2 {
+        let colour = style::variant_colour(index);
+        assert!(
+            svg.contains(&hex(style::tint(colour, 0.45)))
+                && svg.contains(&hex(style::tint(colour, 0.12))),
+            "variant {index}: a build part and a lighter export part"
+        );
+    }
+    assert_eq!(render_ci(&input).unwrap(), files, "deterministic");
+
+    let one_stage_row = vec![ci_breakdown("multi", CiStages, &[("1", 1.0)])];
+    let shorter = render_ci(&CiInput {
+        stages: &one_stage_row,
+        ..input.clone()
+    })
+    .unwrap();
+    assert!(png_dimensions(&shorter[1].bytes).1 < three_stage_rows);
+
+    // Without exports nothing is drawn in the export's shade.
+    let no_export: Vec<GroupSummary> = groups
+        .iter()
+        .map(|g| GroupSummary {
+            export_seconds: None,
+            ..g.clone()
+        })
+        .collect();
+    let plain = render_ci(&CiInput {
+        groups: &no_export,
+        ..input.clone()
+    })
+    .unwrap();
+    let plain_svg = String::from_utf8(plain[0].bytes.clone()).unwrap();
+    assert!(!plain_svg.contains(&hex(style::tint(style::variant_colour(1), 0.12))));
+
+    let local_only = realistic_groups();
+    let none = render_ci(&CiInput {
+        groups: &local_only,
+        ..input
+    })
+    .unwrap();
+    assert!(none.is_empty(), "no CI rows, no CI chart");
 }
