@@ -20,8 +20,8 @@ use crate::builder::Builder;
 use crate::cache_mode::CacheMode;
 use crate::stats::{GroupSummary, StageBreakdown};
 
-const SUBTITLE: &str = "Bar: median build on a fresh CI machine · lighter top: what the previous \
-     job paid to export the cache the build imports · below: steps each stage took from cache";
+const SUBTITLE: &str = "Bar: median build on a fresh CI machine · lighter top (+s): the previous \
+     job's export · MB: the imported cache in the registry · below: steps taken from cache";
 const EXPORT_LEGEND: &str = "export (previous job)";
 /// How much of a variant's colour the build part keeps, as in the build-time chart.
 const BUILD_TINT: f64 = 0.45;
@@ -272,7 +272,9 @@ pub(super) fn draw<DB: DrawingBackend>(
                 continue; // not measured: an empty slot
             };
             if let Some(bytes) = group.cache_bytes {
-                let label = format!("{} cache", report_format::bytes(bytes));
+                // The subtitle says what the number is: three modes' labels side by side
+                // leave no room for a word after each.
+                let label = report_format::bytes(bytes);
                 let fitted = text.fit(&label, CACHE_BYTES, slot_px - 8.0, style::MIN_LABEL_PX);
                 text.add(Label::new(
                     label,
@@ -428,7 +430,7 @@ fn draw_bar<DB: DrawingBackend>(
     style::backdrop(root, text, &value_label)?;
     text.add(value_label);
     if let Some(export_seconds) = group.export_seconds {
-        let export = format!("+{} export", report_format::seconds(export_seconds));
+        let export = format!("+{}", report_format::seconds(export_seconds));
         let export_label = Label::new(
             export.clone(),
             (centre_px, f64::from(top) - 8.0 - value_height),
