@@ -201,18 +201,25 @@ impl<D: Daemon> ScenarioRun<'_, D> {
         let pushed = self.worker.daemon.push(reference, &mut |_| {}).await;
         let push_seconds = started.elapsed().as_secs_f64();
         self.cost.registry_seconds += push_seconds;
-        self.ci
-            .pushed
-            .push((repository_path.to_string(), tag.to_string()));
+        let pushed_tag = (repository_path.to_string(), tag.to_string());
+        if !self.ci.pushed.contains(&pushed_tag) {
+            self.ci.pushed.push(pushed_tag);
+        }
         self.worker.daemon.remove_image(reference).await?;
         pushed?;
         Ok(push_seconds)
     }
 
-    /// The previous job of variant `index`: its build of the unedited source with the inline
-    /// cache, pushed; for every-stage caching also each named stage built with its target and
-    /// pushed to its own tag. Made once per variant and kind, and its cost recorded on each row
-    /// that imports it.
+    /// The previous job of variant `index`: its build with the inline cache, pushed; for
+    /// every-stage caching also each named stage built with its target and pushed to its own
+    /// tag. Made once per variant and kind, and its cost recorded on each row that imports it.
+    ///
+    /// A pipeline's jobs push on top of what earlier jobs pushed, so a push uploads only the
+    /// layers its commit changed. The job is therefore played twice: first on the unedited
+    /// source (the history, untimed), then on the scenario's edit with a token of its own (the
+    /// commit before the one under test), whose stage builds and pushes are the export cost.
+    /// Every kind of job pays the first upload of its layers in the untimed part, whichever
+    /// kind ran first.
     async fn export(
         &mut self,
         index: usize,
@@ -230,12 +237,6 @@ impl<D: Daemon> ScenarioRun<'_, D> {
             .registry
             .repository_path(&scenario_name, &variant.name);
         let repository = format!("{}/{repository_path}", registry.registry.server());
-        let context = self.variants[index]
-            .context
-            .with_edits(SourceEdits {
-                files: vec![dockerfile.clone()],
-            })
-            .map_err(RunError::from)?;
         let text = String::from_utf8_lossy(&dockerfile.1).into_owned();
         let stages = match kind {
             ImportKey::FinalImage => Vec::new(),
@@ -250,35 +251,51 @@ impl<D: Daemon> ScenarioRun<'_, D> {
             ImportKey::EveryStage => format!("{run_id}-stages-final"),
         };
         let final_reference = format!("{repository}:{final_tag}");
-        // The job's own build comes first and is not an export cost: the job builds the image
-        // anyway. Its stages are then in the local cache, as in the job that exports them.
-        self.export_build(
-            index,
-            &context,
-            &final_reference,
-            variant.target.as_deref(),
-            &scenario_name,
-        )
-        .await?;
+        // A stage name (`[a-z][a-z0-9_.-]*`, lower-cased by the reader) is a valid tag part.
+        let stage_tags: Vec<String> = stages
+            .iter()
+            .map(|stage| format!("{run_id}-stage-{stage}"))
+            .collect();
+        let stage_refs: Vec<String> = stage_tags
+            .iter()
+            .map(|tag| format!("{repository}:{tag}"))
+            .collect();
         let mut export_seconds = 0.0;
-        let mut refs = Vec::new();
-        let mut tags = Vec::new();
-        for stage in &stages {
-            // A stage name (`[a-z][a-z0-9_.-]*`, lower-cased by the reader) is a valid tag part.
-            let tag = format!("{run_id}-stage-{stage}");
-            let reference = format!("{repository}:{tag}");
-            export_seconds += self
-                .export_build(index, &context, &reference, Some(stage), &scenario_name)
-                .await?;
-            export_seconds += self.push_own(&reference, &repository_path, &tag).await?;
-            refs.push(reference);
-            tags.push(tag);
-        }
-        export_seconds += self
-            .push_own(&final_reference, &repository_path, &final_tag)
+        for edited in [false, true] {
+            let context = self.job_context(index, dockerfile, edited)?;
+            // The job's own build comes first and is not an export cost: the job builds the
+            // image anyway. Its stages are then in the local cache, as in the job that exports
+            // them.
+            self.export_build(
+                index,
+                &context,
+                &final_reference,
+                variant.target.as_deref(),
+                &scenario_name,
+            )
             .await?;
-        refs.push(final_reference);
-        tags.push(final_tag);
+            let mut job_seconds = 0.0;
+            for ((stage, reference), tag) in stages.iter().zip(&stage_refs).zip(&stage_tags) {
+                job_seconds += self
+                    .export_build(index, &context, reference, Some(stage), &scenario_name)
+                    .await?;
+                job_seconds += self.push_own(reference, &repository_path, tag).await?;
+            }
+            job_seconds += self
+                .push_own(&final_reference, &repository_path, &final_tag)
+                .await?;
+            if edited {
+                export_seconds = job_seconds;
+            }
+        }
+        let refs: Vec<String> = stage_refs
+            .into_iter()
+            .chain(std::iter::once(final_reference))
+            .collect();
+        let tags: Vec<String> = stage_tags
+            .into_iter()
+            .chain(std::iter::once(final_tag))
+            .collect();
 
         let client = registry
             .client()
@@ -298,6 +315,45 @@ impl<D: Daemon> ScenarioRun<'_, D> {
         };
         self.ci.exports.insert((index, kind), export.clone());
         Ok(export)
+    }
+
+    /// The build context of a previous job: the CI Dockerfile, and with `edited` the scenario's
+    /// edit with a token of its own (none when it lists no files to touch).
+    fn job_context(
+        &self,
+        index: usize,
+        dockerfile: &(PathBuf, Vec<u8>),
+        edited: bool,
+    ) -> Result<BuildContext, RunError> {
+        let scenario = self.scenario();
+        let mut edits = if edited && !scenario.touch.is_empty() {
+            let token = uuid::Uuid::new_v4().simple().to_string();
+            SourceEdits::new(&scenario.root(), &scenario.touch, scenario.edit, &token).map_err(
+                |source| RunError::Touch {
+                    dir: scenario.dir.clone(),
+                    source,
+                },
+            )?
+        } else {
+            SourceEdits::default()
+        };
+        let (path, renamed) = dockerfile;
+        match edits.files.iter_mut().find(|(edited, _)| edited == path) {
+            // The Dockerfile is itself touched: the names go into the edited text.
+            Some((_, content)) => {
+                let renames: BTreeMap<String, String> = self
+                    .ci
+                    .prebuild_refs
+                    .clone()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect();
+                let text = String::from_utf8_lossy(content).into_owned();
+                *content = dockerfile::with_images_renamed(&text, &renames).into_bytes();
+            }
+            None => edits.files.push((path.clone(), renamed.clone())),
+        }
+        Ok(self.variants[index].context.with_edits(edits)?)
     }
 
     /// One build of the previous job, with the inline cache written into the image; returns its
