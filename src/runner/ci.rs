@@ -444,7 +444,7 @@ impl<D: Daemon> ScenarioRun<'_, D> {
                 step: format!("restoring prebuild {local}"),
             });
             let started = Instant::now();
-            self.worker.daemon.pull(&reference, &mut |_| {}).await?;
+            self.pull_surely(&reference).await?;
             self.cost.registry_seconds += started.elapsed().as_secs_f64();
             let (repository, tag) = split_reference(&local);
             self.worker
@@ -498,6 +498,31 @@ impl<D: Daemon> ScenarioRun<'_, D> {
             ));
         }
         problems
+    }
+}
+
+impl<D: Daemon> ScenarioRun<'_, D> {
+    /// Pulls `reference`, asked once more when the answer broke off: the daemon's progress
+    /// stream now and then ends in a cut-off line ("bytes remaining on stream") after the pull
+    /// itself went through, which the daemon's image store then shows.
+    async fn pull_surely(&self, reference: &str) -> Result<(), crate::error::EngineError> {
+        let daemon = &self.worker.daemon;
+        let mut last_error = None;
+        for _ in 0..2 {
+            match daemon.pull(reference, &mut |_| {}).await {
+                Ok(()) => return Ok(()),
+                Err(error) => {
+                    if daemon.image(reference).await?.is_some() {
+                        return Ok(());
+                    }
+                    last_error = Some(error);
+                }
+            }
+        }
+        match last_error {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
     }
 }
 
