@@ -703,6 +703,25 @@ impl Daemon for Engine {
             Err(BollardError::DockerResponseServerError {
                 status_code: 404, ..
             }) => Ok(()),
+            // The daemon is removing it already (it does so itself once it notices a classic
+            // build was cut short): wait until it is gone, so that the images it used can be
+            // removed after it, for at most 10 s.
+            Err(
+                error @ BollardError::DockerResponseServerError {
+                    status_code: 409, ..
+                },
+            ) => {
+                for _ in 0..100 {
+                    if let Err(BollardError::DockerResponseServerError {
+                        status_code: 404, ..
+                    }) = self.docker.inspect_container(id, None).await
+                    {
+                        return Ok(());
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(self.request_error(format!("remove container {id}"), &error))
+            }
             Err(e) => Err(self.request_error(format!("remove container {id}"), &e)),
         }
     }
