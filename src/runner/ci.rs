@@ -10,10 +10,10 @@
 //! `cache_mode.rs`; nothing here decides it.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Instant;
 
 use super::execute::BuildEnd;
+use super::prepare::edited_context;
 use super::scenario::{ScenarioRun, Stop};
 use super::{RunError, RunEvent};
 use crate::cache_mode::CacheImport;
@@ -21,7 +21,6 @@ use crate::context::BuildContext;
 use crate::dockerfile;
 use crate::engine::{BuildRequest, Daemon, StepTiming};
 use crate::registry::{Deleted, RegistryAccess};
-use crate::touch::SourceEdits;
 
 /// What this invocation did on the registry and to the local prebuilds, for one scenario.
 #[derive(Debug, Default)]
@@ -135,17 +134,15 @@ impl<D: Daemon> ScenarioRun<'_, D> {
         imports: CacheImport,
     ) -> Result<CiBuild, Stop> {
         let prebuild_refs = self.push_prebuilds().await?;
-        let dockerfile = self.ci_dockerfile(index, &prebuild_refs)?;
+        let renames: BTreeMap<String, String> = prebuild_refs.iter().cloned().collect();
         let export = match imports {
             CacheImport::Nothing => None,
-            CacheImport::FinalImage => Some(
-                self.export(index, ImportKey::FinalImage, &dockerfile)
-                    .await?,
-            ),
-            CacheImport::EveryStage => Some(
-                self.export(index, ImportKey::EveryStage, &dockerfile)
-                    .await?,
-            ),
+            CacheImport::FinalImage => {
+                Some(self.export(index, ImportKey::FinalImage, &renames).await?)
+            }
+            CacheImport::EveryStage => {
+                Some(self.export(index, ImportKey::EveryStage, &renames).await?)
+            }
         };
         self.make_fresh_machine().await?;
         Ok(CiBuild {
@@ -155,27 +152,6 @@ impl<D: Daemon> ScenarioRun<'_, D> {
             cache_bytes: export.as_ref().map(|e| e.cache_bytes),
             prebuild_refs: prebuild_refs.into_iter().map(|(_, r)| r).collect(),
         })
-    }
-
-    /// The variant's Dockerfile with each prebuild named by its registry reference, as the
-    /// path the build context knows it by and its new content.
-    fn ci_dockerfile(
-        &self,
-        index: usize,
-        prebuild_refs: &[(String, String)],
-    ) -> Result<(PathBuf, Vec<u8>), RunError> {
-        let context = &self.variants[index].context;
-        let path = context.dockerfile_path().to_path_buf();
-        let text =
-            crate::text_file::read_string_no_follow(&path).map_err(|source| RunError::Read {
-                path: path.clone(),
-                source,
-            })?;
-        let renames: BTreeMap<String, String> = prebuild_refs.iter().cloned().collect();
-        Ok((
-            path,
-            dockerfile::with_images_renamed(&text, &renames).into_bytes(),
-        ))
     }
 
     /// Pushes each prebuild once (untimed: it was pushed before any CI job ran) and returns
@@ -246,7 +222,7 @@ impl<D: Daemon> ScenarioRun<'_, D> {
         &mut self,
         index: usize,
         kind: ImportKey,
-        dockerfile: &(PathBuf, Vec<u8>),
+        renames: &BTreeMap<String, String>,
     ) -> Result<Export, Stop> {
         if let Some(done) = self.ci.exports.get(&(index, kind)) {
             return Ok(done.clone());
@@ -259,10 +235,16 @@ impl<D: Daemon> ScenarioRun<'_, D> {
             .registry
             .repository_path(&scenario_name, &variant.name);
         let repository = format!("{}/{repository_path}", registry.registry.server());
-        let text = String::from_utf8_lossy(&dockerfile.1).into_owned();
         let stages = match kind {
             ImportKey::FinalImage => Vec::new(),
             ImportKey::EveryStage => {
+                let path = self.variants[index].context.dockerfile_path();
+                let text = crate::text_file::read_string_no_follow(path).map_err(|source| {
+                    RunError::Read {
+                        path: path.to_path_buf(),
+                        source,
+                    }
+                })?;
                 dockerfile::named_stages_before(&text, variant.target.as_deref())
             }
         };
@@ -284,7 +266,13 @@ impl<D: Daemon> ScenarioRun<'_, D> {
             .collect();
         let mut export_seconds = 0.0;
         for edited in [false, true] {
-            let context = self.job_context(index, dockerfile, edited)?;
+            // The edited job has a token of its own, so it never shares the timed build's edit.
+            let context = edited_context(
+                self.scenario(),
+                &self.variants[index].context,
+                edited,
+                renames,
+            )?;
             // The job's own build comes first and is not an export cost: the job builds the
             // image anyway. Its stages are then in the local cache, as in the job that exports
             // them.
@@ -337,45 +325,6 @@ impl<D: Daemon> ScenarioRun<'_, D> {
         };
         self.ci.exports.insert((index, kind), export.clone());
         Ok(export)
-    }
-
-    /// The build context of a previous job: the CI Dockerfile, and with `edited` the scenario's
-    /// edit with a token of its own (none when it lists no files to touch).
-    fn job_context(
-        &self,
-        index: usize,
-        dockerfile: &(PathBuf, Vec<u8>),
-        edited: bool,
-    ) -> Result<BuildContext, RunError> {
-        let scenario = self.scenario();
-        let mut edits = if edited && !scenario.touch.is_empty() {
-            let token = uuid::Uuid::new_v4().simple().to_string();
-            SourceEdits::new(&scenario.root(), &scenario.touch, scenario.edit, &token).map_err(
-                |source| RunError::Touch {
-                    dir: scenario.dir.clone(),
-                    source,
-                },
-            )?
-        } else {
-            SourceEdits::default()
-        };
-        let (path, renamed) = dockerfile;
-        match edits.files.iter_mut().find(|(edited, _)| edited == path) {
-            // The Dockerfile is itself touched: the names go into the edited text.
-            Some((_, content)) => {
-                let renames: BTreeMap<String, String> = self
-                    .ci
-                    .prebuild_refs
-                    .clone()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .collect();
-                let text = String::from_utf8_lossy(content).into_owned();
-                *content = dockerfile::with_images_renamed(&text, &renames).into_bytes();
-            }
-            None => edits.files.push((path.clone(), renamed.clone())),
-        }
-        Ok(self.variants[index].context.with_edits(edits)?)
     }
 
     /// One build of the previous job, with the inline cache written into the image; returns its

@@ -45,7 +45,6 @@ pub(super) async fn prepare<D: Daemon>(
     ledger: &mut ImageLedger,
     housekeeping: Housekeeping<'_>,
 ) -> Result<Prepared, RunError> {
-    let renamed_images = housekeeping.renamed_images;
     if preparation.remove_variant_images && !housekeeping.keep_images {
         ledger.remove_built(daemon, variant).await?;
     }
@@ -55,7 +54,30 @@ pub(super) async fn prepare<D: Daemon>(
         housekeeping.prune_scope.prune(daemon).await?;
         prune_seconds = started.elapsed().as_secs_f64();
     }
-    let mut edits = if preparation.edit_sources {
+    let context = edited_context(
+        scenario,
+        context,
+        preparation.edit_sources,
+        housekeeping.renamed_images,
+    )?;
+    Ok(Prepared {
+        context,
+        no_cache: preparation.no_cache,
+        prune_seconds,
+    })
+}
+
+/// `context` as a build sees it: with `edit`, the scenario's edit under a token of its own; with
+/// renames, the Dockerfile naming each prebuild by its registry copy (in the edited text when the
+/// Dockerfile is itself a touched file). A timed build and a previous CI job both go through here,
+/// so their contexts differ only in what they are asked for.
+pub(super) fn edited_context(
+    scenario: &Scenario,
+    context: &BuildContext,
+    edit: bool,
+    renamed_images: &BTreeMap<String, String>,
+) -> Result<BuildContext, RunError> {
+    let mut edits = if edit {
         let token = uuid::Uuid::new_v4().simple().to_string();
         SourceEdits::new(&scenario.root(), &scenario.touch, scenario.edit, &token).map_err(
             |source| RunError::Touch {
@@ -66,8 +88,6 @@ pub(super) async fn prepare<D: Daemon>(
     } else {
         SourceEdits::default()
     };
-    // A CI build names each prebuild by its registry copy, in the edited Dockerfile when the
-    // Dockerfile is itself a touched file.
     if !renamed_images.is_empty() {
         let path = context.dockerfile_path().to_path_buf();
         let original = match edits.files.iter().position(|(edited, _)| *edited == path) {
@@ -81,14 +101,9 @@ pub(super) async fn prepare<D: Daemon>(
         let renamed = crate::dockerfile::with_images_renamed(&text, renamed_images);
         edits.files.push((path, renamed.into_bytes()));
     }
-    let context = if edits.files.is_empty() && !preparation.edit_sources {
-        context.clone()
+    if edits.files.is_empty() && !edit {
+        Ok(context.clone())
     } else {
-        context.with_edits(edits)?
-    };
-    Ok(Prepared {
-        context,
-        no_cache: preparation.no_cache,
-        prune_seconds,
-    })
+        Ok(context.with_edits(edits)?)
+    }
 }
