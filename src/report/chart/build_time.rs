@@ -13,7 +13,7 @@ use super::axes::{self, PlotRect, Tick};
 use super::report_format;
 use super::style::{self, LegendEntry};
 use super::text::{Align, Baseline, Label, LabelStyle, TextLayer, Weight};
-use super::{CHART_HEIGHT_PX, CHART_WIDTH_PX, ChartData, DrawFailure, VariantData};
+use super::{CHART_HEIGHT_PX, ChartData, DrawFailure, VariantData};
 use crate::cache_mode::CacheMode;
 
 const SUBTITLE: &str = "Bar: median · whisker: the median's 95% interval (from 6 runs) · dot: one run · \
@@ -25,7 +25,8 @@ const PANEL_GAP_PX: f64 = 56.0;
 /// Room kept above the tallest element of a panel for its value label (and the finding above
 /// it, when there is one).
 const LABEL_ROOM_PX: f64 = 52.0;
-const FINDING_ROOM_PX: f64 = 34.0;
+/// On two lines when it is too wide for its bar.
+const FINDING_ROOM_PX: f64 = 60.0;
 /// "24.5× faster" over a bar: the contrast's finding, in the bar's words.
 const FINDING: LabelStyle = LabelStyle::new(23.0, Weight::Bold, style::MUTED_INK);
 const DOT_RADIUS_PX: u32 = 8;
@@ -34,14 +35,17 @@ const MAX_BAR_WIDTH_PX: f64 = 170.0;
 const FAILED: LabelStyle = LabelStyle::new(26.0, Weight::Bold, style::MUTED_INK);
 const VARIANT_NAME: LabelStyle = LabelStyle::new(25.0, Weight::Regular, style::INK);
 /// Rough width of a panel's tick labels, to size the names under the bars before layout.
-const TICK_AREA_ESTIMATE_PX: f64 = 80.0;
+const TICK_AREA_ESTIMATE_PX: f64 = 100.0;
+/// The least size of a variant's name under its bar: below the other labels' least size rather
+/// than touch its neighbour's.
+const MIN_VARIANT_NAME_PX: f64 = 15.0;
 
 pub(super) fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     text: &mut TextLayer,
     data: &ChartData<'_>,
 ) -> Result<(), DrawFailure> {
-    let width_px = f64::from(CHART_WIDTH_PX);
+    let width_px = f64::from(root.dim_in_pixel().0);
     let any_interval = data.variants.iter().any(|v| {
         v.groups.iter().flatten().any(|g| {
             g.build_seconds
@@ -112,8 +116,8 @@ pub(super) fn draw<DB: DrawingBackend>(
     let name_style = text.fit_all(
         data.variants.iter().map(|v| v.name),
         VARIANT_NAME,
-        slot_width_px - 10.0,
-        style::MIN_LABEL_PX,
+        slot_width_px - 16.0,
+        MIN_VARIANT_NAME_PX,
     );
     plot_bottom -= text.measure("Mg", name_style).1 + 8.0;
     // Every median label in one size, set by the widest, so that no bar's label looks louder.
@@ -300,20 +304,28 @@ fn draw_panel<DB: DrawingBackend>(
         style::backdrop(root, text, &value)?;
         text.add(value);
         if let Some(finding) = variant.finding(panel.mode) {
-            let over = Label::new(
-                finding.clone(),
-                (centre_px, top_px - value_height - 2.0),
-                text.fit(
-                    &finding,
-                    FINDING,
-                    slot_width_px - style::VALUE_LABEL_GAP_PX,
-                    style::MIN_LABEL_PX,
-                ),
-                Align::Center,
-                Baseline::Bottom,
-            );
-            style::backdrop(root, text, &over)?;
-            text.add(over);
+            let room_px = slot_width_px - style::VALUE_LABEL_GAP_PX;
+            let style = text.fit(&finding, FINDING, room_px, style::MIN_LABEL_PX);
+            // Too wide even at the least size, it would run into the neighbour's: the ratio and
+            // its word ("3.32×", "faster") go on two lines.
+            let lines: Vec<&str> = if text.measure(&finding, style).0 > room_px {
+                finding.splitn(2, ' ').collect()
+            } else {
+                vec![finding.as_str()]
+            };
+            let mut bottom_px = top_px - value_height - 2.0;
+            for line in lines.iter().rev() {
+                let over = Label::new(
+                    line.to_string(),
+                    (centre_px, bottom_px),
+                    text.fit(line, FINDING, room_px, style::MIN_LABEL_PX),
+                    Align::Center,
+                    Baseline::Bottom,
+                );
+                bottom_px -= text.measure(line, over.style).1 + 2.0;
+                style::backdrop(root, text, &over)?;
+                text.add(over);
+            }
         }
     }
     axes::draw_baseline(root, plot)?;

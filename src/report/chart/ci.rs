@@ -40,6 +40,8 @@ const LABEL_ROOM_PX: f64 = 70.0;
 const MAX_BAR_WIDTH_PX: f64 = 150.0;
 /// The stage names' column left of each variant's bars, at most.
 const MAX_STAGE_COLUMN_PX: f64 = 220.0;
+/// The least size of a mode's name under its bar.
+const MIN_MODE_NAME_PX: f64 = 14.0;
 const MODE_NAME: LabelStyle = LabelStyle::new(24.0, Weight::Regular, style::INK);
 const CACHE_BYTES: LabelStyle = LabelStyle::new(21.0, Weight::Regular, style::MUTED_INK);
 const VARIANT_NAME: LabelStyle = LabelStyle::new(27.0, Weight::Bold, style::INK);
@@ -250,11 +252,13 @@ pub(super) fn draw<DB: DrawingBackend>(
         })
         .collect();
 
+    // Three modes of four variants leave a narrow slot: the names may go a little below the
+    // other labels' least size rather than touch.
     let mode_style = text.fit_all(
         modes.iter().map(|m| m.as_str()),
         MODE_NAME,
-        slot_px - 8.0,
-        style::MIN_LABEL_PX,
+        slot_px - 12.0,
+        MIN_MODE_NAME_PX,
     );
     for (index, variant) in input.variants.iter().enumerate() {
         let colour = style::variant_colour(index);
@@ -430,7 +434,7 @@ fn draw_bar<DB: DrawingBackend>(
     style::backdrop(root, text, &value_label)?;
     text.add(value_label);
     if let Some(export_seconds) = group.export_seconds {
-        let export = format!("+{}", report_format::seconds(export_seconds));
+        let export = format!("+{}", export_label(export_seconds));
         let export_label = Label::new(
             export.clone(),
             (centre_px, f64::from(top) - 8.0 - value_height),
@@ -523,4 +527,36 @@ fn draw_stage_cells<DB: DrawingBackend>(
         }
     }
     Ok(())
+}
+
+/// An export cost over a bar, where three bars share a variant's width: one significant digit
+/// under a second (`0.06 s`), whole tenths up to ten (`1.2 s`), whole seconds above; the
+/// report's table gives three digits.
+fn export_label(seconds: f64) -> String {
+    let decimals = if seconds >= 10.0 {
+        0
+    } else if seconds >= 1.0 {
+        1
+    } else if seconds > 0.0 {
+        // Digits up to the first significant one: 0.058 -> 2, 0.0042 -> 3.
+        (-seconds.log10()).ceil().clamp(1.0, 6.0) as usize
+    } else {
+        0
+    };
+    format!("{seconds:.decimals$} s")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::export_label;
+
+    #[test]
+    fn an_export_label_keeps_one_significant_digit_under_a_second() {
+        assert_eq!(export_label(0.0580), "0.06 s");
+        assert_eq!(export_label(0.208), "0.2 s");
+        assert_eq!(export_label(0.0042), "0.004 s");
+        assert_eq!(export_label(1.234), "1.2 s");
+        assert_eq!(export_label(12.34), "12 s");
+        assert_eq!(export_label(0.0), "0 s");
+    }
 }

@@ -179,10 +179,30 @@ trait Drawing {
         text: &mut TextLayer,
     ) -> Result<(), DrawFailure>;
 
-    /// The image's height; every chart is [`CHART_WIDTH_PX`] wide.
+    /// The image's height.
     fn height_px(&self) -> u32 {
         CHART_HEIGHT_PX
     }
+
+    /// The image's width: [`CHART_WIDTH_PX`], unless the chart has more panels side by side
+    /// than fit it at [`PANEL_WIDTH_PX`] each.
+    fn width_px(&self) -> u32 {
+        CHART_WIDTH_PX
+    }
+}
+
+/// The least width of a panel of a chart drawn as panels side by side (one per cache mode):
+/// below it a panel's names and labels run into each other.
+pub const PANEL_WIDTH_PX: u32 = 460;
+
+/// The width of a chart with `panels` panels side by side and `margin_px` for everything else.
+fn width_for_panels(panels: usize, margin_px: u32) -> u32 {
+    let panels = u32::try_from(panels).unwrap_or(u32::MAX);
+    CHART_WIDTH_PX.max(
+        panels
+            .saturating_mul(PANEL_WIDTH_PX)
+            .saturating_add(margin_px),
+    )
 }
 
 impl Drawing for (ChartKind, &ChartData<'_>) {
@@ -192,6 +212,13 @@ impl Drawing for (ChartKind, &ChartData<'_>) {
         text: &mut TextLayer,
     ) -> Result<(), DrawFailure> {
         self.0.draw(root, text, self.1)
+    }
+
+    fn width_px(&self) -> u32 {
+        match self.0 {
+            ChartKind::BuildTime => width_for_panels(self.1.modes_present().len(), 0),
+            ChartKind::ImageSize | ChartKind::TimeVsSize => CHART_WIDTH_PX,
+        }
     }
 }
 
@@ -206,6 +233,11 @@ impl Drawing for TimelineInput<'_> {
 
     fn height_px(&self) -> u32 {
         TimelineInput::height_px(self)
+    }
+
+    fn width_px(&self) -> u32 {
+        // The variant names' column beside the panels.
+        width_for_panels(self.modes().len(), 200)
     }
 }
 
@@ -302,7 +334,8 @@ fn render(drawing: &impl Drawing, format: Format) -> Result<Vec<u8>, DrawFailure
     let fonts = text::fonts().map_err(|_| DrawFailure::Font)?;
     let mut text = TextLayer::new(fonts);
     let height_px = drawing.height_px();
-    let size = (CHART_WIDTH_PX, height_px);
+    let width_px = drawing.width_px();
+    let size = (width_px, height_px);
     match format {
         Format::Svg => {
             let mut svg = String::new();
@@ -318,15 +351,15 @@ fn render(drawing: &impl Drawing, format: Format) -> Result<Vec<u8>, DrawFailure
             Ok(svg.into_bytes())
         }
         Format::Png => {
-            let mut rgb = vec![0u8; CHART_WIDTH_PX as usize * height_px as usize * 3];
+            let mut rgb = vec![0u8; width_px as usize * height_px as usize * 3];
             {
                 let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
                 root.fill(&style::BACKGROUND)?;
                 drawing.draw(&root, &mut text)?;
                 root.present()?;
             }
-            text.rasterize(&mut rgb, CHART_WIDTH_PX, height_px);
-            raster::encode_rgb(&rgb, CHART_WIDTH_PX, height_px)
+            text.rasterize(&mut rgb, width_px, height_px);
+            raster::encode_rgb(&rgb, width_px, height_px)
         }
     }
 }

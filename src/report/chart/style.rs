@@ -158,7 +158,7 @@ pub(super) fn draw_legend<DB: DrawingBackend>(
     tint_share: f64,
     border_px: i32,
 ) -> Result<(), DrawFailure> {
-    let width_px = f64::from(super::CHART_WIDTH_PX) - 2.0 * MARGIN_PX;
+    let width_px = f64::from(root.dim_in_pixel().0) - 2.0 * MARGIN_PX;
     for (left, top, right, bottom, colour) in legend_row(text, entries, MARGIN_PX, y_px, width_px) {
         outlined_rect(
             root,

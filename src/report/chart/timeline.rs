@@ -14,7 +14,7 @@ use plotters::prelude::*;
 use super::axes::{self, PlotRect, Tick};
 use super::style::{self, LegendEntry};
 use super::text::{Align, Baseline, Label, LabelStyle, TextLayer, Weight};
-use super::{CHART_HEIGHT_PX, CHART_WIDTH_PX, DrawFailure};
+use super::{CHART_HEIGHT_PX, DrawFailure};
 use crate::builder::Builder;
 use crate::cache_mode::CacheMode;
 
@@ -89,7 +89,7 @@ pub struct TimelineInput<'a> {
 }
 
 impl TimelineInput<'_> {
-    fn modes(&self) -> Vec<CacheMode> {
+    pub(super) fn modes(&self) -> Vec<CacheMode> {
         CacheMode::ALL
             .into_iter()
             .filter(|m| self.timelines.iter().any(|t| t.cache == *m))
@@ -172,7 +172,7 @@ pub(super) fn draw<DB: DrawingBackend>(
     text: &mut TextLayer,
     input: &TimelineInput<'_>,
 ) -> Result<(), DrawFailure> {
-    let width_px = f64::from(CHART_WIDTH_PX);
+    let width_px = f64::from(root.dim_in_pixel().0);
     let title = if input.daemon_version.is_empty() {
         format!("{}: stage timeline ({})", input.title, input.builder)
     } else {
