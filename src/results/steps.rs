@@ -33,8 +33,8 @@ pub struct StepRecord {
     /// The stage's `AS` name, or its index when it has none; empty for the builder's own work
     /// (BuildKit's `[internal] load build context`, `exporting to image`).
     pub stage: String,
-    /// 1-based position of the instruction in its stage, `FROM` being 1; 0 for the builder's
-    /// own work. `FROM` itself has no row.
+    /// 1-based position of the instruction in its stage, `FROM` being 1 (its row times the
+    /// base image's resolution or pull); 0 for the builder's own work.
     pub step: u32,
     /// The instruction as the builder shows it, or the name of the builder's own work.
     pub instruction: String,

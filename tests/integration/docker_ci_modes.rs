@@ -238,7 +238,60 @@ fn docker_ci_cold_pulls_the_prebuilds_and_rm_deletes_only_the_run_s_tags() {
             .success()
     );
     docker_cli(&["rmi", &other], &BTreeMap::new());
+    let pulled_prefix = format!("{}/stagebench/ci-prebuilt/prebuilds:", registry.address);
+    assert_eq!(
+        pulled_from(&pulled_prefix),
+        Vec::<String>::new(),
+        "no build cache of the prebuilds' registry copy before the run"
+    );
 
+    // A run in the CI mode alone, with `--prune all`: its fresh machine empties the whole build
+    // cache before the build, and no prune follows it (the end-of-run prune of the records a run
+    // made is `--prune new`'s), so what the pull left is still there to see.
+    let output = stagebench(
+        tree.path(),
+        &[
+            "run",
+            "ci-prebuilt",
+            "--variant",
+            "prebuilt",
+            "--cache",
+            "ci-cold",
+            "--prune",
+            "all",
+            "--runs",
+            "1",
+            "--registry",
+            &registry.address,
+            "--rm",
+            "--out",
+            "out-ci",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = tree.path().join("out-ci");
+    let rows = results(&out);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let ci = &rows[0];
+    assert_eq!((ci.cache, ci.status), (CacheMode::CiCold, BuildStatus::Ok));
+    assert!(ci.pull_seconds.is_some_and(|s| s > 0.0), "{ci:?}");
+    assert_eq!(ci.export_seconds, None);
+    assert_eq!(ci.cache_bytes, None);
+    // The timed build named the prebuild by its registry copy, which no build cache of the daemon
+    // held before the run (checked above), and BuildKit pulled it: its build cache holds it now.
+    let steps = ResultSet::load(&out).expect("results").steps;
+    let from = steps
+        .iter()
+        .find(|s| s.instruction.starts_with("FROM "))
+        .expect("the FROM step");
+    assert!(from.instruction.contains(&pulled_prefix), "{from:?}");
+    let pulled = pulled_from(&pulled_prefix);
+    assert!(
+        !pulled.is_empty(),
+        "the pulled prebuild is in the build cache"
+    );
+
+    // Both modes in one run: the local cold build finds its prebuild locally again.
     let output = stagebench(
         tree.path(),
         &[
@@ -260,29 +313,7 @@ fn docker_ci_cold_pulls_the_prebuilds_and_rm_deletes_only_the_run_s_tags() {
     assert!(output.status.success(), "{}", stderr(&output));
     let out = tree.path().join("out");
     let rows = results(&out);
-    let ci: Vec<_> = rows
-        .iter()
-        .filter(|r| r.cache == CacheMode::CiCold)
-        .collect();
-    assert_eq!(ci.len(), 1, "{rows:?}");
-    assert_eq!(ci[0].status, BuildStatus::Ok, "{rows:?}");
-    assert!(ci[0].pull_seconds.is_some_and(|s| s > 0.0), "{:?}", ci[0]);
-    assert_eq!(ci[0].export_seconds, None);
-    assert_eq!(ci[0].cache_bytes, None);
-    // The timed build named the prebuild by its registry copy, which it pulled: not a step
-    // taken from a local image.
-    let steps = ResultSet::load(&out).expect("results").steps;
-    let from = steps
-        .iter()
-        .find(|s| s.cache == CacheMode::CiCold && s.instruction.starts_with("FROM "))
-        .expect("the FROM step");
-    assert!(
-        from.instruction.contains(&format!(
-            "{}/stagebench/ci-prebuilt/prebuilds:",
-            registry.address
-        )),
-        "{from:?}"
-    );
+    assert!(rows.iter().all(|r| r.status == BuildStatus::Ok), "{rows:?}");
     // The cold row in the other mode found its prebuild locally again.
     let cold: Vec<_> = rows.iter().filter(|r| r.cache == CacheMode::Cold).collect();
     assert_eq!(cold.len(), 1);
@@ -297,6 +328,30 @@ fn docker_ci_cold_pulls_the_prebuilds_and_rm_deletes_only_the_run_s_tags() {
         BTreeSet::from([("stagebench-like/other".to_string(), "1".to_string())]),
         "only the tag someone else pushed is left"
     );
+}
+
+/// The descriptions of the daemon's build-cache records that BuildKit made pulling an image whose
+/// reference starts with `prefix`.
+fn pulled_from(prefix: &str) -> Vec<String> {
+    let listed = docker_cli(
+        &[
+            "system",
+            "df",
+            "-v",
+            "--format",
+            "{{range .BuildCache}}{{.Description}}\n{{end}}",
+        ],
+        &BTreeMap::new(),
+    );
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter(|d| {
+            d.strip_prefix("pulled from ")
+                .is_some_and(|image| image.starts_with(prefix))
+        })
+        .map(str::to_string)
+        .collect()
 }
 
 /// A prebuilt variant and the prebuild it starts from, named with `nonce`.
