@@ -305,6 +305,24 @@ impl Preparation {
     }
 }
 
+impl Preparation {
+    /// The preparation of a build of a Dockerfile whose stages a prebuild also builds: the
+    /// prebuild's image keeps those stages' build-cache records (the daemon removes a record
+    /// behind an image only with the image), so a mode that prunes to start with nothing cached
+    /// ignores the cache from the start instead of finding the prebuild's records serve it. A
+    /// fresh machine removes the prebuild images first, so its prune reaches them.
+    pub fn beside_a_prebuild_s_stages(self) -> Preparation {
+        if self.prune_build_cache && !self.fresh_machine {
+            Preparation {
+                no_cache: true,
+                ..self
+            }
+        } else {
+            self
+        }
+    }
+}
+
 /// Whether a finished build was in the cache state its mode names, judged by its Dockerfile
 /// steps (`FROM` not counted).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -433,6 +451,29 @@ mod tests {
                 Some(true)
             );
             assert!(CacheMode::CiCold.expects_cache());
+        }
+    }
+
+    #[test]
+    fn beside_a_prebuild_s_stages_only_a_local_cold_build_ignores_the_cache_from_the_start() {
+        for builder in [Builder::BuildKit, Builder::Classic] {
+            for mode in CacheMode::ALL {
+                let plain = Preparation::for_mode(mode, builder);
+                let beside = plain.beside_a_prebuild_s_stages();
+                assert_eq!(
+                    beside.no_cache,
+                    plain.no_cache || (mode == CacheMode::Cold),
+                    "{mode} {builder}"
+                );
+                assert_eq!(
+                    Preparation {
+                        no_cache: plain.no_cache,
+                        ..beside
+                    },
+                    plain,
+                    "nothing else changes"
+                );
+            }
         }
     }
 

@@ -36,6 +36,9 @@ pub(super) struct VariantBuild {
     pub(super) context: BuildContext,
     pub(super) build_args: BuildArgs,
     pub(super) tag: String,
+    /// Whether a prebuild builds stages of its Dockerfile (see
+    /// [`Scenario::prebuild_shares_stages_of`]).
+    pub(super) shares_prebuild_stages: bool,
 }
 
 /// What became of a build that ran to its end.
@@ -106,6 +109,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                 context: BuildContext::new(&scenario.context_dir, &variant.dockerfile)?,
                 build_args: settings.build_args(scenario, &variant.build_args),
                 tag: settings.variant_image_tag(scenario, &variant.name),
+                shares_prebuild_stages: scenario.prebuild_shares_stages_of(variant),
                 variant: variant.clone(),
             });
         }
@@ -251,6 +255,11 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         let preparation = match planned.purpose {
             Purpose::Measure => Preparation::for_mode(planned.key.cache, builder),
             Purpose::Prime => Preparation::for_mode(CacheMode::Warm, builder),
+        };
+        let preparation = if self.variants[planned.variant].shares_prebuild_stages {
+            preparation.beside_a_prebuild_s_stages()
+        } else {
+            preparation
         };
         let just_primed = previous.is_some_and(|p| match p.purpose {
             Purpose::Prime => p.key == planned.key,
@@ -504,7 +513,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                 if status == BuildStatus::Ok && check == CacheCheck::RedoWithoutCache =>
             {
                 self.worker.emit_note(format!(
-                    "{label}: {} of {} steps came from build cache older than this run (kept); building it again with the cache ignored",
+                    "{label}: {} of {} steps came from build cache that the prune left (older than this run, or behind an image the run keeps); building it again with the cache ignored",
                     execution.steps.cached_steps, execution.steps.total_steps
                 ));
                 self.cost.discarded_cold_builds += 1;

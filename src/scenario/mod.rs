@@ -106,6 +106,18 @@ pub struct Prebuild {
 }
 
 impl Scenario {
+    /// Whether a prebuild builds stages of `variant`'s Dockerfile (the same file, or the same
+    /// text): those stages' build-cache records stay behind the prebuild's image, which the run
+    /// keeps, so no prune can take them away before a cold build of the variant.
+    pub fn prebuild_shares_stages_of(&self, variant: &Variant) -> bool {
+        let text = |path: &Path| crate::text_file::read_no_follow(path).ok();
+        let variant_text = text(&variant.dockerfile);
+        self.prebuilds.iter().any(|prebuild| {
+            prebuild.dockerfile == variant.dockerfile
+                || (variant_text.is_some() && text(&prebuild.dockerfile) == variant_text)
+        })
+    }
+
     /// Loads and checks the scenario in `dir`.
     pub fn load(dir: &Path) -> Result<Scenario, ScenarioError> {
         let root = fs::canonicalize(dir)

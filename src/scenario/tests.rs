@@ -406,3 +406,38 @@ fn a_context_above_the_scenario_is_accepted_only_from_inside_its_repository() {
     assert!(inside.contexts_above.is_empty());
     inside.check_context_reach(&outside, false).unwrap();
 }
+
+#[test]
+fn a_variant_shares_stages_with_a_prebuild_of_the_same_dockerfile_file_or_text() {
+    let dir = scenario_dir(&[
+        ("single.Dockerfile", "FROM busybox\nRUN echo single\n"),
+        (
+            "multi.Dockerfile",
+            "FROM busybox AS python\nRUN echo python\n\nFROM busybox\nCOPY --from=python / /\n",
+        ),
+        (
+            "copy.Dockerfile",
+            "FROM busybox AS python\nRUN echo python\n\nFROM busybox\nCOPY --from=python / /\n",
+        ),
+        (
+            "prebuilt.Dockerfile",
+            "FROM busybox\nCOPY --from=stagebench/pre:python / /\n",
+        ),
+        (
+            "scenario.toml",
+            "[[prebuild]]\ntag = \"stagebench/pre:python\"\ndockerfile = \"multi.Dockerfile\"\ntarget = \"python\"\n",
+        ),
+    ]);
+    let scenario = Scenario::load(dir.path()).unwrap();
+    let shares = |name: &str| {
+        let variant = scenario.variants.iter().find(|v| v.name == name).unwrap();
+        scenario.prebuild_shares_stages_of(variant)
+    };
+    assert!(shares("multi"), "the prebuild's own Dockerfile");
+    assert!(shares("copy"), "the same text in another file");
+    assert!(!shares("single"));
+    assert!(
+        !shares("prebuilt"),
+        "it uses the prebuild's image, not its stages"
+    );
+}

@@ -86,6 +86,22 @@ fn docker_python_node_quick_profile_separates_hygiene_multi_stage_and_prebuilt_s
         "the incremental edit is undone"
     );
 
+    // multi's python and node stages are the prebuilds, whose images the run keeps with their
+    // build-cache records: its cold builds ignore the cache from the start, so none of them is
+    // served from cache and thrown away. (prebuilt's may still be: its layers are multi's, and a
+    // record behind multi's kept image outlives the prune.)
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        stderr(&output)
+    );
+    assert!(
+        !printed
+            .lines()
+            .any(|l| l.contains("multi cold") && l.contains("building it again")),
+        "{printed}"
+    );
+
     let rows = results(out.path());
     assert_eq!(rows.len(), 4 * 3 * 2, "4 variants x 3 cache modes x 2 runs");
     assert!(rows.iter().all(|r| r.status == BuildStatus::Ok), "{rows:?}");
