@@ -306,11 +306,11 @@ impl Preparation {
 }
 
 impl Preparation {
-    /// The preparation of a build of a Dockerfile whose stages a prebuild also builds: the
-    /// prebuild's image keeps those stages' build-cache records (the daemon removes a record
-    /// behind an image only with the image), so a mode that prunes to start with nothing cached
-    /// ignores the cache from the start instead of finding the prebuild's records serve it. A
-    /// fresh machine removes the prebuild images first, so its prune reaches them.
+    /// The preparation of a build whose layers a prebuild's image, or the image of a variant
+    /// that builds the prebuild's stages, may hold: the daemon removes a record behind an image
+    /// only with the image, so a mode that prunes to start with nothing cached ignores the
+    /// cache from the start instead of finding those records serve it. A fresh machine removes
+    /// the prebuild images first, so its prune reaches them.
     pub fn beside_a_prebuild_s_stages(self) -> Preparation {
         if self.prune_build_cache && !self.fresh_machine {
             Preparation {

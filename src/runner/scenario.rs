@@ -36,8 +36,8 @@ pub(super) struct VariantBuild {
     pub(super) context: BuildContext,
     pub(super) build_args: BuildArgs,
     pub(super) tag: String,
-    /// Whether a prebuild builds stages of its Dockerfile (see
-    /// [`Scenario::prebuild_shares_stages_of`]).
+    /// Whether its cold builds may find records a prune cannot remove (see
+    /// [`Scenario::shares_layers_with_a_prebuild`]).
     pub(super) shares_prebuild_stages: bool,
 }
 
@@ -109,7 +109,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                 context: BuildContext::new(&scenario.context_dir, &variant.dockerfile)?,
                 build_args: settings.build_args(scenario, &variant.build_args),
                 tag: settings.variant_image_tag(scenario, &variant.name),
-                shares_prebuild_stages: scenario.prebuild_shares_stages_of(variant),
+                shares_prebuild_stages: scenario.shares_layers_with_a_prebuild(variant),
                 variant: variant.clone(),
             });
         }
