@@ -250,6 +250,40 @@ pub enum CacheScope {
     EveryVariant,
 }
 
+/// Whether each variant's cache holds a build this invocation made: the one priming rule, which
+/// the plan follows to place priming builds and the runner to add one when a build failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrimedCaches(Vec<bool>);
+
+impl PrimedCaches {
+    /// `variants` caches, none primed.
+    pub fn new(variants: usize) -> PrimedCaches {
+        PrimedCaches(vec![false; variants])
+    }
+
+    /// Whether a build of `variant` with `preparation` needs a priming build first.
+    pub fn needs_prime(&self, variant: usize, preparation: &Preparation) -> bool {
+        preparation.needs_primed_cache && !self.0.get(variant).copied().unwrap_or(false)
+    }
+
+    /// What `preparation` does to the caches before a build of `variant`.
+    pub fn prepared(&mut self, variant: usize, preparation: &Preparation) {
+        match preparation.empties_cache_of {
+            CacheScope::Nothing => {}
+            CacheScope::ThisVariant => self.set(variant, false),
+            CacheScope::EveryVariant => self.0.iter_mut().for_each(|p| *p = false),
+        }
+    }
+
+    /// After a build of `variant`: its cache holds it when it made an image; a build of an
+    /// earlier invocation, or one that failed, leaves it unknown, so not primed.
+    pub fn set(&mut self, variant: usize, primed: bool) {
+        if let Some(slot) = self.0.get_mut(variant) {
+            *slot = primed;
+        }
+    }
+}
+
 impl Preparation {
     /// What a measured build in `mode` needs with `builder`.
     pub fn for_mode(mode: CacheMode, builder: Builder) -> Preparation {
@@ -452,6 +486,27 @@ mod tests {
             );
             assert!(CacheMode::CiCold.expects_cache());
         }
+    }
+
+    #[test]
+    fn a_cache_is_primed_by_a_build_and_emptied_as_the_mode_says() {
+        let warm = Preparation::for_mode(CacheMode::Warm, Builder::BuildKit);
+        let mut primed = PrimedCaches::new(2);
+        assert!(primed.needs_prime(0, &warm) && primed.needs_prime(1, &warm));
+        primed.set(0, true);
+        primed.set(1, true);
+        assert!(!primed.needs_prime(0, &warm));
+        // A classic cold build empties its own variant's cache; a BuildKit prune everyone's.
+        primed.prepared(0, &Preparation::for_mode(CacheMode::Cold, Builder::Classic));
+        assert!(primed.needs_prime(0, &warm) && !primed.needs_prime(1, &warm));
+        primed.prepared(
+            0,
+            &Preparation::for_mode(CacheMode::Cold, Builder::BuildKit),
+        );
+        assert!(primed.needs_prime(1, &warm));
+        let cold = Preparation::for_mode(CacheMode::Cold, Builder::BuildKit);
+        assert!(!primed.needs_prime(0, &cold), "a cold build needs no prime");
+        primed.set(5, true); // no such variant: nothing happens
     }
 
     #[test]

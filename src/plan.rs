@@ -21,7 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::builder::Builder;
-use crate::cache_mode::{CacheMode, CacheScope, Preparation};
+use crate::cache_mode::{CacheMode, Preparation, PrimedCaches};
 use crate::results::BuildKey;
 
 /// Why a build is run.
@@ -186,13 +186,17 @@ pub fn plan_scenario(
                 .to_string(),
         );
     }
-    // Whether each variant's cache holds a build this invocation made.
-    let mut primed = vec![false; scenario.variants.len()];
+    let mut primed = PrimedCaches::new(scenario.variants.len());
     let rounds = (1..=settings.warmup)
         .map(|run| (run, true))
         .chain((1..=settings.runs).map(|run| (run, false)));
     for (round, (run, warmup)) in rounds.enumerate() {
-        for variant in round_order(settings.seed, &scenario.name, round, primed.len()) {
+        for variant in round_order(
+            settings.seed,
+            &scenario.name,
+            round,
+            scenario.variants.len(),
+        ) {
             for &cache in &modes {
                 let key = BuildKey {
                     scenario: scenario.name.clone(),
@@ -205,28 +209,24 @@ pub fn plan_scenario(
                 if already_done.contains(&key) {
                     plan.already_done += 1;
                     // Its build ran in an earlier invocation; the cache it left is unknown now.
-                    primed[variant] = false;
+                    primed.set(variant, false);
                     continue;
                 }
                 let preparation = Preparation::for_mode(cache, settings.builder);
-                if preparation.needs_primed_cache && !primed[variant] {
+                if primed.needs_prime(variant, &preparation) {
                     plan.builds.push(PlannedBuild {
                         key: key.clone(),
                         variant,
                         purpose: Purpose::Prime,
                     });
                 }
-                match preparation.empties_cache_of {
-                    CacheScope::Nothing => {}
-                    CacheScope::ThisVariant => primed[variant] = false,
-                    CacheScope::EveryVariant => primed.iter_mut().for_each(|p| *p = false),
-                }
+                primed.prepared(variant, &preparation);
                 plan.builds.push(PlannedBuild {
                     key,
                     variant,
                     purpose: Purpose::Measure,
                 });
-                primed[variant] = true;
+                primed.set(variant, true);
             }
         }
     }

@@ -17,7 +17,7 @@ use super::ledger::ImageLedger;
 use super::prepare::{Housekeeping, prepare};
 use super::{HostWorker, RunError, RunEvent, Shared};
 use crate::builder::Builder;
-use crate::cache_mode::{CacheCheck, CacheMode, CacheScope, Preparation};
+use crate::cache_mode::{CacheCheck, CacheMode, Preparation, PrimedCaches};
 use crate::config::RunSettings;
 use crate::context::BuildContext;
 use crate::dockerfile;
@@ -81,7 +81,7 @@ pub(super) struct ScenarioRun<'w, D> {
     /// What the CI modes did on the registry and to the local prebuilds.
     pub(super) ci: CiState,
     /// Whether each variant's cache holds a build this invocation made.
-    primed: Vec<bool>,
+    primed: PrimedCaches,
     /// Whether each variant's image has been analysed on this host (by this or an earlier
     /// invocation of the run).
     analysed: Vec<bool>,
@@ -153,7 +153,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             variants,
             ledger,
             ci: CiState::default(),
-            primed: vec![false; variant_count],
+            primed: PrimedCaches::new(variant_count),
             analysed,
             cost: RunCost::default(),
             inputs_stamp,
@@ -266,8 +266,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             Purpose::Measure => false,
         });
         if matches_measure(planned.purpose)
-            && preparation.needs_primed_cache
-            && !self.primed[planned.variant]
+            && self.primed.needs_prime(planned.variant, &preparation)
             && !just_primed
         {
             self.emit(RunEvent::PlanGrew { builds: 1 });
@@ -353,13 +352,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         )
         .await?;
         self.cost.prune_seconds += prepared.prune_seconds;
-        match preparation.empties_cache_of {
-            CacheScope::Nothing => {}
-            CacheScope::ThisVariant => self.primed[index] = false,
-            CacheScope::EveryVariant => {
-                self.primed.iter_mut().for_each(|p| *p = false);
-            }
-        }
+        self.primed.prepared(index, &preparation);
 
         let variant = &self.variants[index];
         let request = BuildRequest {
@@ -433,7 +426,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                 }
             }
         }
-        self.primed[index] = image.is_some();
+        self.primed.set(index, image.is_some());
         if let Some(image) = image
             .as_ref()
             .filter(|_| settings.options.keep_images && matches_measure(planned.purpose))
