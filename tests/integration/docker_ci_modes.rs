@@ -245,32 +245,33 @@ fn docker_ci_cold_pulls_the_prebuilds_and_rm_deletes_only_the_run_s_tags() {
         "no build cache of the prebuilds' registry copy before the run"
     );
 
-    // A run in the CI mode alone, with `--prune all`: its fresh machine empties the whole build
-    // cache before the build, and no prune follows it (the end-of-run prune of the records a run
-    // made is `--prune new`'s), so what the pull left is still there to see.
-    let output = stagebench(
-        tree.path(),
-        &[
+    // One run of the prebuilt variant against the registry, with `--rm`: the rows it wrote.
+    let run = |modes: &str, extra: &[&str], out: &str| {
+        let mut args = vec![
             "run",
             "ci-prebuilt",
             "--variant",
             "prebuilt",
             "--cache",
-            "ci-cold",
-            "--prune",
-            "all",
+            modes,
             "--runs",
             "1",
             "--registry",
             &registry.address,
             "--rm",
             "--out",
-            "out-ci",
-        ],
-    );
-    assert!(output.status.success(), "{}", stderr(&output));
+            out,
+        ];
+        args.extend_from_slice(extra);
+        let output = stagebench(tree.path(), &args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        results(&tree.path().join(out))
+    };
+    // A run in the CI mode alone, with `--prune all`: its fresh machine empties the whole build
+    // cache before the build, and no prune follows it (the end-of-run prune of the records a run
+    // made is `--prune new`'s), so what the pull left is still there to see.
+    let rows = run("ci-cold", &["--prune", "all"], "out-ci");
     let out = tree.path().join("out-ci");
-    let rows = results(&out);
     assert_eq!(rows.len(), 1, "{rows:?}");
     let ci = &rows[0];
     assert_eq!((ci.cache, ci.status), (CacheMode::CiCold, BuildStatus::Ok));
@@ -292,27 +293,7 @@ fn docker_ci_cold_pulls_the_prebuilds_and_rm_deletes_only_the_run_s_tags() {
     );
 
     // Both modes in one run: the local cold build finds its prebuild locally again.
-    let output = stagebench(
-        tree.path(),
-        &[
-            "run",
-            "ci-prebuilt",
-            "--variant",
-            "prebuilt",
-            "--cache",
-            "ci-cold,cold",
-            "--runs",
-            "1",
-            "--registry",
-            &registry.address,
-            "--rm",
-            "--out",
-            "out",
-        ],
-    );
-    assert!(output.status.success(), "{}", stderr(&output));
-    let out = tree.path().join("out");
-    let rows = results(&out);
+    let rows = run("ci-cold,cold", &[], "out");
     assert!(rows.iter().all(|r| r.status == BuildStatus::Ok), "{rows:?}");
     // The cold row in the other mode found its prebuild locally again.
     let cold: Vec<_> = rows.iter().filter(|r| r.cache == CacheMode::Cold).collect();
