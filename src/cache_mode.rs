@@ -337,15 +337,13 @@ impl Preparation {
             },
         }
     }
-}
 
-impl Preparation {
     /// The preparation of a build whose layers a prebuild's image, or the image of a variant
     /// that builds the prebuild's stages, may hold: the daemon removes a record behind an image
     /// only with the image, so a mode that prunes to start with nothing cached ignores the
     /// cache from the start instead of finding those records serve it. A fresh machine removes
     /// the prebuild images first, so its prune reaches them.
-    pub fn beside_a_prebuild_s_stages(self) -> Preparation {
+    pub fn sharing_layers_with_a_prebuild(self) -> Preparation {
         if self.prune_build_cache && !self.fresh_machine {
             Preparation {
                 no_cache: true,
@@ -510,11 +508,11 @@ mod tests {
     }
 
     #[test]
-    fn beside_a_prebuild_s_stages_only_a_local_cold_build_ignores_the_cache_from_the_start() {
+    fn sharing_layers_with_a_prebuild_only_a_local_cold_build_ignores_the_cache_from_the_start() {
         for builder in [Builder::BuildKit, Builder::Classic] {
             for mode in CacheMode::ALL {
                 let plain = Preparation::for_mode(mode, builder);
-                let beside = plain.beside_a_prebuild_s_stages();
+                let beside = plain.sharing_layers_with_a_prebuild();
                 assert_eq!(
                     beside.no_cache,
                     plain.no_cache || (mode == CacheMode::Cold),

@@ -38,7 +38,7 @@ pub(super) struct VariantBuild {
     pub(super) tag: String,
     /// Whether its cold builds may find records a prune cannot remove (see
     /// [`Scenario::shares_layers_with_a_prebuild`]).
-    pub(super) shares_prebuild_stages: bool,
+    pub(super) shares_layers_with_a_prebuild: bool,
 }
 
 /// What became of a build that ran to its end.
@@ -109,7 +109,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                 context: BuildContext::new(&scenario.context_dir, &variant.dockerfile)?,
                 build_args: settings.build_args(scenario, &variant.build_args),
                 tag: settings.variant_image_tag(scenario, &variant.name),
-                shares_prebuild_stages: scenario.shares_layers_with_a_prebuild(variant),
+                shares_layers_with_a_prebuild: scenario.shares_layers_with_a_prebuild(variant),
                 variant: variant.clone(),
             });
         }
@@ -256,8 +256,8 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             Purpose::Measure => Preparation::for_mode(planned.key.cache, builder),
             Purpose::Prime => Preparation::for_mode(CacheMode::Warm, builder),
         };
-        let preparation = if self.variants[planned.variant].shares_prebuild_stages {
-            preparation.beside_a_prebuild_s_stages()
+        let preparation = if self.variants[planned.variant].shares_layers_with_a_prebuild {
+            preparation.sharing_layers_with_a_prebuild()
         } else {
             preparation
         };
