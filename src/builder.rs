@@ -1,4 +1,8 @@
-//! Which of the daemon's two builders runs a build.
+//! Which builder runs a build, and the one table of what each engine and builder can do.
+//!
+//! Every question of the form "can this builder do X" is a field of [`Capabilities`], answered
+//! by one row below: code elsewhere asks the row and never compares a builder with a name, so a
+//! new builder or engine is one more row.
 
 use std::fmt;
 
@@ -30,9 +34,14 @@ pub enum Builder {
 impl Builder {
     /// The name used on the command line and in files.
     pub fn as_str(self) -> &'static str {
+        self.capabilities().name
+    }
+
+    /// What this builder can do.
+    pub fn capabilities(self) -> &'static Capabilities {
         match self {
-            Builder::BuildKit => "buildkit",
-            Builder::Classic => "classic",
+            Builder::BuildKit => &BUILDKIT,
+            Builder::Classic => &CLASSIC,
         }
     }
 }
@@ -40,5 +49,95 @@ impl Builder {
 impl fmt::Display for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// How a cold build starts with nothing of its scenario cached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColdBy {
+    /// The build cache is its own store: prune this run's records of it (a daemon-wide store,
+    /// so every variant's cache goes) and remove the variant's images.
+    PruningBuildCache,
+    /// The cache lives in the image store: remove the variant's images and build with the
+    /// cache ignored, which leaves every other variant's cache alone.
+    IgnoringCache,
+}
+
+/// What one builder of one engine can do: the answers the plan, the runner, `config`'s checks
+/// and the report's wording read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capabilities {
+    /// The name used on the command line and in files.
+    pub name: &'static str,
+    /// Whether its builds go through a BuildKit session (the API's `version=2`).
+    pub buildkit_session: bool,
+    /// Whether it mounts `--secret`s into `RUN` steps.
+    pub mounts_secrets: bool,
+    /// Whether its build cache can be listed record by record, so that a run can tell its own
+    /// records from everyone else's and prune only those.
+    pub lists_build_cache: bool,
+    /// Whether it imports a cache from a registry image (`cache_from` of an inline cache), which
+    /// the `ci-*` cache modes need.
+    pub imports_registry_cache: bool,
+    /// Whether independent stages of one Dockerfile run at the same time.
+    pub runs_stages_in_parallel: bool,
+    /// Whether a build leaves containers of its own (one per `RUN` step) that a build cut short
+    /// may leave behind.
+    pub leaves_build_containers: bool,
+    /// How a cold build is reached.
+    pub cold: ColdBy,
+    /// What "cold" means for it, in a report's words.
+    pub cold_means: &'static str,
+}
+
+const BUILDKIT: Capabilities = Capabilities {
+    name: "buildkit",
+    buildkit_session: true,
+    mounts_secrets: true,
+    lists_build_cache: true,
+    imports_registry_cache: true,
+    runs_stages_in_parallel: true,
+    leaves_build_containers: false,
+    cold: ColdBy::PruningBuildCache,
+    cold_means: "the build cache pruned and the variant's earlier images removed",
+};
+
+const CLASSIC: Capabilities = Capabilities {
+    name: "classic",
+    buildkit_session: false,
+    mounts_secrets: false,
+    lists_build_cache: false,
+    imports_registry_cache: false,
+    runs_stages_in_parallel: false,
+    leaves_build_containers: true,
+    cold: ColdBy::IgnoringCache,
+    cold_means: "the variant's earlier images removed and the build run with no cache",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::ValueEnum;
+
+    #[test]
+    fn every_builder_s_row_carries_the_name_the_command_line_takes() {
+        for builder in Builder::value_variants() {
+            let flag = builder
+                .to_possible_value()
+                .map(|v| v.get_name().to_string());
+            assert_eq!(flag.as_deref(), Some(builder.capabilities().name));
+        }
+    }
+
+    #[test]
+    fn a_builder_that_mounts_secrets_or_imports_a_registry_cache_has_a_session() {
+        // Both travel through the session: a row claiming either without one would be refused
+        // by the daemon at the first build instead of by `config` before the run.
+        for builder in Builder::value_variants() {
+            let row = builder.capabilities();
+            if row.mounts_secrets || row.imports_registry_cache {
+                assert!(row.buildkit_session, "{}", row.name);
+            }
+        }
     }
 }

@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::builder::Builder;
+use crate::builder::{Builder, ColdBy};
 
 /// What the build cache holds when a timed build starts; the README defines each precisely.
 #[derive(
@@ -297,36 +297,33 @@ impl Preparation {
             fresh_machine: false,
             imports: CacheImport::Nothing,
         };
-        match (mode, builder) {
-            (CacheMode::Cold, Builder::BuildKit) => Preparation {
-                prune_build_cache: true,
-                remove_variant_images: true,
-                empties_cache_of: CacheScope::EveryVariant,
-                ..nothing
+        match mode {
+            CacheMode::Cold => match builder.capabilities().cold {
+                ColdBy::PruningBuildCache => Preparation {
+                    prune_build_cache: true,
+                    remove_variant_images: true,
+                    empties_cache_of: CacheScope::EveryVariant,
+                    ..nothing
+                },
+                ColdBy::IgnoringCache => Preparation {
+                    remove_variant_images: true,
+                    no_cache: true,
+                    empties_cache_of: CacheScope::ThisVariant,
+                    ..nothing
+                },
             },
-            // The classic cache lives in the image store: removing the variant's images and
-            // building with nocache leaves every other variant's cache alone.
-            (CacheMode::Cold, Builder::Classic) => Preparation {
-                remove_variant_images: true,
-                no_cache: true,
-                empties_cache_of: CacheScope::ThisVariant,
-                ..nothing
-            },
-            (CacheMode::Warm, Builder::BuildKit | Builder::Classic) => Preparation {
+            CacheMode::Warm => Preparation {
                 needs_primed_cache: true,
                 ..nothing
             },
-            (CacheMode::Incremental, Builder::BuildKit | Builder::Classic) => Preparation {
+            CacheMode::Incremental => Preparation {
                 edit_sources: true,
                 needs_primed_cache: true,
                 ..nothing
             },
-            // Only BuildKit imports an inline cache; `config` refuses the CI modes with the
-            // classic builder, so its row is the BuildKit one.
-            (
-                CacheMode::CiCold | CacheMode::CiInline | CacheMode::CiStages,
-                Builder::BuildKit | Builder::Classic,
-            ) => Preparation {
+            // `config` refuses the CI modes with a builder that cannot import a registry
+            // cache, so they have one preparation.
+            CacheMode::CiCold | CacheMode::CiInline | CacheMode::CiStages => Preparation {
                 prune_build_cache: true,
                 remove_variant_images: true,
                 edit_sources: true,

@@ -752,11 +752,10 @@ fn parse_build_secrets(
                 .map_err(|reason| ConfigError::Usage(format!("--secret {reason}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    if !secrets.is_empty() && builder == Builder::Classic {
-        return Err(ConfigError::Usage(
-            "--secret needs BuildKit: the classic builder cannot mount secrets (drop --builder classic)"
-                .to_string(),
-        ));
+    if !secrets.is_empty() && !builder.capabilities().mounts_secrets {
+        return Err(ConfigError::Usage(format!(
+            "--secret needs BuildKit: the {builder} builder cannot mount secrets (drop --builder {builder})"
+        )));
     }
     Ok(secrets)
 }
@@ -834,11 +833,12 @@ fn check_ci_modes(
             "--cache {mode} builds as on a fresh CI machine whose cache and prebuilds come from a registry: name one with --registry HOST[:PORT][/PREFIX] (or STAGEBENCH_REGISTRY); scripts/with-registry starts one on this machine"
         )));
     }
-    match builder {
-        Builder::BuildKit => Ok(()),
-        Builder::Classic => Err(ConfigError::Usage(format!(
-            "--cache {mode} needs --builder buildkit: the classic builder cannot import an inline cache from a registry"
-        ))),
+    if builder.capabilities().imports_registry_cache {
+        Ok(())
+    } else {
+        Err(ConfigError::Usage(format!(
+            "--cache {mode} needs --builder buildkit: the {builder} builder cannot import an inline cache from a registry"
+        )))
     }
 }
 

@@ -507,8 +507,8 @@ impl Daemon for Engine {
         // never does (one socket and its buffers per build, for ever), and could not serve
         // secrets from it. The engine's own session serves every build instead; the request
         // itself goes out as a classic one and is rewritten (see `session::buildkit_client`).
-        let docker = match request.builder {
-            Builder::BuildKit => match self.session_id().await {
+        let docker = if request.builder.capabilities().buildkit_session {
+            match self.session_id().await {
                 Ok(id) => session::buildkit_client(&self.docker, &id),
                 Err(reason) => {
                     let result = if self.docker.ping().await.is_err() {
@@ -523,8 +523,9 @@ impl Daemon for Engine {
                         step_timings: Vec::new(),
                     };
                 }
-            },
-            Builder::Classic => self.docker.clone(),
+            }
+        } else {
+            self.docker.clone()
         };
         let mut tracker = StepTracker::new(request.secrets);
         let started = Instant::now();

@@ -204,14 +204,7 @@ fn modes_paragraph(table: &super::headline::HeadlineTable) -> String {
             None => format!("{variant}: `{path}`"),
         })
         .collect();
-    let cold = match table.builder {
-        crate::builder::Builder::BuildKit => {
-            "the build cache pruned and the variant's earlier images removed"
-        }
-        crate::builder::Builder::Classic => {
-            "the variant's earlier images removed and the build run with no cache"
-        }
-    };
+    let cold = table.builder.capabilities().cold_means;
     format!(
         "**cold**: nothing of the scenario cached ({cold}); **warm**: a rebuild with everything cached and nothing changed; **incremental**: {edited}. Dockerfiles: {}.",
         dockerfiles.join(", ")

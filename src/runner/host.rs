@@ -4,7 +4,6 @@
 use super::build_cache::PruneScope;
 use super::scenario::ScenarioRun;
 use super::{HostOutcome, HostWorker, RunEvent};
-use crate::builder::Builder;
 use crate::cache_mode::PruneMode;
 use crate::engine::Daemon;
 use crate::plan::ScenarioPlan;
@@ -15,7 +14,7 @@ impl<D: Daemon> HostWorker<D> {
     /// too; the other hosts go on.
     pub(super) async fn run(mut self, scenarios: Vec<ScenarioPlan>) -> HostOutcome {
         let options = &self.shared.settings.options;
-        if options.builder == Builder::BuildKit {
+        if options.builder.capabilities().lists_build_cache {
             // The run's records are told apart by listing them around each build: a daemon that
             // cannot list them is not used, rather than pruning blind.
             let listed = match options.prune {

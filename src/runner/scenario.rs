@@ -16,7 +16,6 @@ use super::ownership::{self, Anchors, Before, Confirmed};
 use super::ledger::ImageLedger;
 use super::prepare::{Housekeeping, prepare};
 use super::{HostWorker, RunError, RunEvent, Shared};
-use crate::builder::Builder;
 use crate::cache_mode::{CacheCheck, CacheMode, Preparation, PrimedCaches};
 use crate::config::RunSettings;
 use crate::context::BuildContext;
@@ -375,9 +374,10 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                 .await?
                 .into_keys()
                 .collect(),
-            containers: match settings.options.builder {
-                Builder::Classic => self.worker.daemon.container_ids().await?,
-                Builder::BuildKit => HashSet::new(),
+            containers: if settings.options.builder.capabilities().leaves_build_containers {
+                self.worker.daemon.container_ids().await?
+            } else {
+                HashSet::new()
             },
         };
         self.emit(RunEvent::BuildStarted {
