@@ -53,6 +53,11 @@ impl CacheMode {
         CacheMode::CiStages,
     ];
 
+    /// The mode's place in [`CacheMode::ALL`]: its declaration order, which a test ties to `ALL`.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// What every CI mode's build starts from, for reports: the machine [`Preparation`]'s
     /// `fresh_machine` makes.
     pub const CI_MACHINE_MEANING: &'static str = "each build runs on a fresh machine: this run's images, its prebuilds and its build cache removed, base images kept as a runner image would have them";
@@ -397,6 +402,13 @@ impl CacheCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mode_s_index_is_its_place_in_all() {
+        for (place, mode) in CacheMode::ALL.iter().enumerate() {
+            assert_eq!(mode.index(), place, "{mode}");
+        }
+    }
 
     #[test]
     fn a_row_is_checked_for_the_cache_state_it_claims() {

@@ -410,14 +410,14 @@ impl<'a> ChartData<'a> {
                         && g.key.host == input.host
                 }) {
                     // The first group of a cache mode wins; the analysis makes exactly one.
-                    let slot = &mut groups[mode_index(group.key.cache)];
+                    let slot = &mut groups[group.key.cache.index()];
                     if slot.is_none() {
                         *slot = Some(group);
                     }
                 }
                 let mut comparisons = [None; CacheMode::ALL.len()];
                 for group in groups.iter().flatten() {
-                    comparisons[mode_index(group.key.cache)] =
+                    comparisons[group.key.cache.index()] =
                         input.comparisons.iter().find(|c| c.key == group.key);
                 }
                 VariantData {
@@ -467,13 +467,13 @@ impl<'a> VariantData<'a> {
     }
 
     fn group(&self, mode: CacheMode) -> Option<&'a GroupSummary> {
-        self.groups[mode_index(mode)]
+        self.groups[mode.index()]
     }
 
     /// "24.5× faster" when the contrast with the baseline found the variant faster or slower in
     /// `mode`; nothing for noise, which a chart must not dress up as a finding.
     fn finding(&self, mode: CacheMode) -> Option<String> {
-        let comparison = self.comparisons[mode_index(mode)]?;
+        let comparison = self.comparisons[mode.index()]?;
         match comparison.outcome()? {
             crate::stats::Outcome::Faster | crate::stats::Outcome::Slower => {
                 Some(report_format::speedup_phrase(comparison.speedup()))
@@ -503,17 +503,6 @@ impl<'a> VariantData<'a> {
         self.group(CacheMode::Cold)
             .and_then(|g| g.image_bytes)
             .or_else(|| self.groups.iter().flatten().find_map(|g| g.image_bytes))
-    }
-}
-
-fn mode_index(mode: CacheMode) -> usize {
-    match mode {
-        CacheMode::Cold => 0,
-        CacheMode::Warm => 1,
-        CacheMode::Incremental => 2,
-        CacheMode::CiCold => 3,
-        CacheMode::CiInline => 4,
-        CacheMode::CiStages => 5,
     }
 }
 
