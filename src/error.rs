@@ -39,12 +39,22 @@ pub enum ScenarioError {
     },
 }
 
+/// What to try when nothing answered at `endpoint` (a display URL).
+fn unreachable_hint(endpoint: &str) -> &'static str {
+    if endpoint.starts_with("ssh://") {
+        "check that `ssh` reaches that machine without a prompt (stagebench runs it with BatchMode=yes) and that `docker system dial-stdio` works there"
+    } else {
+        "start dockerd (scripts/docker-up does) or set DOCKER_HOST"
+    }
+}
+
 /// The daemon could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// Nothing answered at the endpoint.
     #[error(
-        "cannot reach the Docker daemon at {endpoint} ({reason}); start dockerd (scripts/docker-up does) or set DOCKER_HOST"
+        "cannot reach the Docker daemon at {endpoint} ({reason}); {}",
+        unreachable_hint(endpoint)
     )]
     Unreachable {
         /// `DOCKER_HOST` or the default socket.

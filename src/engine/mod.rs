@@ -11,6 +11,7 @@ mod endpoint;
 mod login;
 mod output;
 mod session;
+mod ssh;
 mod steps;
 mod tls;
 
@@ -298,18 +299,24 @@ impl Engine {
                 API_DEFAULT_VERSION,
             )
             .map_err(|e| unreachable(short_reason(&e)))?,
-            (Scheme::Ssh, _) => Docker::connect_with_ssh(
-                &endpoint.url,
-                CLIENT_TIMEOUT_SECONDS,
-                API_DEFAULT_VERSION,
-                None,
-            )
-            .map_err(|e| unreachable(short_reason(&e)))?,
+            (Scheme::Ssh, _) => {
+                ssh::connect(endpoint, CLIENT_TIMEOUT_SECONDS).map_err(unreachable)?
+            }
         };
-        let docker = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
+        let negotiated = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
             .await
-            .map_err(|_| unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())))?
-            .map_err(|e| unreachable(connect_reason(&e, endpoint)))?;
+            .map_err(|_| format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))
+            .and_then(|answer| answer.map_err(|e| connect_reason(&e, endpoint)));
+        let docker = match negotiated {
+            Ok(docker) => docker,
+            // The ssh connection's pipes say only that it closed; ssh itself says why.
+            Err(reason) if endpoint.scheme() == Scheme::Ssh => {
+                return Err(unreachable(
+                    ssh::why_unreachable(endpoint).await.unwrap_or(reason),
+                ));
+            }
+            Err(reason) => return Err(unreachable(reason)),
+        };
         // Every request passes the login headers through the encoding the daemon reads.
         let docker = docker.with_request_modifier(login::url_safe_login_headers);
         Ok(Engine {

@@ -206,12 +206,12 @@ fn buildkit_query(query: &str, id: &str) -> String {
 }
 
 /// Something bytes go both ways through.
-trait Duplex: AsyncRead + AsyncWrite + Send + Unpin {}
+pub(super) trait Duplex: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Duplex for T {}
 
 /// A new connection to the daemon of `endpoint`, as bollard makes for its requests.
-async fn dial(endpoint: &Endpoint) -> Result<Box<dyn Duplex>, String> {
-    let (address, user) = endpoint.address();
+pub(super) async fn dial(endpoint: &Endpoint) -> Result<Box<dyn Duplex>, String> {
+    let (address, _) = endpoint.address();
     match endpoint.scheme() {
         Scheme::Unix => tokio::net::UnixStream::connect(address)
             .await
@@ -237,18 +237,7 @@ async fn dial(endpoint: &Endpoint) -> Result<Box<dyn Duplex>, String> {
                 .map_err(|e| format!("TLS with {address} failed: {e}"))
         }
         Scheme::Ssh => {
-            let (host, port) = split_host_port(address);
-            let mut command = tokio::process::Command::new("ssh");
-            // No prompt may wait on a terminal the progress display owns.
-            command.args(["-o", "BatchMode=yes"]);
-            if let Some(port) = port {
-                command.args(["-p", &port.to_string()]);
-            }
-            if let Some(user) = user {
-                command.args(["-l", user]);
-            }
-            let mut child = command
-                .args(["--", host, "docker", "system", "dial-stdio"])
+            let mut child = super::ssh::command(endpoint, &["docker", "system", "dial-stdio"])
                 .stdin(std::process::Stdio::piped())
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::null())

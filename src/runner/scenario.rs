@@ -374,7 +374,12 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                 .await?
                 .into_keys()
                 .collect(),
-            containers: if settings.options.builder.capabilities().leaves_build_containers {
+            containers: if settings
+                .options
+                .builder
+                .capabilities()
+                .leaves_build_containers
+            {
                 self.worker.daemon.container_ids().await?
             } else {
                 HashSet::new()

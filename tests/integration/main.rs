@@ -22,6 +22,7 @@ mod docker_registry;
 mod docker_scenarios;
 mod docker_secrets;
 mod docker_soak;
+mod docker_ssh;
 mod docker_steps;
 mod extra_daemons;
 mod fuzz_corpus;
