@@ -20,10 +20,7 @@ use crate::engine::{Daemon, Endpoint, Engine, RegistryLogin};
 use crate::plan;
 use crate::progress::{Progress, ProgressMode};
 use crate::registry::RegistryAccess;
-use crate::report::{
-    self, BencherMetricFormat, BenchmarkAction, Exporter, Markdown, ReportData, SummaryCsv,
-    SummaryJson,
-};
+use crate::report::{self, ReportData};
 use crate::results::{
     BuildStatus, RESULTS_FILE, ResultSet, SeriesKey, find_results_folders, is_results_folder,
 };
@@ -127,20 +124,12 @@ fn compare_command(args: &CompareArgs) -> ExitCode {
         args.export_markdown.as_deref(),
     );
     let current = ReportData::new(current);
-    let gated = report::GatedBenchmarkAction {
-        verdicts: &verdicts,
-    };
-    let exports: [(&Option<std::path::PathBuf>, &dyn Exporter); 2] = [
-        (&args.export_benchmark_action, &gated),
-        (&args.export_bmf, &BencherMetricFormat),
-    ];
-    for (target, exporter) in exports {
-        if let Some(target) = target
-            && let Err(error) = report::export(exporter, &current, target)
-        {
-            eprintln!("stagebench: {error}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+    let exports = args
+        .export_targets()
+        .without(crate::export_targets::ExportFormat::Markdown);
+    if let Err(error) = report::write_exports(&exports, &current, Some(&verdicts)) {
+        eprintln!("stagebench: {error}");
+        return ExitCode::from(EXIT_USAGE);
     }
     outcome
 }
@@ -247,7 +236,7 @@ fn merge_command(args: &MergeArgs) -> anyhow::Result<ExitCode> {
     merged.write(&args.out)?;
     let data = ReportData::new(merged);
     let written = report::write_all(&data, &args.out)?;
-    print_table(&data, exports_to_stdout(&args.export));
+    print_table(&data, args.export.targets().use_stdout());
     export_all(&data, &args.export)?;
     eprintln!(
         "merged {folders} results folders ({rows} rows, {hosts} hosts) into {}; wrote {} files",
@@ -265,24 +254,11 @@ fn report_command(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     }
     let data = ReportData::new(set);
     let written = report::write_all(&data, &args.dir)?;
-    let to_stdout = exports_to_stdout(&args.export);
+    let to_stdout = args.export.targets().use_stdout();
     print_table(&data, to_stdout);
     export_all(&data, &args.export)?;
     eprintln!("wrote {} files in {}", written.len(), args.dir.display());
     Ok(ExitCode::SUCCESS)
-}
-
-fn exports_to_stdout(export: &ExportArgs) -> bool {
-    [
-        &export.export_csv,
-        &export.export_json,
-        &export.export_markdown,
-        &export.export_benchmark_action,
-        &export.export_bmf,
-    ]
-    .into_iter()
-    .flatten()
-    .any(|p| p.as_os_str() == "-")
 }
 
 /// The headline table goes to standard output, unless an export already uses it.
@@ -296,19 +272,7 @@ fn print_table(data: &ReportData, exports_to_stdout: bool) {
 }
 
 fn export_all(data: &ReportData, export: &ExportArgs) -> anyhow::Result<()> {
-    let requested: [(&Option<std::path::PathBuf>, &dyn Exporter); 5] = [
-        (&export.export_csv, &SummaryCsv),
-        (&export.export_json, &SummaryJson),
-        (&export.export_markdown, &Markdown),
-        (&export.export_benchmark_action, &BenchmarkAction),
-        (&export.export_bmf, &BencherMetricFormat),
-    ];
-    for (target, exporter) in requested {
-        if let Some(target) = target {
-            report::export(exporter, data, target)?;
-        }
-    }
-    Ok(())
+    Ok(report::write_exports(&export.targets(), data, None)?)
 }
 
 async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Result<ExitCode> {
@@ -409,7 +373,7 @@ async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Resul
     }
     if let Some(data) = ReportData::combine(reports) {
         if !args.quiet {
-            print_table(&data, exports_to_stdout(&args.export));
+            print_table(&data, args.export.targets().use_stdout());
             let several_hosts = data.meta.hosts.len() > 1;
             for scenario in &data.meta.scenarios {
                 if let Some(cost) = &scenario.cost {

@@ -15,6 +15,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::builder::Builder;
 use crate::cache_mode::{CacheMode, PruneMode};
 use crate::compare::{DEFAULT_REQUIRED_RUNS, MAX_REQUIRED_RUNS, MIN_REQUIRED_RUNS};
+use crate::export_targets::{ExportFormat, ExportTargets};
 
 /// Benchmark Docker image builds: single-stage against multi-stage Dockerfiles, cold, warm and
 /// after a source edit.
@@ -82,6 +83,19 @@ pub struct ExportArgs {
     pub export_bmf: Option<PathBuf>,
 }
 
+impl ExportArgs {
+    /// The exports asked for, with their targets.
+    pub fn targets(&self) -> ExportTargets {
+        ExportTargets::new([
+            (ExportFormat::SummaryCsv, &self.export_csv),
+            (ExportFormat::SummaryJson, &self.export_json),
+            (ExportFormat::Markdown, &self.export_markdown),
+            (ExportFormat::BenchmarkAction, &self.export_benchmark_action),
+            (ExportFormat::BencherMetricFormat, &self.export_bmf),
+        ])
+    }
+}
+
 /// When `compare` (or `run --baseline`) calls a change a regression.
 #[derive(Debug, Args)]
 pub struct GateArgs {
@@ -138,6 +152,17 @@ pub struct CompareArgs {
     /// Also write the current results in Bencher Metric Format to FILE (numbers only).
     #[arg(long, value_name = "FILE")]
     pub export_bmf: Option<PathBuf>,
+}
+
+impl CompareArgs {
+    /// The exports asked for, with their targets; Markdown is the comparison's own.
+    pub fn export_targets(&self) -> ExportTargets {
+        ExportTargets::new([
+            (ExportFormat::Markdown, &self.export_markdown),
+            (ExportFormat::BenchmarkAction, &self.export_benchmark_action),
+            (ExportFormat::BencherMetricFormat, &self.export_bmf),
+        ])
+    }
 }
 
 /// Flags of `stagebench report`.
@@ -544,6 +569,34 @@ mod tests {
         let mut all = vec!["stagebench"];
         all.extend_from_slice(args);
         Cli::try_parse_from(all).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn every_export_of_the_registry_is_a_flag_of_run_report_and_merge_and_reaches_its_target() {
+        for format in ExportFormat::ALL {
+            let flag = format.flag();
+            let commands: [Vec<&str>; 3] = [
+                vec!["run", "scenarios/x", flag, "out.file"],
+                vec!["report", "dir", flag, "out.file"],
+                vec!["merge", "a", "--out", "m", flag, "out.file"],
+            ];
+            for args in commands {
+                let cli = parse(&args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+                let export = match &cli.command {
+                    Command::Run(run) => &run.export,
+                    Command::Report(report) => &report.export,
+                    Command::Merge(merge) => &merge.export,
+                    _ => unreachable!(),
+                };
+                let targets = export.targets();
+                assert_eq!(
+                    targets.target(format),
+                    Some(std::path::Path::new("out.file")),
+                    "{args:?}"
+                );
+                assert_eq!(targets.iter().count(), 1, "{args:?}");
+            }
+        }
     }
 
     fn run_args(args: &[&str]) -> RunArgs {

@@ -16,6 +16,7 @@ pub mod context;
 pub mod dockerfile;
 pub mod engine;
 pub mod error;
+pub mod export_targets;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod history;

@@ -7,6 +7,7 @@
 pub mod chart;
 mod ci_exports;
 mod comparison;
+mod exports;
 mod format;
 mod headline;
 mod history_files;
@@ -33,6 +34,7 @@ use crate::stats::{
 
 pub use ci_exports::{BencherMetricFormat, BenchmarkAction, GatedBenchmarkAction, series_name};
 pub use comparison::{compare_markdown, compare_terminal, gate_sentences, gate_verdicts};
+pub use exports::write_exports;
 pub use format::{cost_sentence, speedup_phrase};
 pub use history_files::{HISTORY_CSV, HISTORY_MD, write_history};
 pub use markdown::Markdown;
