@@ -46,6 +46,7 @@ fn records(meta: &RunMeta) -> Vec<BuildRecord> {
                         export_seconds: None,
                         cache_bytes: None,
                         first_miss: String::new(),
+                        engine: stagebench::builder::EngineKind::Docker,
                     });
                 }
             }

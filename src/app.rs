@@ -282,15 +282,19 @@ async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Resul
         .cloned()
         .unwrap_or_else(|| "stagebench".to_string());
     let settings = Arc::new(RunSettings::from_args(args, command_line)?);
-    let plan = plan::plan(
-        &settings.scenario_shapes(),
-        &settings.host_names(),
-        &settings.plan_settings(),
-        &settings.already_done(),
-        &settings.pinned_hosts(),
-    );
+    let plan_for = |engines: &BTreeMap<String, crate::builder::EngineKind>| {
+        plan::plan(
+            &settings.scenario_shapes(),
+            &settings.host_names(),
+            &settings.plan_settings(engines),
+            &settings.already_done(),
+            &settings.pinned_hosts(),
+        )
+    };
     if let Some(dir) = &args.resume
-        && plan.scenario_plans().all(|s| s.builds.is_empty())
+        && plan_for(&BTreeMap::new())
+            .scenario_plans()
+            .all(|s| s.builds.is_empty())
     {
         eprintln!(
             "stagebench: nothing to resume: every planned build of {} has finished",
@@ -328,6 +332,9 @@ async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Resul
         &registry_logins,
     )
     .await;
+    // A host's engine may run its builds with another builder, which changes what a cold reset
+    // empties and so where priming builds go.
+    let plan = plan_for(&runner::engines(&hosts));
     let cancel = CancellationToken::new();
     spawn_interrupt_listener(cancel.clone());
 

@@ -29,6 +29,10 @@ pub enum Builder {
     BuildKit,
     /// The classic builder: one step after another, cache kept in the image store.
     Classic,
+    /// Podman's builder, which its Docker-compatible API runs for every build; a host's engine
+    /// chooses it, never the command line.
+    #[value(skip)]
+    Buildah,
 }
 
 impl Builder {
@@ -42,6 +46,7 @@ impl Builder {
         match self {
             Builder::BuildKit => &BUILDKIT,
             Builder::Classic => &CLASSIC,
+            Builder::Buildah => &BUILDAH,
         }
     }
 }
@@ -50,6 +55,62 @@ impl fmt::Display for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// The program that serves the Docker API on a host.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    /// Docker's daemon: `--builder` chooses BuildKit or the classic builder.
+    #[default]
+    Docker,
+    /// `podman system service`: every build is Buildah's.
+    Podman,
+}
+
+impl EngineKind {
+    /// The name used in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineKind::Docker => "docker",
+            EngineKind::Podman => "podman",
+        }
+    }
+
+    /// Its name in a sentence.
+    pub fn product_name(self) -> &'static str {
+        match self {
+            EngineKind::Docker => "Docker",
+            EngineKind::Podman => "Podman",
+        }
+    }
+
+    /// The builder that runs this engine's builds when `requested` was asked for.
+    pub fn builder(self, requested: Builder) -> Builder {
+        match self {
+            EngineKind::Docker => requested,
+            EngineKind::Podman => Builder::Buildah,
+        }
+    }
+}
+
+impl fmt::Display for EngineKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a build's steps are printed into the stream's text, for the builders that print them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StepLines {
+    /// Docker's classic builder: `Step 2/5 : RUN ...`, ` ---> Using cache`, ` ---> <id>`.
+    /// (BuildKit reports structured vertices instead and prints no step lines.)
+    #[default]
+    Docker,
+    /// Buildah: `[1/2] STEP 2/3: RUN ...`, `--> Using cache <id>`, `--> <id>`, `COMMIT <tag>`.
+    Buildah,
 }
 
 /// How a cold build starts with nothing of its scenario cached.
@@ -84,6 +145,8 @@ pub struct Capabilities {
     /// Whether a build leaves containers of its own (one per `RUN` step) that a build cut short
     /// may leave behind.
     pub leaves_build_containers: bool,
+    /// How its steps appear in the stream's text.
+    pub step_lines: StepLines,
     /// How a cold build is reached.
     pub cold: ColdBy,
     /// What "cold" means for it, in a report's words.
@@ -98,6 +161,7 @@ const BUILDKIT: Capabilities = Capabilities {
     imports_registry_cache: true,
     runs_stages_in_parallel: true,
     leaves_build_containers: false,
+    step_lines: StepLines::Docker,
     cold: ColdBy::PruningBuildCache,
     cold_means: "the build cache pruned and the variant's earlier images removed",
 };
@@ -110,6 +174,24 @@ const CLASSIC: Capabilities = Capabilities {
     imports_registry_cache: false,
     runs_stages_in_parallel: false,
     leaves_build_containers: true,
+    step_lines: StepLines::Docker,
+    cold: ColdBy::IgnoringCache,
+    cold_means: "the variant's earlier images removed and the build run with no cache",
+};
+
+// Podman's Docker-compatible build endpoint: no BuildKit session (it ignores `version=2`), its
+// own `secrets` parameter instead of session secrets, `cachefrom` meaning a layer repository
+// rather than an image, stages one after another unless asked for `jobs`, no build cache apart
+// from the image store, and with `forcerm` no container left after any build.
+const BUILDAH: Capabilities = Capabilities {
+    name: "buildah",
+    buildkit_session: false,
+    mounts_secrets: false,
+    lists_build_cache: false,
+    imports_registry_cache: false,
+    runs_stages_in_parallel: false,
+    leaves_build_containers: false,
+    step_lines: StepLines::Buildah,
     cold: ColdBy::IgnoringCache,
     cold_means: "the variant's earlier images removed and the build run with no cache",
 };
@@ -119,13 +201,18 @@ mod tests {
     use super::*;
     use clap::ValueEnum;
 
+    const EVERY_BUILDER: [Builder; 3] = [Builder::BuildKit, Builder::Classic, Builder::Buildah];
+
     #[test]
-    fn every_builder_s_row_carries_the_name_the_command_line_takes() {
-        for builder in Builder::value_variants() {
-            let flag = builder
-                .to_possible_value()
-                .map(|v| v.get_name().to_string());
-            assert_eq!(flag.as_deref(), Some(builder.capabilities().name));
+    fn every_builder_s_row_carries_the_name_the_command_line_and_the_files_take() {
+        for builder in EVERY_BUILDER {
+            let in_files = serde_json::to_string(&builder).map(|s| s.trim_matches('"').to_string());
+            assert_eq!(in_files.ok().as_deref(), Some(builder.capabilities().name));
+            match builder.to_possible_value() {
+                Some(flag) => assert_eq!(flag.get_name(), builder.capabilities().name),
+                // Only an engine chooses a builder that the command line does not offer.
+                None => assert_eq!(EngineKind::Podman.builder(Builder::BuildKit), builder),
+            }
         }
     }
 
@@ -133,7 +220,7 @@ mod tests {
     fn a_builder_that_mounts_secrets_or_imports_a_registry_cache_has_a_session() {
         // Both travel through the session: a row claiming either without one would be refused
         // by the daemon at the first build instead of by `config` before the run.
-        for builder in Builder::value_variants() {
+        for builder in EVERY_BUILDER {
             let row = builder.capabilities();
             if row.mounts_secrets || row.imports_registry_cache {
                 assert!(row.buildkit_session, "{}", row.name);

@@ -10,10 +10,10 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::builder::Builder;
+use crate::builder::{Builder, EngineKind};
 use crate::cache_mode::CacheMode;
 use crate::cli::{MAX_RUNS, MAX_TIMEOUT_SECONDS, MAX_WARMUP, RunArgs};
-use crate::engine::{Endpoint, EndpointError, Scheme};
+use crate::engine::{DaemonFacts, Endpoint, EndpointError, Scheme};
 use crate::error::ScenarioError;
 use crate::plan::{PlanSettings, ScenarioShape};
 use crate::registry::{Registry, RegistryAccess, RegistryError};
@@ -104,6 +104,32 @@ pub struct RunSettings {
 }
 
 impl RunSettings {
+    /// Why host `name`, which says `facts` about itself, cannot run this run's builds: a
+    /// sentence naming what its builder cannot do, checked before any build; `None` when it can.
+    pub fn host_refusal(&self, name: &str, facts: &DaemonFacts) -> Option<String> {
+        let builder = facts.engine.builder(self.options.builder);
+        let can = builder.capabilities();
+        let engine = format!(
+            "{} {}, whose builds are {}'s",
+            facts.engine.product_name(),
+            facts.version,
+            builder
+        );
+        if !self.build_secret_values.is_empty() && !can.mounts_secrets {
+            return Some(format!(
+                "host {name} is {engine}, which cannot mount --secret: drop --secret, or run on a Docker host"
+            ));
+        }
+        if let Some(mode) = self.options.cache_modes.iter().find(|m| m.is_ci())
+            && !can.imports_registry_cache
+        {
+            return Some(format!(
+                "host {name} is {engine}, which cannot import a cache from a registry as --cache {mode} needs: leave out the ci-* modes, or run them on a Docker host"
+            ));
+        }
+        None
+    }
+
     /// Loads the scenarios and checks every flag against them.
     pub fn from_args(
         args: &RunArgs,
@@ -478,13 +504,18 @@ impl RunSettings {
     }
 
     /// What the planner needs from these settings.
-    pub fn plan_settings(&self) -> PlanSettings {
+    /// `engines` names the hosts reached, each with the program that serves its API.
+    pub fn plan_settings(&self, engines: &BTreeMap<String, EngineKind>) -> PlanSettings {
         let options = &self.options;
         PlanSettings {
             runs: options.runs,
             warmup: options.warmup,
             cache_modes: options.cache_modes.clone(),
             builder: options.builder,
+            builders_by_host: engines
+                .iter()
+                .map(|(host, engine)| (host.clone(), engine.builder(options.builder)))
+                .collect(),
             seed: options.seed,
             on_every_host: options.on_every_host,
         }

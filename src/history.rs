@@ -318,6 +318,7 @@ mod tests {
                 export_seconds: None,
                 cache_bytes: None,
                 first_miss: String::new(),
+                engine: crate::builder::EngineKind::Docker,
             })
             .collect();
         (

@@ -66,8 +66,10 @@ pub struct PlanSettings {
     pub warmup: u32,
     /// Cache modes requested, in any order.
     pub cache_modes: Vec<CacheMode>,
-    /// The builder, which decides what a cold reset empties.
+    /// The builder asked for, which decides what a cold reset empties...
     pub builder: Builder,
+    /// ...except on the hosts named here, whose engine runs its builds with another builder.
+    pub builders_by_host: BTreeMap<String, Builder>,
     /// Seed of the per-round shuffle.
     pub seed: u64,
     /// Every scenario on every host, instead of spreading them.
@@ -186,6 +188,11 @@ pub fn plan_scenario(
                 .to_string(),
         );
     }
+    let builder = settings
+        .builders_by_host
+        .get(host)
+        .copied()
+        .unwrap_or(settings.builder);
     let mut primed = PrimedCaches::new(scenario.variants.len());
     let rounds = (1..=settings.warmup)
         .map(|run| (run, true))
@@ -212,7 +219,7 @@ pub fn plan_scenario(
                     primed.set(variant, false);
                     continue;
                 }
-                let preparation = Preparation::for_mode(cache, settings.builder);
+                let preparation = Preparation::for_mode(cache, builder);
                 if primed.needs_prime(variant, &preparation) {
                     plan.builds.push(PlannedBuild {
                         key: key.clone(),
@@ -263,6 +270,7 @@ mod tests {
 
     fn settings(runs: u32, warmup: u32, modes: &[CacheMode], builder: Builder) -> PlanSettings {
         PlanSettings {
+            builders_by_host: BTreeMap::new(),
             runs,
             warmup,
             cache_modes: modes.to_vec(),

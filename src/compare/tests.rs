@@ -33,6 +33,7 @@ fn record(variant: &str, cache: CacheMode, run: usize, seconds: f64, bytes: u64)
         export_seconds: None,
         cache_bytes: None,
         first_miss: String::new(),
+        engine: crate::builder::EngineKind::Docker,
     }
 }
 

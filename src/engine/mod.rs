@@ -30,7 +30,7 @@ use bollard::{API_DEFAULT_VERSION, Docker};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use crate::builder::Builder;
+use crate::builder::{Builder, EngineKind};
 use crate::context::BuildContext;
 use crate::error::EngineError;
 use crate::secrets::{BuildSecretValues, Secrets};
@@ -41,7 +41,9 @@ pub use endpoint::{
 };
 pub use login::RegistryLogin;
 use steps::StepTracker;
-pub use steps::{BuildEvent, StepCounts, StepTiming, classic_stream_steps, is_from_instruction};
+pub use steps::{
+    BuildEvent, StepCounts, StepTiming, classic_stream_steps, is_from_instruction, stream_steps,
+};
 
 /// The request timeout bollard applies to waiting for response headers. Builds are bounded by
 /// `--timeout` instead, so this only has to outlast the slowest context upload.
@@ -167,12 +169,18 @@ pub struct Engine {
     /// Registry logins for pushes, pulls and builds (that session hands them to BuildKit).
     registry_logins: Arc<Vec<RegistryLogin>>,
     endpoint: Endpoint,
+    /// Which program serves the API there, asked once when connecting.
+    kind: EngineKind,
 }
 
 /// What a daemon says about itself, recorded with every result set.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DaemonFacts {
-    /// Engine version, e.g. `20.10.24+dfsg1`.
+    /// Which program serves the API, from its `/version` answer; Docker in files written before
+    /// stagebench drove Podman.
+    #[serde(default)]
+    pub engine: EngineKind,
+    /// Engine version, e.g. `20.10.24+dfsg1` (Docker) or `4.3.1` (Podman).
     pub version: String,
     /// The daemon's own API version.
     pub api_version: String,
@@ -319,7 +327,12 @@ impl Engine {
         };
         // Every request passes the login headers through the encoding the daemon reads.
         let docker = docker.with_request_modifier(login::url_safe_login_headers);
+        let version = docker
+            .version()
+            .await
+            .map_err(|e| unreachable(connect_reason(&e, endpoint)))?;
         Ok(Engine {
+            kind: engine_kind(&version),
             df_docker: build_cache::df_client(&docker),
             session: tokio::sync::Mutex::new(None),
             build_secrets: Arc::default(),
@@ -389,6 +402,21 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Whether any image's parent is the image `name` names.
+    async fn has_children(&self, name: &str) -> Result<bool, EngineError> {
+        let Some(image) = self.image(name).await? else {
+            return Ok(false);
+        };
+        let id = full_id(image.id);
+        Ok(self
+            .image_parents()
+            .await?
+            .values()
+            .any(|parent| *parent == id))
+    }
+}
+
 impl Daemon for Engine {
     async fn facts(&self) -> Result<DaemonFacts, EngineError> {
         let version = self
@@ -402,6 +430,7 @@ impl Daemon for Engine {
             .await
             .map_err(|e| self.request_error("report its system information", &e))?;
         Ok(DaemonFacts {
+            engine: engine_kind(&version),
             version: version.version.unwrap_or_default(),
             api_version: version.api_version.unwrap_or_default(),
             negotiated_api_version: self.docker.client_version().to_string(),
@@ -430,7 +459,14 @@ impl Daemon for Engine {
                     layers: layer_ids.len() as u32,
                     layer_ids,
                     repo_digests: image.repo_digests.unwrap_or_default(),
-                    repo_tags: image.repo_tags.unwrap_or_default(),
+                    // Podman names every tag in full (`docker.io/stagebench/...`); Docker in the
+                    // short form a tag was given in, which the run's own tags are told by.
+                    repo_tags: image
+                        .repo_tags
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|tag| familiar_name(&tag).to_string())
+                        .collect(),
                 }))
             }
             Err(BollardError::DockerResponseServerError {
@@ -534,7 +570,8 @@ impl Daemon for Engine {
         } else {
             self.docker.clone()
         };
-        let mut tracker = StepTracker::new(request.secrets);
+        let mut tracker =
+            StepTracker::new(request.secrets, request.builder.capabilities().step_lines);
         let started = Instant::now();
         let body = bollard::body_try_stream(request.context.stream());
         let mut stream = docker.build_image(options, logins, Some(body));
@@ -633,6 +670,11 @@ impl Daemon for Engine {
     }
 
     async fn remove_image(&self, name: &str) -> Result<bool, EngineError> {
+        // Docker refuses to remove an image that others are built on (409); Podman removes it,
+        // and their history with it. Asked first there, so that the answer is Docker's.
+        if self.kind == EngineKind::Podman && self.has_children(name).await? {
+            return Ok(false);
+        }
         let options = RemoveImageOptions {
             force: false,
             noprune: false,
@@ -682,7 +724,11 @@ impl Daemon for Engine {
             .list_images(Some(options))
             .await
             .map_err(|e| self.request_error("list images", &e))?;
-        Ok(images.into_iter().map(|i| (i.id, i.parent_id)).collect())
+        // Podman writes a parent's ID without the `sha256:` its images' own IDs carry.
+        Ok(images
+            .into_iter()
+            .map(|i| (full_id(i.id), full_id(i.parent_id)))
+            .collect())
     }
 
     async fn container(&self, id: &str) -> Result<Option<ContainerFacts>, EngineError> {
@@ -772,6 +818,37 @@ fn split_tag(name: &str) -> (&str, &str) {
     }
 }
 
+/// `name` as Docker shows a Docker Hub name: without `docker.io/` and `docker.io/library/`.
+fn familiar_name(name: &str) -> &str {
+    name.strip_prefix("docker.io/library/")
+        .or_else(|| name.strip_prefix("docker.io/"))
+        .unwrap_or(name)
+}
+
+/// `id` with the `sha256:` prefix, unless empty.
+fn full_id(id: String) -> String {
+    if id.is_empty() || id.starts_with("sha256:") {
+        id
+    } else {
+        format!("sha256:{id}")
+    }
+}
+
+/// Which program answered `/version`: Podman names itself among the components (its
+/// `Platform` is the distribution's name, so that says nothing).
+fn engine_kind(version: &bollard::models::SystemVersion) -> EngineKind {
+    let is_podman = version
+        .components
+        .iter()
+        .flatten()
+        .any(|component| component.name == "Podman Engine");
+    if is_podman {
+        EngineKind::Podman
+    } else {
+        EngineKind::Docker
+    }
+}
+
 /// The daemon's own message where there is one, without bollard's wrapping, on one line.
 fn short_reason(error: &BollardError) -> String {
     one_line(&full_reason(error))
@@ -801,7 +878,24 @@ fn one_line(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::split_tag;
+    use super::{familiar_name, split_tag};
+
+    #[test]
+    fn docker_hub_names_are_shown_as_docker_shows_them() {
+        assert_eq!(
+            familiar_name("docker.io/stagebench/s:v-1"),
+            "stagebench/s:v-1"
+        );
+        assert_eq!(
+            familiar_name("docker.io/library/busybox:latest"),
+            "busybox:latest"
+        );
+        assert_eq!(
+            familiar_name("localhost/stagebench/s:v"),
+            "localhost/stagebench/s:v"
+        );
+        assert_eq!(familiar_name("127.0.0.1:5000/x:y"), "127.0.0.1:5000/x:y");
+    }
 
     #[test]
     fn tags_are_split_from_names_but_ports_are_not() {

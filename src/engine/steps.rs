@@ -18,6 +18,7 @@ use bollard::models::{BuildInfo, BuildInfoAux};
 use serde::{Deserialize, Serialize};
 
 use super::output::OutputStream;
+use crate::builder::StepLines;
 use crate::secrets::Secrets;
 
 /// Something a build reports while it runs. Reported as it happens, so that what a build cut
@@ -122,6 +123,8 @@ struct ClassicStep {
 #[derive(Default)]
 pub(crate) struct StepTracker {
     secrets: Secrets,
+    /// How the builder prints its steps, when it prints them.
+    step_lines: StepLines,
     /// The classic builder's output.
     classic_output: OutputStream,
     /// Each BuildKit vertex's output, by digest and stream (1 stdout, 2 stderr).
@@ -153,7 +156,18 @@ pub(crate) struct StepTracker {
 /// that explains a failure. The classic stream is free text that any `RUN` can print into, so
 /// this is the parser's whole surface, for its fuzz target and tests.
 pub fn classic_stream_steps(chunks: &[&str]) -> (StepCounts, Vec<StepTiming>, String) {
-    let mut tracker = StepTracker::default();
+    stream_steps(chunks, StepLines::Docker)
+}
+
+/// [`classic_stream_steps`] for a builder that prints its steps as `step_lines` says.
+pub fn stream_steps(
+    chunks: &[&str],
+    step_lines: StepLines,
+) -> (StepCounts, Vec<StepTiming>, String) {
+    let mut tracker = StepTracker {
+        step_lines,
+        ..StepTracker::default()
+    };
     for (index, chunk) in chunks.iter().enumerate() {
         let info = BuildInfo {
             stream: Some((*chunk).to_string()),
@@ -174,10 +188,12 @@ pub fn classic_stream_steps(chunks: &[&str]) -> (StepCounts, Vec<StepTiming>, St
 const KEPT_OUTPUT_LINES: usize = 5;
 
 impl StepTracker {
-    /// A tracker that redacts `secrets` from everything the daemon says.
-    pub(crate) fn new(secrets: &Secrets) -> StepTracker {
+    /// A tracker of a builder that prints its steps as `step_lines` says, which redacts
+    /// `secrets` from everything the daemon says.
+    pub(crate) fn new(secrets: &Secrets, step_lines: StepLines) -> StepTracker {
         StepTracker {
             secrets: secrets.clone(),
+            step_lines,
             classic_output: OutputStream::new(secrets),
             ..StepTracker::default()
         }
@@ -291,6 +307,10 @@ impl StepTracker {
                 .strip_prefix("Successfully tagged ")
                 .map(str::to_string);
         }
+        if self.step_lines == StepLines::Buildah {
+            self.observe_buildah_line(trimmed, elapsed_s, on_event);
+            return;
+        }
         let container_expected = std::mem::take(&mut self.classic_container_expected);
         if container_expected && !trimmed.is_empty() {
             if let Some(id) = trimmed.strip_prefix("---> Running in ") {
@@ -357,6 +377,82 @@ impl StepTracker {
             }
         } else if !trimmed.is_empty() {
             keep_output(&mut self.last_lines, trimmed);
+        }
+    }
+
+    /// One line of Buildah's stream: `[1/2] STEP 2/3: RUN make` (the `[stage/stages] ` prefix
+    /// only when the Dockerfile has several stages), `--> Using cache <id>` inside a cached
+    /// step, `--> <id>` for the image a step committed, `[2/2] COMMIT <tag>` where the final
+    /// image is written. Anything else is the steps' output.
+    fn observe_buildah_line(
+        &mut self,
+        trimmed: &str,
+        elapsed_s: f64,
+        on_event: &mut (impl FnMut(BuildEvent<'_>) + ?Sized),
+    ) {
+        let (stage_index, rest) = buildah_stage_prefix(trimmed);
+        if let Some((step, instruction)) = buildah_step(rest) {
+            self.end_open_step(elapsed_s);
+            self.classic_current_is_from = is_from_instruction(instruction);
+            if self.classic_current_is_from {
+                let index = stage_index.unwrap_or(self.classic_stages);
+                self.classic_stage_name =
+                    stage_alias(instruction).map_or_else(|| index.to_string(), str::to_string);
+                self.classic_stages += 1;
+            } else {
+                self.classic_steps += 1;
+            }
+            self.classic_timed.push(ClassicStep {
+                stage: self.classic_stage_name.clone(),
+                step,
+                instruction: instruction.to_string(),
+                started_offset_s: elapsed_s,
+                ended_offset_s: None,
+                cached: false,
+            });
+            self.set_step(trimmed, on_event);
+        } else if rest == "COMMIT" || rest.starts_with("COMMIT ") {
+            // The builder's own work, as BuildKit's `exporting to image` is: not a Dockerfile
+            // step, so neither counted nor cached.
+            self.end_open_step(elapsed_s);
+            self.classic_current_is_from = true;
+            self.classic_timed.push(ClassicStep {
+                stage: String::new(),
+                step: 0,
+                instruction: "COMMIT".to_string(),
+                started_offset_s: elapsed_s,
+                ended_offset_s: None,
+                cached: false,
+            });
+            self.set_step(trimmed, on_event);
+        } else if let Some(id) = trimmed.strip_prefix("--> Using cache ") {
+            // Counted once per step, and only inside one, as the classic line is.
+            if is_hex_id(id)
+                && !self.classic_current_is_from
+                && let Some(step) = self.classic_timed.last_mut()
+                && !step.cached
+            {
+                step.cached = true;
+                self.classic_cached += 1;
+            }
+        } else if let Some(id) = trimmed.strip_prefix("--> ") {
+            if is_hex_id(id) && !self.classic_current_is_from {
+                on_event(BuildEvent::ImagePrinted(id));
+            } else if is_hex_id(id) && self.classic_timed.last().is_some_and(|s| s.step == 0) {
+                // After COMMIT: the final image, which the `aux` answer names as well.
+                on_event(BuildEvent::ImagePrinted(id));
+            }
+        } else if !trimmed.is_empty() {
+            keep_output(&mut self.last_lines, trimmed);
+        }
+    }
+
+    /// Ends the step still open, at `elapsed_s`.
+    fn end_open_step(&mut self, elapsed_s: f64) {
+        if let Some(previous) = self.classic_timed.last_mut()
+            && previous.ended_offset_s.is_none()
+        {
+            previous.ended_offset_s = Some(elapsed_s);
         }
     }
 
@@ -468,10 +564,33 @@ impl StepTracker {
     }
 }
 
-/// Whether `text` looks like an image or container ID as the classic builder prints it (12 hex
-/// digits, or all 64).
+/// Whether `text` looks like an image or container ID as a builder prints it (12 hex digits
+/// from Docker's classic builder, 11 from Buildah, or all 64).
 fn is_hex_id(text: &str) -> bool {
-    text.len() >= 12 && text.len() <= 64 && text.chars().all(|c| c.is_ascii_hexdigit())
+    text.len() >= 11 && text.len() <= 64 && text.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// Buildah's `[S/N] ` stage prefix: the stage's 0-based index and the rest of the line.
+fn buildah_stage_prefix(line: &str) -> (Option<u32>, &str) {
+    let parsed = line.strip_prefix('[').and_then(|rest| {
+        let (label, rest) = rest.split_once("] ")?;
+        let (stage, stages) = label.split_once('/')?;
+        let stage: u32 = stage.parse().ok()?;
+        stages.parse::<u32>().ok()?;
+        Some((stage.checked_sub(1)?, rest))
+    });
+    match parsed {
+        Some((index, rest)) => (Some(index), rest),
+        None => (None, line),
+    }
+}
+
+/// `STEP 2/3: RUN make` as (2, `RUN make`).
+fn buildah_step(text: &str) -> Option<(u32, &str)> {
+    let (position, instruction) = text.strip_prefix("STEP ")?.split_once(": ")?;
+    let (step, steps) = position.split_once('/')?;
+    steps.parse::<u32>().ok()?;
+    Some((step.parse().ok()?, instruction))
 }
 
 /// Keeps the last [`KEPT_OUTPUT_LINES`] non-empty lines of `text` in `lines`.
@@ -627,7 +746,7 @@ mod tests {
             "y".repeat(290)
         );
 
-        let mut buildkit = StepTracker::new(&secrets);
+        let mut buildkit = StepTracker::new(&secrets, StepLines::Docker);
         let mut failed = vertex("v", "[2/2] RUN x tok-SECRET-abcdef", Some(1), None, false);
         if let Some(BuildInfoAux::BuildKit(status)) = &mut failed.aux {
             status.vertexes[0].error = "exit code: 3 (tok-SECRET-abcdef)".to_string();
@@ -656,7 +775,7 @@ mod tests {
         assert!(message.starts_with("[2/2] RUN x <secret>: "), "{message}");
         assert!(message.ends_with(&expected), "{message}");
 
-        let mut classic = StepTracker::new(&secrets);
+        let mut classic = StepTracker::new(&secrets, StepLines::Docker);
         let mut steps = Vec::new();
         let mut classic_chunks = vec!["Step 2/2 : RUN x".to_string(), "\n".to_string()];
         classic_chunks.extend(chunks);
@@ -748,6 +867,124 @@ mod tests {
             named,
             ["container 0000000000c1", "1123456789ab", "2123456789ab"],
             "a line the step printed after the daemon's is not a container"
+        );
+    }
+
+    /// Buildah's stream of a two-stage build through Podman's API, as Podman 4.3 sent it; `warm`
+    /// is the same build again, every step from cache.
+    fn buildah_chunks(warm: bool) -> Vec<String> {
+        let cache = |id: &str| {
+            if warm {
+                vec![format!("--> Using cache {id}{}\n", "0".repeat(53))]
+            } else {
+                Vec::new()
+            }
+        };
+        let mut chunks = vec!["[1/2] STEP 1/2: FROM debian:bookworm-slim AS a\n".to_string()];
+        chunks.push("[1/2] STEP 2/2: RUN echo a > /a\n".to_string());
+        chunks.extend(cache("e5e3d8674f2"));
+        chunks.push("--> e5e3d8674f2\n".to_string());
+        chunks.push("[2/2] STEP 1/4: FROM debian:bookworm-slim\n".to_string());
+        chunks.push("[2/2] STEP 2/4: COPY --from=a /a /a\n".to_string());
+        chunks.extend(cache("bcdd428d611"));
+        chunks.push("--> bcdd428d611\n".to_string());
+        chunks.push("[2/2] STEP 3/4: COPY f.txt /f.txt\n".to_string());
+        chunks.extend(cache("2d5019c0b43"));
+        chunks.push("--> 2d5019c0b43\n".to_string());
+        chunks.push("[2/2] STEP 4/4: RUN echo b\n".to_string());
+        if warm {
+            chunks.extend(cache("b42ff1e160c"));
+        } else {
+            // What the step printed; a fake cache line among it counts for nothing.
+            chunks.push("b\n--> Using cache 0123456789ab\n".to_string());
+        }
+        chunks.push("[2/2] COMMIT docker.io/probe/tiny:multi\n".to_string());
+        chunks.push("--> b42ff1e160c\n".to_string());
+        chunks.push("Successfully tagged docker.io/probe/tiny:multi\n".to_string());
+        chunks.push("Successfully built b42ff1e160c5\n".to_string());
+        chunks
+    }
+
+    #[test]
+    fn buildah_steps_are_counted_timed_and_named_by_stage() {
+        let cold = buildah_chunks(false);
+        let cold: Vec<&str> = cold.iter().map(String::as_str).collect();
+        let (counts, timings, _) = stream_steps(&cold, StepLines::Buildah);
+        assert_eq!(
+            counts,
+            StepCounts {
+                total_steps: 4,
+                cached_steps: 1
+            },
+            "a RUN that prints the builder's cache line is taken at its word, as with the \
+             classic builder: the text stream cannot tell the two apart"
+        );
+        let rows: Vec<(&str, u32, &str, bool)> = timings
+            .iter()
+            .map(|t| (t.stage.as_str(), t.step, t.instruction.as_str(), t.cached))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("a", 1, "FROM debian:bookworm-slim AS a", false),
+                ("a", 2, "RUN echo a > /a", false),
+                ("1", 1, "FROM debian:bookworm-slim", false),
+                ("1", 2, "COPY --from=a /a /a", false),
+                ("1", 3, "COPY f.txt /f.txt", false),
+                ("1", 4, "RUN echo b", true),
+                ("", 0, "COMMIT", false),
+            ]
+        );
+        // One chunk a second: each step lasts until the next step line.
+        assert_eq!(timings[1].started_offset_s, 1.0);
+        assert_eq!(timings[1].seconds, 2.0);
+
+        let warm = buildah_chunks(true);
+        let warm: Vec<&str> = warm.iter().map(String::as_str).collect();
+        let (counts, timings, _) = stream_steps(&warm, StepLines::Buildah);
+        assert_eq!(
+            counts,
+            StepCounts {
+                total_steps: 4,
+                cached_steps: 4
+            }
+        );
+        assert!(timings.iter().filter(|t| t.step > 1).all(|t| t.cached));
+    }
+
+    #[test]
+    fn a_single_stage_buildah_build_has_no_stage_prefix_and_is_stage_0() {
+        let (counts, timings, _) = stream_steps(
+            &[
+                "STEP 1/2: FROM busybox\n",
+                "STEP 2/2: RUN true\n",
+                "--> Using cache 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
+                "COMMIT t\n",
+            ],
+            StepLines::Buildah,
+        );
+        assert_eq!(counts.total_steps, 1);
+        assert_eq!(counts.cached_steps, 1);
+        assert_eq!(timings[0].stage, "0");
+        assert_eq!(timings[1].stage, "0");
+        assert_eq!(timings[2].instruction, "COMMIT");
+    }
+
+    #[test]
+    fn docker_s_classic_lines_mean_nothing_to_the_buildah_reader_and_the_reverse() {
+        let docker = [
+            "Step 1/2 : FROM busybox\n",
+            "Step 2/2 : RUN true\n",
+            " ---> Using cache\n",
+        ];
+        assert_eq!(
+            stream_steps(&docker, StepLines::Buildah).0,
+            StepCounts::default()
+        );
+        let buildah = ["STEP 1/2: FROM busybox\n", "STEP 2/2: RUN true\n"];
+        assert_eq!(
+            stream_steps(&buildah, StepLines::Docker).0,
+            StepCounts::default()
         );
     }
 

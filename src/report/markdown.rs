@@ -251,15 +251,16 @@ pub fn environment_lines(data: &ReportData) -> Vec<String> {
             } else {
                 String::new()
             };
+            let engine = daemon.engine.product_name();
             format!(
-                "{name}Docker {} (API {}, {}, cgroup v{}) on {}, {} CPUs, {memory_gib:.1} GiB · builder {}{profile} · {} runs{warmup} per mode · stagebench {} · {}",
+                "{name}{engine} {} (API {}, {}, cgroup v{}) on {}, {} CPUs, {memory_gib:.1} GiB · builder {}{profile} · {} runs{warmup} per mode · stagebench {} · {}",
                 daemon.version,
                 daemon.api_version,
                 daemon.storage_driver,
                 daemon.cgroup_version,
                 daemon.operating_system,
                 daemon.cpus,
-                settings.builder,
+                daemon.engine.builder(settings.builder),
                 settings.runs,
                 meta.stagebench_version,
                 meta.started_at().get(..10).unwrap_or(meta.started_at()),

@@ -282,7 +282,7 @@ mod tests {
         assert_eq!(text.lines().next().unwrap(), BuildRecord::HEADER.join(","));
         assert_eq!(
             BuildRecord::HEADER.join(","),
-            "scenario,variant,builder,cache,run,warmup,status,build_seconds,image_id,image_bytes,layers,cached_steps,total_steps,started_at,error,host,run_id,seq,compressed_bytes,pull_seconds,export_seconds,cache_bytes,first_miss",
+            "scenario,variant,builder,cache,run,warmup,status,build_seconds,image_id,image_bytes,layers,cached_steps,total_steps,started_at,error,host,run_id,seq,compressed_bytes,pull_seconds,export_seconds,cache_bytes,first_miss,engine",
             "existing columns keep their place; new ones come last"
         );
     }
@@ -477,7 +477,7 @@ mod tests {
             );
         }
         let header = BuildRecord::HEADER.join(",");
-        let row = "s,single,buildkit,cold,1,false,ok,1.5,sha256:abc,1024,2,0,3,2026-11-28T04:00:00Z,,local,r,1,2048.25,,,,";
+        let row = "s,single,buildkit,cold,1,false,ok,1.5,sha256:abc,1024,2,0,3,2026-11-28T04:00:00Z,,local,r,1,2048.25,,,,,docker";
         assert_eq!(
             read_text::<BuildRecord>(RESULTS_FILE, &format!("{header}\n{row}\n")).unwrap_err(),
             "results.csv:2: compressed_bytes is `2048.25`, but a size is a whole number of bytes, 0 or more"
@@ -527,7 +527,7 @@ mod tests {
         let header = BuildRecord::HEADER.join(",");
         let row = |pull: &str, export: &str, bytes: &str| {
             format!(
-                "s,single,buildkit,warm,1,false,ok,1.5,sha256:abc,1024,2,3,3,2026-11-28T04:00:00Z,,local,r,1,,{pull},{export},{bytes},\n"
+                "s,single,buildkit,warm,1,false,ok,1.5,sha256:abc,1024,2,3,3,2026-11-28T04:00:00Z,,local,r,1,,{pull},{export},{bytes},,docker\n"
             )
         };
         let fine = format!("{header}\n{}", row("0.25", "3", "1024"));

@@ -77,7 +77,8 @@ pub struct RunOptions {
     pub warmup: u32,
     /// Cache modes measured, in measuring order, without repeats.
     pub cache_modes: Vec<CacheMode>,
-    /// Builder used for every build.
+    /// `--builder`: the builder of every build on a Docker host (a Podman host's builds are all
+    /// Buildah's, and each row records its own).
     pub builder: Builder,
     /// `--variant` names; empty means every variant.
     pub variants: Vec<String>,

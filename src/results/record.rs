@@ -9,7 +9,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::csv::CsvRow;
-use crate::builder::Builder;
+use crate::builder::{Builder, EngineKind};
 use crate::cache_mode::CacheMode;
 
 /// Wall time in seconds.
@@ -194,6 +194,10 @@ pub struct BuildRecord {
     /// step came from cache, and for modes that expect none (cold).
     #[serde(default)]
     pub first_miss: String,
+    /// The program that served the host's API and ran the build (`docker` or `podman`;
+    /// `docker` in files from before the column).
+    #[serde(default)]
+    pub engine: EngineKind,
 }
 
 impl BuildRecord {
@@ -246,6 +250,7 @@ impl CsvRow for BuildRecord {
         "export_seconds",
         "cache_bytes",
         "first_miss",
+        "engine",
     ];
 
     /// Its names are names stagebench writes (see `names`; a row without a host takes
@@ -330,6 +335,7 @@ pub(crate) mod tests {
             export_seconds: None,
             cache_bytes: None,
             first_miss: String::new(),
+            engine: crate::builder::EngineKind::Docker,
         }
     }
 

@@ -345,7 +345,7 @@ impl<D: Daemon> ScenarioRun<'_, D> {
             tag: reference,
             build_args: &variant.build_args,
             target,
-            builder: settings.options.builder,
+            builder: self.worker.builder,
             no_cache: false,
             secrets: &settings.secrets,
             cache_from: &[],

@@ -14,7 +14,7 @@ impl<D: Daemon> HostWorker<D> {
     /// too; the other hosts go on.
     pub(super) async fn run(mut self, scenarios: Vec<ScenarioPlan>) -> HostOutcome {
         let options = &self.shared.settings.options;
-        if options.builder.capabilities().lists_build_cache {
+        if self.builder.capabilities().lists_build_cache {
             // The run's records are told apart by listing them around each build: a daemon that
             // cannot list them is not used, rather than pruning blind.
             let listed = match options.prune {

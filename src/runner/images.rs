@@ -202,7 +202,7 @@ impl<D: Daemon> ScenarioRun<'_, D> {
                 tag: &prebuild.tag,
                 build_args: &build_args,
                 target: prebuild.target.as_deref(),
-                builder: settings.options.builder,
+                builder: self.worker.builder,
                 no_cache: false,
                 secrets: &settings.secrets,
                 cache_from: &[],

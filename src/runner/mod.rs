@@ -45,6 +45,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio_util::sync::CancellationToken;
 
+use crate::builder::{Builder, EngineKind};
 use crate::config::RunSettings;
 use crate::engine::{Daemon, DaemonFacts, Endpoint};
 use crate::error::EngineError;
@@ -176,6 +177,9 @@ pub enum RunError {
     /// No Docker host answers.
     #[error("{0}")]
     NoHost(String),
+    /// A host's builder cannot do what the run asks; the sentence names the host and the flag.
+    #[error("{0}")]
+    HostCannot(String),
     /// The registry of the CI modes refused or failed a request; the sentence names it.
     #[error("{0}")]
     Registry(String),
@@ -278,19 +282,44 @@ pub(crate) struct HostWorker<D> {
     pub(super) outcome: HostOutcome,
     /// What a cold run prunes on this host; taken before the first build.
     pub(super) prune_scope: build_cache::PruneScope,
+    /// The program that serves this host's API.
+    pub(super) engine: EngineKind,
+    /// The builder that runs this host's builds: its engine's answer to `--builder`.
+    pub(super) builder: Builder,
 }
 
 impl<D: Daemon> HostWorker<D> {
-    fn new(daemon: D, host: String, shared: Arc<Shared>, last_seq: u32) -> Self {
+    fn new(
+        daemon: D,
+        host: String,
+        engine: EngineKind,
+        shared: Arc<Shared>,
+        last_seq: u32,
+    ) -> Self {
         HostWorker {
             daemon,
             host,
+            engine,
+            builder: engine.builder(shared.settings.options.builder),
             shared,
             seq: last_seq,
             outcome: HostOutcome::default(),
             prune_scope: build_cache::PruneScope::All,
         }
     }
+}
+
+/// The program that serves each reachable host's API, by host name.
+pub fn engines<D>(hosts: &[Host<D>]) -> BTreeMap<String, EngineKind> {
+    hosts
+        .iter()
+        .filter_map(|h| {
+            h.connection
+                .as_ref()
+                .ok()
+                .map(|(_, facts)| (h.endpoint.name.clone(), facts.engine))
+        })
+        .collect()
 }
 
 /// Runs `plan` on `hosts` (in the plan's host order). Hosts that could not be reached are
@@ -330,6 +359,13 @@ pub async fn run<D: Daemon + 'static>(
         })
         .collect();
     folders::check_resumed_hosts(&settings, &environments)?;
+    for host in &hosts {
+        if let Ok((_, facts)) = &host.connection
+            && let Some(refusal) = settings.host_refusal(&host.endpoint.name, facts)
+        {
+            return Err(RunError::HostCannot(refusal));
+        }
+    }
     for host_plan in &plan.hosts {
         if let Some(Host {
             endpoint,
@@ -373,10 +409,11 @@ pub async fn run<D: Daemon + 'static>(
             continue;
         };
         match host.connection {
-            Ok((daemon, _)) => {
+            Ok((daemon, facts)) => {
                 let worker = HostWorker::new(
                     daemon,
                     host.endpoint.name.clone(),
+                    facts.engine,
                     Arc::clone(&shared),
                     last_seq.get(&host.endpoint.name).copied().unwrap_or(0),
                 );

@@ -250,7 +250,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         previous: Option<&PlannedBuild>,
     ) -> Result<(), Stop> {
         self.check_inputs_unchanged()?;
-        let builder = self.settings.options.builder;
+        let builder = self.worker.builder;
         let preparation = match planned.purpose {
             Purpose::Measure => Preparation::for_mode(planned.key.cache, builder),
             Purpose::Prime => Preparation::for_mode(CacheMode::Warm, builder),
@@ -359,7 +359,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             tag: &variant.tag,
             build_args: &variant.build_args,
             target: variant.variant.target.as_deref(),
-            builder: settings.options.builder,
+            builder: self.worker.builder,
             no_cache: prepared.no_cache,
             secrets: &settings.secrets,
             cache_from: ci.as_ref().map_or(&[], |ci| ci.cache_from.as_slice()),
@@ -374,12 +374,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                 .await?
                 .into_keys()
                 .collect(),
-            containers: if settings
-                .options
-                .builder
-                .capabilities()
-                .leaves_build_containers
-            {
+            containers: if self.worker.builder.capabilities().leaves_build_containers {
                 self.worker.daemon.container_ids().await?
             } else {
                 HashSet::new()
@@ -532,7 +527,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                 let record = BuildRecord {
                     scenario: scenario.name.clone(),
                     variant: variant_name,
-                    builder: settings.options.builder,
+                    builder: self.worker.builder,
                     cache: planned.key.cache,
                     run: planned.key.run,
                     warmup: planned.key.warmup,
@@ -555,6 +550,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                     export_seconds: ci.as_ref().and_then(|ci| ci.export_seconds),
                     cache_bytes: ci.as_ref().and_then(|ci| ci.cache_bytes),
                     first_miss: String::new(),
+                    engine: self.worker.engine,
                 };
                 let steps = StepRecord::of_build(&record, &execution.step_timings);
                 // The steps' instructions are already redacted (`timed`); the cell is redacted

@@ -89,7 +89,7 @@ fn plan_of(settings: &RunSettings) -> Plan {
     plan::plan(
         &settings.scenario_shapes(),
         &settings.host_names(),
-        &settings.plan_settings(),
+        &settings.plan_settings(&std::collections::BTreeMap::new()),
         &settings.already_done(),
         &settings.pinned_hosts(),
     )
