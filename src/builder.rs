@@ -122,6 +122,11 @@ pub enum ColdBy {
     /// The cache lives in the image store: remove the variant's images and build with the
     /// cache ignored, which leaves every other variant's cache alone.
     IgnoringCache,
+    /// The cache lives in the image store, and a later build takes the oldest image that
+    /// matches a step, whichever variant made it: a warm build after a cold one would wander
+    /// into another variant's images where their steps coincide. So every image the run built
+    /// for the scenario goes, and the build ignores the cache.
+    RemovingRunImages,
 }
 
 /// What one builder of one engine can do: the answers the plan, the runner, `config`'s checks
@@ -192,8 +197,8 @@ const BUILDAH: Capabilities = Capabilities {
     runs_stages_in_parallel: false,
     leaves_build_containers: false,
     step_lines: StepLines::Buildah,
-    cold: ColdBy::IgnoringCache,
-    cold_means: "the variant's earlier images removed and the build run with no cache",
+    cold: ColdBy::RemovingRunImages,
+    cold_means: "every image the run built for the scenario removed and the build run with no cache",
 };
 
 #[cfg(test)]

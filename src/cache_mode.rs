@@ -225,9 +225,9 @@ pub enum PruneMode {
 pub struct Preparation {
     /// Empty the daemon's BuildKit build cache first.
     pub prune_build_cache: bool,
-    /// Remove the images this invocation built for the variant first (the classic builder's
-    /// cache lives in them; under BuildKit they are only clutter).
-    pub remove_variant_images: bool,
+    /// Whose images this invocation built are removed first (the classic builder's and
+    /// Buildah's cache lives in them; under BuildKit they are only clutter).
+    pub remove_images_of: CacheScope,
     /// Ask the daemon to ignore its cache.
     pub no_cache: bool,
     /// Send the scenario's `[incremental] touch` files edited.
@@ -294,7 +294,7 @@ impl Preparation {
     pub fn for_mode(mode: CacheMode, builder: Builder) -> Preparation {
         let nothing = Preparation {
             prune_build_cache: false,
-            remove_variant_images: false,
+            remove_images_of: CacheScope::Nothing,
             no_cache: false,
             edit_sources: false,
             needs_primed_cache: false,
@@ -306,14 +306,20 @@ impl Preparation {
             CacheMode::Cold => match builder.capabilities().cold {
                 ColdBy::PruningBuildCache => Preparation {
                     prune_build_cache: true,
-                    remove_variant_images: true,
+                    remove_images_of: CacheScope::ThisVariant,
                     empties_cache_of: CacheScope::EveryVariant,
                     ..nothing
                 },
                 ColdBy::IgnoringCache => Preparation {
-                    remove_variant_images: true,
+                    remove_images_of: CacheScope::ThisVariant,
                     no_cache: true,
                     empties_cache_of: CacheScope::ThisVariant,
+                    ..nothing
+                },
+                ColdBy::RemovingRunImages => Preparation {
+                    remove_images_of: CacheScope::EveryVariant,
+                    no_cache: true,
+                    empties_cache_of: CacheScope::EveryVariant,
                     ..nothing
                 },
             },
@@ -330,7 +336,7 @@ impl Preparation {
             // cache, so they have one preparation.
             CacheMode::CiCold | CacheMode::CiInline | CacheMode::CiStages => Preparation {
                 prune_build_cache: true,
-                remove_variant_images: true,
+                remove_images_of: CacheScope::ThisVariant,
                 edit_sources: true,
                 empties_cache_of: CacheScope::EveryVariant,
                 fresh_machine: true,

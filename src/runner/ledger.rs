@@ -66,6 +66,11 @@ impl ImageLedger {
         self.built.values().flatten().cloned()
     }
 
+    /// Every owner the run built an image for.
+    pub(super) fn owners(&self) -> Vec<String> {
+        self.built.keys().cloned().collect()
+    }
+
     /// Whether `tag` is one this run gives (`stagebench/<scenario>:<variant>-<run_id>...`).
     fn is_own_tag(&self, tag: &str) -> bool {
         tag.starts_with(crate::scenario::IMAGE_NAMESPACE) && tag.contains(&self.run_id)

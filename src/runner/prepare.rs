@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::RunError;
 use super::build_cache::PruneScope;
 use super::ledger::ImageLedger;
-use crate::cache_mode::Preparation;
+use crate::cache_mode::{CacheScope, Preparation};
 use crate::context::BuildContext;
 use crate::engine::Daemon;
 use crate::scenario::Scenario;
@@ -45,8 +45,16 @@ pub(super) async fn prepare<D: Daemon>(
     ledger: &mut ImageLedger,
     housekeeping: Housekeeping<'_>,
 ) -> Result<Prepared, RunError> {
-    if preparation.remove_variant_images && !housekeeping.keep_images {
-        ledger.remove_built(daemon, variant).await?;
+    if !housekeeping.keep_images {
+        match preparation.remove_images_of {
+            CacheScope::Nothing => {}
+            CacheScope::ThisVariant => ledger.remove_built(daemon, variant).await?,
+            CacheScope::EveryVariant => {
+                for owner in ledger.owners() {
+                    ledger.remove_built(daemon, &owner).await?;
+                }
+            }
+        }
     }
     let mut prune_seconds = 0.0;
     if preparation.prune_build_cache {
