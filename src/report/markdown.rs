@@ -88,6 +88,36 @@ impl Exporter for Markdown {
             }
             let _ = writeln!(out);
         }
+        for table in super::hosts::hosts_tables(data) {
+            let _ = writeln!(out, "## {} on every host\n", table.scenario);
+            let _ = writeln!(out, "{}\n", super::hosts::HOSTS_NOTE);
+            let others: Vec<String> = table.hosts[1..]
+                .iter()
+                .map(|host| format!("{host} vs {}", table.hosts[0]))
+                .collect();
+            let _ = writeln!(
+                out,
+                "| variant | measure | {} | {} |",
+                table.columns.join(" | "),
+                others.join(" | ")
+            );
+            let _ = writeln!(
+                out,
+                "| --- | --- |{}",
+                " ---: |".repeat(table.columns.len() + others.len())
+            );
+            for row in &table.rows {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} |",
+                    row.variant,
+                    row.measure,
+                    row.cells.join(" | "),
+                    row.ratios.join(" | ")
+                );
+            }
+            let _ = writeln!(out);
+        }
         let _ = writeln!(out, "{}", statistics_note(data));
         Ok(out.into_bytes())
     }

@@ -11,6 +11,7 @@ mod exports;
 mod format;
 mod headline;
 mod history_files;
+mod hosts;
 mod markdown;
 mod misses;
 mod summary_csv;

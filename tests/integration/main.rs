@@ -18,6 +18,7 @@ mod docker_hosts;
 mod docker_layers;
 mod docker_owned;
 mod docker_paths;
+mod docker_podman;
 mod docker_registry;
 mod docker_scenarios;
 mod docker_secrets;
