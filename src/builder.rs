@@ -71,30 +71,82 @@ pub enum EngineKind {
 }
 
 impl EngineKind {
+    /// Every engine stagebench drives.
+    pub const ALL: [EngineKind; 2] = [EngineKind::Docker, EngineKind::Podman];
+
+    /// What this engine is and does.
+    pub fn row(self) -> &'static EngineRow {
+        match self {
+            EngineKind::Docker => &DOCKER,
+            EngineKind::Podman => &PODMAN,
+        }
+    }
+
     /// The name used in files.
     pub fn as_str(self) -> &'static str {
-        match self {
-            EngineKind::Docker => "docker",
-            EngineKind::Podman => "podman",
-        }
+        self.row().name
     }
 
     /// Its name in a sentence.
     pub fn product_name(self) -> &'static str {
-        match self {
-            EngineKind::Docker => "Docker",
-            EngineKind::Podman => "Podman",
-        }
+        self.row().product_name
     }
 
     /// The builder that runs this engine's builds when `requested` was asked for.
     pub fn builder(self, requested: Builder) -> Builder {
-        match self {
-            EngineKind::Docker => requested,
-            EngineKind::Podman => Builder::Buildah,
-        }
+        self.row().only_builder.unwrap_or(requested)
+    }
+
+    /// The engine whose `/version` answer lists components with these names: the one that
+    /// names itself among them, else Docker (whose daemon calls its component `Engine`).
+    pub fn from_components<'a>(names: impl IntoIterator<Item = &'a str>) -> EngineKind {
+        let names: Vec<&str> = names.into_iter().collect();
+        EngineKind::ALL
+            .into_iter()
+            .find(|engine| {
+                engine
+                    .row()
+                    .component
+                    .is_some_and(|component| names.contains(&component))
+            })
+            .unwrap_or(EngineKind::Docker)
     }
 }
+
+/// What one engine is and does: the engine half of the capability table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineRow {
+    /// The name used in files.
+    pub name: &'static str,
+    /// Its name in a sentence.
+    pub product_name: &'static str,
+    /// The builder of every build, when the engine chooses it; `None` when `--builder` does.
+    pub only_builder: Option<Builder>,
+    /// The name it gives itself among `/version`'s components, which tells it apart; `None`
+    /// for Docker, the engine assumed when none other names itself.
+    pub component: Option<&'static str>,
+    /// Whether it refuses to remove an image that other images are built on (Docker answers
+    /// 409). One that removes it anyway is asked first, so that the run never takes an image's
+    /// history from under someone else's.
+    pub refuses_removing_a_parent: bool,
+}
+
+const DOCKER: EngineRow = EngineRow {
+    name: "docker",
+    product_name: "Docker",
+    only_builder: None,
+    component: None,
+    refuses_removing_a_parent: true,
+};
+
+// `podman system service`: its Docker-compatible API runs every build through Buildah.
+const PODMAN: EngineRow = EngineRow {
+    name: "podman",
+    product_name: "Podman",
+    only_builder: Some(Builder::Buildah),
+    component: Some("Podman Engine"),
+    refuses_removing_a_parent: false,
+};
 
 impl fmt::Display for EngineKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -152,6 +204,9 @@ pub struct Capabilities {
     pub leaves_build_containers: bool,
     /// How its steps appear in the stream's text.
     pub step_lines: StepLines,
+    /// The builder's own step that writes the final image, as `steps.csv` names it; `None`
+    /// when it records none.
+    pub final_image_step: Option<&'static str>,
     /// How a cold build is reached.
     pub cold: ColdBy,
     /// What "cold" means for it, in a report's words.
@@ -167,6 +222,7 @@ const BUILDKIT: Capabilities = Capabilities {
     runs_stages_in_parallel: true,
     leaves_build_containers: false,
     step_lines: StepLines::Docker,
+    final_image_step: Some("exporting to image"),
     cold: ColdBy::PruningBuildCache,
     cold_means: "the build cache pruned and the variant's earlier images removed",
 };
@@ -180,6 +236,7 @@ const CLASSIC: Capabilities = Capabilities {
     runs_stages_in_parallel: false,
     leaves_build_containers: true,
     step_lines: StepLines::Docker,
+    final_image_step: None,
     cold: ColdBy::IgnoringCache,
     cold_means: "the variant's earlier images removed and the build run with no cache",
 };
@@ -197,6 +254,7 @@ const BUILDAH: Capabilities = Capabilities {
     runs_stages_in_parallel: false,
     leaves_build_containers: false,
     step_lines: StepLines::Buildah,
+    final_image_step: Some("COMMIT"),
     cold: ColdBy::RemovingRunImages,
     cold_means: "every image the run built for the scenario removed and the build run with no cache",
 };
@@ -218,6 +276,23 @@ mod tests {
                 // Only an engine chooses a builder that the command line does not offer.
                 None => assert_eq!(EngineKind::Podman.builder(Builder::BuildKit), builder),
             }
+        }
+    }
+
+    #[test]
+    fn an_engine_is_told_by_the_component_that_names_it_and_docker_is_the_rest() {
+        assert_eq!(
+            EngineKind::from_components(["Podman Engine", "Conmon", "OCI Runtime (runc)"]),
+            EngineKind::Podman
+        );
+        assert_eq!(
+            EngineKind::from_components(["Engine", "containerd", "runc"]),
+            EngineKind::Docker
+        );
+        assert_eq!(EngineKind::from_components([]), EngineKind::Docker);
+        for engine in EngineKind::ALL {
+            let in_files = serde_json::to_string(&engine).map(|s| s.trim_matches('"').to_string());
+            assert_eq!(in_files.ok().as_deref(), Some(engine.as_str()));
         }
     }
 

@@ -107,27 +107,12 @@ impl RunSettings {
     /// Why host `name`, which says `facts` about itself, cannot run this run's builds: a
     /// sentence naming what its builder cannot do, checked before any build; `None` when it can.
     pub fn host_refusal(&self, name: &str, facts: &DaemonFacts) -> Option<String> {
-        let builder = facts.engine.builder(self.options.builder);
-        let can = builder.capabilities();
-        let engine = format!(
-            "{} {}, whose builds are {}'s",
-            facts.engine.product_name(),
-            facts.version,
-            builder
-        );
-        if !self.build_secret_values.is_empty() && !can.mounts_secrets {
-            return Some(format!(
-                "host {name} is {engine}, which cannot mount --secret: drop --secret, or run on a Docker host"
-            ));
-        }
-        if let Some(mode) = self.options.cache_modes.iter().find(|m| m.is_ci())
-            && !can.imports_registry_cache
-        {
-            return Some(format!(
-                "host {name} is {engine}, which cannot import a cache from a registry as --cache {mode} needs: leave out the ci-* modes, or run them on a Docker host"
-            ));
-        }
-        None
+        host_refusal(
+            &self.options,
+            !self.build_secret_values.is_empty(),
+            name,
+            facts,
+        )
     }
 
     /// Loads the scenarios and checks every flag against them.
@@ -770,6 +755,37 @@ fn check_recorded_bounds(options: &RunOptions) -> Result<(), String> {
     }
 }
 
+/// Why host `name` cannot run builds measured with `options` (and `--secret`s when
+/// `has_secrets`), its builder being the one its engine (`facts`) runs; `None` when it can.
+fn host_refusal(
+    options: &RunOptions,
+    has_secrets: bool,
+    name: &str,
+    facts: &DaemonFacts,
+) -> Option<String> {
+    let builder = facts.engine.builder(options.builder);
+    let can = builder.capabilities();
+    let engine = format!(
+        "{} {}, whose builds are {}'s",
+        facts.engine.product_name(),
+        facts.version,
+        builder
+    );
+    if has_secrets && !can.mounts_secrets {
+        return Some(format!(
+            "host {name} is {engine}, which cannot mount --secret: drop --secret, or run on a Docker host"
+        ));
+    }
+    if let Some(mode) = options.cache_modes.iter().find(|m| m.is_ci())
+        && !can.imports_registry_cache
+    {
+        return Some(format!(
+            "host {name} is {engine}, which cannot import a cache from a registry as --cache {mode} needs: leave out the ci-* modes, or run them on a Docker host"
+        ));
+    }
+    None
+}
+
 /// The `--secret` flags, parsed; they need BuildKit, as only it mounts secrets.
 fn parse_build_secrets(
     flags: &[String],
@@ -965,6 +981,39 @@ mod tests {
             let error = check_recorded_bounds(&hostile).unwrap_err();
             assert!(error.contains(says), "{error}");
         }
+    }
+
+    #[test]
+    fn a_podman_host_is_refused_a_secret_or_a_ci_mode_and_a_docker_host_is_not() {
+        let mut options = crate::results::RunMeta::read(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/go-service"),
+        )
+        .unwrap()
+        .settings
+        .options;
+        let podman = DaemonFacts {
+            engine: EngineKind::Podman,
+            version: "4.3.1".to_string(),
+            ..DaemonFacts::default()
+        };
+        let docker = DaemonFacts {
+            engine: EngineKind::Docker,
+            version: "20.10.24".to_string(),
+            ..DaemonFacts::default()
+        };
+        options.builder = Builder::BuildKit;
+        assert_eq!(host_refusal(&options, false, "p", &podman), None);
+        let secret = host_refusal(&options, true, "p", &podman).unwrap();
+        assert_eq!(
+            secret,
+            "host p is Podman 4.3.1, whose builds are buildah's, which cannot mount --secret: drop --secret, or run on a Docker host"
+        );
+        assert_eq!(host_refusal(&options, true, "d", &docker), None);
+        options.cache_modes = vec![CacheMode::Cold, CacheMode::CiInline];
+        let ci = host_refusal(&options, false, "p", &podman).unwrap();
+        assert!(ci.contains("--cache ci-inline"), "{ci}");
+        assert!(ci.starts_with("host p is Podman 4.3.1"), "{ci}");
+        assert_eq!(host_refusal(&options, false, "d", &docker), None);
     }
 
     #[test]

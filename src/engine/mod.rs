@@ -672,7 +672,7 @@ impl Daemon for Engine {
     async fn remove_image(&self, name: &str) -> Result<bool, EngineError> {
         // Docker refuses to remove an image that others are built on (409); Podman removes it,
         // and their history with it. Asked first there, so that the answer is Docker's.
-        if self.kind == EngineKind::Podman && self.has_children(name).await? {
+        if !self.kind.row().refuses_removing_a_parent && self.has_children(name).await? {
             return Ok(false);
         }
         let options = RemoveImageOptions {
@@ -837,16 +837,13 @@ fn full_id(id: String) -> String {
 /// Which program answered `/version`: Podman names itself among the components (its
 /// `Platform` is the distribution's name, so that says nothing).
 fn engine_kind(version: &bollard::models::SystemVersion) -> EngineKind {
-    let is_podman = version
-        .components
-        .iter()
-        .flatten()
-        .any(|component| component.name == "Podman Engine");
-    if is_podman {
-        EngineKind::Podman
-    } else {
-        EngineKind::Docker
-    }
+    EngineKind::from_components(
+        version
+            .components
+            .iter()
+            .flatten()
+            .map(|component| component.name.as_str()),
+    )
 }
 
 /// The daemon's own message where there is one, without bollard's wrapping, on one line.

@@ -363,17 +363,16 @@ pub fn write_all(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
             .cloned()
             .collect();
         let stem = section.file_stem();
-        let daemon_version = data
-            .meta
-            .host(section.host)
-            .map_or("", |h| h.daemon.version.as_str());
+        let daemon = data.meta.host(section.host).map_or(String::new(), |h| {
+            format!("{} {}", h.daemon.engine.product_name(), h.daemon.version)
+        });
         let input = chart::ChartInput {
             scenario: &section.scenario.name,
             file_stem: &stem,
             host: section.host,
             show_host: section.several_hosts,
             builder: section.builder,
-            daemon_version,
+            daemon: &daemon,
             variants: &variants,
             baseline: section.scenario.baseline.as_deref(),
             groups: &groups,
@@ -387,7 +386,7 @@ pub fn write_all(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
                 title: &title,
                 file_stem: &stem,
                 builder: section.builder,
-                daemon_version,
+                daemon: &daemon,
                 variants: &variants,
                 timelines: &timelines,
             })?);
@@ -418,7 +417,7 @@ pub fn write_all(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
             title: &title,
             file_stem: &stem,
             builder: section.builder,
-            daemon_version,
+            daemon: &daemon,
             variants: &variants,
             baseline: section.scenario.baseline.as_deref(),
             groups: &groups,

@@ -22,7 +22,6 @@ const DOMINANT_STEP_SHARE: f64 = 0.3;
 /// An export worth a sentence takes at least this share of some variant's cold build.
 const EXPORT_SHARE_WORTH_SAYING: f64 = 0.05;
 /// BuildKit's name for the builder's step that writes the image.
-const EXPORT_STEP: &str = "exporting to image";
 /// Instructions quoted in a sentence are cut to about this many characters.
 const QUOTED_INSTRUCTION_CHARS: usize = 60;
 
@@ -253,7 +252,10 @@ fn export_time(data: &ReportData, section: &Section<'_>, variants: &[String]) ->
                 .filter(|s| {
                     s.belongs_to(record)
                         && !s.is_dockerfile_step()
-                        && s.instruction.starts_with(EXPORT_STEP)
+                        && s.builder
+                            .capabilities()
+                            .final_image_step
+                            .is_some_and(|step| s.instruction.starts_with(step))
                 })
                 .map(|s| s.seconds)
                 .sum();

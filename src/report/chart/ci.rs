@@ -59,8 +59,9 @@ pub struct CiInput<'a> {
     pub file_stem: &'a str,
     /// The builder.
     pub builder: Builder,
-    /// The Docker daemon's version, shown in the title; empty to leave it out.
-    pub daemon_version: &'a str,
+    /// The engine and its version (`Docker 20.10.24`), shown in the title; empty to leave it
+    /// out.
+    pub daemon: &'a str,
     /// Variants in display order; a variant's colour is fixed by its index here, as in the
     /// other charts.
     pub variants: &'a [String],
@@ -140,9 +141,9 @@ impl CiInput<'_> {
     fn title(&self) -> String {
         let builder = self.builder.as_str();
         let what = "CI build time and the previous job's export";
-        match self.daemon_version {
+        match self.daemon {
             "" => format!("{}: {what} ({builder})", self.title),
-            version => format!("{}: {what} ({builder}, Docker {version})", self.title),
+            daemon => format!("{}: {what} ({builder}, {daemon})", self.title),
         }
     }
 }

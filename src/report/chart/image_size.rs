@@ -9,7 +9,7 @@ use super::style;
 use super::text::{Align, Baseline, Label, LabelStyle, TextLayer, Weight};
 use super::{CHART_HEIGHT_PX, CHART_WIDTH_PX, ChartData, DrawFailure};
 
-const SUBTITLE: &str = "Size of the built image as Docker reports it (1 MB = 1,000,000 bytes)";
+const SUBTITLE: &str = "Size of the built image as its engine reports it (1 MB = 1,000,000 bytes)";
 const BYTES_PER_MB: f64 = 1_000_000.0;
 const MAX_BAR_WIDTH_PX: f64 = 220.0;
 const LABEL_ROOM_PX: f64 = 56.0;

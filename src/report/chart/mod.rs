@@ -54,8 +54,8 @@ pub struct ChartInput<'a> {
     pub show_host: bool,
     /// The builder every group was built with.
     pub builder: Builder,
-    /// The Docker daemon's version, shown in titles; empty to leave it out.
-    pub daemon_version: &'a str,
+    /// The engine and its version (`Docker 20.10.24`), shown in titles; empty to leave it out.
+    pub daemon: &'a str,
     /// Variants in display order, baseline first; a variant's colour is fixed by its index here, in every chart.
     pub variants: &'a [String],
     /// The variant the others are compared with, marked "(baseline)" in legends.
@@ -449,9 +449,9 @@ impl<'a> ChartData<'a> {
         } else {
             self.input.scenario.to_string()
         };
-        match self.input.daemon_version {
+        match self.input.daemon {
             "" => format!("{scenario}: {what} ({builder})"),
-            version => format!("{scenario}: {what} ({builder}, Docker {version})"),
+            daemon => format!("{scenario}: {what} ({builder}, {daemon})"),
         }
     }
 }

@@ -132,7 +132,7 @@ fn input<'a>(variants: &'a [String], groups: &'a [GroupSummary]) -> ChartInput<'
         host: "local",
         show_host: false,
         builder: Builder::BuildKit,
-        daemon_version: "20.10.24",
+        daemon: "Docker 20.10.24",
         variants,
         baseline: variants.first().map(String::as_str),
         groups,
@@ -296,7 +296,7 @@ fn titles_name_scenario_builder_and_daemon() {
         "go-service: build time (buildkit, Docker 20.10.24)"
     );
     let no_version = ChartInput {
-        daemon_version: "",
+        daemon: "",
         ..chart_input
     };
     assert_eq!(
@@ -479,7 +479,7 @@ fn timeline_input<'a>(variants: &'a [String], timelines: &'a [Timeline]) -> Time
         title: "python-node",
         file_stem: "python-node",
         builder: Builder::BuildKit,
-        daemon_version: "20.10.24",
+        daemon: "Docker 20.10.24",
         variants,
         timelines,
     }
@@ -665,7 +665,7 @@ fn the_ci_chart_stacks_the_export_in_a_lighter_shade_grows_with_stages_and_is_le
         title: "go-service",
         file_stem: "go-service",
         builder: Builder::BuildKit,
-        daemon_version: "20.10.24",
+        daemon: "Docker 20.10.24",
         variants: &variants,
         baseline: Some("single"),
         groups: &groups,

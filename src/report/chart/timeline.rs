@@ -80,8 +80,9 @@ pub struct TimelineInput<'a> {
     pub file_stem: &'a str,
     /// The builder.
     pub builder: Builder,
-    /// The Docker daemon's version, shown in the title; empty to leave it out.
-    pub daemon_version: &'a str,
+    /// The engine and its version (`Docker 20.10.24`), shown in the title; empty to leave it
+    /// out.
+    pub daemon: &'a str,
     /// Variants in display order.
     pub variants: &'a [String],
     /// Every median run with steps.
@@ -173,12 +174,12 @@ pub(super) fn draw<DB: DrawingBackend>(
     input: &TimelineInput<'_>,
 ) -> Result<(), DrawFailure> {
     let width_px = f64::from(root.dim_in_pixel().0);
-    let title = if input.daemon_version.is_empty() {
+    let title = if input.daemon.is_empty() {
         format!("{}: stage timeline ({})", input.title, input.builder)
     } else {
         format!(
-            "{}: stage timeline ({}, Docker {})",
-            input.title, input.builder, input.daemon_version
+            "{}: stage timeline ({}, {})",
+            input.title, input.builder, input.daemon
         )
     };
     let heading_bottom = style::draw_heading(text, &title, SUBTITLE, width_px);
