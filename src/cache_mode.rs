@@ -157,6 +157,20 @@ impl CacheMode {
         }
     }
 
+    /// What a local mode measured, as a report's paragraph on a scenario says it: `cold_means` is
+    /// how the builder reaches cold (`Capabilities::cold_means`), `edited` what the scenario's
+    /// edit is. `None` for the CI modes, which [`CacheMode::meaning`] describes on their own.
+    pub fn scenario_meaning(self, cold_means: &str, edited: &str) -> Option<String> {
+        match self {
+            CacheMode::Cold => Some(format!("nothing of the scenario cached ({cold_means})")),
+            CacheMode::Warm => {
+                Some("a rebuild with everything cached and nothing changed".to_string())
+            }
+            CacheMode::Incremental => Some(edited.to_string()),
+            CacheMode::CiCold | CacheMode::CiInline | CacheMode::CiStages => None,
+        }
+    }
+
     /// One sentence for reports: what a row in this mode measured.
     pub fn meaning(self) -> &'static str {
         match self {

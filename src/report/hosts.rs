@@ -97,23 +97,21 @@ fn table(data: &ReportData, scenario: &str) -> Option<HostsTable> {
         }
         modes.sort_by_key(|m| m.index());
         for mode in modes {
-            let medians: Vec<Option<f64>> = hosts
+            // Each host's times of this variant and mode, in the columns' order.
+            let samples: Vec<Option<&crate::stats::SampleSummary>> = hosts
                 .iter()
                 .map(|h| {
                     of_variant
                         .iter()
                         .find(|g| g.key.host == h.name && g.key.cache == mode)
                         .and_then(|g| g.build_seconds.as_ref())
-                        .map(|s| s.median)
                 })
                 .collect();
-            let cells = hosts
+            let medians: Vec<Option<f64>> = samples.iter().map(|s| s.map(|s| s.median)).collect();
+            let cells = samples
                 .iter()
-                .map(|h| {
-                    of_variant
-                        .iter()
-                        .find(|g| g.key.host == h.name && g.key.cache == mode)
-                        .and_then(|g| g.build_seconds.as_ref())
+                .map(|sample| {
+                    sample
                         .map(|s| {
                             let (median, spread) = format::median_with_interval(s);
                             format!("{median} ({spread})")

@@ -235,8 +235,16 @@ fn modes_paragraph(table: &super::headline::HeadlineTable) -> String {
         })
         .collect();
     let cold = table.builder.capabilities().cold_means;
+    let modes: Vec<String> = CacheMode::ALL
+        .into_iter()
+        .filter_map(|mode| {
+            mode.scenario_meaning(cold, &edited)
+                .map(|meaning| format!("**{mode}**: {meaning}"))
+        })
+        .collect();
     format!(
-        "**cold**: nothing of the scenario cached ({cold}); **warm**: a rebuild with everything cached and nothing changed; **incremental**: {edited}. Dockerfiles: {}.",
+        "{}. Dockerfiles: {}.",
+        modes.join("; "),
         dockerfiles.join(", ")
     )
 }
