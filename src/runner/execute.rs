@@ -26,6 +26,26 @@ pub(super) enum BuildEnd {
 }
 
 impl BuildEnd {
+    /// Whether `--timeout` or Ctrl-C stopped the build before the daemon finished it.
+    pub(super) fn cut_short(&self) -> bool {
+        match self {
+            BuildEnd::TimedOut(_) | BuildEnd::Interrupted(_) => true,
+            BuildEnd::Succeeded | BuildEnd::Failed(_) | BuildEnd::ConnectionLost(_) => false,
+        }
+    }
+
+    /// Whether the daemon still answers after the build, so that it can be asked what the
+    /// build made.
+    pub(super) fn connected(&self) -> bool {
+        match self {
+            BuildEnd::ConnectionLost(_) => false,
+            BuildEnd::Succeeded
+            | BuildEnd::Failed(_)
+            | BuildEnd::TimedOut(_)
+            | BuildEnd::Interrupted(_) => true,
+        }
+    }
+
     /// The same end with `redact` applied to its message.
     fn redacted(self, redact: impl Fn(&str) -> String) -> BuildEnd {
         match self {

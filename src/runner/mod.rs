@@ -8,6 +8,8 @@
 //!   prebuilds.
 //! - [`prepare`]: what a build needs before it starts, from its cache mode's [`Preparation`].
 //! - [`execute`]: one timed build, bounded by `--timeout` and cut short by Ctrl-C.
+//! - [`judge`]: what a build that ended is worth (its row's status, whether it is redone), from
+//!   what the daemon answered alone.
 //! - [`analysis`]: each variant's image, analysed once per host between builds.
 //! - [`ledger`]: the images a run created, so that it removes what it made and nothing else;
 //!   [`ownership`]: what the daemon confirms a build made.
@@ -26,6 +28,7 @@ mod execute;
 mod folders;
 mod host;
 mod images;
+mod judge;
 mod ledger;
 mod ownership;
 mod prepare;

@@ -11,12 +11,13 @@ use time::format_description::well_known::Rfc3339;
 
 use super::ci::{CiBuild, CiState};
 use super::execute::{BuildEnd, BuildTrail, Execution, execute};
+use super::judge::{Answer, Next, Verdict, judge};
 use super::ownership::{self, Anchors, Before, Confirmed};
 
 use super::ledger::ImageLedger;
-use super::prepare::{Housekeeping, prepare};
+use super::prepare::{Housekeeping, Prepared, prepare};
 use super::{HostWorker, RunError, RunEvent, Shared};
-use crate::cache_mode::{CacheCheck, CacheMode, Preparation, PrimedCaches};
+use crate::cache_mode::{CacheMode, Preparation, PrimedCaches};
 use crate::config::RunSettings;
 use crate::context::BuildContext;
 use crate::dockerfile;
@@ -47,6 +48,26 @@ enum Built {
     Recorded,
     /// It is not recorded: it must be built again with the cache ignored.
     RedoWithoutCache,
+}
+
+/// A build whose preparation is done, about to start.
+struct ReadyBuild {
+    /// What a CI-mode build is given; `None` in the other modes.
+    ci: Option<CiBuild>,
+    /// The context to send, and whether the cache is ignored.
+    prepared: Prepared,
+    /// What the daemon held before the build, so that what it made can be told apart.
+    before: Before,
+    /// When the build started (RFC 3339), for its row.
+    started_at: String,
+}
+
+/// A build the daemon ran, finished or cut short.
+struct RanBuild {
+    /// How it ended, its time and its steps.
+    execution: Execution,
+    /// The image under the variant's tag after a successful build.
+    image: Option<ImageFacts>,
 }
 
 /// Why the rest of a scenario's builds cannot run.
@@ -311,7 +332,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         }
     }
 
-    /// Prepares, runs and records one build.
+    /// Prepares, runs, judges and records one build.
     async fn build(
         &mut self,
         planned: &PlannedBuild,
@@ -320,13 +341,33 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         if self.shared().cancel.is_cancelled() {
             return Err(Stop::Cancelled);
         }
+        let ready = self.prepare_build(planned, &preparation).await?;
+        let ran = self.execute_build(planned, &ready).await?;
+        let verdict = judge(&Answer {
+            end: &ran.execution.end,
+            image_found: ran.image.is_some(),
+            tag: &self.variants[planned.variant].tag,
+            steps: ran.execution.steps,
+            cache: planned.key.cache,
+            no_cache: preparation.no_cache,
+            purpose: planned.purpose,
+        });
+        self.record_build(planned, ready, ran, verdict).await
+    }
+
+    /// Does what `preparation` asks before a build of `planned`'s variant (a fresh CI machine,
+    /// or the prebuilds back in place; images removed, the cache pruned, sources edited), then
+    /// notes what the daemon holds, so that what the build makes can be told apart.
+    async fn prepare_build(
+        &mut self,
+        planned: &PlannedBuild,
+        preparation: &Preparation,
+    ) -> Result<ReadyBuild, Stop> {
         let settings = Arc::clone(&self.settings);
         let scenario = &settings.scenarios[self.plan.scenario];
         let index = planned.variant;
-        let label = self.label(planned);
-        let host = self.host().to_string();
         self.emit(RunEvent::Step {
-            host: host.clone(),
+            host: self.host().to_string(),
             step: "preparing".to_string(),
         });
         let ci = if preparation.fresh_machine {
@@ -338,7 +379,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         let renamed_images = ci.as_ref().map(CiBuild::renamed_images).unwrap_or_default();
         let prepared = prepare(
             &self.worker.daemon,
-            &preparation,
+            preparation,
             scenario,
             &self.variants[index].context,
             &self.variants[index].variant.name,
@@ -351,20 +392,8 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         )
         .await?;
         self.cost.prune_seconds += prepared.prune_seconds;
-        self.primed.prepared(index, &preparation);
+        self.primed.prepared(index, preparation);
 
-        let variant = &self.variants[index];
-        let request = BuildRequest {
-            context: &prepared.context,
-            tag: &variant.tag,
-            build_args: &variant.build_args,
-            target: variant.variant.target.as_deref(),
-            builder: self.worker.builder,
-            no_cache: prepared.no_cache,
-            secrets: &settings.secrets,
-            cache_from: ci.as_ref().map_or(&[], |ci| ci.cache_from.as_slice()),
-            inline_cache: false,
-        };
         let started_at = now_rfc3339();
         let before = Before {
             images: self
@@ -380,51 +409,49 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                 HashSet::new()
             },
         };
+        Ok(ReadyBuild {
+            ci,
+            prepared,
+            before,
+            started_at,
+        })
+    }
+
+    /// Runs the build, timed, then settles with the daemon what it made: the images it built go
+    /// into the ledger, the containers of a build cut short are removed, the variant's cache is
+    /// primed when an image came out, and `--keep-images` tags a measured build's image.
+    async fn execute_build(
+        &mut self,
+        planned: &PlannedBuild,
+        ready: &ReadyBuild,
+    ) -> Result<RanBuild, Stop> {
+        let settings = Arc::clone(&self.settings);
+        let index = planned.variant;
+        let variant = &self.variants[index];
+        let request = BuildRequest {
+            context: &ready.prepared.context,
+            tag: &variant.tag,
+            build_args: &variant.build_args,
+            target: variant.variant.target.as_deref(),
+            builder: self.worker.builder,
+            no_cache: ready.prepared.no_cache,
+            secrets: &settings.secrets,
+            cache_from: ready.ci.as_ref().map_or(&[], |ci| ci.cache_from.as_slice()),
+            inline_cache: false,
+        };
         self.emit(RunEvent::BuildStarted {
-            host: host.clone(),
-            label: label.clone(),
+            host: self.host().to_string(),
+            label: self.label(planned),
         });
         let execution = self.timed(&request).await;
-        let cut_short = match execution.end {
-            BuildEnd::TimedOut(_) | BuildEnd::Interrupted(_) => true,
-            BuildEnd::Succeeded | BuildEnd::Failed(_) | BuildEnd::ConnectionLost(_) => false,
-        };
 
-        let tag = self.variants[index].tag.clone();
         let image = match execution.end {
-            BuildEnd::Succeeded => self.worker.daemon.image(&tag).await?,
+            BuildEnd::Succeeded => self.worker.daemon.image(&variant.tag).await?,
             _ => None,
         };
-        let variant_name = self.variants[index].variant.name.clone();
-        let connected = match execution.end {
-            BuildEnd::ConnectionLost(_) => false,
-            BuildEnd::Succeeded
-            | BuildEnd::Failed(_)
-            | BuildEnd::TimedOut(_)
-            | BuildEnd::Interrupted(_) => true,
-        };
-        if connected {
-            let made = self
-                .confirm_made(index, &execution.trail, image.as_ref(), &before)
+        if execution.end.connected() {
+            self.settle_made(index, &execution, image.as_ref(), &ready.before)
                 .await?;
-            self.ledger
-                .note_built(&self.folder, &variant_name, &made.images)
-                .map_err(|source| RunError::Output {
-                    dir: self.folder.dir().to_path_buf(),
-                    source,
-                })?;
-            // The daemon removes a cut-short build's container itself once it notices, but
-            // not always before the run exits; only those it confirmed are removed here.
-            if cut_short {
-                for id in &made.containers {
-                    if let Err(error) = self.worker.daemon.remove_container(id).await {
-                        self.worker
-                            .outcome
-                            .problems
-                            .push(format!("cleanup: {error}"));
-                    }
-                }
-            }
         }
         self.primed.set(index, image.is_some());
         if let Some(image) = image
@@ -432,7 +459,8 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             .filter(|_| settings.options.keep_images && matches_measure(planned.purpose))
         {
             let run_tag = image_tag_for(&format!(
-                "{variant_name}-{}-{}-{}{}",
+                "{}-{}-{}-{}{}",
+                self.variants[index].variant.name,
                 settings.first_run_id(),
                 planned.key.cache,
                 if planned.key.warmup { "warmup" } else { "run" },
@@ -440,34 +468,65 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             ));
             self.worker
                 .daemon
-                .tag_image(&image.id, &scenario.image_repository(), &run_tag)
+                .tag_image(&image.id, &self.scenario().image_repository(), &run_tag)
                 .await?;
         }
+        Ok(RanBuild { execution, image })
+    }
 
-        let check = CacheCheck::of(
-            planned.key.cache,
-            preparation.no_cache,
-            execution.steps.cached_steps,
-            execution.steps.total_steps,
-        );
-        let (status, error) = match (&execution.end, &image) {
-            (BuildEnd::Succeeded, Some(_)) => match (&check, planned.purpose) {
-                (CacheCheck::Mismatch(reason), Purpose::Measure) => {
-                    (BuildStatus::CacheMismatch, reason.clone())
+    /// Notes in the ledger the images the daemon confirms a build of variant `index` made, and
+    /// removes the containers of a build cut short.
+    async fn settle_made(
+        &mut self,
+        index: usize,
+        execution: &Execution,
+        image: Option<&ImageFacts>,
+        before: &Before,
+    ) -> Result<(), Stop> {
+        let made = self
+            .confirm_made(index, &execution.trail, image, before)
+            .await?;
+        self.ledger
+            .note_built(
+                &self.folder,
+                &self.variants[index].variant.name,
+                &made.images,
+            )
+            .map_err(self.output_error())?;
+        // The daemon removes a cut-short build's container itself once it notices, but not
+        // always before the run exits; only those it confirmed are removed here.
+        if execution.end.cut_short() {
+            for id in &made.containers {
+                if let Err(error) = self.worker.daemon.remove_container(id).await {
+                    self.worker
+                        .outcome
+                        .problems
+                        .push(format!("cleanup: {error}"));
                 }
-                _ => (BuildStatus::Ok, String::new()),
-            },
-            (BuildEnd::Succeeded, None) => (
-                BuildStatus::Failed,
-                format!("the build ended but {tag} is not there"),
-            ),
-            (BuildEnd::Failed(message), _) => (BuildStatus::Failed, message.clone()),
-            (BuildEnd::TimedOut(message), _) => (BuildStatus::TimedOut, message.clone()),
-            (BuildEnd::Interrupted(message) | BuildEnd::ConnectionLost(message), _) => {
-                (BuildStatus::Interrupted, message.clone())
             }
-        };
-        let status_text = match (status, &image) {
+        }
+        Ok(())
+    }
+
+    /// Shows how the build ended and keeps what it is worth: a priming build's cost, a
+    /// discarded cold build's cost, or a measured build's row (with its image's analysis, the
+    /// first time the variant's image is there). Then goes on, redoes, or stops as `verdict`
+    /// says.
+    async fn record_build(
+        &mut self,
+        planned: &PlannedBuild,
+        ready: ReadyBuild,
+        ran: RanBuild,
+        verdict: Verdict,
+    ) -> Result<Built, Stop> {
+        let Verdict {
+            status,
+            error,
+            next,
+        } = verdict;
+        let execution = &ran.execution;
+        let label = self.label(planned);
+        let status_text = match (status, &ran.image) {
             (BuildStatus::Ok, Some(image)) => format!(
                 "ok {:7.2} s  {:>9}  {}/{} steps cached",
                 execution.build_seconds,
@@ -493,110 +552,122 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             Purpose::Measure => "",
         };
         self.emit(RunEvent::BuildFinished {
-            host: host.clone(),
+            host: self.host().to_string(),
             line: format!("{label}{purpose}  {status_text}"),
         });
 
-        match planned.purpose {
-            Purpose::Prime => {
+        match (planned.purpose, &next) {
+            (Purpose::Prime, _) => {
                 self.cost.priming_build_seconds += execution.build_seconds;
                 self.cost.priming_builds += 1;
             }
-            Purpose::Measure
-                if status == BuildStatus::Ok && check == CacheCheck::RedoWithoutCache =>
-            {
+            (Purpose::Measure, Next::RedoWithoutCache) => {
                 self.worker.emit_note(format!(
                     "{label}: {} of {} steps came from build cache that the prune left (older than this run, or behind an image the run keeps); building it again with the cache ignored",
                     execution.steps.cached_steps, execution.steps.total_steps
                 ));
                 self.cost.discarded_cold_builds += 1;
                 self.cost.discarded_cold_seconds += execution.build_seconds;
-                return Ok(Built::RedoWithoutCache);
             }
-            Purpose::Measure => {
+            (Purpose::Measure, Next::GoOn | Next::Stop | Next::HostLost(_)) => {
                 self.cost.measured_build_seconds += execution.build_seconds;
-                let analysed = match (&status, &image) {
-                    (BuildStatus::Ok, Some(image)) if !self.analysed[index] => {
-                        let analysed = self.analyse_image(index, image).await?;
-                        self.analysed[index] = analysed.is_some();
-                        analysed
-                    }
-                    _ => None,
-                };
-                self.worker.seq += 1;
-                let record = BuildRecord {
-                    scenario: scenario.name.clone(),
-                    variant: variant_name,
-                    builder: self.worker.builder,
-                    cache: planned.key.cache,
-                    run: planned.key.run,
-                    warmup: planned.key.warmup,
-                    status,
-                    build_seconds: execution.build_seconds,
-                    image_id: image.as_ref().map(|i| i.id.clone()).unwrap_or_default(),
-                    image_bytes: image.as_ref().map(|i| i.image_bytes),
-                    layers: image.as_ref().map(|i| i.layers),
-                    cached_steps: execution.steps.cached_steps,
-                    total_steps: execution.steps.total_steps,
-                    started_at,
-                    error,
-                    host: host.clone(),
-                    run_id: settings.run_id.clone(),
-                    seq: self.worker.seq,
-                    compressed_bytes: None,
-                    pull_seconds: ci
-                        .as_ref()
-                        .and_then(|ci| ci.pull_seconds(&execution.step_timings)),
-                    export_seconds: ci.as_ref().and_then(|ci| ci.export_seconds),
-                    cache_bytes: ci.as_ref().and_then(|ci| ci.cache_bytes),
-                    first_miss: String::new(),
-                    engine: self.worker.engine,
-                };
-                let steps = StepRecord::of_build(&record, &execution.step_timings);
-                // The steps' instructions are already redacted (`timed`); the cell is redacted
-                // again as a whole, like every other text written to results.csv.
-                let first_miss = if planned.key.cache.expects_cache() {
-                    let misses = first_misses(&steps, &self.stage_order(index));
-                    settings.secrets.redact(&first_miss_column(&misses))
-                } else {
-                    String::new()
-                };
-                let record = BuildRecord {
-                    compressed_bytes: analysed.as_ref().map(|a| a.analysis.compressed_bytes()),
-                    first_miss,
-                    ..record
-                };
-                let details = BuildDetails {
-                    steps,
-                    image: analysed.as_ref().map(|a| {
-                        let mut rows =
-                            ImageRows::of(&record, &a.analysis, a.base_layers, &a.base_image);
-                        // An image's history names the build arguments a RUN step saw.
-                        for layer in &mut rows.layers {
-                            layer.created_by = settings.secrets.redact(&layer.created_by);
-                        }
-                        for waste in &mut rows.waste {
-                            waste.created_by = settings.secrets.redact(&waste.created_by);
-                            waste.removed_by = settings.secrets.redact(&waste.removed_by);
-                        }
-                        rows
-                    }),
-                };
-                self.folder
-                    .append(&record, &details)
-                    .map_err(self.output_error())?;
-                self.worker.outcome.records.push(record);
+                self.write_row(planned, ready, ran, status, error).await?;
             }
         }
-        match execution.end {
-            BuildEnd::Interrupted(_) => Err(Stop::Cancelled),
-            BuildEnd::ConnectionLost(message) => Err(Stop::Error(RunError::NoHost(format!(
-                "the connection to host {host} was lost: {message}"
+        match next {
+            Next::GoOn => Ok(Built::Recorded),
+            Next::RedoWithoutCache => Ok(Built::RedoWithoutCache),
+            Next::Stop => Err(Stop::Cancelled),
+            Next::HostLost(message) => Err(Stop::Error(RunError::NoHost(format!(
+                "the connection to host {} was lost: {message}",
+                self.host()
             )))),
-            BuildEnd::Succeeded | BuildEnd::Failed(_) | BuildEnd::TimedOut(_) => {
-                Ok(Built::Recorded)
-            }
         }
+    }
+
+    /// Appends a measured build's row, its steps and (the first time the variant's image is
+    /// there) its image's analysis to the results.
+    async fn write_row(
+        &mut self,
+        planned: &PlannedBuild,
+        ready: ReadyBuild,
+        ran: RanBuild,
+        status: BuildStatus,
+        error: String,
+    ) -> Result<(), Stop> {
+        let settings = Arc::clone(&self.settings);
+        let index = planned.variant;
+        let RanBuild { execution, image } = ran;
+        let analysed = match (&status, &image) {
+            (BuildStatus::Ok, Some(image)) if !self.analysed[index] => {
+                let analysed = self.analyse_image(index, image).await?;
+                self.analysed[index] = analysed.is_some();
+                analysed
+            }
+            _ => None,
+        };
+        self.worker.seq += 1;
+        let ci = ready.ci.as_ref();
+        let record = BuildRecord {
+            scenario: self.scenario().name.clone(),
+            variant: self.variants[index].variant.name.clone(),
+            builder: self.worker.builder,
+            cache: planned.key.cache,
+            run: planned.key.run,
+            warmup: planned.key.warmup,
+            status,
+            build_seconds: execution.build_seconds,
+            image_id: image.as_ref().map(|i| i.id.clone()).unwrap_or_default(),
+            image_bytes: image.as_ref().map(|i| i.image_bytes),
+            layers: image.as_ref().map(|i| i.layers),
+            cached_steps: execution.steps.cached_steps,
+            total_steps: execution.steps.total_steps,
+            started_at: ready.started_at,
+            error,
+            host: self.host().to_string(),
+            run_id: settings.run_id.clone(),
+            seq: self.worker.seq,
+            compressed_bytes: None,
+            pull_seconds: ci.and_then(|ci| ci.pull_seconds(&execution.step_timings)),
+            export_seconds: ci.and_then(|ci| ci.export_seconds),
+            cache_bytes: ci.and_then(|ci| ci.cache_bytes),
+            first_miss: String::new(),
+            engine: self.worker.engine,
+        };
+        let steps = StepRecord::of_build(&record, &execution.step_timings);
+        // The steps' instructions are already redacted (`timed`); the cell is redacted again as
+        // a whole, like every other text written to results.csv.
+        let first_miss = if planned.key.cache.expects_cache() {
+            let misses = first_misses(&steps, &self.stage_order(index));
+            settings.secrets.redact(&first_miss_column(&misses))
+        } else {
+            String::new()
+        };
+        let record = BuildRecord {
+            compressed_bytes: analysed.as_ref().map(|a| a.analysis.compressed_bytes()),
+            first_miss,
+            ..record
+        };
+        let details = BuildDetails {
+            steps,
+            image: analysed.as_ref().map(|a| {
+                let mut rows = ImageRows::of(&record, &a.analysis, a.base_layers, &a.base_image);
+                // An image's history names the build arguments a RUN step saw.
+                for layer in &mut rows.layers {
+                    layer.created_by = settings.secrets.redact(&layer.created_by);
+                }
+                for waste in &mut rows.waste {
+                    waste.created_by = settings.secrets.redact(&waste.created_by);
+                    waste.removed_by = settings.secrets.redact(&waste.removed_by);
+                }
+                rows
+            }),
+        };
+        self.folder
+            .append(&record, &details)
+            .map_err(self.output_error())?;
+        self.worker.outcome.records.push(record);
+        Ok(())
     }
 
     /// Runs a build with the run's limit and cancellation, showing its steps.
