@@ -11,8 +11,8 @@ use std::time::Instant;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::RunEvent;
 use super::scenario::{ScenarioRun, Stop};
+use super::{Activity, RunEvent, RunNote};
 use crate::dockerfile;
 use crate::engine::{Daemon, ImageFacts};
 use crate::image_analysis::{ImageAnalysis, analyze_export};
@@ -42,7 +42,9 @@ impl<D: Daemon> ScenarioRun<'_, D> {
         let variant = self.variants[index].variant.name.clone();
         self.emit(RunEvent::Step {
             host: host.clone(),
-            step: format!("analysing the image of {variant}"),
+            activity: Activity::AnalysingImage {
+                variant: variant.clone(),
+            },
         });
         let started = Instant::now();
         let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
@@ -81,10 +83,11 @@ impl<D: Daemon> ScenarioRun<'_, D> {
     }
 
     fn note_failed_analysis(&self, variant: &str, reason: &str) {
-        self.worker.emit_note(format!(
-            "{}: the image of {variant} could not be analysed, so its layers, pull size and waste are not recorded: {reason}",
-            self.scenario().name
-        ));
+        self.worker.emit_note(RunNote::AnalysisFailed {
+            scenario: self.scenario().name.clone(),
+            variant: variant.to_string(),
+            reason: reason.to_string(),
+        });
     }
 
     /// Of the images the variant's Dockerfile names, the one whose layers `image` starts with

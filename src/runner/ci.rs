@@ -15,7 +15,7 @@ use std::time::Instant;
 use super::execute::BuildEnd;
 use super::prepare::edited_context;
 use super::scenario::{ScenarioRun, Stop};
-use super::{RunError, RunEvent};
+use super::{Activity, RunError, RunEvent, StartedBuild};
 use crate::cache_mode::CacheImport;
 use crate::context::BuildContext;
 use crate::dockerfile;
@@ -193,7 +193,9 @@ impl<D: Daemon> ScenarioRun<'_, D> {
     ) -> Result<f64, Stop> {
         self.emit(RunEvent::Step {
             host: self.host().to_string(),
-            step: format!("pushing {reference}"),
+            activity: Activity::Pushing {
+                reference: reference.to_string(),
+            },
         });
         let started = Instant::now();
         let pushed = self.worker.daemon.push(reference, &mut |_| {}).await;
@@ -351,14 +353,13 @@ impl<D: Daemon> ScenarioRun<'_, D> {
             cache_from: &[],
             inline_cache: true,
         };
-        let label = format!(
-            "{scenario_name} {} previous CI job: {}",
-            variant.variant.name,
-            target.map_or_else(|| "final image".to_string(), |t| format!("stage {t}"))
-        );
         self.emit(RunEvent::BuildStarted {
             host: self.host().to_string(),
-            label: label.clone(),
+            build: StartedBuild::PreviousCiJob {
+                scenario: scenario_name.to_string(),
+                variant: variant.variant.name.clone(),
+                stage: target.map(str::to_string),
+            },
         });
         let execution = self.timed(&request).await;
         self.cost.ci_previous_job_seconds += execution.build_seconds;
@@ -368,7 +369,9 @@ impl<D: Daemon> ScenarioRun<'_, D> {
             BuildEnd::Failed(message)
             | BuildEnd::TimedOut(message)
             | BuildEnd::ConnectionLost(message) => Err(Stop::Error(RunError::Registry(format!(
-                "{label} failed, so its CI rows cannot be measured: {message}"
+                "{scenario_name} {} previous CI job: {} failed, so its CI rows cannot be measured: {message}",
+                self.variants[index].variant.name,
+                target.map_or_else(|| "final image".to_string(), |t| format!("stage {t}"))
             )))),
         }
     }
@@ -412,7 +415,7 @@ impl<D: Daemon> ScenarioRun<'_, D> {
         for (local, reference) in refs {
             self.emit(RunEvent::Step {
                 host: self.host().to_string(),
-                step: format!("restoring prebuild {local}"),
+                activity: Activity::RestoringPrebuild { tag: local.clone() },
             });
             let started = Instant::now();
             self.pull_surely(&reference).await?;

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Host, RunError};
+use super::{Host, RunError, RunNote};
 use crate::config::{OutputLocation, RunSettings};
 use crate::dockerfile;
 use crate::plan::Plan;
@@ -43,7 +43,7 @@ pub(super) fn check_resumed_hosts(
 }
 
 /// Folders, the folder of each scenario, and notes for the user.
-pub(super) type OpenedFolders = (Vec<Arc<ResultsFolder>>, Vec<usize>, Vec<String>);
+pub(super) type OpenedFolders = (Vec<Arc<ResultsFolder>>, Vec<usize>, Vec<RunNote>);
 
 /// Creates (or, with `--resume`, reopens) every results folder with its meta.json, and says
 /// which folder each scenario's rows go to.
@@ -146,10 +146,7 @@ pub(super) fn open_folders<D>(
                 let (folder, cut) =
                     ResultsFolder::reopen(&dir, meta).map_err(output_error(&dir))?;
                 if cut {
-                    notes.push(format!(
-                        "{}: the last row of results.csv was cut off when the run died; that build is redone",
-                        dir.display()
-                    ));
+                    notes.push(RunNote::LastRowCut { dir: dir.clone() });
                 }
                 folder
             }

@@ -3,7 +3,7 @@
 
 use super::build_cache::PruneScope;
 use super::scenario::ScenarioRun;
-use super::{HostOutcome, HostWorker, RunEvent};
+use super::{HostOutcome, HostWorker, RunEvent, RunNote};
 use crate::cache_mode::PruneMode;
 use crate::engine::Daemon;
 use crate::plan::ScenarioPlan;
@@ -52,10 +52,9 @@ impl<D: Daemon> HostWorker<D> {
                     }
                     // Without --rm the kept final images hold records by design.
                     if rm && left.behind_images > 0 {
-                        self.emit_note(format!(
-                            "{} build-cache records this run made share their layers with images kept elsewhere, so they stay until those images go",
-                            left.behind_images
-                        ));
+                        self.emit_note(RunNote::RecordsBehindImages {
+                            records: left.behind_images,
+                        });
                     }
                 }
                 Err(error) => self.outcome.problems.push(format!(
@@ -98,10 +97,10 @@ impl<D: Daemon> HostWorker<D> {
         }
     }
 
-    pub(super) fn emit_note(&self, text: String) {
+    pub(super) fn emit_note(&self, note: RunNote) {
         self.shared.emit(RunEvent::Note {
             host: Some(self.host.clone()),
-            text,
+            note,
         });
     }
 }

@@ -11,10 +11,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::RunError;
-use super::RunEvent;
 use super::execute::BuildEnd;
 use super::scenario::{ScenarioRun, Stop};
+use super::{Activity, FinishedBuild, RunError, RunEvent, RunNote, StartedBuild};
 use crate::config::RunSettings;
 use crate::context::BuildContext;
 use crate::dockerfile;
@@ -104,37 +103,42 @@ impl<D: Daemon> ScenarioRun<'_, D> {
                 Some(facts) => facts,
                 None => {
                     let host = self.host().to_string();
-                    self.worker
-                        .emit_note(format!("{}: pulling base image {name}", scenario.name));
+                    self.worker.emit_note(RunNote::PullingBaseImage {
+                        scenario: scenario.name.clone(),
+                        image: name.clone(),
+                    });
                     // A pull is not in the plan's count.
                     self.emit(RunEvent::PlanGrew { builds: 1 });
                     self.emit(RunEvent::BuildStarted {
                         host: host.clone(),
-                        label: format!("pull {name}"),
+                        build: StartedBuild::BaseImagePull {
+                            scenario: scenario.name.clone(),
+                            image: name.clone(),
+                        },
                     });
-                    let events = Arc::clone(&self.worker.shared.events);
+                    // Through `Shared::emit`, which redacts the pull's progress like every
+                    // other event.
+                    let shared = Arc::clone(&self.worker.shared);
                     let step_host = host.clone();
                     let pull = self
                         .worker
                         .daemon
                         .pull(&name, &mut |status: &str| {
-                            events.emit(RunEvent::Step {
+                            shared.emit(RunEvent::Step {
                                 host: step_host.clone(),
-                                step: status.to_string(),
+                                activity: Activity::Daemon {
+                                    step: status.to_string(),
+                                },
                             });
                         })
                         .await;
                     self.emit(RunEvent::BuildFinished {
                         host,
-                        line: format!(
-                            "{}: {} {name}",
-                            scenario.name,
-                            if pull.is_ok() {
-                                "pulled"
-                            } else {
-                                "could not pull"
-                            }
-                        ),
+                        build: FinishedBuild::BaseImagePull {
+                            scenario: scenario.name.clone(),
+                            image: name.clone(),
+                            pulled: pull.is_ok(),
+                        },
                     });
                     if let Err(error) = pull {
                         self.worker.outcome.problems.push(format!(
@@ -187,10 +191,10 @@ impl<D: Daemon> ScenarioRun<'_, D> {
             {
                 self.emit(RunEvent::BuildFinished {
                     host: self.host().to_string(),
-                    line: format!(
-                        "{}: prebuild {} kept from the earlier invocation",
-                        scenario.name, prebuild.tag
-                    ),
+                    build: FinishedBuild::PrebuildKept {
+                        scenario: scenario.name.clone(),
+                        tag: prebuild.tag.clone(),
+                    },
                 });
                 continue;
             }
@@ -210,7 +214,10 @@ impl<D: Daemon> ScenarioRun<'_, D> {
             };
             self.emit(RunEvent::BuildStarted {
                 host: self.host().to_string(),
-                label: format!("{} prebuild {}", scenario.name, prebuild.tag),
+                build: StartedBuild::Prebuild {
+                    scenario: scenario.name.clone(),
+                    tag: prebuild.tag.clone(),
+                },
             });
             let execution = self.timed(&request).await;
             self.cost.prebuild_seconds += execution.build_seconds;
@@ -249,13 +256,12 @@ impl<D: Daemon> ScenarioRun<'_, D> {
             };
             self.emit(RunEvent::BuildFinished {
                 host: self.host().to_string(),
-                line: format!(
-                    "{}: prebuild {} {} in {:.1} s (not counted in any variant's time)",
-                    scenario.name,
-                    prebuild.tag,
-                    if error.is_empty() { "built" } else { "FAILED" },
-                    execution.build_seconds
-                ),
+                build: FinishedBuild::Prebuild {
+                    scenario: scenario.name.clone(),
+                    tag: prebuild.tag.clone(),
+                    built: error.is_empty(),
+                    build_seconds: execution.build_seconds,
+                },
             });
             let record = PrebuildMeta {
                 tag: prebuild.tag.clone(),

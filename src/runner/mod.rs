@@ -1,7 +1,8 @@
 //! The runner: executes the plan on each Docker host, times builds, and appends every result to
 //! disk the moment it exists.
 //!
-//! - `mod.rs` (this file): events, one task per host, the outcome.
+//! - `mod.rs` (this file): one task per host, the outcome.
+//! - [`events`]: what the run tells the progress display, as data.
 //! - [`folders`]: the results folders and their meta.json, created or reopened.
 //! - [`host`]: one host's task, scenario after scenario.
 //! - [`scenario`]: one scenario on one host, build after build; [`images`]: its base images and
@@ -24,6 +25,7 @@
 mod analysis;
 mod build_cache;
 mod ci;
+mod events;
 mod execute;
 mod folders;
 mod host;
@@ -55,48 +57,7 @@ use crate::error::EngineError;
 use crate::plan::Plan;
 use crate::results::{BuildRecord, BuildStatus, HostEnvironment, ResultsFolder};
 
-/// Something the run did, for the progress display to render. The runner never prints.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RunEvent {
-    /// A line worth keeping on screen.
-    Note {
-        /// The host it concerns, if any.
-        host: Option<String>,
-        /// The line.
-        text: String,
-    },
-    /// A build (or pull, or prebuild) started.
-    BuildStarted {
-        /// Host.
-        host: String,
-        /// Scenario, variant, cache mode and run.
-        label: String,
-    },
-    /// The running build reached a step.
-    Step {
-        /// Host.
-        host: String,
-        /// The step as the daemon names it.
-        step: String,
-    },
-    /// The running build ended; `line` says how.
-    BuildFinished {
-        /// Host.
-        host: String,
-        /// One line with the result.
-        line: String,
-    },
-    /// Builds the plan did not foresee were added (a priming build after a failure).
-    PlanGrew {
-        /// How many.
-        builds: u64,
-    },
-    /// Builds the plan foresaw will not run (a host that does not answer, a failed prebuild).
-    PlanShrank {
-        /// How many.
-        builds: u64,
-    },
-}
+pub use events::{Activity, FinishedBuild, PlannedBuildId, RunEvent, RunNote, StartedBuild};
 
 /// Where the runner's events go.
 pub trait EventSink: Send + Sync {
@@ -238,28 +199,11 @@ impl Shared {
         Arc::clone(&self.folders[index])
     }
 
+    /// Hands `event` to the sink with every text it carries redacted: its names and the
+    /// daemon's messages all reach the terminal.
     fn emit(&self, event: RunEvent) {
-        let redact = |text: String| self.settings.secrets.redact(&text);
-        self.events.emit(match event {
-            RunEvent::Note { host, text } => RunEvent::Note {
-                host,
-                text: redact(text),
-            },
-            RunEvent::BuildStarted { host, label } => RunEvent::BuildStarted {
-                host,
-                label: redact(label),
-            },
-            RunEvent::Step { host, step } => RunEvent::Step {
-                host,
-                step: redact(step),
-            },
-            RunEvent::BuildFinished { host, line } => RunEvent::BuildFinished {
-                host,
-                line: redact(line),
-            },
-            RunEvent::PlanGrew { builds } => RunEvent::PlanGrew { builds },
-            RunEvent::PlanShrank { builds } => RunEvent::PlanShrank { builds },
-        });
+        let redact = |text: &str| self.settings.secrets.redact(text);
+        self.events.emit(event.redacted(&redact));
     }
 }
 
@@ -390,13 +334,15 @@ pub async fn run<D: Daemon + 'static>(
         folder_of,
     });
     let mut outcome = RunOutcome::default();
-    for text in notes {
-        shared.emit(RunEvent::Note { host: None, text });
+    for note in notes {
+        shared.emit(RunEvent::Note { host: None, note });
     }
     for folder in &shared.folders {
         shared.emit(RunEvent::Note {
             host: None,
-            text: format!("writing results to {}", folder.dir().display()),
+            note: RunNote::WritingResults {
+                dir: folder.dir().to_path_buf(),
+            },
         });
     }
 

@@ -16,7 +16,10 @@ use super::ownership::{self, Anchors, Before, Confirmed};
 
 use super::ledger::ImageLedger;
 use super::prepare::{Housekeeping, Prepared, prepare};
-use super::{HostWorker, RunError, RunEvent, Shared};
+use super::{
+    Activity, FinishedBuild, HostWorker, PlannedBuildId, RunError, RunEvent, RunNote, Shared,
+    StartedBuild,
+};
 use crate::cache_mode::{CacheMode, Preparation, PrimedCaches};
 use crate::config::RunSettings;
 use crate::context::BuildContext;
@@ -150,13 +153,16 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             }
         }
         for note in &plan.notes {
-            worker.emit_note(format!("{}: {note}", scenario.name));
+            worker.emit_note(RunNote::Plan {
+                scenario: scenario.name.clone(),
+                text: note.clone(),
+            });
         }
         if plan.already_done > 0 {
-            worker.emit_note(format!(
-                "{}: {} builds already done by an earlier invocation are skipped",
-                scenario.name, plan.already_done
-            ));
+            worker.emit_note(RunNote::AlreadyDone {
+                scenario: scenario.name.clone(),
+                builds: plan.already_done,
+            });
         }
         let variant_count = variants.len();
         let analysed_before = folder.analysed_variants(&worker.host, &scenario.name);
@@ -368,7 +374,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         let index = planned.variant;
         self.emit(RunEvent::Step {
             host: self.host().to_string(),
-            step: "preparing".to_string(),
+            activity: Activity::Preparing,
         });
         let ci = if preparation.fresh_machine {
             Some(self.prepare_ci(index, preparation.imports).await?)
@@ -441,7 +447,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         };
         self.emit(RunEvent::BuildStarted {
             host: self.host().to_string(),
-            label: self.label(planned),
+            build: StartedBuild::Planned(self.planned_id(planned)),
         });
         let execution = self.timed(&request).await;
 
@@ -525,35 +531,17 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             next,
         } = verdict;
         let execution = &ran.execution;
-        let label = self.label(planned);
-        let status_text = match (status, &ran.image) {
-            (BuildStatus::Ok, Some(image)) => format!(
-                "ok {:7.2} s  {:>9}  {}/{} steps cached",
-                execution.build_seconds,
-                human_bytes(image.image_bytes),
-                execution.steps.cached_steps,
-                execution.steps.total_steps
-            ),
-            (BuildStatus::TimedOut, _) => {
-                format!("TIMED OUT after {:.2} s", execution.build_seconds)
-            }
-            (BuildStatus::CacheMismatch, _) => format!(
-                "CACHE MISMATCH after {:.2} s: {error}",
-                execution.build_seconds
-            ),
-            (BuildStatus::Interrupted, _) => format!(
-                "INTERRUPTED after {:.2} s: {error}",
-                execution.build_seconds
-            ),
-            _ => format!("FAILED after {:.2} s: {error}", execution.build_seconds),
-        };
-        let purpose = match planned.purpose {
-            Purpose::Prime => " (priming the cache, not measured)",
-            Purpose::Measure => "",
-        };
         self.emit(RunEvent::BuildFinished {
             host: self.host().to_string(),
-            line: format!("{label}{purpose}  {status_text}"),
+            build: FinishedBuild::Planned {
+                build: self.planned_id(planned),
+                status,
+                build_seconds: execution.build_seconds,
+                image_bytes: ran.image.as_ref().map(|i| i.image_bytes),
+                cached_steps: execution.steps.cached_steps,
+                total_steps: execution.steps.total_steps,
+                reason: error.clone(),
+            },
         });
 
         match (planned.purpose, &next) {
@@ -562,10 +550,11 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                 self.cost.priming_builds += 1;
             }
             (Purpose::Measure, Next::RedoWithoutCache) => {
-                self.worker.emit_note(format!(
-                    "{label}: {} of {} steps came from build cache that the prune left (older than this run, or behind an image the run keeps); building it again with the cache ignored",
-                    execution.steps.cached_steps, execution.steps.total_steps
-                ));
+                self.worker.emit_note(RunNote::ColdBuildRedone {
+                    build: self.planned_id(planned),
+                    cached_steps: execution.steps.cached_steps,
+                    total_steps: execution.steps.total_steps,
+                });
                 self.cost.discarded_cold_builds += 1;
                 self.cost.discarded_cold_seconds += execution.build_seconds;
             }
@@ -680,7 +669,9 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             move |step: &str| {
                 shared.emit(RunEvent::Step {
                     host: host.clone(),
-                    step: step.to_string(),
+                    activity: Activity::Daemon {
+                        step: step.to_string(),
+                    },
                 });
             }
         };
@@ -799,22 +790,18 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         }
     }
 
-    fn label(&self, planned: &PlannedBuild) -> String {
-        let settings = &self.settings;
-        let total = if planned.key.warmup {
-            settings.options.warmup
-        } else {
-            settings.options.runs
-        };
-        format!(
-            "{} {} {} {} {}/{}",
-            self.scenario().name,
-            planned.key.variant,
-            planned.key.cache,
-            if planned.key.warmup { "warmup" } else { "run" },
-            planned.key.run,
-            total
-        )
+    /// `planned` as events name it.
+    fn planned_id(&self, planned: &PlannedBuild) -> PlannedBuildId {
+        let options = &self.settings.options;
+        PlannedBuildId {
+            key: planned.key.clone(),
+            run_count: if planned.key.warmup {
+                options.warmup
+            } else {
+                options.runs
+            },
+            purpose: planned.purpose,
+        }
     }
 }
 
@@ -830,9 +817,4 @@ fn now_rfc3339() -> String {
     OffsetDateTime::now_utc()
         .format(&Rfc3339)
         .unwrap_or_default()
-}
-
-/// Sizes for progress lines, in decimal megabytes as `docker images` shows them.
-fn human_bytes(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1e6)
 }

@@ -11,13 +11,13 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
 use super::fake::{Call, FakeDaemon, Script};
-use super::{EventSink, Host, RunEvent, RunOutcome, run};
+use super::{EventSink, FinishedBuild, Host, PlannedBuildId, RunEvent, RunNote, RunOutcome, run};
 use crate::cache_mode::CacheMode;
 use crate::cli::{Cli, Command};
 use crate::config::RunSettings;
 use crate::engine::Endpoint;
 use crate::error::EngineError;
-use crate::plan::{self, Plan};
+use crate::plan::{self, Plan, Purpose};
 use crate::results::{BuildKey, BuildRecord, BuildStatus, OfBuild, ResultSet, RunMeta};
 
 /// Collects events.
@@ -36,9 +36,21 @@ impl Events {
             .lock()
             .unwrap()
             .iter()
-            .filter(
-                |e| matches!(e, RunEvent::BuildFinished { line, .. } if line.contains("priming")),
-            )
+            .filter(|e| {
+                matches!(
+                    e,
+                    RunEvent::BuildFinished {
+                        build: FinishedBuild::Planned {
+                            build: PlannedBuildId {
+                                purpose: Purpose::Prime,
+                                ..
+                            },
+                            ..
+                        },
+                        ..
+                    }
+                )
+            })
             .count()
     }
 }
@@ -769,16 +781,36 @@ async fn a_cold_build_served_by_an_older_record_is_redone_ignoring_the_cache_and
     assert!(!calls.contains(&Call::PruneRecord("cache-stagebench/s:single".to_string())));
     assert!(!calls.contains(&Call::Prune));
     assert_eq!(fake.cache_records(), ["cache-stagebench/s:single"]);
-    let notes = events
+    let redone: Vec<(String, CacheMode, u32, u32)> = events
         .0
         .lock()
         .unwrap()
         .iter()
-        .filter(
-            |e| matches!(e, RunEvent::Note { text, .. } if text.contains("older than this run")),
-        )
-        .count();
-    assert_eq!(notes, 2);
+        .filter_map(|e| match e {
+            RunEvent::Note {
+                host: Some(host),
+                note:
+                    RunNote::ColdBuildRedone {
+                        build,
+                        cached_steps,
+                        total_steps,
+                    },
+            } if host == "box" && build.purpose == Purpose::Measure => Some((
+                build.key.variant.clone(),
+                build.key.cache,
+                *cached_steps,
+                *total_steps,
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        redone,
+        [
+            ("single".to_string(), CacheMode::Cold, 1, 1),
+            ("single".to_string(), CacheMode::Cold, 1, 1)
+        ]
+    );
     // The summary counts the marked rows apart instead of sampling them.
     let set = ResultSet::load(&out).unwrap();
     let analysis = crate::stats::analyze(&set.records, &BTreeMap::new(), 0.05);
