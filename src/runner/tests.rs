@@ -871,3 +871,57 @@ fn a_results_write_error_names_the_folder_once() {
         "cannot write results in /r/out: No space left on device"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn every_text_an_event_carries_is_redacted_before_the_sink_sees_it() {
+    let root = tempfile::tempdir().unwrap();
+    // The scenario's name is the secret value, so every event about its builds names it; the
+    // fake daemon's failure message, "RUN false: exit code: 1", holds the other one.
+    let dir = scenario(root.path(), "hunter2-app", &["bad"]);
+    let out = root.path().join("out");
+    let settings = on_box(
+        &dir,
+        &out,
+        &[
+            "--runs",
+            "1",
+            "--cache",
+            "cold",
+            "--secret-build-arg",
+            "TOKEN=hunter2-app",
+            "--secret-build-arg",
+            "OTHER=exit code",
+        ],
+    );
+    let fake = FakeDaemon::new(
+        "box",
+        Script {
+            failing_tags: HashSet::from(["stagebench/hunter2-app:bad".to_string()]),
+            ..Script::default()
+        },
+    );
+    let (_, events) = run_with(settings, &[&fake], CancellationToken::new()).await;
+    let events = events.0.lock().unwrap();
+    let finished: Vec<(&str, BuildStatus, &str)> = events
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::BuildFinished {
+                build:
+                    FinishedBuild::Planned {
+                        build,
+                        status,
+                        reason,
+                        ..
+                    },
+                ..
+            } => Some((build.key.scenario.as_str(), *status, reason.as_str())),
+            _ => None,
+        })
+        .collect();
+    let hidden = crate::secrets::REDACTED;
+    let reason = format!("RUN false: {hidden}: 1");
+    assert_eq!(finished, [(hidden, BuildStatus::Failed, reason.as_str())]);
+    let everything = format!("{events:?}");
+    assert!(!everything.contains("hunter2-app"), "{everything}");
+    assert!(!everything.contains("exit code"), "{everything}");
+}
