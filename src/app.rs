@@ -17,12 +17,13 @@ use crate::config::RunSettings;
 use crate::context::BuildContext;
 use crate::dockerfile;
 use crate::engine::{Daemon, Endpoint, Engine, RegistryLogin};
+use crate::keys::SeriesKey;
 use crate::plan;
 use crate::progress::{Progress, ProgressMode};
 use crate::registry::RegistryAccess;
 use crate::report::{self, ReportData};
 use crate::results::{
-    BuildStatus, RESULTS_FILE, ResultSet, SeriesKey, find_results_folders, is_results_folder,
+    BuildStatus, RESULTS_FILE, ResultSet, find_results_folders, is_results_folder,
 };
 use crate::runner::{self, Host};
 use crate::scenario::{self, Scenario};

@@ -18,7 +18,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::results::{BuildStatus, DEFAULT_NOISE_THRESHOLD, HostEnvironment, ResultSet, SeriesKey};
+use crate::keys::SeriesKey;
+use crate::results::{BuildStatus, DEFAULT_NOISE_THRESHOLD, HostEnvironment, ResultSet};
 use crate::stats::{
     Contrast, GroupSummary, NoContrast, Outcome, ScenarioLayout, analyze, contrast_family,
 };

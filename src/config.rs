@@ -15,10 +15,11 @@ use crate::cache_mode::CacheMode;
 use crate::cli::{MAX_RUNS, MAX_TIMEOUT_SECONDS, MAX_WARMUP, RunArgs};
 use crate::engine::{DaemonFacts, Endpoint, EndpointError, Scheme};
 use crate::error::ScenarioError;
+use crate::keys::BuildKey;
 use crate::plan::{PlanSettings, ScenarioShape};
 use crate::registry::{Registry, RegistryAccess, RegistryError};
 use crate::results::{
-    BuildKey, HostSpec, RecordedSettings, ResultSet, RunOptions, StoreError, is_results_folder,
+    HostSpec, RecordedSettings, ResultSet, RunOptions, StoreError, is_results_folder,
 };
 use crate::scenario::{AdHoc, BuildArgs, MANIFEST_FILE, Scenario, ScenarioInputs, Variant};
 use crate::secrets::{self, BuildSecret, BuildSecretValues, SecretSource, Secrets};

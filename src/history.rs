@@ -11,7 +11,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use crate::results::{BuildStatus, ResultSet, SeriesKey};
+use crate::keys::SeriesKey;
+use crate::results::{BuildStatus, ResultSet};
 use crate::stats::{Contrast, NoContrast, Outcome, SampleSummary, contrast_family, summarize};
 
 /// One series in one run.

@@ -3,6 +3,10 @@
 //!
 //! Data flows one way: [`scenario`] -> [`config`] -> [`plan`] -> [`runner`] (driving
 //! [`engine`]) -> [`results`] on disk -> [`stats`] -> [`report`].
+//!
+//! The nouns that several of those stages share live in leaf modules, which import none of the
+//! stages, so that no stage imports another only to name something: [`keys`] (a planned build,
+//! a group of builds).
 
 #![forbid(unsafe_code)]
 
@@ -21,6 +25,7 @@ pub mod export_targets;
 pub mod fuzzing;
 pub mod history;
 pub mod image_analysis;
+pub mod keys;
 pub mod names;
 pub mod plan;
 pub mod progress;

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::builder::Builder;
 use crate::cache_mode::{CacheMode, Preparation, PrimedCaches};
-use crate::results::BuildKey;
+use crate::keys::BuildKey;
 
 /// Why a build is run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

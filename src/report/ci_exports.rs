@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{Exporter, ReportData, ReportError, format};
-use crate::results::SeriesKey;
+use crate::keys::SeriesKey;
 use crate::stats::GroupSummary;
 
 /// The name of a series in every export.

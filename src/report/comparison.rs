@@ -12,7 +12,8 @@ use super::format;
 use crate::compare::{
     CompareResult, NotGated, Regression, SeriesChange, SeriesSide, SizeChange, Verdict,
 };
-use crate::results::{BuildStatus, SeriesKey};
+use crate::keys::SeriesKey;
+use crate::results::BuildStatus;
 
 /// One row, in words.
 struct Row {

@@ -7,7 +7,7 @@ use super::{
     ReportError, SummaryCsv, SummaryJson,
 };
 use crate::export_targets::{ExportFormat, ExportTargets};
-use crate::results::SeriesKey;
+use crate::keys::SeriesKey;
 
 /// What writes `format`; `verdicts` are the gate's words per series, which the
 /// github-action-benchmark format carries when a comparison made them.

@@ -14,7 +14,8 @@ use super::format;
 use super::{ReportData, Section};
 use crate::cache_mode::{CacheMode, Preparation};
 use crate::context::DockerIgnore;
-use crate::results::{BuildRecord, BuildStatus, OfBuild, SeriesKey, StageMiss, first_misses};
+use crate::keys::SeriesKey;
+use crate::results::{BuildRecord, BuildStatus, OfBuild, StageMiss, first_misses};
 
 /// Why a stage's first miss ran instead of coming from cache.
 #[derive(Debug, Clone, PartialEq, Eq)]

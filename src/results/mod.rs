@@ -1,7 +1,8 @@
 //! Results: every file a run writes, and results folders read back as data.
 //!
-//! - [`record`]: the row of `results.csv` ([`BuildRecord`]), its statuses and the keys that
-//!   identify a build ([`BuildKey`]) and a group of builds ([`SeriesKey`]).
+//! - [`record`]: the row of `results.csv` ([`BuildRecord`]) and its statuses. The keys that
+//!   identify a build ([`BuildKey`]) and a group of builds ([`SeriesKey`]) live in
+//!   [`crate::keys`] and are re-exported here.
 //! - [`csv`]: an append-only CSV writer generic over the row type, so every row is on disk the
 //!   moment it exists.
 //! - [`meta`]: `meta.json`, with one environment per Docker host and every invocation.

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::csv::CsvRow;
 use crate::builder::{Builder, EngineKind};
 use crate::cache_mode::CacheMode;
+pub use crate::keys::{BuildKey, SeriesKey};
 
 /// Wall time in seconds.
 pub type Seconds = f64;
@@ -63,39 +64,6 @@ impl fmt::Display for BuildStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// The one way to find a group of measurements: statistics, reports and charts never look a
-/// group up by fewer fields, so two builders or two hosts can never be pooled by accident.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct SeriesKey {
-    /// Scenario name.
-    pub scenario: String,
-    /// Variant name.
-    pub variant: String,
-    /// Builder that ran the builds.
-    pub builder: Builder,
-    /// Cache state the builds were measured in.
-    pub cache: CacheMode,
-    /// Name of the Docker host that ran them.
-    pub host: String,
-}
-
-/// Which planned build a row measured: what `--resume` matches against the plan.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct BuildKey {
-    /// Scenario name.
-    pub scenario: String,
-    /// Variant name.
-    pub variant: String,
-    /// Cache state.
-    pub cache: CacheMode,
-    /// 1-based run number within the warmup or timed runs.
-    pub run: u32,
-    /// Whether it is a warmup run.
-    pub warmup: bool,
-    /// Docker host name.
-    pub host: String,
 }
 
 /// A row that describes one measured build (a step, a layer, a wasted file), found by the

@@ -8,8 +8,9 @@ use super::csv::{AppendOnlyCsv, CsvRow, read_rows};
 use super::layers::{LAYERS_FILE, LayerRecord, WASTE_FILE, WasteRecord};
 use super::meta::{HostEnvironment, META_FILE, RunMeta};
 use super::names;
-use super::record::{BuildKey, BuildRecord, OfBuild, RESULTS_FILE};
+use super::record::{BuildRecord, OfBuild, RESULTS_FILE};
 use super::steps::{STEPS_FILE, StepRecord};
+use crate::keys::BuildKey;
 use crate::names::{MAX_HOST_NAME_CHARS, NameKind};
 
 /// The newest summary.json layout this version reads (the one it writes).

@@ -17,8 +17,9 @@ use crate::cli::{Cli, Command};
 use crate::config::RunSettings;
 use crate::engine::Endpoint;
 use crate::error::EngineError;
+use crate::keys::BuildKey;
 use crate::plan::{self, Plan, Purpose};
-use crate::results::{BuildKey, BuildRecord, BuildStatus, OfBuild, ResultSet, RunMeta};
+use crate::results::{BuildRecord, BuildStatus, OfBuild, ResultSet, RunMeta};
 
 /// Collects events.
 #[derive(Default)]

@@ -8,7 +8,8 @@ use super::contrast::{Contrast, NoContrast, Outcome, contrast_family};
 use super::sample::{SampleSummary, median, summarize};
 use crate::builder::Builder;
 use crate::cache_mode::CacheMode;
-use crate::results::{BuildRecord, BuildStatus, SeriesKey};
+use crate::keys::SeriesKey;
+use crate::results::{BuildRecord, BuildStatus};
 
 /// Summary of the timed runs of one series: one variant of one scenario, with one builder, in
 /// one cache mode, on one Docker host. Samples of two hosts are never pooled.

@@ -13,7 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::sample::median;
-use crate::results::{BuildRecord, BuildStatus, SeriesKey, StepRecord};
+use crate::keys::SeriesKey;
+use crate::results::{BuildRecord, BuildStatus, StepRecord};
 
 /// Least slack between one step's end and the next one's start for the two to be chained:
 /// the trace's own timestamps and the report delay that maps them are good to about this.

@@ -1,5 +1,5 @@
 use super::*;
-use crate::results::SeriesKey;
+use crate::keys::SeriesKey;
 use crate::stats::{Interval, SampleSummary, StageBreakdown};
 
 /// A group as the analysis would make it from `samples_seconds` (empty: every run failed).
