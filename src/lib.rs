@@ -5,8 +5,10 @@
 //! [`engine`]) -> [`results`] on disk -> [`stats`] -> [`report`].
 //!
 //! The nouns that several of those stages share live in leaf modules, which import none of the
-//! stages, so that no stage imports another only to name something: [`keys`] (a planned build,
-//! a group of builds).
+//! stages, so that no stage imports another only to name something:
+//!
+//! - [`keys`]: a planned build, a group of builds.
+//! - [`step_timing`]: a build's steps as the daemon ran them.
 
 #![forbid(unsafe_code)]
 
@@ -37,6 +39,7 @@ pub mod scenario;
 pub mod secrets;
 pub mod stats;
 pub mod stdout;
+pub mod step_timing;
 pub mod text_file;
 pub mod touch;
 pub mod workdir;

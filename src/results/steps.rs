@@ -12,7 +12,7 @@ use super::csv::CsvRow;
 use super::record::{BuildRecord, Seconds};
 use crate::builder::Builder;
 use crate::cache_mode::CacheMode;
-use crate::engine::{StepTiming, is_from_instruction};
+use crate::step_timing::{StepTiming, is_from_instruction};
 
 /// File name of the step table in a results folder.
 pub const STEPS_FILE: &str = "steps.csv";

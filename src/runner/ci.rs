@@ -19,8 +19,9 @@ use super::{Activity, RunError, RunEvent, StartedBuild};
 use crate::cache_mode::CacheImport;
 use crate::context::BuildContext;
 use crate::dockerfile;
-use crate::engine::{BuildRequest, Daemon, StepTiming};
+use crate::engine::{BuildRequest, Daemon};
 use crate::registry::{Deleted, RegistryAccess};
+use crate::step_timing::StepTiming;
 
 /// What this invocation did on the registry and to the local prebuilds, for one scenario.
 #[derive(Debug, Default)]

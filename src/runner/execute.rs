@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::{BuildEvent, BuildFailure, BuildRequest, Daemon, StepCounts, StepTiming};
+use crate::engine::{BuildEvent, BuildFailure, BuildRequest, Daemon, StepCounts};
+use crate::step_timing::StepTiming;
 
 /// How a build ended, as the runner records it.
 #[derive(Debug, Clone, PartialEq, Eq)]

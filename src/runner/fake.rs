@@ -11,9 +11,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::{
     BuildEvent, BuildFailure, BuildOutcome, BuildRequest, CacheRecord, ContainerFacts, Daemon,
-    DaemonFacts, ImageFacts, StepCounts, StepTiming,
+    DaemonFacts, ImageFacts, StepCounts,
 };
 use crate::error::EngineError;
+use crate::step_timing::StepTiming;
 
 /// A request the fake received.
 #[derive(Debug, Clone, PartialEq, Eq)]
