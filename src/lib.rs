@@ -7,6 +7,7 @@
 //! The nouns that several of those stages share live in leaf modules, which import none of the
 //! stages, so that no stage imports another only to name something:
 //!
+//! - [`daemon_facts`]: what a daemon says about itself.
 //! - [`keys`]: a planned build, a group of builds.
 //! - [`step_timing`]: a build's steps as the daemon ran them.
 
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod compare;
 pub mod config;
 pub mod context;
+pub mod daemon_facts;
 pub mod dockerfile;
 pub mod engine;
 pub mod error;

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use super::record::Seconds;
 use crate::builder::Builder;
 use crate::cache_mode::CacheMode;
-use crate::engine::{DaemonFacts, host_name_for_url};
+use crate::daemon_facts::DaemonFacts;
+use crate::engine::host_name_for_url;
 pub use crate::scenario::ScenarioInputs;
 
 /// File name of the run's metadata inside a results folder.
@@ -525,7 +526,7 @@ mod v1 {
     use super::{HostInfo, ScenarioMeta, Seconds};
     use crate::builder::Builder;
     use crate::cache_mode::CacheMode;
-    use crate::engine::DaemonFacts;
+    use crate::daemon_facts::DaemonFacts;
 
     #[derive(Deserialize)]
     pub(super) struct RunMeta {

@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::daemon_facts::DaemonFacts;
 use crate::engine::{
     BuildEvent, BuildFailure, BuildOutcome, BuildRequest, CacheRecord, ContainerFacts, Daemon,
-    DaemonFacts, ImageFacts, StepCounts,
+    ImageFacts, StepCounts,
 };
 use crate::error::EngineError;
 use crate::step_timing::StepTiming;

@@ -52,7 +52,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::builder::{Builder, EngineKind};
 use crate::config::RunSettings;
-use crate::engine::{Daemon, DaemonFacts, Endpoint};
+use crate::daemon_facts::DaemonFacts;
+use crate::engine::{Daemon, Endpoint};
 use crate::error::EngineError;
 use crate::plan::Plan;
 use crate::results::{BuildRecord, BuildStatus, HostEnvironment, ResultsFolder};
