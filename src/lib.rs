@@ -8,6 +8,7 @@
 //! stages, so that no stage imports another only to name something:
 //!
 //! - [`daemon_facts`]: what a daemon says about itself.
+//! - [`host_name`]: the name a Docker host gets from its URL.
 //! - [`keys`]: a planned build, a group of builds.
 //! - [`step_timing`]: a build's steps as the daemon ran them.
 
@@ -28,6 +29,7 @@ pub mod export_targets;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod history;
+pub mod host_name;
 pub mod image_analysis;
 pub mod keys;
 pub mod names;

@@ -9,13 +9,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::host_name::host_and_port;
+pub use crate::host_name::{DEFAULT_SOCKET_URL, LOCAL_HOST_NAME, host_name_for_url};
 use crate::secrets::without_url_credentials;
-
-/// Where the daemon answers when neither a flag nor `DOCKER_HOST` says otherwise.
-pub const DEFAULT_SOCKET_URL: &str = "unix:///var/run/docker.sock";
-
-/// The name of the default socket's host in results.
-pub const LOCAL_HOST_NAME: &str = "local";
 
 /// One Docker host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -344,12 +340,6 @@ fn check_host_name(name: &str, origin: &str) -> Result<String, EndpointError> {
     }
 }
 
-/// The `host[:port]` of a URL's part after `scheme://`: up to the path, without user info.
-fn host_and_port(rest: &str) -> &str {
-    let authority = rest.split('/').next().unwrap_or(rest);
-    authority.rsplit('@').next().unwrap_or(authority)
-}
-
 /// `host:port`, `[v6]:port` or `host` apart; the port is `None` when absent or not a number.
 pub(super) fn split_host_port(address: &str) -> (&str, Option<u16>) {
     if let Some(v6) = address.strip_prefix('[') {
@@ -359,52 +349,6 @@ pub(super) fn split_host_port(address: &str) -> (&str, Option<u16>) {
     match address.split_once(':') {
         Some((host, port)) => (host, port.parse().ok()),
         None => (address, None),
-    }
-}
-
-/// The name a host gets when none is given: `local` for the default socket, the socket's file
-/// stem for another socket, `host:port` for TCP and the machine for SSH.
-pub fn host_name_for_url(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let name = match scheme {
-        "unix" => {
-            if url == DEFAULT_SOCKET_URL || rest == "/run/docker.sock" {
-                LOCAL_HOST_NAME.to_string()
-            } else {
-                Path::new(rest)
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .filter(|s| !s.is_empty() && s != "docker")
-                    .unwrap_or_else(|| LOCAL_HOST_NAME.to_string())
-            }
-        }
-        _ => {
-            let host = host_and_port(rest);
-            match scheme {
-                // The ssh port is a detail of reaching the machine, not part of its identity.
-                "ssh" => host.split(':').next().unwrap_or(host).to_string(),
-                _ => host.to_string(),
-            }
-        }
-    };
-    // The name must pass `check_host_name`, as a name given on the command line does: it is
-    // read back from results folders under the same rule.
-    let cleaned: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | ':' | '@') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .skip_while(|c| !c.is_ascii_alphanumeric())
-        .take(64)
-        .collect();
-    if cleaned.is_empty() {
-        LOCAL_HOST_NAME.to_string()
-    } else {
-        cleaned
     }
 }
 

@@ -16,7 +16,7 @@ use super::record::Seconds;
 use crate::builder::Builder;
 use crate::cache_mode::CacheMode;
 use crate::daemon_facts::DaemonFacts;
-use crate::engine::host_name_for_url;
+use crate::host_name::host_name_for_url;
 pub use crate::scenario::ScenarioInputs;
 
 /// File name of the run's metadata inside a results folder.
