@@ -10,6 +10,7 @@
 //! - [`daemon_facts`]: what a daemon says about itself.
 //! - [`host_name`]: the name a Docker host gets from its URL.
 //! - [`keys`]: a planned build, a group of builds.
+//! - [`recorded_scenario`]: how a scenario was made and what its builds read, as recorded.
 //! - [`step_timing`]: a build's steps as the daemon ran them.
 
 #![forbid(unsafe_code)]
@@ -35,6 +36,7 @@ pub mod keys;
 pub mod names;
 pub mod plan;
 pub mod progress;
+pub mod recorded_scenario;
 pub mod registry;
 pub mod report;
 pub mod results;

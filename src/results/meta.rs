@@ -17,7 +17,7 @@ use crate::builder::Builder;
 use crate::cache_mode::CacheMode;
 use crate::daemon_facts::DaemonFacts;
 use crate::host_name::host_name_for_url;
-pub use crate::scenario::ScenarioInputs;
+pub use crate::recorded_scenario::ScenarioInputs;
 
 /// File name of the run's metadata inside a results folder.
 pub const META_FILE: &str = "meta.json";
@@ -61,7 +61,7 @@ pub struct RecordedSettings {
     /// With `run --dockerfile`: the flags that made the one scenario, paths relative to the
     /// working directory the run started in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ad_hoc: Option<crate::scenario::AdHoc>,
+    pub ad_hoc: Option<crate::recorded_scenario::AdHoc>,
     /// How the scenarios are measured.
     #[serde(flatten)]
     pub options: RunOptions,

@@ -27,11 +27,12 @@ use crate::dockerfile;
 use crate::engine::{BuildRequest, Daemon, ImageFacts};
 use crate::error::EngineError;
 use crate::plan::{PlannedBuild, Purpose, ScenarioPlan};
+use crate::recorded_scenario::ScenarioInputs;
 use crate::results::{
     BuildDetails, BuildRecord, BuildStatus, ImageRows, ResultsFolder, RunCost, ScenarioMeta,
     StepRecord, first_miss_column, first_misses,
 };
-use crate::scenario::{BuildArgs, Scenario, ScenarioInputs, Variant, image_tag_for};
+use crate::scenario::{BuildArgs, Scenario, Variant, image_tag_for};
 
 /// One variant as this run builds it.
 pub(super) struct VariantBuild {

@@ -4,24 +4,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use super::{BuildArgs, Scenario, Variant, check_name, name_from_dir};
 use crate::error::ScenarioError;
 use crate::names::NameKind;
-
-/// The flags that describe an ad-hoc scenario, as given (and as meta.json records them, so that
-/// `--resume` can make the same scenario again).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AdHoc {
-    /// The build context directory.
-    pub context: PathBuf,
-    /// `--dockerfile NAME=PATH`, in the order given; the first is the baseline.
-    pub dockerfiles: Vec<(String, PathBuf)>,
-    /// `--touch FILE`: edited before each incremental run.
-    #[serde(default)]
-    pub touch: Vec<PathBuf>,
-}
+use crate::recorded_scenario::AdHoc;
 
 impl AdHoc {
     /// The same flags as meta.json records them, each path as `record` writes it (relative to

@@ -4,23 +4,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{MANIFEST_FILE, Scenario};
 use crate::context::BuildContext;
 use crate::error::ScenarioError;
-
-/// SHA-256 of every file a scenario's builds read.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ScenarioInputs {
-    /// SHA-256 over `files` (each path and hash, in order).
-    pub sha256: String,
-    /// Each file, relative to the scenario directory (`../x` outside it; absolute in folders
-    /// written by earlier versions), and its SHA-256.
-    /// A symbolic link is hashed by its target, as the build context sends it.
-    pub files: BTreeMap<String, String>,
-}
+use crate::recorded_scenario::ScenarioInputs;
 
 /// A scenario's inputs, and what else the scan found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -12,14 +12,14 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-pub use ad_hoc::AdHoc;
-pub use inputs::{ContextSize, InputScan, ScenarioInputs};
+pub use inputs::{ContextSize, InputScan};
 pub use manifest::BuildArgs;
 use manifest::Manifest;
 use paths::{Bounds, Expect, Manifested};
 
 use crate::error::ScenarioError;
 use crate::names::NameKind;
+pub use crate::recorded_scenario::{AdHoc, ScenarioInputs};
 use crate::text_file::{TextFileError, read_text};
 
 /// The file name that marks a Dockerfile as a variant: `<variant>.Dockerfile`.
