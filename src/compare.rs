@@ -19,7 +19,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::keys::SeriesKey;
-use crate::results::{BuildStatus, DEFAULT_NOISE_THRESHOLD, HostEnvironment, ResultSet};
+use crate::results::{BuildStatus, HostEnvironment, ResultSet};
+use crate::run_options::DEFAULT_NOISE_THRESHOLD;
 use crate::stats::{
     Contrast, GroupSummary, NoContrast, Outcome, ScenarioLayout, analyze, contrast_family,
 };

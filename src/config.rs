@@ -20,9 +20,8 @@ use crate::keys::BuildKey;
 use crate::plan::{PlanSettings, ScenarioShape};
 use crate::recorded_scenario::{AdHoc, ScenarioInputs};
 use crate::registry::{Registry, RegistryAccess, RegistryError};
-use crate::results::{
-    HostSpec, RecordedSettings, ResultSet, RunOptions, StoreError, is_results_folder,
-};
+use crate::results::{ResultSet, StoreError, is_results_folder};
+use crate::run_options::{HostSpec, RecordedSettings, RunOptions};
 use crate::scenario::{BuildArgs, MANIFEST_FILE, Scenario, Variant};
 use crate::secrets::{self, BuildSecret, BuildSecretValues, SecretSource, Secrets};
 use crate::workdir::{check_started_here, recorded_command_line, recorded_path};

@@ -11,6 +11,8 @@
 //! - [`host_name`]: the name a Docker host gets from its URL.
 //! - [`keys`]: a planned build, a group of builds.
 //! - [`recorded_scenario`]: how a scenario was made and what its builds read, as recorded.
+//! - [`run_options`]: how a run measures, as meta.json records it.
+//! - [`seconds`]: the unit of every recorded time.
 //! - [`step_timing`]: a build's steps as the daemon ran them.
 
 #![forbid(unsafe_code)]
@@ -40,8 +42,10 @@ pub mod recorded_scenario;
 pub mod registry;
 pub mod report;
 pub mod results;
+pub mod run_options;
 pub mod runner;
 pub mod scenario;
+pub mod seconds;
 pub mod secrets;
 pub mod stats;
 pub mod stdout;

@@ -254,7 +254,7 @@ fn history_markdown(history: &History, charts: &[String]) -> String {
                 .points
                 .iter()
                 .find_map(HistoryPoint::contrast)
-                .map_or(crate::results::DEFAULT_NOISE_THRESHOLD, |c| c
+                .map_or(crate::run_options::DEFAULT_NOISE_THRESHOLD, |c| c
                     .noise_threshold),
             crate::stats::method::Family::History,
             family_size

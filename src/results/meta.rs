@@ -12,12 +12,12 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::record::Seconds;
-use crate::builder::Builder;
-use crate::cache_mode::CacheMode;
 use crate::daemon_facts::DaemonFacts;
 use crate::host_name::host_name_for_url;
 pub use crate::recorded_scenario::ScenarioInputs;
+pub use crate::run_options::{DEFAULT_NOISE_THRESHOLD, HostSpec, RecordedSettings, RunOptions};
+use crate::run_options::{default_noise_threshold, prune_mode_before_the_flag};
+use crate::seconds::Seconds;
 
 /// File name of the run's metadata inside a results folder.
 pub const META_FILE: &str = "meta.json";
@@ -45,105 +45,6 @@ pub struct RunMeta {
     /// The folders `stagebench merge` made this one from; empty for a folder a run wrote.
     #[serde(default)]
     pub merged_from: Vec<String>,
-}
-
-/// The settings of a run, resolved once when it started.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RecordedSettings {
-    /// Scenario directories in the order given, relative to the working directory the run
-    /// started in (absolute in folders written by earlier versions).
-    pub scenario_dirs: Vec<String>,
-    /// This results folder, relative to the working directory the run started in: `--resume`
-    /// continues from that directory, where the relative paths lead to the same files. Absent
-    /// in folders whose paths are absolute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub results_dir: Option<String>,
-    /// With `run --dockerfile`: the flags that made the one scenario, paths relative to the
-    /// working directory the run started in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ad_hoc: Option<crate::recorded_scenario::AdHoc>,
-    /// How the scenarios are measured.
-    #[serde(flatten)]
-    pub options: RunOptions,
-    /// The Docker hosts, in the order given.
-    pub hosts: Vec<HostSpec>,
-}
-
-/// How a run measures: the options of `stagebench run` besides scenarios, hosts and output.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunOptions {
-    /// Timed runs per variant and cache mode.
-    pub runs: u32,
-    /// Warmup runs per variant and cache mode.
-    pub warmup: u32,
-    /// Cache modes measured, in measuring order, without repeats.
-    pub cache_modes: Vec<CacheMode>,
-    /// `--builder`: the builder of every build on a Docker host (a Podman host's builds are all
-    /// Buildah's, and each row records its own).
-    pub builder: Builder,
-    /// `--variant` names; empty means every variant.
-    pub variants: Vec<String>,
-    /// `--profile`, if any.
-    pub profile: Option<String>,
-    /// `--build-arg` values from the command line.
-    pub build_args: BTreeMap<String, String>,
-    /// `--timeout`, if any.
-    pub timeout_seconds: Option<Seconds>,
-    /// `--keep-images`.
-    pub keep_images: bool,
-    /// `--rm`: no image is kept, not even the final ones.
-    #[serde(default)]
-    pub rm: bool,
-    /// Names given with `--secret-build-arg` (their values are never recorded).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub secret_build_arg_names: Vec<String>,
-    /// `--secret`: each BuildKit secret's id and the file (relative to the working directory
-    /// the run started in) or variable it was read from.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub build_secrets: Vec<crate::secrets::BuildSecret>,
-    /// `--allow-context-above`: a build context above a scenario's directory was accepted
-    /// from outside its repository.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub allow_context_above: bool,
-    /// Seed of the per-round shuffle of the variant order (`--seed` repeats it).
-    pub seed: u64,
-    /// `--on-every-host`.
-    pub on_every_host: bool,
-    /// `--prune`: which build-cache records a BuildKit cold run removes first. A folder that
-    /// records none was made before the flag existed, when a cold run pruned everything.
-    #[serde(default = "prune_mode_before_the_flag")]
-    pub prune: crate::cache_mode::PruneMode,
-    /// Half-width of the noise band, as a fraction: a contrast whose whole interval lies within
-    /// it is `same` (`--noise-threshold`, in percent on the command line).
-    #[serde(default = "default_noise_threshold")]
-    pub noise_threshold: f64,
-    /// `--registry HOST[:PORT][/PREFIX]`, as given (credentials are never recorded); none for
-    /// a run without one, and in every folder made before the flag.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub registry: Option<String>,
-}
-
-/// Default half-width of the noise band: a change inside 5% either way counts as the same. It is
-/// a setting of the run (and of `compare` and `history`), which the statistics take as input.
-pub const DEFAULT_NOISE_THRESHOLD: f64 = 0.05;
-
-fn prune_mode_before_the_flag() -> crate::cache_mode::PruneMode {
-    crate::cache_mode::PruneMode::All
-}
-
-fn default_noise_threshold() -> f64 {
-    DEFAULT_NOISE_THRESHOLD
-}
-
-/// A Docker host as named on the command line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HostSpec {
-    /// Name used in results and reports.
-    pub name: String,
-    /// Endpoint URL with any credentials removed.
-    pub endpoint: String,
-    /// The docker CLI context it came from (`--context`), if any.
-    pub context: Option<String>,
 }
 
 /// One `stagebench run` (or `--resume`) that wrote into the folder.

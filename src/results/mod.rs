@@ -5,7 +5,8 @@
 //!   [`crate::keys`] and are re-exported here.
 //! - [`csv`]: an append-only CSV writer generic over the row type, so every row is on disk the
 //!   moment it exists.
-//! - [`meta`]: `meta.json`, with one environment per Docker host and every invocation.
+//! - [`meta`]: `meta.json`, with one environment per Docker host and every invocation. The
+//!   settings it records live in [`crate::run_options`] and are re-exported here.
 //! - [`steps`]: the row of `steps.csv` ([`StepRecord`]), one per step of a measured build.
 //! - [`misses`]: the first step of each stage that ran instead of coming from cache.
 //! - [`layers`]: the rows of `layers.csv` and `waste.csv` ([`LayerRecord`], [`WasteRecord`]),

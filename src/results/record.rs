@@ -12,9 +12,7 @@ use super::csv::CsvRow;
 use crate::builder::{Builder, EngineKind};
 use crate::cache_mode::CacheMode;
 pub use crate::keys::{BuildKey, SeriesKey};
-
-/// Wall time in seconds.
-pub type Seconds = f64;
+pub use crate::seconds::Seconds;
 
 /// How a build ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

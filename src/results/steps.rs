@@ -9,9 +9,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::csv::CsvRow;
-use super::record::{BuildRecord, Seconds};
+use super::record::BuildRecord;
 use crate::builder::Builder;
 use crate::cache_mode::CacheMode;
+use crate::seconds::Seconds;
 use crate::step_timing::{StepTiming, is_from_instruction};
 
 /// File name of the step table in a results folder.

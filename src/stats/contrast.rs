@@ -226,7 +226,7 @@ pub fn outcome(interval: &Interval, noise_threshold: f64) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::DEFAULT_NOISE_THRESHOLD;
+    use crate::run_options::DEFAULT_NOISE_THRESHOLD;
 
     fn close(actual: f64, expected: f64, relative: f64) -> bool {
         (actual - expected).abs() <= relative * expected.abs()
