@@ -178,39 +178,77 @@ impl RunSettings {
         let registry = registry_access(args.registry.as_deref())?;
         check_ci_modes(&args.cache, args.builder, registry.is_some())?;
         let build_secrets = parse_build_secrets(&args.secrets, args.builder, &working_dir)?;
+        let options = RunOptions {
+            runs: args.runs,
+            warmup: args.warmup,
+            cache_modes: CacheMode::ALL
+                .into_iter()
+                .filter(|m| args.cache.contains(m))
+                .collect(),
+            builder: args.builder,
+            variants: args.variants.clone(),
+            profile: args.profile.clone(),
+            build_args: args.build_args.iter().cloned().collect(),
+            timeout_seconds: args.timeout,
+            keep_images: args.keep_images,
+            rm: args.rm,
+            secret_build_arg_names: args
+                .secret_build_args
+                .iter()
+                .map(|(k, _)| k.clone())
+                .collect(),
+            build_secrets,
+            allow_context_above: args.allow_context_above,
+            seed: args.seed.unwrap_or_else(|| fastrand::u64(..)),
+            on_every_host: args.on_every_host,
+            prune: args.prune,
+            noise_threshold: args.noise_threshold,
+            registry: registry.as_ref().map(|a| a.registry.to_string()),
+        };
+        let mut settings = RunSettings::assemble(scenarios, options, endpoints, out, working_dir)?;
+        settings.command_line = recorded_command_line(&command_line, &settings.working_dir);
+        settings.registry = registry;
+        settings.with_secrets(
+            secrets::secret_build_args_from_flags(&args.secret_build_args)
+                .map_err(ConfigError::Usage)?,
+        )
+    }
+
+    /// A run of `scenarios` measured as `options` on `endpoints`, into the folder `out`: what a
+    /// command line resolves to, made without one (the runner's tests make their runs so). The
+    /// scenarios' names, inputs and secret build arguments are checked as for `from_args`.
+    pub fn new(
+        scenarios: Vec<Scenario>,
+        options: RunOptions,
+        endpoints: Vec<Endpoint>,
+        out: PathBuf,
+    ) -> Result<RunSettings, ConfigError> {
+        RunSettings::assemble(
+            scenarios,
+            options,
+            endpoints,
+            OutputLocation::Explicit(out),
+            working_dir()?,
+        )?
+        .with_secrets(BuildArgs::new())
+    }
+
+    /// The settings of a new run, before its secrets: what `from_args` and `new` share.
+    fn assemble(
+        scenarios: Vec<Scenario>,
+        options: RunOptions,
+        endpoints: Vec<Endpoint>,
+        out: OutputLocation,
+        working_dir: PathBuf,
+    ) -> Result<RunSettings, ConfigError> {
+        check_unique_names(&scenarios)?;
         let (inputs, mut warnings) = scan_inputs(&scenarios, &out)?;
         warnings.extend(plain_tcp_warnings(&endpoints));
-        RunSettings {
+        Ok(RunSettings {
             scenarios,
-            options: RunOptions {
-                runs: args.runs,
-                warmup: args.warmup,
-                cache_modes: CacheMode::ALL
-                    .into_iter()
-                    .filter(|m| args.cache.contains(m))
-                    .collect(),
-                builder: args.builder,
-                variants: args.variants.clone(),
-                profile: args.profile.clone(),
-                build_args: args.build_args.iter().cloned().collect(),
-                timeout_seconds: args.timeout,
-                keep_images: args.keep_images,
-                rm: args.rm,
-                secret_build_arg_names: args
-                    .secret_build_args
-                    .iter()
-                    .map(|(k, _)| k.clone())
-                    .collect(),
-                build_secrets,
-                allow_context_above: args.allow_context_above,
-                seed: args.seed.unwrap_or_else(|| fastrand::u64(..)),
-                on_every_host: args.on_every_host,
-                prune: args.prune,
-                noise_threshold: args.noise_threshold,
-                registry: registry.as_ref().map(|a| a.registry.to_string()),
-            },
+            options,
             out,
-            command_line: recorded_command_line(&command_line, &working_dir),
+            command_line: Vec::new(),
             endpoints,
             run_id: new_run_id(),
             inputs,
@@ -220,12 +258,8 @@ impl RunSettings {
             secrets: Secrets::default(),
             build_secret_values: Arc::default(),
             working_dir,
-            registry,
-        }
-        .with_secrets(
-            secrets::secret_build_args_from_flags(&args.secret_build_args)
-                .map_err(ConfigError::Usage)?,
-        )
+            registry: None,
+        })
     }
 
     /// The settings recorded in `dir`'s meta.json, after checking that every scenario's files
@@ -329,7 +363,7 @@ impl RunSettings {
     /// These settings with `secret_args` (from `--secret-build-arg`) applied, the BuildKit
     /// secrets read, every secret value checked and known for redaction, and the command line
     /// as it may be recorded.
-    fn with_secrets(mut self, mut secret_args: BuildArgs) -> Result<RunSettings, ConfigError> {
+    pub fn with_secrets(mut self, mut secret_args: BuildArgs) -> Result<RunSettings, ConfigError> {
         let mut flag_of: BTreeMap<String, &str> = secret_args
             .keys()
             .map(|k| (k.clone(), "--secret-build-arg"))

@@ -92,6 +92,37 @@ pub struct RunOptions {
     pub registry: Option<String>,
 }
 
+impl RunOptions {
+    /// `runs` timed runs of each of `cache_modes` (measured in [`CacheMode::ALL`]'s order), the
+    /// rounds shuffled with `seed`, everything else as `stagebench run` does it without flags:
+    /// the options of a run made without a command line.
+    pub fn new(runs: u32, cache_modes: &[CacheMode], seed: u64) -> RunOptions {
+        RunOptions {
+            runs,
+            warmup: 0,
+            cache_modes: CacheMode::ALL
+                .into_iter()
+                .filter(|m| cache_modes.contains(m))
+                .collect(),
+            builder: Builder::BuildKit,
+            variants: Vec::new(),
+            profile: None,
+            build_args: BTreeMap::new(),
+            timeout_seconds: None,
+            keep_images: false,
+            rm: false,
+            secret_build_arg_names: Vec::new(),
+            build_secrets: Vec::new(),
+            allow_context_above: false,
+            seed,
+            on_every_host: false,
+            prune: crate::cache_mode::PruneMode::New,
+            noise_threshold: DEFAULT_NOISE_THRESHOLD,
+            registry: None,
+        }
+    }
+}
+
 /// Default half-width of the noise band: a change inside 5% either way counts as the same. It is
 /// a setting of the run (and of `compare` and `history`), which the statistics take as input.
 pub const DEFAULT_NOISE_THRESHOLD: f64 = 0.05;

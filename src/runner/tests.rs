@@ -7,19 +7,19 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
 use super::fake::{Call, FakeDaemon, Script};
 use super::{EventSink, FinishedBuild, Host, PlannedBuildId, RunEvent, RunNote, RunOutcome, run};
 use crate::cache_mode::CacheMode;
-use crate::cli::{Cli, Command};
 use crate::config::RunSettings;
 use crate::engine::Endpoint;
 use crate::error::EngineError;
 use crate::keys::BuildKey;
 use crate::plan::{self, Plan, Purpose};
 use crate::results::{BuildRecord, BuildStatus, OfBuild, ResultSet, RunMeta};
+use crate::run_options::RunOptions;
+use crate::scenario::Scenario;
 
 /// Collects events.
 #[derive(Default)]
@@ -76,26 +76,20 @@ fn scenario(root: &Path, name: &str, variants: &[&str]) -> std::path::PathBuf {
     dir
 }
 
-fn settings(args: &[&str]) -> RunSettings {
-    let mut full = vec!["stagebench", "run"];
-    full.extend_from_slice(args);
-    let Command::Run(run_args) = Cli::try_parse_from(&full).unwrap().command else {
-        panic!("not a run command");
-    };
-    RunSettings::from_args(&run_args, full.iter().map(|s| s.to_string()).collect()).unwrap()
+/// A run of the scenarios in `dirs` on `hosts` (`NAME=URL`) into `out`, measured as
+/// `options`: made as any caller without a command line makes one.
+fn run_of(dirs: &[&Path], hosts: &[&str], out: &Path, options: RunOptions) -> RunSettings {
+    let scenarios = dirs.iter().map(|d| Scenario::load(d).unwrap()).collect();
+    let endpoints = hosts
+        .iter()
+        .map(|h| Endpoint::parse_flag(h).unwrap())
+        .collect();
+    RunSettings::new(scenarios, options, endpoints, out.to_path_buf()).unwrap()
 }
 
-/// Settings for a run of `dir` into `out` on the one host `box`, with `extra` flags.
-fn on_box(dir: &Path, out: &Path, extra: &[&str]) -> RunSettings {
-    let mut args = vec![
-        dir.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--docker-host",
-        "box=unix:///x/box.sock",
-    ];
-    args.extend_from_slice(extra);
-    settings(&args)
+/// A run of `dir` into `out` on the one host `box`, measured as `options`.
+fn on_box(dir: &Path, out: &Path, options: RunOptions) -> RunSettings {
+    run_of(&[dir], &["box=unix:///x/box.sock"], out, options)
 }
 
 fn plan_of(settings: &RunSettings) -> Plan {
@@ -156,17 +150,12 @@ async fn builds_run_in_plan_order_with_no_priming_and_rows_carry_their_identity(
     let root = tempfile::tempdir().unwrap();
     let dir = scenario(root.path(), "s", &["single", "multi"]);
     let out = root.path().join("out");
-    let settings = settings(&[
-        dir.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--runs",
-        "2",
-        "--seed",
-        "7",
-        "--docker-host",
-        "box=unix:///nonexistent/box.sock",
-    ]);
+    let settings = run_of(
+        &[&dir],
+        &["box=unix:///nonexistent/box.sock"],
+        &out,
+        RunOptions::new(2, &CacheMode::LOCAL, 7),
+    );
     let expected_order: Vec<String> = plan_of(&settings).hosts[0].scenarios[0]
         .builds
         .iter()
@@ -284,19 +273,11 @@ async fn the_seed_fixes_the_variant_order() {
         let root = tempfile::tempdir().unwrap();
         let dir = scenario(root.path(), "s", &["a", "b", "c"]);
         let out = root.path().join("out");
-        let settings = settings(&[
-            dir.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--runs",
-            "4",
-            "--cache",
-            "cold",
-            "--seed",
-            seed,
-            "--docker-host",
-            "box=unix:///x/box.sock",
-        ]);
+        let settings = on_box(
+            &dir,
+            &out,
+            RunOptions::new(4, &[CacheMode::Cold], seed.parse().unwrap()),
+        );
         let fake = FakeDaemon::new("box", Script::default());
         run_with(settings, &[&fake], CancellationToken::new()).await;
         fake.built_tags()
@@ -320,7 +301,7 @@ async fn without_cold_each_variant_is_primed_once_and_a_failure_is_primed_again(
     let root = tempfile::tempdir().unwrap();
     let dir = scenario(root.path(), "s", &["good", "bad"]);
     let out = root.path().join("out");
-    let settings = on_box(&dir, &out, &["--runs", "3", "--cache", "warm"]);
+    let settings = on_box(&dir, &out, RunOptions::new(3, &[CacheMode::Warm], 0));
     let fake = FakeDaemon::new(
         "box",
         Script {
@@ -351,7 +332,10 @@ async fn timeouts_are_recorded_as_timed_out_and_the_run_goes_on() {
     let settings = on_box(
         &dir,
         &out,
-        &["--runs", "2", "--cache", "cold", "--timeout", "1"],
+        RunOptions {
+            timeout_seconds: Some(1.0),
+            ..RunOptions::new(2, &[CacheMode::Cold], 0)
+        },
     );
     let fake = FakeDaemon::new(
         "box",
@@ -376,22 +360,13 @@ async fn an_interrupted_run_resumes_to_the_full_set_of_rows() {
     let root = tempfile::tempdir().unwrap();
     let dir = scenario(root.path(), "s", &["single", "multi"]);
     let out = root.path().join("out");
-    let args = [
-        dir.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--runs",
-        "2",
-        "--seed",
-        "3",
-        "--docker-host",
-        "box=unix:///x/box.sock",
-    ];
-    let full: BTreeSet<BuildKey> = plan_of(&settings(&args)).hosts[0].scenarios[0]
-        .builds
-        .iter()
-        .map(|b| b.key.clone())
-        .collect();
+    let options = RunOptions::new(2, &CacheMode::LOCAL, 3);
+    let full: BTreeSet<BuildKey> = plan_of(&on_box(&dir, &out, options.clone())).hosts[0].scenarios
+        [0]
+    .builds
+    .iter()
+    .map(|b| b.key.clone())
+    .collect();
 
     let cancel = CancellationToken::new();
     let fake = FakeDaemon::new(
@@ -402,7 +377,7 @@ async fn an_interrupted_run_resumes_to_the_full_set_of_rows() {
             ..Script::default()
         },
     );
-    let first_settings = settings(&args);
+    let first_settings = on_box(&dir, &out, options);
     let first_run = first_settings.run_id.clone();
     let (outcome, _) = run_with(first_settings, &[&fake], cancel).await;
     assert!(outcome.interrupted && outcome.unfinished);
@@ -490,7 +465,7 @@ async fn a_resumed_run_moves_its_own_tags_and_removes_what_its_first_invocation_
             ..Script::default()
         },
     );
-    let first = on_box(&dir, &out, &["--runs", "2", "--cache", "warm"]);
+    let first = on_box(&dir, &out, RunOptions::new(2, &[CacheMode::Warm], 0));
     let first_run = first.run_id.clone();
     let (outcome, _) = run_with(first, &[&fake], cancel).await;
     assert!(outcome.interrupted);
@@ -552,7 +527,7 @@ async fn resume_refuses_a_scenario_whose_files_changed() {
             ..Script::default()
         },
     );
-    let settings = on_box(&dir, &out, &[]);
+    let settings = on_box(&dir, &out, RunOptions::new(3, &CacheMode::LOCAL, 0));
     run_with(settings, &[&fake], cancel).await;
     std::fs::write(dir.join("app/main.py"), "print(2)\n").unwrap();
     let error = RunSettings::for_resume(&out, Vec::new())
@@ -567,7 +542,7 @@ async fn cleanup_keeps_each_variant_s_final_image_and_never_another_run_s() {
     let root = tempfile::tempdir().unwrap();
     let dir = scenario(root.path(), "s", &["single", "multi"]);
     let out = root.path().join("out");
-    let settings = on_box(&dir, &out, &[]);
+    let settings = on_box(&dir, &out, RunOptions::new(3, &CacheMode::LOCAL, 0));
     let fake = FakeDaemon::new("box", Script::default());
     let earlier = fake.add_tagged_image("stagebench/s:single");
     let unrelated = fake.add_tagged_image("someone/else:1");
@@ -604,18 +579,12 @@ async fn scenarios_spread_over_hosts_that_work_in_parallel() {
     let first = scenario(root.path(), "first", &["single", "multi"]);
     let second = scenario(root.path(), "second", &["single", "multi"]);
     let out = root.path().join("out");
-    let settings = settings(&[
-        first.to_str().unwrap(),
-        second.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--runs",
-        "2",
-        "--docker-host",
-        "a=unix:///x/a.sock",
-        "--docker-host",
-        "b=unix:///x/b.sock",
-    ]);
+    let settings = run_of(
+        &[&first, &second],
+        &["a=unix:///x/a.sock", "b=unix:///x/b.sock"],
+        &out,
+        RunOptions::new(2, &CacheMode::LOCAL, 0),
+    );
     let script = Script {
         build_time: Duration::from_secs(10),
         ..Script::default()
@@ -653,18 +622,12 @@ async fn an_unreachable_host_is_reported_and_the_others_go_on() {
     let first = scenario(root.path(), "first", &["single"]);
     let second = scenario(root.path(), "second", &["single"]);
     let out = root.path().join("out");
-    let settings = settings(&[
-        first.to_str().unwrap(),
-        second.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--cache",
-        "cold",
-        "--docker-host",
-        "up=unix:///x/up.sock",
-        "--docker-host",
-        "down=unix:///x/down.sock",
-    ]);
+    let settings = run_of(
+        &[&first, &second],
+        &["up=unix:///x/up.sock", "down=unix:///x/down.sock"],
+        &out,
+        RunOptions::new(3, &[CacheMode::Cold], 0),
+    );
     let plan = plan_of(&settings);
     let up = FakeDaemon::new("up", Script::default());
     let hosts = vec![
@@ -707,7 +670,7 @@ async fn a_lost_connection_stops_the_host_and_its_build_is_redone_on_resume() {
     let root = tempfile::tempdir().unwrap();
     let dir = scenario(root.path(), "s", &["single"]);
     let out = root.path().join("out");
-    let settings = on_box(&dir, &out, &["--runs", "3", "--cache", "cold"]);
+    let settings = on_box(&dir, &out, RunOptions::new(3, &[CacheMode::Cold], 0));
     let fake = FakeDaemon::new(
         "box",
         Script {
@@ -735,7 +698,11 @@ async fn a_cold_build_served_by_an_older_record_is_redone_ignoring_the_cache_and
     let root = tempfile::tempdir().unwrap();
     let dir = scenario(root.path(), "s", &["single", "multi"]);
     let out = root.path().join("out");
-    let settings = on_box(&dir, &out, &["--runs", "2", "--cache", "cold,warm"]);
+    let settings = on_box(
+        &dir,
+        &out,
+        RunOptions::new(2, &[CacheMode::Cold, CacheMode::Warm], 0),
+    );
     let fake = FakeDaemon::new(
         "box",
         Script {
@@ -831,7 +798,11 @@ async fn a_record_someone_else_makes_between_the_run_s_builds_is_never_pruned() 
     let root = tempfile::tempdir().unwrap();
     let dir = scenario(root.path(), "s", &["single", "multi"]);
     let out = root.path().join("out");
-    let settings = on_box(&dir, &out, &["--runs", "2", "--cache", "cold,warm"]);
+    let settings = on_box(
+        &dir,
+        &out,
+        RunOptions::new(2, &[CacheMode::Cold, CacheMode::Warm], 0),
+    );
     let fake = FakeDaemon::new(
         "box",
         Script {
@@ -883,17 +854,18 @@ async fn every_text_an_event_carries_is_redacted_before_the_sink_sees_it() {
     let settings = on_box(
         &dir,
         &out,
-        &[
-            "--runs",
-            "1",
-            "--cache",
-            "cold",
-            "--secret-build-arg",
-            "TOKEN=hunter2-app",
-            "--secret-build-arg",
-            "OTHER=exit code",
-        ],
-    );
+        RunOptions {
+            secret_build_arg_names: vec!["TOKEN".to_string(), "OTHER".to_string()],
+            ..RunOptions::new(1, &[CacheMode::Cold], 0)
+        },
+    )
+    .with_secrets(
+        [("TOKEN", "hunter2-app"), ("OTHER", "exit code")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+    .unwrap();
     let fake = FakeDaemon::new(
         "box",
         Script {
