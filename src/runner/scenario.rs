@@ -40,9 +40,6 @@ pub(super) struct VariantBuild {
     pub(super) context: BuildContext,
     pub(super) build_args: BuildArgs,
     pub(super) tag: String,
-    /// Whether its cold builds may find records a prune cannot remove (see
-    /// [`Scenario::shares_layers_with_a_prebuild`]).
-    pub(super) shares_layers_with_a_prebuild: bool,
 }
 
 /// What became of a build that ran to its end.
@@ -133,7 +130,6 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                 context: BuildContext::new(&scenario.context_dir, &variant.dockerfile)?,
                 build_args: settings.build_args(scenario, &variant.build_args),
                 tag: settings.variant_image_tag(scenario, &variant.name),
-                shares_layers_with_a_prebuild: scenario.shares_layers_with_a_prebuild(variant),
                 variant: variant.clone(),
             });
         }
@@ -279,15 +275,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
     ) -> Result<(), Stop> {
         self.check_inputs_unchanged()?;
         let builder = self.worker.builder;
-        let preparation = match planned.purpose {
-            Purpose::Measure => Preparation::for_mode(planned.key.cache, builder),
-            Purpose::Prime => Preparation::for_mode(CacheMode::Warm, builder),
-        };
-        let preparation = if self.variants[planned.variant].shares_layers_with_a_prebuild {
-            preparation.sharing_layers_with_a_prebuild()
-        } else {
-            preparation
-        };
+        let preparation = planned.preparation;
         let just_primed = previous.is_some_and(|p| match p.purpose {
             Purpose::Prime => p.key == planned.key,
             Purpose::Measure => false,
@@ -299,10 +287,10 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             self.emit(RunEvent::PlanGrew { builds: 1 });
             let prime = PlannedBuild {
                 purpose: Purpose::Prime,
+                preparation: Preparation::for_mode(CacheMode::Warm, builder),
                 ..planned.clone()
             };
-            self.build(&prime, Preparation::for_mode(CacheMode::Warm, builder))
-                .await?;
+            self.build(&prime, prime.preparation).await?;
         }
         match self.build(planned, preparation).await? {
             Built::Recorded => Ok(()),
