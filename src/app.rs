@@ -8,14 +8,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{
-    Cli, Command, CompareArgs, ExportArgs, GateArgs, HistoryArgs, ListArgs, MergeArgs, ReportArgs,
-    RunArgs, ValidateArgs,
-};
+use crate::cli::{Cli, Command, CompareArgs, ExportArgs, GateArgs, MergeArgs, ReportArgs, RunArgs};
+use crate::commands::{self, EXIT_FAILURE};
 use crate::compare::{self, Thresholds, Verdict};
 use crate::config::RunSettings;
-use crate::context::BuildContext;
-use crate::dockerfile;
 use crate::engine::{Daemon, Endpoint, Engine, RegistryLogin};
 use crate::keys::SeriesKey;
 use crate::plan;
@@ -26,11 +22,8 @@ use crate::results::{
     BuildStatus, RESULTS_FILE, ResultSet, find_results_folders, is_results_folder,
 };
 use crate::runner::{self, Host};
-use crate::scenario::{self, Scenario};
 use crate::secrets::BuildSecretValues;
 
-/// Exit code when a build failed or a check found a problem.
-const EXIT_FAILURE: u8 = 1;
 /// Exit code after Ctrl-C (128 + SIGINT), as shells report death by SIGINT.
 const EXIT_INTERRUPTED: u8 = 130;
 /// Exit code after SIGTERM (128 + SIGTERM).
@@ -43,57 +36,13 @@ static STOPPED_BY: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
 pub async fn run(cli: Cli, command_line: Vec<String>) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run_command(&args, command_line).await,
-        Command::List(args) => list_command(&args),
-        Command::Validate(args) => validate_command(&args).await,
+        Command::List(args) => commands::list::list_command(&args),
+        Command::Validate(args) => commands::validate::validate_command(&args).await,
         Command::Report(args) => report_command(&args),
         Command::Merge(args) => merge_command(&args),
         Command::Compare(args) => Ok(compare_command(&args)),
-        Command::History(args) => history_command(&args),
+        Command::History(args) => commands::history::history_command(&args),
     }
-}
-
-/// `stagebench history`: every results folder under DIR, as a trend.
-fn history_command(args: &HistoryArgs) -> anyhow::Result<ExitCode> {
-    let folders = find_results_folders(&args.dir);
-    if folders.is_empty() {
-        anyhow::bail!(
-            "{} holds no stagebench results folder (results.csv and meta.json)",
-            args.dir.display()
-        );
-    }
-    let mut sets = Vec::new();
-    for folder in folders {
-        let set = ResultSet::load(&folder)?;
-        sets.push((folder, set));
-    }
-    let history = crate::history::history(sets, args.noise_threshold);
-    let out = args.out.clone().unwrap_or_else(|| args.dir.clone());
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    let written = report::write_history(&history, &out)?;
-    let steps: Vec<&crate::history::HistoryPoint> = history.step_changes().collect();
-    crate::outln!(
-        "{} runs, {} series, {} step change{}",
-        history.runs.len(),
-        history.series().len(),
-        steps.len(),
-        if steps.len() == 1 { "" } else { "s" }
-    );
-    for point in steps {
-        if let Some(change) = point.contrast() {
-            crate::outln!(
-                "  {} {} {} {} ({}, {}): {}",
-                point.started_at.get(..16).unwrap_or(&point.started_at),
-                point.key.scenario,
-                point.key.variant,
-                point.key.cache,
-                point.key.builder,
-                point.key.host,
-                report::speedup_phrase(change.speedup())
-            );
-        }
-    }
-    eprintln!("wrote {} files in {}", written.len(), out.display());
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Exit code of `compare` when a regression was found is 1; this one is for a wrong command line
@@ -629,160 +578,4 @@ fn spawn_interrupt_listener(cancel: CancellationToken) {
         eprintln!("stagebench: {name} received, stopping after cleanup");
         cancel.cancel();
     });
-}
-
-fn list_command(args: &ListArgs) -> anyhow::Result<ExitCode> {
-    let dirs = scenario::discover(&args.dir)?;
-    if dirs.is_empty() {
-        crate::outln!("no scenarios under {}", args.dir.display());
-        return Ok(ExitCode::SUCCESS);
-    }
-    let mut broken = 0;
-    for dir in dirs {
-        match Scenario::load(&dir) {
-            Ok(scenario) => {
-                let variants: Vec<String> = scenario
-                    .variants
-                    .iter()
-                    .map(|v| {
-                        if scenario.baseline.as_deref() == Some(&v.name) {
-                            format!("{} (baseline)", v.name)
-                        } else {
-                            v.name.clone()
-                        }
-                    })
-                    .collect();
-                crate::outln!("{}  {}", scenario.name, dir.display());
-                crate::outln!("    variants: {}", variants.join(", "));
-                if !scenario.prebuilds.is_empty() {
-                    let tags: Vec<&str> =
-                        scenario.prebuilds.iter().map(|p| p.tag.as_str()).collect();
-                    crate::outln!("    prebuilds: {}", tags.join(", "));
-                }
-                if !scenario.profiles.is_empty() {
-                    let names: Vec<&str> = scenario.profiles.keys().map(String::as_str).collect();
-                    crate::outln!("    profiles: {}", names.join(", "));
-                }
-                if let Some(description) = &scenario.description {
-                    crate::outln!("    {description}");
-                }
-            }
-            Err(error) => {
-                broken += 1;
-                crate::outln!("{}  INVALID: {error}", dir.display());
-            }
-        }
-    }
-    Ok(if broken > 0 {
-        ExitCode::from(EXIT_FAILURE)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-async fn validate_command(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
-    if let Some(access) = crate::config::registry_access(args.registry.as_deref())? {
-        access.client()?.check().await?;
-    }
-    // One connection for all scenarios; without a daemon the static checks still run.
-    let engine = match Endpoint::from_environment() {
-        Ok(endpoint) => Engine::connect(&endpoint).await,
-        Err(error) => Err(crate::error::EngineError::Unreachable {
-            endpoint: "DOCKER_HOST".to_string(),
-            reason: error.to_string(),
-        }),
-    };
-    let mut problems_total = 0;
-    for dir in &args.scenarios {
-        let problems = validate_scenario(dir, args.profile.as_deref(), engine.as_ref()).await;
-        match problems {
-            Ok(problems) if problems.is_empty() => crate::outln!("ok: {}", dir.display()),
-            Ok(problems) => {
-                problems_total += problems.len();
-                for problem in problems {
-                    crate::outln!("problem: {problem}");
-                }
-            }
-            Err(error) => {
-                problems_total += 1;
-                crate::outln!("problem: {error:#}");
-            }
-        }
-    }
-    Ok(if problems_total > 0 {
-        ExitCode::from(EXIT_FAILURE)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-/// Every problem found in one scenario, each a sentence naming the file at fault.
-async fn validate_scenario(
-    dir: &std::path::Path,
-    profile: Option<&str>,
-    engine: Result<&Engine, &crate::error::EngineError>,
-) -> anyhow::Result<Vec<String>> {
-    let scenario = Scenario::load(dir)?;
-    let profile_args = match profile {
-        Some(name) => Some(scenario.profile(name)?),
-        None => None,
-    };
-    let mut problems = Vec::new();
-    let prebuild_tags: Vec<&str> = scenario.prebuilds.iter().map(|p| p.tag.as_str()).collect();
-    let no_args = scenario::BuildArgs::new();
-    let builds = scenario
-        .variants
-        .iter()
-        .map(|v| (&v.dockerfile, &scenario.context_dir, &v.build_args))
-        .chain(
-            scenario
-                .prebuilds
-                .iter()
-                .map(|p| (&p.dockerfile, &p.context_dir, &p.build_args)),
-        );
-    let mut images = Vec::new();
-    for (dockerfile_path, context_dir, own_args) in builds {
-        if let Err(error) =
-            BuildContext::new(context_dir, dockerfile_path).and_then(|c| c.included_paths())
-        {
-            problems.push(error.to_string());
-        }
-        let text = crate::text_file::read_string_no_follow(dockerfile_path)
-            .with_context(|| format!("cannot read {}", dockerfile_path.display()))?;
-        let args = scenario.merged_build_args(own_args, profile_args, &no_args);
-        let facts = dockerfile::read_facts(&text, &args);
-        if let Some(syntax) = facts.syntax_directive {
-            problems.push(format!(
-                "{}:1: `# syntax={syntax}` makes BuildKit pull a frontend image, which fails without a registry; the built-in frontend needs no directive",
-                dockerfile_path.display()
-            ));
-        }
-        for image in facts.images {
-            if !prebuild_tags.contains(&image.name.as_str()) {
-                images.push((dockerfile_path.clone(), image));
-            }
-        }
-    }
-    match engine {
-        Ok(engine) => {
-            for (path, image) in images {
-                if engine.image(&image.name).await?.is_some() {
-                    continue;
-                }
-                if let Err(error) = engine.check_pullable(&image.name).await {
-                    problems.push(format!(
-                        "{}:{}: image {} is not present locally and cannot be pulled ({error})",
-                        path.display(),
-                        image.line,
-                        image.name
-                    ));
-                }
-            }
-        }
-        Err(error) if !images.is_empty() => {
-            problems.push(format!("base images not checked: {error}"));
-        }
-        Err(_) => {}
-    }
-    Ok(problems)
 }

@@ -21,6 +21,7 @@ pub mod app;
 pub mod builder;
 pub mod cache_mode;
 pub mod cli;
+mod commands;
 pub mod compare;
 pub mod config;
 pub mod context;
