@@ -8,7 +8,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{Cli, Command, CompareArgs, ExportArgs, GateArgs, MergeArgs, ReportArgs, RunArgs};
+use crate::cli::{Cli, Command, CompareArgs, GateArgs, RunArgs};
+use crate::commands::report::{export_all, print_table};
 use crate::commands::{self, EXIT_FAILURE};
 use crate::compare::{self, Thresholds, Verdict};
 use crate::config::RunSettings;
@@ -18,9 +19,7 @@ use crate::plan;
 use crate::progress::{Progress, ProgressMode};
 use crate::registry::RegistryAccess;
 use crate::report::{self, ReportData};
-use crate::results::{
-    BuildStatus, RESULTS_FILE, ResultSet, find_results_folders, is_results_folder,
-};
+use crate::results::{BuildStatus, RESULTS_FILE, ResultSet, is_results_folder};
 use crate::runner::{self, Host};
 use crate::secrets::BuildSecretValues;
 
@@ -38,8 +37,8 @@ pub async fn run(cli: Cli, command_line: Vec<String>) -> anyhow::Result<ExitCode
         Command::Run(args) => run_command(&args, command_line).await,
         Command::List(args) => commands::list::list_command(&args),
         Command::Validate(args) => commands::validate::validate_command(&args).await,
-        Command::Report(args) => report_command(&args),
-        Command::Merge(args) => merge_command(&args),
+        Command::Report(args) => commands::report::report_command(&args),
+        Command::Merge(args) => commands::merge::merge_command(&args),
         Command::Compare(args) => Ok(compare_command(&args)),
         Command::History(args) => commands::history::history_command(&args),
     }
@@ -143,86 +142,6 @@ fn gate(
         Verdict::Pass => ExitCode::SUCCESS,
     };
     (code, verdicts)
-}
-
-/// Combines results folders into `--out` and writes every report there.
-fn merge_command(args: &MergeArgs) -> anyhow::Result<ExitCode> {
-    if is_results_folder(&args.out) {
-        anyhow::bail!(
-            "{} already holds results; merge into a new folder",
-            args.out.display()
-        );
-    }
-    let mut parts = Vec::new();
-    for dir in &args.dirs {
-        let found = find_results_folders(dir);
-        if found.is_empty() {
-            anyhow::bail!(
-                "{} holds no stagebench results folder (results.csv and meta.json)",
-                dir.display()
-            );
-        }
-        for folder in found {
-            let set = ResultSet::load(&folder).with_context(|| {
-                format!(
-                    "cannot merge {} into {}",
-                    folder.display(),
-                    args.out.display()
-                )
-            })?;
-            parts.push((folder, set));
-        }
-    }
-    let folders = parts.len();
-    let mut merged = ResultSet::merge(parts)?;
-    // meta.json is published with the reports: the folders merged are named relative to the
-    // working directory, never by a path of this machine.
-    let working_dir = std::env::current_dir().context("cannot read the current directory")?;
-    for folder in &mut merged.meta.merged_from {
-        *folder = crate::workdir::recorded_path(&working_dir, Path::new(folder));
-    }
-    let rows = merged.records.len();
-    let hosts = merged.meta.hosts.len();
-    merged.write(&args.out)?;
-    let data = ReportData::new(merged);
-    let written = report::write_all(&data, &args.out)?;
-    print_table(&data, args.export.targets().use_stdout());
-    export_all(&data, &args.export)?;
-    eprintln!(
-        "merged {folders} results folders ({rows} rows, {hosts} hosts) into {}; wrote {} files",
-        args.out.display(),
-        written.len() + 2
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Writes every report file into a results folder and the requested exports.
-fn report_command(args: &ReportArgs) -> anyhow::Result<ExitCode> {
-    let mut set = ResultSet::load(&args.dir)?;
-    if let Some(noise) = args.noise_threshold {
-        set.meta.settings.options.noise_threshold = noise;
-    }
-    let data = ReportData::new(set);
-    let written = report::write_all(&data, &args.dir)?;
-    let to_stdout = args.export.targets().use_stdout();
-    print_table(&data, to_stdout);
-    export_all(&data, &args.export)?;
-    eprintln!("wrote {} files in {}", written.len(), args.dir.display());
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The headline table goes to standard output, unless an export already uses it.
-fn print_table(data: &ReportData, exports_to_stdout: bool) {
-    let table = report::terminal_table(data);
-    if exports_to_stdout {
-        eprint!("{table}");
-    } else {
-        crate::out!("{table}");
-    }
-}
-
-fn export_all(data: &ReportData, export: &ExportArgs) -> anyhow::Result<()> {
-    Ok(report::write_exports(&export.targets(), data, None)?)
 }
 
 async fn run_command(args: &RunArgs, command_line: Vec<String>) -> anyhow::Result<ExitCode> {

@@ -2,6 +2,8 @@
 
 pub(crate) mod history;
 pub(crate) mod list;
+pub(crate) mod merge;
+pub(crate) mod report;
 pub(crate) mod validate;
 
 /// Exit code when a build failed or a check found a problem.
