@@ -49,7 +49,7 @@ pub(crate) fn compare_command(args: &CompareArgs) -> ExitCode {
     outcome
 }
 
-pub(crate) fn thresholds(gate: &GateArgs, noise: f64) -> Thresholds {
+pub(super) fn thresholds(gate: &GateArgs, noise: f64) -> Thresholds {
     Thresholds {
         noise,
         time: gate.time_threshold,
@@ -62,7 +62,7 @@ pub(crate) fn thresholds(gate: &GateArgs, noise: f64) -> Thresholds {
 /// Compares, prints the table (and the Markdown to `markdown`), and says how to exit: 0 clean,
 /// 1 a regression, 2 a series the gate could not judge or sides that cannot be compared. Also
 /// returns the gate's words on each series that did not pass, for the exports.
-pub(crate) fn gate(
+pub(super) fn gate(
     baseline: &ResultSet,
     current: &ResultSet,
     thresholds: Thresholds,

@@ -5,11 +5,12 @@ pub(crate) mod history;
 pub(crate) mod list;
 pub(crate) mod merge;
 pub(crate) mod report;
+pub(crate) mod run;
 pub(crate) mod validate;
 
 /// Exit code when a build failed or a check found a problem.
-pub(crate) const EXIT_FAILURE: u8 = 1;
+const EXIT_FAILURE: u8 = 1;
 
 /// Exit code of `compare` when a regression was found is 1; this one is for a wrong command line
 /// or input, as clap uses it, and for a comparison the gate could not judge.
-pub(crate) const EXIT_USAGE: u8 = 2;
+const EXIT_USAGE: u8 = 2;

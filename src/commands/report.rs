@@ -23,7 +23,7 @@ pub(crate) fn report_command(args: &ReportArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The headline table goes to standard output, unless an export already uses it.
-pub(crate) fn print_table(data: &ReportData, exports_to_stdout: bool) {
+pub(super) fn print_table(data: &ReportData, exports_to_stdout: bool) {
     let table = report::terminal_table(data);
     if exports_to_stdout {
         eprint!("{table}");
@@ -32,6 +32,6 @@ pub(crate) fn print_table(data: &ReportData, exports_to_stdout: bool) {
     }
 }
 
-pub(crate) fn export_all(data: &ReportData, export: &ExportArgs) -> anyhow::Result<()> {
+pub(super) fn export_all(data: &ReportData, export: &ExportArgs) -> anyhow::Result<()> {
     Ok(report::write_exports(&export.targets(), data, None)?)
 }

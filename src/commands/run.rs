@@ -1,0 +1,390 @@
+//! `stagebench run`: the builds planned, run on every host and reported, the baseline gate and
+//! its saving, and what Ctrl-C or SIGTERM do meanwhile.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::RunArgs;
+use crate::commands::compare::{gate, thresholds};
+use crate::commands::report::{export_all, print_table};
+use crate::commands::{EXIT_FAILURE, EXIT_USAGE};
+use crate::config::RunSettings;
+use crate::engine::{Daemon, Endpoint, Engine, RegistryLogin};
+use crate::plan;
+use crate::progress::{Progress, ProgressMode};
+use crate::registry::RegistryAccess;
+use crate::report::{self, ReportData};
+use crate::results::{BuildStatus, RESULTS_FILE, ResultSet, is_results_folder};
+use crate::runner::{self, Host};
+use crate::secrets::BuildSecretValues;
+
+/// Exit code after Ctrl-C (128 + SIGINT), as shells report death by SIGINT.
+const EXIT_INTERRUPTED: u8 = 130;
+/// Exit code after SIGTERM (128 + SIGTERM).
+const EXIT_TERMINATED: u8 = 143;
+
+/// Which signal stopped the run, for its exit code: set once by the listener.
+static STOPPED_BY: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
+
+pub(crate) async fn run_command(
+    args: &RunArgs,
+    command_line: Vec<String>,
+) -> anyhow::Result<ExitCode> {
+    // The program as typed, for the resume hint; meta.json records only its file name.
+    let program = command_line
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "stagebench".to_string());
+    let settings = Arc::new(RunSettings::from_args(args, command_line)?);
+    let plan_for = |engines: &BTreeMap<String, crate::builder::EngineKind>| {
+        plan::plan(
+            &settings.scenario_shapes(),
+            &settings.host_names(),
+            &settings.plan_settings(engines),
+            &settings.already_done(),
+            &settings.pinned_hosts(),
+        )
+    };
+    if let Some(dir) = &args.resume
+        && plan_for(&BTreeMap::new())
+            .scenario_plans()
+            .all(|s| s.builds.is_empty())
+    {
+        eprintln!(
+            "stagebench: nothing to resume: every planned build of {} has finished",
+            dir.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    // The baseline is read and checked before anything is built, and that same reading is
+    // what the run is compared with at its end.
+    let saved = match &args.baseline {
+        Some(name) => match gateable(name, settings.options.runs, args.gate.require_runs) {
+            Ok(saved) => Some(saved),
+            Err(problem) => {
+                eprintln!("stagebench: {problem}");
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+        },
+        None => None,
+    };
+    // A registry that does not answer or refuses the credentials would fail the first cached
+    // build minutes in; it is asked once before any build instead.
+    if let Some(access) = &settings.registry {
+        access.client()?.check().await?;
+    }
+    let registry_logins = Arc::new(
+        settings
+            .registry
+            .as_ref()
+            .map(RegistryAccess::logins)
+            .unwrap_or_default(),
+    );
+    let hosts = connect_all(
+        &settings.endpoints,
+        &settings.build_secret_values,
+        &registry_logins,
+    )
+    .await;
+    // A host's engine may run its builds with another builder, which changes what a cold reset
+    // empties and so where priming builds go.
+    let plan = plan_for(&runner::engines(&hosts));
+    let cancel = CancellationToken::new();
+    spawn_interrupt_listener(cancel.clone());
+
+    let progress = Arc::new(Progress::new(
+        ProgressMode::detect(args.quiet),
+        plan.total_builds(),
+        hosts.len(),
+    ));
+    for warning in &settings.warnings {
+        progress.note(&format!("stagebench: warning: {warning}"));
+    }
+    for host in &hosts {
+        if let Err(error) = &host.connection
+            && hosts.len() > 1
+        {
+            progress.note(&format!(
+                "stagebench: host {} is not reachable; its scenarios are not run: {error}",
+                host.endpoint.name
+            ));
+        }
+    }
+    let result = runner::run(
+        Arc::clone(&settings),
+        plan,
+        hosts,
+        Arc::clone(&progress) as Arc<dyn runner::EventSink>,
+        cancel,
+    )
+    .await;
+    progress.finish();
+    let mut outcome =
+        result.map_err(|error| anyhow::anyhow!(settings.secrets.redact(&error.to_string())))?;
+
+    // Reports are made from the files on disk, exactly as `stagebench report` would make them.
+    let mut reports = Vec::new();
+    for dir in &outcome.out_dirs {
+        match ReportData::load(dir).and_then(|data| report::write_all(&data, dir).map(|_| data)) {
+            Ok(data) => reports.push(data),
+            Err(error) => outcome
+                .problems
+                .push(format!("report for {}: {error}", dir.display())),
+        }
+    }
+    if let Some(data) = ReportData::combine(reports) {
+        if !args.quiet {
+            print_table(&data, args.export.targets().use_stdout());
+            let several_hosts = data.meta.hosts.len() > 1;
+            for scenario in &data.meta.scenarios {
+                if let Some(cost) = &scenario.cost {
+                    let on = if several_hosts {
+                        format!(" on {}", scenario.host)
+                    } else {
+                        String::new()
+                    };
+                    eprintln!(
+                        "cost of {}{on}: {}",
+                        scenario.name,
+                        report::cost_sentence(cost)
+                    );
+                }
+            }
+        }
+        export_all(&data, &args.export)?;
+    }
+
+    for problem in &outcome.problems {
+        eprintln!("stagebench: {problem}");
+    }
+    if !args.quiet {
+        for dir in &outcome.out_dirs {
+            eprintln!("results: {}", dir.join(RESULTS_FILE).display());
+        }
+    }
+    let resume_hint = || {
+        let commands: Vec<String> = outcome
+            .out_dirs
+            .iter()
+            .map(|dir| resume_command(&program, dir))
+            .collect();
+        commands.join(" && ")
+    };
+    if outcome.interrupted {
+        eprintln!(
+            "stagebench: interrupted; the {} builds measured so far are kept; continue with: {}",
+            outcome.count(BuildStatus::Ok)
+                + outcome.count(BuildStatus::Failed)
+                + outcome.count(BuildStatus::TimedOut)
+                + outcome.count(BuildStatus::CacheMismatch),
+            resume_hint()
+        );
+        let code = STOPPED_BY.get().copied().unwrap_or(EXIT_INTERRUPTED);
+        return Ok(ExitCode::from(code));
+    }
+    let failed = outcome.count(BuildStatus::Failed) + outcome.count(BuildStatus::TimedOut);
+    if failed > 0 {
+        eprintln!(
+            "stagebench: {failed} of {} builds failed or timed out; see the error column of results.csv",
+            outcome.records.len()
+        );
+    }
+    if outcome.unfinished {
+        eprintln!(
+            "stagebench: some planned builds did not run; continue with: {}",
+            resume_hint()
+        );
+    }
+    let clean = failed == 0 && !outcome.unfinished && outcome.problems.is_empty();
+    let gate_exit = baselines(args, &settings, saved, &outcome.out_dirs, clean);
+    if !clean {
+        return Ok(ExitCode::from(EXIT_FAILURE));
+    }
+    Ok(gate_exit.unwrap_or(ExitCode::SUCCESS))
+}
+
+/// `--baseline NAME` compares the run with `saved`, the baseline NAME as read before the run
+/// (returning the gate's exit code); `--save-baseline NAME` then saves the run as that
+/// baseline, but only when it ran cleanly, since a baseline with holes would let later
+/// regressions pass.
+fn baselines(
+    args: &RunArgs,
+    settings: &RunSettings,
+    saved: Option<ResultSet>,
+    out_dirs: &[std::path::PathBuf],
+    clean: bool,
+) -> Option<ExitCode> {
+    if saved.is_none() && args.save_baseline.is_none() {
+        return None;
+    }
+    let mut parts = Vec::new();
+    for dir in out_dirs {
+        match ResultSet::load(dir) {
+            Ok(set) => parts.push(set),
+            Err(error) => {
+                eprintln!(
+                    "stagebench: the run's results cannot be read back for its baseline: {error}"
+                );
+                return Some(ExitCode::from(EXIT_FAILURE));
+            }
+        }
+    }
+    let Some(current) = ResultSet::combine_one_run(parts) else {
+        eprintln!("stagebench: the run wrote no results, so it was neither compared nor saved");
+        return Some(ExitCode::from(EXIT_FAILURE));
+    };
+    let mut exit = saved.map(|saved| {
+        gate(
+            &saved,
+            &current,
+            thresholds(&args.gate, settings.options.noise_threshold),
+            args.gate.allow_different_hosts,
+            None,
+        )
+        .0
+    });
+    let gate_passed = exit.as_ref().is_none_or(|code| *code == ExitCode::SUCCESS);
+    if let Some(name) = &args.save_baseline {
+        if !gate_passed {
+            eprintln!(
+                "stagebench: baseline `{name}` was not replaced: the comparison did not pass"
+            );
+        } else if clean {
+            match save_baseline(name, current) {
+                Ok(dir) => eprintln!("saved baseline `{name}` in {}", dir.display()),
+                Err(error) => {
+                    eprintln!("stagebench: {error:#}");
+                    exit = Some(ExitCode::from(EXIT_FAILURE));
+                }
+            }
+        } else {
+            eprintln!(
+                "stagebench: baseline `{name}` was not saved: the run did not complete cleanly"
+            );
+        }
+    }
+    exit
+}
+
+/// The baseline NAME, when a run of `runs` runs can be gated against it, asked before anything
+/// is built: the baseline must exist and be readable, and the run must make the runs the gate
+/// needs.
+fn gateable(name: &str, runs: u32, required_runs: usize) -> Result<ResultSet, String> {
+    let saved = saved_baseline(name)?;
+    if usize::try_from(runs).is_ok_and(|runs| runs < required_runs) {
+        return Err(format!(
+            "--runs {runs} cannot be gated against baseline `{name}`, which needs {required_runs} successful runs of each series (--require-runs); run at least {required_runs}, or lower --require-runs"
+        ));
+    }
+    Ok(saved)
+}
+
+/// The baseline NAME, or a sentence saying why there is none to compare with.
+fn saved_baseline(name: &str) -> Result<ResultSet, String> {
+    let dir = baseline_dir(name);
+    if !is_results_folder(&dir) {
+        return Err(format!(
+            "there is no baseline `{name}` ({} holds no results); save one with --save-baseline {name} alone",
+            dir.display()
+        ));
+    }
+    ResultSet::load(&dir).map_err(|error| format!("cannot compare with baseline `{name}`: {error}"))
+}
+
+/// Where the baseline NAME lives: `reports/baselines/NAME/`, a results folder.
+fn baseline_dir(name: &str) -> std::path::PathBuf {
+    Path::new("reports").join("baselines").join(name)
+}
+
+/// Writes `set` (with its reports) as the baseline NAME, replacing an earlier one only once the
+/// new one is complete.
+fn save_baseline(name: &str, set: ResultSet) -> anyhow::Result<std::path::PathBuf> {
+    let dir = baseline_dir(name);
+    if dir.exists() && !is_results_folder(&dir) {
+        anyhow::bail!(
+            "{} exists and is not a stagebench results folder, so it is not replaced by baseline `{name}`",
+            dir.display()
+        );
+    }
+    let partial = dir.with_file_name(format!(".{name}.partial"));
+    if partial.exists() {
+        std::fs::remove_dir_all(&partial)
+            .with_context(|| format!("cannot remove {}", partial.display()))?;
+    }
+    set.write(&partial)?;
+    report::write_all(&ReportData::new(set), &partial)?;
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .with_context(|| format!("cannot replace the baseline in {}", dir.display()))?;
+    }
+    std::fs::rename(&partial, &dir)
+        .with_context(|| format!("cannot move the baseline into {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// The command that continues the run in `dir`, quoted for a POSIX shell.
+fn resume_command(program: &str, dir: &Path) -> String {
+    let quote = |text: &str| {
+        shlex::try_quote(text).map_or_else(|_| text.to_string(), |quoted| quoted.into_owned())
+    };
+    format!(
+        "{} run --resume {}",
+        quote(program),
+        quote(&dir.display().to_string())
+    )
+}
+
+/// Connects to every host at once, each to serve `build_secrets` to its builds and to log in
+/// to the registry with `registry_logins`; one that does not answer is kept with its reason.
+async fn connect_all(
+    endpoints: &[Endpoint],
+    build_secrets: &Arc<BuildSecretValues>,
+    registry_logins: &Arc<Vec<RegistryLogin>>,
+) -> Vec<Host<Engine>> {
+    let attempts = endpoints.iter().map(|endpoint| async move {
+        let connection = match Engine::connect(endpoint).await {
+            Ok(engine) => match engine.facts().await {
+                Ok(facts) => Ok((
+                    engine
+                        .with_build_secrets(Arc::clone(build_secrets))
+                        .with_registry_logins(Arc::clone(registry_logins)),
+                    facts,
+                )),
+                Err(error) => Err(error),
+            },
+            Err(error) => Err(error),
+        };
+        Host {
+            endpoint: endpoint.clone(),
+            connection,
+        }
+    });
+    futures_util::future::join_all(attempts).await
+}
+
+/// Ctrl-C or SIGTERM cancels the build in progress; the runner then keeps what it measured,
+/// restores touched files and removes what it created.
+fn spawn_interrupt_listener(cancel: CancellationToken) {
+    tokio::spawn(async move {
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        let (code, name) = tokio::select! {
+            _ = tokio::signal::ctrl_c() => (EXIT_INTERRUPTED, "interrupt"),
+            () = terminate => (EXIT_TERMINATED, "SIGTERM"),
+        };
+        let _ = STOPPED_BY.set(code);
+        eprintln!("stagebench: {name} received, stopping after cleanup");
+        cancel.cancel();
+    });
+}
