@@ -1,6 +1,9 @@
 //! stagebench: benchmark Docker image builds of paired Dockerfiles (single-stage against
 //! multi-stage), cold, warm and after a source edit, through the Docker daemon's API.
 //!
+//! [`cli`] reads the command line and [`app`] hands it to its command, each in a module of its
+//! own under `commands/`.
+//!
 //! Data flows one way: [`scenario`] -> [`config`] -> [`plan`] -> [`runner`] (driving
 //! [`engine`]) -> [`results`] on disk -> [`stats`] -> [`report`].
 //!
