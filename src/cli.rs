@@ -240,7 +240,7 @@ pub struct RunArgs {
         default_value = "cold,warm,incremental"
     )]
     pub cache: Vec<CacheMode>,
-    /// Builder the daemon uses.
+    /// Builder a Docker host uses (a Podman host's builds are always Buildah's).
     #[arg(long, value_enum, default_value_t = Builder::BuildKit)]
     pub builder: Builder,
     /// What a BuildKit cold run prunes first: `new`, the build-cache records this invocation's
@@ -296,7 +296,9 @@ pub struct RunArgs {
     #[arg(long, conflicts_with = "keep_images")]
     pub rm: bool,
     /// A Docker host to build on, optionally named (repeatable) [default: DOCKER_HOST, else the
-    /// default socket]. `tcp://` hosts use TLS when DOCKER_TLS_VERIFY is set.
+    /// default socket]. `tcp://` hosts use TLS when DOCKER_TLS_VERIFY is set; `ssh://` runs
+    /// `docker system dial-stdio` there; the socket of `podman system service` makes a Podman
+    /// host.
     #[arg(long = "docker-host", value_name = "[NAME=]URL", value_parser = text(any_text))]
     pub docker_hosts: Vec<String>,
     /// A docker CLI context to build on (repeatable); its name is the host's name.
