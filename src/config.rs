@@ -70,6 +70,34 @@ pub enum ConfigError {
     },
 }
 
+/// The run's secrets, in one place: the values of `--secret-build-arg`, which go after every
+/// other build argument; every secret value's forms, which every text the run writes or prints
+/// is redacted of; and the values of `--secret`, which the BuildKit session hands to `RUN
+/// --mount=type=secret`.
+#[derive(Debug, Clone, Default)]
+pub struct RunSecrets {
+    build_arg_values: BuildArgs,
+    redaction: Secrets,
+    mounted: Arc<BuildSecretValues>,
+}
+
+impl RunSecrets {
+    /// `text` with every form of every secret value replaced.
+    pub fn redact(&self, text: &str) -> String {
+        self.redaction.redact(text)
+    }
+
+    /// What redaction finds, for the daemon's streams.
+    pub fn redaction(&self) -> &Secrets {
+        &self.redaction
+    }
+
+    /// The values of `--secret`, for the engine's session.
+    pub fn mounted(&self) -> &Arc<BuildSecretValues> {
+        &self.mounted
+    }
+}
+
 /// Everything `stagebench run` needs, checked.
 #[derive(Debug, Clone)]
 pub struct RunSettings {
@@ -91,13 +119,8 @@ pub struct RunSettings {
     pub resumed: Option<ResultSet>,
     /// Sentences about settings that work but deserve attention.
     pub warnings: Vec<String>,
-    /// `--secret-build-arg` values, applied after every other build argument.
-    pub secret_args: BuildArgs,
-    /// Every secret build argument's name and value, and every BuildKit secret's value, for
-    /// redaction.
-    pub secrets: Secrets,
-    /// The values of `--secret`, read when the run started.
-    pub build_secret_values: Arc<BuildSecretValues>,
+    /// The run's secrets, in one place.
+    pub secrets: RunSecrets,
     /// The working directory (canonical), which meta.json's paths are relative to.
     pub working_dir: PathBuf,
     /// `--registry` (or `STAGEBENCH_REGISTRY`) with the credentials the docker config holds
@@ -109,12 +132,7 @@ impl RunSettings {
     /// Why host `name`, which says `facts` about itself, cannot run this run's builds: a
     /// sentence naming what its builder cannot do, checked before any build; `None` when it can.
     pub fn host_refusal(&self, name: &str, facts: &DaemonFacts) -> Option<String> {
-        host_refusal(
-            &self.options,
-            !self.build_secret_values.is_empty(),
-            name,
-            facts,
-        )
+        host_refusal(&self.options, !self.secrets.mounted.is_empty(), name, facts)
     }
 
     /// Loads the scenarios and checks every flag against them.
@@ -254,9 +272,7 @@ impl RunSettings {
             inputs,
             resumed: None,
             warnings,
-            secret_args: BuildArgs::new(),
-            secrets: Secrets::default(),
-            build_secret_values: Arc::default(),
+            secrets: RunSecrets::default(),
             working_dir,
             registry: None,
         })
@@ -347,9 +363,7 @@ impl RunSettings {
             inputs,
             resumed: Some(resumed),
             warnings,
-            secret_args: BuildArgs::new(),
-            secrets: Secrets::default(),
-            build_secret_values: Arc::default(),
+            secrets: RunSecrets::default(),
             working_dir,
             registry,
         }
@@ -439,7 +453,7 @@ impl RunSettings {
             .and_then(|access| access.credentials.as_ref())
             .map(|credentials| credentials.secret().as_bytes())
             .filter(|secret| secrets::too_short(secret).is_none());
-        self.secrets = Secrets::new(
+        self.secrets.redaction = Secrets::new(
             names,
             values
                 .iter()
@@ -447,10 +461,10 @@ impl RunSettings {
                 .chain(registry_secret),
         )
         .map_err(ConfigError::Usage)?;
-        if self.secrets.unencoded_parts() > 0 {
+        if self.secrets.redaction.unencoded_parts() > 0 {
             self.warnings.push(format!(
                 "the secret values are too large to search for in every form: the {} longest parts of them (a whole value, or a line of one) are redacted as written, but not percent-encoded, JSON-escaped or in base64",
-                self.secrets.unencoded_parts()
+                self.secrets.redaction.unencoded_parts()
             ));
         }
         self.warnings.extend(secrets::kept_image_warning(
@@ -458,8 +472,8 @@ impl RunSettings {
             self.options.rm,
             &secrets::build_args_with_values(&values),
         ));
-        self.build_secret_values = Arc::new(build_secret_values);
-        self.secret_args = secret_args;
+        self.secrets.mounted = Arc::new(build_secret_values);
+        self.secrets.build_arg_values = secret_args;
         self.command_line = self
             .command_line
             .iter()
@@ -473,13 +487,20 @@ impl RunSettings {
     pub fn build_args(&self, scenario: &Scenario, own: &BuildArgs) -> BuildArgs {
         let mut args =
             scenario.merged_build_args(own, self.profile_args(scenario), &self.options.build_args);
-        args.extend(self.secret_args.iter().map(|(k, v)| (k.clone(), v.clone())));
+        args.extend(
+            self.secrets
+                .build_arg_values
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
         args
     }
 
     /// [`Self::build_args`] as meta.json may record them: secret values replaced.
     pub fn recorded_build_args(&self, scenario: &Scenario, own: &BuildArgs) -> BuildArgs {
-        self.secrets.recorded(&self.build_args(scenario, own))
+        self.secrets
+            .redaction
+            .recorded(&self.build_args(scenario, own))
     }
 
     /// The folders this run writes results under, which are never inputs of its scenarios.

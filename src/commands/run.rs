@@ -87,7 +87,7 @@ pub(crate) async fn run_command(
     );
     let hosts = connect_all(
         &settings.endpoints,
-        &settings.build_secret_values,
+        settings.secrets.mounted(),
         &registry_logins,
     )
     .await;

@@ -350,7 +350,7 @@ impl<D: Daemon> ScenarioRun<'_, D> {
             target,
             builder: self.worker.builder,
             no_cache: false,
-            secrets: &settings.secrets,
+            secrets: settings.secrets.redaction(),
             cache_from: &[],
             inline_cache: true,
         };

@@ -208,7 +208,7 @@ impl<D: Daemon> ScenarioRun<'_, D> {
                 target: prebuild.target.as_deref(),
                 builder: self.worker.builder,
                 no_cache: false,
-                secrets: &settings.secrets,
+                secrets: settings.secrets.redaction(),
                 cache_from: &[],
                 inline_cache: false,
             };

@@ -430,7 +430,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             target: variant.variant.target.as_deref(),
             builder: self.worker.builder,
             no_cache: ready.prepared.no_cache,
-            secrets: &settings.secrets,
+            secrets: settings.secrets.redaction(),
             cache_from: ready.ci.as_ref().map_or(&[], |ci| ci.cache_from.as_slice()),
             inline_cache: false,
         };
