@@ -9,6 +9,7 @@ use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 
 use stagebench::builder::{Builder, EngineKind};
+use stagebench::engine::{Daemon, Endpoint, Engine};
 use stagebench::results::{BuildStatus, ResultSet};
 
 use crate::support::{docker_daemon, stagebench_with_env, stderr, write_tree};
@@ -422,4 +423,80 @@ fn docker_one_run_on_docker_and_podman_reports_both_engines_side_by_side() {
             "{host}"
         );
     }
+}
+
+#[test]
+fn docker_podman_an_image_that_others_are_built_on_is_never_removed() {
+    let Some((url, _podman)) = podman_service() else {
+        return;
+    };
+    // Podman removes such an image where Docker answers 409, taking the history of the image
+    // built on it; the engine must answer as Docker does and leave it.
+    let dir = write_tree(&[
+        (
+            "parent/Dockerfile",
+            "FROM busybox:latest\nRUN echo parent > /p\n",
+        ),
+        (
+            "child/Dockerfile",
+            "FROM sbtest-podman-parent/p:1\nRUN echo child > /c\n",
+        ),
+    ]);
+    let build = |name: &str, tag: &str| {
+        let folder = dir.path().join(name).display().to_string();
+        podman(
+            &url,
+            &["build", "--quiet", "--format", "docker", "-t", tag, &folder],
+        );
+    };
+    build("parent", "sbtest-podman-parent/p:1");
+    build("child", "sbtest-podman-child/c:1");
+    let parent_id = podman(
+        &url,
+        &[
+            "image",
+            "inspect",
+            "--format",
+            "{{.Id}}",
+            "sbtest-podman-parent/p:1",
+        ],
+    );
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let endpoint = Endpoint::parse_flag(&format!("podman={url}")).unwrap();
+    let engine = runtime.block_on(Engine::connect(&endpoint)).unwrap();
+    let removed = runtime
+        .block_on(engine.remove_image("sbtest-podman-parent/p:1"))
+        .unwrap();
+    assert!(!removed, "an image another is built on was removed");
+    let still = podman(
+        &url,
+        &[
+            "image",
+            "inspect",
+            "--format",
+            "{{.Id}}",
+            "sbtest-podman-parent/p:1",
+        ],
+    );
+    assert_eq!(still, parent_id);
+
+    // Once nothing is built on it, it goes.
+    podman(&url, &["rmi", "sbtest-podman-child/c:1"]);
+    let removed = runtime
+        .block_on(engine.remove_image("sbtest-podman-parent/p:1"))
+        .unwrap();
+    assert!(removed, "the parent stayed after the image built on it went");
+    let exists = Command::new("podman")
+        .args([
+            "--remote",
+            "--url",
+            &url,
+            "image",
+            "exists",
+            "sbtest-podman-parent/p:1",
+        ])
+        .status()
+        .unwrap();
+    assert!(!exists.success());
 }
