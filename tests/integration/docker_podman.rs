@@ -486,7 +486,10 @@ fn docker_podman_an_image_that_others_are_built_on_is_never_removed() {
     let removed = runtime
         .block_on(engine.remove_image("sbtest-podman-parent/p:1"))
         .unwrap();
-    assert!(removed, "the parent stayed after the image built on it went");
+    assert!(
+        removed,
+        "the parent stayed after the image built on it went"
+    );
     let exists = Command::new("podman")
         .args([
             "--remote",
