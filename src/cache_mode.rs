@@ -171,6 +171,26 @@ impl CacheMode {
         }
     }
 
+    /// Whether the report shows, next to this mode's time, what the prebuilds a variant uses
+    /// cost: only a build that starts with nothing skips work a prebuild already paid for.
+    pub fn shows_prebuild_cost(self) -> bool {
+        matches!(self, CacheMode::Cold)
+    }
+
+    /// The mode's marker in charts, distinct for every mode so that points stay apart in print
+    /// and for readers who cannot tell the colours apart.
+    pub fn marker(self) -> Marker {
+        match self {
+            CacheMode::Cold => Marker::Circle,
+            CacheMode::Warm => Marker::Square,
+            // A triangle's corners make it look bigger than a circle of its area, hence 0.8.
+            CacheMode::Incremental => Marker::polygon(3, 90.0, 0.8),
+            CacheMode::CiCold => Marker::polygon(4, 90.0, 0.9),
+            CacheMode::CiInline => Marker::polygon(3, 270.0, 0.8),
+            CacheMode::CiStages => Marker::polygon(6, 0.0, 1.0),
+        }
+    }
+
     /// One sentence for reports: what a row in this mode measured.
     pub fn meaning(self) -> &'static str {
         match self {
@@ -188,6 +208,34 @@ impl CacheMode {
             CacheMode::CiStages => {
                 "a fresh CI machine importing the inline cache of every named stage and of the final image, each pushed by the previous job"
             }
+        }
+    }
+}
+
+/// The shape that marks a mode's points in charts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Marker {
+    /// A circle.
+    Circle,
+    /// A square.
+    Square,
+    /// A regular polygon.
+    Polygon {
+        /// How many sides.
+        sides: u32,
+        /// Where its first corner points, counter-clockwise from the right.
+        first_vertex_degrees: f64,
+        /// Its area as a share of a circle's, so that pointed shapes do not look bigger.
+        area_factor: f64,
+    },
+}
+
+impl Marker {
+    const fn polygon(sides: u32, first_vertex_degrees: f64, area_factor: f64) -> Marker {
+        Marker::Polygon {
+            sides,
+            first_vertex_degrees,
+            area_factor,
         }
     }
 }
@@ -422,6 +470,15 @@ impl CacheCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_mode_has_a_marker_of_its_own() {
+        for (i, a) in CacheMode::ALL.into_iter().enumerate() {
+            for b in CacheMode::ALL.into_iter().skip(i + 1) {
+                assert_ne!(a.marker(), b.marker(), "{a} and {b} share a marker");
+            }
+        }
+    }
 
     #[test]
     fn a_mode_s_index_is_its_place_in_all() {

@@ -105,7 +105,7 @@ pub fn headline_tables(data: &ReportData) -> Vec<HeadlineTable> {
             let mut columns: Vec<String> = Vec::new();
             for mode in &modes {
                 columns.push(format!("{mode} build"));
-                if *mode == CacheMode::Cold && has_prebuilds {
+                if mode.shows_prebuild_cost() && has_prebuilds {
                     columns.push("prebuilds it uses".to_string());
                 }
             }
@@ -157,7 +157,7 @@ pub fn headline_tables(data: &ReportData) -> Vec<HeadlineTable> {
                     let mut cells: Vec<HeadlineCell> = Vec::new();
                     for mode in &modes {
                         cells.push(time_cell_of(variant, *mode));
-                        if *mode == CacheMode::Cold && has_prebuilds {
+                        if mode.shows_prebuild_cost() && has_prebuilds {
                             let group = groups
                                 .iter()
                                 .find(|g| g.key.variant == *variant && g.key.cache == *mode);

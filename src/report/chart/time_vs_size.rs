@@ -12,7 +12,7 @@ use super::axes::{self, PlotRect, Tick};
 use super::style;
 use super::text::{Align, Baseline, Label, LabelStyle, TextLayer, Weight};
 use super::{CHART_HEIGHT_PX, CHART_WIDTH_PX, ChartData, DrawFailure};
-use crate::cache_mode::CacheMode;
+use crate::cache_mode::{CacheMode, Marker};
 
 const SUBTITLE: &str = "One point per variant and cache mode, at its median build time · both axes logarithmic · \
      coinciding points drawn inside one another";
@@ -290,9 +290,8 @@ fn draw_legend<DB: DrawingBackend>(
     Ok(legend_width)
 }
 
-/// The marker of `mode` centred on `centre` (image pixels): circle for cold, square for warm,
-/// triangle for incremental, filled with `fill` and outlined dark so that overlaps stay apart and
-/// light colours stay visible on white.
+/// The marker of `mode` (its [`Marker`]) centred on `centre` (image pixels), filled with `fill`
+/// and outlined dark so that overlaps stay apart and light colours stay visible on white.
 fn draw_marker<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     mode: CacheMode,
@@ -302,8 +301,8 @@ fn draw_marker<DB: DrawingBackend>(
 ) -> Result<(), DrawFailure> {
     const OUTLINE_PX: u32 = 2;
     let area_px2 = MARKER_AREA_PX2 * scale * scale;
-    match mode {
-        CacheMode::Cold => {
+    match mode.marker() {
+        Marker::Circle => {
             let radius = (area_px2 / std::f64::consts::PI).sqrt().round() as u32;
             root.draw(&Circle::new((x, y), radius, fill.filled()))?;
             root.draw(&Circle::new(
@@ -312,7 +311,7 @@ fn draw_marker<DB: DrawingBackend>(
                 style::INK.stroke_width(OUTLINE_PX),
             ))?;
         }
-        CacheMode::Warm => {
+        Marker::Square => {
             let half = (area_px2.sqrt() / 2.0).round() as i32;
             style::outlined_rect(
                 root,
@@ -323,37 +322,11 @@ fn draw_marker<DB: DrawingBackend>(
                 OUTLINE_PX as i32,
             )?;
         }
-        CacheMode::Incremental => {
-            // Equilateral, centred on its centroid: area = 3√3/4 · R² for circumradius R. A
-            // triangle's corners make it look bigger than a circle of its area, hence the 0.8.
-            let radius = (0.8 * area_px2 * 4.0 / (3.0 * 3f64.sqrt())).sqrt();
-            let triangle = |radius: f64| {
-                let vertex = |degrees: f64| {
-                    let angle = f64::to_radians(degrees);
-                    (
-                        x + (radius * angle.cos()).round() as i32,
-                        y - (radius * angle.sin()).round() as i32,
-                    )
-                };
-                vec![vertex(90.0), vertex(210.0), vertex(330.0)]
-            };
-            // Outline as a larger dark triangle under the fill (an equilateral triangle's sides
-            // move in by t when its circumradius shrinks by 2t): a stroked path would leave a
-            // notch at the corner where it starts and ends.
-            root.draw(&Polygon::new(triangle(radius), style::INK.filled()))?;
-            root.draw(&Polygon::new(
-                triangle(radius - 2.0 * f64::from(OUTLINE_PX)),
-                fill.filled(),
-            ))?;
-        }
-        // The CI modes: a diamond, a triangle pointing down and a hexagon, each outlined the
-        // same way as the triangle.
-        CacheMode::CiCold | CacheMode::CiInline | CacheMode::CiStages => {
-            let (sides, first_vertex_degrees, area_factor) = match mode {
-                CacheMode::CiInline => (3, 270.0, 0.8),
-                CacheMode::CiStages => (6, 0.0, 1.0),
-                _ => (4, 90.0, 0.9),
-            };
+        Marker::Polygon {
+            sides,
+            first_vertex_degrees,
+            area_factor,
+        } => {
             let sides_f = f64::from(sides);
             // Area of a regular n-gon of circumradius R: n/2 · R² · sin(2π/n).
             let radius = (area_factor * area_px2
@@ -371,8 +344,10 @@ fn draw_marker<DB: DrawingBackend>(
                     })
                     .collect::<Vec<_>>()
             };
-            // The outline's width measured across a side: the apothem shrinks by OUTLINE_PX
-            // when the circumradius shrinks by OUTLINE_PX / cos(π/n).
+            // Outlined as a larger dark polygon under the fill (a stroked path would leave a
+            // notch at the corner where it starts and ends). The outline's width is measured
+            // across a side: the apothem shrinks by OUTLINE_PX when the circumradius shrinks by
+            // OUTLINE_PX / cos(π/n).
             let inset = f64::from(OUTLINE_PX) / (std::f64::consts::PI / sides_f).cos();
             root.draw(&Polygon::new(polygon(radius), style::INK.filled()))?;
             root.draw(&Polygon::new(polygon(radius - inset), fill.filled()))?;
