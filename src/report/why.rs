@@ -21,7 +21,10 @@ const WASTE_BYTES_WORTH_SAYING: u64 = 1_000_000;
 const DOMINANT_STEP_SHARE: f64 = 0.3;
 /// An export worth a sentence takes at least this share of some variant's cold build.
 const EXPORT_SHARE_WORTH_SAYING: f64 = 0.05;
-/// BuildKit's name for the builder's step that writes the image.
+/// How far (as a share) the engine's own size of an image may differ from the bytes its layers'
+/// files hold before the Why names both: Docker's sizes differ by a few kilobytes of directory
+/// entries, Podman's by its tar streams' headers and padding.
+const ENGINE_SIZE_DIFFERENCE_WORTH_SAYING: f64 = 0.005;
 /// Instructions quoted in a sentence are cut to about this many characters.
 const QUOTED_INSTRUCTION_CHARS: usize = 60;
 
@@ -62,7 +65,14 @@ pub fn why_sentences(data: &ReportData, section: &Section<'_>) -> Vec<String> {
         let Some(image) = image_of(variant) else {
             continue;
         };
-        if let Some(sentence) = composition(image) {
+        let engine_bytes = data
+            .records
+            .iter()
+            .find(|r| {
+                r.run_id == image.build.run_id && r.host == image.host && r.seq == image.build.seq
+            })
+            .and_then(|r| r.image_bytes);
+        if let Some(sentence) = composition(image, engine_bytes) {
             sentences.push(sentence);
         }
         if let Some(sentence) = waste(image) {
@@ -96,8 +106,13 @@ pub fn why_sentences(data: &ReportData, section: &Section<'_>) -> Vec<String> {
 }
 
 /// "single's image is 912 MB: 14% is the base image debian:bookworm-slim and 68% comes from
-/// `RUN apt-get install …`, its largest layer."
-fn composition(image: &ImageBreakdown) -> Option<String> {
+/// `RUN apt-get install …`, its largest layer." The shares are of the bytes its layers' files
+/// hold. When the engine's own size of the image (`engine_bytes`, the headline's) differs from
+/// that by more than [`ENGINE_SIZE_DIFFERENCE_WORTH_SAYING`], both are named: Podman counts its
+/// layers' tar streams (every file's header and padding included) and the image's
+/// configuration, which for an image of many small files is a few percent more than the files
+/// hold.
+fn composition(image: &ImageBreakdown, engine_bytes: Option<u64>) -> Option<String> {
     if image.image_bytes == 0 {
         return None;
     }
@@ -125,10 +140,20 @@ fn composition(image: &ImageBreakdown) -> Option<String> {
     if parts.is_empty() {
         return None;
     }
+    let size = match engine_bytes.filter(|engine_bytes| {
+        engine_bytes.abs_diff(image.image_bytes) as f64
+            > ENGINE_SIZE_DIFFERENCE_WORTH_SAYING * image.image_bytes as f64
+    }) {
+        Some(engine_bytes) => format!(
+            "{} as its engine reports it, {} in its layers' files",
+            format::bytes(engine_bytes),
+            format::bytes(image.image_bytes)
+        ),
+        None => format::bytes(image.image_bytes),
+    };
     Some(format!(
-        "{}'s image is {} ({} to pull): {}.",
+        "{}'s image is {size} ({} to pull): {}.",
         image.variant,
-        format::bytes(image.image_bytes),
         format::bytes(image.compressed_bytes),
         parts.join(" and ")
     ))
@@ -447,6 +472,38 @@ mod tests {
         };
         assert!(said(&fixture(true)));
         assert!(!said(&fixture(false)));
+    }
+
+    #[test]
+    fn an_engine_size_apart_from_the_layers_files_is_named_beside_them() {
+        // The published go-service run on Docker and on Podman: Docker's own size differs from
+        // the files by a few kilobytes, Podman's by its tar streams' headers.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("reports/go-service/20261206T084321Z");
+        let data = ReportData::new(ResultSet::load(&dir).unwrap());
+        let composition_on = |host: &str| {
+            why_sections(&data)
+                .into_iter()
+                .filter(|s| s.host == host)
+                .flat_map(|s| s.sentences)
+                .find(|line| line.starts_with("single's image is"))
+                .unwrap()
+        };
+        let docker = composition_on("docker");
+        assert!(
+            docker.starts_with("single's image is 756 MB (296 MB to pull): "),
+            "{docker}"
+        );
+        let podman = composition_on("podman");
+        assert!(
+            podman.starts_with("single's image is 771 MB as its engine reports it, 756 MB in its layers' files (296 MB to pull): "),
+            "{podman}"
+        );
+        // The shares stay the files'.
+        assert_eq!(
+            podman.split_once("): ").map(|(_, shares)| shares),
+            docker.split_once("): ").map(|(_, shares)| shares)
+        );
     }
 
     #[test]
