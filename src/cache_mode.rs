@@ -366,9 +366,17 @@ impl Preparation {
         };
         match mode {
             CacheMode::Cold => match builder.capabilities().cold {
+                // The prune leaves records the run may not or cannot remove: those older than
+                // the run (someone's earlier build of the same Dockerfile) and those behind an
+                // image the run keeps (a prebuild's, or another variant's final image of the
+                // same first steps). Any of them would serve the build, so the cache is also
+                // ignored, and the first attempt is cold. The prune is still needed: it empties
+                // the run's cache mounts (`RUN --mount=type=cache`), which `nocache` leaves
+                // filled, and the records the run made.
                 ColdBy::PruningBuildCache => Preparation {
                     prune_build_cache: true,
                     remove_images_of: CacheScope::ThisVariant,
+                    no_cache: true,
                     empties_cache_of: CacheScope::EveryVariant,
                     ..nothing
                 },
@@ -407,22 +415,6 @@ impl Preparation {
             },
         }
     }
-
-    /// The preparation of a build whose layers a prebuild's image, or the image of a variant
-    /// that builds the prebuild's stages, may hold: the daemon removes a record behind an image
-    /// only with the image, so a mode that prunes to start with nothing cached ignores the
-    /// cache from the start instead of finding those records serve it. A fresh machine removes
-    /// the prebuild images first, so its prune reaches them.
-    pub fn sharing_layers_with_a_prebuild(self) -> Preparation {
-        if self.prune_build_cache && !self.fresh_machine {
-            Preparation {
-                no_cache: true,
-                ..self
-            }
-        } else {
-            self
-        }
-    }
 }
 
 /// Whether a finished build was in the cache state its mode names, judged by its Dockerfile
@@ -431,8 +423,9 @@ impl Preparation {
 pub enum CacheCheck {
     /// It was.
     Holds,
-    /// A cold build took steps from cache: after pruning only this run's records, a record
-    /// that predates the run served them. Built again with the cache ignored, it is cold.
+    /// A cold build that did not ignore the cache took steps from it (a `ci-cold` build, whose
+    /// fresh machine keeps records older than the run): built again with the cache ignored, it
+    /// is cold.
     RedoWithoutCache,
     /// It was not, for the reason given; the row is marked `cache_mismatch`.
     Mismatch(String),
@@ -594,29 +587,6 @@ mod tests {
     }
 
     #[test]
-    fn sharing_layers_with_a_prebuild_only_a_local_cold_build_ignores_the_cache_from_the_start() {
-        for builder in [Builder::BuildKit, Builder::Classic] {
-            for mode in CacheMode::ALL {
-                let plain = Preparation::for_mode(mode, builder);
-                let beside = plain.sharing_layers_with_a_prebuild();
-                assert_eq!(
-                    beside.no_cache,
-                    plain.no_cache || (mode == CacheMode::Cold),
-                    "{mode} {builder}"
-                );
-                assert_eq!(
-                    Preparation {
-                        no_cache: plain.no_cache,
-                        ..beside
-                    },
-                    plain,
-                    "nothing else changes"
-                );
-            }
-        }
-    }
-
-    #[test]
     fn only_cold_empties_a_cache_and_only_a_buildkit_cold_run_empties_everyone_s() {
         for builder in [Builder::BuildKit, Builder::Classic] {
             for mode in CacheMode::LOCAL {
@@ -635,7 +605,7 @@ mod tests {
             }
         }
         let buildkit = Preparation::for_mode(CacheMode::Cold, Builder::BuildKit);
-        assert!(buildkit.prune_build_cache && !buildkit.no_cache);
+        assert!(buildkit.prune_build_cache && buildkit.no_cache);
         assert_eq!(buildkit.empties_cache_of, CacheScope::EveryVariant);
         let classic = Preparation::for_mode(CacheMode::Cold, Builder::Classic);
         assert!(!classic.prune_build_cache && classic.no_cache);

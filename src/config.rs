@@ -576,11 +576,6 @@ impl RunSettings {
                     .collect(),
                 has_touch_files: !s.touch.is_empty(),
                 prebuilds: s.prebuilds.len(),
-                shares_layers_with_a_prebuild: self
-                    .selected_variants(s)
-                    .iter()
-                    .map(|v| s.shares_layers_with_a_prebuild(v))
-                    .collect(),
             })
             .collect()
     }

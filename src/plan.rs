@@ -42,8 +42,7 @@ pub struct PlannedBuild {
     pub variant: usize,
     /// Why it runs.
     pub purpose: Purpose,
-    /// What the build needs before it starts: its mode's preparation for the host's builder,
-    /// ignoring the cache from the start where the variant shares layers with a prebuild.
+    /// What the build needs before it starts: its mode's preparation for the host's builder.
     pub preparation: Preparation,
 }
 
@@ -58,10 +57,6 @@ pub struct ScenarioShape {
     pub has_touch_files: bool,
     /// Prebuilds, built before the variants.
     pub prebuilds: usize,
-    /// For each variant, whether a prebuild's image (or the image of a variant that builds a
-    /// prebuild's stages) may hold its layers, so that a cold build there ignores the cache
-    /// from the start (see [`Preparation::sharing_layers_with_a_prebuild`]).
-    pub shares_layers_with_a_prebuild: Vec<bool>,
 }
 
 /// What the plan needs to know about the run.
@@ -227,16 +222,6 @@ pub fn plan_scenario(
                     continue;
                 }
                 let preparation = Preparation::for_mode(cache, builder);
-                let preparation = if scenario
-                    .shares_layers_with_a_prebuild
-                    .get(variant)
-                    .copied()
-                    .unwrap_or(false)
-                {
-                    preparation.sharing_layers_with_a_prebuild()
-                } else {
-                    preparation
-                };
                 if primed.needs_prime(variant, &preparation) {
                     plan.builds.push(PlannedBuild {
                         key: key.clone(),
@@ -308,7 +293,6 @@ mod tests {
                 .collect(),
             has_touch_files: touch,
             prebuilds: 0,
-            shares_layers_with_a_prebuild: vec![false; variants],
         }
     }
 
@@ -340,30 +324,24 @@ mod tests {
     }
 
     #[test]
-    fn a_planned_build_carries_its_preparation_and_a_variant_beside_a_prebuild_ignores_the_cache_cold()
-     {
-        let mut scenario = shape("s", 2, true);
-        scenario.shares_layers_with_a_prebuild = vec![false, true];
-        let plan = single_host(
-            &scenario,
-            &settings(1, 0, &CacheMode::LOCAL, Builder::BuildKit),
-        );
-        for build in &plan.builds {
-            let expected = match build.purpose {
-                Purpose::Prime => Preparation::for_mode(CacheMode::Warm, Builder::BuildKit),
-                Purpose::Measure => Preparation::for_mode(build.key.cache, Builder::BuildKit),
-            };
-            let beside_a_prebuild = build.variant == 1 && build.key.cache == CacheMode::Cold;
-            assert_eq!(
-                build.preparation,
-                if beside_a_prebuild {
-                    expected.sharing_layers_with_a_prebuild()
-                } else {
-                    expected
-                },
-                "{build:?}"
+    fn a_planned_build_carries_its_mode_s_preparation_and_a_cold_one_ignores_the_cache() {
+        for builder in [Builder::BuildKit, Builder::Classic] {
+            let plan = single_host(
+                &shape("s", 2, true),
+                &settings(1, 0, &CacheMode::LOCAL, builder),
             );
-            assert_eq!(build.preparation.no_cache, beside_a_prebuild, "{build:?}");
+            for build in &plan.builds {
+                let expected = match build.purpose {
+                    Purpose::Prime => Preparation::for_mode(CacheMode::Warm, builder),
+                    Purpose::Measure => Preparation::for_mode(build.key.cache, builder),
+                };
+                assert_eq!(build.preparation, expected, "{build:?}");
+                assert_eq!(
+                    build.preparation.no_cache,
+                    build.key.cache == CacheMode::Cold,
+                    "{build:?}"
+                );
+            }
         }
     }
 

@@ -289,7 +289,7 @@ fn note_line(note: &RunNote) -> String {
             cached_steps,
             total_steps,
         } => format!(
-            "{}: {cached_steps} of {total_steps} steps came from build cache that the prune left (older than this run, or behind an image the run keeps); building it again with the cache ignored",
+            "{}: {cached_steps} of {total_steps} steps came from build cache older than this run; building it again with the cache ignored",
             planned_label(build)
         ),
         RunNote::AnalysisFailed {
@@ -554,11 +554,11 @@ mod tests {
             ),
             (
                 RunNote::ColdBuildRedone {
-                    build: planned(CacheMode::Cold, false, Purpose::Measure),
+                    build: planned(CacheMode::CiCold, false, Purpose::Measure),
                     cached_steps: 2,
                     total_steps: 5,
                 },
-                "python-node multi cold run 2/3: 2 of 5 steps came from build cache that the prune left (older than this run, or behind an image the run keeps); building it again with the cache ignored",
+                "python-node multi ci-cold run 2/3: 2 of 5 steps came from build cache older than this run; building it again with the cache ignored",
             ),
             (
                 RunNote::AnalysisFailed {

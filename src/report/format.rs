@@ -236,7 +236,7 @@ pub fn cost_sentence(cost: &RunCost) -> String {
     match cost.discarded_cold_builds {
         0 => {}
         n => sentence.push_str(&format!(
-            ", and {n} cold attempt{} that build cache the prune left served, thrown away ({})",
+            ", and {n} cold attempt{} served from build cache, thrown away ({})",
             if n == 1 { "" } else { "s" },
             duration(cost.discarded_cold_seconds)
         )),
@@ -333,7 +333,7 @@ mod tests {
         };
         assert_eq!(
             cost_sentence(&redone),
-            "12.3 s of wall time for 10.0 s of measured builds, plus 2 priming builds (1.50 s), and 1 cold attempt that build cache the prune left served, thrown away (0.250 s): 1.23× the time of the builds, prebuilds and prunes"
+            "12.3 s of wall time for 10.0 s of measured builds, plus 2 priming builds (1.50 s), and 1 cold attempt served from build cache, thrown away (0.250 s): 1.23× the time of the builds, prebuilds and prunes"
         );
     }
 

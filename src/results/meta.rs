@@ -209,9 +209,10 @@ pub struct RunCost {
     /// Exporting and analysing images (layers, pull size, waste), between builds.
     #[serde(default)]
     pub analysis_seconds: Seconds,
-    /// Cold builds that build cache the prune left served (older than the run, or behind an image
-    /// the run keeps), thrown away and built again with the cache ignored: how many, and how
-    /// long those first attempts took.
+    /// Cold builds that did not ignore the cache (`ci-cold`: a fresh machine's) and that build
+    /// cache older than the run served, thrown away and built again with the cache ignored: how
+    /// many, and how long those first attempts took. A local cold build ignores the cache from
+    /// the start.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub discarded_cold_builds: u32,
     /// See `discarded_cold_builds`.

@@ -210,8 +210,8 @@ pub enum RunNote {
         /// The image's name as the Dockerfile gives it.
         image: String,
     },
-    /// A measured cold build took steps from build cache the prune left; it is built again with
-    /// the cache ignored.
+    /// A measured cold build that did not ignore the cache (`ci-cold`) took steps from build
+    /// cache older than the run; it is built again with the cache ignored.
     ColdBuildRedone {
         /// Which build.
         build: PlannedBuildId,

@@ -106,28 +106,6 @@ pub struct Prebuild {
 }
 
 impl Scenario {
-    /// Whether a cold build of `variant` may find build-cache records that a prune cannot take
-    /// away, because an image the run keeps holds them: a prebuild builds stages of its
-    /// Dockerfile (the same file, or the same text), whose records the prebuild's image holds;
-    /// or it starts from or copies out of a prebuild's image, so its layers are those of the
-    /// variant that builds the same stages, whose kept final image holds them.
-    pub fn shares_layers_with_a_prebuild(&self, variant: &Variant) -> bool {
-        let text = |path: &Path| crate::text_file::read_string_no_follow(path).ok();
-        let Some(variant_text) = text(&variant.dockerfile) else {
-            return false;
-        };
-        let builds_a_prebuild_s_stages = self.prebuilds.iter().any(|prebuild| {
-            prebuild.dockerfile == variant.dockerfile
-                || text(&prebuild.dockerfile).as_ref() == Some(&variant_text)
-        });
-        let build_args = self.merged_build_args(&variant.build_args, None, &BuildArgs::new());
-        let uses_a_prebuild_s_image = crate::dockerfile::read_facts(&variant_text, &build_args)
-            .images
-            .iter()
-            .any(|image| self.prebuilds.iter().any(|p| p.tag == image.name));
-        builds_a_prebuild_s_stages || uses_a_prebuild_s_image
-    }
-
     /// Loads and checks the scenario in `dir`.
     pub fn load(dir: &Path) -> Result<Scenario, ScenarioError> {
         let root = fs::canonicalize(dir)

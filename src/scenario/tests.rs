@@ -406,35 +406,3 @@ fn a_context_above_the_scenario_is_accepted_only_from_inside_its_repository() {
     assert!(inside.contexts_above.is_empty());
     inside.check_context_reach(&outside, false).unwrap();
 }
-
-#[test]
-fn a_variant_shares_layers_with_a_prebuild_it_builds_the_stages_of_or_copies_from() {
-    let dir = scenario_dir(&[
-        ("single.Dockerfile", "FROM busybox\nRUN echo single\n"),
-        (
-            "multi.Dockerfile",
-            "FROM busybox AS python\nRUN echo python\n\nFROM busybox\nCOPY --from=python / /\n",
-        ),
-        (
-            "copy.Dockerfile",
-            "FROM busybox AS python\nRUN echo python\n\nFROM busybox\nCOPY --from=python / /\n",
-        ),
-        (
-            "prebuilt.Dockerfile",
-            "FROM busybox\nCOPY --from=stagebench/pre:python / /\n",
-        ),
-        (
-            "scenario.toml",
-            "[[prebuild]]\ntag = \"stagebench/pre:python\"\ndockerfile = \"multi.Dockerfile\"\ntarget = \"python\"\n",
-        ),
-    ]);
-    let scenario = Scenario::load(dir.path()).unwrap();
-    let shares = |name: &str| {
-        let variant = scenario.variants.iter().find(|v| v.name == name).unwrap();
-        scenario.shares_layers_with_a_prebuild(variant)
-    };
-    assert!(shares("multi"), "the prebuild's own Dockerfile");
-    assert!(shares("copy"), "the same text in another file");
-    assert!(!shares("single"));
-    assert!(shares("prebuilt"), "it copies out of the prebuild's image");
-}

@@ -1,6 +1,7 @@
 //! A cold run on a daemon someone also uses for other work: it prunes only the build-cache
-//! records this run made, so another project's cache survives, and a cold build that an older
-//! record would serve is built again with the cache ignored, so its row is truly cold.
+//! records this run made, so another project's cache survives, and a cold build ignores the
+//! cache, so an older record that would serve it does not, and its row is truly cold the first
+//! time.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -118,7 +119,18 @@ fn docker_a_cold_run_keeps_other_projects_build_cache_and_its_rows_stay_truly_co
         String::from_utf8_lossy(&output.stdout),
         stderr(&output)
     );
-    assert!(printed.contains("older than this run"), "{printed}");
+    // No cold attempt was served by the older record and thrown away.
+    assert!(!printed.contains("older than this run"), "{printed}");
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("meta.json")).unwrap()).unwrap();
+    let cost = &meta["scenarios"][0]["cost"];
+    assert!(cost.is_object(), "{meta}");
+    // meta.json leaves out a count of none.
+    assert_eq!(
+        cost["discarded_cold_builds"].as_u64().unwrap_or(0),
+        0,
+        "{cost}"
+    );
 
     // By default the final image is kept, and with it the records of its layers; every record
     // that predates the run is still there.
