@@ -72,4 +72,13 @@ pub enum EngineError {
         /// The daemon's message.
         reason: String,
     },
+    /// A build's Dockerfile could not be read again, to tell which images its printed lines
+    /// may start from.
+    #[error("cannot read {}: {source}", path.display())]
+    Dockerfile {
+        /// The Dockerfile.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
 }

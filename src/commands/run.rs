@@ -14,7 +14,7 @@ use crate::commands::compare::{gate, thresholds};
 use crate::commands::report::{export_all, print_table};
 use crate::commands::{EXIT_FAILURE, EXIT_USAGE};
 use crate::config::RunSettings;
-use crate::engine::{Daemon, Endpoint, Engine, RegistryLogin};
+use crate::engine::{self, Endpoint, RegistryLogin};
 use crate::plan;
 use crate::progress::{Progress, ProgressMode};
 use crate::registry::RegistryAccess;
@@ -345,16 +345,11 @@ async fn connect_all(
     endpoints: &[Endpoint],
     build_secrets: &Arc<BuildSecretValues>,
     registry_logins: &Arc<Vec<RegistryLogin>>,
-) -> Vec<Host<Engine>> {
+) -> Vec<Host> {
     let attempts = endpoints.iter().map(|endpoint| async move {
-        let connection = match Engine::connect(endpoint).await {
+        let connection = match engine::connect(endpoint, build_secrets, registry_logins).await {
             Ok(engine) => match engine.facts().await {
-                Ok(facts) => Ok((
-                    engine
-                        .with_build_secrets(Arc::clone(build_secrets))
-                        .with_registry_logins(Arc::clone(registry_logins)),
-                    facts,
-                )),
+                Ok(facts) => Ok((engine, facts)),
                 Err(error) => Err(error),
             },
             Err(error) => Err(error),

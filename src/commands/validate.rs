@@ -8,7 +8,7 @@ use crate::cli::ValidateArgs;
 use crate::commands::EXIT_FAILURE;
 use crate::context::BuildContext;
 use crate::dockerfile;
-use crate::engine::{Daemon, Endpoint, Engine};
+use crate::engine::{BuildEngine, Endpoint, Engine};
 use crate::scenario::{self, Scenario};
 
 pub(crate) async fn validate_command(args: &ValidateArgs) -> anyhow::Result<ExitCode> {

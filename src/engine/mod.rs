@@ -1,177 +1,167 @@
-//! The engine: the only code that talks to the Docker daemon (through bollard).
+//! The engine: the only code that talks to a container engine's daemon.
 //!
-//! Everything the runner needs from a daemon is a method of the [`Daemon`] trait, returning
-//! plain data, so the rest of the crate never sees bollard's types. [`Engine`] implements it over
-//! bollard; the runner's own tests implement it with a fake, so that the loop's bookkeeping
-//! (order, priming, resume, cancellation) is tested without Docker, while everything about
-//! building, sizes and caching is tested against a real daemon through [`Engine`].
+//! The runner asks at the height of a build, through [`BuildEngine`]: what the daemon is, what
+//! an image is, run this build (whose outcome also says what the daemon confirms the build
+//! made), empty the run's build cache for a cold build, remove one of the run's images; and,
+//! for the CI modes and the image analysis, pull, push, tag and export. How a daemon answers
+//! those questions stays in here: which build-cache records are the run's (`run_cache`), which
+//! images a build committed and which containers a build cut short left (`ownership`), when an
+//! image is still the run's to remove (`removal`). The runner keeps its own bookkeeping: the
+//! plan loop, the image ledger it persists for `--resume`, the events.
+//!
+//! [`Engine`] (`docker_api`) implements the trait over the Docker API through bollard, for
+//! Docker and for Podman's Docker-compatible service alike; where the two differ, a row of the
+//! capability table in [`crate::builder`] says how. The runner's tests implement it with a fake
+//! (`fake`), so that the loop's bookkeeping (order, priming, resume, cancellation, cleanup) is
+//! tested without a daemon, while everything about building, sizes and caching is tested
+//! against a real daemon through [`Engine`].
+//!
+//! A new engine is one file plus one row:
+//! - `engine/<name>.rs` implements [`BuildEngine`], using the kits here where they fit
+//!   (`RunCache` for a build cache listed record by record, `removal`'s rules for removing the
+//!   run's images);
+//! - `builder.rs` gets its [`EngineKind`] row (its names, how it is told apart, what it
+//!   refuses), and a [`Builder`] row when it brings a builder of its own;
+//! - [`connect`] hands its endpoints to it (an engine that speaks the Docker API needs no arm:
+//!   [`Engine`] asks which program answered).
+//!
+//! [`EngineKind`]: crate::builder::EngineKind
+//! [`Builder`]: crate::builder::Builder
 
 mod build_cache;
+mod docker_api;
 mod endpoint;
+#[cfg(test)]
+pub(crate) mod fake;
 mod login;
 mod output;
+mod ownership;
+mod removal;
+mod run_cache;
 mod session;
 mod ssh;
 mod steps;
 mod tls;
+mod trail;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use bollard::errors::Error as BollardError;
-use bollard::query_parameters::{
-    BuildImageOptions, CreateImageOptions, ListContainersOptions, ListImagesOptions,
-    PruneBuildOptions, PushImageOptions, RemoveContainerOptions, RemoveImageOptions,
-    TagImageOptions,
-};
-use bollard::{API_DEFAULT_VERSION, Docker};
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use crate::builder::{Builder, EngineKind};
+use crate::builder::Builder;
+use crate::cache_mode::PruneMode;
 use crate::context::BuildContext;
 pub use crate::daemon_facts::DaemonFacts;
 use crate::error::EngineError;
 use crate::secrets::{BuildSecretValues, Secrets};
 pub use build_cache::CacheRecord;
+pub use docker_api::Engine;
 pub use endpoint::{
     DEFAULT_SOCKET_URL, Endpoint, EndpointError, LOCAL_HOST_NAME, Scheme, TlsFiles,
     host_name_for_url,
 };
 pub use login::RegistryLogin;
-use steps::StepTracker;
-pub use steps::{
-    BuildEvent, StepCounts, StepTiming, classic_stream_steps, is_from_instruction, stream_steps,
-};
+pub use run_cache::CacheLeft;
+pub use steps::{StepCounts, StepTiming, classic_stream_steps, is_from_instruction, stream_steps};
 
-/// The request timeout bollard applies to waiting for response headers. Builds are bounded by
-/// `--timeout` instead, so this only has to outlast the slowest context upload.
-const CLIENT_TIMEOUT_SECONDS: u64 = 24 * 60 * 60;
-
-/// How long connecting and negotiating the API version may take before a host counts as
-/// unreachable; a firewalled TCP port would otherwise hang for the whole client timeout.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// What a runner needs from a Docker daemon. Methods return `Send` futures so that each host's
-/// work can run on its own task.
-pub trait Daemon: Send + Sync {
+/// What the runner needs from a container engine, asked at the height of a build. Object-safe,
+/// so that one run holds hosts of different engines; each host's work runs on its own task.
+#[async_trait::async_trait]
+pub trait BuildEngine: Send + Sync {
     /// Version, resources and storage driver of the daemon.
-    fn facts(&self) -> impl Future<Output = Result<DaemonFacts, EngineError>> + Send;
+    async fn facts(&self) -> Result<DaemonFacts, EngineError>;
 
     /// Facts about a local image, or `None` when the daemon does not have it.
-    fn image(
+    async fn image(&self, name: &str) -> Result<Option<ImageFacts>, EngineError>;
+
+    /// Runs one build to its end, or until `stop` resolves (a timeout, Ctrl-C), calling
+    /// `on_step` with each step as it starts.
+    ///
+    /// The build is cut short inside the engine rather than by dropping this future, so that
+    /// the engine can still settle with the daemon what the cut build made. `Err` only when a
+    /// request around the build fails (what the daemon held before it, what it made); the
+    /// build's own failure is in the outcome.
+    async fn build(
         &self,
-        name: &str,
-    ) -> impl Future<Output = Result<Option<ImageFacts>, EngineError>> + Send;
+        request: &BuildRequest<'_>,
+        on_step: &mut (dyn for<'s> FnMut(&'s str) + Send),
+        stop: BuildStop<'_>,
+    ) -> Result<BuildOutcome, EngineError>;
+
+    /// Empties the build cache for a cold build: only the records this engine's builds made
+    /// during the run with [`PruneMode::New`], everything with [`PruneMode::All`]. Says what
+    /// it had to leave. Before any build it removes nothing, and so tells whether the engine
+    /// can tell the run's records apart at all.
+    async fn reset_run_cache(&self, scope: PruneMode) -> Result<CacheLeft, EngineError>;
+
+    /// Removes an image of the run's, as far as `removal` allows and the daemon's answers say
+    /// it is still the run's, never by force. Returns `false` when nothing was removed: the
+    /// image is gone, is no longer (only) the run's, or another image or a container uses it.
+    async fn remove_image(&self, removal: ImageRemoval<'_>) -> Result<bool, EngineError>;
+
+    /// Adds `repository:tag` to an image.
+    async fn tag_image(&self, image: &str, repository: &str, tag: &str) -> Result<(), EngineError>;
 
     /// Pulls an image, calling `on_status` with each progress line the daemon sends.
-    fn pull(
+    async fn pull(
         &self,
         name: &str,
-        on_status: &mut (dyn FnMut(&str) + Send),
-    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+        on_status: &mut (dyn for<'s> FnMut(&'s str) + Send),
+    ) -> Result<(), EngineError>;
 
     /// Pushes a local image to the registry its name says, calling `on_status` with each
     /// progress line the daemon sends.
-    fn push(
+    async fn push(
         &self,
         name: &str,
-        on_status: &mut (dyn FnMut(&str) + Send),
-    ) -> impl Future<Output = Result<(), EngineError>> + Send;
-
-    /// Runs one build to its end, reporting steps and created images through `on_event`.
-    /// Dropping the future cancels the build.
-    fn build(
-        &self,
-        request: &BuildRequest<'_>,
-        on_event: &mut (dyn FnMut(BuildEvent<'_>) + Send),
-    ) -> impl Future<Output = BuildOutcome> + Send;
-
-    /// Empties the BuildKit build cache; returns the bytes reclaimed.
-    fn prune_build_cache(&self) -> impl Future<Output = Result<u64, EngineError>> + Send;
-
-    /// Every BuildKit build-cache record.
-    fn build_cache_records(
-        &self,
-    ) -> impl Future<Output = Result<Vec<CacheRecord>, EngineError>> + Send;
-
-    /// Prunes one build-cache record, which must have no child and be held by no build;
-    /// returns whether it was deleted.
-    fn prune_build_cache_record(
-        &self,
-        id: &str,
-    ) -> impl Future<Output = Result<bool, EngineError>> + Send;
-
-    /// Removes an image (and its untagged parents). Returns `false` when it was already gone or
-    /// is still used by another image or container, which cleanup treats as nothing to do.
-    fn remove_image(&self, name: &str) -> impl Future<Output = Result<bool, EngineError>> + Send;
-
-    /// Adds `repository:tag` to an image.
-    fn tag_image(
-        &self,
-        image: &str,
-        repository: &str,
-        tag: &str,
-    ) -> impl Future<Output = Result<(), EngineError>> + Send;
-
-    /// IDs of every container, running or not.
-    fn container_ids(&self) -> impl Future<Output = Result<HashSet<String>, EngineError>> + Send;
-
-    /// Every image, intermediate ones included (`docker images -a`), by full ID, with the full
-    /// ID of the image it was committed on (empty when none): the daemon's own record of a
-    /// classic build's chain of step images.
-    fn image_parents(
-        &self,
-    ) -> impl Future<Output = Result<HashMap<String, String>, EngineError>> + Send;
-
-    /// Facts about a container, or `None` when the daemon has no such container (or the ID
-    /// prefix names more than one).
-    fn container(
-        &self,
-        id: &str,
-    ) -> impl Future<Output = Result<Option<ContainerFacts>, EngineError>> + Send;
-
-    /// Removes a container, stopping it first if it runs, and leaves its volumes: a volume can
-    /// be shared, and the run never made one.
-    fn remove_container(&self, id: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+        on_status: &mut (dyn for<'s> FnMut(&'s str) + Send),
+    ) -> Result<(), EngineError>;
 
     /// Streams the image's export (`docker save`: a tar of its layers, config and manifest)
     /// into `chunks` as it arrives, and stops early when the receiver is gone.
-    fn export_image(
+    async fn export_image(
         &self,
         id: &str,
         chunks: tokio::sync::mpsc::Sender<bytes::Bytes>,
-    ) -> impl Future<Output = Result<(), EngineError>> + Send;
-
-    /// Whether `id` names an image that no `repository:tag` names any more: what a moved tag
-    /// leaves behind. `false` when the image is gone.
-    fn is_untagged(&self, id: &str) -> impl Future<Output = Result<bool, EngineError>> + Send {
-        async move {
-            Ok(self
-                .image(id)
-                .await?
-                .is_some_and(|image| image.repo_tags.is_empty()))
-        }
-    }
+    ) -> Result<(), EngineError>;
 }
 
-/// A connection to one daemon.
-pub struct Engine {
-    docker: Docker,
-    /// The same client, rewriting one request into `/system/df` (see `build_cache`).
-    df_docker: Docker,
-    /// The BuildKit session every build of this engine uses, opened by the first (see
-    /// `session`).
-    session: tokio::sync::Mutex<Option<session::Session>>,
-    /// What that session hands to `RUN --mount=type=secret`.
-    build_secrets: Arc<BuildSecretValues>,
-    /// Registry logins for pushes, pulls and builds (that session hands them to BuildKit).
-    registry_logins: Arc<Vec<RegistryLogin>>,
-    endpoint: Endpoint,
-    /// Which program serves the API there, asked once when connecting.
-    kind: EngineKind,
+/// Connects to the engine at `endpoint`, whose BuildKit builds are given `build_secrets` for
+/// `RUN --mount=type=secret` and which logs in to registries with `registry_logins`.
+///
+/// Every engine stagebench drives speaks the Docker API at its endpoint's URL, and [`Engine`]
+/// asks which program answered; an engine that does not is chosen here, by its endpoint.
+pub async fn connect(
+    endpoint: &Endpoint,
+    build_secrets: &Arc<BuildSecretValues>,
+    registry_logins: &Arc<Vec<RegistryLogin>>,
+) -> Result<Arc<dyn BuildEngine>, EngineError> {
+    let engine = Engine::connect(endpoint)
+        .await?
+        .with_build_secrets(Arc::clone(build_secrets))
+        .with_registry_logins(Arc::clone(registry_logins));
+    Ok(Arc::new(engine))
+}
+
+/// What cuts a build short: a future that resolves, with the reason, when the caller wants the
+/// build stopped.
+pub type BuildStop<'a> = Pin<Box<dyn Future<Output = CutShort> + Send + 'a>>;
+
+/// A [`BuildStop`] that never resolves: the build runs to its end.
+pub fn run_to_end() -> BuildStop<'static> {
+    Box::pin(std::future::pending())
+}
+
+/// Why the caller cut a build short; the sentence is the caller's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CutShort {
+    /// The build took longer than it may.
+    TimedOut(String),
+    /// The user interrupted the run.
+    Interrupted(String),
 }
 
 /// Facts about one local image.
@@ -191,16 +181,6 @@ pub struct ImageFacts {
     pub repo_tags: Vec<String>,
 }
 
-/// Facts about one container.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContainerFacts {
-    /// Full ID.
-    pub id: String,
-    /// The image as its creator named it (`Config.Image`): the classic builder names the full
-    /// ID of the image the step starts from, `docker run busybox` names `busybox`.
-    pub config_image: String,
-}
-
 /// Why a build did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BuildFailure {
@@ -209,6 +189,8 @@ pub enum BuildFailure {
     Daemon(String),
     /// The connection broke off and the daemon no longer answers: nothing was measured.
     ConnectionLost(String),
+    /// The caller's [`BuildStop`] cut it short.
+    CutShort(CutShort),
 }
 
 /// One build to run.
@@ -234,645 +216,74 @@ pub struct BuildRequest<'a> {
     /// so that a pushed copy can serve `cache_from` elsewhere. Sent with the request only:
     /// `build_args` stays what the caller records.
     pub inline_cache: bool,
+    /// Whether the run accounts for what the build makes: then the outcome names the images
+    /// the daemon confirms it made, and the containers of a build cut short are removed. It
+    /// holds the images the run built before, from which the build may start a step. `None`
+    /// for builds whose images the run does not keep track of (prebuilds, a previous CI job's).
+    pub account: Option<&'a [String]>,
 }
 
 /// How a build ended.
 #[derive(Debug, Clone)]
 pub struct BuildOutcome {
-    /// Wall time of the build request, from sending the context to the end of the response.
+    /// Wall time of the build request, from sending the context to the end of the response
+    /// (or to the cut, for a build cut short).
     pub build_seconds: f64,
     /// Why the build did not succeed.
     pub result: Result<(), BuildFailure>,
-    /// Dockerfile steps run and taken from cache.
+    /// Dockerfile steps run and taken from cache (none for a build cut short).
     pub steps: StepCounts,
-    /// Every step with its start and duration, in order of start.
+    /// Every step with its start and duration, in order of start (none for a build cut short).
     pub step_timings: Vec<StepTiming>,
+    /// The image under the request's tag after a successful build.
+    pub image: Option<ImageFacts>,
+    /// Full IDs of the images the daemon confirms the build made, each after the image it was
+    /// committed on; empty unless the request asked ([`BuildRequest::account`]) and the daemon
+    /// still answers.
+    pub made_images: Vec<String>,
+    /// What could not be cleaned up after a build cut short, one sentence each.
+    pub cleanup_problems: Vec<String>,
 }
 
-impl Engine {
-    /// Connects to `endpoint` and negotiates the API version.
-    pub async fn connect(endpoint: &Endpoint) -> Result<Engine, EngineError> {
-        let unreachable = |reason: String| EngineError::Unreachable {
-            endpoint: endpoint.display_url(),
-            reason,
-        };
-        let docker = match (endpoint.scheme(), &endpoint.tls) {
-            (Scheme::Unix, _) => Docker::connect_with_unix(
-                &endpoint.url,
-                CLIENT_TIMEOUT_SECONDS,
-                API_DEFAULT_VERSION,
-            )
-            .map_err(|e| unreachable(short_reason(&e)))?,
-            (Scheme::Tcp, Some(tls)) => {
-                tls::connect(&endpoint.url, tls, CLIENT_TIMEOUT_SECONDS).map_err(unreachable)?
-            }
-            (Scheme::Tcp, None) => Docker::connect_with_http(
-                &endpoint.url,
-                CLIENT_TIMEOUT_SECONDS,
-                API_DEFAULT_VERSION,
-            )
-            .map_err(|e| unreachable(short_reason(&e)))?,
-            (Scheme::Ssh, _) => {
-                ssh::connect(endpoint, CLIENT_TIMEOUT_SECONDS).map_err(unreachable)?
-            }
-        };
-        let negotiated = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
-            .await
-            .map_err(|_| format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))
-            .and_then(|answer| answer.map_err(|e| connect_reason(&e, endpoint)));
-        let docker = match negotiated {
-            Ok(docker) => docker,
-            // The ssh connection's pipes say only that it closed; ssh itself says why.
-            Err(reason) if endpoint.scheme() == Scheme::Ssh => {
-                return Err(unreachable(
-                    ssh::why_unreachable(endpoint).await.unwrap_or(reason),
-                ));
-            }
-            Err(reason) => return Err(unreachable(reason)),
-        };
-        // Every request passes the login headers through the encoding the daemon reads.
-        let docker = docker.with_request_modifier(login::url_safe_login_headers);
-        let version = docker
-            .version()
-            .await
-            .map_err(|e| unreachable(connect_reason(&e, endpoint)))?;
-        Ok(Engine {
-            kind: engine_kind(&version),
-            df_docker: build_cache::df_client(&docker),
-            session: tokio::sync::Mutex::new(None),
-            build_secrets: Arc::default(),
-            registry_logins: Arc::default(),
-            docker,
-            endpoint: endpoint.clone(),
-        })
-    }
-
-    /// This engine, whose BuildKit builds are given `values` for `RUN --mount=type=secret`.
-    pub fn with_build_secrets(mut self, values: Arc<BuildSecretValues>) -> Engine {
-        self.build_secrets = values;
-        self
-    }
-
-    /// This engine, which logs in to registries with `logins`: for pushes and pulls, and for
-    /// every build (the classic builder reads them from the request, BuildKit from the session).
-    pub fn with_registry_logins(mut self, logins: Arc<Vec<RegistryLogin>>) -> Engine {
-        self.registry_logins = logins;
-        self
-    }
-
-    /// The id of the open BuildKit session, opened now if there is none or the daemon hung up
-    /// on the last one (as it does when it restarts).
-    async fn session_id(&self) -> Result<String, String> {
-        let mut session = self.session.lock().await;
-        if let Some(open) = session.as_ref().filter(|s| s.is_open()) {
-            return Ok(open.id().to_string());
-        }
-        let opened = session::open(
-            &self.endpoint,
-            Arc::clone(&self.build_secrets),
-            Arc::clone(&self.registry_logins),
-        )
-        .await
-        .map_err(|reason| format!("cannot open a BuildKit session: {reason}"))?;
-        let id = opened.id().to_string();
-        *session = Some(opened);
-        Ok(id)
-    }
-
-    /// The endpoint this engine talks to.
-    pub fn endpoint(&self) -> &Endpoint {
-        &self.endpoint
-    }
-
-    fn request_error(&self, action: impl Into<String>, error: &BollardError) -> EngineError {
-        self.daemon_error(action, &short_reason(error))
-    }
-
-    /// The daemon's `reason` for failing `action`, with no login's password in it.
-    fn daemon_error(&self, action: impl Into<String>, reason: &str) -> EngineError {
-        EngineError::Request {
-            endpoint: self.endpoint.display_url(),
-            action: action.into(),
-            reason: login::without_passwords(&self.registry_logins, reason),
-        }
-    }
-
-    /// Asks the image's registry whether it could be pulled, without pulling it.
-    pub async fn check_pullable(&self, name: &str) -> Result<(), EngineError> {
-        self.docker
-            .inspect_registry_image(name, None)
-            .await
-            .map(|_| ())
-            .map_err(|e| self.request_error(format!("find {name} in its registry"), &e))
-    }
-}
-
-impl Engine {
-    /// Whether any image's parent is the image `name` names.
-    async fn has_children(&self, name: &str) -> Result<bool, EngineError> {
-        let Some(image) = self.image(name).await? else {
-            return Ok(false);
-        };
-        let id = full_id(image.id);
-        Ok(self
-            .image_parents()
-            .await?
-            .values()
-            .any(|parent| *parent == id))
-    }
-}
-
-impl Daemon for Engine {
-    async fn facts(&self) -> Result<DaemonFacts, EngineError> {
-        let version = self
-            .docker
-            .version()
-            .await
-            .map_err(|e| self.request_error("report its version", &e))?;
-        let info = self
-            .docker
-            .info()
-            .await
-            .map_err(|e| self.request_error("report its system information", &e))?;
-        Ok(DaemonFacts {
-            engine: engine_kind(&version),
-            version: version.version.unwrap_or_default(),
-            api_version: version.api_version.unwrap_or_default(),
-            negotiated_api_version: self.docker.client_version().to_string(),
-            operating_system: info.operating_system.unwrap_or_default(),
-            kernel_version: info.kernel_version.unwrap_or_default(),
-            architecture: info.architecture.unwrap_or_default(),
-            storage_driver: info.driver.unwrap_or_default(),
-            cpus: info.ncpu.unwrap_or_default(),
-            memory_bytes: info.mem_total.unwrap_or_default(),
-            cgroup_version: info
-                .cgroup_version
-                .map(|v| v.to_string())
-                .unwrap_or_default(),
-            daemon_id: info.id.unwrap_or_default(),
-            daemon_name: info.name.unwrap_or_default(),
-        })
-    }
-
-    async fn image(&self, name: &str) -> Result<Option<ImageFacts>, EngineError> {
-        match self.docker.inspect_image(name).await {
-            Ok(image) => {
-                let layer_ids = image.root_fs.and_then(|fs| fs.layers).unwrap_or_default();
-                Ok(Some(ImageFacts {
-                    id: image.id.unwrap_or_default(),
-                    image_bytes: image.size.unwrap_or_default().max(0) as u64,
-                    layers: layer_ids.len() as u32,
-                    layer_ids,
-                    repo_digests: image.repo_digests.unwrap_or_default(),
-                    // Podman names every tag in full (`docker.io/stagebench/...`); Docker in the
-                    // short form a tag was given in, which the run's own tags are told by.
-                    repo_tags: image
-                        .repo_tags
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|tag| familiar_name(&tag).to_string())
-                        .collect(),
-                }))
-            }
-            Err(BollardError::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(None),
-            Err(e) => Err(self.request_error(format!("inspect image {name}"), &e)),
-        }
-    }
-
-    async fn pull(
-        &self,
-        name: &str,
-        on_status: &mut (dyn FnMut(&str) + Send),
-    ) -> Result<(), EngineError> {
-        let (repository, tag) = split_tag(name);
-        let options = CreateImageOptions {
-            from_image: Some(repository.to_string()),
-            tag: Some(tag.to_string()),
-            ..Default::default()
-        };
-        let login = login::auth_header(&self.registry_logins, name);
-        let mut stream = self.docker.create_image(Some(options), None, Some(login));
-        while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| self.request_error(format!("pull {name}"), &e))?;
-            if let Some(message) = info.error_detail.and_then(|d| d.message) {
-                return Err(self.daemon_error(format!("pull {name}"), &message));
-            }
-            if let Some(status) = info.status {
-                on_status(&status);
-            }
-        }
-        Ok(())
-    }
-
-    async fn push(
-        &self,
-        name: &str,
-        on_status: &mut (dyn FnMut(&str) + Send),
-    ) -> Result<(), EngineError> {
-        let (repository, tag) = split_tag(name);
-        let options = PushImageOptions {
-            tag: Some(tag.to_string()).filter(|t| !t.is_empty()),
-            ..Default::default()
-        };
-        let login = login::auth_header(&self.registry_logins, name);
-        let mut stream = self
-            .docker
-            .push_image(repository, Some(options), Some(login));
-        while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| self.request_error(format!("push {name}"), &e))?;
-            if let Some(message) = info.error_detail.and_then(|d| d.message) {
-                return Err(self.daemon_error(format!("push {name}"), &message));
-            }
-            if let Some(status) = info.status {
-                on_status(&status);
-            }
-        }
-        Ok(())
-    }
-
-    async fn build(
-        &self,
-        request: &BuildRequest<'_>,
-        on_event: &mut (dyn FnMut(BuildEvent<'_>) + Send),
-    ) -> BuildOutcome {
-        let options = BuildImageOptions {
-            dockerfile: request.context.dockerfile_name().to_string(),
-            t: Some(request.tag.to_string()),
-            nocache: request.no_cache,
-            rm: true,
-            // Without forcerm the container of a failed classic step stays behind.
-            forcerm: true,
-            buildargs: Some(request_build_args(request)),
-            cachefrom: Some(request.cache_from.to_vec()).filter(|refs| !refs.is_empty()),
-            target: request.target.unwrap_or_default().to_string(),
-            ..Default::default()
-        };
-        let logins = Some(login::config_header(&self.registry_logins)).filter(|l| !l.is_empty());
-        // The daemon refuses a BuildKit build without a session to serve it. bollard would open
-        // one per build and serve it from a task that lives until the daemon hangs up, which it
-        // never does (one socket and its buffers per build, for ever), and could not serve
-        // secrets from it. The engine's own session serves every build instead; the request
-        // itself goes out as a classic one and is rewritten (see `session::buildkit_client`).
-        let docker = if request.builder.capabilities().buildkit_session {
-            match self.session_id().await {
-                Ok(id) => session::buildkit_client(&self.docker, &id),
-                Err(reason) => {
-                    let result = if self.docker.ping().await.is_err() {
-                        Err(BuildFailure::ConnectionLost(reason))
-                    } else {
-                        Err(BuildFailure::Daemon(reason))
-                    };
-                    return BuildOutcome {
-                        build_seconds: 0.0,
-                        result,
-                        steps: StepCounts::default(),
-                        step_timings: Vec::new(),
-                    };
-                }
-            }
-        } else {
-            self.docker.clone()
-        };
-        let mut tracker =
-            StepTracker::new(request.secrets, request.builder.capabilities().step_lines);
-        let started = Instant::now();
-        let body = bollard::body_try_stream(request.context.stream());
-        let mut stream = docker.build_image(options, logins, Some(body));
-        let mut stream_error = None;
-        let mut transport_error = None;
-        while let Some(item) = stream.next().await {
-            match item {
-                Ok(info) => tracker.observe(&info, started.elapsed().as_secs_f64(), on_event),
-                Err(error) => {
-                    let daemon_said_so = matches!(
-                        error,
-                        BollardError::DockerStreamError { .. }
-                            | BollardError::DockerResponseServerError { .. }
-                    );
-                    // Redacted before its whitespace is joined, which could cut a value apart.
-                    let reason = one_line(&request.secrets.redact(&full_reason(&error)));
-                    if !daemon_said_so {
-                        transport_error = Some(reason.clone());
-                    }
-                    stream_error = Some(reason);
-                    break;
-                }
-            }
-        }
-        tracker.finish(started.elapsed().as_secs_f64(), on_event);
-        let mut result = match stream_error {
-            Some(reason) => Err(BuildFailure::Daemon(tracker.failure_message(&reason))),
-            None => Ok(()),
-        };
-        let build_seconds = started.elapsed().as_secs_f64();
-        // Now and then the response ends with a cut-off line after the daemon's last word
-        // ("bytes remaining on stream"): a build it reported tagged is finished all the same.
-        if transport_error.is_some() && tracker.finished_tagging(request.tag) {
-            transport_error = None;
-            result = Ok(());
-        }
-        // A transport error is a lost daemon only if the daemon no longer answers; otherwise it
-        // is, for example, a context file that could not be read, and the build failed.
-        if let Some(reason) = transport_error
-            && self.docker.ping().await.is_err()
-        {
-            result = Err(BuildFailure::ConnectionLost(reason));
-        }
-        // A registry's refusal is relayed as the daemon's message; no password may ride along.
-        let result = result.map_err(|failure| match failure {
-            BuildFailure::Daemon(reason) => {
-                BuildFailure::Daemon(login::without_passwords(&self.registry_logins, &reason))
-            }
-            BuildFailure::ConnectionLost(reason) => BuildFailure::ConnectionLost(
-                login::without_passwords(&self.registry_logins, &reason),
-            ),
-        });
+impl BuildOutcome {
+    /// The outcome of a build that ended with `result` before any step, having made nothing.
+    pub fn without_steps(build_seconds: f64, result: Result<(), BuildFailure>) -> BuildOutcome {
         BuildOutcome {
             build_seconds,
             result,
-            steps: tracker.counts(),
-            step_timings: tracker.timings(build_seconds),
-        }
-    }
-
-    async fn export_image(
-        &self,
-        id: &str,
-        chunks: tokio::sync::mpsc::Sender<bytes::Bytes>,
-    ) -> Result<(), EngineError> {
-        let mut stream = self.docker.export_image(id);
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| self.request_error(format!("export image {id}"), &e))?;
-            if chunks.send(chunk).await.is_err() {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    async fn prune_build_cache(&self) -> Result<u64, EngineError> {
-        // The newer prune fields are left unset: API 1.41 daemons reject them.
-        let options = PruneBuildOptions {
-            all: Some(true),
-            ..Default::default()
-        };
-        let response = self
-            .docker
-            .prune_build(Some(options))
-            .await
-            .map_err(|e| self.request_error("prune the build cache", &e))?;
-        Ok(response.space_reclaimed.unwrap_or_default().max(0) as u64)
-    }
-
-    async fn build_cache_records(&self) -> Result<Vec<CacheRecord>, EngineError> {
-        self.list_build_cache().await
-    }
-
-    async fn prune_build_cache_record(&self, id: &str) -> Result<bool, EngineError> {
-        Engine::prune_build_cache_record(self, id).await
-    }
-
-    async fn remove_image(&self, name: &str) -> Result<bool, EngineError> {
-        // Docker refuses to remove an image that others are built on (409); Podman removes it,
-        // and their history with it. Asked first there, so that the answer is Docker's.
-        if !self.kind.row().refuses_removing_a_parent && self.has_children(name).await? {
-            return Ok(false);
-        }
-        let options = RemoveImageOptions {
-            force: false,
-            noprune: false,
-            ..Default::default()
-        };
-        match self.docker.remove_image(name, Some(options), None).await {
-            Ok(_) => Ok(true),
-            Err(BollardError::DockerResponseServerError {
-                status_code: 404 | 409,
-                ..
-            }) => Ok(false),
-            Err(e) => Err(self.request_error(format!("remove image {name}"), &e)),
-        }
-    }
-
-    async fn tag_image(&self, image: &str, repository: &str, tag: &str) -> Result<(), EngineError> {
-        let options = TagImageOptions {
-            repo: Some(repository.to_string()),
-            tag: Some(tag.to_string()),
-        };
-        self.docker
-            .tag_image(image, Some(options))
-            .await
-            .map_err(|e| self.request_error(format!("tag {image} as {repository}:{tag}"), &e))
-    }
-
-    async fn container_ids(&self) -> Result<HashSet<String>, EngineError> {
-        let options = ListContainersOptions {
-            all: true,
-            ..Default::default()
-        };
-        let containers = self
-            .docker
-            .list_containers(Some(options))
-            .await
-            .map_err(|e| self.request_error("list containers", &e))?;
-        Ok(containers.into_iter().filter_map(|c| c.id).collect())
-    }
-
-    async fn image_parents(&self) -> Result<HashMap<String, String>, EngineError> {
-        let options = ListImagesOptions {
-            all: true,
-            ..Default::default()
-        };
-        let images = self
-            .docker
-            .list_images(Some(options))
-            .await
-            .map_err(|e| self.request_error("list images", &e))?;
-        // Podman writes a parent's ID without the `sha256:` its images' own IDs carry.
-        Ok(images
-            .into_iter()
-            .map(|i| (full_id(i.id), full_id(i.parent_id)))
-            .collect())
-    }
-
-    async fn container(&self, id: &str) -> Result<Option<ContainerFacts>, EngineError> {
-        match self.docker.inspect_container(id, None).await {
-            Ok(container) => Ok(container.id.map(|full| ContainerFacts {
-                id: full,
-                config_image: container.config.and_then(|c| c.image).unwrap_or_default(),
-            })),
-            // 404: gone (or never was); 400 on some versions for an ambiguous prefix.
-            Err(BollardError::DockerResponseServerError {
-                status_code: 404 | 400,
-                ..
-            }) => Ok(None),
-            Err(e) => Err(self.request_error(format!("inspect container {id}"), &e)),
-        }
-    }
-
-    async fn remove_container(&self, id: &str) -> Result<(), EngineError> {
-        let options = RemoveContainerOptions {
-            force: true,
-            v: false,
-            ..Default::default()
-        };
-        match self.docker.remove_container(id, Some(options)).await {
-            Ok(()) => Ok(()),
-            Err(BollardError::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(()),
-            // The daemon is removing it already (it does so itself once it notices a classic
-            // build was cut short): wait until it is gone, so that the images it used can be
-            // removed after it, for at most 10 s.
-            Err(
-                error @ BollardError::DockerResponseServerError {
-                    status_code: 409, ..
-                },
-            ) => {
-                for _ in 0..100 {
-                    if let Err(BollardError::DockerResponseServerError {
-                        status_code: 404, ..
-                    }) = self.docker.inspect_container(id, None).await
-                    {
-                        return Ok(());
-                    }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(self.request_error(format!("remove container {id}"), &error))
-            }
-            Err(e) => Err(self.request_error(format!("remove container {id}"), &e)),
+            steps: StepCounts::default(),
+            step_timings: Vec::new(),
+            image: None,
+            made_images: Vec::new(),
+            cleanup_problems: Vec::new(),
         }
     }
 }
 
-/// The build arguments sent with `request`: the caller's, and BuildKit's switch for inline cache
-/// when the request asks for it.
-fn request_build_args(request: &BuildRequest<'_>) -> HashMap<String, String> {
-    let mut args: HashMap<String, String> = request
-        .build_args
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if request.inline_cache {
-        args.insert("BUILDKIT_INLINE_CACHE".to_string(), "1".to_string());
-    }
-    args
-}
-
-/// Why a connection failed, in words a user can act on: TLS failures name the CA file.
-fn connect_reason(error: &BollardError, endpoint: &Endpoint) -> String {
-    let reason = short_reason(error);
-    match &endpoint.tls {
-        Some(tls) if reason.contains("UnknownIssuer") || reason.contains("certificate") => format!(
-            "TLS: the daemon's certificate is not signed by the CA in {} ({reason})",
-            tls.ca.display()
-        ),
-        _ => reason,
-    }
-}
-
-/// Splits `name[:tag]` (a registry port is not a tag); a digest reference keeps its `@`.
-fn split_tag(name: &str) -> (&str, &str) {
-    if name.contains('@') {
-        return (name, "");
-    }
-    match name.rfind(':') {
-        Some(colon) if !name[colon..].contains('/') => (&name[..colon], &name[colon + 1..]),
-        _ => (name, "latest"),
-    }
-}
-
-/// `name` as Docker shows a Docker Hub name: without `docker.io/` and `docker.io/library/`.
-fn familiar_name(name: &str) -> &str {
-    name.strip_prefix("docker.io/library/")
-        .or_else(|| name.strip_prefix("docker.io/"))
-        .unwrap_or(name)
-}
-
-/// `id` with the `sha256:` prefix, unless empty.
-fn full_id(id: String) -> String {
-    if id.is_empty() || id.starts_with("sha256:") {
-        id
-    } else {
-        format!("sha256:{id}")
-    }
-}
-
-/// Which program answered `/version`: Podman names itself among the components (its
-/// `Platform` is the distribution's name, so that says nothing).
-fn engine_kind(version: &bollard::models::SystemVersion) -> EngineKind {
-    EngineKind::from_components(
-        version
-            .components
-            .iter()
-            .flatten()
-            .map(|component| component.name.as_str()),
-    )
-}
-
-/// The daemon's own message where there is one, without bollard's wrapping, on one line.
-fn short_reason(error: &BollardError) -> String {
-    one_line(&full_reason(error))
-}
-
-/// The daemon's own message where there is one, without bollard's wrapping.
-fn full_reason(error: &BollardError) -> String {
-    match error {
-        BollardError::DockerStreamError { error } => error.clone(),
-        BollardError::DockerResponseServerError { message, .. } => message.clone(),
-        BollardError::SocketNotFoundError(path) => format!("no socket at {path}"),
-        other => {
-            // Transport errors nest their cause; the innermost one is what a user can act on.
-            let mut source: &dyn std::error::Error = other;
-            while let Some(next) = source.source() {
-                source = next;
-            }
-            source.to_string()
-        }
-    }
-}
-
-/// `text` with every run of whitespace made one space.
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{familiar_name, split_tag};
-
-    #[test]
-    fn docker_hub_names_are_shown_as_docker_shows_them() {
-        assert_eq!(
-            familiar_name("docker.io/stagebench/s:v-1"),
-            "stagebench/s:v-1"
-        );
-        assert_eq!(
-            familiar_name("docker.io/library/busybox:latest"),
-            "busybox:latest"
-        );
-        assert_eq!(
-            familiar_name("localhost/stagebench/s:v"),
-            "localhost/stagebench/s:v"
-        );
-        assert_eq!(familiar_name("127.0.0.1:5000/x:y"), "127.0.0.1:5000/x:y");
-    }
-
-    #[test]
-    fn tags_are_split_from_names_but_ports_are_not() {
-        assert_eq!(
-            split_tag("debian:bookworm-slim"),
-            ("debian", "bookworm-slim")
-        );
-        assert_eq!(split_tag("busybox"), ("busybox", "latest"));
-        assert_eq!(
-            split_tag("localhost:5000/app"),
-            ("localhost:5000/app", "latest")
-        );
-        assert_eq!(
-            split_tag("localhost:5000/app:v1"),
-            ("localhost:5000/app", "v1")
-        );
-    }
+/// One of the run's images to remove, and on what condition: the run says which images are its
+/// own (its image ledger); the engine asks the daemon whether each still is, when it removes it.
+#[derive(Clone, Copy)]
+pub enum ImageRemoval<'a> {
+    /// A name the run gave (one of its tags, or a registry copy it tagged): the tag goes, and
+    /// the image with it when no other tag names it.
+    Tag(&'a str),
+    /// An image the run built, by ID: removed only while every tag that names it is one the
+    /// run gave (`is_run_tag`); a tag someone added keeps it.
+    Built {
+        /// The image's ID.
+        id: &'a str,
+        /// Whether a tag is one the run gives.
+        is_run_tag: &'a (dyn Fn(&str) -> bool + Sync),
+    },
+    /// An image a tag of the run's named before the tag moved, by ID: removed only while no tag
+    /// names it any more.
+    Untagged(&'a str),
+    /// The image `id` the run built under `tag`, which someone else may have moved since:
+    /// through the tag while it still names the image, else by ID while no tag names it.
+    BuiltUnder {
+        /// The tag the run built it under.
+        tag: &'a str,
+        /// The image's ID.
+        id: &'a str,
+    },
 }

@@ -10,7 +10,7 @@
 //! [`BuildEvent`]: the daemon's structured answers (the `aux` image IDs, BuildKit's vertices with
 //! their daemon-clock times) and the classic builder's protocol lines (` ---> <id>`,
 //! ` ---> Running in <id>`), which share the text stream with whatever a `RUN` prints and so
-//! are only candidates for the runner to confirm with the daemon (see `runner::ownership`).
+//! are only candidates to confirm with the daemon (see `ownership`).
 
 use std::collections::BTreeMap;
 

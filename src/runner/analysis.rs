@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use super::scenario::{ScenarioRun, Stop};
 use super::{Activity, RunEvent, RunNote};
 use crate::dockerfile;
-use crate::engine::{Daemon, ImageFacts};
+use crate::engine::ImageFacts;
 use crate::image_analysis::{ImageAnalysis, analyze_export};
 
 /// Chunks of the export in flight between the daemon and the analysing thread: enough to keep
@@ -30,7 +30,7 @@ pub(super) struct AnalysedImage {
     pub(super) base_image: String,
 }
 
-impl<D: Daemon> ScenarioRun<'_, D> {
+impl ScenarioRun<'_> {
     /// Analyses `image`, the image of the variant at `index`; `Ok(None)` when the analysis
     /// failed (a note says why), `Err` only when the run was cancelled meanwhile.
     pub(super) async fn analyse_image(
@@ -54,7 +54,7 @@ impl<D: Daemon> ScenarioRun<'_, D> {
         });
         let cancel = self.shared().cancel.clone();
         let exported = tokio::select! {
-            exported = self.worker.daemon.export_image(&image.id, sender) => exported,
+            exported = self.worker.engine.export_image(&image.id, sender) => exported,
             () = cancel.cancelled() => return Err(Stop::Cancelled),
         };
         let analysed = reader.await;
@@ -99,7 +99,7 @@ impl<D: Daemon> ScenarioRun<'_, D> {
         };
         let mut best = (0, String::new());
         for named in dockerfile::read_facts(&text, &variant.build_args).images {
-            let Ok(Some(base)) = self.worker.daemon.image(&named.name).await else {
+            let Ok(Some(base)) = self.worker.engine.image(&named.name).await else {
                 continue;
             };
             let shared = base

@@ -19,7 +19,7 @@ use super::{Activity, RunError, RunEvent, StartedBuild};
 use crate::cache_mode::CacheImport;
 use crate::context::BuildContext;
 use crate::dockerfile;
-use crate::engine::{BuildRequest, Daemon};
+use crate::engine::{BuildRequest, ImageRemoval};
 use crate::registry::{Deleted, RegistryAccess};
 use crate::step_timing::StepTiming;
 
@@ -120,7 +120,7 @@ fn pull_seconds(refs: &[String], timings: &[StepTiming]) -> Option<f64> {
     Some(covered)
 }
 
-impl<D: Daemon> ScenarioRun<'_, D> {
+impl ScenarioRun<'_> {
     fn registry(&self) -> Result<&RegistryAccess, RunError> {
         self.settings.registry.as_ref().ok_or_else(|| {
             RunError::Registry("a CI cache mode needs --registry (or STAGEBENCH_REGISTRY)".into())
@@ -170,7 +170,7 @@ impl<D: Daemon> ScenarioRun<'_, D> {
             let tag = format!("{run_id}-{}", number + 1);
             let reference = format!("{}/{repository_path}:{tag}", registry.server());
             self.worker
-                .daemon
+                .engine
                 .tag_image(
                     &prebuild.tag,
                     &format!("{}/{repository_path}", registry.server()),
@@ -199,14 +199,17 @@ impl<D: Daemon> ScenarioRun<'_, D> {
             },
         });
         let started = Instant::now();
-        let pushed = self.worker.daemon.push(reference, &mut |_| {}).await;
+        let pushed = self.worker.engine.push(reference, &mut |_| {}).await;
         let push_seconds = started.elapsed().as_secs_f64();
         self.cost.registry_seconds += push_seconds;
         let pushed_tag = (repository_path.to_string(), tag.to_string());
         if !self.ci.pushed.contains(&pushed_tag) {
             self.ci.pushed.push(pushed_tag);
         }
-        self.worker.daemon.remove_image(reference).await?;
+        self.worker
+            .engine
+            .remove_image(ImageRemoval::Tag(reference))
+            .await?;
         pushed?;
         Ok(push_seconds)
     }
@@ -353,6 +356,7 @@ impl<D: Daemon> ScenarioRun<'_, D> {
             secrets: settings.secrets.redaction(),
             cache_from: &[],
             inline_cache: true,
+            account: None,
         };
         self.emit(RunEvent::BuildStarted {
             host: self.host().to_string(),
@@ -362,7 +366,7 @@ impl<D: Daemon> ScenarioRun<'_, D> {
                 stage: target.map(str::to_string),
             },
         });
-        let execution = self.timed(&request).await;
+        let execution = self.timed(&request).await?;
         self.cost.ci_previous_job_seconds += execution.build_seconds;
         match execution.end {
             BuildEnd::Succeeded => Ok(execution.build_seconds),
@@ -388,7 +392,9 @@ impl<D: Daemon> ScenarioRun<'_, D> {
                 .map(|v| v.variant.name.clone())
                 .collect();
             for name in names {
-                self.ledger.remove_built(&self.worker.daemon, &name).await?;
+                self.ledger
+                    .remove_built(self.worker.engine.as_ref(), &name)
+                    .await?;
             }
         }
         if !self.ci.prebuilds_removed {
@@ -399,7 +405,10 @@ impl<D: Daemon> ScenarioRun<'_, D> {
                 .map(|p| p.tag.clone())
                 .collect();
             for tag in tags {
-                self.worker.daemon.remove_image(&tag).await?;
+                self.worker
+                    .engine
+                    .remove_image(ImageRemoval::Tag(&tag))
+                    .await?;
             }
             self.ci.prebuilds_removed = true;
         }
@@ -423,17 +432,20 @@ impl<D: Daemon> ScenarioRun<'_, D> {
             self.cost.registry_seconds += started.elapsed().as_secs_f64();
             let (repository, tag) = split_reference(&local);
             self.worker
-                .daemon
+                .engine
                 .tag_image(&reference, repository, tag)
                 .await?;
-            self.worker.daemon.remove_image(&reference).await?;
+            self.worker
+                .engine
+                .remove_image(ImageRemoval::Tag(&reference))
+                .await?;
         }
         self.ci.prebuilds_removed = false;
         Ok(())
     }
 }
 
-impl<D: Daemon> ScenarioRun<'_, D> {
+impl ScenarioRun<'_> {
     /// At the scenario's end: the prebuilds back in place, and with `--rm` the run's pushed tags
     /// deleted from the registry. Returns sentences about what failed.
     pub(super) async fn finish_ci(&mut self, rm: bool) -> Vec<String> {
@@ -476,18 +488,18 @@ impl<D: Daemon> ScenarioRun<'_, D> {
     }
 }
 
-impl<D: Daemon> ScenarioRun<'_, D> {
+impl ScenarioRun<'_> {
     /// Pulls `reference`, asked once more when the answer broke off: the daemon's progress
     /// stream now and then ends in a cut-off line ("bytes remaining on stream") after the pull
     /// itself went through, which the daemon's image store then shows.
     async fn pull_surely(&self, reference: &str) -> Result<(), crate::error::EngineError> {
-        let daemon = &self.worker.daemon;
+        let engine = &self.worker.engine;
         let mut last_error = None;
         for _ in 0..2 {
-            match daemon.pull(reference, &mut |_| {}).await {
+            match engine.pull(reference, &mut |_| {}).await {
                 Ok(()) => return Ok(()),
                 Err(error) => {
-                    if daemon.image(reference).await?.is_some() {
+                    if engine.image(reference).await?.is_some() {
                         return Ok(());
                     }
                     last_error = Some(error);

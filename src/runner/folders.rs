@@ -47,10 +47,10 @@ pub(super) type OpenedFolders = (Vec<Arc<ResultsFolder>>, Vec<usize>, Vec<RunNot
 
 /// Creates (or, with `--resume`, reopens) every results folder with its meta.json, and says
 /// which folder each scenario's rows go to.
-pub(super) fn open_folders<D>(
+pub(super) fn open_folders(
     settings: &RunSettings,
     plan: &Plan,
-    hosts: &[Host<D>],
+    hosts: &[Host],
     environments: &[Option<HostEnvironment>],
     started_at: &str,
 ) -> Result<OpenedFolders, RunError> {

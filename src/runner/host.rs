@@ -1,28 +1,31 @@
 //! One Docker host's task: its scenarios one after another (each one a [`ScenarioRun`]); a
 //! problem that stops a scenario stops the host, and the other hosts go on.
 
-use super::build_cache::PruneScope;
 use super::scenario::ScenarioRun;
 use super::{HostOutcome, HostWorker, RunEvent, RunNote};
 use crate::cache_mode::PruneMode;
-use crate::engine::Daemon;
 use crate::plan::ScenarioPlan;
 
-impl<D: Daemon> HostWorker<D> {
+impl HostWorker {
     /// Runs the host's scenarios in order. A problem that stops one scenario (a request the
     /// daemon refuses, a lost connection) stops the host, since its next scenario would meet it
     /// too; the other hosts go on.
     pub(super) async fn run(mut self, scenarios: Vec<ScenarioPlan>) -> HostOutcome {
         let options = &self.shared.settings.options;
         if self.builder.capabilities().lists_build_cache {
-            // The run's records are told apart by listing them around each build: a daemon that
-            // cannot list them is not used, rather than pruning blind.
+            // The run's records are told apart by listing them: a daemon that cannot list them
+            // is not used, rather than pruning blind. Before any build a reset of the run's
+            // records lists them and removes nothing.
             let listed = match options.prune {
                 PruneMode::All => Ok(()),
-                PruneMode::New => self.daemon.build_cache_records().await.map(|_| ()),
+                PruneMode::New => self
+                    .engine
+                    .reset_run_cache(PruneMode::New)
+                    .await
+                    .map(|_| ()),
             };
             match listed {
-                Ok(()) => self.prune_scope = PruneScope::new(options.prune),
+                Ok(()) => self.cache_scope = options.prune,
                 Err(error) => {
                     self.outcome.problems.push(format!(
                         "host {} was not used: {error}; with --prune all a cold run empties the whole build cache instead of only what this run made",
@@ -40,9 +43,9 @@ impl<D: Daemon> HostWorker<D> {
         }
         self.run_scenarios(scenarios).await;
         // Leave the build cache as the run found it: what this run made goes, the rest stays.
-        if let PruneScope::Made(_) = &self.prune_scope {
+        if let PruneMode::New = self.cache_scope {
             let rm = self.shared.settings.options.rm;
-            match self.prune_scope.prune(&self.daemon).await {
+            match self.engine.reset_run_cache(PruneMode::New).await {
                 Ok(left) => {
                     if left.held > 0 {
                         self.outcome.problems.push(format!(

@@ -17,17 +17,17 @@ use super::{Activity, FinishedBuild, RunError, RunEvent, RunNote, StartedBuild};
 use crate::config::RunSettings;
 use crate::context::BuildContext;
 use crate::dockerfile;
-use crate::engine::{BuildRequest, Daemon};
+use crate::engine::{BuildEngine, BuildRequest, ImageRemoval};
 use crate::plan::ScenarioPlan;
 use crate::results::{BaseImageMeta, PrebuildMeta};
 use crate::scenario::{BuildArgs, IMAGE_NAMESPACE, MANIFEST_FILE};
 
 /// Refuses, before any build, a prebuild whose tag outside `stagebench/` already names an image
-/// on `daemon` that this run did not build (an earlier invocation of the run, recorded in
+/// on `engine` that this run did not build (an earlier invocation of the run, recorded in
 /// meta.json, may have).
-pub(super) async fn check_prebuild_tags<D: Daemon>(
+pub(super) async fn check_prebuild_tags(
     settings: &RunSettings,
-    daemon: &D,
+    engine: &dyn BuildEngine,
     host: &str,
     scenarios: &[ScenarioPlan],
 ) -> Result<(), RunError> {
@@ -37,7 +37,7 @@ pub(super) async fn check_prebuild_tags<D: Daemon>(
             if prebuild.tag.starts_with(IMAGE_NAMESPACE) {
                 continue;
             }
-            let Some(image) = daemon.image(&prebuild.tag).await? else {
+            let Some(image) = engine.image(&prebuild.tag).await? else {
                 continue;
             };
             let built_by_this_run = settings.resumed.as_ref().is_some_and(|set| {
@@ -61,7 +61,7 @@ pub(super) async fn check_prebuild_tags<D: Daemon>(
     Ok(())
 }
 
-impl<D: Daemon> ScenarioRun<'_, D> {
+impl ScenarioRun<'_> {
     /// Makes every image the Dockerfiles start from present, pulling what is missing.
     ///
     /// An image that cannot be pulled is reported, not fatal: the variants that need it fail with
@@ -99,7 +99,7 @@ impl<D: Daemon> ScenarioRun<'_, D> {
         let mut found = Vec::new();
         for name in needed {
             let mut pulled = false;
-            let facts = match self.worker.daemon.image(&name).await? {
+            let facts = match self.worker.engine.image(&name).await? {
                 Some(facts) => facts,
                 None => {
                     let host = self.host().to_string();
@@ -122,7 +122,7 @@ impl<D: Daemon> ScenarioRun<'_, D> {
                     let step_host = host.clone();
                     let pull = self
                         .worker
-                        .daemon
+                        .engine
                         .pull(&name, &mut |status: &str| {
                             shared.emit(RunEvent::Step {
                                 host: step_host.clone(),
@@ -148,7 +148,7 @@ impl<D: Daemon> ScenarioRun<'_, D> {
                         continue;
                     }
                     pulled = true;
-                    match self.worker.daemon.image(&name).await? {
+                    match self.worker.engine.image(&name).await? {
                         Some(facts) => facts,
                         None => continue,
                     }
@@ -180,7 +180,7 @@ impl<D: Daemon> ScenarioRun<'_, D> {
             if self.shared().cancel.is_cancelled() {
                 return Err(Stop::Cancelled);
             }
-            let current = self.worker.daemon.image(&prebuild.tag).await?;
+            let current = self.worker.engine.image(&prebuild.tag).await?;
             // The image an earlier invocation of this run built under the tag, if any.
             let ours_before = earlier
                 .get(index)
@@ -211,6 +211,7 @@ impl<D: Daemon> ScenarioRun<'_, D> {
                 secrets: settings.secrets.redaction(),
                 cache_from: &[],
                 inline_cache: false,
+                account: None,
             };
             self.emit(RunEvent::BuildStarted {
                 host: self.host().to_string(),
@@ -219,21 +220,20 @@ impl<D: Daemon> ScenarioRun<'_, D> {
                     tag: prebuild.tag.clone(),
                 },
             });
-            let execution = self.timed(&request).await;
+            let mut execution = self.timed(&request).await?;
             self.cost.prebuild_seconds += execution.build_seconds;
-            let image = match execution.end {
-                BuildEnd::Succeeded => self.worker.daemon.image(&prebuild.tag).await?,
-                _ => None,
-            };
+            let image = execution.image.take();
             // A changed prebuild moves its tag; the image it named before would stay behind
             // untagged. It goes only when this run built it and nothing names it any more, and
             // removal refuses (and is skipped) while a container or another image still uses it.
             if let (Some(old), Some(new)) = (&current, &image)
                 && old.id != new.id
                 && ours_before.as_deref() == Some(old.id.as_str())
-                && self.worker.daemon.is_untagged(&old.id).await?
             {
-                self.worker.daemon.remove_image(&old.id).await?;
+                self.worker
+                    .engine
+                    .remove_image(ImageRemoval::Untagged(&old.id))
+                    .await?;
             }
             if let Some(new) = &image
                 && current.as_ref().is_none_or(|old| old.id != new.id)

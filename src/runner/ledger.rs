@@ -1,10 +1,10 @@
 //! The image ledger: every image a run built, and every image a tag named before the run moved
 //! it, so that cleanup removes what the run made and nothing else.
 //!
-//! "Built" means confirmed by the daemon (see [`ownership`](super::ownership)), never read from
-//! a build's text. An image is removed by ID only while no tag but the run's own names it: a
-//! tag someone added to one of the run's images keeps it (Docker removes an image by ID, tag
-//! and all, when it has one tag).
+//! "Built" means confirmed by the daemon (the engine's `BuildOutcome::made_images`), never read
+//! from a build's text. The ledger says which images are the run's; the engine decides from the
+//! daemon's answers whether each still is when it removes it ([`ImageRemoval`]): an image is
+//! removed by ID only while no tag but the run's own names it.
 //!
 //! Each entry is also appended to the results folder's `.stagebench/images.csv` the moment it is
 //! known, so that a run killed outright (SIGKILL, a power cut) leaves a list a `--resume` of it
@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::io;
 
-use crate::engine::Daemon;
+use crate::engine::{BuildEngine, ImageRemoval};
 use crate::error::EngineError;
 use crate::results::{ImageRecord, ImageRole, ResultsFolder};
 
@@ -77,13 +77,14 @@ impl ImageLedger {
     }
 
     /// Removes the image `id` unless a tag that is not the run's names it.
-    async fn remove_own<D: Daemon>(&self, daemon: &D, id: &str) -> Result<bool, EngineError> {
-        match daemon.image(id).await? {
-            Some(image) if image.repo_tags.iter().all(|t| self.is_own_tag(t)) => {
-                daemon.remove_image(id).await
-            }
-            Some(_) | None => Ok(false),
-        }
+    async fn remove_own(&self, engine: &dyn BuildEngine, id: &str) -> Result<bool, EngineError> {
+        let is_run_tag = |tag: &str| self.is_own_tag(tag);
+        engine
+            .remove_image(ImageRemoval::Built {
+                id,
+                is_run_tag: &is_run_tag,
+            })
+            .await
     }
 
     /// Records the image `owner`'s tag names before the run builds it again.
@@ -135,9 +136,9 @@ impl ImageLedger {
 
     /// Removes every image built for `owner` so far (a cold reset), newest first so that
     /// children go before the parents they pin.
-    pub(super) async fn remove_built<D: Daemon>(
+    pub(super) async fn remove_built(
         &mut self,
-        daemon: &D,
+        engine: &dyn BuildEngine,
         owner: &str,
     ) -> Result<(), EngineError> {
         let images = self.built.remove(owner).unwrap_or_default();
@@ -145,7 +146,7 @@ impl ImageLedger {
         // out identical) is tried again when the run ends.
         let mut left = Vec::new();
         for id in images.iter().rev() {
-            if !self.remove_own(daemon, id).await? && daemon.image(id).await?.is_some() {
+            if !self.remove_own(engine, id).await? && engine.image(id).await?.is_some() {
                 left.push(id.clone());
             }
         }
@@ -160,15 +161,15 @@ impl ImageLedger {
     /// `keep_final` is false, with `--rm`, and this run built it), and the image the tag named
     /// before the run when nothing names it any more (an earlier run's `--keep-images` tag, or
     /// a person's, keeps it). Returns sentences about what failed.
-    pub(super) async fn clean_up<D: Daemon>(
+    pub(super) async fn clean_up(
         &mut self,
-        daemon: &D,
+        engine: &dyn BuildEngine,
         owners: &[(String, String)],
         keep_final: bool,
     ) -> Vec<String> {
         let mut problems = Vec::new();
         for (owner, tag) in owners {
-            let mut keep = match daemon.image(tag).await {
+            let mut keep = match engine.image(tag).await {
                 Ok(image) => image.map(|i| i.id),
                 Err(error) => {
                     problems.push(format!("cleanup: {error}"));
@@ -182,7 +183,7 @@ impl ImageLedger {
             });
             if !keep_final && built_here {
                 // Untagging removes the image too when nothing else names it.
-                match daemon.remove_image(tag).await {
+                match engine.remove_image(ImageRemoval::Tag(tag)).await {
                     Ok(_) => keep = None,
                     Err(error) => problems.push(format!("cleanup: {error}")),
                 }
@@ -197,17 +198,13 @@ impl ImageLedger {
             // The replaced image goes only when no tag names it any more (an earlier invocation's
             // tag of the same run moved away from it); a built one unless a tag not the run's
             // names it.
-            let mut candidates = Vec::new();
-            for id in self.replaced.remove(owner).unwrap_or_default() {
-                if is_kept(&id) {
-                    continue;
-                }
-                match daemon.is_untagged(&id).await {
-                    Ok(true) => candidates.push(id),
-                    Ok(false) => {}
-                    Err(error) => problems.push(format!("cleanup: {error}")),
-                }
-            }
+            let replaced: Vec<String> = self
+                .replaced
+                .remove(owner)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|id| !is_kept(id))
+                .collect();
             let built: Vec<String> = self
                 .built
                 .remove(owner)
@@ -215,13 +212,13 @@ impl ImageLedger {
                 .into_iter()
                 .filter(|id| !is_kept(id))
                 .collect();
-            for id in candidates.iter().rev() {
-                if let Err(error) = daemon.remove_image(id).await {
+            for id in replaced.iter().rev() {
+                if let Err(error) = engine.remove_image(ImageRemoval::Untagged(id)).await {
                     problems.push(format!("cleanup: {error}"));
                 }
             }
             for id in built.iter().rev() {
-                if let Err(error) = self.remove_own(daemon, id).await {
+                if let Err(error) = self.remove_own(engine, id).await {
                     problems.push(format!("cleanup: {error}"));
                 }
             }

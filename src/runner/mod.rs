@@ -12,18 +12,19 @@
 //! - [`judge`]: what a build that ended is worth (its row's status, whether it is redone), from
 //!   what the daemon answered alone.
 //! - [`analysis`]: each variant's image, analysed once per host between builds.
-//! - [`ledger`]: the images a run created, so that it removes what it made and nothing else;
-//!   [`ownership`]: what the daemon confirms a build made.
+//! - [`ledger`]: the images a run created (as the engine confirms them), so that it removes what
+//!   it made and nothing else.
 //!
 //! Hosts work in parallel, each on its own task, and each runs one build at a time, so that a
 //! build's time is never shared with another build on the same machine. Statistics are
 //! deliberately absent here: the loop only measures and records, so a bug in a summary can never
-//! cost a measurement. The runner talks to daemons only through [`Daemon`], which its tests fake.
+//! cost a measurement. The runner talks to daemons only through [`BuildEngine`], at the height of
+//! a build (how a daemon tells what a build made, or which build-cache records are the run's,
+//! is the engine's business), and its tests use the engine's fake.
 //!
 //! [`Preparation`]: crate::cache_mode::Preparation
 
 mod analysis;
-mod build_cache;
 mod ci;
 mod events;
 mod execute;
@@ -32,12 +33,9 @@ mod host;
 mod images;
 mod judge;
 mod ledger;
-mod ownership;
 mod prepare;
 mod scenario;
 
-#[cfg(test)]
-mod fake;
 #[cfg(test)]
 mod tests;
 
@@ -51,9 +49,10 @@ use time::format_description::well_known::Rfc3339;
 use tokio_util::sync::CancellationToken;
 
 use crate::builder::{Builder, EngineKind};
+use crate::cache_mode::PruneMode;
 use crate::config::RunSettings;
 use crate::daemon_facts::DaemonFacts;
-use crate::engine::{Daemon, Endpoint};
+use crate::engine::{BuildEngine, Endpoint};
 use crate::error::EngineError;
 use crate::plan::Plan;
 use crate::results::{BuildRecord, BuildStatus, HostEnvironment, ResultsFolder};
@@ -66,12 +65,14 @@ pub trait EventSink: Send + Sync {
     fn emit(&self, event: RunEvent);
 }
 
-/// One Docker host as the run found it.
-pub struct Host<D> {
+/// One host as the run found it.
+pub struct Host {
     /// Where it is.
     pub endpoint: Endpoint,
-    /// The connected daemon and what it says about itself, or why it could not be reached.
-    pub connection: Result<(D, DaemonFacts), EngineError>,
+    /// The connected engine and what its daemon says about itself, or why it could not be
+    /// reached. Each host has an engine of its own, so one run may hold hosts of different
+    /// engines.
+    pub connection: Result<(Arc<dyn BuildEngine>, DaemonFacts), EngineError>,
 }
 
 /// What a finished (or interrupted) run leaves for the caller.
@@ -220,45 +221,46 @@ pub(crate) struct HostOutcome {
 }
 
 /// One host's task.
-pub(crate) struct HostWorker<D> {
-    pub(super) daemon: D,
+pub(crate) struct HostWorker {
+    pub(super) engine: Arc<dyn BuildEngine>,
     /// The host's name.
     pub(super) host: String,
     pub(super) shared: Arc<Shared>,
     /// The `seq` of the last row this host wrote.
     pub(super) seq: u32,
     pub(super) outcome: HostOutcome,
-    /// What a cold run prunes on this host; taken before the first build.
-    pub(super) prune_scope: build_cache::PruneScope,
+    /// What a cold run prunes on this host: the run's own build-cache records only when the
+    /// builder lists them and `--prune` asks for it; set before the first build.
+    pub(super) cache_scope: PruneMode,
     /// The program that serves this host's API.
-    pub(super) engine: EngineKind,
+    pub(super) engine_kind: EngineKind,
     /// The builder that runs this host's builds: its engine's answer to `--builder`.
     pub(super) builder: Builder,
 }
 
-impl<D: Daemon> HostWorker<D> {
+impl HostWorker {
     fn new(
-        daemon: D,
+        engine: Arc<dyn BuildEngine>,
         host: String,
-        engine: EngineKind,
+        engine_kind: EngineKind,
         shared: Arc<Shared>,
         last_seq: u32,
     ) -> Self {
         HostWorker {
-            daemon,
-            host,
             engine,
-            builder: engine.builder(shared.settings.options.builder),
+            host,
+            engine_kind,
+            builder: engine_kind.builder(shared.settings.options.builder),
             shared,
             seq: last_seq,
             outcome: HostOutcome::default(),
-            prune_scope: build_cache::PruneScope::All,
+            cache_scope: PruneMode::All,
         }
     }
 }
 
 /// The program that serves each reachable host's API, by host name.
-pub fn engines<D>(hosts: &[Host<D>]) -> BTreeMap<String, EngineKind> {
+pub fn engines(hosts: &[Host]) -> BTreeMap<String, EngineKind> {
     hosts
         .iter()
         .filter_map(|h| {
@@ -273,10 +275,10 @@ pub fn engines<D>(hosts: &[Host<D>]) -> BTreeMap<String, EngineKind> {
 /// Runs `plan` on `hosts` (in the plan's host order). Hosts that could not be reached are
 /// reported and their scenarios recorded as not run; the other hosts go on. `cancel` is
 /// triggered by Ctrl-C.
-pub async fn run<D: Daemon + 'static>(
+pub async fn run(
     settings: Arc<RunSettings>,
     plan: Plan,
-    hosts: Vec<Host<D>>,
+    hosts: Vec<Host>,
     events: Arc<dyn EventSink>,
     cancel: CancellationToken,
 ) -> Result<RunOutcome, RunError> {
@@ -317,11 +319,16 @@ pub async fn run<D: Daemon + 'static>(
     for host_plan in &plan.hosts {
         if let Some(Host {
             endpoint,
-            connection: Ok((daemon, _)),
+            connection: Ok((engine, _)),
         }) = hosts.get(host_plan.host)
         {
-            images::check_prebuild_tags(&settings, daemon, &endpoint.name, &host_plan.scenarios)
-                .await?;
+            images::check_prebuild_tags(
+                &settings,
+                engine.as_ref(),
+                &endpoint.name,
+                &host_plan.scenarios,
+            )
+            .await?;
         }
     }
 
@@ -359,9 +366,9 @@ pub async fn run<D: Daemon + 'static>(
             continue;
         };
         match host.connection {
-            Ok((daemon, facts)) => {
+            Ok((engine, facts)) => {
                 let worker = HostWorker::new(
-                    daemon,
+                    engine,
                     host.endpoint.name.clone(),
                     facts.engine,
                     Arc::clone(&shared),

@@ -5,11 +5,10 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::RunError;
-use super::build_cache::PruneScope;
 use super::ledger::ImageLedger;
-use crate::cache_mode::{CacheScope, Preparation};
+use crate::cache_mode::{CacheScope, Preparation, PruneMode};
 use crate::context::BuildContext;
-use crate::engine::Daemon;
+use crate::engine::BuildEngine;
 use crate::scenario::Scenario;
 use crate::touch::SourceEdits;
 
@@ -28,16 +27,16 @@ pub(super) struct Prepared {
 pub(super) struct Housekeeping<'a> {
     /// `--keep-images`: earlier images of the variant stay.
     pub keep_images: bool,
-    /// Which build-cache records a prune removes.
-    pub prune_scope: &'a PruneScope,
+    /// Which build-cache records a prune removes: the run's own, or every one.
+    pub cache_scope: PruneMode,
     /// Image references the Dockerfile names under another name (a CI build names each
     /// prebuild by its registry copy); empty for the other modes.
     pub renamed_images: &'a BTreeMap<String, String>,
 }
 
 /// Does what `preparation` asks for a build of `variant`.
-pub(super) async fn prepare<D: Daemon>(
-    daemon: &D,
+pub(super) async fn prepare(
+    engine: &dyn BuildEngine,
     preparation: &Preparation,
     scenario: &Scenario,
     context: &BuildContext,
@@ -48,10 +47,10 @@ pub(super) async fn prepare<D: Daemon>(
     if !housekeeping.keep_images {
         match preparation.remove_images_of {
             CacheScope::Nothing => {}
-            CacheScope::ThisVariant => ledger.remove_built(daemon, variant).await?,
+            CacheScope::ThisVariant => ledger.remove_built(engine, variant).await?,
             CacheScope::EveryVariant => {
                 for owner in ledger.owners() {
-                    ledger.remove_built(daemon, &owner).await?;
+                    ledger.remove_built(engine, &owner).await?;
                 }
             }
         }
@@ -59,7 +58,7 @@ pub(super) async fn prepare<D: Daemon>(
     let mut prune_seconds = 0.0;
     if preparation.prune_build_cache {
         let started = Instant::now();
-        housekeeping.prune_scope.prune(daemon).await?;
+        engine.reset_run_cache(housekeeping.cache_scope).await?;
         prune_seconds = started.elapsed().as_secs_f64();
     }
     let context = edited_context(

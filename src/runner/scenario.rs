@@ -2,7 +2,6 @@
 //! planned builds one after another, each prepared as its cache mode says, timed, and appended to
 //! results.csv the moment it ends; finally the cleanup and the cost.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,10 +9,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::ci::{CiBuild, CiState};
-use super::execute::{BuildEnd, BuildTrail, Execution, execute};
+use super::execute::{Execution, execute};
 use super::judge::{Answer, Next, Verdict, judge};
-use super::ownership::{self, Anchors, Before, Confirmed};
-
 use super::ledger::ImageLedger;
 use super::prepare::{Housekeeping, Prepared, prepare};
 use super::{
@@ -24,7 +21,7 @@ use crate::cache_mode::{CacheMode, Preparation, PrimedCaches};
 use crate::config::RunSettings;
 use crate::context::BuildContext;
 use crate::dockerfile;
-use crate::engine::{BuildRequest, Daemon, ImageFacts};
+use crate::engine::{BuildRequest, ImageFacts, ImageRemoval};
 use crate::error::EngineError;
 use crate::plan::{PlannedBuild, Purpose, ScenarioPlan};
 use crate::recorded_scenario::ScenarioInputs;
@@ -57,8 +54,6 @@ struct ReadyBuild {
     ci: Option<CiBuild>,
     /// The context to send, and whether the cache is ignored.
     prepared: Prepared,
-    /// What the daemon held before the build, so that what it made can be told apart.
-    before: Before,
     /// When the build started (RFC 3339), for its row.
     started_at: String,
 }
@@ -85,15 +80,15 @@ impl From<RunError> for Stop {
     }
 }
 
-impl From<crate::error::EngineError> for Stop {
-    fn from(error: crate::error::EngineError) -> Stop {
+impl From<EngineError> for Stop {
+    fn from(error: EngineError) -> Stop {
         Stop::Error(RunError::Engine(error))
     }
 }
 
 /// One scenario on one host.
-pub(super) struct ScenarioRun<'w, D> {
-    pub(super) worker: &'w mut HostWorker<D>,
+pub(super) struct ScenarioRun<'w> {
+    pub(super) worker: &'w mut HostWorker,
     pub(super) plan: &'w ScenarioPlan,
     pub(super) settings: Arc<RunSettings>,
     pub(super) folder: Arc<ResultsFolder>,
@@ -115,12 +110,12 @@ pub(super) struct ScenarioRun<'w, D> {
     started: Instant,
 }
 
-impl<'w, D: Daemon> ScenarioRun<'w, D> {
+impl<'w> ScenarioRun<'w> {
     /// Sets the scenario up: its variants' contexts and tags, and the image ledger.
     pub(super) async fn start(
-        worker: &'w mut HostWorker<D>,
+        worker: &'w mut HostWorker,
         plan: &'w ScenarioPlan,
-    ) -> Result<ScenarioRun<'w, D>, RunError> {
+    ) -> Result<ScenarioRun<'w>, RunError> {
         let settings = Arc::clone(&worker.shared.settings);
         let folder = worker.shared.folder(plan.scenario);
         let scenario = &settings.scenarios[plan.scenario];
@@ -140,7 +135,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             folder.recorded_images(),
         );
         for variant in &variants {
-            if let Some(image) = worker.daemon.image(&variant.tag).await? {
+            if let Some(image) = worker.engine.image(&variant.tag).await? {
                 ledger
                     .note_replaced(&folder, &variant.variant.name, &image.id)
                     .map_err(|source| RunError::Output {
@@ -351,8 +346,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
     }
 
     /// Does what `preparation` asks before a build of `planned`'s variant (a fresh CI machine,
-    /// or the prebuilds back in place; images removed, the cache pruned, sources edited), then
-    /// notes what the daemon holds, so that what the build makes can be told apart.
+    /// or the prebuilds back in place; images removed, the cache pruned, sources edited).
     async fn prepare_build(
         &mut self,
         planned: &PlannedBuild,
@@ -373,7 +367,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         };
         let renamed_images = ci.as_ref().map(CiBuild::renamed_images).unwrap_or_default();
         let prepared = prepare(
-            &self.worker.daemon,
+            self.worker.engine.as_ref(),
             preparation,
             scenario,
             &self.variants[index].context,
@@ -381,7 +375,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             &mut self.ledger,
             Housekeeping {
                 keep_images: settings.options.keep_images,
-                prune_scope: &self.worker.prune_scope,
+                cache_scope: self.worker.cache_scope,
                 renamed_images: &renamed_images,
             },
         )
@@ -389,32 +383,17 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         self.cost.prune_seconds += prepared.prune_seconds;
         self.primed.prepared(index, preparation);
 
-        let started_at = now_rfc3339();
-        let before = Before {
-            images: self
-                .worker
-                .daemon
-                .image_parents()
-                .await?
-                .into_keys()
-                .collect(),
-            containers: if self.worker.builder.capabilities().leaves_build_containers {
-                self.worker.daemon.container_ids().await?
-            } else {
-                HashSet::new()
-            },
-        };
         Ok(ReadyBuild {
             ci,
             prepared,
-            before,
-            started_at,
+            started_at: now_rfc3339(),
         })
     }
 
-    /// Runs the build, timed, then settles with the daemon what it made: the images it built go
-    /// into the ledger, the containers of a build cut short are removed, the variant's cache is
-    /// primed when an image came out, and `--keep-images` tags a measured build's image.
+    /// Runs the build, timed, then keeps what the daemon confirms it made: the images it built
+    /// go into the ledger (the engine removes the containers of a build cut short), the
+    /// variant's cache is primed when an image came out, and `--keep-images` tags a measured
+    /// build's image.
     async fn execute_build(
         &mut self,
         planned: &PlannedBuild,
@@ -423,6 +402,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         let settings = Arc::clone(&self.settings);
         let index = planned.variant;
         let variant = &self.variants[index];
+        let built_before: Vec<String> = self.ledger.built_ids().collect();
         let request = BuildRequest {
             context: &ready.prepared.context,
             tag: &variant.tag,
@@ -433,20 +413,26 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             secrets: settings.secrets.redaction(),
             cache_from: ready.ci.as_ref().map_or(&[], |ci| ci.cache_from.as_slice()),
             inline_cache: false,
+            account: Some(&built_before),
         };
         self.emit(RunEvent::BuildStarted {
             host: self.host().to_string(),
             build: StartedBuild::Planned(self.planned_id(planned)),
         });
-        let execution = self.timed(&request).await;
-
-        let image = match execution.end {
-            BuildEnd::Succeeded => self.worker.daemon.image(&variant.tag).await?,
-            _ => None,
-        };
-        if execution.end.connected() {
-            self.settle_made(index, &execution, image.as_ref(), &ready.before)
-                .await?;
+        let mut execution = self.timed(&request).await?;
+        let image = execution.image.take();
+        self.ledger
+            .note_built(
+                &self.folder,
+                &self.variants[index].variant.name,
+                &execution.made_images,
+            )
+            .map_err(self.output_error())?;
+        for problem in std::mem::take(&mut execution.cleanup_problems) {
+            self.worker
+                .outcome
+                .problems
+                .push(format!("cleanup: {problem}"));
         }
         self.primed.set(index, image.is_some());
         if let Some(image) = image
@@ -462,45 +448,11 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                 planned.key.run
             ));
             self.worker
-                .daemon
+                .engine
                 .tag_image(&image.id, &self.scenario().image_repository(), &run_tag)
                 .await?;
         }
         Ok(RanBuild { execution, image })
-    }
-
-    /// Notes in the ledger the images the daemon confirms a build of variant `index` made, and
-    /// removes the containers of a build cut short.
-    async fn settle_made(
-        &mut self,
-        index: usize,
-        execution: &Execution,
-        image: Option<&ImageFacts>,
-        before: &Before,
-    ) -> Result<(), Stop> {
-        let made = self
-            .confirm_made(index, &execution.trail, image, before)
-            .await?;
-        self.ledger
-            .note_built(
-                &self.folder,
-                &self.variants[index].variant.name,
-                &made.images,
-            )
-            .map_err(self.output_error())?;
-        // The daemon removes a cut-short build's container itself once it notices, but not
-        // always before the run exits; only those it confirmed are removed here.
-        if execution.end.cut_short() {
-            for id in &made.containers {
-                if let Err(error) = self.worker.daemon.remove_container(id).await {
-                    self.worker
-                        .outcome
-                        .problems
-                        .push(format!("cleanup: {error}"));
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Shows how the build ended and keeps what it is worth: a priming build's cost, a
@@ -610,7 +562,7 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             export_seconds: ci.and_then(|ci| ci.export_seconds),
             cache_bytes: ci.and_then(|ci| ci.cache_bytes),
             first_miss: String::new(),
-            engine: self.worker.engine,
+            engine: self.worker.engine_kind,
         };
         let steps = StepRecord::of_build(&record, &execution.step_timings);
         // The steps' instructions are already redacted (`timed`); the cell is redacted again as
@@ -648,8 +600,9 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         Ok(())
     }
 
-    /// Runs a build with the run's limit and cancellation, showing its steps.
-    pub(super) async fn timed(&self, request: &BuildRequest<'_>) -> Execution {
+    /// Runs a build with the run's limit and cancellation, showing its steps. `Err` when a
+    /// request around the build fails (see `BuildEngine::build`).
+    pub(super) async fn timed(&self, request: &BuildRequest<'_>) -> Result<Execution, EngineError> {
         // Step events go through `Shared::emit`, which redacts them like every other event.
         let shared = &self.worker.shared;
         let host = self.host().to_string();
@@ -664,19 +617,15 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
                 });
             }
         };
-        let daemon = &self.worker.daemon;
         let execution = execute(
-            daemon,
+            self.worker.engine.as_ref(),
             request,
             shared.settings.timeout(),
             &shared.cancel,
             on_step,
         )
-        .await;
-        self.worker
-            .prune_scope
-            .after_build(execution.trail.running_window());
-        execution.redacted(|text| shared.settings.secrets.redact(text))
+        .await?;
+        Ok(execution.redacted(|text| shared.settings.secrets.redact(text)))
     }
 
     /// The stages of variant `index`'s Dockerfile in the order it declares them; empty when it
@@ -687,47 +636,6 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         crate::text_file::read_string_no_follow(&variant.variant.dockerfile)
             .map(|text| dockerfile::read_facts(&text, &variant.build_args).stage_order)
             .unwrap_or_default()
-    }
-
-    /// What the daemon confirms a build of variant `index` made (see `ownership`).
-    async fn confirm_made(
-        &self,
-        index: usize,
-        trail: &BuildTrail,
-        final_image: Option<&ImageFacts>,
-        before: &Before,
-    ) -> Result<Confirmed, RunError> {
-        let daemon = &self.worker.daemon;
-        // What the build may start from is looked up only when there is a printed line to
-        // check against it.
-        let mut anchors = Anchors::default();
-        if !trail.printed_images.is_empty() || !trail.printed_containers.is_empty() {
-            let variant = &self.variants[index];
-            let path = &variant.variant.dockerfile;
-            let text =
-                crate::text_file::read_string_no_follow(path).map_err(|source| RunError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-            for reference in dockerfile::read_facts(&text, &variant.build_args).images {
-                if reference.name.eq_ignore_ascii_case("scratch") {
-                    anchors.from_scratch = true;
-                } else if let Some(image) = daemon.image(&reference.name).await? {
-                    anchors.images.insert(image.id);
-                }
-            }
-            anchors.images.extend(self.ledger.built_ids());
-        }
-        let images = daemon.image_parents().await?;
-        Ok(ownership::confirm(
-            daemon,
-            trail,
-            final_image.map(|i| i.id.as_str()),
-            &images,
-            before,
-            &anchors,
-        )
-        .await?)
     }
 
     /// Removes what the scenario's run built (except each variant's final image, unless
@@ -744,12 +652,15 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             let rm = self.settings.options.rm;
             let problems = self
                 .ledger
-                .clean_up(&self.worker.daemon, &owners, !rm)
+                .clean_up(self.worker.engine.as_ref(), &owners, !rm)
                 .await;
             self.worker.outcome.problems.extend(problems);
             if rm {
                 for (tag, id) in std::mem::take(&mut self.prebuilt_here) {
-                    if let Err(error) = self.remove_prebuild(&tag, &id).await {
+                    // Through the tag while it still names the image, else (another run moved
+                    // the tag) by ID while no tag names it.
+                    let removal = ImageRemoval::BuiltUnder { tag: &tag, id: &id };
+                    if let Err(error) = self.worker.engine.remove_image(removal).await {
                         self.worker
                             .outcome
                             .problems
@@ -765,17 +676,6 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
             None => entry.cost = Some(cost),
         }) {
             self.worker.outcome.problems.push(error.to_string());
-        }
-    }
-
-    /// Removes the prebuild image `id` this invocation built under `tag`: through the tag while
-    /// it still names the image, else (another run moved the tag) by ID while no tag names it.
-    async fn remove_prebuild(&self, tag: &str, id: &str) -> Result<bool, EngineError> {
-        let daemon = &self.worker.daemon;
-        match daemon.image(tag).await? {
-            Some(image) if image.id == id => daemon.remove_image(tag).await,
-            Some(_) | None if daemon.is_untagged(id).await? => daemon.remove_image(id).await,
-            Some(_) | None => Ok(false),
         }
     }
 

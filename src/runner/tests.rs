@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::fake::{Call, FakeDaemon, Script};
 use super::{EventSink, FinishedBuild, Host, PlannedBuildId, RunEvent, RunNote, RunOutcome, run};
 use crate::cache_mode::CacheMode;
 use crate::config::RunSettings;
 use crate::engine::Endpoint;
+use crate::engine::fake::{Call, FakeEngine, Script};
 use crate::error::EngineError;
 use crate::keys::BuildKey;
 use crate::plan::{self, Plan, Purpose};
@@ -102,17 +102,17 @@ fn plan_of(settings: &RunSettings) -> Plan {
     )
 }
 
-fn host(endpoint: &Endpoint, fake: &FakeDaemon) -> Host<FakeDaemon> {
+fn host(endpoint: &Endpoint, fake: &FakeEngine) -> Host {
     fake.add_tagged_image("busybox:latest");
     Host {
         endpoint: endpoint.clone(),
-        connection: Ok((fake.clone(), fake.facts())),
+        connection: Ok((Arc::new(fake.clone()), fake.facts())),
     }
 }
 
 async fn run_with(
     settings: RunSettings,
-    fakes: &[&FakeDaemon],
+    fakes: &[&FakeEngine],
     cancel: CancellationToken,
 ) -> (RunOutcome, Arc<Events>) {
     let plan = plan_of(&settings);
@@ -162,7 +162,7 @@ async fn builds_run_in_plan_order_with_no_priming_and_rows_carry_their_identity(
         .map(|b| format!("{} {} {}", b.key.variant, b.key.cache, b.key.run))
         .collect();
     let run_id = settings.run_id.clone();
-    let fake = FakeDaemon::new("box", Script::default());
+    let fake = FakeEngine::new("box", Script::default());
     let (outcome, events) = run_with(settings, &[&fake], CancellationToken::new()).await;
     assert!(!outcome.interrupted && !outcome.unfinished && outcome.problems.is_empty());
 
@@ -279,7 +279,7 @@ async fn the_seed_fixes_the_variant_order() {
             &out,
             RunOptions::new(4, &[CacheMode::Cold], seed.parse().unwrap()),
         );
-        let fake = FakeDaemon::new("box", Script::default());
+        let fake = FakeEngine::new("box", Script::default());
         run_with(settings, &[&fake], CancellationToken::new()).await;
         fake.built_tags()
     };
@@ -303,7 +303,7 @@ async fn without_cold_each_variant_is_primed_once_and_a_failure_is_primed_again(
     let dir = scenario(root.path(), "s", &["good", "bad"]);
     let out = root.path().join("out");
     let settings = on_box(&dir, &out, RunOptions::new(3, &[CacheMode::Warm], 0));
-    let fake = FakeDaemon::new(
+    let fake = FakeEngine::new(
         "box",
         Script {
             failing_tags: HashSet::from(["stagebench/s:bad".to_string()]),
@@ -338,7 +338,7 @@ async fn timeouts_are_recorded_as_timed_out_and_the_run_goes_on() {
             ..RunOptions::new(2, &[CacheMode::Cold], 0)
         },
     );
-    let fake = FakeDaemon::new(
+    let fake = FakeEngine::new(
         "box",
         Script {
             build_time: Duration::from_secs(10),
@@ -370,7 +370,7 @@ async fn an_interrupted_run_resumes_to_the_full_set_of_rows() {
     .collect();
 
     let cancel = CancellationToken::new();
-    let fake = FakeDaemon::new(
+    let fake = FakeEngine::new(
         "box",
         Script {
             build_time: Duration::from_secs(5),
@@ -397,7 +397,7 @@ async fn an_interrupted_run_resumes_to_the_full_set_of_rows() {
     assert_eq!(resumed.options.seed, 3);
     let resumed_plan = plan_of(&resumed);
     assert_eq!(resumed_plan.hosts[0].scenarios[0].already_done, 4);
-    let fake_after = FakeDaemon::new("box", Script::default());
+    let fake_after = FakeEngine::new("box", Script::default());
     let (outcome, events) = run_with(resumed, &[&fake_after], CancellationToken::new()).await;
     assert!(
         !outcome.interrupted && !outcome.unfinished,
@@ -458,7 +458,7 @@ async fn a_resumed_run_moves_its_own_tags_and_removes_what_its_first_invocation_
     let dir = scenario(root.path(), "s", &["single", "multi"]);
     let out = root.path().join("out");
     let cancel = CancellationToken::new();
-    let fake = FakeDaemon::new(
+    let fake = FakeEngine::new(
         "box",
         Script {
             build_time: Duration::from_secs(5),
@@ -521,7 +521,7 @@ async fn resume_refuses_a_scenario_whose_files_changed() {
     let dir = scenario(root.path(), "s", &["single"]);
     let out = root.path().join("out");
     let cancel = CancellationToken::new();
-    let fake = FakeDaemon::new(
+    let fake = FakeEngine::new(
         "box",
         Script {
             cancel_at_build: Some((1, cancel.clone())),
@@ -544,7 +544,7 @@ async fn cleanup_keeps_each_variant_s_final_image_and_never_another_run_s() {
     let dir = scenario(root.path(), "s", &["single", "multi"]);
     let out = root.path().join("out");
     let settings = on_box(&dir, &out, RunOptions::new(3, &CacheMode::LOCAL, 0));
-    let fake = FakeDaemon::new("box", Script::default());
+    let fake = FakeEngine::new("box", Script::default());
     let earlier = fake.add_tagged_image("stagebench/s:single");
     let unrelated = fake.add_tagged_image("someone/else:1");
     run_with(settings, &[&fake], CancellationToken::new()).await;
@@ -591,8 +591,8 @@ async fn scenarios_spread_over_hosts_that_work_in_parallel() {
         ..Script::default()
     };
     let (a, b) = (
-        FakeDaemon::new("a", script.clone()),
-        FakeDaemon::new("b", script),
+        FakeEngine::new("a", script.clone()),
+        FakeEngine::new("b", script),
     );
     let started = tokio::time::Instant::now();
     run_with(settings, &[&a, &b], CancellationToken::new()).await;
@@ -630,7 +630,7 @@ async fn an_unreachable_host_is_reported_and_the_others_go_on() {
         RunOptions::new(3, &[CacheMode::Cold], 0),
     );
     let plan = plan_of(&settings);
-    let up = FakeDaemon::new("up", Script::default());
+    let up = FakeEngine::new("up", Script::default());
     let hosts = vec![
         host(&settings.endpoints[0], &up),
         Host {
@@ -672,7 +672,7 @@ async fn a_lost_connection_stops_the_host_and_its_build_is_redone_on_resume() {
     let dir = scenario(root.path(), "s", &["single"]);
     let out = root.path().join("out");
     let settings = on_box(&dir, &out, RunOptions::new(3, &[CacheMode::Cold], 0));
-    let fake = FakeDaemon::new(
+    let fake = FakeEngine::new(
         "box",
         Script {
             lose_connection_after: Some(1),
@@ -703,7 +703,7 @@ async fn a_cold_build_ignores_an_older_record_from_the_start_and_warm_misses_are
         &out,
         RunOptions::new(2, &[CacheMode::Cold, CacheMode::Warm], 0),
     );
-    let fake = FakeDaemon::new(
+    let fake = FakeEngine::new(
         "box",
         Script {
             cached_before: vec!["stagebench/s:single".to_string()],
@@ -804,7 +804,7 @@ async fn a_record_someone_else_makes_between_the_run_s_builds_is_never_pruned() 
         &out,
         RunOptions::new(2, &[CacheMode::Cold, CacheMode::Warm], 0),
     );
-    let fake = FakeDaemon::new(
+    let fake = FakeEngine::new(
         "box",
         Script {
             someone_else_builds_after: Some(1),
@@ -867,7 +867,7 @@ async fn every_text_an_event_carries_is_redacted_before_the_sink_sees_it() {
             .collect(),
     )
     .unwrap();
-    let fake = FakeDaemon::new(
+    let fake = FakeEngine::new(
         "box",
         Script {
             failing_tags: HashSet::from(["stagebench/hunter2-app:bad".to_string()]),

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 
 use stagebench::builder::{Builder, EngineKind};
-use stagebench::engine::{Daemon, Endpoint, Engine};
+use stagebench::engine::{BuildEngine, Endpoint, Engine, ImageRemoval};
 use stagebench::results::{BuildStatus, ResultSet};
 
 use crate::support::{docker_daemon, stagebench_with_env, stderr, write_tree};
@@ -466,7 +466,7 @@ fn docker_podman_an_image_that_others_are_built_on_is_never_removed() {
     let endpoint = Endpoint::parse_flag(&format!("podman={url}")).unwrap();
     let engine = runtime.block_on(Engine::connect(&endpoint)).unwrap();
     let removed = runtime
-        .block_on(engine.remove_image("sbtest-podman-parent/p:1"))
+        .block_on(engine.remove_image(ImageRemoval::Tag("sbtest-podman-parent/p:1")))
         .unwrap();
     assert!(!removed, "an image another is built on was removed");
     let still = podman(
@@ -484,7 +484,7 @@ fn docker_podman_an_image_that_others_are_built_on_is_never_removed() {
     // Once nothing is built on it, it goes.
     podman(&url, &["rmi", "sbtest-podman-child/c:1"]);
     let removed = runtime
-        .block_on(engine.remove_image("sbtest-podman-parent/p:1"))
+        .block_on(engine.remove_image(ImageRemoval::Tag("sbtest-podman-parent/p:1")))
         .unwrap();
     assert!(
         removed,

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use stagebench::builder::Builder;
 use stagebench::context::BuildContext;
 use stagebench::engine::{
-    BuildOutcome, BuildRequest, Daemon, Endpoint, Engine, RegistryLogin, StepTiming,
+    BuildEngine, BuildOutcome, BuildRequest, Endpoint, Engine, ImageRemoval, RegistryLogin,
+    StepTiming, run_to_end,
 };
 use stagebench::secrets::Secrets;
 
@@ -135,9 +136,13 @@ async fn build(
         secrets: &secrets,
         cache_from,
         inline_cache,
+        account: None,
     };
     let started_s = now_s();
-    let outcome = engine.build(&request, &mut |_| {}).await;
+    let outcome = engine
+        .build(&request, &mut |_| {}, run_to_end())
+        .await
+        .unwrap();
     (outcome, started_s)
 }
 
@@ -206,7 +211,12 @@ fn docker_inline_cache_pushed_to_a_registry_leaves_a_build_without_cache_from_un
         assert_eq!(first.result, Ok(()), "{first:?}");
         assert_eq!(first.steps.cached_steps, 0, "{first:?}");
         engine.push(&reference, &mut |_| {}).await.unwrap();
-        assert!(engine.remove_image(&reference).await.unwrap());
+        assert!(
+            engine
+                .remove_image(ImageRemoval::Tag(&reference))
+                .await
+                .unwrap()
+        );
         prune_records_made_since(&engine, first_started_s).await;
 
         // A fresh machine, as far as this Dockerfile goes: only the registry has its cache.
@@ -221,7 +231,12 @@ fn docker_inline_cache_pushed_to_a_registry_leaves_a_build_without_cache_from_un
             "without cache_from nothing is cached:\n{}",
             rows(&without.step_timings)
         );
-        assert!(engine.remove_image(&reference).await.unwrap());
+        assert!(
+            engine
+                .remove_image(ImageRemoval::Tag(&reference))
+                .await
+                .unwrap()
+        );
         prune_records_made_since(&engine, without_started_s).await;
 
         let (imported, imported_started_s) = build(
@@ -239,7 +254,12 @@ fn docker_inline_cache_pushed_to_a_registry_leaves_a_build_without_cache_from_un
             "every step comes from the pushed inline cache:\n{}",
             rows(&imported.step_timings)
         );
-        assert!(engine.remove_image(&reference).await.unwrap());
+        assert!(
+            engine
+                .remove_image(ImageRemoval::Tag(&reference))
+                .await
+                .unwrap()
+        );
         prune_records_made_since(&engine, imported_started_s).await;
     });
 }
@@ -301,13 +321,13 @@ fn docker_registry_logins_reach_pushes_pulls_and_buildkit_from_and_no_error_show
             no_password(&format!("{error:?}"));
         }
         right.push(&base, &mut |_| {}).await.unwrap();
-        assert!(right.remove_image(&base).await.unwrap());
+        assert!(right.remove_image(ImageRemoval::Tag(&base)).await.unwrap());
         right.pull(&base, &mut |_| {}).await.unwrap();
         assert!(
             right.image(&base).await.unwrap().is_some(),
             "pulled with the login"
         );
-        assert!(right.remove_image(&base).await.unwrap());
+        assert!(right.remove_image(ImageRemoval::Tag(&base)).await.unwrap());
 
         // BuildKit pulls the base itself and asks the session for the login.
         for refused in [&wrong, &anonymous] {
@@ -333,6 +353,11 @@ fn docker_registry_logins_reach_pushes_pulls_and_buildkit_from_and_no_error_show
         assert_eq!((from.stage.as_str(), from.step), ("0", 1), "{from:?}");
         assert!(from.seconds > 0.0, "{from:?}");
         assert_eq!(pulled.steps.total_steps, 1, "{pulled:?}");
-        assert!(right.remove_image(&derived).await.unwrap());
+        assert!(
+            right
+                .remove_image(ImageRemoval::Tag(&derived))
+                .await
+                .unwrap()
+        );
     });
 }

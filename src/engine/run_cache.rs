@@ -32,8 +32,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::CacheRecord;
 use crate::cache_mode::PruneMode;
-use crate::engine::{CacheRecord, Daemon};
 use crate::error::EngineError;
 
 /// How long records a build still holds are waited for before they are left alone.
@@ -45,41 +45,40 @@ const CLOCK_SLACK_S: f64 = 0.05;
 /// How often they are looked at meanwhile.
 const HELD_POLL: Duration = Duration::from_millis(100);
 
-/// What a cold run may prune on one host.
-#[derive(Debug)]
-pub(crate) enum PruneScope {
-    /// The whole build cache.
-    All,
-    /// The records the run's builds made: the times they ran, on the daemon's clock (see the
-    /// module's documentation).
-    Made(Mutex<Vec<(f64, f64)>>),
+/// A build cache that can be listed record by record and pruned one record at a time: what an
+/// engine gives [`RunCache`] to work on.
+#[async_trait::async_trait]
+pub(crate) trait CacheRecords: Send + Sync {
+    /// Every record the cache holds.
+    async fn records(&self) -> Result<Vec<CacheRecord>, EngineError>;
+
+    /// Prunes the one record `id`, which must have no child and be held by no build; returns
+    /// whether it was deleted.
+    async fn prune_record(&self, id: &str) -> Result<bool, EngineError>;
+
+    /// Empties the whole build cache.
+    async fn prune_all(&self) -> Result<(), EngineError>;
 }
 
-impl PruneScope {
-    /// The scope `mode` asks for.
-    pub(crate) fn new(mode: PruneMode) -> PruneScope {
-        match mode {
-            PruneMode::All => PruneScope::All,
-            PruneMode::New => PruneScope::Made(Mutex::default()),
-        }
-    }
+/// The times the run's builds ran on one engine, on the daemon's clock (see the module's
+/// documentation), and the cold reset they allow.
+#[derive(Debug, Default)]
+pub(crate) struct RunCache {
+    windows: Mutex<Vec<(f64, f64)>>,
+}
 
+impl RunCache {
     /// Takes the time a build of the run ran (see `BuildTrail::running_window`), on the
     /// daemon's clock.
-    pub(crate) fn after_build(&self, ran: Option<(f64, f64)>) {
-        if let PruneScope::Made(windows) = self
-            && let Ok(mut windows) = windows.lock()
-        {
+    pub(crate) fn note_build(&self, ran: Option<(f64, f64)>) {
+        if let Ok(mut windows) = self.windows.lock() {
             windows.extend(ran);
         }
     }
 
     /// The IDs of the records in `records` that the run made.
     fn made(&self, records: &[CacheRecord]) -> BTreeSet<String> {
-        let PruneScope::Made(windows) = self else {
-            return BTreeSet::new();
-        };
-        let Ok(windows) = windows.lock() else {
+        let Ok(windows) = self.windows.lock() else {
             return BTreeSet::new();
         };
         records
@@ -89,18 +88,25 @@ impl PruneScope {
             .collect()
     }
 
-    /// Prunes what the scope allows; says what it had to leave.
-    pub(crate) async fn prune<D: Daemon>(&self, daemon: &D) -> Result<PruneLeft, EngineError> {
-        if let PruneScope::All = self {
-            daemon.prune_build_cache().await?;
-            return Ok(PruneLeft::default());
+    /// Prunes what `scope` allows of `cache`; says what it had to leave.
+    pub(crate) async fn reset(
+        &self,
+        scope: PruneMode,
+        cache: &dyn CacheRecords,
+    ) -> Result<CacheLeft, EngineError> {
+        match scope {
+            PruneMode::All => {
+                cache.prune_all().await?;
+                return Ok(CacheLeft::default());
+            }
+            PruneMode::New => {}
         }
         // Records the daemon refused to delete while no build held them: an image's layers
         // (the kept final images), which go only with the image.
         let mut refused: HashSet<String> = HashSet::new();
         let mut stuck_since: Option<Instant> = None;
         loop {
-            let records = daemon.build_cache_records().await?;
+            let records = cache.records().await?;
             let made = self.made(&records);
             let held = records
                 .iter()
@@ -111,7 +117,7 @@ impl PruneScope {
                 if refused.contains(&id) {
                     continue;
                 }
-                if daemon.prune_build_cache_record(&id).await? {
+                if cache.prune_record(&id).await? {
                     deleted = true;
                 } else {
                     refused.insert(id);
@@ -121,7 +127,7 @@ impl PruneScope {
                 stuck_since = None;
                 continue;
             }
-            let left = PruneLeft {
+            let left = CacheLeft {
                 held,
                 behind_images: refused.len(),
             };
@@ -138,10 +144,10 @@ impl PruneScope {
     }
 }
 
-/// New records a prune had to leave.
+/// Records of the run's that a cold reset had to leave.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct PruneLeft {
-    /// Held by a build for longer than [`HELD_PATIENCE`].
+pub struct CacheLeft {
+    /// Held by a build for longer than the reset waits.
     pub held: usize,
     /// Refused while no build held them: they back an image's layers (a kept final image, or
     /// an image elsewhere with the very same layers) and can go only after it.

@@ -1,25 +1,28 @@
-//! A fake daemon for the runner's own tests: it builds nothing, and records what it was asked,
+//! A fake engine for the runner's own tests: it builds nothing, and records what it was asked,
 //! so that the loop's order, priming, resume, timeouts, cancellation and image bookkeeping can
 //! be checked without Docker. It makes no claim about building, sizes or caching: those are
 //! tested against a real daemon.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::daemon_facts::DaemonFacts;
-use crate::engine::{
-    BuildEvent, BuildFailure, BuildOutcome, BuildRequest, CacheRecord, ContainerFacts, Daemon,
-    ImageFacts, StepCounts,
+use super::removal::{self, ImageStore};
+use super::run_cache::{CacheRecords, RunCache};
+use super::{
+    BuildEngine, BuildFailure, BuildOutcome, BuildRequest, BuildStop, CacheLeft, CacheRecord,
+    ImageFacts, ImageRemoval, StepCounts,
 };
+use crate::cache_mode::PruneMode;
+use crate::daemon_facts::DaemonFacts;
 use crate::error::EngineError;
 use crate::step_timing::StepTiming;
 
 /// A request the fake received.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Call {
+pub(crate) enum Call {
     /// A build of `tag` (without the run's identity, see [`without_run_id`]).
     Build {
         tag: String,
@@ -46,7 +49,7 @@ pub(super) enum Call {
 
 /// How the fake behaves.
 #[derive(Debug, Clone, Default)]
-pub(super) struct Script {
+pub(crate) struct Script {
     /// How long each build takes (in the tests' paused time).
     pub build_time: Duration,
     /// Tags whose builds fail.
@@ -59,8 +62,8 @@ pub(super) struct Script {
     pub cached_before: Vec<String>,
     /// Tags whose builds are never taken from cache (as if the daemon evicted it).
     pub never_cached: HashSet<String>,
-    /// Someone else's build leaves the record `theirs` between two of the run's builds: once
-    /// this many (1-based) have ended, when the runner next inspects an image.
+    /// Someone else's build leaves the record `theirs` between two of the run's builds: as
+    /// this many (1-based) have ended.
     pub someone_else_builds_after: Option<usize>,
 }
 
@@ -83,14 +86,17 @@ struct State {
 
 /// The fake; clones share their state, so a test keeps one to inspect what the runner did.
 #[derive(Debug, Clone)]
-pub(super) struct FakeDaemon {
+pub(crate) struct FakeEngine {
     name: String,
     script: Script,
     state: Arc<Mutex<State>>,
+    /// The times its builds ran on its clock, which tell the run's records apart as a real
+    /// engine's do.
+    run_cache: Arc<RunCache>,
 }
 
-impl FakeDaemon {
-    pub(super) fn new(name: &str, script: Script) -> FakeDaemon {
+impl FakeEngine {
+    pub(crate) fn new(name: &str, script: Script) -> FakeEngine {
         let state = State {
             cache: script
                 .cached_before
@@ -99,19 +105,20 @@ impl FakeDaemon {
                 .collect(),
             ..State::default()
         };
-        FakeDaemon {
+        FakeEngine {
             name: name.to_string(),
             script,
             state: Arc::new(Mutex::new(state)),
+            run_cache: Arc::default(),
         }
     }
 
     /// The build-cache records the fake holds now.
-    pub(super) fn cache_records(&self) -> Vec<String> {
+    pub(crate) fn cache_records(&self) -> Vec<String> {
         self.lock().cache.keys().cloned().collect()
     }
 
-    pub(super) fn facts(&self) -> DaemonFacts {
+    pub(crate) fn facts(&self) -> DaemonFacts {
         DaemonFacts {
             version: "0.0.0-fake".to_string(),
             api_version: "1.41".to_string(),
@@ -122,12 +129,12 @@ impl FakeDaemon {
         }
     }
 
-    pub(super) fn calls(&self) -> Vec<Call> {
+    pub(crate) fn calls(&self) -> Vec<Call> {
         self.lock().calls.clone()
     }
 
     /// Tags of the builds, in order.
-    pub(super) fn built_tags(&self) -> Vec<String> {
+    pub(crate) fn built_tags(&self) -> Vec<String> {
         self.calls()
             .into_iter()
             .filter_map(|c| match c {
@@ -138,17 +145,17 @@ impl FakeDaemon {
     }
 
     /// Images that still exist.
-    pub(super) fn existing_images(&self) -> HashSet<String> {
+    pub(crate) fn existing_images(&self) -> HashSet<String> {
         self.lock().images.clone()
     }
 
     /// The image `tag` names, if any.
-    pub(super) fn tagged(&self, tag: &str) -> Option<String> {
+    pub(crate) fn tagged(&self, tag: &str) -> Option<String> {
         self.lock().tags.get(tag).cloned()
     }
 
     /// Adds an image under `tag`, as an earlier run would have left it; returns its ID.
-    pub(super) fn add_tagged_image(&self, tag: &str) -> String {
+    pub(crate) fn add_tagged_image(&self, tag: &str) -> String {
         let mut state = self.lock();
         state.next_id += 1;
         let id = format!("sha256:{:064x}", 0xeeee_0000 + state.next_id);
@@ -164,23 +171,15 @@ impl FakeDaemon {
     }
 }
 
-impl Daemon for FakeDaemon {
-    async fn facts(&self) -> Result<DaemonFacts, EngineError> {
-        Ok(FakeDaemon::facts(self))
-    }
-
-    async fn image(&self, name: &str) -> Result<Option<ImageFacts>, EngineError> {
-        let mut state = self.lock();
-        if self.script.someone_else_builds_after == Some(state.builds) {
-            // Between two of the run's builds on the fake's clock.
-            let between = state.clock_s + 5.0;
-            state.cache.insert("theirs".to_string(), between);
-        }
+impl FakeEngine {
+    /// Facts about the image `name` names (a tag or an ID), as the daemon would answer.
+    fn image_facts(&self, name: &str) -> Option<ImageFacts> {
+        let state = self.lock();
         let id = match state.tags.get(name) {
             Some(id) => Some(id.clone()),
             None => state.images.contains(name).then(|| name.to_string()),
         };
-        Ok(id.map(|id| ImageFacts {
+        id.map(|id| ImageFacts {
             repo_tags: state
                 .tags
                 .iter()
@@ -192,31 +191,36 @@ impl Daemon for FakeDaemon {
             layers: 1,
             layer_ids: vec![format!("sha256:{:064x}", 1)],
             repo_digests: Vec::new(),
-        }))
+        })
     }
 
-    async fn pull(
-        &self,
-        _name: &str,
-        _on_status: &mut (dyn FnMut(&str) + Send),
-    ) -> Result<(), EngineError> {
-        Ok(())
+    /// After the `number`-th build: someone else's build leaves its record, between two of the
+    /// run's, when the script says so.
+    fn someone_else_builds(&self, number: usize) {
+        if self.script.someone_else_builds_after == Some(number) {
+            let mut state = self.lock();
+            let between = state.clock_s + 5.0;
+            state.cache.insert("theirs".to_string(), between);
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl BuildEngine for FakeEngine {
+    async fn facts(&self) -> Result<DaemonFacts, EngineError> {
+        Ok(FakeEngine::facts(self))
     }
 
-    async fn push(
-        &self,
-        name: &str,
-        _on_status: &mut (dyn FnMut(&str) + Send),
-    ) -> Result<(), EngineError> {
-        self.lock().calls.push(Call::Push(name.to_string()));
-        Ok(())
+    async fn image(&self, name: &str) -> Result<Option<ImageFacts>, EngineError> {
+        Ok(self.image_facts(name))
     }
 
     async fn build(
         &self,
         request: &BuildRequest<'_>,
-        on_event: &mut (dyn FnMut(BuildEvent<'_>) + Send),
-    ) -> BuildOutcome {
+        on_step: &mut (dyn for<'s> FnMut(&'s str) + Send),
+        stop: BuildStop<'_>,
+    ) -> Result<BuildOutcome, EngineError> {
         let (number, started_s) = {
             let mut state = self.lock();
             state.builds += 1;
@@ -235,78 +239,60 @@ impl Daemon for FakeDaemon {
         {
             token.cancel();
         }
-        on_event(BuildEvent::Step("[1/1] RUN fake"));
-        let mut vertex = |completed_s: Option<f64>, cached: bool| {
-            on_event(BuildEvent::Vertex {
-                digest: "sha256:fake",
-                started_s: Some(started_s),
-                completed_s,
-                cached,
-            });
-        };
-        vertex(None, false);
+        on_step("[1/1] RUN fake");
         // A real build always takes some time, and readers refuse a successful one that took
         // none.
         let build_time = self.script.build_time.max(Duration::from_millis(1));
-        tokio::time::sleep(build_time).await;
-        let seconds = build_time.as_secs_f64();
-        if self
-            .script
-            .lose_connection_after
-            .is_some_and(|after| number > after)
-        {
-            return BuildOutcome {
-                build_seconds: seconds,
-                result: Err(BuildFailure::ConnectionLost("connection reset".to_string())),
-                steps: StepCounts::default(),
-                step_timings: Vec::new(),
-            };
-        }
-        let tag = without_run_id(request.tag);
-        if self.script.failing_tags.contains(tag) {
-            return BuildOutcome {
-                build_seconds: seconds,
-                result: Err(BuildFailure::Daemon("RUN false: exit code: 1".to_string())),
-                steps: StepCounts::default(),
-                step_timings: Vec::new(),
-            };
-        }
+        let started = tokio::time::Instant::now();
+        let cut = tokio::select! {
+            () = tokio::time::sleep(build_time) => None,
+            cut = stop => Some(cut),
+        };
+        let outcome = match cut {
+            Some(cut) => {
+                self.run_cache.note_build(Some((started_s, started_s)));
+                BuildOutcome::without_steps(
+                    started.elapsed().as_secs_f64(),
+                    Err(BuildFailure::CutShort(cut)),
+                )
+            }
+            None => self.finish_build(request, number, started_s, build_time),
+        };
+        self.someone_else_builds(number);
+        Ok(outcome)
+    }
+
+    async fn reset_run_cache(&self, scope: PruneMode) -> Result<CacheLeft, EngineError> {
+        self.run_cache.reset(scope, self).await
+    }
+
+    async fn remove_image(&self, removal: ImageRemoval<'_>) -> Result<bool, EngineError> {
+        removal::remove(self, removal).await
+    }
+
+    async fn tag_image(&self, image: &str, repository: &str, tag: &str) -> Result<(), EngineError> {
         let mut state = self.lock();
-        state.next_id += 1;
-        let id = format!("sha256:{:064x}", state.next_id);
-        state.images.insert(id.clone());
-        state.tags.insert(request.tag.to_string(), id);
-        // The one step is taken from cache when an unedited build of the tag left a record.
-        let record = format!("cache-{tag}");
-        let edited = request.context.is_edited();
-        let cached = !request.no_cache
-            && !edited
-            && state.cache.contains_key(&record)
-            && !self.script.never_cached.contains(tag);
-        // One record per tag: a record already there (someone's older one) keeps its time.
-        if !edited && !cached {
-            state.cache.entry(record).or_insert(started_s + 1.0);
-        }
-        state.clock_s += 10.0;
-        let completed_s = state.clock_s;
-        drop(state);
-        vertex(Some(completed_s), cached);
-        BuildOutcome {
-            build_seconds: seconds,
-            result: Ok(()),
-            steps: StepCounts {
-                total_steps: 1,
-                cached_steps: u32::from(cached),
-            },
-            step_timings: vec![StepTiming {
-                stage: "0".to_string(),
-                step: 1,
-                instruction: "RUN fake".to_string(),
-                started_offset_s: 0.0,
-                seconds,
-                cached,
-            }],
-        }
+        let full = format!("{repository}:{tag}");
+        state.calls.push(Call::Tag(full.clone()));
+        state.tags.insert(full, image.to_string());
+        Ok(())
+    }
+
+    async fn pull(
+        &self,
+        _name: &str,
+        _on_status: &mut (dyn for<'s> FnMut(&'s str) + Send),
+    ) -> Result<(), EngineError> {
+        Ok(())
+    }
+
+    async fn push(
+        &self,
+        name: &str,
+        _on_status: &mut (dyn for<'s> FnMut(&'s str) + Send),
+    ) -> Result<(), EngineError> {
+        self.lock().calls.push(Call::Push(name.to_string()));
+        Ok(())
     }
 
     async fn export_image(
@@ -333,15 +319,101 @@ impl Daemon for FakeDaemon {
         }
         Ok(())
     }
+}
 
-    async fn prune_build_cache(&self) -> Result<u64, EngineError> {
+impl FakeEngine {
+    /// How the `number`-th build, started at `started_s` on the fake's clock and not cut short,
+    /// ends as the script says.
+    fn finish_build(
+        &self,
+        request: &BuildRequest<'_>,
+        number: usize,
+        started_s: f64,
+        build_time: Duration,
+    ) -> BuildOutcome {
+        let seconds = build_time.as_secs_f64();
+        if self
+            .script
+            .lose_connection_after
+            .is_some_and(|after| number > after)
+        {
+            self.run_cache.note_build(Some((started_s, started_s)));
+            return BuildOutcome::without_steps(
+                seconds,
+                Err(BuildFailure::ConnectionLost("connection reset".to_string())),
+            );
+        }
+        let tag = without_run_id(request.tag);
+        if self.script.failing_tags.contains(tag) {
+            self.run_cache.note_build(Some((started_s, started_s)));
+            return BuildOutcome::without_steps(
+                seconds,
+                Err(BuildFailure::Daemon("RUN false: exit code: 1".to_string())),
+            );
+        }
         let mut state = self.lock();
-        state.calls.push(Call::Prune);
-        state.cache.clear();
-        Ok(0)
+        state.next_id += 1;
+        let id = format!("sha256:{:064x}", state.next_id);
+        state.images.insert(id.clone());
+        state.tags.insert(request.tag.to_string(), id.clone());
+        // The one step is taken from cache when an unedited build of the tag left a record.
+        let record = format!("cache-{tag}");
+        let edited = request.context.is_edited();
+        let cached = !request.no_cache
+            && !edited
+            && state.cache.contains_key(&record)
+            && !self.script.never_cached.contains(tag);
+        // One record per tag: a record already there (someone's older one) keeps its time.
+        if !edited && !cached {
+            state.cache.entry(record).or_insert(started_s + 1.0);
+        }
+        state.clock_s += 10.0;
+        let completed_s = state.clock_s;
+        drop(state);
+        self.run_cache.note_build(Some((started_s, completed_s)));
+        BuildOutcome {
+            steps: StepCounts {
+                total_steps: 1,
+                cached_steps: u32::from(cached),
+            },
+            step_timings: vec![StepTiming {
+                stage: "0".to_string(),
+                step: 1,
+                instruction: "RUN fake".to_string(),
+                started_offset_s: 0.0,
+                seconds,
+                cached,
+            }],
+            image: self.image_facts(request.tag),
+            // The fake's every image is new and made by the build that tagged it.
+            made_images: if request.account.is_some() {
+                vec![id]
+            } else {
+                Vec::new()
+            },
+            ..BuildOutcome::without_steps(seconds, Ok(()))
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ImageStore for FakeEngine {
+    async fn look_up(&self, name: &str) -> Result<Option<ImageFacts>, EngineError> {
+        Ok(self.image_facts(name))
     }
 
-    async fn build_cache_records(&self) -> Result<Vec<CacheRecord>, EngineError> {
+    async fn remove_unforced(&self, name: &str) -> Result<bool, EngineError> {
+        let mut state = self.lock();
+        state.calls.push(Call::Remove(name.to_string()));
+        let removed = state.images.remove(name);
+        state.tags.retain(|_, id| id != name);
+        Ok(removed)
+    }
+}
+
+#[async_trait::async_trait]
+impl CacheRecords for FakeEngine {
+    async fn records(&self) -> Result<Vec<CacheRecord>, EngineError> {
         Ok(self
             .lock()
             .cache
@@ -355,46 +427,16 @@ impl Daemon for FakeDaemon {
             .collect())
     }
 
-    async fn prune_build_cache_record(&self, id: &str) -> Result<bool, EngineError> {
+    async fn prune_record(&self, id: &str) -> Result<bool, EngineError> {
         let mut state = self.lock();
         state.calls.push(Call::PruneRecord(id.to_string()));
         Ok(state.cache.remove(id).is_some())
     }
 
-    async fn remove_image(&self, name: &str) -> Result<bool, EngineError> {
+    async fn prune_all(&self) -> Result<(), EngineError> {
         let mut state = self.lock();
-        state.calls.push(Call::Remove(name.to_string()));
-        let removed = state.images.remove(name);
-        state.tags.retain(|_, id| id != name);
-        Ok(removed)
-    }
-
-    async fn tag_image(&self, image: &str, repository: &str, tag: &str) -> Result<(), EngineError> {
-        let mut state = self.lock();
-        let full = format!("{repository}:{tag}");
-        state.calls.push(Call::Tag(full.clone()));
-        state.tags.insert(full, image.to_string());
-        Ok(())
-    }
-
-    async fn container_ids(&self) -> Result<HashSet<String>, EngineError> {
-        Ok(HashSet::new())
-    }
-
-    async fn image_parents(&self) -> Result<HashMap<String, String>, EngineError> {
-        Ok(self
-            .lock()
-            .images
-            .iter()
-            .map(|id| (id.clone(), String::new()))
-            .collect())
-    }
-
-    async fn container(&self, _id: &str) -> Result<Option<ContainerFacts>, EngineError> {
-        Ok(None)
-    }
-
-    async fn remove_container(&self, _id: &str) -> Result<(), EngineError> {
+        state.calls.push(Call::Prune);
+        state.cache.clear();
         Ok(())
     }
 }

@@ -44,8 +44,9 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use super::execute::BuildTrail;
-use crate::engine::Daemon;
+use super::docker_api::Engine;
+use super::trail::BuildTrail;
+use super::{BuildRequest, ImageFacts};
 use crate::error::EngineError;
 
 /// How long a `Parent` chain is followed before it counts as not the build's: no Dockerfile
@@ -91,11 +92,72 @@ pub(super) struct Confirmed {
     pub containers: Vec<String>,
 }
 
+impl Engine {
+    /// What the daemon holds just before the build of `request`, so that what the build makes
+    /// can be told apart.
+    pub(super) async fn before_build(
+        &self,
+        request: &BuildRequest<'_>,
+    ) -> Result<Before, EngineError> {
+        Ok(Before {
+            images: self.image_parents().await?.into_keys().collect(),
+            containers: if request.builder.capabilities().leaves_build_containers {
+                self.container_ids().await?
+            } else {
+                HashSet::new()
+            },
+        })
+    }
+
+    /// What the daemon confirms the build of `request` made, from what its `trail` says (see
+    /// the module's documentation). `final_image` is the image the request's tag names after a
+    /// successful build; `earlier` are the images the run built before.
+    pub(super) async fn confirm_made(
+        &self,
+        request: &BuildRequest<'_>,
+        earlier: &[String],
+        trail: &BuildTrail,
+        final_image: Option<&ImageFacts>,
+        before: &Before,
+    ) -> Result<Confirmed, EngineError> {
+        // What the build may start from is looked up only when there is a printed line to
+        // check against it.
+        let mut anchors = Anchors::default();
+        if trail.printed_anything() {
+            let path = request.context.dockerfile_path();
+            let text = crate::text_file::read_string_no_follow(path).map_err(|source| {
+                EngineError::Dockerfile {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            })?;
+            for reference in crate::dockerfile::read_facts(&text, request.build_args).images {
+                if reference.name.eq_ignore_ascii_case("scratch") {
+                    anchors.from_scratch = true;
+                } else if let Some(image) = self.inspect_image(&reference.name).await? {
+                    anchors.images.insert(image.id);
+                }
+            }
+            anchors.images.extend(earlier.iter().cloned());
+        }
+        let images = self.image_parents().await?;
+        confirm(
+            self,
+            trail,
+            final_image.map(|i| i.id.as_str()),
+            &images,
+            before,
+            &anchors,
+        )
+        .await
+    }
+}
+
 /// Confirms what `trail` says the build made (see the module's documentation). `final_image`
 /// is the image the run's own tag names after a successful build; `images` is every image now
 /// with its parent, as the daemon lists them.
-pub(super) async fn confirm<D: Daemon>(
-    daemon: &D,
+async fn confirm(
+    engine: &Engine,
     trail: &BuildTrail,
     final_image: Option<&str>,
     images: &HashMap<String, String>,
@@ -116,7 +178,7 @@ pub(super) async fn confirm<D: Daemon>(
         chains.walk(id, false, &mut confirmed.images);
     }
     for id in &trail.printed_containers {
-        let Some(container) = daemon.container(id).await? else {
+        let Some(container) = engine.container(id).await? else {
             continue;
         };
         let image = container.config_image.as_str();
