@@ -2,14 +2,13 @@
 //! Docker-compatible service alike. Where the two differ, the rows of `crate::builder` say how
 //! (`EngineKind::row`, `Builder::capabilities`), so that the differences stay in the table.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::{
-    BuildImageOptions, CreateImageOptions, ListContainersOptions, ListImagesOptions,
-    PruneBuildOptions, PushImageOptions, RemoveContainerOptions, RemoveImageOptions,
+    BuildImageOptions, CreateImageOptions, PruneBuildOptions, PushImageOptions, RemoveImageOptions,
     TagImageOptions,
 };
 use bollard::{API_DEFAULT_VERSION, Docker};
@@ -54,16 +53,6 @@ pub struct Engine {
     kind: EngineKind,
     /// The times this engine's builds ran, which tell the run's build-cache records apart.
     run_cache: RunCache,
-}
-
-/// Facts about one container.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct ContainerFacts {
-    /// Full ID.
-    pub(super) id: String,
-    /// The image as its creator named it (`Config.Image`): the classic builder names the full
-    /// ID of the image the step starts from, `docker run busybox` names `busybox`.
-    pub(super) config_image: String,
 }
 
 impl Engine {
@@ -375,93 +364,6 @@ impl Engine {
             Err(e) => Err(self.request_error(format!("remove image {name}"), &e)),
         }
     }
-
-    /// IDs of every container, running or not.
-    pub(super) async fn container_ids(&self) -> Result<HashSet<String>, EngineError> {
-        let options = ListContainersOptions {
-            all: true,
-            ..Default::default()
-        };
-        let containers = self
-            .docker
-            .list_containers(Some(options))
-            .await
-            .map_err(|e| self.request_error("list containers", &e))?;
-        Ok(containers.into_iter().filter_map(|c| c.id).collect())
-    }
-
-    /// Every image, intermediate ones included (`docker images -a`), by full ID, with the full
-    /// ID of the image it was committed on (empty when none): the daemon's own record of a
-    /// classic build's chain of step images.
-    pub(super) async fn image_parents(&self) -> Result<HashMap<String, String>, EngineError> {
-        let options = ListImagesOptions {
-            all: true,
-            ..Default::default()
-        };
-        let images = self
-            .docker
-            .list_images(Some(options))
-            .await
-            .map_err(|e| self.request_error("list images", &e))?;
-        // Podman writes a parent's ID without the `sha256:` its images' own IDs carry.
-        Ok(images
-            .into_iter()
-            .map(|i| (full_id(i.id), full_id(i.parent_id)))
-            .collect())
-    }
-
-    /// Facts about a container, or `None` when the daemon has no such container (or the ID
-    /// prefix names more than one).
-    pub(super) async fn container(&self, id: &str) -> Result<Option<ContainerFacts>, EngineError> {
-        match self.docker.inspect_container(id, None).await {
-            Ok(container) => Ok(container.id.map(|full| ContainerFacts {
-                id: full,
-                config_image: container.config.and_then(|c| c.image).unwrap_or_default(),
-            })),
-            // 404: gone (or never was); 400 on some versions for an ambiguous prefix.
-            Err(BollardError::DockerResponseServerError {
-                status_code: 404 | 400,
-                ..
-            }) => Ok(None),
-            Err(e) => Err(self.request_error(format!("inspect container {id}"), &e)),
-        }
-    }
-
-    /// Removes a container, stopping it first if it runs, and leaves its volumes: a volume can
-    /// be shared, and the run never made one.
-    pub(super) async fn remove_container(&self, id: &str) -> Result<(), EngineError> {
-        let options = RemoveContainerOptions {
-            force: true,
-            v: false,
-            ..Default::default()
-        };
-        match self.docker.remove_container(id, Some(options)).await {
-            Ok(()) => Ok(()),
-            Err(BollardError::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(()),
-            // The daemon is removing it already (it does so itself once it notices a classic
-            // build was cut short): wait until it is gone, so that the images it used can be
-            // removed after it, for at most 10 s.
-            Err(
-                error @ BollardError::DockerResponseServerError {
-                    status_code: 409, ..
-                },
-            ) => {
-                for _ in 0..100 {
-                    if let Err(BollardError::DockerResponseServerError {
-                        status_code: 404, ..
-                    }) = self.docker.inspect_container(id, None).await
-                    {
-                        return Ok(());
-                    }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(self.request_error(format!("remove container {id}"), &error))
-            }
-            Err(e) => Err(self.request_error(format!("remove container {id}"), &e)),
-        }
-    }
 }
 
 #[async_trait::async_trait]
@@ -712,7 +614,7 @@ fn familiar_name(name: &str) -> &str {
 }
 
 /// `id` with the `sha256:` prefix, unless empty.
-fn full_id(id: String) -> String {
+pub(super) fn full_id(id: String) -> String {
     if id.is_empty() || id.starts_with("sha256:") {
         id
     } else {

@@ -41,10 +41,17 @@
 //! image is removed only while no tag but the run's own names it (the ledger tries again when
 //! the run ends) and without force, so one that has children or a container stays; a container
 //! is removed without its volumes.
+//!
+//! The daemon's answers these rules read (every image with its parent, every container, one
+//! container's `Config.Image`) are asked here too.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::Duration;
 
-use super::docker_api::Engine;
+use bollard::errors::Error as BollardError;
+use bollard::query_parameters::{ListContainersOptions, ListImagesOptions, RemoveContainerOptions};
+
+use super::docker_api::{Engine, full_id};
 use super::trail::BuildTrail;
 use super::{BuildRequest, ImageFacts};
 use crate::error::EngineError;
@@ -150,6 +157,106 @@ impl Engine {
             &anchors,
         )
         .await
+    }
+}
+
+/// Facts about one container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ContainerFacts {
+    /// Full ID.
+    id: String,
+    /// The image as its creator named it (`Config.Image`): the classic builder names the full
+    /// ID of the image the step starts from, `docker run busybox` names `busybox`.
+    config_image: String,
+}
+
+/// The daemon's answers about its images and containers that ownership is decided from.
+impl Engine {
+    /// IDs of every container, running or not.
+    async fn container_ids(&self) -> Result<HashSet<String>, EngineError> {
+        let options = ListContainersOptions {
+            all: true,
+            ..Default::default()
+        };
+        let containers = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| self.request_error("list containers", &e))?;
+        Ok(containers.into_iter().filter_map(|c| c.id).collect())
+    }
+
+    /// Every image, intermediate ones included (`docker images -a`), by full ID, with the full
+    /// ID of the image it was committed on (empty when none): the daemon's own record of a
+    /// classic build's chain of step images.
+    pub(super) async fn image_parents(&self) -> Result<HashMap<String, String>, EngineError> {
+        let options = ListImagesOptions {
+            all: true,
+            ..Default::default()
+        };
+        let images = self
+            .docker
+            .list_images(Some(options))
+            .await
+            .map_err(|e| self.request_error("list images", &e))?;
+        // Podman writes a parent's ID without the `sha256:` its images' own IDs carry.
+        Ok(images
+            .into_iter()
+            .map(|i| (full_id(i.id), full_id(i.parent_id)))
+            .collect())
+    }
+
+    /// Facts about a container, or `None` when the daemon has no such container (or the ID
+    /// prefix names more than one).
+    async fn container(&self, id: &str) -> Result<Option<ContainerFacts>, EngineError> {
+        match self.docker.inspect_container(id, None).await {
+            Ok(container) => Ok(container.id.map(|full| ContainerFacts {
+                id: full,
+                config_image: container.config.and_then(|c| c.image).unwrap_or_default(),
+            })),
+            // 404: gone (or never was); 400 on some versions for an ambiguous prefix.
+            Err(BollardError::DockerResponseServerError {
+                status_code: 404 | 400,
+                ..
+            }) => Ok(None),
+            Err(e) => Err(self.request_error(format!("inspect container {id}"), &e)),
+        }
+    }
+
+    /// Removes a container, stopping it first if it runs, and leaves its volumes: a volume can
+    /// be shared, and the run never made one.
+    pub(super) async fn remove_container(&self, id: &str) -> Result<(), EngineError> {
+        let options = RemoveContainerOptions {
+            force: true,
+            v: false,
+            ..Default::default()
+        };
+        match self.docker.remove_container(id, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(BollardError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            // The daemon is removing it already (it does so itself once it notices a classic
+            // build was cut short): wait until it is gone, so that the images it used can be
+            // removed after it, for at most 10 s.
+            Err(
+                error @ BollardError::DockerResponseServerError {
+                    status_code: 409, ..
+                },
+            ) => {
+                for _ in 0..100 {
+                    if let Err(BollardError::DockerResponseServerError {
+                        status_code: 404, ..
+                    }) = self.docker.inspect_container(id, None).await
+                    {
+                        return Ok(());
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(self.request_error(format!("remove container {id}"), &error))
+            }
+            Err(e) => Err(self.request_error(format!("remove container {id}"), &e)),
+        }
     }
 }
 
