@@ -1,7 +1,9 @@
 //! A fake engine for the runner's own tests: it builds nothing, and records what it was asked,
 //! so that the loop's order, priming, resume, timeouts, cancellation and image bookkeeping can
 //! be checked without Docker. It makes no claim about building, sizes or caching: those are
-//! tested against a real daemon.
+//! tested against a real daemon. Which build-cache records a reset prunes (`RunCache`) and when
+//! an image is still the run's to remove (`removal`) it decides with the engine's own rules, so
+//! the runner's tests exercise those rules too.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -79,7 +81,7 @@ struct State {
     /// Build-cache records: one per tag built from unedited sources, named `cache-<tag>`, with
     /// when each was made on the fake's clock.
     cache: BTreeMap<String, f64>,
-    /// The fake daemon's clock, in seconds: each build runs for 10 s of it, and 10 s pass
+    /// The fake engine's clock, in seconds: each build runs for 10 s of it, and 10 s pass
     /// between two builds.
     clock_s: f64,
 }

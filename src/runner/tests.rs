@@ -1,4 +1,4 @@
-//! The runner's loop and bookkeeping against a fake daemon: order, shuffling, priming, resume,
+//! The runner's loop and bookkeeping against a fake engine: order, shuffling, priming, resume,
 //! timeouts, interruption, several hosts and image cleanup. Time is paused, so a "ten-second
 //! build" takes no time. Nothing here is a claim about building, sizes or caching.
 
@@ -849,7 +849,7 @@ fn a_results_write_error_names_the_folder_once() {
 async fn every_text_an_event_carries_is_redacted_before_the_sink_sees_it() {
     let root = tempfile::tempdir().unwrap();
     // The scenario's name is the secret value, so every event about its builds names it; the
-    // fake daemon's failure message, "RUN false: exit code: 1", holds the other one.
+    // fake engine's failure message, "RUN false: exit code: 1", holds the other one.
     let dir = scenario(root.path(), "hunter2-app", &["bad"]);
     let out = root.path().join("out");
     let settings = on_box(
