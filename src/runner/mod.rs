@@ -1,4 +1,4 @@
-//! The runner: executes the plan on each Docker host, times builds, and appends every result to
+//! The runner: executes the plan on each host, times builds, and appends every result to
 //! disk the moment it exists.
 //!
 //! - `mod.rs` (this file): one task per host, the outcome.
