@@ -12,19 +12,25 @@ use time::macros::format_description;
 
 use crate::builder::{Builder, EngineKind};
 use crate::cache_mode::CacheMode;
-use crate::cli::{MAX_RUNS, MAX_TIMEOUT_SECONDS, MAX_WARMUP, RunArgs};
-use crate::daemon_facts::DaemonFacts;
+use crate::cli::{GateArgs, MAX_RUNS, MAX_TIMEOUT_SECONDS, MAX_WARMUP, RunArgs};
+use crate::compare::Thresholds;
+use crate::dockerfile;
 use crate::engine::{Endpoint, EndpointError, Scheme};
 use crate::error::ScenarioError;
+use crate::export_targets::ExportTargets;
 use crate::keys::BuildKey;
-use crate::plan::{PlanSettings, ScenarioShape};
+use crate::plan::PlanSettings;
+use crate::planned_scenario::{PlannedPrebuild, PlannedScenario, PlannedVariant};
+use crate::progress_mode::ProgressMode;
 use crate::recorded_scenario::{AdHoc, ScenarioInputs};
 use crate::registry::{Registry, RegistryAccess, RegistryError};
-use crate::results::{ResultSet, StoreError, is_results_folder};
+use crate::results::{ResultSet, ScenarioMeta, StoreError, VariantMeta, is_results_folder};
+use crate::results_layout::{FolderLayout, ResultsLayout, ResumedFolder};
 use crate::run_options::{HostSpec, RecordedSettings, RunOptions};
+use crate::run_policy::{HostNeeds, RunPolicy};
 use crate::scenario::{BuildArgs, MANIFEST_FILE, Scenario, Variant};
 use crate::secrets::{self, BuildSecret, BuildSecretValues, SecretSource, Secrets};
-use crate::workdir::{check_started_here, recorded_command_line, recorded_path};
+use crate::workdir::{check_started_here, recorded_command_line, recorded_path, relative_path};
 
 /// Where results go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,54 +104,106 @@ impl RunSecrets {
     }
 }
 
-/// Everything `stagebench run` needs, checked.
+/// The baseline settings of a run: `--baseline` and `--save-baseline` with the gate's
+/// thresholds.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    /// `--baseline NAME`: the saved run this one is compared with at its end.
+    pub baseline: Option<String>,
+    /// `--save-baseline NAME`: the name this run is saved under when it ran cleanly.
+    pub save_baseline: Option<String>,
+    /// When a change is a regression, and when the gate can judge one.
+    pub thresholds: Thresholds,
+    /// `--allow-different-hosts`.
+    pub allow_different_hosts: bool,
+}
+
+/// When `compare` (or `run --baseline`) calls a change a regression: the gate's flags, with
+/// the noise threshold of the run (or of `compare --noise-threshold`).
+pub fn gate_thresholds(gate: &GateArgs, noise_threshold: f64) -> Thresholds {
+    Thresholds {
+        noise: noise_threshold,
+        time: gate.time_threshold,
+        size: gate.size_threshold,
+        size_floor_bytes: gate.size_floor,
+        required_runs: gate.require_runs,
+    }
+}
+
+/// Everything `stagebench run` needs, checked and resolved once: after it, nothing reads a
+/// flag. The runner is handed what it needs as a [`RunPolicy`], a [`ResultsLayout`] and the
+/// scenarios as this run builds them ([`PlannedScenario`]), which the plan carries.
 #[derive(Debug, Clone)]
 pub struct RunSettings {
     /// Scenarios, loaded and checked, in the order given.
-    pub scenarios: Vec<Scenario>,
+    scenarios: Vec<Scenario>,
+    /// The same scenarios as this run builds them: variants chosen, build arguments merged,
+    /// image tags carrying the run's identity.
+    planned: Vec<Arc<PlannedScenario>>,
     /// How they are measured; meta.json records exactly these.
-    pub options: RunOptions,
+    options: RunOptions,
     /// Results location.
-    pub out: OutputLocation,
+    out: OutputLocation,
     /// The command line, for meta.json.
-    pub command_line: Vec<String>,
+    command_line: Vec<String>,
     /// The Docker hosts, in the order given.
-    pub endpoints: Vec<Endpoint>,
+    endpoints: Vec<Endpoint>,
     /// This invocation's id, the `run_id` of its rows.
-    pub run_id: String,
+    run_id: String,
     /// The content of every scenario's inputs when the run started, in scenario order.
-    pub inputs: Vec<ScenarioInputs>,
+    inputs: Vec<ScenarioInputs>,
     /// With `--resume`: the folder as this invocation found it.
-    pub resumed: Option<ResultSet>,
+    resumed: Option<ResultSet>,
     /// Sentences about settings that work but deserve attention.
-    pub warnings: Vec<String>,
+    warnings: Vec<String>,
     /// The run's secrets, in one place.
-    pub secrets: RunSecrets,
+    secrets: RunSecrets,
     /// The working directory (canonical), which meta.json's paths are relative to.
-    pub working_dir: PathBuf,
+    working_dir: PathBuf,
     /// `--registry` (or `STAGEBENCH_REGISTRY`) with the credentials the docker config holds
     /// for it, read once here; `options.registry` records its location only.
-    pub registry: Option<RegistryAccess>,
+    registry: Option<RegistryAccess>,
+    /// `--baseline` and `--save-baseline`; `None` without either.
+    gate: Option<Gate>,
+    /// `--export-*`: the summaries' copies and where they go.
+    exports: ExportTargets,
+    /// How progress is shown (`--quiet`, or whether stderr is a terminal).
+    progress: ProgressMode,
 }
 
 impl RunSettings {
-    /// Why host `name`, which says `facts` about itself, cannot run this run's builds: a
-    /// sentence naming what its builder cannot do, checked before any build; `None` when it can.
-    pub fn host_refusal(&self, name: &str, facts: &DaemonFacts) -> Option<String> {
-        host_refusal(&self.options, !self.secrets.mounted.is_empty(), name, facts)
-    }
-
     /// Loads the scenarios and checks every flag against them.
     pub fn from_args(
         args: &RunArgs,
         command_line: Vec<String>,
     ) -> Result<RunSettings, ConfigError> {
-        if let Some(dir) = &args.resume {
+        let mut settings = match &args.resume {
+            Some(dir) => RunSettings::resumed_from_args(args, dir, command_line)?,
+            None => RunSettings::new_from_args(args, command_line)?,
+        };
+        settings.gate = (args.baseline.is_some() || args.save_baseline.is_some()).then(|| Gate {
+            baseline: args.baseline.clone(),
+            save_baseline: args.save_baseline.clone(),
+            thresholds: gate_thresholds(&args.gate, settings.options.noise_threshold),
+            allow_different_hosts: args.gate.allow_different_hosts,
+        });
+        settings.exports = args.export.targets();
+        settings.progress = ProgressMode::detect(args.quiet);
+        Ok(settings)
+    }
+
+    /// `--resume DIR`: the settings recorded there, unless `--registry` names another registry.
+    fn resumed_from_args(
+        args: &RunArgs,
+        dir: &Path,
+        command_line: Vec<String>,
+    ) -> Result<RunSettings, ConfigError> {
+        {
             let settings = RunSettings::for_resume(dir, command_line)?;
-            return match (&args.registry, &settings.options.registry) {
+            match (&args.registry, &settings.options.registry) {
                 (Some(given), recorded) if Some(given) != recorded.as_ref() => {
                     Err(ConfigError::Resume {
-                        dir: dir.clone(),
+                        dir: dir.to_path_buf(),
                         reason: format!(
                             "--registry (or STAGEBENCH_REGISTRY) {given} is not the registry the run started with ({}); continue it with that one",
                             recorded.as_deref().unwrap_or("none")
@@ -153,8 +211,15 @@ impl RunSettings {
                     })
                 }
                 _ => Ok(settings),
-            };
+            }
         }
+    }
+
+    /// A new run: the scenarios loaded and every flag checked against them.
+    fn new_from_args(
+        args: &RunArgs,
+        command_line: Vec<String>,
+    ) -> Result<RunSettings, ConfigError> {
         let working_dir = working_dir()?;
         let scenarios = if args.dockerfiles.is_empty() {
             args.scenarios
@@ -264,6 +329,7 @@ impl RunSettings {
         warnings.extend(plain_tcp_warnings(&endpoints));
         Ok(RunSettings {
             scenarios,
+            planned: Vec::new(),
             options,
             out,
             command_line: Vec::new(),
@@ -275,6 +341,9 @@ impl RunSettings {
             secrets: RunSecrets::default(),
             working_dir,
             registry: None,
+            gate: None,
+            exports: ExportTargets::default(),
+            progress: ProgressMode::Quiet,
         })
     }
 
@@ -355,6 +424,7 @@ impl RunSettings {
         let registry = registry_access(recorded.options.registry.as_deref())?;
         RunSettings {
             scenarios,
+            planned: Vec::new(),
             options: recorded.options,
             out,
             command_line: recorded_command_line(&command_line, &working_dir),
@@ -366,6 +436,9 @@ impl RunSettings {
             secrets: RunSecrets::default(),
             working_dir,
             registry,
+            gate: None,
+            exports: ExportTargets::default(),
+            progress: ProgressMode::Quiet,
         }
         .with_secrets(BuildArgs::new())
         .map_err(|error| match error {
@@ -479,12 +552,228 @@ impl RunSettings {
             .iter()
             .map(|arg| secrets::without_url_credentials(&self.secrets.redact(arg)))
             .collect();
+        // The builds' arguments end with the secret ones, so the builds are resolved last.
+        self.planned = (0..self.scenarios.len())
+            .map(|index| Arc::new(self.planned_scenario(index)))
+            .collect();
         Ok(self)
+    }
+
+    /// Scenario `index` as this run builds it.
+    fn planned_scenario(&self, index: usize) -> PlannedScenario {
+        let scenario = &self.scenarios[index];
+        let variants = self
+            .selected_variants(scenario)
+            .into_iter()
+            .map(|variant| PlannedVariant {
+                name: variant.name.clone(),
+                dockerfile: variant.dockerfile.clone(),
+                context_dir: scenario.context_dir.clone(),
+                target: variant.target.clone(),
+                build_args: self.build_args(scenario, &variant.build_args),
+                tag: self.variant_image_tag(scenario, &variant.name),
+                shares_layers_with_a_prebuild: scenario.shares_layers_with_a_prebuild(variant),
+            })
+            .collect();
+        let prebuilds = scenario
+            .prebuilds
+            .iter()
+            .map(|prebuild| PlannedPrebuild {
+                tag: prebuild.tag.clone(),
+                dockerfile: prebuild.dockerfile.clone(),
+                context_dir: prebuild.context_dir.clone(),
+                target: prebuild.target.clone(),
+                build_args: self.build_args(scenario, &prebuild.build_args),
+            })
+            .collect();
+        PlannedScenario::new(
+            index,
+            scenario,
+            variants,
+            prebuilds,
+            results_roots(&self.out),
+        )
+    }
+
+    /// The scenarios as this run builds them, in the order given: what the plan plans.
+    pub fn scenarios(&self) -> &[Arc<PlannedScenario>] {
+        &self.planned
+    }
+
+    /// The Docker hosts, in the order given.
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.endpoints
+    }
+
+    /// This invocation's id, the `run_id` of its rows.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// Timed runs per variant and cache mode.
+    pub fn runs(&self) -> u32 {
+        self.options.runs
+    }
+
+    /// Sentences about settings that work but deserve attention.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The run's secrets.
+    pub fn secrets(&self) -> &RunSecrets {
+        &self.secrets
+    }
+
+    /// The registry of the CI modes, with its credentials.
+    pub fn registry(&self) -> Option<&RegistryAccess> {
+        self.registry.as_ref()
+    }
+
+    /// `--baseline` and `--save-baseline`, with the gate's thresholds; `None` without either.
+    pub fn gate(&self) -> Option<&Gate> {
+        self.gate.as_ref()
+    }
+
+    /// The exports asked for, with their targets.
+    pub fn exports(&self) -> &ExportTargets {
+        &self.exports
+    }
+
+    /// How progress is shown.
+    pub fn progress(&self) -> ProgressMode {
+        self.progress
+    }
+
+    /// Whether `--quiet` keeps everything but errors off the terminal.
+    pub fn is_quiet(&self) -> bool {
+        self.progress == ProgressMode::Quiet
+    }
+
+    /// With `--resume`, the folder being continued.
+    pub fn resumed_dir(&self) -> Option<&Path> {
+        match &self.out {
+            OutputLocation::Resume(dir) => Some(dir),
+            OutputLocation::Explicit(_) | OutputLocation::Default { .. } => None,
+        }
+    }
+
+    /// How the runner runs the plan.
+    pub fn policy(&self) -> RunPolicy {
+        RunPolicy {
+            run_id: self.run_id.clone(),
+            first_run_id: self.first_run_id().to_string(),
+            runs: self.options.runs,
+            warmup: self.options.warmup,
+            builder: self.options.builder,
+            keep_images: self.options.keep_images,
+            rm: self.options.rm,
+            timeout: self.options.timeout_seconds.map(Duration::from_secs_f64),
+            prune: self.options.prune,
+            secrets: self.secrets.redaction.clone(),
+            registry: self.registry.clone(),
+            host_needs: HostNeeds::new(&self.options, !self.secrets.mounted.is_empty()),
+        }
+    }
+
+    /// Where the rows go: each results folder with its scenarios, its recorded settings and
+    /// their entries. A default folder is chosen unused when this is called, so it is called
+    /// once, just before the run.
+    pub fn results_layout(&self) -> ResultsLayout {
+        let groups: Vec<(PathBuf, Vec<usize>)> = match &self.out {
+            OutputLocation::Explicit(dir) | OutputLocation::Resume(dir) => {
+                vec![(dir.clone(), (0..self.scenarios.len()).collect())]
+            }
+            OutputLocation::Default {
+                reports_root,
+                timestamp,
+            } => self
+                .scenarios
+                .iter()
+                .enumerate()
+                .map(|(index, s)| {
+                    (
+                        unused_dir(&reports_root.join(&s.name).join(timestamp)),
+                        vec![index],
+                    )
+                })
+                .collect(),
+        };
+        let folders = groups
+            .into_iter()
+            .map(|(dir, scenarios)| FolderLayout {
+                settings: self.recorded(&scenarios, &dir),
+                entries: scenarios
+                    .iter()
+                    .map(|&index| (index, self.scenario_entry(index, &dir)))
+                    .collect(),
+                dir,
+            })
+            .collect();
+        let resumed = match (&self.resumed, &self.out) {
+            (Some(set), OutputLocation::Resume(dir)) => Some(ResumedFolder {
+                dir: dir.clone(),
+                meta: set.meta.clone(),
+                last_seq_by_host: set.last_seq_by_host(),
+            }),
+            _ => None,
+        };
+        ResultsLayout {
+            folders,
+            command_line: self.command_line.clone(),
+            resumed,
+        }
+    }
+
+    /// The meta.json entry of scenario `index` in the results folder `results_dir`, before any
+    /// host is known or anything is measured.
+    fn scenario_entry(&self, index: usize, results_dir: &Path) -> ScenarioMeta {
+        let scenario = &self.scenarios[index];
+        let root = scenario.root();
+        let profile = self.profile_args(scenario);
+        // Paths relative to the working directory or the scenario, never absolute: meta.json is
+        // published with the reports.
+        ScenarioMeta {
+            name: scenario.name.clone(),
+            dir: self.recorded_path(&scenario.dir),
+            description: scenario.description.clone(),
+            baseline: scenario.baseline.clone(),
+            variants: self
+                .selected_variants(scenario)
+                .iter()
+                .map(|v| VariantMeta {
+                    name: v.name.clone(),
+                    dockerfile: recorded_path(&root, &v.dockerfile),
+                    target: v.target.clone(),
+                    build_args: self.recorded_build_args(scenario, &v.build_args),
+                    image_tag: self.variant_image_tag(scenario, &v.name),
+                    prebuilds: prebuilds_used(scenario, v, profile, &self.options.build_args),
+                })
+                .collect(),
+            touched_files: scenario
+                .touch
+                .iter()
+                .map(|p| recorded_path(&root, &root.join(p)))
+                .collect(),
+            touched_in_context: Some({
+                let context = std::fs::canonicalize(&scenario.context_dir)
+                    .unwrap_or_else(|_| scenario.context_dir.clone());
+                scenario
+                    .touch
+                    .iter()
+                    .map(|p| recorded_path(&context, &root.join(p)))
+                    .collect()
+            }),
+            edit: scenario.edit,
+            inputs: self.inputs.get(index).cloned().unwrap_or_default(),
+            dir_from_results: relative_path(results_dir, &root),
+            ..ScenarioMeta::default()
+        }
     }
 
     /// The build arguments of a build of `scenario` whose own arguments are `own`: scenario,
     /// own, profile, `--build-arg`, then `--secret-build-arg`.
-    pub fn build_args(&self, scenario: &Scenario, own: &BuildArgs) -> BuildArgs {
+    fn build_args(&self, scenario: &Scenario, own: &BuildArgs) -> BuildArgs {
         let mut args =
             scenario.merged_build_args(own, self.profile_args(scenario), &self.options.build_args);
         args.extend(
@@ -497,20 +786,15 @@ impl RunSettings {
     }
 
     /// [`Self::build_args`] as meta.json may record them: secret values replaced.
-    pub fn recorded_build_args(&self, scenario: &Scenario, own: &BuildArgs) -> BuildArgs {
+    fn recorded_build_args(&self, scenario: &Scenario, own: &BuildArgs) -> BuildArgs {
         self.secrets
             .redaction
             .recorded(&self.build_args(scenario, own))
     }
 
-    /// The folders this run writes results under, which are never inputs of its scenarios.
-    pub fn results_roots(&self) -> Vec<PathBuf> {
-        results_roots(&self.out)
-    }
-
     /// The run's identity on a daemon: its first invocation's `run_id`, which every invocation
     /// of the run (`--resume`) shares, and which the run's image tags carry.
-    pub fn first_run_id(&self) -> &str {
+    fn first_run_id(&self) -> &str {
         self.resumed
             .as_ref()
             .and_then(|set| set.meta.first_invocation())
@@ -518,12 +802,12 @@ impl RunSettings {
     }
 
     /// The tag this run gives `variant`'s image of `scenario`.
-    pub fn variant_image_tag(&self, scenario: &Scenario, variant: &str) -> String {
+    fn variant_image_tag(&self, scenario: &Scenario, variant: &str) -> String {
         scenario.variant_image_tag(variant, self.first_run_id())
     }
 
     /// The variants of `scenario` this run builds.
-    pub fn selected_variants<'s>(&self, scenario: &'s Scenario) -> Vec<&'s Variant> {
+    fn selected_variants<'s>(&self, scenario: &'s Scenario) -> Vec<&'s Variant> {
         let chosen = &self.options.variants;
         scenario
             .variants
@@ -533,16 +817,11 @@ impl RunSettings {
     }
 
     /// The chosen profile's build arguments for `scenario` (checked to exist when loading).
-    pub fn profile_args<'s>(&self, scenario: &'s Scenario) -> Option<&'s BuildArgs> {
+    fn profile_args<'s>(&self, scenario: &'s Scenario) -> Option<&'s BuildArgs> {
         self.options
             .profile
             .as_ref()
             .and_then(|p| scenario.profiles.get(p))
-    }
-
-    /// `--timeout` as a duration.
-    pub fn timeout(&self) -> Option<Duration> {
-        self.options.timeout_seconds.map(Duration::from_secs_f64)
     }
 
     /// What the planner needs from these settings.
@@ -561,28 +840,6 @@ impl RunSettings {
             seed: options.seed,
             on_every_host: options.on_every_host,
         }
-    }
-
-    /// What the planner needs to know of each scenario.
-    pub fn scenario_shapes(&self) -> Vec<ScenarioShape> {
-        self.scenarios
-            .iter()
-            .map(|s| ScenarioShape {
-                name: s.name.clone(),
-                variants: self
-                    .selected_variants(s)
-                    .iter()
-                    .map(|v| v.name.clone())
-                    .collect(),
-                has_touch_files: !s.touch.is_empty(),
-                prebuilds: s.prebuilds.len(),
-                shares_layers_with_a_prebuild: self
-                    .selected_variants(s)
-                    .iter()
-                    .map(|v| s.shares_layers_with_a_prebuild(v))
-                    .collect(),
-            })
-            .collect()
     }
 
     /// Host names, in the order given.
@@ -615,13 +872,13 @@ impl RunSettings {
 
     /// `path` as meta.json records it: relative to the working directory, links resolved as
     /// far as the path exists, so that the relative path leads to the same place from there.
-    pub fn recorded_path(&self, path: &Path) -> String {
+    fn recorded_path(&self, path: &Path) -> String {
         recorded_path(&self.working_dir, &resolved(path))
     }
 
     /// The settings as meta.json records them for the scenarios of the results folder
     /// `results_dir`: every path relative to the working directory.
-    pub fn recorded(&self, scenarios: &[usize], results_dir: &Path) -> RecordedSettings {
+    fn recorded(&self, scenarios: &[usize], results_dir: &Path) -> RecordedSettings {
         let mut options = self.options.clone();
         for secret in &mut options.build_secrets {
             if let SecretSource::Src(path) = &secret.source {
@@ -702,6 +959,42 @@ fn decimal_bytes(bytes: u64) -> String {
     } else {
         format!("{:.1} GB", value / 1e9)
     }
+}
+
+/// `dir`, or `dir-2`, `dir-3` ... when a run in the same second already wrote there.
+fn unused_dir(dir: &Path) -> PathBuf {
+    let mut candidate = dir.to_path_buf();
+    let mut n = 2;
+    while candidate.exists() {
+        candidate = PathBuf::from(format!("{}-{n}", dir.display()));
+        n += 1;
+    }
+    candidate
+}
+
+/// The tags of `scenario`'s prebuilds that `variant`'s Dockerfile builds on; empty when it
+/// cannot be read (the build itself then reports the file).
+fn prebuilds_used(
+    scenario: &Scenario,
+    variant: &Variant,
+    profile: Option<&BuildArgs>,
+    command_line: &BuildArgs,
+) -> Vec<String> {
+    let Ok(text) = crate::text_file::read_string_no_follow(&variant.dockerfile) else {
+        return Vec::new();
+    };
+    let args = scenario.merged_build_args(&variant.build_args, profile, command_line);
+    let used: Vec<String> = dockerfile::read_facts(&text, &args)
+        .images
+        .into_iter()
+        .map(|image| image.name)
+        .collect();
+    scenario
+        .prebuilds
+        .iter()
+        .filter(|p| used.contains(&p.tag))
+        .map(|p| p.tag.clone())
+        .collect()
 }
 
 /// The folders a run writes its results under, resolved: never inputs of its scenarios.
@@ -815,37 +1108,6 @@ fn check_recorded_bounds(options: &RunOptions) -> Result<(), String> {
         )),
         None => Ok(()),
     }
-}
-
-/// Why host `name` cannot run builds measured with `options` (and `--secret`s when
-/// `has_secrets`), its builder being the one its engine (`facts`) runs; `None` when it can.
-fn host_refusal(
-    options: &RunOptions,
-    has_secrets: bool,
-    name: &str,
-    facts: &DaemonFacts,
-) -> Option<String> {
-    let builder = facts.engine.builder(options.builder);
-    let can = builder.capabilities();
-    let engine = format!(
-        "{} {}, whose builds are {}'s",
-        facts.engine.product_name(),
-        facts.version,
-        builder
-    );
-    if has_secrets && !can.mounts_secrets {
-        return Some(format!(
-            "host {name} is {engine}, which cannot mount --secret: drop --secret, or run on a Docker host"
-        ));
-    }
-    if let Some(mode) = options.cache_modes.iter().find(|m| m.is_ci())
-        && !can.imports_registry_cache
-    {
-        return Some(format!(
-            "host {name} is {engine}, which cannot import a cache from a registry as --cache {mode} needs: leave out the ci-* modes, or run them on a Docker host"
-        ));
-    }
-    None
 }
 
 /// The `--secret` flags, parsed; they need BuildKit, as only it mounts secrets.
@@ -963,6 +1225,18 @@ pub fn registry_access(value: Option<&str>) -> Result<Option<RegistryAccess>, Co
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::daemon_facts::DaemonFacts;
+
+    /// Why host `name` cannot run builds measured with `options` (and `--secret`s when
+    /// `has_secrets`), its builder being the one its engine (`facts`) runs.
+    fn host_refusal(
+        options: &RunOptions,
+        has_secrets: bool,
+        name: &str,
+        facts: &DaemonFacts,
+    ) -> Option<String> {
+        HostNeeds::new(options, has_secrets).refusal(name, facts)
+    }
 
     #[test]
     fn ci_modes_need_a_registry_and_buildkit() {

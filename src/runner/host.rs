@@ -13,16 +13,16 @@ impl<D: Daemon> HostWorker<D> {
     /// daemon refuses, a lost connection) stops the host, since its next scenario would meet it
     /// too; the other hosts go on.
     pub(super) async fn run(mut self, scenarios: Vec<ScenarioPlan>) -> HostOutcome {
-        let options = &self.shared.settings.options;
+        let prune = self.shared.policy.prune;
         if self.builder.capabilities().lists_build_cache {
             // The run's records are told apart by listing them around each build: a daemon that
             // cannot list them is not used, rather than pruning blind.
-            let listed = match options.prune {
+            let listed = match prune {
                 PruneMode::All => Ok(()),
                 PruneMode::New => self.daemon.build_cache_records().await.map(|_| ()),
             };
             match listed {
-                Ok(()) => self.prune_scope = PruneScope::new(options.prune),
+                Ok(()) => self.prune_scope = PruneScope::new(prune),
                 Err(error) => {
                     self.outcome.problems.push(format!(
                         "host {} was not used: {error}; with --prune all a cold run empties the whole build cache instead of only what this run made",
@@ -41,7 +41,7 @@ impl<D: Daemon> HostWorker<D> {
         self.run_scenarios(scenarios).await;
         // Leave the build cache as the run found it: what this run made goes, the rest stays.
         if let PruneScope::Made(_) = &self.prune_scope {
-            let rm = self.shared.settings.options.rm;
+            let rm = self.shared.policy.rm;
             match self.prune_scope.prune(&self.daemon).await {
                 Ok(left) => {
                     if left.held > 0 {
@@ -82,7 +82,7 @@ impl<D: Daemon> HostWorker<D> {
                 Err(error) => Err(error),
             };
             if let Err(error) = stop {
-                let scenario = &self.shared.settings.scenarios[plan.scenario].name;
+                let scenario = &plan.scenario.name;
                 self.outcome.problems.push(format!(
                     "host {} stopped during scenario {scenario}: {error}",
                     self.host

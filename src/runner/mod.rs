@@ -51,12 +51,13 @@ use time::format_description::well_known::Rfc3339;
 use tokio_util::sync::CancellationToken;
 
 use crate::builder::{Builder, EngineKind};
-use crate::config::RunSettings;
 use crate::daemon_facts::DaemonFacts;
 use crate::engine::{Daemon, Endpoint};
 use crate::error::EngineError;
 use crate::plan::Plan;
 use crate::results::{BuildRecord, BuildStatus, HostEnvironment, ResultsFolder};
+use crate::results_layout::ResultsLayout;
+use crate::run_policy::RunPolicy;
 
 pub use events::{Activity, FinishedBuild, PlannedBuildId, RunEvent, RunNote, StartedBuild};
 
@@ -185,7 +186,7 @@ pub enum RunError {
 
 /// What every host's task shares.
 pub(crate) struct Shared {
-    settings: Arc<RunSettings>,
+    policy: Arc<RunPolicy>,
     events: Arc<dyn EventSink>,
     cancel: CancellationToken,
     /// One per results folder.
@@ -203,7 +204,7 @@ impl Shared {
     /// Hands `event` to the sink with every text it carries redacted: its names and the
     /// daemon's messages all reach the terminal.
     fn emit(&self, event: RunEvent) {
-        let redact = |text: &str| self.settings.secrets.redact(text);
+        let redact = |text: &str| self.policy.secrets.redact(text);
         self.events.emit(event.redacted(&redact));
     }
 }
@@ -248,7 +249,7 @@ impl<D: Daemon> HostWorker<D> {
             daemon,
             host,
             engine,
-            builder: engine.builder(shared.settings.options.builder),
+            builder: engine.builder(shared.policy.builder),
             shared,
             seq: last_seq,
             outcome: HostOutcome::default(),
@@ -270,12 +271,13 @@ pub fn engines<D>(hosts: &[Host<D>]) -> BTreeMap<String, EngineKind> {
         .collect()
 }
 
-/// Runs `plan` on `hosts` (in the plan's host order). Hosts that could not be reached are
-/// reported and their scenarios recorded as not run; the other hosts go on. `cancel` is
-/// triggered by Ctrl-C.
+/// Runs `plan` on `hosts` (in the plan's host order) as `policy` says, writing the rows where
+/// `layout` says. Hosts that could not be reached are reported and their scenarios recorded as
+/// not run; the other hosts go on. `cancel` is triggered by Ctrl-C.
 pub async fn run<D: Daemon + 'static>(
-    settings: Arc<RunSettings>,
     plan: Plan,
+    policy: RunPolicy,
+    layout: ResultsLayout,
     hosts: Vec<Host<D>>,
     events: Arc<dyn EventSink>,
     cancel: CancellationToken,
@@ -306,10 +308,10 @@ pub async fn run<D: Daemon + 'static>(
                 })
         })
         .collect();
-    folders::check_resumed_hosts(&settings, &environments)?;
+    folders::check_resumed_hosts(layout.resumed.as_ref(), &environments)?;
     for host in &hosts {
         if let Ok((_, facts)) = &host.connection
-            && let Some(refusal) = settings.host_refusal(&host.endpoint.name, facts)
+            && let Some(refusal) = policy.host_needs.refusal(&host.endpoint.name, facts)
         {
             return Err(RunError::HostCannot(refusal));
         }
@@ -320,15 +322,23 @@ pub async fn run<D: Daemon + 'static>(
             connection: Ok((daemon, _)),
         }) = hosts.get(host_plan.host)
         {
-            images::check_prebuild_tags(&settings, daemon, &endpoint.name, &host_plan.scenarios)
+            let resumed = layout.resumed.as_ref().map(|r| &r.meta);
+            images::check_prebuild_tags(resumed, daemon, &endpoint.name, &host_plan.scenarios)
                 .await?;
         }
     }
 
-    let (folders, folder_of, notes) =
-        folders::open_folders(&settings, &plan, &hosts, &environments, &started_at)?;
+    let (folders, folder_of, notes) = folders::open_folders(
+        &layout,
+        &plan,
+        &hosts,
+        &environments,
+        &policy.run_id,
+        &started_at,
+    )?;
+    let policy = Arc::new(policy);
     let shared = Arc::new(Shared {
-        settings: Arc::clone(&settings),
+        policy: Arc::clone(&policy),
         events,
         cancel,
         folders,
@@ -347,10 +357,10 @@ pub async fn run<D: Daemon + 'static>(
         });
     }
 
-    let last_seq = settings
+    let last_seq = layout
         .resumed
         .as_ref()
-        .map(crate::results::ResultSet::last_seq_by_host)
+        .map(|r| r.last_seq_by_host.clone())
         .unwrap_or_default();
     let mut tasks = Vec::new();
     let mut host_plans: BTreeMap<usize, _> = plan.hosts.into_iter().map(|h| (h.host, h)).collect();
@@ -404,7 +414,7 @@ pub async fn run<D: Daemon + 'static>(
         outcome.unfinished |= unfinished;
     }
     for problem in &mut outcome.problems {
-        *problem = settings.secrets.redact(problem);
+        *problem = policy.secrets.redact(problem);
     }
     outcome.interrupted = shared.cancel.is_cancelled();
     outcome.unfinished |= outcome.interrupted || outcome.count(BuildStatus::Interrupted) > 0;
@@ -412,7 +422,7 @@ pub async fn run<D: Daemon + 'static>(
     let ended_at = now_rfc3339();
     let wall_seconds = started.elapsed().as_secs_f64();
     for folder in &shared.folders {
-        let run_id = &settings.run_id;
+        let run_id = &policy.run_id;
         folder
             .update_meta(|meta| {
                 if let Some(invocation) = meta.invocations.iter_mut().find(|i| &i.run_id == run_id)

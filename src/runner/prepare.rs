@@ -10,7 +10,7 @@ use super::ledger::ImageLedger;
 use crate::cache_mode::{CacheScope, Preparation};
 use crate::context::BuildContext;
 use crate::engine::Daemon;
-use crate::scenario::Scenario;
+use crate::planned_scenario::PlannedScenario;
 use crate::touch::SourceEdits;
 
 /// A build, ready to start.
@@ -39,7 +39,7 @@ pub(super) struct Housekeeping<'a> {
 pub(super) async fn prepare<D: Daemon>(
     daemon: &D,
     preparation: &Preparation,
-    scenario: &Scenario,
+    scenario: &PlannedScenario,
     context: &BuildContext,
     variant: &str,
     ledger: &mut ImageLedger,
@@ -80,19 +80,19 @@ pub(super) async fn prepare<D: Daemon>(
 /// Dockerfile is itself a touched file). A timed build and a previous CI job both go through here,
 /// so their contexts differ only in what they are asked for.
 pub(super) fn edited_context(
-    scenario: &Scenario,
+    scenario: &PlannedScenario,
     context: &BuildContext,
     edit: bool,
     renamed_images: &BTreeMap<String, String>,
 ) -> Result<BuildContext, RunError> {
     let mut edits = if edit {
         let token = uuid::Uuid::new_v4().simple().to_string();
-        SourceEdits::new(&scenario.root(), &scenario.touch, scenario.edit, &token).map_err(
-            |source| RunError::Touch {
+        scenario
+            .source_edits(&token)
+            .map_err(|source| RunError::Touch {
                 dir: scenario.dir.clone(),
                 source,
-            },
-        )?
+            })?
     } else {
         SourceEdits::default()
     };
