@@ -80,12 +80,11 @@ impl<D: Daemon> ScenarioRun<'_, D> {
                     .map(|p| (&p.dockerfile, &p.build_args)),
             );
         for (path, build_args) in dockerfiles {
-            let text = crate::text_file::read_string_no_follow(path).map_err(|source| {
-                RunError::Read {
+            let text =
+                crate::text_file::read_string_no_follow(path).map_err(|source| RunError::Read {
                     path: path.clone(),
                     source,
-                }
-            })?;
+                })?;
             for image in dockerfile::read_facts(&text, build_args).images {
                 if !prebuild_tags.contains(image.name.as_str()) {
                     needed.insert(image.name);

@@ -15,6 +15,9 @@
 //! - [`ledger`]: the images a run created, so that it removes what it made and nothing else;
 //!   [`ownership`]: what the daemon confirms a build made.
 //!
+//! The runner reads the [`Plan`], whose scenario plans carry each scenario as this run builds it,
+//! a [`RunPolicy`] and a [`ResultsLayout`]: nothing of the command line or the scenario files.
+//!
 //! Hosts work in parallel, each on its own task, and each runs one build at a time, so that a
 //! build's time is never shared with another build on the same machine. Statistics are
 //! deliberately absent here: the loop only measures and records, so a bug in a summary can never
