@@ -357,6 +357,8 @@ impl<'w, D: Daemon> ScenarioRun<'w, D> {
         planned: &PlannedBuild,
         preparation: &Preparation,
     ) -> Result<ReadyBuild, Stop> {
+        // The plan is borrowed for longer than `self`, so its scenario can be read while the
+        // ledger and the caches below change.
         let plan = self.plan;
         let scenario = &plan.scenario;
         let index = planned.variant;
