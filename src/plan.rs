@@ -19,10 +19,12 @@
 //!   unknown.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::builder::Builder;
 use crate::cache_mode::{CacheMode, Preparation, PrimedCaches};
 use crate::keys::BuildKey;
+use crate::planned_scenario::PlannedScenario;
 
 /// Why a build is run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,19 +48,6 @@ pub struct PlannedBuild {
     pub preparation: Preparation,
 }
 
-/// What the planner needs to know about one scenario.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScenarioShape {
-    /// Scenario name.
-    pub name: String,
-    /// Variants to build, baseline first.
-    pub variants: Vec<String>,
-    /// Whether `[incremental] touch` lists files, without which incremental runs are skipped.
-    pub has_touch_files: bool,
-    /// Prebuilds, built before the variants.
-    pub prebuilds: usize,
-}
-
 /// What the plan needs to know about the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanSettings {
@@ -79,10 +68,10 @@ pub struct PlanSettings {
 }
 
 /// The ordered builds of one scenario on one host, and what was left out and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ScenarioPlan {
-    /// Index of the scenario in the order given.
-    pub scenario: usize,
+    /// The scenario, with its variants and prebuilds as this run builds them.
+    pub scenario: Arc<PlannedScenario>,
     /// Builds in execution order.
     pub builds: Vec<PlannedBuild>,
     /// Sentences for the user about modes that were skipped.
@@ -94,7 +83,7 @@ pub struct ScenarioPlan {
 }
 
 /// One host's work, scenario after scenario.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct HostPlan {
     /// Index of the host in the order given.
     pub host: usize,
@@ -103,7 +92,7 @@ pub struct HostPlan {
 }
 
 /// The whole plan: one entry per host.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Plan {
     /// Hosts in the order given.
     pub hosts: Vec<HostPlan>,
@@ -128,7 +117,7 @@ impl Plan {
 /// A scenario named in `pinned` runs on the hosts listed there (a resumed run keeps every
 /// scenario where it started) instead of where the default assignment would put it.
 pub fn plan(
-    scenarios: &[ScenarioShape],
+    scenarios: &[Arc<PlannedScenario>],
     hosts: &[String],
     settings: &PlanSettings,
     already_done: &BTreeSet<BuildKey>,
@@ -143,17 +132,16 @@ pub fn plan(
     if hosts.is_empty() {
         return Plan { hosts: plans };
     }
-    for (index, scenario) in scenarios.iter().enumerate() {
+    for scenario in scenarios {
         let assigned: Vec<usize> = match pinned.get(&scenario.name) {
             Some(names) => (0..hosts.len())
                 .filter(|&h| names.contains(&hosts[h]))
                 .collect(),
             None if settings.on_every_host => (0..hosts.len()).collect(),
-            None => vec![index % hosts.len()],
+            None => vec![scenario.index % hosts.len()],
         };
         for host in assigned {
             plans[host].scenarios.push(plan_scenario(
-                index,
                 scenario,
                 &hosts[host],
                 settings,
@@ -166,25 +154,25 @@ pub fn plan(
 
 /// Plans one scenario on one host.
 pub fn plan_scenario(
-    index: usize,
-    scenario: &ScenarioShape,
+    scenario: &Arc<PlannedScenario>,
     host: &str,
     settings: &PlanSettings,
     already_done: &BTreeSet<BuildKey>,
 ) -> ScenarioPlan {
+    let has_touch_files = !scenario.touch.is_empty();
     let mut plan = ScenarioPlan {
-        scenario: index,
+        scenario: Arc::clone(scenario),
         builds: Vec::new(),
         notes: Vec::new(),
-        prebuilds: scenario.prebuilds,
+        prebuilds: scenario.prebuilds.len(),
         already_done: 0,
     };
     let modes: Vec<CacheMode> = CacheMode::ALL
         .into_iter()
         .filter(|m| settings.cache_modes.contains(m))
-        .filter(|m| !m.needs_touch_files() || scenario.has_touch_files)
+        .filter(|m| !m.needs_touch_files() || has_touch_files)
         .collect();
-    if settings.cache_modes.contains(&CacheMode::Incremental) && !scenario.has_touch_files {
+    if settings.cache_modes.contains(&CacheMode::Incremental) && !has_touch_files {
         plan.notes.push(
             "incremental runs skipped: scenario.toml lists no files under [incremental] touch"
                 .to_string(),
@@ -209,7 +197,7 @@ pub fn plan_scenario(
             for &cache in &modes {
                 let key = BuildKey {
                     scenario: scenario.name.clone(),
-                    variant: scenario.variants[variant].clone(),
+                    variant: scenario.variants[variant].name.clone(),
                     cache,
                     run,
                     warmup,
@@ -284,20 +272,32 @@ mod tests {
         }
     }
 
-    fn shape(name: &str, variants: usize, touch: bool) -> ScenarioShape {
-        ScenarioShape {
-            name: name.to_string(),
-            variants: ["A", "B", "C", "D"][..variants]
-                .iter()
-                .map(|v| v.to_string())
-                .collect(),
-            has_touch_files: touch,
-            prebuilds: 0,
-        }
+    fn shape(name: &str, variants: usize, touch: bool) -> PlannedScenario {
+        shape_at(0, name, variants, touch)
     }
 
-    fn single_host(scenario: &ScenarioShape, settings: &PlanSettings) -> ScenarioPlan {
-        plan_scenario(0, scenario, "local", settings, &BTreeSet::new())
+    fn shape_at(index: usize, name: &str, variants: usize, touch: bool) -> PlannedScenario {
+        let variants = ["A", "B", "C", "D"][..variants]
+            .iter()
+            .map(|v| crate::planned_scenario::PlannedVariant {
+                name: v.to_string(),
+                dockerfile: format!("{v}.Dockerfile").into(),
+                context_dir: ".".into(),
+                target: None,
+                build_args: crate::scenario::BuildArgs::new(),
+                tag: String::new(),
+            })
+            .collect();
+        PlannedScenario::made_up(index, name, variants, 0, touch)
+    }
+
+    fn single_host(scenario: &PlannedScenario, settings: &PlanSettings) -> ScenarioPlan {
+        plan_scenario(
+            &Arc::new(scenario.clone()),
+            "local",
+            settings,
+            &BTreeSet::new(),
+        )
     }
 
     /// `Ac1` is variant A, cold, run 1; `Aww1` a warm warmup; `prime:` marks a priming build.
@@ -482,9 +482,9 @@ mod tests {
     #[test]
     fn scenarios_spread_over_hosts_or_run_on_every_host() {
         let scenarios = [
-            shape("a", 1, false),
-            shape("b", 1, false),
-            shape("c", 1, false),
+            Arc::new(shape_at(0, "a", 1, false)),
+            Arc::new(shape_at(1, "b", 1, false)),
+            Arc::new(shape_at(2, "c", 1, false)),
         ];
         let hosts = ["h1".to_string(), "h2".to_string()];
         let spread = plan(
@@ -498,7 +498,7 @@ mod tests {
             plan.hosts[host]
                 .scenarios
                 .iter()
-                .map(|s| s.scenario)
+                .map(|s| s.scenario.index)
                 .collect()
         };
         assert_eq!(on_host(&spread, 0), [0, 2]);
@@ -507,7 +507,7 @@ mod tests {
             let host = &spread
                 .hosts
                 .iter()
-                .find(|h| h.scenarios.contains(scenario))
+                .find(|h| h.scenarios.iter().any(|s| std::ptr::eq(s, scenario)))
                 .unwrap();
             assert!(
                 scenario
@@ -550,7 +550,7 @@ mod tests {
         // The first invocation finished the first four builds (the first variant of round 1 and
         // the cold run of the second) and died during the second variant's warm run.
         let done: BTreeSet<BuildKey> = full.builds[..4].iter().map(|b| b.key.clone()).collect();
-        let resumed = plan_scenario(0, &scenario, "local", &settings, &done);
+        let resumed = plan_scenario(&Arc::new(scenario), "local", &settings, &done);
         assert_eq!(resumed.already_done, 4);
         let interrupted = &full.builds[4];
         assert_eq!(interrupted.key.cache, CacheMode::Warm);

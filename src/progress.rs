@@ -9,41 +9,17 @@
 //! every line starts with the host's name.
 
 use std::collections::HashMap;
-use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::plan::Purpose;
+pub use crate::progress_mode::ProgressMode;
 use crate::results::BuildStatus;
 use crate::runner::{
     Activity, EventSink, FinishedBuild, PlannedBuildId, RunEvent, RunNote, StartedBuild,
 };
-
-/// How progress is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProgressMode {
-    /// Live bars on a terminal.
-    Terminal,
-    /// One line per event, for logs.
-    Plain,
-    /// Nothing.
-    Quiet,
-}
-
-impl ProgressMode {
-    /// Terminal bars when stderr is a terminal, plain lines otherwise, nothing when quiet.
-    pub fn detect(quiet: bool) -> ProgressMode {
-        if quiet {
-            ProgressMode::Quiet
-        } else if std::io::stderr().is_terminal() {
-            ProgressMode::Terminal
-        } else {
-            ProgressMode::Plain
-        }
-    }
-}
 
 /// Progress display for a whole run.
 pub struct Progress {

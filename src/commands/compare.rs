@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::cli::{CompareArgs, GateArgs};
+use crate::cli::CompareArgs;
 use crate::commands::{EXIT_FAILURE, EXIT_USAGE};
 use crate::compare::{self, Thresholds, Verdict};
 use crate::keys::SeriesKey;
@@ -30,7 +30,7 @@ pub(crate) fn compare_command(args: &CompareArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let thresholds = thresholds(&args.gate, args.noise_threshold);
+    let thresholds = crate::config::gate_thresholds(&args.gate, args.noise_threshold);
     let (outcome, verdicts) = gate(
         &baseline,
         &current,
@@ -47,16 +47,6 @@ pub(crate) fn compare_command(args: &CompareArgs) -> ExitCode {
         return ExitCode::from(EXIT_USAGE);
     }
     outcome
-}
-
-pub(super) fn thresholds(gate: &GateArgs, noise: f64) -> Thresholds {
-    Thresholds {
-        noise,
-        time: gate.time_threshold,
-        size: gate.size_threshold,
-        size_floor_bytes: gate.size_floor,
-        required_runs: gate.require_runs,
-    }
 }
 
 /// Compares, prints the table (and the Markdown to `markdown`), and says how to exit: 0 clean,

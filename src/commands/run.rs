@@ -10,13 +10,13 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::RunArgs;
-use crate::commands::compare::{gate, thresholds};
-use crate::commands::report::{export_all, print_table};
+use crate::commands::compare::gate;
+use crate::commands::report::print_table;
 use crate::commands::{EXIT_FAILURE, EXIT_USAGE};
-use crate::config::RunSettings;
+use crate::config::{Gate, RunSettings};
 use crate::engine::{self, Endpoint, RegistryLogin};
 use crate::plan;
-use crate::progress::{Progress, ProgressMode};
+use crate::progress::Progress;
 use crate::registry::RegistryAccess;
 use crate::report::{self, ReportData};
 use crate::results::{BuildStatus, RESULTS_FILE, ResultSet, is_results_folder};
@@ -40,17 +40,18 @@ pub(crate) async fn run_command(
         .first()
         .cloned()
         .unwrap_or_else(|| "stagebench".to_string());
-    let settings = Arc::new(RunSettings::from_args(args, command_line)?);
+    // Every flag is resolved here; nothing below reads `args`.
+    let settings = RunSettings::from_args(args, command_line)?;
     let plan_for = |engines: &BTreeMap<String, crate::builder::EngineKind>| {
         plan::plan(
-            &settings.scenario_shapes(),
+            settings.scenarios(),
             &settings.host_names(),
             &settings.plan_settings(engines),
             &settings.already_done(),
             &settings.pinned_hosts(),
         )
     };
-    if let Some(dir) = &args.resume
+    if let Some(dir) = settings.resumed_dir()
         && plan_for(&BTreeMap::new())
             .scenario_plans()
             .all(|s| s.builds.is_empty())
@@ -63,31 +64,35 @@ pub(crate) async fn run_command(
     }
     // The baseline is read and checked before anything is built, and that same reading is
     // what the run is compared with at its end.
-    let saved = match &args.baseline {
-        Some(name) => match gateable(name, settings.options.runs, args.gate.require_runs) {
-            Ok(saved) => Some(saved),
-            Err(problem) => {
-                eprintln!("stagebench: {problem}");
-                return Ok(ExitCode::from(EXIT_USAGE));
+    let saved = match settings
+        .gate()
+        .and_then(|g| Some((g, g.baseline.as_ref()?)))
+    {
+        Some((gate, name)) => {
+            match gateable(name, settings.runs(), gate.thresholds.required_runs) {
+                Ok(saved) => Some(saved),
+                Err(problem) => {
+                    eprintln!("stagebench: {problem}");
+                    return Ok(ExitCode::from(EXIT_USAGE));
+                }
             }
-        },
+        }
         None => None,
     };
     // A registry that does not answer or refuses the credentials would fail the first cached
     // build minutes in; it is asked once before any build instead.
-    if let Some(access) = &settings.registry {
+    if let Some(access) = settings.registry() {
         access.client()?.check().await?;
     }
     let registry_logins = Arc::new(
         settings
-            .registry
-            .as_ref()
+            .registry()
             .map(RegistryAccess::logins)
             .unwrap_or_default(),
     );
     let hosts = connect_all(
-        &settings.endpoints,
-        settings.secrets.mounted(),
+        settings.endpoints(),
+        settings.secrets().mounted(),
         &registry_logins,
     )
     .await;
@@ -98,11 +103,11 @@ pub(crate) async fn run_command(
     spawn_interrupt_listener(cancel.clone());
 
     let progress = Arc::new(Progress::new(
-        ProgressMode::detect(args.quiet),
+        settings.progress(),
         plan.total_builds(),
         hosts.len(),
     ));
-    for warning in &settings.warnings {
+    for warning in settings.warnings() {
         progress.note(&format!("stagebench: warning: {warning}"));
     }
     for host in &hosts {
@@ -116,8 +121,9 @@ pub(crate) async fn run_command(
         }
     }
     let result = runner::run(
-        Arc::clone(&settings),
         plan,
+        settings.policy(),
+        settings.results_layout(),
         hosts,
         Arc::clone(&progress) as Arc<dyn runner::EventSink>,
         cancel,
@@ -125,7 +131,7 @@ pub(crate) async fn run_command(
     .await;
     progress.finish();
     let mut outcome =
-        result.map_err(|error| anyhow::anyhow!(settings.secrets.redact(&error.to_string())))?;
+        result.map_err(|error| anyhow::anyhow!(settings.secrets().redact(&error.to_string())))?;
 
     // Reports are made from the files on disk, exactly as `stagebench report` would make them.
     let mut reports = Vec::new();
@@ -138,8 +144,8 @@ pub(crate) async fn run_command(
         }
     }
     if let Some(data) = ReportData::combine(reports) {
-        if !args.quiet {
-            print_table(&data, args.export.targets().use_stdout());
+        if !settings.is_quiet() {
+            print_table(&data, settings.exports().use_stdout());
             let several_hosts = data.meta.hosts.len() > 1;
             for scenario in &data.meta.scenarios {
                 if let Some(cost) = &scenario.cost {
@@ -156,13 +162,13 @@ pub(crate) async fn run_command(
                 }
             }
         }
-        export_all(&data, &args.export)?;
+        report::write_exports(settings.exports(), &data, None)?;
     }
 
     for problem in &outcome.problems {
         eprintln!("stagebench: {problem}");
     }
-    if !args.quiet {
+    if !settings.is_quiet() {
         for dir in &outcome.out_dirs {
             eprintln!("results: {}", dir.join(RESULTS_FILE).display());
         }
@@ -201,7 +207,9 @@ pub(crate) async fn run_command(
         );
     }
     let clean = failed == 0 && !outcome.unfinished && outcome.problems.is_empty();
-    let gate_exit = baselines(args, &settings, saved, &outcome.out_dirs, clean);
+    let gate_exit = settings
+        .gate()
+        .and_then(|gate| baselines(gate, saved, &outcome.out_dirs, clean));
     if !clean {
         return Ok(ExitCode::from(EXIT_FAILURE));
     }
@@ -213,13 +221,12 @@ pub(crate) async fn run_command(
 /// baseline, but only when it ran cleanly, since a baseline with holes would let later
 /// regressions pass.
 fn baselines(
-    args: &RunArgs,
-    settings: &RunSettings,
+    settings: &Gate,
     saved: Option<ResultSet>,
     out_dirs: &[std::path::PathBuf],
     clean: bool,
 ) -> Option<ExitCode> {
-    if saved.is_none() && args.save_baseline.is_none() {
+    if saved.is_none() && settings.save_baseline.is_none() {
         return None;
     }
     let mut parts = Vec::new();
@@ -242,14 +249,14 @@ fn baselines(
         gate(
             &saved,
             &current,
-            thresholds(&args.gate, settings.options.noise_threshold),
-            args.gate.allow_different_hosts,
+            settings.thresholds,
+            settings.allow_different_hosts,
             None,
         )
         .0
     });
     let gate_passed = exit.as_ref().is_none_or(|code| *code == ExitCode::SUCCESS);
-    if let Some(name) = &args.save_baseline {
+    if let Some(name) = &settings.save_baseline {
         if !gate_passed {
             eprintln!(
                 "stagebench: baseline `{name}` was not replaced: the comparison did not pass"

@@ -98,7 +98,7 @@ impl ScenarioRun<'_> {
             return (0, String::new());
         };
         let mut best = (0, String::new());
-        for named in dockerfile::read_facts(&text, &variant.build_args).images {
+        for named in dockerfile::read_facts(&text, &variant.variant.build_args).images {
             let Ok(Some(base)) = self.worker.engine.image(&named.name).await else {
                 continue;
             };

@@ -10,6 +10,7 @@
 //! `cache_mode.rs`; nothing here decides it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::execute::BuildEnd;
@@ -122,7 +123,7 @@ fn pull_seconds(refs: &[String], timings: &[StepTiming]) -> Option<f64> {
 
 impl ScenarioRun<'_> {
     fn registry(&self) -> Result<&RegistryAccess, RunError> {
-        self.settings.registry.as_ref().ok_or_else(|| {
+        self.policy.registry.as_ref().ok_or_else(|| {
             RunError::Registry("a CI cache mode needs --registry (or STAGEBENCH_REGISTRY)".into())
         })
     }
@@ -162,8 +163,8 @@ impl ScenarioRun<'_> {
             return Ok(refs.clone());
         }
         let registry = self.registry()?.registry.clone();
-        let scenario = self.scenario().clone();
-        let run_id = self.settings.first_run_id().to_string();
+        let scenario = Arc::clone(&self.plan.scenario);
+        let run_id = self.policy.first_run_id.clone();
         let mut refs = Vec::new();
         for (number, prebuild) in scenario.prebuilds.iter().enumerate() {
             let repository_path = registry.repository_path(&scenario.name, "prebuilds");
@@ -236,7 +237,7 @@ impl ScenarioRun<'_> {
         let registry = self.registry()?.clone();
         let scenario_name = self.scenario().name.clone();
         let variant = self.variants[index].variant.clone();
-        let run_id = self.settings.first_run_id().to_string();
+        let run_id = self.policy.first_run_id.clone();
         let repository_path = registry
             .registry
             .repository_path(&scenario_name, &variant.name);
@@ -344,16 +345,16 @@ impl ScenarioRun<'_> {
         target: Option<&str>,
         scenario_name: &str,
     ) -> Result<f64, Stop> {
-        let settings = std::sync::Arc::clone(&self.settings);
+        let policy = Arc::clone(&self.policy);
         let variant = &self.variants[index];
         let request = BuildRequest {
             context,
             tag: reference,
-            build_args: &variant.build_args,
+            build_args: &variant.variant.build_args,
             target,
             builder: self.worker.builder,
             no_cache: false,
-            secrets: settings.secrets.redaction(),
+            secrets: &policy.secrets,
             cache_from: &[],
             inline_cache: true,
             account: None,
@@ -385,7 +386,7 @@ impl ScenarioRun<'_> {
     /// prebuild images); the caller's preparation prunes the run's build-cache records. Base
     /// images stay, as a runner image has them.
     async fn make_fresh_machine(&mut self) -> Result<(), Stop> {
-        if !self.settings.options.keep_images {
+        if !self.policy.keep_images {
             let names: Vec<String> = self
                 .variants
                 .iter()
@@ -459,7 +460,7 @@ impl ScenarioRun<'_> {
         if !rm || pushed.is_empty() {
             return problems;
         }
-        let Some(access) = self.settings.registry.clone() else {
+        let Some(access) = self.policy.registry.clone() else {
             return problems;
         };
         let client = match access.client() {

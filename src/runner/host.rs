@@ -11,12 +11,12 @@ impl HostWorker {
     /// daemon refuses, a lost connection) stops the host, since its next scenario would meet it
     /// too; the other hosts go on.
     pub(super) async fn run(mut self, scenarios: Vec<ScenarioPlan>) -> HostOutcome {
-        let options = &self.shared.settings.options;
+        let prune = self.shared.policy.prune;
         if self.builder.capabilities().lists_build_cache {
             // The run's records are told apart by listing them: a daemon that cannot list them
             // is not used, rather than pruning blind. Before any build a reset of the run's
             // records lists them and removes nothing.
-            let listed = match options.prune {
+            let listed = match prune {
                 PruneMode::All => Ok(()),
                 PruneMode::New => self
                     .engine
@@ -25,7 +25,7 @@ impl HostWorker {
                     .map(|_| ()),
             };
             match listed {
-                Ok(()) => self.cache_scope = options.prune,
+                Ok(()) => self.cache_scope = prune,
                 Err(error) => {
                     self.outcome.problems.push(format!(
                         "host {} was not used: {error}; with --prune all a cold run empties the whole build cache instead of only what this run made",
@@ -44,7 +44,7 @@ impl HostWorker {
         self.run_scenarios(scenarios).await;
         // Leave the build cache as the run found it: what this run made goes, the rest stays.
         if let PruneMode::New = self.cache_scope {
-            let rm = self.shared.settings.options.rm;
+            let rm = self.shared.policy.rm;
             match self.engine.reset_run_cache(PruneMode::New).await {
                 Ok(left) => {
                     if left.held > 0 {
@@ -85,7 +85,7 @@ impl HostWorker {
                 Err(error) => Err(error),
             };
             if let Err(error) = stop {
-                let scenario = &self.shared.settings.scenarios[plan.scenario].name;
+                let scenario = &plan.scenario.name;
                 self.outcome.problems.push(format!(
                     "host {} stopped during scenario {scenario}: {error}",
                     self.host

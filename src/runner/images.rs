@@ -14,25 +14,24 @@ use std::sync::Arc;
 use super::execute::BuildEnd;
 use super::scenario::{ScenarioRun, Stop};
 use super::{Activity, FinishedBuild, RunError, RunEvent, RunNote, StartedBuild};
-use crate::config::RunSettings;
 use crate::context::BuildContext;
 use crate::dockerfile;
 use crate::engine::{BuildEngine, BuildRequest, ImageRemoval};
 use crate::plan::ScenarioPlan;
-use crate::results::{BaseImageMeta, PrebuildMeta};
-use crate::scenario::{BuildArgs, IMAGE_NAMESPACE, MANIFEST_FILE};
+use crate::planned_scenario::IMAGE_NAMESPACE;
+use crate::results::{BaseImageMeta, PrebuildMeta, RunMeta};
 
 /// Refuses, before any build, a prebuild whose tag outside `stagebench/` already names an image
 /// on `engine` that this run did not build (an earlier invocation of the run, recorded in
 /// meta.json, may have).
 pub(super) async fn check_prebuild_tags(
-    settings: &RunSettings,
+    resumed: Option<&RunMeta>,
     engine: &dyn BuildEngine,
     host: &str,
     scenarios: &[ScenarioPlan],
 ) -> Result<(), RunError> {
     for plan in scenarios {
-        let scenario = &settings.scenarios[plan.scenario];
+        let scenario = &plan.scenario;
         for prebuild in &scenario.prebuilds {
             if prebuild.tag.starts_with(IMAGE_NAMESPACE) {
                 continue;
@@ -40,9 +39,8 @@ pub(super) async fn check_prebuild_tags(
             let Some(image) = engine.image(&prebuild.tag).await? else {
                 continue;
             };
-            let built_by_this_run = settings.resumed.as_ref().is_some_and(|set| {
-                set.meta
-                    .scenarios
+            let built_by_this_run = resumed.is_some_and(|meta| {
+                meta.scenarios
                     .iter()
                     .filter(|s| s.name == scenario.name && s.host == host)
                     .flat_map(|s| &s.prebuilds)
@@ -50,7 +48,7 @@ pub(super) async fn check_prebuild_tags(
             });
             if !built_by_this_run {
                 return Err(RunError::PrebuildTagTaken {
-                    file: scenario.dir.join(MANIFEST_FILE),
+                    file: scenario.manifest(),
                     tag: prebuild.tag.clone(),
                     host: host.to_string(),
                     suggestion: format!("{IMAGE_NAMESPACE}{}", prebuild.tag.replace('/', "-")),
@@ -67,30 +65,27 @@ impl ScenarioRun<'_> {
     /// An image that cannot be pulled is reported, not fatal: the variants that need it fail with
     /// the daemon's own message and the others are still measured.
     pub(super) async fn prepare_base_images(&mut self) -> Result<Vec<BaseImageMeta>, RunError> {
-        let settings = Arc::clone(&self.settings);
-        let scenario = &settings.scenarios[self.plan.scenario];
+        let scenario = &self.plan.scenario;
         let prebuild_tags: BTreeSet<&str> =
             scenario.prebuilds.iter().map(|p| p.tag.as_str()).collect();
         let mut needed = BTreeSet::new();
-        let dockerfiles: Vec<(std::path::PathBuf, BuildArgs)> = self
+        let dockerfiles = scenario
             .variants
             .iter()
-            .map(|v| (v.variant.dockerfile.clone(), v.build_args.clone()))
-            .chain(scenario.prebuilds.iter().map(|p| {
-                (
-                    p.dockerfile.clone(),
-                    settings.build_args(scenario, &p.build_args),
-                )
-            }))
-            .collect();
+            .map(|v| (&v.dockerfile, &v.build_args))
+            .chain(
+                scenario
+                    .prebuilds
+                    .iter()
+                    .map(|p| (&p.dockerfile, &p.build_args)),
+            );
         for (path, build_args) in dockerfiles {
-            let text = crate::text_file::read_string_no_follow(&path).map_err(|source| {
-                RunError::Read {
+            let text =
+                crate::text_file::read_string_no_follow(path).map_err(|source| RunError::Read {
                     path: path.clone(),
                     source,
-                }
-            })?;
-            for image in dockerfile::read_facts(&text, &build_args).images {
+                })?;
+            for image in dockerfile::read_facts(&text, build_args).images {
                 if !prebuild_tags.contains(image.name.as_str()) {
                     needed.insert(image.name);
                 }
@@ -168,8 +163,8 @@ impl ScenarioRun<'_> {
     /// prebuild an earlier invocation of this run made, whose image is still tagged, is kept.
     /// Returns whether every prebuild is there.
     pub(super) async fn build_prebuilds(&mut self) -> Result<bool, Stop> {
-        let settings = Arc::clone(&self.settings);
-        let scenario = &settings.scenarios[self.plan.scenario];
+        let policy = Arc::clone(&self.policy);
+        let scenario = &self.plan.scenario;
         let earlier: Vec<PrebuildMeta> = self
             .folder
             .meta()
@@ -200,15 +195,14 @@ impl ScenarioRun<'_> {
             }
             let context = BuildContext::new(&prebuild.context_dir, &prebuild.dockerfile)
                 .map_err(RunError::from)?;
-            let build_args = settings.build_args(scenario, &prebuild.build_args);
             let request = BuildRequest {
                 context: &context,
                 tag: &prebuild.tag,
-                build_args: &build_args,
+                build_args: &prebuild.build_args,
                 target: prebuild.target.as_deref(),
                 builder: self.worker.builder,
                 no_cache: false,
-                secrets: settings.secrets.redaction(),
+                secrets: &policy.secrets,
                 cache_from: &[],
                 inline_cache: false,
                 account: None,

@@ -73,7 +73,7 @@ impl ImageLedger {
 
     /// Whether `tag` is one this run gives (`stagebench/<scenario>:<variant>-<run_id>...`).
     fn is_own_tag(&self, tag: &str) -> bool {
-        tag.starts_with(crate::scenario::IMAGE_NAMESPACE) && tag.contains(&self.run_id)
+        tag.starts_with(crate::planned_scenario::IMAGE_NAMESPACE) && tag.contains(&self.run_id)
     }
 
     /// Removes the image `id` unless a tag that is not the run's names it.

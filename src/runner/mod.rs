@@ -15,6 +15,9 @@
 //! - [`ledger`]: the images a run created (as the engine confirms them), so that it removes what
 //!   it made and nothing else.
 //!
+//! The runner reads the [`Plan`], whose scenario plans carry each scenario as this run builds it,
+//! a [`RunPolicy`] and a [`ResultsLayout`]: nothing of the command line or the scenario files.
+//!
 //! Hosts work in parallel, each on its own task, and each runs one build at a time, so that a
 //! build's time is never shared with another build on the same machine. Statistics are
 //! deliberately absent here: the loop only measures and records, so a bug in a summary can never
@@ -50,12 +53,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::builder::{Builder, EngineKind};
 use crate::cache_mode::PruneMode;
-use crate::config::RunSettings;
 use crate::daemon_facts::DaemonFacts;
 use crate::engine::{BuildEngine, Endpoint};
 use crate::error::EngineError;
 use crate::plan::Plan;
 use crate::results::{BuildRecord, BuildStatus, HostEnvironment, ResultsFolder};
+use crate::results_layout::ResultsLayout;
+use crate::run_policy::RunPolicy;
 
 pub use events::{Activity, FinishedBuild, PlannedBuildId, RunEvent, RunNote, StartedBuild};
 
@@ -186,7 +190,7 @@ pub enum RunError {
 
 /// What every host's task shares.
 pub(crate) struct Shared {
-    settings: Arc<RunSettings>,
+    policy: Arc<RunPolicy>,
     events: Arc<dyn EventSink>,
     cancel: CancellationToken,
     /// One per results folder.
@@ -204,7 +208,7 @@ impl Shared {
     /// Hands `event` to the sink with every text it carries redacted: its names and the
     /// daemon's messages all reach the terminal.
     fn emit(&self, event: RunEvent) {
-        let redact = |text: &str| self.settings.secrets.redact(text);
+        let redact = |text: &str| self.policy.secrets.redact(text);
         self.events.emit(event.redacted(&redact));
     }
 }
@@ -250,7 +254,7 @@ impl HostWorker {
             engine,
             host,
             engine_kind,
-            builder: engine_kind.builder(shared.settings.options.builder),
+            builder: engine_kind.builder(shared.policy.builder),
             shared,
             seq: last_seq,
             outcome: HostOutcome::default(),
@@ -272,12 +276,13 @@ pub fn engines(hosts: &[Host]) -> BTreeMap<String, EngineKind> {
         .collect()
 }
 
-/// Runs `plan` on `hosts` (in the plan's host order). Hosts that could not be reached are
-/// reported and their scenarios recorded as not run; the other hosts go on. `cancel` is
-/// triggered by Ctrl-C.
+/// Runs `plan` on `hosts` (in the plan's host order) as `policy` says, writing the rows where
+/// `layout` says. Hosts that could not be reached are reported and their scenarios recorded as
+/// not run; the other hosts go on. `cancel` is triggered by Ctrl-C.
 pub async fn run(
-    settings: Arc<RunSettings>,
     plan: Plan,
+    policy: RunPolicy,
+    layout: ResultsLayout,
     hosts: Vec<Host>,
     events: Arc<dyn EventSink>,
     cancel: CancellationToken,
@@ -308,10 +313,10 @@ pub async fn run(
                 })
         })
         .collect();
-    folders::check_resumed_hosts(&settings, &environments)?;
+    folders::check_resumed_hosts(layout.resumed.as_ref(), &environments)?;
     for host in &hosts {
         if let Ok((_, facts)) = &host.connection
-            && let Some(refusal) = settings.host_refusal(&host.endpoint.name, facts)
+            && let Some(refusal) = policy.host_needs.refusal(&host.endpoint.name, facts)
         {
             return Err(RunError::HostCannot(refusal));
         }
@@ -322,8 +327,9 @@ pub async fn run(
             connection: Ok((engine, _)),
         }) = hosts.get(host_plan.host)
         {
+            let resumed = layout.resumed.as_ref().map(|r| &r.meta);
             images::check_prebuild_tags(
-                &settings,
+                resumed,
                 engine.as_ref(),
                 &endpoint.name,
                 &host_plan.scenarios,
@@ -332,10 +338,17 @@ pub async fn run(
         }
     }
 
-    let (folders, folder_of, notes) =
-        folders::open_folders(&settings, &plan, &hosts, &environments, &started_at)?;
+    let (folders, folder_of, notes) = folders::open_folders(
+        &layout,
+        &plan,
+        &hosts,
+        &environments,
+        &policy.run_id,
+        &started_at,
+    )?;
+    let policy = Arc::new(policy);
     let shared = Arc::new(Shared {
-        settings: Arc::clone(&settings),
+        policy: Arc::clone(&policy),
         events,
         cancel,
         folders,
@@ -354,10 +367,10 @@ pub async fn run(
         });
     }
 
-    let last_seq = settings
+    let last_seq = layout
         .resumed
         .as_ref()
-        .map(crate::results::ResultSet::last_seq_by_host)
+        .map(|r| r.last_seq_by_host.clone())
         .unwrap_or_default();
     let mut tasks = Vec::new();
     let mut host_plans: BTreeMap<usize, _> = plan.hosts.into_iter().map(|h| (h.host, h)).collect();
@@ -411,7 +424,7 @@ pub async fn run(
         outcome.unfinished |= unfinished;
     }
     for problem in &mut outcome.problems {
-        *problem = settings.secrets.redact(problem);
+        *problem = policy.secrets.redact(problem);
     }
     outcome.interrupted = shared.cancel.is_cancelled();
     outcome.unfinished |= outcome.interrupted || outcome.count(BuildStatus::Interrupted) > 0;
@@ -419,7 +432,7 @@ pub async fn run(
     let ended_at = now_rfc3339();
     let wall_seconds = started.elapsed().as_secs_f64();
     for folder in &shared.folders {
-        let run_id = &settings.run_id;
+        let run_id = &policy.run_id;
         folder
             .update_meta(|meta| {
                 if let Some(invocation) = meta.invocations.iter_mut().find(|i| &i.run_id == run_id)

@@ -9,7 +9,7 @@ use super::ledger::ImageLedger;
 use crate::cache_mode::{CacheScope, Preparation, PruneMode};
 use crate::context::BuildContext;
 use crate::engine::BuildEngine;
-use crate::scenario::Scenario;
+use crate::planned_scenario::PlannedScenario;
 use crate::touch::SourceEdits;
 
 /// A build, ready to start.
@@ -38,7 +38,7 @@ pub(super) struct Housekeeping<'a> {
 pub(super) async fn prepare(
     engine: &dyn BuildEngine,
     preparation: &Preparation,
-    scenario: &Scenario,
+    scenario: &PlannedScenario,
     context: &BuildContext,
     variant: &str,
     ledger: &mut ImageLedger,
@@ -79,19 +79,19 @@ pub(super) async fn prepare(
 /// Dockerfile is itself a touched file). A timed build and a previous CI job both go through here,
 /// so their contexts differ only in what they are asked for.
 pub(super) fn edited_context(
-    scenario: &Scenario,
+    scenario: &PlannedScenario,
     context: &BuildContext,
     edit: bool,
     renamed_images: &BTreeMap<String, String>,
 ) -> Result<BuildContext, RunError> {
     let mut edits = if edit {
         let token = uuid::Uuid::new_v4().simple().to_string();
-        SourceEdits::new(&scenario.root(), &scenario.touch, scenario.edit, &token).map_err(
-            |source| RunError::Touch {
+        scenario
+            .source_edits(&token)
+            .map_err(|source| RunError::Touch {
                 dir: scenario.dir.clone(),
                 source,
-            },
-        )?
+            })?
     } else {
         SourceEdits::default()
     };

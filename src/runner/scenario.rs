@@ -18,25 +18,25 @@ use super::{
     StartedBuild,
 };
 use crate::cache_mode::{CacheMode, Preparation, PrimedCaches};
-use crate::config::RunSettings;
 use crate::context::BuildContext;
 use crate::dockerfile;
 use crate::engine::{BuildRequest, ImageFacts, ImageRemoval};
 use crate::error::EngineError;
 use crate::plan::{PlannedBuild, Purpose, ScenarioPlan};
+use crate::planned_scenario::{PlannedScenario, PlannedVariant, image_tag_for};
 use crate::recorded_scenario::ScenarioInputs;
 use crate::results::{
     BuildDetails, BuildRecord, BuildStatus, ImageRows, ResultsFolder, RunCost, ScenarioMeta,
     StepRecord, first_miss_column, first_misses,
 };
-use crate::scenario::{BuildArgs, Scenario, Variant, image_tag_for};
+use crate::run_policy::RunPolicy;
 
-/// One variant as this run builds it.
+/// One variant as this run builds it, with the context its builds send.
 pub(super) struct VariantBuild {
-    pub(super) variant: Variant,
+    /// What the plan says of it.
+    pub(super) variant: PlannedVariant,
+    /// Its build context, read when the scenario starts on the host.
     pub(super) context: BuildContext,
-    pub(super) build_args: BuildArgs,
-    pub(super) tag: String,
 }
 
 /// What became of a build that ran to its end.
@@ -90,7 +90,7 @@ impl From<EngineError> for Stop {
 pub(super) struct ScenarioRun<'w> {
     pub(super) worker: &'w mut HostWorker,
     pub(super) plan: &'w ScenarioPlan,
-    pub(super) settings: Arc<RunSettings>,
+    pub(super) policy: Arc<RunPolicy>,
     pub(super) folder: Arc<ResultsFolder>,
     pub(super) variants: Vec<VariantBuild>,
     pub(super) ledger: ImageLedger,
@@ -116,26 +116,24 @@ impl<'w> ScenarioRun<'w> {
         worker: &'w mut HostWorker,
         plan: &'w ScenarioPlan,
     ) -> Result<ScenarioRun<'w>, RunError> {
-        let settings = Arc::clone(&worker.shared.settings);
-        let folder = worker.shared.folder(plan.scenario);
-        let scenario = &settings.scenarios[plan.scenario];
+        let policy = Arc::clone(&worker.shared.policy);
+        let scenario = &plan.scenario;
+        let folder = worker.shared.folder(scenario.index);
         let mut variants = Vec::new();
-        for variant in settings.selected_variants(scenario) {
+        for variant in &scenario.variants {
             variants.push(VariantBuild {
-                context: BuildContext::new(&scenario.context_dir, &variant.dockerfile)?,
-                build_args: settings.build_args(scenario, &variant.build_args),
-                tag: settings.variant_image_tag(scenario, &variant.name),
+                context: BuildContext::new(&variant.context_dir, &variant.dockerfile)?,
                 variant: variant.clone(),
             });
         }
         let mut ledger = ImageLedger::new(
             &worker.host,
             &scenario.name,
-            settings.first_run_id(),
+            &policy.first_run_id,
             folder.recorded_images(),
         );
         for variant in &variants {
-            if let Some(image) = worker.engine.image(&variant.tag).await? {
+            if let Some(image) = worker.engine.image(&variant.variant.tag).await? {
                 ledger
                     .note_replaced(&folder, &variant.variant.name, &image.id)
                     .map_err(|source| RunError::Output {
@@ -162,11 +160,11 @@ impl<'w> ScenarioRun<'w> {
             .iter()
             .map(|v| analysed_before.contains(&v.variant.name))
             .collect();
-        let inputs_stamp = ScenarioInputs::stamp(scenario, &settings.results_roots()).ok();
+        let inputs_stamp = scenario.stamp_inputs().and_then(Result::ok);
         Ok(ScenarioRun {
             worker,
             plan,
-            settings,
+            policy,
             folder,
             variants,
             ledger,
@@ -180,8 +178,8 @@ impl<'w> ScenarioRun<'w> {
         })
     }
 
-    pub(super) fn scenario(&self) -> &Scenario {
-        &self.settings.scenarios[self.plan.scenario]
+    pub(super) fn scenario(&self) -> &PlannedScenario {
+        &self.plan.scenario
     }
 
     pub(super) fn shared(&self) -> &Shared {
@@ -307,11 +305,12 @@ impl<'w> ScenarioRun<'w> {
             return Ok(());
         };
         let scenario = self.scenario();
-        let now = ScenarioInputs::stamp(scenario, &self.settings.results_roots()).map_err(|e| {
-            RunError::InputsChanged {
-                scenario: scenario.name.clone(),
-                difference: e.to_string(),
-            }
+        let Some(now) = scenario.stamp_inputs() else {
+            return Ok(());
+        };
+        let now: ScenarioInputs = now.map_err(|e| RunError::InputsChanged {
+            scenario: scenario.name.clone(),
+            difference: e.to_string(),
         })?;
         match now.first_difference(before) {
             None => Ok(()),
@@ -336,7 +335,7 @@ impl<'w> ScenarioRun<'w> {
         let verdict = judge(&Answer {
             end: &ran.execution.end,
             image_found: ran.image.is_some(),
-            tag: &self.variants[planned.variant].tag,
+            tag: &self.variants[planned.variant].variant.tag,
             steps: ran.execution.steps,
             cache: planned.key.cache,
             no_cache: preparation.no_cache,
@@ -352,8 +351,10 @@ impl<'w> ScenarioRun<'w> {
         planned: &PlannedBuild,
         preparation: &Preparation,
     ) -> Result<ReadyBuild, Stop> {
-        let settings = Arc::clone(&self.settings);
-        let scenario = &settings.scenarios[self.plan.scenario];
+        // The plan is borrowed for longer than `self`, so its scenario can be read while the
+        // ledger and the caches below change.
+        let plan = self.plan;
+        let scenario = &plan.scenario;
         let index = planned.variant;
         self.emit(RunEvent::Step {
             host: self.host().to_string(),
@@ -374,7 +375,7 @@ impl<'w> ScenarioRun<'w> {
             &self.variants[index].variant.name,
             &mut self.ledger,
             Housekeeping {
-                keep_images: settings.options.keep_images,
+                keep_images: self.policy.keep_images,
                 cache_scope: self.worker.cache_scope,
                 renamed_images: &renamed_images,
             },
@@ -399,18 +400,18 @@ impl<'w> ScenarioRun<'w> {
         planned: &PlannedBuild,
         ready: &ReadyBuild,
     ) -> Result<RanBuild, Stop> {
-        let settings = Arc::clone(&self.settings);
+        let policy = Arc::clone(&self.policy);
         let index = planned.variant;
-        let variant = &self.variants[index];
+        let variant = &self.variants[index].variant;
         let built_before: Vec<String> = self.ledger.built_ids().collect();
         let request = BuildRequest {
             context: &ready.prepared.context,
             tag: &variant.tag,
             build_args: &variant.build_args,
-            target: variant.variant.target.as_deref(),
+            target: variant.target.as_deref(),
             builder: self.worker.builder,
             no_cache: ready.prepared.no_cache,
-            secrets: settings.secrets.redaction(),
+            secrets: &policy.secrets,
             cache_from: ready.ci.as_ref().map_or(&[], |ci| ci.cache_from.as_slice()),
             inline_cache: false,
             account: Some(&built_before),
@@ -437,19 +438,19 @@ impl<'w> ScenarioRun<'w> {
         self.primed.set(index, image.is_some());
         if let Some(image) = image
             .as_ref()
-            .filter(|_| settings.options.keep_images && matches_measure(planned.purpose))
+            .filter(|_| policy.keep_images && matches_measure(planned.purpose))
         {
             let run_tag = image_tag_for(&format!(
                 "{}-{}-{}-{}{}",
                 self.variants[index].variant.name,
-                settings.first_run_id(),
+                policy.first_run_id,
                 planned.key.cache,
                 if planned.key.warmup { "warmup" } else { "run" },
                 planned.key.run
             ));
             self.worker
                 .engine
-                .tag_image(&image.id, &self.scenario().image_repository(), &run_tag)
+                .tag_image(&image.id, &self.scenario().image_repository, &run_tag)
                 .await?;
         }
         Ok(RanBuild { execution, image })
@@ -525,7 +526,7 @@ impl<'w> ScenarioRun<'w> {
         status: BuildStatus,
         error: String,
     ) -> Result<(), Stop> {
-        let settings = Arc::clone(&self.settings);
+        let policy = Arc::clone(&self.policy);
         let index = planned.variant;
         let RanBuild { execution, image } = ran;
         let analysed = match (&status, &image) {
@@ -555,7 +556,7 @@ impl<'w> ScenarioRun<'w> {
             started_at: ready.started_at,
             error,
             host: self.host().to_string(),
-            run_id: settings.run_id.clone(),
+            run_id: policy.run_id.clone(),
             seq: self.worker.seq,
             compressed_bytes: None,
             pull_seconds: ci.and_then(|ci| ci.pull_seconds(&execution.step_timings)),
@@ -569,7 +570,7 @@ impl<'w> ScenarioRun<'w> {
         // a whole, like every other text written to results.csv.
         let first_miss = if planned.key.cache.expects_cache() {
             let misses = first_misses(&steps, &self.stage_order(index));
-            settings.secrets.redact(&first_miss_column(&misses))
+            policy.secrets.redact(&first_miss_column(&misses))
         } else {
             String::new()
         };
@@ -584,11 +585,11 @@ impl<'w> ScenarioRun<'w> {
                 let mut rows = ImageRows::of(&record, &a.analysis, a.base_layers, &a.base_image);
                 // An image's history names the build arguments a RUN step saw.
                 for layer in &mut rows.layers {
-                    layer.created_by = settings.secrets.redact(&layer.created_by);
+                    layer.created_by = policy.secrets.redact(&layer.created_by);
                 }
                 for waste in &mut rows.waste {
-                    waste.created_by = settings.secrets.redact(&waste.created_by);
-                    waste.removed_by = settings.secrets.redact(&waste.removed_by);
+                    waste.created_by = policy.secrets.redact(&waste.created_by);
+                    waste.removed_by = policy.secrets.redact(&waste.removed_by);
                 }
                 rows
             }),
@@ -620,12 +621,12 @@ impl<'w> ScenarioRun<'w> {
         let execution = execute(
             self.worker.engine.as_ref(),
             request,
-            shared.settings.timeout(),
+            shared.policy.timeout,
             &shared.cancel,
             on_step,
         )
         .await?;
-        Ok(execution.redacted(|text| shared.settings.secrets.redact(text)))
+        Ok(execution.redacted(|text| shared.policy.secrets.redact(text)))
     }
 
     /// The stages of variant `index`'s Dockerfile in the order it declares them; empty when it
@@ -634,22 +635,22 @@ impl<'w> ScenarioRun<'w> {
     fn stage_order(&self, index: usize) -> Vec<String> {
         let variant = &self.variants[index];
         crate::text_file::read_string_no_follow(&variant.variant.dockerfile)
-            .map(|text| dockerfile::read_facts(&text, &variant.build_args).stage_order)
+            .map(|text| dockerfile::read_facts(&text, &variant.variant.build_args).stage_order)
             .unwrap_or_default()
     }
 
     /// Removes what the scenario's run built (except each variant's final image, unless
     /// `--keep-images` keeps everything) and records where the time went.
     pub(super) async fn finish(&mut self) {
-        let problems = self.finish_ci(self.settings.options.rm).await;
+        let problems = self.finish_ci(self.policy.rm).await;
         self.worker.outcome.problems.extend(problems);
-        if !self.settings.options.keep_images {
+        if !self.policy.keep_images {
             let owners: Vec<(String, String)> = self
                 .variants
                 .iter()
-                .map(|v| (v.variant.name.clone(), v.tag.clone()))
+                .map(|v| (v.variant.name.clone(), v.variant.tag.clone()))
                 .collect();
-            let rm = self.settings.options.rm;
+            let rm = self.policy.rm;
             let problems = self
                 .ledger
                 .clean_up(self.worker.engine.as_ref(), &owners, !rm)
@@ -681,13 +682,13 @@ impl<'w> ScenarioRun<'w> {
 
     /// `planned` as events name it.
     fn planned_id(&self, planned: &PlannedBuild) -> PlannedBuildId {
-        let options = &self.settings.options;
+        let policy = &self.policy;
         PlannedBuildId {
             key: planned.key.clone(),
             run_count: if planned.key.warmup {
-                options.warmup
+                policy.warmup
             } else {
-                options.runs
+                policy.runs
             },
             purpose: planned.purpose,
         }

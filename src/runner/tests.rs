@@ -94,7 +94,7 @@ fn on_box(dir: &Path, out: &Path, options: RunOptions) -> RunSettings {
 
 fn plan_of(settings: &RunSettings) -> Plan {
     plan::plan(
-        &settings.scenario_shapes(),
+        settings.scenarios(),
         &settings.host_names(),
         &settings.plan_settings(&std::collections::BTreeMap::new()),
         &settings.already_done(),
@@ -117,15 +117,16 @@ async fn run_with(
 ) -> (RunOutcome, Arc<Events>) {
     let plan = plan_of(&settings);
     let hosts = settings
-        .endpoints
+        .endpoints()
         .iter()
         .zip(fakes)
         .map(|(endpoint, fake)| host(endpoint, fake))
         .collect();
     let events = Arc::new(Events::default());
     let outcome = run(
-        Arc::new(settings),
         plan,
+        settings.policy(),
+        settings.results_layout(),
         hosts,
         Arc::clone(&events) as Arc<dyn EventSink>,
         cancel,
@@ -161,7 +162,7 @@ async fn builds_run_in_plan_order_with_no_priming_and_rows_carry_their_identity(
         .iter()
         .map(|b| format!("{} {} {}", b.key.variant, b.key.cache, b.key.run))
         .collect();
-    let run_id = settings.run_id.clone();
+    let run_id = settings.run_id().to_string();
     let fake = FakeEngine::new("box", Script::default());
     let (outcome, events) = run_with(settings, &[&fake], CancellationToken::new()).await;
     assert!(!outcome.interrupted && !outcome.unfinished && outcome.problems.is_empty());
@@ -379,7 +380,7 @@ async fn an_interrupted_run_resumes_to_the_full_set_of_rows() {
         },
     );
     let first_settings = on_box(&dir, &out, options);
-    let first_run = first_settings.run_id.clone();
+    let first_run = first_settings.run_id().to_string();
     let (outcome, _) = run_with(first_settings, &[&fake], cancel).await;
     assert!(outcome.interrupted && outcome.unfinished);
     let first_rows = rows(&out);
@@ -394,7 +395,7 @@ async fn an_interrupted_run_resumes_to_the_full_set_of_rows() {
     );
 
     let resumed = RunSettings::for_resume(&out, vec!["stagebench".to_string()]).unwrap();
-    assert_eq!(resumed.options.seed, 3);
+    assert_eq!(resumed.plan_settings(&BTreeMap::new()).seed, 3);
     let resumed_plan = plan_of(&resumed);
     assert_eq!(resumed_plan.hosts[0].scenarios[0].already_done, 4);
     let fake_after = FakeEngine::new("box", Script::default());
@@ -467,7 +468,7 @@ async fn a_resumed_run_moves_its_own_tags_and_removes_what_its_first_invocation_
         },
     );
     let first = on_box(&dir, &out, RunOptions::new(2, &[CacheMode::Warm], 0));
-    let first_run = first.run_id.clone();
+    let first_run = first.run_id().to_string();
     let (outcome, _) = run_with(first, &[&fake], cancel).await;
     assert!(outcome.interrupted);
     let first_finals: Vec<String> = RunMeta::read(&out).unwrap().scenarios[0]
@@ -482,7 +483,7 @@ async fn a_resumed_run_moves_its_own_tags_and_removes_what_its_first_invocation_
     );
 
     let resumed = RunSettings::for_resume(&out, Vec::new()).unwrap();
-    assert_eq!(resumed.first_run_id(), first_run);
+    assert_eq!(resumed.policy().first_run_id, first_run);
     let (outcome, _) = run_with(resumed, &[&fake], CancellationToken::new()).await;
     assert!(!outcome.unfinished, "{:?}", outcome.problems);
     let meta = RunMeta::read(&out).unwrap();
@@ -632,9 +633,9 @@ async fn an_unreachable_host_is_reported_and_the_others_go_on() {
     let plan = plan_of(&settings);
     let up = FakeEngine::new("up", Script::default());
     let hosts = vec![
-        host(&settings.endpoints[0], &up),
+        host(&settings.endpoints()[0], &up),
         Host {
-            endpoint: settings.endpoints[1].clone(),
+            endpoint: settings.endpoints()[1].clone(),
             connection: Err(EngineError::Unreachable {
                 endpoint: "unix:///x/down.sock".to_string(),
                 reason: "no socket".to_string(),
@@ -642,8 +643,9 @@ async fn an_unreachable_host_is_reported_and_the_others_go_on() {
         },
     ];
     let outcome = run(
-        Arc::new(settings),
         plan,
+        settings.policy(),
+        settings.results_layout(),
         hosts,
         Arc::new(Events::default()),
         CancellationToken::new(),

@@ -1,30 +1,33 @@
 //! Checked settings for a run, made from the raw flags (or from the folder being resumed) in one
 //! step, so that every mistake in them is reported before the first build starts, and the
-//! runner, the plan and the progress display all read the same resolved values.
+//! runner, the plan and the progress display all read the same resolved values. After it nothing
+//! reads a raw flag: `handout` makes what the plan and the runner are given from these settings.
 
-use std::collections::{BTreeMap, BTreeSet};
+mod handout;
+
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::builder::{Builder, EngineKind};
+use crate::builder::Builder;
 use crate::cache_mode::CacheMode;
-use crate::cli::{MAX_RUNS, MAX_TIMEOUT_SECONDS, MAX_WARMUP, RunArgs};
-use crate::daemon_facts::DaemonFacts;
+use crate::cli::{GateArgs, MAX_RUNS, MAX_TIMEOUT_SECONDS, MAX_WARMUP, RunArgs};
+use crate::compare::Thresholds;
 use crate::engine::{Endpoint, EndpointError, Scheme};
 use crate::error::ScenarioError;
-use crate::keys::BuildKey;
-use crate::plan::{PlanSettings, ScenarioShape};
+use crate::export_targets::ExportTargets;
+use crate::planned_scenario::PlannedScenario;
+use crate::progress_mode::ProgressMode;
 use crate::recorded_scenario::{AdHoc, ScenarioInputs};
 use crate::registry::{Registry, RegistryAccess, RegistryError};
 use crate::results::{ResultSet, StoreError, is_results_folder};
-use crate::run_options::{HostSpec, RecordedSettings, RunOptions};
-use crate::scenario::{BuildArgs, MANIFEST_FILE, Scenario, Variant};
-use crate::secrets::{self, BuildSecret, BuildSecretValues, SecretSource, Secrets};
-use crate::workdir::{check_started_here, recorded_command_line, recorded_path};
+use crate::run_options::RunOptions;
+use crate::scenario::{BuildArgs, MANIFEST_FILE, Scenario};
+use crate::secrets::{self, BuildSecret, BuildSecretValues, Secrets};
+use crate::workdir::{check_started_here, recorded_command_line};
 
 /// Where results go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,54 +101,108 @@ impl RunSecrets {
     }
 }
 
-/// Everything `stagebench run` needs, checked.
+/// The baseline settings of a run: `--baseline` and `--save-baseline` with the gate's
+/// thresholds.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    /// `--baseline NAME`: the saved run this one is compared with at its end.
+    pub baseline: Option<String>,
+    /// `--save-baseline NAME`: the name this run is saved under when it ran cleanly.
+    pub save_baseline: Option<String>,
+    /// When a change is a regression, and when the gate can judge one.
+    pub thresholds: Thresholds,
+    /// `--allow-different-hosts`.
+    pub allow_different_hosts: bool,
+}
+
+/// When `compare` (or `run --baseline`) calls a change a regression: the gate's flags, with
+/// the noise threshold of the run (or of `compare --noise-threshold`).
+pub fn gate_thresholds(gate: &GateArgs, noise_threshold: f64) -> Thresholds {
+    Thresholds {
+        noise: noise_threshold,
+        time: gate.time_threshold,
+        size: gate.size_threshold,
+        size_floor_bytes: gate.size_floor,
+        required_runs: gate.require_runs,
+    }
+}
+
+/// Everything `stagebench run` needs, checked and resolved once: after it, nothing reads a
+/// flag. The runner is handed what it needs (see its `handout` module) as a
+/// [`RunPolicy`](crate::run_policy::RunPolicy), a
+/// [`ResultsLayout`](crate::results_layout::ResultsLayout) and the scenarios as this run builds
+/// them ([`PlannedScenario`]), which the plan carries.
 #[derive(Debug, Clone)]
 pub struct RunSettings {
     /// Scenarios, loaded and checked, in the order given.
-    pub scenarios: Vec<Scenario>,
+    scenarios: Vec<Scenario>,
+    /// The same scenarios as this run builds them: variants chosen, build arguments merged,
+    /// image tags carrying the run's identity.
+    planned: Vec<Arc<PlannedScenario>>,
     /// How they are measured; meta.json records exactly these.
-    pub options: RunOptions,
+    options: RunOptions,
     /// Results location.
-    pub out: OutputLocation,
+    out: OutputLocation,
     /// The command line, for meta.json.
-    pub command_line: Vec<String>,
+    command_line: Vec<String>,
     /// The Docker hosts, in the order given.
-    pub endpoints: Vec<Endpoint>,
+    endpoints: Vec<Endpoint>,
     /// This invocation's id, the `run_id` of its rows.
-    pub run_id: String,
+    run_id: String,
     /// The content of every scenario's inputs when the run started, in scenario order.
-    pub inputs: Vec<ScenarioInputs>,
+    inputs: Vec<ScenarioInputs>,
     /// With `--resume`: the folder as this invocation found it.
-    pub resumed: Option<ResultSet>,
+    resumed: Option<ResultSet>,
     /// Sentences about settings that work but deserve attention.
-    pub warnings: Vec<String>,
+    warnings: Vec<String>,
     /// The run's secrets, in one place.
-    pub secrets: RunSecrets,
+    secrets: RunSecrets,
     /// The working directory (canonical), which meta.json's paths are relative to.
-    pub working_dir: PathBuf,
+    working_dir: PathBuf,
     /// `--registry` (or `STAGEBENCH_REGISTRY`) with the credentials the docker config holds
     /// for it, read once here; `options.registry` records its location only.
-    pub registry: Option<RegistryAccess>,
+    registry: Option<RegistryAccess>,
+    /// `--baseline` and `--save-baseline`; `None` without either.
+    gate: Option<Gate>,
+    /// `--export-*`: the summaries' copies and where they go.
+    exports: ExportTargets,
+    /// How progress is shown (`--quiet`, or whether stderr is a terminal).
+    progress: ProgressMode,
 }
 
 impl RunSettings {
-    /// Why host `name`, which says `facts` about itself, cannot run this run's builds: a
-    /// sentence naming what its builder cannot do, checked before any build; `None` when it can.
-    pub fn host_refusal(&self, name: &str, facts: &DaemonFacts) -> Option<String> {
-        host_refusal(&self.options, !self.secrets.mounted.is_empty(), name, facts)
-    }
-
     /// Loads the scenarios and checks every flag against them.
     pub fn from_args(
         args: &RunArgs,
         command_line: Vec<String>,
     ) -> Result<RunSettings, ConfigError> {
-        if let Some(dir) = &args.resume {
+        let mut settings = match &args.resume {
+            Some(dir) => RunSettings::resumed_from_args(args, dir, command_line)?,
+            None => RunSettings::new_from_args(args, command_line)?,
+        };
+        settings.gate = (args.baseline.is_some() || args.save_baseline.is_some()).then(|| Gate {
+            baseline: args.baseline.clone(),
+            save_baseline: args.save_baseline.clone(),
+            thresholds: gate_thresholds(&args.gate, settings.options.noise_threshold),
+            allow_different_hosts: args.gate.allow_different_hosts,
+        });
+        settings.exports = args.export.targets();
+        settings.progress = ProgressMode::detect(args.quiet);
+        Ok(settings)
+    }
+
+    /// `--resume DIR`: the settings recorded there, unless `--registry` names another registry.
+    fn resumed_from_args(
+        args: &RunArgs,
+        dir: &Path,
+        command_line: Vec<String>,
+    ) -> Result<RunSettings, ConfigError> {
+        {
             let settings = RunSettings::for_resume(dir, command_line)?;
-            return match (&args.registry, &settings.options.registry) {
+            match (&args.registry, &settings.options.registry) {
                 (Some(given), recorded) if Some(given) != recorded.as_ref() => {
                     Err(ConfigError::Resume {
-                        dir: dir.clone(),
+                        dir: dir.to_path_buf(),
                         reason: format!(
                             "--registry (or STAGEBENCH_REGISTRY) {given} is not the registry the run started with ({}); continue it with that one",
                             recorded.as_deref().unwrap_or("none")
@@ -153,8 +210,15 @@ impl RunSettings {
                     })
                 }
                 _ => Ok(settings),
-            };
+            }
         }
+    }
+
+    /// A new run: the scenarios loaded and every flag checked against them.
+    fn new_from_args(
+        args: &RunArgs,
+        command_line: Vec<String>,
+    ) -> Result<RunSettings, ConfigError> {
         let working_dir = working_dir()?;
         let scenarios = if args.dockerfiles.is_empty() {
             args.scenarios
@@ -264,6 +328,7 @@ impl RunSettings {
         warnings.extend(plain_tcp_warnings(&endpoints));
         Ok(RunSettings {
             scenarios,
+            planned: Vec::new(),
             options,
             out,
             command_line: Vec::new(),
@@ -275,6 +340,9 @@ impl RunSettings {
             secrets: RunSecrets::default(),
             working_dir,
             registry: None,
+            gate: None,
+            exports: ExportTargets::default(),
+            progress: ProgressMode::Quiet,
         })
     }
 
@@ -355,6 +423,7 @@ impl RunSettings {
         let registry = registry_access(recorded.options.registry.as_deref())?;
         RunSettings {
             scenarios,
+            planned: Vec::new(),
             options: recorded.options,
             out,
             command_line: recorded_command_line(&command_line, &working_dir),
@@ -366,6 +435,9 @@ impl RunSettings {
             secrets: RunSecrets::default(),
             working_dir,
             registry,
+            gate: None,
+            exports: ExportTargets::default(),
+            progress: ProgressMode::Quiet,
         }
         .with_secrets(BuildArgs::new())
         .map_err(|error| match error {
@@ -376,7 +448,7 @@ impl RunSettings {
 
     /// These settings with `secret_args` (from `--secret-build-arg`) applied, the BuildKit
     /// secrets read, every secret value checked and known for redaction, and the command line
-    /// as it may be recorded.
+    /// as it may be recorded; then the builds resolved, whose arguments end with the secret ones.
     pub fn with_secrets(mut self, mut secret_args: BuildArgs) -> Result<RunSettings, ConfigError> {
         let mut flag_of: BTreeMap<String, &str> = secret_args
             .keys()
@@ -479,173 +551,11 @@ impl RunSettings {
             .iter()
             .map(|arg| secrets::without_url_credentials(&self.secrets.redact(arg)))
             .collect();
+        // The builds' arguments end with the secret ones, so the builds are resolved last.
+        self.planned = (0..self.scenarios.len())
+            .map(|index| Arc::new(self.planned_scenario(index)))
+            .collect();
         Ok(self)
-    }
-
-    /// The build arguments of a build of `scenario` whose own arguments are `own`: scenario,
-    /// own, profile, `--build-arg`, then `--secret-build-arg`.
-    pub fn build_args(&self, scenario: &Scenario, own: &BuildArgs) -> BuildArgs {
-        let mut args =
-            scenario.merged_build_args(own, self.profile_args(scenario), &self.options.build_args);
-        args.extend(
-            self.secrets
-                .build_arg_values
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone())),
-        );
-        args
-    }
-
-    /// [`Self::build_args`] as meta.json may record them: secret values replaced.
-    pub fn recorded_build_args(&self, scenario: &Scenario, own: &BuildArgs) -> BuildArgs {
-        self.secrets
-            .redaction
-            .recorded(&self.build_args(scenario, own))
-    }
-
-    /// The folders this run writes results under, which are never inputs of its scenarios.
-    pub fn results_roots(&self) -> Vec<PathBuf> {
-        results_roots(&self.out)
-    }
-
-    /// The run's identity on a daemon: its first invocation's `run_id`, which every invocation
-    /// of the run (`--resume`) shares, and which the run's image tags carry.
-    pub fn first_run_id(&self) -> &str {
-        self.resumed
-            .as_ref()
-            .and_then(|set| set.meta.first_invocation())
-            .map_or(self.run_id.as_str(), |first| first.run_id.as_str())
-    }
-
-    /// The tag this run gives `variant`'s image of `scenario`.
-    pub fn variant_image_tag(&self, scenario: &Scenario, variant: &str) -> String {
-        scenario.variant_image_tag(variant, self.first_run_id())
-    }
-
-    /// The variants of `scenario` this run builds.
-    pub fn selected_variants<'s>(&self, scenario: &'s Scenario) -> Vec<&'s Variant> {
-        let chosen = &self.options.variants;
-        scenario
-            .variants
-            .iter()
-            .filter(|v| chosen.is_empty() || chosen.contains(&v.name))
-            .collect()
-    }
-
-    /// The chosen profile's build arguments for `scenario` (checked to exist when loading).
-    pub fn profile_args<'s>(&self, scenario: &'s Scenario) -> Option<&'s BuildArgs> {
-        self.options
-            .profile
-            .as_ref()
-            .and_then(|p| scenario.profiles.get(p))
-    }
-
-    /// `--timeout` as a duration.
-    pub fn timeout(&self) -> Option<Duration> {
-        self.options.timeout_seconds.map(Duration::from_secs_f64)
-    }
-
-    /// What the planner needs from these settings.
-    /// `engines` names the hosts reached, each with the program that serves its API.
-    pub fn plan_settings(&self, engines: &BTreeMap<String, EngineKind>) -> PlanSettings {
-        let options = &self.options;
-        PlanSettings {
-            runs: options.runs,
-            warmup: options.warmup,
-            cache_modes: options.cache_modes.clone(),
-            builder: options.builder,
-            builders_by_host: engines
-                .iter()
-                .map(|(host, engine)| (host.clone(), engine.builder(options.builder)))
-                .collect(),
-            seed: options.seed,
-            on_every_host: options.on_every_host,
-        }
-    }
-
-    /// What the planner needs to know of each scenario.
-    pub fn scenario_shapes(&self) -> Vec<ScenarioShape> {
-        self.scenarios
-            .iter()
-            .map(|s| ScenarioShape {
-                name: s.name.clone(),
-                variants: self
-                    .selected_variants(s)
-                    .iter()
-                    .map(|v| v.name.clone())
-                    .collect(),
-                has_touch_files: !s.touch.is_empty(),
-                prebuilds: s.prebuilds.len(),
-            })
-            .collect()
-    }
-
-    /// Host names, in the order given.
-    pub fn host_names(&self) -> Vec<String> {
-        self.endpoints.iter().map(|e| e.name.clone()).collect()
-    }
-
-    /// Builds an earlier invocation finished (with `--resume`).
-    pub fn already_done(&self) -> BTreeSet<BuildKey> {
-        self.resumed
-            .as_ref()
-            .map(ResultSet::finished_builds)
-            .unwrap_or_default()
-    }
-
-    /// With `--resume`, the hosts each scenario was assigned to when the run started, so that
-    /// every row of a scenario stays on its host.
-    pub fn pinned_hosts(&self) -> BTreeMap<String, Vec<String>> {
-        let mut pinned: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        if let Some(resumed) = &self.resumed {
-            for scenario in &resumed.meta.scenarios {
-                pinned
-                    .entry(scenario.name.clone())
-                    .or_default()
-                    .push(scenario.host.clone());
-            }
-        }
-        pinned
-    }
-
-    /// `path` as meta.json records it: relative to the working directory, links resolved as
-    /// far as the path exists, so that the relative path leads to the same place from there.
-    pub fn recorded_path(&self, path: &Path) -> String {
-        recorded_path(&self.working_dir, &resolved(path))
-    }
-
-    /// The settings as meta.json records them for the scenarios of the results folder
-    /// `results_dir`: every path relative to the working directory.
-    pub fn recorded(&self, scenarios: &[usize], results_dir: &Path) -> RecordedSettings {
-        let mut options = self.options.clone();
-        for secret in &mut options.build_secrets {
-            if let SecretSource::Src(path) = &secret.source {
-                secret.source = SecretSource::Src(PathBuf::from(self.recorded_path(path)));
-            }
-        }
-        RecordedSettings {
-            scenario_dirs: scenarios
-                .iter()
-                .filter_map(|&i| self.scenarios.get(i))
-                .map(|s| self.recorded_path(&s.root()))
-                .collect(),
-            results_dir: Some(self.recorded_path(results_dir)),
-            ad_hoc: scenarios
-                .iter()
-                .filter_map(|&i| self.scenarios.get(i))
-                .find_map(|s| s.ad_hoc.as_ref())
-                .map(|spec| spec.recorded(|path| self.recorded_path(path))),
-            options,
-            hosts: self
-                .endpoints
-                .iter()
-                .map(|e| HostSpec {
-                    name: e.name.clone(),
-                    endpoint: e.display_url(),
-                    context: e.context.clone(),
-                })
-                .collect(),
-        }
     }
 }
 
@@ -812,37 +722,6 @@ fn check_recorded_bounds(options: &RunOptions) -> Result<(), String> {
     }
 }
 
-/// Why host `name` cannot run builds measured with `options` (and `--secret`s when
-/// `has_secrets`), its builder being the one its engine (`facts`) runs; `None` when it can.
-fn host_refusal(
-    options: &RunOptions,
-    has_secrets: bool,
-    name: &str,
-    facts: &DaemonFacts,
-) -> Option<String> {
-    let builder = facts.engine.builder(options.builder);
-    let can = builder.capabilities();
-    let engine = format!(
-        "{} {}, whose builds are {}'s",
-        facts.engine.product_name(),
-        facts.version,
-        builder
-    );
-    if has_secrets && !can.mounts_secrets {
-        return Some(format!(
-            "host {name} is {engine}, which cannot mount --secret: drop --secret, or run on a Docker host"
-        ));
-    }
-    if let Some(mode) = options.cache_modes.iter().find(|m| m.is_ci())
-        && !can.imports_registry_cache
-    {
-        return Some(format!(
-            "host {name} is {engine}, which cannot import a cache from a registry as --cache {mode} needs: leave out the ci-* modes, or run them on a Docker host"
-        ));
-    }
-    None
-}
-
 /// The `--secret` flags, parsed; they need BuildKit, as only it mounts secrets.
 fn parse_build_secrets(
     flags: &[String],
@@ -958,6 +837,20 @@ pub fn registry_access(value: Option<&str>) -> Result<Option<RegistryAccess>, Co
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::builder::EngineKind;
+    use crate::daemon_facts::DaemonFacts;
+    use crate::run_policy::HostNeeds;
+
+    /// Why host `name` cannot run builds measured with `options` (and `--secret`s when
+    /// `has_secrets`), its builder being the one its engine (`facts`) runs.
+    fn host_refusal(
+        options: &RunOptions,
+        has_secrets: bool,
+        name: &str,
+        facts: &DaemonFacts,
+    ) -> Option<String> {
+        HostNeeds::new(options, has_secrets).refusal(name, facts)
+    }
 
     #[test]
     fn ci_modes_need_a_registry_and_buildkit() {
