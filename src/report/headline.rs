@@ -21,6 +21,9 @@ pub struct HeadlineTable {
     pub description: Option<String>,
     /// Column headings after the variant column.
     pub columns: Vec<String>,
+    /// Each column's name in a layout that gives it a line rather than a column: its cache mode
+    /// alone ("cold"), "prebuilds", "image size" or "pull size"; one per entry of `columns`.
+    pub labels: Vec<String>,
     /// One row per variant, baseline first.
     pub rows: Vec<HeadlineRow>,
     /// The CI modes measured in the section, in [`CacheMode::ALL`] order; none for a run
@@ -103,18 +106,23 @@ pub fn headline_tables(data: &ReportData) -> Vec<HeadlineTable> {
                 .iter()
                 .any(|v| !v.prebuilds.is_empty());
             let mut columns: Vec<String> = Vec::new();
+            let mut labels: Vec<String> = Vec::new();
             for mode in &modes {
                 columns.push(format!("{mode} build"));
+                labels.push(mode.to_string());
                 if mode.shows_prebuild_cost() && has_prebuilds {
                     columns.push("prebuilds it uses".to_string());
+                    labels.push("prebuilds".to_string());
                 }
             }
             columns.push("image size".to_string());
+            labels.push("image size".to_string());
             // Pull size exists only where an image was analysed (runs recorded before it was
             // measured have none), so its column appears only then.
             let has_pull_size = groups.iter().any(|g| g.compressed_bytes.is_some());
             if has_pull_size {
                 columns.push("pull size".to_string());
+                labels.push("pull size".to_string());
             }
 
             let mut variants: Vec<&str> = Vec::new();
@@ -193,6 +201,7 @@ pub fn headline_tables(data: &ReportData) -> Vec<HeadlineTable> {
                 file_stem: section.file_stem(),
                 description: section.scenario.description.clone(),
                 columns,
+                labels,
                 rows,
                 ci_columns: ci_modes.iter().map(|m| format!("{m} build")).collect(),
                 has_ci_chart: !ci_modes.is_empty(),

@@ -41,7 +41,7 @@ pub use history_files::{HISTORY_CSV, HISTORY_MD, write_history};
 pub use markdown::Markdown;
 pub use summary_csv::SummaryCsv;
 pub use summary_json::{SUMMARY_SCHEMA_VERSION, SummaryJson};
-pub use terminal::terminal_table;
+pub use terminal::{terminal_table, terminal_table_for_width};
 
 /// Everything a report is made from.
 #[derive(Debug, Clone)]

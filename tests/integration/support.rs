@@ -51,10 +51,12 @@ pub fn stagebench(cwd: &Path, args: &[&str]) -> Output {
 /// Runs the `stagebench` binary with `args` in `cwd` and extra environment variables.
 pub fn stagebench_with_env(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
     // scripts/test exports STAGEBENCH_REGISTRY for the tests that use a registry; the others
-    // run as they always did, and a test that wants it passes it in `envs`.
+    // run as they always did, and a test that wants it passes it in `envs`. A `COLUMNS` the
+    // shell exports would lay the headline table out for its width: tests read the full table.
     let output = Command::new(env!("CARGO_BIN_EXE_stagebench"))
         .args(args)
         .env_remove("STAGEBENCH_REGISTRY")
+        .env_remove("COLUMNS")
         .envs(envs.iter().copied())
         .current_dir(cwd)
         .output()
