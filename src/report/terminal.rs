@@ -243,6 +243,9 @@ fn narrow_tables(headline: &HeadlineTable, width_columns: usize) -> String {
             }
         }
     }
+    // A blank line sets the verdicts, indented as a variant's name is, apart from the last
+    // variant's lines, as the table's bottom border does.
+    out.push('\n');
     out
 }
 
