@@ -10,12 +10,14 @@ use super::headline::{HeadlineCell, HeadlineRow, HeadlineTable, headline_tables}
 
 /// The headline tables as text for a terminal, with the verdicts under each.
 pub fn terminal_table(data: &ReportData) -> String {
-    render(data, &full_tables)
+    render(data, &full_tables, None)
 }
 
 /// What a terminal `width_columns` wide is shown: the headline tables when their widest line fits
 /// (or no width is known), otherwise the same facts in the narrow layout of [`narrow_tables`].
-/// The verdicts and the explanations under them are sentences, left for the terminal to wrap.
+/// The verdicts, the explanations and the method under them are left for the terminal to wrap
+/// beside the full table, as they always were; under the narrow layout they are wrapped at their
+/// spaces, as a terminal breaks a line in the middle of a word.
 pub fn terminal_table_for_width(data: &ReportData, width_columns: Option<usize>) -> String {
     let Some(width_columns) = width_columns else {
         return terminal_table(data);
@@ -33,39 +35,66 @@ pub fn terminal_table_for_width(data: &ReportData, width_columns: Option<usize>)
     if widest_columns <= width_columns {
         terminal_table(data)
     } else {
-        render(data, &|headline| narrow_tables(headline, width_columns))
+        render(
+            data,
+            &|headline| narrow_tables(headline, width_columns),
+            Some(width_columns),
+        )
     }
 }
 
-/// The report's sections, each its headline as `tables` draws it, then its verdicts and why.
-fn render(data: &ReportData, tables: &dyn Fn(&HeadlineTable) -> String) -> String {
+/// The report's sections, each its headline as `tables` draws it, then its verdicts and why;
+/// their sentences wrapped to `prose_width_columns` when it is given.
+fn render(
+    data: &ReportData,
+    tables: &dyn Fn(&HeadlineTable) -> String,
+    prose_width_columns: Option<usize>,
+) -> String {
     let mut out = String::new();
     for headline in headline_tables(data) {
         out.push_str(&tables(&headline));
         for verdict in &headline.verdicts {
-            out.push_str("  ");
-            out.push_str(verdict);
-            out.push('\n');
+            push_sentence(&mut out, "  ", verdict, prose_width_columns);
         }
         if !headline.why.is_empty() {
             out.push_str("why:\n");
             for sentence in &headline.why {
-                out.push_str("  ");
-                out.push_str(sentence);
-                out.push('\n');
+                push_sentence(&mut out, "  ", sentence, prose_width_columns);
             }
         }
         out.push('\n');
     }
     if !data.analysis.comparisons.is_empty() {
-        out.push_str(&format::method_note(
+        let note = format::method_note(
             data.meta.settings.options.noise_threshold,
             crate::stats::method::Family::Report,
             data.analysis.family_size(),
-        ));
-        out.push('\n');
+        );
+        push_sentence(&mut out, "", &note, prose_width_columns);
     }
     out
+}
+
+/// `sentence` after `indent` on a line of its own, or, within `width_columns`, on as many lines
+/// as it needs, those after the first indented two more so that each sentence stands out.
+fn push_sentence(out: &mut String, indent: &str, sentence: &str, width_columns: Option<usize>) {
+    let Some(width_columns) = width_columns else {
+        out.push_str(indent);
+        out.push_str(sentence);
+        out.push('\n');
+        return;
+    };
+    let hanging = if indent.is_empty() {
+        String::new()
+    } else {
+        format!("{indent}  ")
+    };
+    let room_columns = width_columns.saturating_sub(columns(&hanging)).max(24);
+    for (index, line) in wrap_at_spaces(sentence, room_columns).iter().enumerate() {
+        out.push_str(if index == 0 { indent } else { &hanging });
+        out.push_str(line);
+        out.push('\n');
+    }
 }
 
 /// A section's table, and its CI table under it when it has one.
@@ -356,13 +385,21 @@ mod tests {
             assert_eq!(terminal_table_for_width(&data, None), full);
             assert_eq!(terminal_table_for_width(&data, Some(300)), full);
             assert_ne!(terminal_table_for_width(&data, Some(100)), full);
-            // The verdicts and the method are printed under either layout.
-            let narrow = terminal_table_for_width(&data, Some(100));
-            for line in full
-                .lines()
-                .filter(|line| !line.starts_with(['┌', '│', '╞', '└']))
-            {
-                assert!(narrow.contains(line), "{line}");
+            // The verdicts, the why and the method are printed under either layout, wrapped
+            // to the width under the narrow one.
+            let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+            for width in [80, 100] {
+                let narrow = terminal_table_for_width(&data, Some(width));
+                let narrow_words = words(&narrow);
+                for line in full
+                    .lines()
+                    .filter(|line| !line.starts_with(['┌', '│', '╞', '└']))
+                {
+                    assert!(narrow_words.contains(&words(line)), "{line}");
+                }
+                for line in narrow.lines() {
+                    assert!(columns(line) <= width, "at {width}: {line:?}");
+                }
             }
         }
     }
