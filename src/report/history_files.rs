@@ -48,7 +48,10 @@ struct TrendRow<'a> {
 /// Writes `history.csv`, `history.md` and the trend charts into `dir`; returns the files.
 pub fn write_history(history: &History, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     let mut written = vec![write_in_folder(dir, HISTORY_CSV, &history_csv(history)?)?];
-    let charts = trend_charts(history)?;
+    let charts: Vec<chart::ChartFile> = trend_charts(history, chart::ChartOutput::Report)?
+        .into_iter()
+        .map(|(_, file)| file)
+        .collect();
     let chart_names: Vec<String> = charts
         .iter()
         .filter(|c| c.file_name.ends_with(".png"))
@@ -309,8 +312,12 @@ fn date(rfc3339: &str) -> String {
     rfc3339.get(..16).unwrap_or(rfc3339).replacen('T', " ", 1)
 }
 
-/// One chart per scenario, host and builder: each cache mode a panel, each variant a line.
-fn trend_charts(history: &History) -> Result<Vec<chart::ChartFile>, ReportError> {
+/// One chart per scenario, host and builder: each cache mode a panel, each variant a line; each
+/// with its scenario's name, rendered as `output`.
+pub fn trend_charts(
+    history: &History,
+    output: chart::ChartOutput,
+) -> Result<Vec<(String, chart::ChartFile)>, ReportError> {
     let mut sections: Vec<(&str, &str, crate::builder::Builder)> = Vec::new();
     for point in &history.points {
         let section = (
@@ -422,7 +429,11 @@ fn trend_charts(history: &History) -> Result<Vec<chart::ChartFile>, ReportError>
                 .collect(),
             series: &series,
         };
-        files.extend(chart::render_trend(&input)?);
+        files.extend(
+            chart::render_trend_as(&input, output)?
+                .into_iter()
+                .map(|file| ((*scenario).to_string(), file)),
+        );
     }
     Ok(files)
 }

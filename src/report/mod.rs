@@ -37,7 +37,7 @@ pub use ci_exports::{BencherMetricFormat, BenchmarkAction, GatedBenchmarkAction,
 pub use comparison::{compare_markdown, compare_terminal, gate_sentences, gate_verdicts};
 pub use exports::write_exports;
 pub use format::{cost_sentence, speedup_phrase};
-pub use history_files::{HISTORY_CSV, HISTORY_MD, write_history};
+pub use history_files::{HISTORY_CSV, HISTORY_MD, trend_charts, write_history};
 pub use markdown::Markdown;
 pub use summary_csv::SummaryCsv;
 pub use summary_json::{SUMMARY_SCHEMA_VERSION, SummaryJson};
@@ -352,6 +352,18 @@ pub fn write_all(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
             &exporter.render(data)?,
         )?);
     }
+    for file in chart_files(data, chart::ChartOutput::Report)? {
+        written.push(write_in_folder(dir, &file.file_name, &file.bytes)?);
+    }
+    Ok(written)
+}
+
+/// Every chart of every section of `data`, rendered as `output`.
+pub fn chart_files(
+    data: &ReportData,
+    output: chart::ChartOutput,
+) -> Result<Vec<chart::ChartFile>, ReportError> {
+    let mut all = Vec::new();
     for section in data.sections() {
         let variants = data.variants(&section.scenario.name);
         let groups: Vec<GroupSummary> = section.groups.iter().map(|g| (*g).clone()).collect();
@@ -378,29 +390,29 @@ pub fn write_all(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
             groups: &groups,
             comparisons: &comparisons,
         };
-        let mut files = chart::render_charts(&input)?;
+        let mut files = chart::render_charts_as(&input, output)?;
         let timelines = data.timelines(&section);
         if !timelines.is_empty() {
             let title = section.title();
-            files.extend(chart::render_timeline(&chart::TimelineInput {
+            files.extend(chart::render_timeline_as(&chart::TimelineInput {
                 title: &title,
                 file_stem: &stem,
                 builder: section.builder,
                 daemon: &daemon,
                 variants: &variants,
                 timelines: &timelines,
-            })?);
+            }, output)?);
         }
         let images = data.images_of(&section);
         if !images.is_empty() {
             let title = section.title();
-            files.extend(chart::render_layers(&chart::LayersInput {
+            files.extend(chart::render_layers_as(&chart::LayersInput {
                 title: &title,
                 file_stem: &stem,
                 builder: section.builder,
                 variants: &variants,
                 images: &images,
-            })?);
+            }, output)?);
         }
         let stages: Vec<StageBreakdown> = data
             .stages
@@ -413,7 +425,7 @@ pub fn write_all(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
             .cloned()
             .collect();
         let title = section.title();
-        files.extend(chart::render_ci(&chart::CiInput {
+        files.extend(chart::render_ci_as(&chart::CiInput {
             title: &title,
             file_stem: &stem,
             builder: section.builder,
@@ -422,12 +434,10 @@ pub fn write_all(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
             baseline: section.scenario.baseline.as_deref(),
             groups: &groups,
             stages: &stages,
-        })?);
-        for file in files {
-            written.push(write_in_folder(dir, &file.file_name, &file.bytes)?);
-        }
+        }, output)?);
+        all.extend(files);
     }
-    Ok(written)
+    Ok(all)
 }
 
 /// Writes one format to a file, or to standard output for `-` (the `--export-*` flags).

@@ -94,6 +94,26 @@ pub enum ChartError {
     },
 }
 
+/// What a chart is rendered as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartOutput {
+    /// An SVG whose letters are glyph outlines and a PNG: the report's files, which look the same
+    /// on every machine, fonts or not.
+    Report,
+    /// An SVG alone, its letters kept as `<text>` (see [`TextLayer::to_svg_text`]): the site's
+    /// charts, a tenth of the size, which screen readers and searches can read.
+    SiteSvg,
+}
+
+impl ChartOutput {
+    fn formats(self) -> &'static [Format] {
+        match self {
+            ChartOutput::Report => &[Format::Svg, Format::Png],
+            ChartOutput::SiteSvg => &[Format::SvgText],
+        }
+    }
+}
+
 /// Renders the three charts, each as SVG and PNG (6 files), named `<stem>-build-time.{svg,png}`,
 /// `<stem>-image-size.{svg,png}`, `<stem>-time-vs-size.{svg,png}` after the input's file stem.
 ///
@@ -101,13 +121,22 @@ pub enum ChartError {
 /// left out: a chart never pools two series.
 /// Rendering is deterministic: the same input gives the same bytes.
 pub fn render_charts(input: &ChartInput<'_>) -> Result<Vec<ChartFile>, ChartError> {
+    render_charts_as(input, ChartOutput::Report)
+}
+
+/// [`render_charts`], rendered as `output`.
+pub fn render_charts_as(
+    input: &ChartInput<'_>,
+    output: ChartOutput,
+) -> Result<Vec<ChartFile>, ChartError> {
     let data = ChartData::new(input);
     let mut files = Vec::with_capacity(ChartKind::ALL.len() * 2);
     for kind in ChartKind::ALL {
-        files.extend(render_svg_and_png(
+        files.extend(render_as(
             &(kind, &data),
             input.file_stem,
             kind.slug(),
+            output,
         )?);
     }
     Ok(files)
@@ -116,38 +145,69 @@ pub fn render_charts(input: &ChartInput<'_>) -> Result<Vec<ChartFile>, ChartErro
 /// Renders the trend chart of `stagebench history` as SVG and PNG, named
 /// `<stem>-history.{svg,png}`.
 pub fn render_trend(input: &TrendInput<'_>) -> Result<Vec<ChartFile>, ChartError> {
-    render_svg_and_png(input, input.file_stem, "history")
+    render_trend_as(input, ChartOutput::Report)
+}
+
+/// [`render_trend`], rendered as `output`.
+pub fn render_trend_as(
+    input: &TrendInput<'_>,
+    output: ChartOutput,
+) -> Result<Vec<ChartFile>, ChartError> {
+    render_as(input, input.file_stem, "history", output)
 }
 
 /// Renders the stage timeline of a section as SVG and PNG, named `<stem>-timeline.{svg,png}`.
 pub fn render_timeline(input: &TimelineInput<'_>) -> Result<Vec<ChartFile>, ChartError> {
-    render_svg_and_png(input, input.file_stem, "timeline")
+    render_timeline_as(input, ChartOutput::Report)
+}
+
+/// [`render_timeline`], rendered as `output`.
+pub fn render_timeline_as(
+    input: &TimelineInput<'_>,
+    output: ChartOutput,
+) -> Result<Vec<ChartFile>, ChartError> {
+    render_as(input, input.file_stem, "timeline", output)
 }
 
 /// Renders the layer attribution chart of a section as SVG and PNG, named
 /// `<stem>-layers.{svg,png}`.
 pub fn render_layers(input: &LayersInput<'_>) -> Result<Vec<ChartFile>, ChartError> {
-    render_svg_and_png(input, input.file_stem, "layers")
+    render_layers_as(input, ChartOutput::Report)
+}
+
+/// [`render_layers`], rendered as `output`.
+pub fn render_layers_as(
+    input: &LayersInput<'_>,
+    output: ChartOutput,
+) -> Result<Vec<ChartFile>, ChartError> {
+    render_as(input, input.file_stem, "layers", output)
 }
 
 /// Renders the CI chart of a section as SVG and PNG, named `<stem>-ci.{svg,png}`; nothing when
 /// the section measured no CI mode.
 pub fn render_ci(input: &CiInput<'_>) -> Result<Vec<ChartFile>, ChartError> {
+    render_ci_as(input, ChartOutput::Report)
+}
+
+/// [`render_ci`], rendered as `output`.
+pub fn render_ci_as(input: &CiInput<'_>, output: ChartOutput) -> Result<Vec<ChartFile>, ChartError> {
     if input.modes().is_empty() {
         return Ok(Vec::new());
     }
-    render_svg_and_png(input, input.file_stem, "ci")
+    render_as(input, input.file_stem, "ci", output)
 }
 
-/// One chart as `<stem>-<slug>.svg` and `<stem>-<slug>.png`, in that order.
-fn render_svg_and_png(
+/// One chart as `<stem>-<slug>.svg` and, for a report, `<stem>-<slug>.png`, in that order.
+fn render_as(
     drawing: &impl Drawing,
     file_stem: &str,
     slug: &str,
+    output: ChartOutput,
 ) -> Result<Vec<ChartFile>, ChartError> {
-    [Format::Svg, Format::Png]
-        .into_iter()
-        .map(|format| {
+    output
+        .formats()
+        .iter()
+        .map(|&format| {
             let file_name = format!("{file_stem}-{slug}.{}", format.extension());
             rendered(file_name, render(drawing, format))
         })
@@ -315,16 +375,19 @@ impl ChartKind {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
+    /// Text as glyph outlines.
     Svg,
+    /// Text as `<text>` elements.
+    SvgText,
     Png,
 }
 
 impl Format {
     fn extension(self) -> &'static str {
         match self {
-            Format::Svg => "svg",
+            Format::Svg | Format::SvgText => "svg",
             Format::Png => "png",
         }
     }
@@ -337,7 +400,7 @@ fn render(drawing: &impl Drawing, format: Format) -> Result<Vec<u8>, DrawFailure
     let width_px = drawing.width_px();
     let size = (width_px, height_px);
     match format {
-        Format::Svg => {
+        Format::Svg | Format::SvgText => {
             let mut svg = String::new();
             {
                 let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
@@ -347,7 +410,11 @@ fn render(drawing: &impl Drawing, format: Format) -> Result<Vec<u8>, DrawFailure
             }
             // Plotters has closed the document; the text goes last so that it lies on top.
             let closing = svg.rfind("</svg>").unwrap_or(svg.len());
-            svg.insert_str(closing, &text.to_svg_paths());
+            let letters = match format {
+                Format::SvgText => text.to_svg_text(),
+                Format::Svg | Format::Png => text.to_svg_paths(),
+            };
+            svg.insert_str(closing, &letters);
             Ok(svg.into_bytes())
         }
         Format::Png => {

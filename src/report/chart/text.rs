@@ -324,6 +324,60 @@ impl TextLayer {
         svg
     }
 
+    /// One `<text>` per label, to go inside the chart's `<svg>` element: the same layout as
+    /// [`to_svg_paths`](Self::to_svg_paths), kept as text so that it can be read, searched and
+    /// copied. `textLength` holds each label to the width DejaVu Sans gives it, so that a viewer
+    /// that falls back to another font still keeps every fit and every gap the layout measured;
+    /// the baseline comes from the layout rather than `dominant-baseline`, which viewers
+    /// implement differently.
+    pub(super) fn to_svg_text(&self) -> String {
+        let mut svg = String::new();
+        for label in &self.labels {
+            let font = self.font(label.style.weight);
+            let scale = em_scale(font, label.style.size_px);
+            let (_, width_px) = self.advance_positions(font, &label.text, scale);
+            if label.text.trim().is_empty() || width_px <= 0.0 {
+                continue;
+            }
+            let (anchor_x, anchor_y) = anchor_pixel(label);
+            let (start_along_px, baseline_across_px) = self
+                .layout(label)
+                .first()
+                .map_or((0.0, 0.0), |g| (g.origin_x_px, g.baseline_y_px));
+            let RGBColor(r, g, b) = label.style.colour;
+            let mut x = String::new();
+            let mut y = String::new();
+            let rotate = match label.direction {
+                Direction::Horizontal => {
+                    push_tenths(&mut x, anchor_x + start_along_px);
+                    push_tenths(&mut y, anchor_y + baseline_across_px);
+                    String::new()
+                }
+                Direction::Upward => {
+                    push_tenths(&mut x, anchor_x + baseline_across_px);
+                    push_tenths(&mut y, anchor_y - start_along_px);
+                    format!(" transform=\"rotate(-90 {x} {y})\"")
+                }
+            };
+            let mut length = String::new();
+            push_tenths(&mut length, width_px);
+            let mut size = String::new();
+            push_tenths(&mut size, label.style.size_px as f32);
+            let weight = match label.style.weight {
+                Weight::Regular => "",
+                Weight::Bold => " font-weight=\"bold\"",
+            };
+            let _ = writeln!(
+                svg,
+                "<text x=\"{x}\" y=\"{y}\" font-family=\"{SVG_FONT_FAMILY}\" font-size=\"{size}\"{weight} \
+                 fill=\"#{r:02X}{g:02X}{b:02X}\" textLength=\"{length}\" lengthAdjust=\"spacingAndGlyphs\" \
+                 xml:space=\"preserve\"{rotate}>{}</text>",
+                xml_escape(&label.text)
+            );
+        }
+        svg
+    }
+
     /// Paints every label, anti-aliased, into an RGB buffer of `width_px` × `height_px`.
     pub(super) fn rasterize(&self, rgb: &mut [u8], width_px: u32, height_px: u32) {
         let (width, height) = (i64::from(width_px), i64::from(height_px));
@@ -367,6 +421,26 @@ impl TextLayer {
             }
         }
     }
+}
+
+/// The font a text-mode chart asks for: the DejaVu Sans its layout was measured with, then
+/// look-alikes.
+const SVG_FONT_FAMILY: &str = "'DejaVu Sans', Verdana, sans-serif";
+
+/// `text` with XML's five special characters escaped, for element content and attribute values.
+pub(crate) fn xml_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&apos;"),
+            _ => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 /// Anchors are snapped to whole pixels so that SVG and PNG agree exactly and stems stay crisp.
