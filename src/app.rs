@@ -16,5 +16,6 @@ pub async fn run(cli: Cli, command_line: Vec<String>) -> anyhow::Result<ExitCode
         Command::Merge(args) => commands::merge::merge_command(&args),
         Command::Compare(args) => Ok(commands::compare::compare_command(&args)),
         Command::History(args) => commands::history::history_command(&args),
+        Command::Site(args) => commands::site::site_command(&args),
     }
 }

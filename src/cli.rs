@@ -45,6 +45,23 @@ pub enum Command {
     Compare(CompareArgs),
     /// Trend of every results folder under a directory: CSV, charts and the step changes.
     History(HistoryArgs),
+    /// A static site of every results folder under a directory: trends, nights, reports.
+    Site(SiteArgs),
+}
+
+/// Flags of `stagebench site`.
+#[derive(Debug, Args)]
+pub struct SiteArgs {
+    /// A directory holding results folders at any depth (for example `reports/`).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Where to write the site (made again in place: only what changed is written).
+    #[arg(long, value_name = "SITE")]
+    pub out: PathBuf,
+    /// A change between nights whose whole interval lies within this many percent is `same`
+    /// (from 0 up to, not including, 100).
+    #[arg(long, value_name = "PERCENT", default_value = "5", value_parser = text(parse_percent))]
+    pub noise_threshold: f64,
 }
 
 /// Flags of `stagebench history`.

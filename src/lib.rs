@@ -60,6 +60,7 @@ pub mod runner;
 pub mod scenario;
 pub mod seconds;
 pub mod secrets;
+pub mod site;
 pub mod stats;
 pub mod stdout;
 pub mod step_timing;

@@ -6,6 +6,7 @@ pub(crate) mod list;
 pub(crate) mod merge;
 pub(crate) mod report;
 pub(crate) mod run;
+pub(crate) mod site;
 pub(crate) mod validate;
 
 /// Exit code when a build failed or a check found a problem.

@@ -394,25 +394,31 @@ pub fn chart_files(
         let timelines = data.timelines(&section);
         if !timelines.is_empty() {
             let title = section.title();
-            files.extend(chart::render_timeline_as(&chart::TimelineInput {
-                title: &title,
-                file_stem: &stem,
-                builder: section.builder,
-                daemon: &daemon,
-                variants: &variants,
-                timelines: &timelines,
-            }, output)?);
+            files.extend(chart::render_timeline_as(
+                &chart::TimelineInput {
+                    title: &title,
+                    file_stem: &stem,
+                    builder: section.builder,
+                    daemon: &daemon,
+                    variants: &variants,
+                    timelines: &timelines,
+                },
+                output,
+            )?);
         }
         let images = data.images_of(&section);
         if !images.is_empty() {
             let title = section.title();
-            files.extend(chart::render_layers_as(&chart::LayersInput {
-                title: &title,
-                file_stem: &stem,
-                builder: section.builder,
-                variants: &variants,
-                images: &images,
-            }, output)?);
+            files.extend(chart::render_layers_as(
+                &chart::LayersInput {
+                    title: &title,
+                    file_stem: &stem,
+                    builder: section.builder,
+                    variants: &variants,
+                    images: &images,
+                },
+                output,
+            )?);
         }
         let stages: Vec<StageBreakdown> = data
             .stages
@@ -425,16 +431,19 @@ pub fn chart_files(
             .cloned()
             .collect();
         let title = section.title();
-        files.extend(chart::render_ci_as(&chart::CiInput {
-            title: &title,
-            file_stem: &stem,
-            builder: section.builder,
-            daemon: &daemon,
-            variants: &variants,
-            baseline: section.scenario.baseline.as_deref(),
-            groups: &groups,
-            stages: &stages,
-        }, output)?);
+        files.extend(chart::render_ci_as(
+            &chart::CiInput {
+                title: &title,
+                file_stem: &stem,
+                builder: section.builder,
+                daemon: &daemon,
+                variants: &variants,
+                baseline: section.scenario.baseline.as_deref(),
+                groups: &groups,
+                stages: &stages,
+            },
+            output,
+        )?);
         all.extend(files);
     }
     Ok(all)

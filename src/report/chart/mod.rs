@@ -32,6 +32,7 @@ use super::format as report_format;
 pub use ci::CiInput;
 pub use layers::LayersInput;
 use text::TextLayer;
+pub(crate) use text::xml_escape;
 pub use timeline::{Timeline, TimelineInput, TimelineStep};
 pub use trend::{TrendInput, TrendPoint, TrendSeries};
 
@@ -73,6 +74,8 @@ pub struct ChartFile {
     pub file_name: String,
     /// The file's contents.
     pub bytes: Vec<u8>,
+    /// The chart's title as drawn at its top, for an SVG's `<title>` and an `<img>`'s `alt`.
+    pub title: String,
 }
 
 /// A chart could not be rendered; the message names the file.
@@ -190,7 +193,10 @@ pub fn render_ci(input: &CiInput<'_>) -> Result<Vec<ChartFile>, ChartError> {
 }
 
 /// [`render_ci`], rendered as `output`.
-pub fn render_ci_as(input: &CiInput<'_>, output: ChartOutput) -> Result<Vec<ChartFile>, ChartError> {
+pub fn render_ci_as(
+    input: &CiInput<'_>,
+    output: ChartOutput,
+) -> Result<Vec<ChartFile>, ChartError> {
     if input.modes().is_empty() {
         return Ok(Vec::new());
     }
@@ -217,10 +223,14 @@ fn render_as(
 /// Names a rendered chart, or its failure.
 fn rendered(
     file_name: String,
-    result: Result<Vec<u8>, DrawFailure>,
+    result: Result<(Vec<u8>, String), DrawFailure>,
 ) -> Result<ChartFile, ChartError> {
     match result {
-        Ok(bytes) => Ok(ChartFile { file_name, bytes }),
+        Ok((bytes, title)) => Ok(ChartFile {
+            file_name,
+            bytes,
+            title,
+        }),
         Err(DrawFailure::Font) => Err(ChartError::Font { file_name }),
         Err(DrawFailure::Plotters(message)) => Err(ChartError::Draw { file_name, message }),
         Err(DrawFailure::Png(error)) => Err(ChartError::Draw {
@@ -393,7 +403,8 @@ impl Format {
     }
 }
 
-fn render(drawing: &impl Drawing, format: Format) -> Result<Vec<u8>, DrawFailure> {
+/// The chart's bytes and its title.
+fn render(drawing: &impl Drawing, format: Format) -> Result<(Vec<u8>, String), DrawFailure> {
     let fonts = text::fonts().map_err(|_| DrawFailure::Font)?;
     let mut text = TextLayer::new(fonts);
     let height_px = drawing.height_px();
@@ -415,7 +426,7 @@ fn render(drawing: &impl Drawing, format: Format) -> Result<Vec<u8>, DrawFailure
                 Format::Svg | Format::Png => text.to_svg_paths(),
             };
             svg.insert_str(closing, &letters);
-            Ok(svg.into_bytes())
+            Ok((svg.into_bytes(), text.heading()))
         }
         Format::Png => {
             let mut rgb = vec![0u8; width_px as usize * height_px as usize * 3];
@@ -426,7 +437,10 @@ fn render(drawing: &impl Drawing, format: Format) -> Result<Vec<u8>, DrawFailure
                 root.present()?;
             }
             text.rasterize(&mut rgb, width_px, height_px);
-            raster::encode_rgb(&rgb, width_px, height_px)
+            Ok((
+                raster::encode_rgb(&rgb, width_px, height_px)?,
+                text.heading(),
+            ))
         }
     }
 }

@@ -161,6 +161,13 @@ impl TextLayer {
         self.labels.push(label);
     }
 
+    /// The first string placed: every chart draws its heading before anything else.
+    pub(super) fn heading(&self) -> String {
+        self.labels
+            .first()
+            .map_or_else(String::new, |label| label.text.clone())
+    }
+
     /// Width and height of `text`'s line box in pixels, as it will be drawn.
     pub(super) fn measure(&self, text: &str, style: LabelStyle) -> (f64, f64) {
         let font = self.font(style.weight);
