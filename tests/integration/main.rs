@@ -33,5 +33,6 @@ mod hostile_results;
 mod own_project;
 mod registry_api;
 mod report_files;
+mod site_pages;
 mod support;
 mod support_registry;
