@@ -189,6 +189,51 @@ fn six_files_with_the_documented_names() {
 }
 
 #[test]
+fn site_svgs_keep_their_text_as_text_at_the_widths_the_font_measured() {
+    let variants = names(&["single", "multi", "prebuilt"]);
+    let groups = realistic_groups();
+    let input = input(&variants, &groups);
+    let files = match render_charts_as(&input, ChartOutput::SiteSvg) {
+        Ok(files) => files,
+        Err(error) => panic!("rendering failed: {error}"),
+    };
+    let outlined = render_ok(&input);
+    assert_eq!(files.len(), 3, "one SVG per chart, no PNG");
+    for file in files {
+        assert!(file.file_name.ends_with(".svg"), "{}", file.file_name);
+        let svg = String::from_utf8(file.bytes).unwrap_or_default();
+        assert!(svg.contains("<text "), "{}", file.file_name);
+        assert!(
+            svg.contains("lengthAdjust=\"spacingAndGlyphs\""),
+            "{}",
+            file.file_name
+        );
+        assert!(
+            svg.contains(&format!(">{}</text>", file.title)),
+            "{}",
+            file.file_name
+        );
+        assert!(!file.title.is_empty(), "{}", file.file_name);
+        assert!(
+            !svg.contains("<path fill=\"#"),
+            "{} has glyph outlines",
+            file.file_name
+        );
+        // Same layout as the report's chart, with a tenth or so of its bytes.
+        let report_svg = outlined
+            .iter()
+            .find(|f| f.file_name == file.file_name)
+            .map_or(0, |f| f.bytes.len());
+        assert!(
+            svg.len() * 3 < report_svg,
+            "{}: {} bytes",
+            file.file_name,
+            svg.len()
+        );
+    }
+}
+
+#[test]
 fn pngs_are_full_size_and_svgs_have_outlined_text_only() {
     let variants = names(&["single", "multi", "prebuilt"]);
     let groups = realistic_groups();
