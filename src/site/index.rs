@@ -175,10 +175,18 @@ fn headline_row(point: &HistoryPoint) -> Markup {
     };
     let (median, interval) = match &point.summary {
         Some(summary) => (
-            format!("{:.2}", summary.median),
+            seconds(summary.median),
             match summary.median_interval {
-                Some(interval) => format!("{:.2} – {:.2} (95% CI)", interval.low, interval.high),
-                None => format!("{:.2} – {:.2} (range)", summary.min, summary.max),
+                Some(interval) => format!(
+                    "{} – {} (95% CI)",
+                    seconds(interval.low),
+                    seconds(interval.high)
+                ),
+                None => format!(
+                    "{} – {} (range)",
+                    seconds(summary.min),
+                    seconds(summary.max)
+                ),
             },
         ),
         None => ("—".to_string(), "no successful run".to_string()),
@@ -202,5 +210,35 @@ fn headline_row(point: &HistoryPoint) -> Markup {
             td { (point.key.host) } td.number { (median) } td.number { (interval) }
             td.number { (point.samples_seconds.len()) } td { (change) }
         }
+    }
+}
+
+/// Seconds to about three significant digits: a warm build's 0.0442 s must not read as 0.04.
+fn seconds(value_seconds: f64) -> String {
+    let magnitude = value_seconds.abs();
+    if magnitude >= 100.0 {
+        format!("{value_seconds:.0}")
+    } else if magnitude >= 10.0 {
+        format!("{value_seconds:.1}")
+    } else if magnitude >= 1.0 {
+        format!("{value_seconds:.2}")
+    } else if magnitude >= 0.1 {
+        format!("{value_seconds:.3}")
+    } else {
+        format!("{value_seconds:.4}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seconds;
+
+    #[test]
+    fn seconds_keep_about_three_significant_digits() {
+        assert_eq!(seconds(149.4), "149");
+        assert_eq!(seconds(16.51), "16.5");
+        assert_eq!(seconds(4.655), "4.66");
+        assert_eq!(seconds(0.128), "0.128");
+        assert_eq!(seconds(0.04421), "0.0442");
     }
 }

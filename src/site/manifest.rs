@@ -15,8 +15,9 @@ pub(crate) const MANIFEST_FILE: &str = ".stagebench-site.json";
 /// Night page folder (relative to the site) -> fingerprint of its inputs.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Manifest {
-    /// The stagebench that made the pages: another version may draw them differently.
-    pub stagebench_version: String,
+    /// The stagebench that made the pages (see [`made_by`]): another build may draw them
+    /// differently.
+    pub made_by: String,
     /// Each night's fingerprint.
     pub nights: BTreeMap<String, String>,
 }
@@ -29,7 +30,7 @@ impl Manifest {
             .ok()
             .and_then(|bytes| serde_json::from_slice::<Manifest>(&bytes).ok())
             .unwrap_or_default();
-        if manifest.stagebench_version == env!("CARGO_PKG_VERSION") {
+        if manifest.made_by == made_by() {
             manifest
         } else {
             Manifest::default()
@@ -42,6 +43,16 @@ impl Manifest {
         json.push(b'\n');
         json
     }
+}
+
+/// stagebench's version and the size and time of its executable: a rebuilt binary of the same
+/// version (a developer's, or a CI's fresh build) may draw pages differently, so it makes every
+/// night again once.
+pub(crate) fn made_by() -> String {
+    let executable = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .map_or_else(|_| "unknown".to_string(), |m| stamp(&m));
+    format!("stagebench {} ({executable})", env!("CARGO_PKG_VERSION"))
 }
 
 /// Size and modification time of every file directly in `folder` and of each of `extra` (the

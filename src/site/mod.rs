@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 
 pub use files::WriteCounts;
 use files::{url_safe, write_if_changed};
-use manifest::{MANIFEST_FILE, Manifest, fingerprint};
+use manifest::{MANIFEST_FILE, Manifest, fingerprint, made_by};
 
 use crate::report::chart::ChartOutput;
 use crate::report::{ReportError, trend_charts};
@@ -129,7 +129,7 @@ pub fn make_site(dir: &Path, site: &Path, noise_threshold: f64) -> Result<SiteSu
 
     let old_manifest = Manifest::read(site);
     let mut manifest = Manifest {
-        stagebench_version: env!("CARGO_PKG_VERSION").to_string(),
+        made_by: made_by(),
         nights: Default::default(),
     };
     let mut nights: Vec<Night> = Vec::with_capacity(sets.len());
