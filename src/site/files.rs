@@ -27,14 +27,14 @@ pub(crate) fn write_if_changed(
         return Ok(());
     }
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| SiteError::Write {
+        std::fs::create_dir_all(parent).map_err(|error| SiteError::Write {
             path: parent.to_path_buf(),
-            source,
+            error,
         })?;
     }
-    std::fs::write(path, bytes).map_err(|source| SiteError::Write {
+    std::fs::write(path, bytes).map_err(|error| SiteError::Write {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     counts.written += 1;
     Ok(())

@@ -52,20 +52,20 @@ pub enum SiteError {
         first: String,
     },
     /// A file of a results folder could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Read {
         /// The file.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why (in the message, not a source: the chain would say it twice).
+        error: std::io::Error,
     },
     /// A file of the site could not be written.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {error}")]
     Write {
         /// The file.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why (in the message, not a source: the chain would say it twice).
+        error: std::io::Error,
     },
     /// A chart or report could not be made.
     #[error(transparent)]

@@ -91,9 +91,9 @@ pub(crate) fn write_night(
     data_files.sort();
     for name in &data_files {
         let path = night.folder.join(name);
-        let bytes = std::fs::read(&path).map_err(|source| SiteError::Read {
+        let bytes = std::fs::read(&path).map_err(|error| SiteError::Read {
             path: path.clone(),
-            source,
+            error,
         })?;
         write_if_changed(&dir.join(name), &bytes, counts)?;
     }
