@@ -15,9 +15,10 @@ pub(crate) fn site_command(args: &SiteArgs) -> anyhow::Result<ExitCode> {
         );
     }
     eprintln!(
-        "{} nights ({} made again), {} files written, {} unchanged, in {}",
+        "{} nights ({} made again, {} removed), {} files written, {} unchanged, in {}",
         summary.nights,
         summary.nights_made,
+        summary.nights_removed,
         summary.files.written,
         summary.files.unchanged,
         args.out.display()

@@ -96,6 +96,8 @@ pub struct SiteSummary {
     pub nights: usize,
     /// Night pages made again because their inputs were new or had changed.
     pub nights_made: usize,
+    /// Night pages removed because their folder is gone.
+    pub nights_removed: usize,
     /// Files written and files left as they were.
     pub files: WriteCounts,
     /// Folders that could not be read, each with the reason.
@@ -147,6 +149,27 @@ pub fn make_site(dir: &Path, site: &Path, noise_threshold: f64) -> Result<SiteSu
         nights.push(night);
     }
     summary.nights = nights.len();
+    // Pages of folders that are gone go too: nothing links to them any more. Only folders the
+    // manifest names under nights/, each component as url_safe makes it, are ever removed.
+    for gone in old_manifest
+        .nights
+        .keys()
+        .filter(|dir| !manifest.nights.contains_key(*dir))
+    {
+        let components: Vec<&str> = gone.split('/').collect();
+        let ours = components.len() >= 2
+            && components[0] == "nights"
+            && components[1..]
+                .iter()
+                .all(|c| url_safe(c) == *c && !c.starts_with('.'));
+        if ours {
+            let path = site.join(gone);
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path).map_err(|error| SiteError::Write { path, error })?;
+                summary.nights_removed += 1;
+            }
+        }
+    }
 
     let history = crate::history::history(sets, noise_threshold);
     let mut trends = Vec::new();
