@@ -154,7 +154,7 @@ fn the_site_of_the_committed_reports_links_only_to_its_own_files_and_is_made_aga
 }
 
 #[test]
-fn a_directory_without_results_is_an_error_and_an_unreadable_folder_is_flagged() {
+fn a_directory_without_results_is_an_error_and_an_unreadable_folder_is_flagged_and_fails() {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(root.path().join("empty")).unwrap();
     let output = stagebench(root.path(), &["site", "empty", "--out", "site"]);
@@ -175,8 +175,9 @@ fn a_directory_without_results_is_an_error_and_an_unreadable_folder_is_flagged()
     std::fs::create_dir_all(&broken).unwrap();
     std::fs::write(broken.join("results.csv"), "not,a,results,file\n").unwrap();
     std::fs::write(broken.join("meta.json"), "{").unwrap();
+    // The site is still made, with the broken night named, and the command fails closed.
     let output = stagebench(root.path(), &["site", "nights", "--out", "site"]);
-    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(stderr(&output).contains("broken"), "{}", stderr(&output));
     let index = std::fs::read_to_string(root.path().join("site/index.html")).unwrap();
     assert!(index.contains("could not be read"), "{index}");
