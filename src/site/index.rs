@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use maud::{Markup, html};
 
-use super::page::page;
+use super::page::{chart, page};
 use super::{Night, short_date};
 use crate::history::{History, HistoryPoint};
 use crate::report::speedup_phrase;
@@ -113,7 +113,7 @@ fn scenario_section<'n>(
         section id=(anchor(scenario)) {
             h2 { (scenario) }
             @for trend in trends.iter().filter(|t| t.scenario == scenario) {
-                img.chart src=(trend.href) alt=(trend.title) loading="lazy";
+                (chart(&trend.href, &trend.title))
             }
             @if let Some(point) = last.first() {
                 h3 {

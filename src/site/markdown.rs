@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use maud::html;
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd, html as cmark_html};
 
+use super::page::chart;
+
 /// Where a link of the report leads on the site.
 pub(crate) struct LinkTargets<'a> {
     /// Chart files on the night's page: SVG file name -> its title (the `alt` text).
@@ -35,7 +37,12 @@ pub(crate) fn report_html(markdown: &str, targets: &LinkTargets<'_>) -> String {
         match event {
             Event::Start(Tag::Image { dest_url, .. }) => {
                 in_image = true;
-                events.push(Event::InlineHtml(CowStr::from(image(&dest_url, targets))));
+                // A link inside a link is not HTML: an image the report already links keeps
+                // that link alone.
+                let linked = dropped_links.contains(&false);
+                events.push(Event::InlineHtml(CowStr::from(image(
+                    &dest_url, targets, linked,
+                ))));
             }
             Event::End(TagEnd::Image) => in_image = false,
             _ if in_image => {}
@@ -69,16 +76,18 @@ pub(crate) fn report_html(markdown: &str, targets: &LinkTargets<'_>) -> String {
     out
 }
 
-/// The `<img>` of a chart the report shows, or a note where the site holds no such chart.
-fn image(dest: &str, targets: &LinkTargets<'_>) -> String {
+/// The chart the report shows (linked to its file unless `linked` already), or a note where the
+/// site holds no such chart.
+fn image(dest: &str, targets: &LinkTargets<'_>, linked: bool) -> String {
     let svg = match dest.strip_suffix(".png") {
         Some(stem) => format!("{stem}.svg"),
         None => dest.to_string(),
     };
     match targets.charts.get(&svg) {
-        Some(title) => {
+        Some(title) if linked => {
             html! { img src=(svg) alt=(title) class="chart" loading="lazy"; }.into_string()
         }
+        Some(title) => chart(&svg, title).into_string(),
         None => html! { em { "(chart " (dest) " is not in this site)" } }.into_string(),
     }
 }
@@ -117,7 +126,10 @@ mod tests {
                   [single](../../x/single.Dockerfile), [gone](../elsewhere.txt)\n\n| a |\n|---|\n| <b> |\n";
         let out = report_html(md, &targets);
         assert!(
-            out.contains("<img src=\"g-build-time.svg\" alt=\"g: build time\""),
+            out.contains(
+                "<a class=\"chart\" href=\"g-build-time.svg\"><img class=\"chart\" \
+                 src=\"g-build-time.svg\" alt=\"g: build time\""
+            ),
             "{out}"
         );
         assert!(out.contains("<a href=\"results.csv\">rows</a>"), "{out}");
@@ -128,5 +140,14 @@ mod tests {
         assert!(out.contains(" gone"), "{out}");
         assert!(!out.contains("elsewhere"), "{out}");
         assert!(out.contains("<table>"), "{out}");
+        // A chart the report links already is not linked again.
+        let out = report_html("[![Build time](g-build-time.png)](results.csv)", &targets);
+        assert!(
+            out.contains(
+                "<a href=\"results.csv\"><img src=\"g-build-time.svg\" alt=\"g: build time\""
+            ),
+            "{out}"
+        );
+        assert_eq!(out.matches("<a ").count(), 1, "{out}");
     }
 }

@@ -9,7 +9,7 @@ use maud::{Markup, PreEscaped, html};
 
 use super::files::{WriteCounts, url_safe, write_if_changed};
 use super::markdown::{LinkTargets, report_html};
-use super::page::page;
+use super::page::{chart, page};
 use super::svg::{describe, with_title_and_desc};
 use super::{Night, SiteError, chart_title, short_date};
 use crate::report::chart::ChartOutput;
@@ -176,7 +176,7 @@ pub(crate) fn write_night(
         @if !unshown.is_empty() {
             h2 { "More charts" }
             @for name in unshown {
-                img.chart src=(name) alt=(charts.get(name).map_or("", String::as_str)) loading="lazy";
+                (chart(name, charts.get(name).map_or("", String::as_str)))
             }
         }
     };

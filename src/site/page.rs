@@ -30,10 +30,20 @@ pub(crate) fn page(title: &str, up: &str, body: Markup) -> Markup {
     }
 }
 
+/// A chart as wide as the column, linked to its own file: a wide chart (the stage timeline)
+/// shrinks to the column's width, and its file opens it at full size, text still as text.
+/// Lazy: a night page holds half a dozen charts, and only those scrolled near are fetched.
+pub(crate) fn chart(src: &str, alt: &str) -> Markup {
+    html! {
+        a.chart href=(src) { img.chart src=(src) alt=(alt) loading="lazy"; }
+    }
+}
+
 /// The stylesheet: readable widths, charts as wide as the column, tables that scroll.
 pub(crate) const STYLE_CSS: &str = r#"body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 0 auto; max-width: 72rem; padding: 0 1rem 3rem; color: #222; line-height: 1.45; }
 header nav { padding: .75rem 0; border-bottom: 1px solid #ddd; margin-bottom: 1rem; }
 a { color: #0b57d0; }
+a.chart { display: block; }
 img.chart { display: block; width: 100%; height: auto; margin: .5rem 0 1.5rem; border: 1px solid #eee; }
 table { border-collapse: collapse; display: block; overflow-x: auto; margin: .5rem 0 1rem; font-size: .9rem; }
 th, td { border: 1px solid #ddd; padding: .25rem .5rem; text-align: left; vertical-align: top; }

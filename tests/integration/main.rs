@@ -1,7 +1,8 @@
 //! One integration test binary. Tests whose names start with `docker_` drive a real Docker
 //! daemon; they fail (never skip) when `STAGEBENCH_REQUIRE_DOCKER=1`. Those in `docker_hosts`
 //! also start extra daemons, which needs root. Tests whose names start with `registry_` start
-//! real `docker-registry` processes on 127.0.0.1; they too fail when that is required.
+//! real `docker-registry` processes on 127.0.0.1; they too fail when that is required. So does
+//! `site_browser`, which drives a headless Chromium on loopback.
 
 // Helpers here are test code too: a panic is a failed test with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -33,6 +34,8 @@ mod hostile_results;
 mod own_project;
 mod registry_api;
 mod report_files;
+mod site_browser;
 mod site_pages;
 mod support;
+mod support_browser;
 mod support_registry;
