@@ -25,6 +25,26 @@ const NOTHING: LabelStyle = LabelStyle::new(26.0, Weight::Bold, style::MUTED_INK
 const MAX_DATE_LABELS: usize = 6;
 /// Least room between two dates under the axis.
 const DATE_LABEL_GAP_PX: f64 = 16.0;
+/// Room between a date and the time of day written under it.
+const DATE_LINE_GAP_PX: f64 = 4.0;
+
+/// The label under each run: "MM-DD", with the time of day ("HH:MM") on a second line when two
+/// runs share a day. Two short lines rather than one long one let a narrow panel of a six-mode
+/// chart still date more than its first run.
+fn date_labels(run_dates: &[String]) -> Vec<Vec<String>> {
+    let day = |at: &String| at.get(5..10).unwrap_or_default().to_string();
+    let days: std::collections::BTreeSet<String> = run_dates.iter().map(day).collect();
+    run_dates
+        .iter()
+        .map(|at| {
+            if days.len() == run_dates.len() {
+                vec![day(at)]
+            } else {
+                vec![day(at), at.get(11..16).unwrap_or_default().to_string()]
+            }
+        })
+        .collect()
+}
 
 /// One run of one series on the chart.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,7 +130,15 @@ pub(super) fn draw<DB: DrawingBackend>(
     )?;
     let plot_top = legend_y + 90.0;
     let (_, tick_height) = text.measure("0", style::TICK_LABEL);
-    let plot_bottom = f64::from(CHART_HEIGHT_PX) - style::MARGIN_PX - tick_height - 16.0;
+    let date_lines = date_labels(input.run_dates)
+        .iter()
+        .map(Vec::len)
+        .max()
+        .unwrap_or(1) as f64;
+    let plot_bottom = f64::from(CHART_HEIGHT_PX)
+        - style::MARGIN_PX
+        - date_lines * (tick_height + DATE_LINE_GAP_PX)
+        - 16.0;
     if input.modes.is_empty() || input.run_dates.is_empty() {
         text.add(Label::new(
             "no successful build in any run",
@@ -185,36 +213,37 @@ fn draw_panel<DB: DrawingBackend>(
         })
         .collect();
     axes::draw_y_ticks(root, text, plot, &y_ticks)?;
-    // Dates under as many evenly spaced runs as fit; "MM-DD" keeps them short, and the time of
-    // day joins it when two runs share a day.
-    let day = |at: &String| at.get(5..10).unwrap_or_default().to_string();
-    let days: std::collections::BTreeSet<String> = input.run_dates.iter().map(day).collect();
-    let label_of = |at: &String| {
-        if days.len() == runs {
-            day(at)
-        } else {
-            at.get(5..16).unwrap_or_default().replacen('T', " ", 1)
-        }
-    };
-    let widest = input
-        .run_dates
+    // Dates under as many evenly spaced runs as fit.
+    let labels = date_labels(input.run_dates);
+    let (_, line_height) = text.measure("0", style::TICK_LABEL);
+    let widest = labels
         .iter()
-        .map(|at| text.measure(&label_of(at), style::TICK_LABEL).0)
+        .flatten()
+        .map(|line| text.measure(line, style::TICK_LABEL).0)
         .fold(0.0, f64::max);
-    let fitting = ((f64::from(plot.right - plot.left) / (widest + DATE_LABEL_GAP_PX)) as usize)
-        .clamp(1, MAX_DATE_LABELS);
-    let step = runs.div_ceil(fitting).max(1);
+    // Every `step`-th run is dated: the fewest runs apart whose labels keep their gap, and no
+    // more than MAX_DATE_LABELS dates in all.
+    let run_spacing_px = f64::from(plot.right - plot.left) / runs as f64;
+    let step = ((widest + DATE_LABEL_GAP_PX) / run_spacing_px)
+        .ceil()
+        .max(1.0) as usize;
+    let step = step.max(runs.div_ceil(MAX_DATE_LABELS));
     for index in (0..runs).step_by(step) {
-        text.add(Label::new(
-            label_of(&input.run_dates[index]),
-            (
-                f64::from(chart.backend_coord(&(index as f64, 0.0)).0),
-                f64::from(plot.bottom) + 10.0,
-            ),
-            style::TICK_LABEL,
-            Align::Center,
-            Baseline::Top,
-        ));
+        let x_px = f64::from(chart.backend_coord(&(index as f64, 0.0)).0);
+        for (line_index, line) in labels[index].iter().enumerate() {
+            text.add(Label::new(
+                line.clone(),
+                (
+                    x_px,
+                    f64::from(plot.bottom)
+                        + 10.0
+                        + line_index as f64 * (line_height + DATE_LINE_GAP_PX),
+                ),
+                style::TICK_LABEL,
+                Align::Center,
+                Baseline::Top,
+            ));
+        }
     }
     text.add(Label::new(
         mode.as_str(),
@@ -282,4 +311,29 @@ fn draw_panel<DB: DrawingBackend>(
     }
     axes::draw_baseline(root, plot)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::date_labels;
+
+    #[test]
+    fn dates_carry_the_time_of_day_on_a_second_line_only_when_runs_share_a_day() {
+        let apart = ["2026-11-28T13:09:52Z", "2026-11-29T16:41:49Z"].map(String::from);
+        assert_eq!(date_labels(&apart), vec![vec!["11-28"], vec!["11-29"]]);
+        let shared = [
+            "2026-11-29T16:41:49Z",
+            "2026-11-29T20:18:38Z",
+            "2026-12-06T05:31:57Z",
+        ]
+        .map(String::from);
+        assert_eq!(
+            date_labels(&shared),
+            vec![
+                vec!["11-29", "16:41"],
+                vec!["11-29", "20:18"],
+                vec!["12-06", "05:31"]
+            ]
+        );
+    }
 }
