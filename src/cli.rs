@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::builder::Builder;
 use crate::cache_mode::{CacheMode, PruneMode};
 use crate::compare::{DEFAULT_REQUIRED_RUNS, MAX_REQUIRED_RUNS, MIN_REQUIRED_RUNS};
-use crate::export_targets::{ExportFormat, ExportTargets};
+use crate::export_targets::{ExportFormat, ExportTargets, MarkdownLinks, parse_markdown_links};
 
 /// Benchmark Docker image builds: single-stage against multi-stage Dockerfiles, cold, warm and
 /// after a source edit.
@@ -98,6 +98,18 @@ pub struct ExportArgs {
     /// Also write the summary in Bencher Metric Format to FILE (`-` for standard output).
     #[arg(long, value_name = "FILE")]
     pub export_bmf: Option<PathBuf>,
+    /// Where --export-markdown's links to the results folder's files (charts, results.csv,
+    /// meta.json) point: `relative` (beside them, as report.md), `none` (named as text, for a
+    /// job summary with nowhere to fetch them from), or the absolute http(s) URL a copy of the
+    /// folder is published at. Links that leave the folder are kept only with `relative`.
+    #[arg(
+        long,
+        value_name = "WHERE",
+        default_value = "relative",
+        value_parser = text(parse_markdown_links),
+        requires = "export_markdown"
+    )]
+    pub markdown_links: MarkdownLinks,
 }
 
 impl ExportArgs {
@@ -110,6 +122,7 @@ impl ExportArgs {
             (ExportFormat::BenchmarkAction, &self.export_benchmark_action),
             (ExportFormat::BencherMetricFormat, &self.export_bmf),
         ])
+        .with_markdown_links(self.markdown_links.clone())
     }
 }
 

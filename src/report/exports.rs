@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 
 use super::{
-    BencherMetricFormat, BenchmarkAction, Exporter, GatedBenchmarkAction, Markdown, ReportData,
-    ReportError, SummaryCsv, SummaryJson,
+    BencherMetricFormat, BenchmarkAction, Exporter, GatedBenchmarkAction, MarkdownExport,
+    ReportData, ReportError, SummaryCsv, SummaryJson,
 };
-use crate::export_targets::{ExportFormat, ExportTargets};
+use crate::export_targets::{ExportFormat, ExportTargets, MarkdownLinks};
 use crate::keys::SeriesKey;
 
 /// What writes `format`; `verdicts` are the gate's words per series, which the
@@ -14,11 +14,12 @@ use crate::keys::SeriesKey;
 fn exporter<'a>(
     format: ExportFormat,
     verdicts: Option<&'a BTreeMap<SeriesKey, String>>,
+    links: &'a MarkdownLinks,
 ) -> Box<dyn Exporter + 'a> {
     match (format, verdicts) {
         (ExportFormat::SummaryCsv, _) => Box::new(SummaryCsv),
         (ExportFormat::SummaryJson, _) => Box::new(SummaryJson),
-        (ExportFormat::Markdown, _) => Box::new(Markdown),
+        (ExportFormat::Markdown, _) => Box::new(MarkdownExport { links }),
         (ExportFormat::BenchmarkAction, Some(verdicts)) => {
             Box::new(GatedBenchmarkAction { verdicts })
         }
@@ -34,7 +35,11 @@ pub fn write_exports(
     verdicts: Option<&BTreeMap<SeriesKey, String>>,
 ) -> Result<(), ReportError> {
     for (format, target) in targets.iter() {
-        super::export(exporter(format, verdicts).as_ref(), data, target)?;
+        super::export(
+            exporter(format, verdicts, targets.markdown_links()).as_ref(),
+            data,
+            target,
+        )?;
     }
     Ok(())
 }

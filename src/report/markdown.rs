@@ -6,8 +6,9 @@ use super::format;
 use super::headline::{HeadlineRow, headline_tables};
 use super::{Exporter, ReportData, ReportError};
 use crate::cache_mode::CacheMode;
+use crate::export_targets::MarkdownLinks;
 
-/// The Markdown report.
+/// The Markdown report, report.md, whose links are relative to its results folder.
 pub struct Markdown;
 
 impl Exporter for Markdown {
@@ -16,111 +17,143 @@ impl Exporter for Markdown {
     }
 
     fn render(&self, data: &ReportData) -> Result<Vec<u8>, ReportError> {
-        let mut out = String::new();
-        let meta = &data.meta;
-        let _ = writeln!(out, "# stagebench report\n");
-        for line in environment_lines(data) {
-            let _ = writeln!(out, "{line}\n");
-        }
-        let _ = writeln!(out, "{}\n", reproduce_line(data));
-        let not_run: Vec<String> = meta
-            .scenarios
-            .iter()
-            .filter_map(|s| {
-                s.not_run
-                    .as_ref()
-                    .map(|why| format!("- **{}** was not run on {}: {why}", s.name, s.host))
-            })
-            .collect();
-        if !not_run.is_empty() {
-            let _ = writeln!(out, "{}\n", not_run.join("\n"));
-        }
-        for table in headline_tables(data) {
-            let _ = writeln!(out, "## {}\n", table.title);
-            if let Some(description) = &table.description {
-                let _ = writeln!(out, "{description}\n");
-            }
-            let _ = writeln!(out, "{}\n", modes_paragraph(&table));
-            markdown_table(&mut out, &table.columns, &table.rows);
-            if !table.ci_rows.is_empty() {
-                let _ = writeln!(out, "\n{}\n", ci_modes_paragraph(&table.ci_modes));
-                markdown_table(&mut out, &table.ci_columns, &table.ci_rows);
-            }
-            if !table.verdicts.is_empty() {
-                let _ = writeln!(out);
-                for verdict in &table.verdicts {
-                    let _ = writeln!(out, "- {verdict}");
-                }
-            }
-            if !table.why.is_empty() {
-                let _ = writeln!(out, "\n**Why**\n");
-                for sentence in &table.why {
-                    let _ = writeln!(out, "- {sentence}");
-                }
-            }
-            if let Some(cost) = &table.cost {
-                let _ = writeln!(out, "\nCost of the run: {cost}.");
-            }
-            let _ = writeln!(out);
-            let mut charts = vec![
-                ("build-time", "build time by variant and cache mode"),
-                ("image-size", "image size by variant"),
-                ("time-vs-size", "build time against image size"),
-            ];
-            if table.has_timeline {
-                charts.push(("timeline", "stage timeline of the median runs"));
-            }
-            if table.has_layers {
-                charts.push(("layers", "image layers by origin, with wasted bytes"));
-            }
-            if table.has_ci_chart {
-                charts.push((
-                    "ci",
-                    "CI build time with the previous job's export, and steps from cache by stage",
-                ));
-            }
-            for (chart, alt) in charts {
-                let _ = writeln!(
-                    out,
-                    "![{}: {alt}]({}-{chart}.png)",
-                    table.title, table.file_stem
-                );
-            }
-            let _ = writeln!(out);
-        }
-        for table in super::hosts::hosts_tables(data) {
-            let _ = writeln!(out, "## {} on every host\n", table.scenario);
-            let _ = writeln!(out, "{}\n", super::hosts::HOSTS_NOTE);
-            let others: Vec<String> = table.hosts[1..]
-                .iter()
-                .map(|host| format!("{host} vs {}", table.hosts[0]))
-                .collect();
-            let _ = writeln!(
-                out,
-                "| variant | measure | {} | {} |",
-                table.columns.join(" | "),
-                others.join(" | ")
-            );
-            let _ = writeln!(
-                out,
-                "| --- | --- |{}",
-                " ---: |".repeat(table.columns.len() + others.len())
-            );
-            for row in &table.rows {
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {} |",
-                    row.variant,
-                    row.measure,
-                    row.cells.join(" | "),
-                    row.ratios.join(" | ")
-                );
-            }
-            let _ = writeln!(out);
-        }
-        let _ = writeln!(out, "{}", statistics_note(data));
-        Ok(out.into_bytes())
+        Ok(render(data, &MarkdownLinks::Relative).into_bytes())
     }
+}
+
+/// The Markdown report as `--export-markdown` writes it: its links to the folder's files
+/// pointing where `--markdown-links` says.
+pub struct MarkdownExport<'a> {
+    /// Where the links point.
+    pub links: &'a MarkdownLinks,
+}
+
+impl Exporter for MarkdownExport<'_> {
+    fn file_name(&self) -> &'static str {
+        "report.md"
+    }
+
+    fn render(&self, data: &ReportData) -> Result<Vec<u8>, ReportError> {
+        Ok(render(data, self.links).into_bytes())
+    }
+}
+
+/// The report, with links to the folder's files made by `links`.
+fn render(data: &ReportData, links: &MarkdownLinks) -> String {
+    let mut out = String::new();
+    let meta = &data.meta;
+    let _ = writeln!(out, "# stagebench report\n");
+    for line in environment_lines(data) {
+        let _ = writeln!(out, "{line}\n");
+    }
+    let _ = writeln!(out, "{}\n", reproduce_line(data, links));
+    let not_run: Vec<String> = meta
+        .scenarios
+        .iter()
+        .filter_map(|s| {
+            s.not_run
+                .as_ref()
+                .map(|why| format!("- **{}** was not run on {}: {why}", s.name, s.host))
+        })
+        .collect();
+    if !not_run.is_empty() {
+        let _ = writeln!(out, "{}\n", not_run.join("\n"));
+    }
+    for table in headline_tables(data) {
+        let _ = writeln!(out, "## {}\n", table.title);
+        if let Some(description) = &table.description {
+            let _ = writeln!(out, "{description}\n");
+        }
+        let _ = writeln!(out, "{}\n", modes_paragraph(&table, links));
+        markdown_table(&mut out, &table.columns, &table.rows);
+        if !table.ci_rows.is_empty() {
+            let _ = writeln!(out, "\n{}\n", ci_modes_paragraph(&table.ci_modes));
+            markdown_table(&mut out, &table.ci_columns, &table.ci_rows);
+        }
+        if !table.verdicts.is_empty() {
+            let _ = writeln!(out);
+            for verdict in &table.verdicts {
+                let _ = writeln!(out, "- {verdict}");
+            }
+        }
+        if !table.why.is_empty() {
+            let _ = writeln!(out, "\n**Why**\n");
+            for sentence in &table.why {
+                let _ = writeln!(out, "- {sentence}");
+            }
+        }
+        if let Some(cost) = &table.cost {
+            let _ = writeln!(out, "\nCost of the run: {cost}.");
+        }
+        let _ = writeln!(out);
+        let mut charts = vec![
+            ("build-time", "build time by variant and cache mode"),
+            ("image-size", "image size by variant"),
+            ("time-vs-size", "build time against image size"),
+        ];
+        if table.has_timeline {
+            charts.push(("timeline", "stage timeline of the median runs"));
+        }
+        if table.has_layers {
+            charts.push(("layers", "image layers by origin, with wasted bytes"));
+        }
+        if table.has_ci_chart {
+            charts.push((
+                "ci",
+                "CI build time with the previous job's export, and steps from cache by stage",
+            ));
+        }
+        let mut unlinked = Vec::new();
+        for (chart, alt) in charts {
+            let file = format!("{}-{chart}.png", table.file_stem);
+            match links.file(&file) {
+                Some(link) => {
+                    let _ = writeln!(out, "![{}: {alt}]({link})", table.title);
+                }
+                None => unlinked.push(format!("`{file}` ({alt})")),
+            }
+        }
+        if !unlinked.is_empty() {
+            let _ = writeln!(
+                out,
+                "Charts in the results folder: {}.",
+                unlinked.join(", ")
+            );
+        }
+        let _ = writeln!(out);
+    }
+    for table in super::hosts::hosts_tables(data) {
+        let _ = writeln!(out, "## {} on every host\n", table.scenario);
+        let _ = writeln!(out, "{}\n", super::hosts::HOSTS_NOTE);
+        let others: Vec<String> = table.hosts[1..]
+            .iter()
+            .map(|host| format!("{host} vs {}", table.hosts[0]))
+            .collect();
+        let _ = writeln!(
+            out,
+            "| variant | measure | {} | {} |",
+            table.columns.join(" | "),
+            others.join(" | ")
+        );
+        let _ = writeln!(
+            out,
+            "| --- | --- |{}",
+            " ---: |".repeat(table.columns.len() + others.len())
+        );
+        for row in &table.rows {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                row.variant,
+                row.measure,
+                row.cells.join(" | "),
+                row.ratios.join(" | ")
+            );
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(out, "{}", statistics_note(data));
+    out
 }
 
 /// A table of variants: each cell its value in bold, what the previous job paid beside it,
@@ -171,7 +204,7 @@ fn ci_modes_paragraph(modes: &[CacheMode]) -> String {
 }
 
 /// How to make the numbers again, and where the raw data is.
-fn reproduce_line(data: &ReportData) -> String {
+fn reproduce_line(data: &ReportData, links: &MarkdownLinks) -> String {
     let mut commands: Vec<String> = Vec::new();
     for invocation in &data.meta.invocations {
         let mut words = invocation.command_line.clone();
@@ -200,13 +233,19 @@ fn reproduce_line(data: &ReportData) -> String {
             many.join(", ")
         ),
     };
+    let file = |name: &str| match links.file(name) {
+        Some(link) => format!("[{name}]({link})"),
+        None => format!("`{name}`"),
+    };
     format!(
-        "{how} Raw data: [results.csv](results.csv) (one row per build) and [meta.json](meta.json)."
+        "{how} Raw data: {} (one row per build) and {}.",
+        file("results.csv"),
+        file("meta.json")
     )
 }
 
 /// What each cache mode means for this scenario, and its Dockerfiles.
-fn modes_paragraph(table: &super::headline::HeadlineTable) -> String {
+fn modes_paragraph(table: &super::headline::HeadlineTable, links: &MarkdownLinks) -> String {
     let files = table
         .touched_files
         .iter()
@@ -229,10 +268,12 @@ fn modes_paragraph(table: &super::headline::HeadlineTable) -> String {
     let dockerfiles: Vec<String> = table
         .dockerfiles
         .iter()
-        .map(|(variant, path, link)| match link {
-            Some(link) => format!("{variant}: [`{path}`]({link})"),
-            None => format!("{variant}: `{path}`"),
-        })
+        .map(
+            |(variant, path, link)| match link.as_deref().and_then(|l| links.outside(l)) {
+                Some(link) => format!("{variant}: [`{path}`]({link})"),
+                None => format!("{variant}: `{path}`"),
+            },
+        )
         .collect();
     let cold = table.builder.capabilities().cold_means;
     let modes: Vec<String> = CacheMode::ALL

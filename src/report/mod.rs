@@ -38,7 +38,7 @@ pub use comparison::{compare_markdown, compare_terminal, gate_sentences, gate_ve
 pub use exports::write_exports;
 pub use format::{cost_sentence, speedup_phrase};
 pub use history_files::{HISTORY_CSV, HISTORY_MD, trend_charts, write_history};
-pub use markdown::Markdown;
+pub use markdown::{Markdown, MarkdownExport};
 pub use summary_csv::SummaryCsv;
 pub use summary_json::{SUMMARY_SCHEMA_VERSION, SummaryJson};
 pub use terminal::{terminal_table, terminal_table_for_width};

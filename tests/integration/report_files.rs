@@ -3,9 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
+use stagebench::export_targets::MarkdownLinks;
 use stagebench::report::{
-    self, BencherMetricFormat, BenchmarkAction, Exporter, Markdown, ReportData, SummaryCsv,
-    SummaryJson,
+    self, BencherMetricFormat, BenchmarkAction, Exporter, Markdown, MarkdownExport, ReportData,
+    SummaryCsv, SummaryJson,
 };
 
 use crate::support::stagebench;
@@ -42,6 +43,120 @@ fn snapshot_report_md() {
     insta::assert_snapshot!("go_service_report_md", render(&Markdown, "go-service"));
     insta::assert_snapshot!("mixed_report_md", render(&Markdown, "mixed"));
     insta::assert_snapshot!("ci_modes_report_md", render(&Markdown, "ci-modes"));
+}
+
+/// Every `](target)` of a Markdown text: link and image targets alike.
+fn link_targets(markdown: &str) -> Vec<String> {
+    markdown
+        .split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split_once(')').map(|(target, _)| target.to_string()))
+        .collect()
+}
+
+#[test]
+fn the_markdown_export_links_the_folder_s_files_under_a_base_url_or_names_them_as_text() {
+    for name in ["go-service", "mixed", "ci-modes"] {
+        let relative = render(&Markdown, name);
+        assert_eq!(
+            render(
+                &MarkdownExport {
+                    links: &MarkdownLinks::Relative
+                },
+                name
+            ),
+            relative,
+            "{name}: `relative` is report.md itself"
+        );
+        let folder_files: Vec<String> = link_targets(&relative)
+            .into_iter()
+            .filter(|target| !target.contains('/'))
+            .collect();
+        assert!(
+            folder_files.iter().any(|t| t.ends_with("-build-time.png"))
+                && folder_files.contains(&"results.csv".to_string()),
+            "{name}: {folder_files:?}"
+        );
+
+        let base = "https://example.org/bench/night";
+        let published = render(
+            &MarkdownExport {
+                links: &MarkdownLinks::Base(base.to_string()),
+            },
+            name,
+        );
+        let expected: Vec<String> = folder_files.iter().map(|f| format!("{base}/{f}")).collect();
+        assert_eq!(link_targets(&published), expected, "{name}: {published}");
+        assert_eq!(
+            published.matches("![").count(),
+            relative.matches("![").count(),
+            "{name}: every chart is still shown"
+        );
+
+        let text = render(
+            &MarkdownExport {
+                links: &MarkdownLinks::Text,
+            },
+            name,
+        );
+        assert!(link_targets(&text).is_empty(), "{name}: {text}");
+        assert!(!text.contains("!["), "{name}: {text}");
+        for file in &folder_files {
+            assert!(
+                text.contains(&format!("`{file}`")),
+                "{name}: {file} not named"
+            );
+        }
+    }
+}
+
+#[test]
+fn markdown_links_reaches_the_export_and_needs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in report::INPUT_FILES {
+        std::fs::copy(fixture("go-service").join(file), dir.path().join(file)).unwrap();
+    }
+    let output = stagebench(
+        dir.path(),
+        &[
+            "report",
+            ".",
+            "--export-markdown",
+            "summary.md",
+            "--markdown-links",
+            "https://example.org/n/",
+        ],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let written = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    let targets = link_targets(&written);
+    assert!(!targets.is_empty());
+    assert!(
+        targets
+            .iter()
+            .all(|t| t.starts_with("https://example.org/n/")
+                && !t.starts_with("https://example.org/n//")),
+        "{targets:?}"
+    );
+    let report_md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(
+        link_targets(&report_md).contains(&"results.csv".to_string()),
+        "report.md in the folder keeps its relative links"
+    );
+
+    for (args, says) in [
+        (vec!["--markdown-links", "none"], "--export-markdown"),
+        (
+            vec!["--export-markdown", "x.md", "--markdown-links", "results/x"],
+            "not `relative`, `none` or an absolute http(s) URL",
+        ),
+    ] {
+        let output = stagebench(dir.path(), &[&["report", "."][..], &args].concat());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(stderr.contains("--markdown-links"), "{args:?}: {stderr}");
+    }
 }
 
 #[test]
