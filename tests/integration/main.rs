@@ -9,6 +9,7 @@
 
 mod cli_errors;
 mod compare_gate;
+mod docker_action;
 mod docker_build;
 mod docker_build_cache;
 mod docker_ci_modes;
