@@ -7,6 +7,7 @@
 // Helpers here are test code too: a panic is a failed test with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod action_files;
 mod cli_errors;
 mod compare_gate;
 mod docker_action;
