@@ -284,6 +284,24 @@ fn docker_action_script_runs_two_trees_interleaved_and_its_gate_fails_closed() {
     assert_summary_reaches_the_artifact(&same, None);
     assert!(same.summary.contains("No regression"), "{}", same.summary);
 
+    // More runs required than either side has: a series the gate cannot judge fails (2).
+    let too_few = run_action(
+        workspace,
+        "too-few",
+        &[
+            ("INPUT_RESULTS", results),
+            ("INPUT_BASELINE", results),
+            ("INPUT_REQUIRE_RUNS", "5"),
+        ],
+    );
+    assert_eq!(too_few.status, 2, "{}", too_few.stderr);
+    assert_outputs(&too_few, "not-gated");
+    assert!(
+        too_few.summary.contains("**Not gated**"),
+        "{}",
+        too_few.summary
+    );
+
     // A baseline whose images were a quarter the size: every image grew, a regression.
     let mut smaller = ResultSet::load(Path::new(results)).unwrap();
     for record in &mut smaller.records {
