@@ -20,7 +20,17 @@ use crate::export_targets::{ExportFormat, ExportTargets, MarkdownLinks, parse_ma
 /// Benchmark Docker image builds: single-stage against multi-stage Dockerfiles, cold, warm and
 /// after a source edit.
 #[derive(Debug, Parser)]
-#[command(name = "stagebench", version, about, long_about = None)]
+#[command(
+    name = "stagebench",
+    version,
+    about,
+    long_about = None,
+    after_help = concat!(
+        "Docs: docs/cli.md for every command and flag, README.md for where to start (online: ",
+        env!("CARGO_PKG_REPOSITORY"),
+        ")"
+    )
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -31,21 +41,29 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Build every variant of each scenario repeatedly and record time and image size.
+    #[command(after_help = crate::cli_docs_help!("run"))]
     Run(Box<RunArgs>),
     /// List the scenarios and variants found under a folder.
+    #[command(after_help = crate::cli_docs_help!("list"))]
     List(ListArgs),
     /// Check scenarios without building: manifests, Dockerfiles, contexts and base images.
+    #[command(after_help = crate::cli_docs_help!("validate"))]
     Validate(ValidateArgs),
     /// Remake summaries, report.md and charts from a results folder's results.csv and meta.json.
+    #[command(after_help = crate::cli_docs_help!("report"))]
     Report(ReportArgs),
     /// Combine results folders (from several machines or CI jobs) into one and report on it.
+    #[command(after_help = crate::cli_docs_help!("merge"))]
     Merge(MergeArgs),
     /// Compare current results with a baseline: exit 1 on a regression, 2 when a series cannot
     /// be judged.
+    #[command(after_help = crate::cli_docs_help!("compare"))]
     Compare(CompareArgs),
     /// Trend of every results folder under a directory: CSV, charts and the step changes.
+    #[command(after_help = crate::cli_docs_help!("history"))]
     History(HistoryArgs),
     /// A static site of every results folder under a directory: trends, nights, reports.
+    #[command(after_help = crate::cli_docs_help!("site"))]
     Site(SiteArgs),
 }
 

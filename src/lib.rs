@@ -35,6 +35,7 @@ pub mod config;
 pub mod context;
 pub mod daemon_facts;
 pub mod dockerfile;
+pub mod docs;
 pub mod engine;
 pub mod error;
 pub mod export_targets;

@@ -24,7 +24,11 @@ fn main() -> ExitCode {
     match runtime.block_on(stagebench::app::run(cli, command_line)) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("stagebench: {error:#}");
+            let section = stagebench::docs::section_for(&error);
+            eprintln!(
+                "stagebench: {}",
+                stagebench::docs::with_pointer(&format!("{error:#}"), section)
+            );
             ExitCode::FAILURE
         }
     }

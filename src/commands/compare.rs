@@ -10,6 +10,7 @@ use anyhow::Context;
 use crate::cli::CompareArgs;
 use crate::commands::{EXIT_FAILURE, EXIT_USAGE};
 use crate::compare::{self, Thresholds, Verdict};
+use crate::docs::{self, Documented};
 use crate::keys::SeriesKey;
 use crate::report::{self, ReportData};
 use crate::results::ResultSet;
@@ -62,7 +63,10 @@ pub(super) fn gate(
     let result = match compare::compare(baseline, current, thresholds, allow_different_hosts) {
         Ok(result) => result,
         Err(error) => {
-            eprintln!("stagebench: {error}");
+            eprintln!(
+                "stagebench: {}",
+                docs::with_pointer(&error.to_string(), error.doc_section())
+            );
             return (ExitCode::from(EXIT_USAGE), BTreeMap::new());
         }
     };

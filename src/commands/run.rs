@@ -14,6 +14,7 @@ use crate::commands::compare::gate;
 use crate::commands::report::print_table;
 use crate::commands::{EXIT_FAILURE, EXIT_USAGE};
 use crate::config::{Gate, RunSettings};
+use crate::docs::{self, Documented};
 use crate::engine::{self, Endpoint, RegistryLogin};
 use crate::plan;
 use crate::progress::Progress;
@@ -72,7 +73,10 @@ pub(crate) async fn run_command(
             match gateable(name, settings.runs(), gate.thresholds.required_runs) {
                 Ok(saved) => Some(saved),
                 Err(problem) => {
-                    eprintln!("stagebench: {problem}");
+                    eprintln!(
+                        "stagebench: {}",
+                        docs::with_pointer(&problem, Some(docs::BASELINES))
+                    );
                     return Ok(ExitCode::from(EXIT_USAGE));
                 }
             }
@@ -130,8 +134,11 @@ pub(crate) async fn run_command(
     )
     .await;
     progress.finish();
-    let mut outcome =
-        result.map_err(|error| anyhow::anyhow!(settings.secrets().redact(&error.to_string())))?;
+    let mut outcome = result.map_err(|error| {
+        // The sentence may quote a build; the pointer is added after redaction, as it is ours.
+        let sentence = settings.secrets().redact(&error.to_string());
+        anyhow::anyhow!(docs::with_pointer(&sentence, error.doc_section()))
+    })?;
 
     // Reports are made from the files on disk, exactly as `stagebench report` would make them.
     let mut reports = Vec::new();

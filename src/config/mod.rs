@@ -63,6 +63,15 @@ pub enum ConfigError {
     /// Flags that do not fit together.
     #[error("{0}")]
     Usage(String),
+    /// A CI cache mode without what it needs: a registry, a builder that imports its cache.
+    #[error("{0}")]
+    CacheModes(String),
+    /// A `--registry` value that does not name a registry.
+    #[error("{0}")]
+    RegistryFlag(String),
+    /// A secret that cannot be used as given: a file or variable missing, a value too short.
+    #[error("{0}")]
+    Secrets(String),
     /// The folder to resume cannot be continued.
     #[error("cannot resume {}: {reason}", dir.display())]
     Resume {
@@ -441,7 +450,7 @@ impl RunSettings {
         }
         .with_secrets(BuildArgs::new())
         .map_err(|error| match error {
-            ConfigError::Usage(reason) => refuse(reason),
+            ConfigError::Usage(reason) | ConfigError::Secrets(reason) => refuse(reason),
             other => other,
         })
     }
@@ -493,7 +502,7 @@ impl RunSettings {
             }
         }
         let build_secret_values =
-            BuildSecretValues::load(&self.options.build_secrets).map_err(ConfigError::Usage)?;
+            BuildSecretValues::load(&self.options.build_secrets).map_err(ConfigError::Secrets)?;
         let mut values: Vec<(String, secrets::GivenSecret<'_>)> = secret_args
             .iter()
             .map(|(key, value)| {
@@ -515,7 +524,7 @@ impl RunSettings {
             };
             (format!("--secret id={id}"), given)
         }));
-        secrets::refuse_short_values(&values).map_err(ConfigError::Usage)?;
+        secrets::refuse_short_values(&values).map_err(ConfigError::Secrets)?;
         // The registry password reaches the daemon with every push and cached build; should a
         // build print it, it is redacted like any other secret. A password too short to search
         // for without redacting ordinary words is left out.
@@ -732,11 +741,11 @@ fn parse_build_secrets(
         .iter()
         .map(|flag| {
             BuildSecret::parse(flag, cwd)
-                .map_err(|reason| ConfigError::Usage(format!("--secret {reason}")))
+                .map_err(|reason| ConfigError::Secrets(format!("--secret {reason}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     if !secrets.is_empty() && !builder.capabilities().mounts_secrets {
-        return Err(ConfigError::Usage(format!(
+        return Err(ConfigError::Secrets(format!(
             "--secret needs BuildKit: the {builder} builder cannot mount secrets (drop --builder {builder})"
         )));
     }
@@ -812,14 +821,14 @@ fn check_ci_modes(
         return Ok(());
     };
     if !has_registry {
-        return Err(ConfigError::Usage(format!(
+        return Err(ConfigError::CacheModes(format!(
             "--cache {mode} builds as on a fresh CI machine whose cache and prebuilds come from a registry: name one with --registry HOST[:PORT][/PREFIX] (or STAGEBENCH_REGISTRY); scripts/with-registry starts one on this machine"
         )));
     }
     if builder.capabilities().imports_registry_cache {
         Ok(())
     } else {
-        Err(ConfigError::Usage(format!(
+        Err(ConfigError::CacheModes(format!(
             "--cache {mode} needs --builder buildkit: the {builder} builder cannot import an inline cache from a registry"
         )))
     }
@@ -830,7 +839,7 @@ pub fn registry_access(value: Option<&str>) -> Result<Option<RegistryAccess>, Co
     let Some(value) = value else {
         return Ok(None);
     };
-    let registry = Registry::parse(value).map_err(ConfigError::Usage)?;
+    let registry = Registry::parse(value).map_err(ConfigError::RegistryFlag)?;
     Ok(Some(RegistryAccess::resolve(registry)?))
 }
 

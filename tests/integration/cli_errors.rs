@@ -28,7 +28,14 @@ fn malformed_scenario_toml_names_file_line_and_key() {
     ));
     let dir = write_tree(&files);
     let output = stagebench(dir.path(), &["run", ".", "--out", "out"]);
-    assert_one_sentence_failure(&output, &["scenario.toml:3", "tuoch"]);
+    assert_one_sentence_failure(
+        &output,
+        &[
+            "scenario.toml:3",
+            "tuoch",
+            "(see docs/scenarios.md#scenariotoml)",
+        ],
+    );
     assert!(
         !dir.path().join("out").exists(),
         "nothing is written for a bad manifest"
@@ -64,7 +71,10 @@ fn unknown_profile_is_refused_before_building() {
         dir.path(),
         &["run", ".", "--profile", "quick", "--out", "out"],
     );
-    assert_one_sentence_failure(&output, &["[profile.quick]"]);
+    assert_one_sentence_failure(
+        &output,
+        &["[profile.quick]", "(see docs/scenarios.md#scenariotoml)"],
+    );
 }
 
 #[test]
@@ -81,6 +91,7 @@ fn unreachable_daemon_names_the_endpoint() {
         &[
             "unix:///nonexistent/stagebench.sock",
             "cannot reach the Docker daemon",
+            "(see docs/hosts-and-engines.md#several-docker-hosts)",
         ],
     );
     assert!(!dir.path().join("out").exists());
@@ -351,5 +362,62 @@ fn numbers_beyond_their_bound_are_refused_by_the_flag_not_a_crash() {
             "{text}"
         );
         assert!(text.contains(says), "{flag}: {text}");
+    }
+}
+
+#[test]
+fn errors_with_a_docs_section_point_to_it_on_their_line() {
+    let dir = write_tree(PAIR);
+    let output = stagebench(dir.path(), &["run", ".", "--cache", "ci-cold"]);
+    assert_one_sentence_failure(
+        &output,
+        &["--cache ci-cold", "(see docs/cache-modes.md#ci-modes)"],
+    );
+    let output = stagebench(dir.path(), &["run", ".", "--baseline", "nightly"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_one_sentence_failure(
+        &output,
+        &[
+            "there is no baseline `nightly`",
+            "(see docs/ci.md#baselines-and-the-gate)",
+        ],
+    );
+    let output = stagebench(dir.path(), &["run", "missing"]);
+    assert_one_sentence_failure(
+        &output,
+        &[
+            "scenario directory missing",
+            "(see docs/scenarios.md#scenario-folders)",
+        ],
+    );
+    // A sentence no page explains gets no pointer.
+    let output = stagebench(dir.path(), &["report", "missing"]);
+    assert!(!output.status.success());
+    assert!(
+        !stderr(&output).contains("(see docs/"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn every_help_names_its_docs_page() {
+    let dir = write_tree(PAIR);
+    let top = stagebench(dir.path(), &["--help"]);
+    let text = String::from_utf8_lossy(&top.stdout);
+    assert!(
+        text.contains("Docs: docs/cli.md for every command and flag"),
+        "{text}"
+    );
+    for command in [
+        "run", "list", "validate", "report", "merge", "compare", "history", "site",
+    ] {
+        let output = stagebench(dir.path(), &[command, "--help"]);
+        assert!(output.status.success(), "{command}");
+        let text = String::from_utf8_lossy(&output.stdout);
+        let expected = format!(
+            "Docs: docs/cli.md#{command} (online: https://github.com/stagebench/stagebench/blob/main/docs/cli.md#{command})"
+        );
+        assert!(text.trim_end().ends_with(&expected), "{command}: {text}");
     }
 }
