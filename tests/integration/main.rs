@@ -28,6 +28,7 @@ mod docker_secrets;
 mod docker_soak;
 mod docker_ssh;
 mod docker_steps;
+mod docs_flags;
 mod extra_daemons;
 mod fuzz_corpus;
 mod history_trend;
