@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::builder::{Builder, ColdBy};
 
-/// What the build cache holds when a timed build starts; the README defines each precisely.
+/// What the build cache holds when a timed build starts; docs/cache-modes.md defines each
+/// precisely.
 #[derive(
     Debug,
     Clone,

@@ -1,5 +1,5 @@
 //! How stagebench compares build times, said once. Every report, `compare` and `history` takes
-//! its wording from the functions here, and the README points here.
+//! its wording from the functions here, and docs/statistics.md points here.
 //!
 //! **The effect** is the ratio of the geometric means of build time, current over reference (a
 //! report's variant over its baseline, `compare`'s current side over its baseline, a history's

@@ -1,6 +1,6 @@
 //! The soak test: 200 builds in a row leave the daemon as they found it (containers, images,
 //! build-cache records) and stagebench's open files and memory do not grow with the number of
-//! builds. It prints its figures; the README quotes them.
+//! builds. It prints its figures; docs/security.md quotes them.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
