@@ -301,7 +301,7 @@ impl RunSettings {
         settings.registry = registry;
         settings.with_secrets(
             secrets::secret_build_args_from_flags(&args.secret_build_args)
-                .map_err(ConfigError::Usage)?,
+                .map_err(ConfigError::Secrets)?,
         )
     }
 

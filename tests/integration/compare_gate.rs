@@ -556,7 +556,7 @@ fn docker_broken_nights_fail_the_gate_and_an_honest_night_passes() {
     assert_eq!(
         stderr(&against_bad).trim(),
         format!(
-            "stagebench: cannot compare with baseline `nightly`: reports/baselines/nightly/results.csv:{line}: build_seconds is 0, but a successful build takes a positive time"
+            "stagebench: cannot compare with baseline `nightly`: reports/baselines/nightly/results.csv:{line}: build_seconds is 0, but a successful build takes a positive time (see docs/ci.md#baselines-and-the-gate)"
         ),
     );
     assert!(!root.join("never").exists(), "nothing was built");

@@ -661,7 +661,11 @@ fn short_secret_values_and_unset_variables_are_refused_in_one_sentence() {
         full.extend(&args);
         let output = stagebench(tree.path(), &full);
         assert_eq!(output.status.code(), Some(1), "{args:?}");
-        assert_eq!(stderr(&output), format!("stagebench: {sentence}\n"), "{args:?}");
+        assert_eq!(
+            stderr(&output),
+            format!("stagebench: {sentence} (see docs/security.md#secrets)\n"),
+            "{args:?}"
+        );
         assert!(!tree.path().join("reports").exists(), "nothing was run");
     }
     // A scenario's secret given a short value on the command line is named by its flag.

@@ -347,7 +347,7 @@ fn registry_validate_with_an_unreachable_registry_exits_with_the_sentence() {
     assert!(!output.status.success());
     assert_eq!(
         stderr(&output).trim(),
-        "stagebench: cannot reach registry 127.0.0.1:1: connection refused (nothing listens at 127.0.0.1:1)"
+        "stagebench: cannot reach registry 127.0.0.1:1: connection refused (nothing listens at 127.0.0.1:1) (see docs/cache-modes.md#the-registry)"
     );
     let output = stagebench_with_env(
         root,
