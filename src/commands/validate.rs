@@ -36,7 +36,11 @@ pub(crate) async fn validate_command(args: &ValidateArgs) -> anyhow::Result<Exit
             }
             Err(error) => {
                 problems_total += 1;
-                crate::outln!("problem: {error:#}");
+                let section = crate::docs::section_for(&error);
+                crate::outln!(
+                    "problem: {}",
+                    crate::docs::with_pointer(&format!("{error:#}"), section)
+                );
             }
         }
     }

@@ -51,6 +51,11 @@ fn invalid_toml_syntax_names_the_line() {
     assert!(!output.status.success());
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("scenario.toml:2"), "{text}");
+    assert!(
+        text.trim_end()
+            .ends_with("(see docs/scenarios.md#scenariotoml)"),
+        "{text}"
+    );
 }
 
 #[test]
