@@ -13,10 +13,6 @@ use std::path::{Path, PathBuf};
 use clap::CommandFactory;
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
-/// Pages written alongside this one on another branch, linked before they exist here. Each is
-/// checked like any other page as soon as it is present.
-const WRITTEN_ALONGSIDE: &[&str] = &["docs/action.md"];
-
 fn repository() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -379,14 +375,11 @@ fn every_relative_link_leads_to_a_file_and_heading_that_exist() {
             checked += 1;
             let on_disk = repository().join(&target);
             if !on_disk.exists() {
-                let alongside = WRITTEN_ALONGSIDE.iter().any(|p| Path::new(p) == target);
-                if !alongside {
-                    broken.push(format!(
-                        "{}: {link} (no {})",
-                        path.display(),
-                        target.display()
-                    ));
-                }
+                broken.push(format!(
+                    "{}: {link} (no {})",
+                    path.display(),
+                    target.display()
+                ));
                 continue;
             }
             if let Some(anchor) = anchor {
