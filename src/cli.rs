@@ -274,9 +274,10 @@ pub struct RunArgs {
         ]
     )]
     pub resume: Option<PathBuf>,
-    /// Timed runs per variant and cache mode, from 1 to 1000.
-    #[arg(long, default_value_t = 3, value_parser = text(parse_runs))]
-    pub runs: u32,
+    /// Timed runs per variant and cache mode, from 1 to 1000 [default: 3, or the `runs` of the
+    /// chosen `--profile`].
+    #[arg(long, value_parser = text(parse_runs))]
+    pub runs: Option<u32>,
     /// Untimed warmup runs per variant and cache mode, before the timed ones, from 0 to 100.
     #[arg(long, default_value_t = 0, value_parser = text(parse_warmup))]
     pub warmup: u32,
@@ -299,7 +300,8 @@ pub struct RunArgs {
     /// Only these variants (repeatable).
     #[arg(long = "variant", value_name = "NAME", value_parser = text(any_text))]
     pub variants: Vec<String>,
-    /// A `[profile.NAME]` of each scenario.toml whose build arguments apply.
+    /// A `[profile.NAME]` of each scenario.toml: its build arguments apply, and its `runs`
+    /// unless --runs is given.
     #[arg(long, value_name = "NAME", value_parser = text(any_text))]
     pub profile: Option<String>,
     /// A build argument for every build, overriding the scenario's (repeatable).
@@ -419,6 +421,8 @@ pub struct ValidateArgs {
 
 /// The most timed runs per variant and cache mode (`--runs`).
 pub const MAX_RUNS: u32 = 1000;
+/// Timed runs per variant and cache mode when neither `--runs` nor the profile says.
+pub const DEFAULT_RUNS: u32 = 3;
 /// The most warmup runs per variant and cache mode (`--warmup`).
 pub const MAX_WARMUP: u32 = 100;
 /// The longest `--timeout`: a week, in seconds.
@@ -689,7 +693,12 @@ mod tests {
             assert!(error.starts_with("error: "), "{error}");
         }
         let args = run_args(&["--runs", "1000", "--warmup", "100", "--timeout", "604800"]);
-        assert_eq!((args.runs, args.warmup), (1000, 100));
+        assert_eq!((args.runs, args.warmup), (Some(1000), 100));
+        assert_eq!(
+            run_args(&[]).runs,
+            None,
+            "the profile or the default decides"
+        );
         assert_eq!(args.timeout, Some(MAX_TIMEOUT_SECONDS));
         assert_eq!(
             run_args(&["--size-floor", "1000GB"]).gate.size_floor,

@@ -36,7 +36,14 @@ pub(crate) fn list_command(args: &ListArgs) -> anyhow::Result<ExitCode> {
                     crate::outln!("    prebuilds: {}", tags.join(", "));
                 }
                 if !scenario.profiles.is_empty() {
-                    let names: Vec<&str> = scenario.profiles.keys().map(String::as_str).collect();
+                    let names: Vec<String> = scenario
+                        .profiles
+                        .keys()
+                        .map(|name| match scenario.profile_runs.get(name) {
+                            Some(runs) => format!("{name} ({runs} runs)"),
+                            None => name.clone(),
+                        })
+                        .collect();
                     crate::outln!("    profiles: {}", names.join(", "));
                 }
                 if let Some(description) = &scenario.description {

@@ -14,7 +14,7 @@ use time::macros::format_description;
 
 use crate::builder::Builder;
 use crate::cache_mode::CacheMode;
-use crate::cli::{GateArgs, MAX_RUNS, MAX_TIMEOUT_SECONDS, MAX_WARMUP, RunArgs};
+use crate::cli::{DEFAULT_RUNS, GateArgs, MAX_RUNS, MAX_TIMEOUT_SECONDS, MAX_WARMUP, RunArgs};
 use crate::compare::Thresholds;
 use crate::engine::{Endpoint, EndpointError, Scheme};
 use crate::error::ScenarioError;
@@ -270,7 +270,7 @@ impl RunSettings {
         check_ci_modes(&args.cache, args.builder, registry.is_some())?;
         let build_secrets = parse_build_secrets(&args.secrets, args.builder, &working_dir)?;
         let options = RunOptions {
-            runs: args.runs,
+            runs: resolve_runs(&scenarios, args.runs, args.profile.as_deref())?,
             warmup: args.warmup,
             cache_modes: CacheMode::ALL
                 .into_iter()
@@ -676,6 +676,40 @@ fn check_variants_and_profile(
     Ok(())
 }
 
+/// Timed runs per cell: `--runs` when given, else the `runs` the chosen profile sets (every
+/// scenario's profile that sets one must agree, since the plan has one count), else
+/// [`DEFAULT_RUNS`].
+fn resolve_runs(
+    scenarios: &[Scenario],
+    flag: Option<u32>,
+    profile: Option<&str>,
+) -> Result<u32, ConfigError> {
+    if let Some(runs) = flag {
+        return Ok(runs);
+    }
+    let Some(profile) = profile else {
+        return Ok(DEFAULT_RUNS);
+    };
+    let mut chosen: Option<(&Scenario, u32)> = None;
+    for scenario in scenarios {
+        let Some(&runs) = scenario.profile_runs.get(profile) else {
+            continue;
+        };
+        match chosen {
+            Some((first, first_runs)) if first_runs != runs => {
+                return Err(ConfigError::Usage(format!(
+                    "[profile.{profile}] sets runs = {first_runs} in {} and runs = {runs} in {}; one run has one count, so give --runs",
+                    first.dir.join(MANIFEST_FILE).display(),
+                    scenario.dir.join(MANIFEST_FILE).display()
+                )));
+            }
+            Some(_) => {}
+            None => chosen = Some((scenario, runs)),
+        }
+    }
+    Ok(chosen.map_or(DEFAULT_RUNS, |(_, runs)| runs))
+}
+
 fn check_unique_names(scenarios: &[Scenario]) -> Result<(), ScenarioError> {
     let mut names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
     names.sort_unstable();
@@ -859,6 +893,40 @@ mod tests {
         facts: &DaemonFacts,
     ) -> Option<String> {
         HostNeeds::new(options, has_secrets).refusal(name, facts)
+    }
+
+    #[test]
+    fn runs_come_from_the_flag_then_the_profile_then_the_default() {
+        let scenario = |name: &str, profile: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("single.Dockerfile"), "FROM busybox\n").unwrap();
+            std::fs::write(
+                dir.path().join(MANIFEST_FILE),
+                format!("name = \"{name}\"\n[profile.quick]\n{profile}\n[profile.full]\n"),
+            )
+            .unwrap();
+            let scenario = Scenario::load(dir.path()).unwrap();
+            (dir, scenario)
+        };
+        let (_a, two) = scenario("a", "runs = 2");
+        let (_b, unset) = scenario("b", "");
+        let (_c, five) = scenario("c", "runs = 5");
+        let runs = |scenarios: &[&Scenario], flag, profile| {
+            let scenarios: Vec<Scenario> = scenarios.iter().map(|s| (*s).clone()).collect();
+            resolve_runs(&scenarios, flag, profile).map_err(|e| e.to_string())
+        };
+        assert_eq!(runs(&[&two], Some(7), Some("quick")).unwrap(), 7);
+        assert_eq!(runs(&[&two, &unset], None, Some("quick")).unwrap(), 2);
+        assert_eq!(runs(&[&two], None, Some("full")).unwrap(), DEFAULT_RUNS);
+        assert_eq!(runs(&[&two], None, None).unwrap(), DEFAULT_RUNS);
+        assert_eq!(runs(&[&two, &five], Some(4), Some("quick")).unwrap(), 4);
+        let message = runs(&[&two, &unset, &five], None, Some("quick")).unwrap_err();
+        assert!(
+            message.contains("[profile.quick] sets runs = 2 in")
+                && message.contains("and runs = 5 in")
+                && message.ends_with("give --runs"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -89,6 +89,7 @@ impl Scenario {
             touch,
             edit: crate::touch::EditStyle::default(),
             profiles: Default::default(),
+            profile_runs: Default::default(),
             ad_hoc: Some(spec.clone()),
             contexts_above: Vec::new(),
         })

@@ -96,4 +96,7 @@ pub struct ProfileEntry {
     /// Build arguments that override the scenario's and the variants' own.
     #[serde(default)]
     pub build_args: BuildArgs,
+    /// Timed runs per variant and cache mode when this profile is chosen and `--runs` is not
+    /// given; read as a signed integer so that a negative value gets the same sentence as 0.
+    pub runs: Option<Spanned<i64>>,
 }

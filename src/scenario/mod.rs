@@ -54,6 +54,9 @@ pub struct Scenario {
     pub edit: crate::touch::EditStyle,
     /// `[profile.NAME]` build-argument overrides.
     pub profiles: BTreeMap<String, BuildArgs>,
+    /// `runs = N` of the `[profile.NAME]` tables that set it, checked to be from 1 to
+    /// [`MAX_RUNS`](crate::cli::MAX_RUNS).
+    pub profile_runs: BTreeMap<String, u32>,
     /// The `--dockerfile` flags it was made from, when it has no directory of its own.
     pub ad_hoc: Option<AdHoc>,
     /// Build contexts (the scenario's and its prebuilds') that reach above the scenario
@@ -308,6 +311,27 @@ impl Scenario {
             check_text(dockerfile)?;
         }
 
+        let mut profile_runs = BTreeMap::new();
+        for (profile, entry) in &manifest.profiles {
+            if let Some(runs) = &entry.runs {
+                let value = *runs.get_ref();
+                let checked = u32::try_from(value)
+                    .ok()
+                    .filter(|r| (1..=crate::cli::MAX_RUNS).contains(r));
+                let Some(checked) = checked else {
+                    return Err(ScenarioError::Manifest {
+                        file: manifest_path.clone(),
+                        line: Some(manifested.line_of(runs.span().start)),
+                        message: format!(
+                            "[profile.{profile}] runs = {value} is outside 1 to {}",
+                            crate::cli::MAX_RUNS
+                        ),
+                    });
+                };
+                profile_runs.insert(profile.clone(), checked);
+            }
+        }
+
         Ok(Scenario {
             name,
             dir: dir.to_path_buf(),
@@ -325,6 +349,7 @@ impl Scenario {
                 .into_iter()
                 .map(|(name, profile)| (name, profile.build_args))
                 .collect(),
+            profile_runs,
             ad_hoc: None,
             contexts_above,
         })

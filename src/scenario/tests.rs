@@ -406,3 +406,31 @@ fn a_context_above_the_scenario_is_accepted_only_from_inside_its_repository() {
     assert!(inside.contexts_above.is_empty());
     inside.check_context_reach(&outside, false).unwrap();
 }
+
+#[test]
+fn a_profile_s_runs_is_checked_with_its_line() {
+    let load = |profile: &str| {
+        let dir = scenario_dir(&[
+            ("single.Dockerfile", "FROM busybox\n"),
+            (
+                "scenario.toml",
+                &format!("name = \"x\"\n[profile.quick]\n{profile}"),
+            ),
+        ]);
+        Scenario::load(dir.path()).map_err(|e| e.to_string())
+    };
+    let scenario = load("runs = 2\n").unwrap();
+    assert_eq!(scenario.profile_runs.get("quick"), Some(&2));
+    assert!(load("build_args = {}\n").unwrap().profile_runs.is_empty());
+    for (value, says) in [
+        ("0", "[profile.quick] runs = 0 is outside 1 to 1000"),
+        ("-2", "[profile.quick] runs = -2 is outside 1 to 1000"),
+        ("1001", "[profile.quick] runs = 1001 is outside 1 to 1000"),
+        ("\"two\"", "invalid type"),
+    ] {
+        let message = load(&format!("runs = {value}\n")).unwrap_err();
+        assert!(message.contains("scenario.toml:3: "), "{message}");
+        assert!(message.contains(says), "{message}");
+        assert_eq!(message.lines().count(), 1, "{message}");
+    }
+}
