@@ -55,6 +55,7 @@ pub mod registry;
 pub mod report;
 pub mod results;
 pub mod results_layout;
+pub mod run_estimate;
 pub mod run_options;
 pub mod run_policy;
 pub mod runner;

@@ -124,12 +124,16 @@ pub(crate) async fn run_command(
             ));
         }
     }
+    let announcing = Arc::new(AnnouncingSink {
+        progress: Arc::clone(&progress),
+        lines: std::sync::Mutex::new(plan_lines(&settings, &plan)),
+    });
     let result = runner::run(
         plan,
         settings.policy(),
         settings.results_layout(),
         hosts,
-        Arc::clone(&progress) as Arc<dyn runner::EventSink>,
+        announcing as Arc<dyn runner::EventSink>,
         cancel,
     )
     .await;
@@ -221,6 +225,75 @@ pub(crate) async fn run_command(
         return Ok(ExitCode::from(EXIT_FAILURE));
     }
     Ok(gate_exit.unwrap_or(ExitCode::SUCCESS))
+}
+
+/// The progress display, which says the plan's lines once the runner has accepted every host
+/// and named its results folders, before anything else it reports: a run refused before that
+/// says only why.
+struct AnnouncingSink {
+    progress: Arc<Progress>,
+    /// Said at the first event after the results folders are named, then empty.
+    lines: std::sync::Mutex<Vec<String>>,
+}
+
+impl runner::EventSink for AnnouncingSink {
+    fn emit(&self, event: runner::RunEvent) {
+        let naming_folders = matches!(
+            &event,
+            runner::RunEvent::Note {
+                note: runner::RunNote::WritingResults { .. } | runner::RunNote::LastRowCut { .. },
+                ..
+            }
+        );
+        if !naming_folders {
+            let lines = match self.lines.lock() {
+                Ok(mut lines) => std::mem::take(&mut *lines),
+                Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+            };
+            for line in lines {
+                self.progress.note(&line);
+            }
+        }
+        self.progress.emit(event);
+    }
+}
+
+/// One line a scenario plan: how many builds it makes and about how long they take, judged by an
+/// earlier run of the scenario and profile (see [`crate::run_estimate`]). None when quiet.
+fn plan_lines(settings: &RunSettings, plan: &plan::Plan) -> Vec<String> {
+    use crate::run_estimate::{PlanCount, estimate, find_prior, plan_line};
+    let mut lines = Vec::new();
+    if settings.is_quiet() {
+        return lines;
+    }
+    let host_names = settings.host_names();
+    for host_plan in &plan.hosts {
+        let host = host_names
+            .get(host_plan.host)
+            .map_or(crate::host_name::LOCAL_HOST_NAME, String::as_str);
+        for scenario_plan in &host_plan.scenarios {
+            let scenario = &scenario_plan.scenario;
+            let (dirs, writes) = settings.prior_search_dirs(&scenario.name);
+            let prior = find_prior(
+                &dirs,
+                &scenario.name,
+                settings.profile(),
+                host,
+                settings.inputs_sha256(scenario.index),
+                &writes,
+            );
+            let estimated = prior.as_ref().map(|p| estimate(scenario_plan, p));
+            lines.push(plan_line(
+                &scenario.name,
+                settings.profile(),
+                (host_names.len() > 1).then_some(host),
+                &PlanCount::of(scenario_plan, settings.runs()),
+                prior.as_ref(),
+                estimated,
+            ));
+        }
+    }
+    lines
 }
 
 /// `--baseline NAME` compares the run with `saved`, the baseline NAME as read before the run

@@ -81,6 +81,49 @@ impl RunSettings {
         self.options.runs
     }
 
+    /// The `--profile` chosen (or recorded in the folder resumed).
+    pub fn profile(&self) -> Option<&str> {
+        self.options.profile.as_deref()
+    }
+
+    /// The hash of the inputs of the scenario at `index` (in the order given) as the run found
+    /// them; empty when unknown.
+    pub fn inputs_sha256(&self, index: usize) -> &str {
+        self.inputs.get(index).map_or("", |i| i.sha256.as_str())
+    }
+
+    /// Where earlier runs of `scenario` are looked for, to estimate this one's time: the folder
+    /// this run's results folder is in (the parent of `--out` or `--resume`, or the default
+    /// `reports/<scenario>`), then the committed reports, `reports/<scenario>` of the working
+    /// directory. With the folder this run writes, which is not an earlier run.
+    pub fn prior_search_dirs(
+        &self,
+        scenario: &str,
+    ) -> (
+        Vec<(PathBuf, crate::run_estimate::PriorSource)>,
+        Vec<PathBuf>,
+    ) {
+        use crate::run_estimate::PriorSource;
+        let committed = PathBuf::from("reports").join(scenario);
+        let (beside, writes) = match &self.out {
+            OutputLocation::Explicit(dir) | OutputLocation::Resume(dir) => {
+                let parent = match dir.parent() {
+                    Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+                    _ => PathBuf::from("."),
+                };
+                (parent, vec![dir.clone()])
+            }
+            OutputLocation::Default { reports_root, .. } => {
+                (reports_root.join(scenario), Vec::new())
+            }
+        };
+        let mut dirs = vec![(beside.clone(), PriorSource::Here)];
+        if !same_place(&beside, &committed) {
+            dirs.push((committed, PriorSource::Committed));
+        }
+        (dirs, writes)
+    }
+
     /// Sentences about settings that work but deserve attention.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
@@ -411,4 +454,12 @@ fn prebuilds_used(
         .filter(|p| used.contains(&p.tag))
         .map(|p| p.tag.clone())
         .collect()
+}
+
+/// Whether two paths name the same directory (compared as written when either is missing).
+fn same_place(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }

@@ -62,10 +62,10 @@ fn docker_python_node_quick_profile_separates_hygiene_multi_stage_and_prebuilt_s
     let main_js = repository_root().join("scenarios/python-node/app/main.js");
     let main_js_before = std::fs::read(&main_js).unwrap();
     let out_arg = out.path().display().to_string();
-    // Two runs per cell, the fewest that still give every comparison its interval: what is
-    // checked below (sizes, waste, which variant compiles, the report's sentences) does not
-    // depend on the count, and each further run is three more cold builds that install a
-    // toolchain from the package mirror.
+    // Two runs per cell, the fewest that still give every comparison its interval, overriding
+    // the profile's `runs = 3`: what is checked below (sizes, waste, which variant compiles, the
+    // report's sentences) does not depend on the count, and each further run is three more cold
+    // builds that install a toolchain from the package mirror.
     let output = stagebench(
         repository_root(),
         &[
@@ -80,6 +80,15 @@ fn docker_python_node_quick_profile_separates_hygiene_multi_stage_and_prebuilt_s
         ],
     );
     assert!(output.status.success(), "{}", stderr(&output));
+    // Before building, the run says what it will build: the count is the plan's, with --runs
+    // taking the place of the profile's count.
+    assert!(
+        stderr(&output).contains(
+            "python-node (quick): 4 variants x 3 modes x 2 runs = 24 timed builds, plus 2 prebuilds; "
+        ),
+        "{}",
+        stderr(&output)
+    );
     assert_eq!(
         std::fs::read(&main_js).unwrap(),
         main_js_before,
