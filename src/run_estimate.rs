@@ -124,6 +124,9 @@ pub struct PriorRun {
     pub builds: usize,
     /// Variants it built (each image analysed once).
     pub variants: usize,
+    /// Its rows of the CI-style cache modes, whose previous jobs and registry transfers its
+    /// cost counts apart.
+    pub ci_builds: usize,
     /// Prebuilds it made.
     pub prebuilds: usize,
 }
@@ -139,7 +142,8 @@ pub struct Estimate {
 
 /// The time `plan` would take if every build took what its cell took in `prior` (the fastest
 /// of its runs for the low end, the slowest for the high end), plus `prior`'s prebuilds and
-/// image analyses scaled to what is planned, plus its remaining time per build (cache prunes,
+/// image analyses scaled to what is planned, plus the CI modes' previous jobs and registry
+/// transfers per CI-mode build planned, plus its remaining time per build (cache prunes,
 /// cleanup, bookkeeping). `Err` says which planned work `prior` did not measure.
 pub fn estimate(plan: &ScenarioPlan, prior: &PriorRun) -> Result<Estimate, String> {
     let mut low_seconds = 0.0;
@@ -170,18 +174,28 @@ pub fn estimate(plan: &ScenarioPlan, prior: &PriorRun) -> Result<Estimate, Strin
     } else {
         cost.analysis_seconds * plan.scenario.variants.len() as f64 / prior.variants as f64
     };
+    let ci_seconds =
+        cost.ci_previous_job_seconds + cost.registry_seconds + cost.discarded_cold_seconds;
+    let planned_ci = plan.builds.iter().filter(|b| b.key.cache.is_ci()).count();
+    let ci_part = match (planned_ci, prior.ci_builds) {
+        (0, _) => 0.0,
+        (_, 0) => return Err("it ran no build of a CI mode".to_string()),
+        (planned, made) => ci_seconds * planned as f64 / made as f64,
+    };
     let other_seconds = (cost.wall_seconds
         - cost.measured_build_seconds
         - cost.priming_build_seconds
         - cost.prebuild_seconds
-        - cost.analysis_seconds)
+        - cost.analysis_seconds
+        - ci_seconds)
         .max(0.0);
     let other_per_build = if prior.builds == 0 {
         0.0
     } else {
         other_seconds / prior.builds as f64
     };
-    let fixed = prebuild_seconds + analysis_seconds + other_per_build * plan.builds.len() as f64;
+    let fixed =
+        prebuild_seconds + analysis_seconds + ci_part + other_per_build * plan.builds.len() as f64;
     Ok(Estimate {
         low_seconds: low_seconds + fixed,
         high_seconds: high_seconds + fixed,
@@ -251,7 +265,7 @@ pub fn plan_line(
             "no estimate: the last run of this scenario and profile ({}) cannot tell: {reason}",
             prior.folder.display()
         ),
-        _ => "no estimate yet: no earlier run of this scenario and profile was found next to the results folder or under reports/".to_string(),
+        _ => "no estimate yet: no earlier run of this scenario and profile was found next to the results folder, nor a report of these scenario files under reports/".to_string(),
     };
     format!("{scenario}{profile}{host}: {}; {judged}", count.sentence())
 }
@@ -259,7 +273,10 @@ pub fn plan_line(
 /// The most recent earlier run of `scenario` with `profile` on the host named `host`, found among
 /// the results folders directly inside `dirs` (in order of preference: the first dir that has
 /// one wins), one whose inputs' hash is `inputs_sha256` preferred over a later one whose is not.
-/// Folders that cannot be read, and `exclude` (the folder this run writes), are passed over.
+/// A committed report counts only with the same inputs: one of other scenario files says
+/// nothing of this checkout's builds, where the user's own earlier run (before an edit) still
+/// says something. Folders that cannot be read, and `exclude` (the folder this run writes), are
+/// passed over.
 pub fn find_prior(
     dirs: &[(PathBuf, PriorSource)],
     scenario: &str,
@@ -286,6 +303,9 @@ pub fn find_prior(
             else {
                 continue;
             };
+            if *source == PriorSource::Committed && !prior.same_inputs {
+                continue;
+            }
             let rank = (prior.same_inputs, started_at.clone());
             if best
                 .as_ref()
@@ -358,6 +378,7 @@ fn read_prior(
             cost,
             builds: records.len() + cost.priming_builds as usize,
             variants: variants.len(),
+            ci_builds: records.iter().filter(|r| r.cache.is_ci()).count(),
             prebuilds: entry.prebuilds.len(),
         },
     ))

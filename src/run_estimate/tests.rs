@@ -102,6 +102,7 @@ fn prior(cost: RunCost) -> PriorRun {
         cost,
         builds: 24,
         variants: 4,
+        ci_builds: 0,
         prebuilds: 2,
     }
 }
@@ -192,7 +193,7 @@ fn the_line_names_its_source_or_says_there_is_none() {
     let line = plan_line("python-node", None, Some("ci"), &count, None, None);
     assert!(
         line.starts_with("python-node on ci: 4 variants")
-            && line.ends_with("; no estimate yet: no earlier run of this scenario and profile was found next to the results folder or under reports/"),
+            && line.ends_with("; no estimate yet: no earlier run of this scenario and profile was found next to the results folder, nor a report of these scenario files under reports/"),
         "{line}"
     );
     let other = PriorRun {
@@ -230,16 +231,29 @@ fn the_line_names_its_source_or_says_there_is_none() {
 }
 
 /// The committed reports are real folders: the earlier run found is the latest of the profile
-/// asked for, and its cells are its rows.
+/// asked for, and its cells are its rows. A committed one counts only for the same inputs.
 #[test]
-fn the_prior_is_the_latest_committed_run_of_the_same_profile() {
+fn the_prior_is_the_latest_run_of_the_same_profile() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("reports/python-node");
-    let dirs = [(dir.clone(), PriorSource::Committed)];
+    let dirs = [(dir.clone(), PriorSource::Here)];
     for profile in [None, Some("quick")] {
         let found = find_prior(&dirs, "python-node", profile, "local", "no such hash", &[])
             .unwrap_or_else(|| panic!("no committed python-node run of profile {profile:?}"));
         assert!(!found.same_inputs);
-        assert_eq!(found.source, PriorSource::Committed);
+        assert_eq!(found.source, PriorSource::Here);
+        let committed = [(dir.clone(), PriorSource::Committed)];
+        assert_eq!(
+            find_prior(
+                &committed,
+                "python-node",
+                profile,
+                "local",
+                "no such hash",
+                &[]
+            ),
+            None,
+            "a report of other scenario files says nothing of these"
+        );
         let meta = RunMeta::read(&found.folder).unwrap();
         assert_eq!(meta.settings.options.profile.as_deref(), profile);
         let latest = |meta: &RunMeta| meta.invocations.iter().map(|i| i.started_at.clone()).max();
@@ -267,6 +281,14 @@ fn the_prior_is_the_latest_committed_run_of_the_same_profile() {
             single_cold
         );
         assert_eq!(found.prebuilds, 2);
+        let hash = meta
+            .scenarios
+            .iter()
+            .find(|s| s.name == "python-node")
+            .map(|s| s.inputs.sha256.clone())
+            .unwrap();
+        let same = find_prior(&committed, "python-node", profile, "local", &hash, &[]).unwrap();
+        assert!(same.same_inputs && same.source == PriorSource::Committed);
         let excluded = find_prior(
             &dirs,
             "python-node",
@@ -279,4 +301,34 @@ fn the_prior_is_the_latest_committed_run_of_the_same_profile() {
     }
     assert!(find_prior(&dirs, "python-node", Some("none such"), "local", "", &[]).is_none());
     assert!(find_prior(&dirs, "python-node", None, "elsewhere", "", &[]).is_none());
+}
+
+#[test]
+fn the_ci_modes_previous_jobs_count_per_ci_build_planned() {
+    let mut settings = settings(1, 0);
+    settings.cache_modes = vec![CacheMode::Cold, CacheMode::CiCold];
+    let plan = plan_scenario(&scenario(0), "local", &settings, &BTreeSet::new());
+    let mut earlier = prior(RunCost {
+        wall_seconds: 100.0,
+        measured_build_seconds: 40.0,
+        registry_seconds: 16.0,
+        ci_previous_job_seconds: 8.0,
+        ..RunCost::default()
+    });
+    for variant in VARIANTS {
+        earlier
+            .cells
+            .insert((variant.to_string(), CacheMode::CiCold), vec![4.0]);
+    }
+    assert_eq!(
+        estimate(&plan, &earlier).unwrap_err(),
+        "it ran no build of a CI mode"
+    );
+    earlier.ci_builds = 8;
+    let with_ci = estimate(&plan, &earlier).unwrap();
+    // Cold 10 to 20 s and ci-cold 4 s for each of 4 variants; the previous jobs and registry
+    // transfers, 24 s over 8 CI builds, for 4; the other 36 s over 24 builds, for 8.
+    let fixed = 24.0 * 4.0 / 8.0 + 36.0 / 24.0 * 8.0;
+    assert!((with_ci.low_seconds - (40.0 + 16.0 + fixed)).abs() < 1e-9);
+    assert!((with_ci.high_seconds - (80.0 + 16.0 + fixed)).abs() < 1e-9);
 }
