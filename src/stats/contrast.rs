@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::Interval;
-use super::method::{per_interval_error_rate, simultaneous_level};
+use super::method::per_interval_error_rate;
 use super::significance::{LogDifference, MIN_RUNS_FOR_CONTRAST, Side, log_difference};
 
 /// What a contrast concludes.
@@ -105,12 +105,13 @@ pub struct Contrast {
     pub time_ratio: f64,
     /// Interval of `time_ratio` at `confidence`, simultaneous with the family's other intervals.
     pub interval: Interval,
-    /// Level of `interval`: `1 - 0.05 / family_size`, the same for the whole family.
+    /// Level of `interval`: `1 - 0.05 / family_size`, the same for the whole family; at a
+    /// [sequential](super::sequential) look, `1 -` the look's share of `0.05 / family_size`.
     pub confidence: f64,
     /// Two-sided p-value for equal geometric means on `degrees_of_freedom`, before adjustment.
     pub p_value: f64,
-    /// Bonferroni's adjusted p-value, `min(1, family_size * p_value)`: below 0.05 exactly when
-    /// `interval` excludes 1.
+    /// Bonferroni's adjusted p-value, `min(1, family_size * p_value)` (at a sequential look,
+    /// `min(1, p_value * 0.05 / (1 - confidence))`): below 0.05 exactly when `interval` excludes 1.
     pub adjusted_p_value: f64,
     /// Hsu's degrees of freedom used for the interval and the p-value, `min(n₁, n₂) - 1`.
     pub degrees_of_freedom: f64,
@@ -167,20 +168,34 @@ pub fn contrast_family(
     let family_size = differences.iter().filter(|d| d.is_ok()).count();
     differences
         .into_iter()
-        .map(|difference| Ok(from_difference(&difference?, family_size, noise_threshold)))
+        .map(|difference| {
+            Ok(contrast_at(
+                &difference?,
+                family_size,
+                per_interval_error_rate(family_size),
+                family_size.max(1) as f64,
+                noise_threshold,
+            ))
+        })
         .collect()
 }
 
-fn from_difference(
+/// The contrast of `difference` with an interval that may miss with probability `error_rate`,
+/// as one of a family of `family_size`. [`contrast_family`] gives each of `m` intervals `0.05 / m`;
+/// a [sequential](super::sequential) look gives it its share of that (see
+/// [`method`](super::method)). The adjusted p-value is `p · p_multiplier`, capped at 1, where
+/// `p_multiplier` is `0.05 / error_rate` (`m` for a family's Bonferroni level, given exactly), so
+/// that it is below 0.05 exactly when the interval excludes 1.
+pub(crate) fn contrast_at(
     difference: &LogDifference,
     family_size: usize,
+    error_rate: f64,
+    p_multiplier: f64,
     noise_threshold: f64,
 ) -> Contrast {
-    let confidence = simultaneous_level(family_size);
-    let half_width = t_quantile(
-        difference.degrees_of_freedom,
-        per_interval_error_rate(family_size),
-    ) * difference.standard_error;
+    let confidence = 1.0 - error_rate;
+    let half_width =
+        t_quantile(difference.degrees_of_freedom, error_rate) * difference.standard_error;
     let interval = Interval {
         low: (difference.mean_difference - half_width).exp(),
         high: (difference.mean_difference + half_width).exp(),
@@ -190,7 +205,7 @@ fn from_difference(
         interval,
         confidence,
         p_value: difference.p_value,
-        adjusted_p_value: (difference.p_value * family_size.max(1) as f64).min(1.0),
+        adjusted_p_value: (difference.p_value * p_multiplier).min(1.0),
         degrees_of_freedom: difference.degrees_of_freedom,
         family_size,
         noise_threshold,

@@ -21,7 +21,7 @@ struct Design {
 
 /// Standard normal draws by Box–Muller from a seeded generator: the test needs nothing more, so
 /// no distribution crate is added for it.
-fn standard_normal(rng: &mut fastrand::Rng) -> f64 {
+pub(super) fn standard_normal(rng: &mut fastrand::Rng) -> f64 {
     // 1 - f64() lies in (0, 1], so the logarithm is finite.
     let u = 1.0 - rng.f64();
     let v = rng.f64();
@@ -29,7 +29,7 @@ fn standard_normal(rng: &mut fastrand::Rng) -> f64 {
 }
 
 /// Build times whose logarithms are normal with mean `log_mean` and standard deviation `sd`.
-fn times(rng: &mut fastrand::Rng, runs: usize, log_mean: f64, sd: f64) -> Vec<f64> {
+pub(super) fn times(rng: &mut fastrand::Rng, runs: usize, log_mean: f64, sd: f64) -> Vec<f64> {
     (0..runs)
         .map(|_| (log_mean + sd * standard_normal(rng)).exp())
         .collect()

@@ -21,6 +21,7 @@ mod coverage;
 mod images;
 pub mod method;
 mod sample;
+pub mod sequential;
 mod significance;
 mod stages;
 
@@ -33,6 +34,10 @@ pub use images::{
 };
 pub use method::FAMILY_ERROR_RATE;
 pub use sample::{SampleSummary, median, median_interval, summarize};
+pub use sequential::{
+    Design as SequentialDesign, Look, Open, Pair, Rules, Sequential, SequentialError, SeriesStop,
+    Settled, Settlement, Status,
+};
 pub use significance::{LogDifference, MIN_RUNS_FOR_CONTRAST, Side, log_difference};
 pub use stages::{BuildRef, StageBreakdown, StageSummary, stage_breakdowns};
 

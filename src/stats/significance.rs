@@ -55,12 +55,17 @@ pub fn log_difference(reference: &[f64], current: &[f64]) -> Result<LogDifferenc
     }
     let (n_r, mean_r, variance_r) = log_moments(reference);
     let (n_c, mean_c, variance_c) = log_moments(current);
-    let (variance_r, variance_c, constant_side) = match (variance_r > 0.0, variance_c > 0.0) {
-        (true, true) => (variance_r, variance_c, None),
-        (true, false) => (variance_r, variance_r, Some(Side::Current)),
-        (false, true) => (variance_c, variance_c, Some(Side::Reference)),
-        (false, false) => return Err(NoContrast::NoNoise),
-    };
+    // Equal times are tested as such: the mean of several equal logarithms can differ from each
+    // by rounding, which left 5 s three times with a variance of about 1e-32 instead of 0.
+    let varies =
+        |values: &[f64], variance: f64| variance > 0.0 && values.iter().any(|&x| x != values[0]);
+    let (variance_r, variance_c, constant_side) =
+        match (varies(reference, variance_r), varies(current, variance_c)) {
+            (true, true) => (variance_r, variance_c, None),
+            (true, false) => (variance_r, variance_r, Some(Side::Current)),
+            (false, true) => (variance_c, variance_c, Some(Side::Reference)),
+            (false, false) => return Err(NoContrast::NoNoise),
+        };
     let standard_error = (variance_r / n_r + variance_c / n_c).sqrt();
     let mean_difference = mean_c - mean_r;
     let statistic = mean_difference / standard_error;
@@ -185,6 +190,11 @@ mod tests {
             log_difference(&[2.0, 2.0], &[3.0, 3.0]),
             Err(NoContrast::NoNoise),
             "different constants are not p = 0 either"
+        );
+        assert_eq!(
+            log_difference(&[5.0, 5.0, 5.0], &[6.0, 6.0, 6.0]),
+            Err(NoContrast::NoNoise),
+            "equal times whose logarithms' mean rounds away from each"
         );
     }
 
