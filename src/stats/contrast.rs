@@ -217,7 +217,7 @@ pub(crate) fn contrast_at(
 /// The two-sided critical value of Student's t: `P(|T| > q) = error_rate` on
 /// `degrees_of_freedom`. Infinite (an interval that claims nothing) should statrs refuse the
 /// degrees of freedom, which are at least 1.
-fn t_quantile(degrees_of_freedom: f64, error_rate: f64) -> f64 {
+pub(super) fn t_quantile(degrees_of_freedom: f64, error_rate: f64) -> f64 {
     StudentsT::new(0.0, 1.0, degrees_of_freedom)
         .map(|t| t.inverse_cdf(1.0 - error_rate / 2.0))
         .unwrap_or(f64::INFINITY)

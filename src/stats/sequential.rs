@@ -16,9 +16,12 @@ use super::significance::{MIN_RUNS_FOR_CONTRAST, log_difference};
 pub const DEFAULT_MIN_RUNS: usize = 3;
 /// Runs after which every series stops, settled or not (`--max-runs`).
 pub const DEFAULT_MAX_RUNS: usize = 10;
-/// The share of the family's error rate spent at the first look; the rest is split evenly over
-/// the later looks. Why so much at the first look is said in [`method`](super::method).
+/// The share of the family's error rate spent at the first look. Why so much is said in
+/// [`method`](super::method).
 pub const FIRST_LOOK_SHARE: f64 = 0.75;
+/// The share spent at the last look, after `max_runs`; what is left of the first and the last
+/// is split evenly over the looks between.
+pub const LAST_LOOK_SHARE: f64 = 0.15;
 
 /// When the looks happen: after `min_runs` rounds and after every round from there to
 /// `max_runs`.
@@ -27,6 +30,7 @@ pub struct Design {
     min_runs: usize,
     max_runs: usize,
     first_look_share: f64,
+    last_look_share: f64,
 }
 
 impl Default for Design {
@@ -35,6 +39,7 @@ impl Default for Design {
             min_runs: DEFAULT_MIN_RUNS,
             max_runs: DEFAULT_MAX_RUNS,
             first_look_share: FIRST_LOOK_SHARE,
+            last_look_share: LAST_LOOK_SHARE,
         }
     }
 }
@@ -91,6 +96,7 @@ impl Design {
             min_runs,
             max_runs,
             first_look_share: FIRST_LOOK_SHARE,
+            last_look_share: LAST_LOOK_SHARE,
         })
     }
 
@@ -121,7 +127,8 @@ impl Design {
     }
 
     /// The share of the family's error rate spent at look `number` (from 1): [`FIRST_LOOK_SHARE`]
-    /// at the first, the rest evenly over the others, all of it when there is one look. The
+    /// at the first, [`LAST_LOOK_SHARE`] at the last, the rest evenly over those between (with
+    /// two looks, the last takes all the first leaves; with one, it takes everything). The
     /// shares of all the looks sum to 1.
     pub fn error_share(&self, number: usize) -> f64 {
         let looks = self.looks();
@@ -131,8 +138,12 @@ impl Design {
             1.0
         } else if number == 1 {
             self.first_look_share
+        } else if looks == 2 {
+            1.0 - self.first_look_share
+        } else if number == looks {
+            self.last_look_share
         } else {
-            (1.0 - self.first_look_share) / (looks - 1) as f64
+            (1.0 - self.first_look_share - self.last_look_share) / (looks - 2) as f64
         }
     }
 
@@ -985,8 +996,49 @@ mod tests {
             ("null gate 9 by mode", gate_nine(MODES, 1.0)),
             ("null gate 9 cold", gate_nine([COLD_SD; 3], 1.0)),
             ("2x gate 9 cold", gate_nine([COLD_SD; 3], 2.0)),
+            ("gate 9 by mode, one at 1.10", {
+                let mut scenario = gate_nine(MODES, 1.0);
+                scenario.series_shift[1] = 1.10_f64.ln();
+                scenario
+            }),
+            ("gate one cold at 1.10", {
+                let mut scenario = one(COLD_SD, 1.10);
+                scenario.rules = GATE;
+                scenario
+            }),
         ] {
             let tally = simulate(Design::default(), &scenario, FAMILIES, 99);
+            println!("{}", describe(what, &tally));
+        }
+        // Fixed run counts (one look, spending all of 0.05 / m there), as `--runs 3` and
+        // `--runs 10` judge: the ceiling the first look is held to, and what ten runs settle.
+        let fixed_three = Design::new(3, 3).unwrap();
+        let fixed_ten = Design::new(10, 10).unwrap();
+        for (what, design, scenario) in [
+            (
+                "fixed 3: 2x 3x3 cold",
+                fixed_three,
+                report_three_by_three([COLD_SD; 3], 2.0),
+            ),
+            ("fixed 3: 2x one warm", fixed_three, one(WARM_SD, 2.0)),
+            (
+                "fixed 10: 1.2x 3x3 cold",
+                fixed_ten,
+                report_three_by_three([COLD_SD; 3], 1.2),
+            ),
+            ("fixed 10: 1.2x one cold", fixed_ten, one(COLD_SD, 1.2)),
+            (
+                "fixed 10: null gate 9 cold",
+                fixed_ten,
+                gate_nine([COLD_SD; 3], 1.0),
+            ),
+            (
+                "fixed 10: null 3x3 by mode",
+                fixed_ten,
+                report_three_by_three(MODES, 1.0),
+            ),
+        ] {
+            let tally = simulate(design, &scenario, FAMILIES, 99);
             println!("{}", describe(what, &tally));
         }
     }
@@ -1004,12 +1056,20 @@ mod tests {
         );
         let total: f64 = (1..=design.looks()).map(|k| design.error_share(k)).sum();
         assert!((total - 1.0).abs() < 1e-12, "{total}");
-        assert_eq!(design.error_share(1), 0.75);
-        assert!((design.error_share(2) - 0.25 / 7.0).abs() < 1e-15);
+        assert_eq!((design.error_share(1), design.error_share(8)), (0.75, 0.15));
+        for between in 2..=7 {
+            assert!((design.error_share(between) - 0.10 / 6.0).abs() < 1e-15);
+        }
+        let two_looks = Design::new(3, 4).unwrap();
+        assert_eq!(
+            (two_looks.error_share(1), two_looks.error_share(2)),
+            (0.75, 0.25)
+        );
         assert_eq!((design.error_share(0), design.error_share(9)), (0.0, 0.0));
         assert_eq!(level_percent(design.level(1, 9)), "99.58%");
         assert_eq!(level_percent(design.level(1, 1)), "96.25%");
-        assert_eq!(level_percent(design.level(8, 9)), "99.98%");
+        assert_eq!(level_percent(design.level(8, 9)), "99.91%");
+        assert_eq!(level_percent(design.level(2, 9)), "99.99%");
         let one_look = Design::new(5, 5).unwrap();
         assert_eq!(one_look.error_share(1), 1.0, "a single look spends it all");
         assert_eq!(
@@ -1022,6 +1082,22 @@ mod tests {
         );
         assert_eq!((design.look_after(2), design.look_after(11)), (None, None));
         assert!(design.look_after(10).unwrap().is_last());
+    }
+
+    #[test]
+    fn the_quantiles_quoted_in_method_are_these() {
+        use super::super::contrast::t_quantile;
+        let design = Design::default();
+        let nine = |share: f64| FAMILY_ERROR_RATE / 9.0 * share;
+        let quoted = |q: f64| format!("{q:.1}");
+        // 3 runs a side: 2 degrees of freedom.
+        assert_eq!(quoted(t_quantile(2.0, nine(1.0))), "13.4");
+        assert_eq!(quoted(t_quantile(2.0, nine(design.error_share(1)))), "15.4");
+        assert_eq!(quoted(t_quantile(2.0, nine(1.0 / 8.0))), "37.9");
+        // 10 runs a side: 9 degrees of freedom.
+        assert_eq!(quoted(t_quantile(9.0, nine(1.0))), "3.6");
+        assert_eq!(quoted(t_quantile(9.0, nine(design.error_share(8)))), "4.9");
+        assert_eq!(quoted(t_quantile(9.0, nine(1.0 / 8.0))), "5.0");
     }
 
     #[test]
