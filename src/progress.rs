@@ -275,6 +275,7 @@ fn note_line(note: &RunNote) -> String {
         } => format!(
             "{scenario}: the image of {variant} could not be analysed, so its layers, pull size and waste are not recorded: {reason}"
         ),
+        RunNote::LayerCacheIgnored { reason } => reason.clone(),
         RunNote::RecordsBehindImages { records } => format!(
             "{records} build-cache records this run made share their layers with images kept elsewhere, so they stay until those images go"
         ),
@@ -543,6 +544,12 @@ mod tests {
                     reason: "truncated export".to_string(),
                 },
                 "s: the image of multi could not be analysed, so its layers, pull size and waste are not recorded: truncated export",
+            ),
+            (
+                RunNote::LayerCacheIgnored {
+                    reason: "the layer cache entry /c/x.json is ignored and the layer analysed again: not an entry".to_string(),
+                },
+                "the layer cache entry /c/x.json is ignored and the layer analysed again: not an entry",
             ),
             (
                 RunNote::RecordsBehindImages { records: 3 },

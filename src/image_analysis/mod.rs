@@ -12,18 +12,22 @@
 //! identical layers as symbolic links to one another, `manifest.json` last) and the OCI layout of
 //! later engines (`blobs/sha256/<digest>`, `manifest.json` with the same `Layers` list).
 
+mod cache;
 mod waste;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use gzp::ZWriter;
 use gzp::deflate::Gzip;
-use gzp::par::compress::ParCompressBuilder;
+use gzp::par::compress::{ParCompress, ParCompressBuilder};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
+use cache::KnownLayer;
+pub use cache::{CACHE_DIR_VARIABLE, LAYER_CACHE_FORMAT, LayerCache};
 use waste::{LayerFile, LayerFiles};
 pub use waste::{WasteKind, WastedFile};
 
@@ -33,6 +37,12 @@ pub const PUSH_GZIP_LEVEL: u32 = 6;
 
 /// The largest JSON document (config, manifest) kept whole; a real one is a few kilobytes.
 const MAX_DOCUMENT_BYTES: u64 = 16 << 20;
+
+/// Layers smaller than this are compressed as they stream even when one of the image's known
+/// layers has their size: compressing them costs little, and small layers of equal size (a
+/// directory made here, a small file copied there) are common enough that guessing could cost
+/// a second export.
+pub const FORESEEN_LAYER_MIN_BYTES: u64 = 1 << 20;
 
 /// How many of the largest wasted files an analysis keeps.
 pub const TOP_WASTED_FILES: usize = 10;
@@ -89,6 +99,10 @@ pub enum AnalysisError {
     /// The compressor failed.
     #[error("compressing a layer failed: {0}")]
     Compress(String),
+    /// A layer taken for a known one by its size turned out to be new, so it was not
+    /// compressed; reading the export again without expected layers analyses it.
+    #[error("the layer {0} has the size of a known layer but not its bytes")]
+    UnforeseenLayer(String),
 }
 
 /// One layer tar as read from the export, before the manifest says where it goes.
@@ -129,6 +143,36 @@ struct RootFs {
 /// Reads an image export (`GET /images/{name}/get`) from `export`, compressing each layer with
 /// `threads` threads.
 pub fn analyze_export(export: impl Read, threads: usize) -> Result<ImageAnalysis, AnalysisError> {
+    analyze_export_cached(export, threads, &LayerCache::in_memory(), &[])
+}
+
+/// [`analyze_export`], taking what `cache` knows of a layer instead of compressing it again, and
+/// keeping there what it learns. `diff_ids` are the layers the image is expected to hold (its
+/// `RootFS.Layers`), which tells which of the export's layers may be known before their bytes
+/// are read; the result is the same whatever they are.
+///
+/// A layer is known by the sha256 of its bytes, which the export names only in the OCI layout
+/// (`blobs/sha256/<digest>`); Docker 20.10 names it by an ID made of other things, so its
+/// digest is known only once its bytes have gone past. A layer whose size is that of a known
+/// layer of this image (and at least [`FORESEEN_LAYER_MIN_BYTES`]) is taken to be that layer:
+/// it is only hashed (several times faster than compressing) and its file list read. Should its
+/// digest turn out unknown after all, the analysis stops with
+/// [`AnalysisError::UnforeseenLayer`], having kept what it learnt of the other layers, and the
+/// caller reads the export again with `diff_ids` empty. Any other layer is compressed as it
+/// streams and kept under the digest hashed on the way. Keeping each layer in a temporary file
+/// until its digest is known would spare that second export, at the cost of writing every
+/// known layer to disk on every analysis.
+pub fn analyze_export_cached(
+    export: impl Read,
+    threads: usize,
+    cache: &LayerCache,
+    diff_ids: &[String],
+) -> Result<ImageAnalysis, AnalysisError> {
+    let known_sizes: BTreeSet<u64> = diff_ids
+        .iter()
+        .filter_map(|diff_id| cache.get(diff_id))
+        .map(|known| known.tar_bytes)
+        .collect();
     let mut archive = tar::Archive::new(export);
     let mut layers: BTreeMap<String, ReadLayer> = BTreeMap::new();
     let mut links: BTreeMap<String, String> = BTreeMap::new();
@@ -153,7 +197,24 @@ pub fn analyze_export(export: impl Read, threads: usize) -> Result<ImageAnalysis
         let mut first_block = [0u8; 512];
         let filled = read_up_to(&mut entry, &mut first_block)?;
         if looks_like_tar(&first_block[..filled]) {
-            let layer = read_layer(&first_block[..filled], &mut entry, threads)?;
+            let tar_bytes = entry.size();
+            let named = path
+                .strip_prefix("blobs/sha256/")
+                .and_then(|hex| cache.get(&format!("sha256:{hex}")))
+                .filter(|known| known.tar_bytes == tar_bytes);
+            let layer = if let Some(known) = named {
+                // The OCI layout names the blob by its digest: nothing to read but the bytes
+                // that carry the stream on to the next entry.
+                io::copy(&mut entry, &mut io::sink())?;
+                ReadLayer {
+                    files: known.files.clone(),
+                    compressed_bytes: known.compressed_bytes,
+                }
+            } else if tar_bytes >= FORESEEN_LAYER_MIN_BYTES && known_sizes.contains(&tar_bytes) {
+                read_known_layer(&first_block[..filled], &mut entry, cache)?
+            } else {
+                read_layer(&first_block[..filled], &mut entry, threads, cache)?
+            };
             layers.insert(path, layer);
         } else if entry.size() <= MAX_DOCUMENT_BYTES {
             let mut bytes = first_block[..filled].to_vec();
@@ -264,22 +325,32 @@ fn read_up_to(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-/// Reads one layer tar (its first block already read) through the compressor and its headers
-/// into a file list.
-fn read_layer(
-    first_block: &[u8],
-    rest: &mut impl Read,
+/// A parallel gzip compressor at [`PUSH_GZIP_LEVEL`] whose output is only counted.
+fn compressor(
     threads: usize,
-) -> Result<ReadLayer, AnalysisError> {
+) -> Result<(ParCompress<'static, Gzip, ByteCounter>, Arc<AtomicU64>), AnalysisError> {
     let counted = Arc::new(AtomicU64::new(0));
-    let mut compressor = ParCompressBuilder::<Gzip>::new()
+    let compressor = ParCompressBuilder::<Gzip>::new()
         .num_threads(threads.max(1))
         .map_err(|e| AnalysisError::Compress(e.to_string()))?
         .compression_level(gzp::Compression::new(PUSH_GZIP_LEVEL))
         .from_writer(ByteCounter(Arc::clone(&counted)));
+    Ok((compressor, counted))
+}
+
+/// Reads one layer tar (its first block already read) through the compressor and its headers
+/// into a file list, and keeps what it found in `cache` under the layer's digest.
+fn read_layer(
+    first_block: &[u8],
+    rest: &mut impl Read,
+    threads: usize,
+    cache: &LayerCache,
+) -> Result<ReadLayer, AnalysisError> {
+    let (mut compressor, counted) = compressor(threads)?;
+    let mut hashing = Hashing::new(first_block.chain(rest));
     let files = {
         let mut tee = Tee {
-            inner: first_block.chain(rest),
+            inner: &mut hashing,
             sink: &mut compressor,
         };
         let files = waste::list_layer(&mut tee)?;
@@ -290,10 +361,73 @@ fn read_layer(
     compressor
         .finish()
         .map_err(|e| AnalysisError::Compress(e.to_string()))?;
+    let compressed_bytes = counted.load(Ordering::Relaxed);
+    let (diff_id, tar_bytes) = hashing.finish();
+    cache.put(
+        &diff_id,
+        KnownLayer {
+            tar_bytes,
+            compressed_bytes,
+            files: files.clone(),
+        },
+    );
     Ok(ReadLayer {
         files,
-        compressed_bytes: counted.load(Ordering::Relaxed),
+        compressed_bytes,
     })
+}
+
+/// Reads one layer tar (its first block already read) for its digest and file list only,
+/// expecting `cache` to know its digest; [`AnalysisError::UnforeseenLayer`] when it does not.
+fn read_known_layer(
+    first_block: &[u8],
+    rest: &mut impl Read,
+    cache: &LayerCache,
+) -> Result<ReadLayer, AnalysisError> {
+    let mut hashing = Hashing::new(first_block.chain(rest));
+    let files = waste::list_layer(&mut hashing)?;
+    io::copy(&mut hashing, &mut io::sink())?;
+    let (diff_id, tar_bytes) = hashing.finish();
+    match cache.get(&diff_id).filter(|k| k.tar_bytes == tar_bytes) {
+        Some(known) => Ok(ReadLayer {
+            files,
+            compressed_bytes: known.compressed_bytes,
+        }),
+        None => Err(AnalysisError::UnforeseenLayer(diff_id)),
+    }
+}
+
+/// Hashes and counts what is read through it: a layer's diff ID is the sha256 of its tar.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<R: Read> Hashing<R> {
+    fn new(inner: R) -> Hashing<R> {
+        Hashing {
+            inner,
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
+    }
+
+    /// The diff ID (`sha256:<hex>`) and size of what was read.
+    fn finish(self) -> (String, u64) {
+        let digest = self.hasher.finalize();
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        (format!("sha256:{hex}"), self.bytes)
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buffer)?;
+        self.hasher.update(&buffer[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
 }
 
 /// Passes what it reads on to `sink` as well.

@@ -202,3 +202,129 @@ fn an_export_without_a_manifest_is_refused_by_name() {
     let error = analyze_export(export.as_slice(), 1).unwrap_err();
     assert!(error.to_string().contains("manifest.json"), "{error}");
 }
+
+/// The sha256 diff ID of `bytes`.
+fn diff_id_of(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// The layer tars of [`saved_image`], bottom first, as the manifest lists them.
+fn saved_layers(big: Vec<u8>) -> Vec<Vec<u8>> {
+    let first = tar_of(&[
+        ("data/big.bin", Ok(big)),
+        ("etc/motd", Ok(b"hello\n".to_vec())),
+    ]);
+    let second = tar_of(&[("data/.wh.big.bin", Ok(Vec::new()))]);
+    vec![first, second, tar_of(&[]), tar_of(&[])]
+}
+
+#[test]
+fn a_layer_known_by_its_digest_is_taken_from_the_cache_unchanged() {
+    let export = saved_image(noise(EIGHT_MB, 3));
+    let fresh = analyze_export(export.as_slice(), 2).unwrap();
+    let diff_ids: Vec<String> = saved_layers(noise(EIGHT_MB, 3))
+        .iter()
+        .map(|l| diff_id_of(l))
+        .collect();
+    let cache = LayerCache::in_memory();
+    // Nothing known: every layer compressed as it streams, and kept.
+    let first = analyze_export_cached(export.as_slice(), 2, &cache, &diff_ids).unwrap();
+    assert_eq!(first, fresh);
+    let big = cache.get(&diff_ids[0]).unwrap();
+    assert_eq!(big.compressed_bytes, fresh.layers[0].compressed_bytes);
+    assert_eq!(
+        big.tar_bytes,
+        saved_layers(noise(EIGHT_MB, 3))[0].len() as u64
+    );
+    // Everything known: the same analysis, and its pull size is the cache's (a doctored entry
+    // shows it was not compressed again).
+    assert_eq!(
+        analyze_export_cached(export.as_slice(), 2, &cache, &diff_ids).unwrap(),
+        fresh
+    );
+    cache.put(
+        &diff_ids[0],
+        cache::KnownLayer {
+            compressed_bytes: big.compressed_bytes + 1,
+            ..(*big).clone()
+        },
+    );
+    let doctored = analyze_export_cached(export.as_slice(), 2, &cache, &diff_ids).unwrap();
+    assert_eq!(doctored.compressed_bytes(), fresh.compressed_bytes() + 1);
+    // A layer of a known layer's size but other bytes is not mistaken for it: the analysis
+    // says so, and reading again without expected layers compresses it.
+    let other = saved_image(noise(EIGHT_MB, 4));
+    let error = analyze_export_cached(other.as_slice(), 2, &cache, &diff_ids).unwrap_err();
+    assert!(
+        matches!(&error, AnalysisError::UnforeseenLayer(d) if !diff_ids.contains(d)),
+        "{error}"
+    );
+    assert_eq!(
+        analyze_export_cached(other.as_slice(), 2, &cache, &[]).unwrap(),
+        analyze_export(other.as_slice(), 2).unwrap()
+    );
+    assert!(cache.take_warnings().is_empty());
+}
+
+#[test]
+fn the_oci_layout_names_its_layers_and_is_read_the_same_with_a_cache() {
+    let layers = saved_layers(noise(EIGHT_MB, 5));
+    let diff_ids: Vec<String> = layers.iter().map(|l| diff_id_of(l)).collect();
+    let blob = |diff_id: &str| format!("blobs/sha256/{}", &diff_id[7..]);
+    let config = serde_json::json!({
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        "history": [
+            {"created_by": "RUN /bin/sh -c write # buildkit"},
+            {"created_by": "RUN /bin/sh -c rm # buildkit"},
+            {"created_by": "WORKDIR /app"},
+            {"created_by": "WORKDIR /srv"},
+        ]
+    })
+    .to_string()
+    .into_bytes();
+    let config_blob = blob(&diff_id_of(&config));
+    let manifest = serde_json::json!([{
+        "Config": config_blob,
+        "Layers": diff_ids.iter().map(|d| blob(d)).collect::<Vec<_>>(),
+    }])
+    .to_string()
+    .into_bytes();
+    // The two empty layers are one blob.
+    let mut entries: Vec<(String, Result<Vec<u8>, &str>)> = layers[..3]
+        .iter()
+        .zip(&diff_ids)
+        .map(|(layer, diff_id)| (blob(diff_id), Ok(layer.clone())))
+        .collect();
+    entries.push((config_blob, Ok(config)));
+    entries.push(("manifest.json".to_string(), Ok(manifest)));
+    let entries: Vec<(&str, Result<Vec<u8>, &str>)> = entries
+        .iter()
+        .map(|(path, content)| (path.as_str(), content.clone()))
+        .collect();
+    let export = tar_of(&entries);
+
+    let fresh = analyze_export(export.as_slice(), 2).unwrap();
+    assert_eq!(fresh.layers.len(), 4);
+    assert_eq!(fresh.wasted_bytes(), EIGHT_MB as u64);
+    let cache = LayerCache::in_memory();
+    for pass in ["filling", "filled"] {
+        assert_eq!(
+            analyze_export_cached(export.as_slice(), 2, &cache, &diff_ids).unwrap(),
+            fresh,
+            "{pass}"
+        );
+    }
+    // Named blobs are taken from the cache without being read: a doctored entry shows it.
+    let big = cache.get(&diff_ids[0]).unwrap();
+    cache.put(
+        &diff_ids[0],
+        cache::KnownLayer {
+            compressed_bytes: big.compressed_bytes + 1,
+            ..(*big).clone()
+        },
+    );
+    let doctored = analyze_export_cached(export.as_slice(), 2, &cache, &[]).unwrap();
+    assert_eq!(doctored.compressed_bytes(), fresh.compressed_bytes() + 1);
+}

@@ -6,6 +6,7 @@
 //! says why.
 
 use std::io::{self, Read};
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -15,7 +16,14 @@ use super::scenario::{ScenarioRun, Stop};
 use super::{Activity, RunEvent, RunNote};
 use crate::dockerfile;
 use crate::engine::ImageFacts;
-use crate::image_analysis::{ImageAnalysis, analyze_export};
+use crate::error::EngineError;
+use crate::image_analysis::{AnalysisError, ImageAnalysis, analyze_export_cached};
+
+/// How an export went, and the analysis of what it streamed.
+type Exported = (
+    Result<(), EngineError>,
+    Result<Result<ImageAnalysis, AnalysisError>, tokio::task::JoinError>,
+);
 
 /// Chunks of the export in flight between the daemon and the analysing thread: enough to keep
 /// both busy, few enough that the export is never held in memory.
@@ -47,18 +55,20 @@ impl ScenarioRun<'_> {
             },
         });
         let started = Instant::now();
-        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        let (sender, receiver) = mpsc::channel::<Bytes>(CHUNKS_IN_FLIGHT);
-        let reader = tokio::task::spawn_blocking(move || {
-            analyze_export(ChannelReader::new(receiver), threads)
-        });
-        let cancel = self.shared().cancel.clone();
-        let exported = tokio::select! {
-            exported = self.worker.engine.export_image(&image.id, sender) => exported,
-            () = cancel.cancelled() => return Err(Stop::Cancelled),
-        };
-        let analysed = reader.await;
+        let mut attempt = self
+            .export_and_analyse(image, image.layer_ids.clone())
+            .await;
+        if let Ok((Ok(()), Ok(Err(AnalysisError::UnforeseenLayer(_))))) = attempt {
+            // A layer had the size of a known one without being it, so it was not compressed;
+            // the second reading expects nothing and compresses every layer it does not know.
+            attempt = self.export_and_analyse(image, Vec::new()).await;
+        }
         self.cost.analysis_seconds += started.elapsed().as_secs_f64();
+        for warning in self.shared().layers.take_warnings() {
+            self.worker
+                .emit_note(RunNote::LayerCacheIgnored { reason: warning });
+        }
+        let (exported, analysed) = attempt?;
         let analysis = match (exported, analysed) {
             (Ok(()), Ok(Ok(analysis))) => analysis,
             (Err(error), _) => {
@@ -80,6 +90,27 @@ impl ScenarioRun<'_> {
             base_layers,
             base_image,
         }))
+    }
+
+    /// Streams the export of `image` into an analysis on a blocking thread that expects the
+    /// layers `diff_ids`; `Err` only when the run was cancelled meanwhile.
+    async fn export_and_analyse(
+        &self,
+        image: &ImageFacts,
+        diff_ids: Vec<String>,
+    ) -> Result<Exported, Stop> {
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let (sender, receiver) = mpsc::channel::<Bytes>(CHUNKS_IN_FLIGHT);
+        let layers = Arc::clone(&self.shared().layers);
+        let reader = tokio::task::spawn_blocking(move || {
+            analyze_export_cached(ChannelReader::new(receiver), threads, &layers, &diff_ids)
+        });
+        let cancel = self.shared().cancel.clone();
+        let exported = tokio::select! {
+            exported = self.worker.engine.export_image(&image.id, sender) => exported,
+            () = cancel.cancelled() => return Err(Stop::Cancelled),
+        };
+        Ok((exported, reader.await))
     }
 
     fn note_failed_analysis(&self, variant: &str, reason: &str) {

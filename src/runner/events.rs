@@ -230,6 +230,12 @@ pub enum RunNote {
         /// Why.
         reason: String,
     },
+    /// A layer analysis kept from an earlier run could not be used, or one could not be kept
+    /// for later runs; the figures are unaffected (the layer is analysed again).
+    LayerCacheIgnored {
+        /// The sentence saying which entry or folder, and why.
+        reason: String,
+    },
     /// Build-cache records the run made stay, since images kept elsewhere share their layers.
     RecordsBehindImages {
         /// How many records.
@@ -423,6 +429,9 @@ impl RunNote {
             } => RunNote::AnalysisFailed {
                 scenario: redact(&scenario),
                 variant: redact(&variant),
+                reason: redact(&reason),
+            },
+            RunNote::LayerCacheIgnored { reason } => RunNote::LayerCacheIgnored {
                 reason: redact(&reason),
             },
             RunNote::RecordsBehindImages { records } => RunNote::RecordsBehindImages { records },

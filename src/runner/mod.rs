@@ -197,6 +197,9 @@ pub(crate) struct Shared {
     folders: Vec<Arc<ResultsFolder>>,
     /// For each scenario (by index), its folder's index in `folders`.
     folder_of: Vec<usize>,
+    /// Layer analyses by digest, so that a layer shared by variants, hosts or runs is compressed
+    /// and listed once.
+    layers: Arc<crate::image_analysis::LayerCache>,
 }
 
 impl Shared {
@@ -353,6 +356,7 @@ pub async fn run(
         cancel,
         folders,
         folder_of,
+        layers: Arc::new(crate::image_analysis::LayerCache::at_default_location()),
     });
     let mut outcome = RunOutcome::default();
     for note in notes {

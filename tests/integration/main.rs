@@ -18,6 +18,7 @@ mod docker_failures;
 mod docker_faults;
 mod docker_first_miss;
 mod docker_hosts;
+mod docker_layer_cache;
 mod docker_layers;
 mod docker_owned;
 mod docker_paths;
