@@ -277,18 +277,7 @@ mod tests {
     }
 
     fn shape_at(index: usize, name: &str, variants: usize, touch: bool) -> PlannedScenario {
-        let variants = ["A", "B", "C", "D"][..variants]
-            .iter()
-            .map(|v| crate::planned_scenario::PlannedVariant {
-                name: v.to_string(),
-                dockerfile: format!("{v}.Dockerfile").into(),
-                context_dir: ".".into(),
-                target: None,
-                build_args: crate::scenario::BuildArgs::new(),
-                tag: String::new(),
-            })
-            .collect();
-        PlannedScenario::made_up(index, name, variants, 0, touch)
+        PlannedScenario::made_up(index, name, &["A", "B", "C", "D"][..variants], 0, touch)
     }
 
     fn single_host(scenario: &PlannedScenario, settings: &PlanSettings) -> ScenarioPlan {

@@ -98,16 +98,27 @@ impl PlannedScenario {
         }
     }
 
-    /// A scenario named `name` with `variants` and nothing read from disk: what the plan's own
-    /// tests plan.
+    /// A scenario named `name` with variants of these names (each `NAME.Dockerfile`) and nothing
+    /// read from disk: what the plan's and the estimate's own tests plan.
     #[cfg(test)]
     pub(crate) fn made_up(
         index: usize,
         name: &str,
-        variants: Vec<PlannedVariant>,
+        variant_names: &[&str],
         prebuilds: usize,
         touch: bool,
     ) -> PlannedScenario {
+        let variants = variant_names
+            .iter()
+            .map(|v| PlannedVariant {
+                name: v.to_string(),
+                dockerfile: format!("{v}.Dockerfile").into(),
+                context_dir: ".".into(),
+                target: None,
+                build_args: BuildArgs::new(),
+                tag: String::new(),
+            })
+            .collect();
         let prebuild = PlannedPrebuild {
             tag: String::new(),
             dockerfile: PathBuf::new(),

@@ -5,23 +5,12 @@ use super::*;
 use crate::builder::Builder;
 use crate::keys::BuildKey;
 use crate::plan::{PlanSettings, plan_scenario};
-use crate::planned_scenario::{PlannedScenario, PlannedVariant};
+use crate::planned_scenario::PlannedScenario;
 
 const VARIANTS: [&str; 4] = ["single", "multi", "prebuilt", "tidy"];
 
 fn scenario(prebuilds: usize) -> Arc<PlannedScenario> {
-    let variants = VARIANTS
-        .iter()
-        .map(|v| PlannedVariant {
-            name: v.to_string(),
-            dockerfile: format!("{v}.Dockerfile").into(),
-            context_dir: ".".into(),
-            target: None,
-            build_args: crate::scenario::BuildArgs::new(),
-            tag: String::new(),
-        })
-        .collect();
-    Arc::new(PlannedScenario::made_up(0, "s", variants, prebuilds, true))
+    Arc::new(PlannedScenario::made_up(0, "s", &VARIANTS, prebuilds, true))
 }
 
 fn settings(runs: u32, warmup: u32) -> PlanSettings {
