@@ -11,7 +11,7 @@ use std::time::Instant;
 use serde_json::Value;
 use url::Url;
 
-use crate::support::{stagebench, stderr};
+use crate::support::{files_under, stagebench, stderr};
 use crate::support_browser::{Browser, Visit};
 
 const WIDTH_PX: u32 = 1280;
@@ -30,19 +30,6 @@ const FACTS: &str = r#"({
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            found.extend(files_under(&path));
-        } else {
-            found.push(path);
-        }
-    }
-    found
 }
 
 /// The results folders under reports/ (each holds a results.csv): one night page each.

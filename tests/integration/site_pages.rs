@@ -8,24 +8,10 @@ use std::time::SystemTime;
 
 use regex::Regex;
 
-use crate::support::{stagebench, stderr};
+use crate::support::{files_under, stagebench, stderr};
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            found.extend(files_under(&path));
-        } else {
-            found.push(path);
-        }
-    }
-    found.sort();
-    found
 }
 
 /// Checks that every element opened is closed, in order (void elements excepted).

@@ -268,7 +268,7 @@ pub fn wait_for_process(command: &str, within: Duration) {
     }
 }
 
-/// Every file under `dir`.
+/// Every file under `dir`, in path order.
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -282,5 +282,6 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
             }
         }
     }
+    found.sort();
     found
 }
