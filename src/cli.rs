@@ -267,17 +267,31 @@ pub struct RunArgs {
         long,
         value_name = "DIR",
         conflicts_with_all = [
-            "scenarios", "runs", "warmup", "cache", "builder", "variants", "profile",
+            "scenarios", "runs", "min_runs", "max_runs", "time_budget", "warmup", "cache", "builder", "variants", "profile",
             "build_args", "out", "timeout", "keep_images", "docker_hosts", "contexts",
             "on_every_host", "seed", "noise_threshold", "dockerfiles", "touch", "prune", "rm",
             "secret_build_args", "secrets", "allow_context_above",
         ]
     )]
     pub resume: Option<PathBuf>,
-    /// Timed runs per variant and cache mode, from 1 to 1000 [default: 3, or the `runs` of the
-    /// chosen `--profile`].
-    #[arg(long, value_parser = text(parse_runs))]
-    pub runs: Option<u32>,
+    /// Timed runs per variant and cache mode, from 1 to 1000, or `auto`: each series stops
+    /// once every comparison it takes part in is settled, after --min-runs to --max-runs runs
+    /// [default: 3, or the `runs` of the chosen `--profile`].
+    #[arg(long, value_name = "N|auto", value_parser = text(parse_runs_arg))]
+    pub runs: Option<RunsArg>,
+    /// With --runs auto: runs every series gets before its comparisons are first looked at,
+    /// from 3 to 1000.
+    #[arg(long, value_name = "N", value_parser = text(parse_min_runs))]
+    pub min_runs: Option<u32>,
+    /// With --runs auto: runs after which every series stops, settled or not, from --min-runs
+    /// to 1000 [default: 10].
+    #[arg(long, value_name = "N", value_parser = text(parse_runs))]
+    pub max_runs: Option<u32>,
+    /// Stop starting builds once this much time has passed (`90s`, `25m`, `1h 30m`), saying
+    /// which comparisons were left unsettled; with --runs auto and an earlier run of the same
+    /// scenarios to estimate from, --max-runs is lowered so that the rounds fit.
+    #[arg(long, value_name = "DURATION", value_parser = text(parse_time_budget))]
+    pub time_budget: Option<f64>,
     /// Untimed warmup runs per variant and cache mode, before the timed ones, from 0 to 100.
     #[arg(long, default_value_t = 0, value_parser = text(parse_warmup))]
     pub warmup: u32,
@@ -499,6 +513,54 @@ pub fn parse_runs(text: &str) -> Result<u32, String> {
     bounded_count(text, 1, MAX_RUNS, "runs")
 }
 
+/// `--runs`: a count, or `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunsArg {
+    /// This many timed runs of every series.
+    Fixed(u32),
+    /// Runs until each series' comparisons are settled.
+    Auto,
+}
+
+/// `--runs`: 1 to [`MAX_RUNS`], or `auto`.
+pub fn parse_runs_arg(text: &str) -> Result<RunsArg, String> {
+    if text == "auto" {
+        Ok(RunsArg::Auto)
+    } else {
+        parse_runs(text)
+            .map(RunsArg::Fixed)
+            .map_err(|problem| format!("{problem}, nor `auto`"))
+    }
+}
+
+/// `--min-runs`: no look can be taken below 3 runs a side (see `stats::sequential`).
+pub fn parse_min_runs(text: &str) -> Result<u32, String> {
+    bounded_count(text, 3, MAX_RUNS, "runs before the first look")
+}
+
+/// The longest `--time-budget`: a week, in seconds.
+pub const MAX_TIME_BUDGET_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
+
+/// `--time-budget`: a duration such as `90s`, `25m` or `1h 30m` (a bare number is seconds),
+/// more than 0 and at most a week.
+pub fn parse_time_budget(text: &str) -> Result<f64, String> {
+    let seconds = match text.trim().parse::<f64>() {
+        Ok(seconds) => seconds,
+        Err(_) => humantime::parse_duration(text.trim())
+            .map(|d| d.as_secs_f64())
+            .map_err(|e| {
+                format!("`{text}` is not a duration such as `90s`, `25m` or `1h 30m` ({e})")
+            })?,
+    };
+    if seconds.is_finite() && seconds > 0.0 && seconds <= MAX_TIME_BUDGET_SECONDS {
+        Ok(seconds)
+    } else {
+        Err(format!(
+            "`{text}` is not a duration more than 0 and at most a week"
+        ))
+    }
+}
+
 /// `--warmup`: 0 to [`MAX_WARMUP`].
 pub fn parse_warmup(text: &str) -> Result<u32, String> {
     bounded_count(text, 0, MAX_WARMUP, "warmup runs")
@@ -669,6 +731,16 @@ mod tests {
             ("--runs", "1", "0", "outside 1 to 1000"),
             ("--runs", "3", "4294967295", "outside 1 to 1000"),
             ("--runs", "3", "three", "not a whole number"),
+            ("--runs", "auto", "automatic", "nor `auto`"),
+            ("--min-runs", "3", "2", "outside 3 to 1000"),
+            ("--max-runs", "1000", "1001", "outside 1 to 1000"),
+            (
+                "--time-budget",
+                "1h 30m",
+                "8d",
+                "more than 0 and at most a week",
+            ),
+            ("--time-budget", "90", "soon", "not a duration"),
             ("--warmup", "100", "101", "outside 0 to 100"),
             ("--timeout", "604800", "604801", "more than 604800 seconds"),
             ("--timeout", "0.5", "1e20", "more than 604800 seconds"),
@@ -693,7 +765,7 @@ mod tests {
             assert!(error.starts_with("error: "), "{error}");
         }
         let args = run_args(&["--runs", "1000", "--warmup", "100", "--timeout", "604800"]);
-        assert_eq!((args.runs, args.warmup), (Some(1000), 100));
+        assert_eq!((args.runs, args.warmup), (Some(RunsArg::Fixed(1000)), 100));
         assert_eq!(
             run_args(&[]).runs,
             None,

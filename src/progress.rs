@@ -279,6 +279,28 @@ fn note_line(note: &RunNote) -> String {
         RunNote::RecordsBehindImages { records } => format!(
             "{records} build-cache records this run made share their layers with images kept elsewhere, so they stay until those images go"
         ),
+        RunNote::Looked {
+            scenario,
+            rounds,
+            lines,
+        } => {
+            let mut text = format!("{scenario} after {rounds} runs:");
+            for line in lines {
+                text.push_str("\n  ");
+                text.push_str(line);
+            }
+            text
+        }
+        RunNote::NotLooked { scenario, reason } => format!(
+            "{scenario}: cannot tell which series are settled, so every series goes on to --max-runs: {reason}"
+        ),
+        RunNote::BudgetSpent {
+            scenario,
+            rounds,
+            builds,
+        } => format!(
+            "{scenario}: the time budget is spent after {rounds} complete rounds; {builds} planned builds are not run"
+        ),
     }
 }
 

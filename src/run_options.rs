@@ -90,6 +90,29 @@ pub struct RunOptions {
     /// a run without one, and in every folder made before the flag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<String>,
+    /// `--runs auto`: each series stops getting builds once its comparisons are settled, between
+    /// `min_runs` and `max_runs` (`runs` is then `max_runs`). None for a fixed `--runs`, and in
+    /// every folder made before the flag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopping: Option<Stopping>,
+    /// `--time-budget`, if any: the run starts no build once this much time has passed since it
+    /// started (each invocation counts its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_budget_seconds: Option<Seconds>,
+}
+
+/// `--min-runs` when not given: the fewest runs a look can be taken at.
+pub const DEFAULT_MIN_RUNS: u32 = 3;
+/// `--max-runs` when not given.
+pub const DEFAULT_MAX_RUNS: u32 = 10;
+
+/// How a `--runs auto` run stops, as meta.json records it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Stopping {
+    /// `--min-runs`: runs every series gets before the first look.
+    pub min_runs: u32,
+    /// `--max-runs`: runs after which every series stops.
+    pub max_runs: u32,
 }
 
 impl RunOptions {
@@ -119,6 +142,8 @@ impl RunOptions {
             prune: crate::cache_mode::PruneMode::New,
             noise_threshold: DEFAULT_NOISE_THRESHOLD,
             registry: None,
+            stopping: None,
+            time_budget_seconds: None,
         }
     }
 }

@@ -43,6 +43,36 @@ pub struct RunPolicy {
     pub registry: Option<RegistryAccess>,
     /// What a host's builder must be able to do.
     pub host_needs: HostNeeds,
+    /// `--runs auto`: what decides, after each round, which series stop getting builds.
+    pub round_judge: Option<std::sync::Arc<dyn RoundJudge>>,
+    /// `--time-budget`: no build starts once this much time has passed since the run started.
+    pub time_budget: Option<Duration>,
+}
+
+/// After each round of a scenario on a host, which of its series stop getting builds
+/// (`--runs auto`). It reads the rows the runner wrote, so it can never cost a measurement: when
+/// it cannot judge, the runner says so and goes on building.
+pub trait RoundJudge: Send + Sync {
+    /// After `rounds` complete rounds of `scenario` on `host`, whose rows are in the results
+    /// folder `dir`.
+    fn after_round(
+        &self,
+        dir: &std::path::Path,
+        scenario: &str,
+        host: &str,
+        rounds: u32,
+    ) -> Result<RoundDecision, String>;
+}
+
+/// What a [`RoundJudge`] decided after a round.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoundDecision {
+    /// The series (variant, cache mode) that get no more builds.
+    pub stopped: std::collections::BTreeSet<(String, CacheMode)>,
+    /// Whether no series needs another build.
+    pub finished: bool,
+    /// One line per series: still running and why, or what stopped it.
+    pub lines: Vec<String>,
 }
 
 /// What the run asks of every host's builder, checked before any build.

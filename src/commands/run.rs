@@ -128,9 +128,13 @@ pub(crate) async fn run_command(
         progress: Arc::clone(&progress),
         lines: std::sync::Mutex::new(plan_lines(&settings, &plan)),
     });
+    let mut policy = settings.policy();
+    if settings.stopping().is_some() {
+        policy.round_judge = Some(Arc::new(crate::stats::stopping::RecordedLooks));
+    }
     let result = runner::run(
         plan,
-        settings.policy(),
+        policy,
         settings.results_layout(),
         hosts,
         announcing as Arc<dyn runner::EventSink>,
@@ -157,6 +161,9 @@ pub(crate) async fn run_command(
     if let Some(data) = ReportData::combine(reports) {
         if !settings.is_quiet() {
             print_table(&data, settings.exports().use_stdout());
+            if let Some(sentence) = report::stopping_builds_sentence(&data) {
+                eprintln!("{sentence}");
+            }
             let several_hosts = data.meta.hosts.len() > 1;
             for scenario in &data.meta.scenarios {
                 if let Some(cost) = &scenario.cost {

@@ -76,7 +76,12 @@ impl RunSettings {
         &self.run_id
     }
 
-    /// Timed runs per variant and cache mode.
+    /// How a `--runs auto` run stops; `None` for a fixed `--runs`.
+    pub fn stopping(&self) -> Option<crate::run_options::Stopping> {
+        self.options.stopping
+    }
+
+    /// Timed runs planned per variant and cache mode (with `--runs auto`, `--max-runs`).
     pub fn runs(&self) -> u32 {
         self.options.runs
     }
@@ -182,6 +187,11 @@ impl RunSettings {
             secrets: self.secrets.redaction.clone(),
             registry: self.registry.clone(),
             host_needs: HostNeeds::new(&self.options, !self.secrets.mounted.is_empty()),
+            round_judge: None,
+            time_budget: self
+                .options
+                .time_budget_seconds
+                .map(Duration::from_secs_f64),
         }
     }
 

@@ -14,7 +14,9 @@ use time::macros::format_description;
 
 use crate::builder::Builder;
 use crate::cache_mode::CacheMode;
-use crate::cli::{DEFAULT_RUNS, GateArgs, MAX_RUNS, MAX_TIMEOUT_SECONDS, MAX_WARMUP, RunArgs};
+use crate::cli::{
+    DEFAULT_RUNS, GateArgs, MAX_RUNS, MAX_TIMEOUT_SECONDS, MAX_WARMUP, RunArgs, RunsArg,
+};
 use crate::compare::Thresholds;
 use crate::engine::{Endpoint, EndpointError, Scheme};
 use crate::error::ScenarioError;
@@ -24,7 +26,7 @@ use crate::progress_mode::ProgressMode;
 use crate::recorded_scenario::{AdHoc, ScenarioInputs};
 use crate::registry::{Registry, RegistryAccess, RegistryError};
 use crate::results::{ResultSet, StoreError, is_results_folder};
-use crate::run_options::RunOptions;
+use crate::run_options::{DEFAULT_MAX_RUNS, DEFAULT_MIN_RUNS, RunOptions, Stopping};
 use crate::scenario::{BuildArgs, MANIFEST_FILE, Scenario};
 use crate::secrets::{self, BuildSecret, BuildSecretValues, Secrets};
 use crate::workdir::{check_started_here, recorded_command_line};
@@ -269,8 +271,9 @@ impl RunSettings {
         let registry = registry_access(args.registry.as_deref())?;
         check_ci_modes(&args.cache, args.builder, registry.is_some())?;
         let build_secrets = parse_build_secrets(&args.secrets, args.builder, &working_dir)?;
+        let (runs, stopping) = resolve_runs_and_stopping(&scenarios, args)?;
         let options = RunOptions {
-            runs: resolve_runs(&scenarios, args.runs, args.profile.as_deref())?,
+            runs,
             warmup: args.warmup,
             cache_modes: CacheMode::ALL
                 .into_iter()
@@ -295,6 +298,8 @@ impl RunSettings {
             prune: args.prune,
             noise_threshold: args.noise_threshold,
             registry: registry.as_ref().map(|a| a.registry.to_string()),
+            stopping,
+            time_budget_seconds: args.time_budget,
         };
         let mut settings = RunSettings::assemble(scenarios, options, endpoints, out, working_dir)?;
         settings.command_line = recorded_command_line(&command_line, &settings.working_dir);
@@ -679,6 +684,46 @@ fn check_variants_and_profile(
 /// Timed runs per cell: `--runs` when given, else the `runs` the chosen profile sets (every
 /// scenario's profile that sets one must agree, since the plan has one count), else
 /// [`DEFAULT_RUNS`].
+/// `--runs`, `--min-runs` and `--max-runs`: the timed runs planned for every series (with
+/// `--runs auto`, `--max-runs`) and how an automatic run stops.
+fn resolve_runs_and_stopping(
+    scenarios: &[Scenario],
+    args: &RunArgs,
+) -> Result<(u32, Option<Stopping>), ConfigError> {
+    match args.runs {
+        Some(RunsArg::Auto) => {
+            if let Some(name) = &args.baseline {
+                return Err(ConfigError::Usage(format!(
+                    "--runs auto cannot be gated against baseline `{name}` yet: the gate's comparisons are not among the looks that stop the runs, so its verdicts would be read at run counts the data chose; give --runs N with --baseline"
+                )));
+            }
+            let min_runs = args.min_runs.unwrap_or(DEFAULT_MIN_RUNS);
+            let max_runs = args.max_runs.unwrap_or(DEFAULT_MAX_RUNS.max(min_runs));
+            if max_runs < min_runs {
+                return Err(ConfigError::Usage(format!(
+                    "--max-runs {max_runs} is below --min-runs {min_runs}; the last look cannot come before the first"
+                )));
+            }
+            Ok((max_runs, Some(Stopping { min_runs, max_runs })))
+        }
+        fixed => {
+            if args.min_runs.is_some() || args.max_runs.is_some() {
+                return Err(ConfigError::Usage(
+                    "--min-runs and --max-runs apply only with --runs auto".to_string(),
+                ));
+            }
+            let flag = match fixed {
+                Some(RunsArg::Fixed(runs)) => Some(runs),
+                _ => None,
+            };
+            Ok((
+                resolve_runs(scenarios, flag, args.profile.as_deref())?,
+                None,
+            ))
+        }
+    }
+}
+
 fn resolve_runs(
     scenarios: &[Scenario],
     flag: Option<u32>,

@@ -136,7 +136,7 @@ pub fn outcome_phrase(contrast: &Contrast) -> String {
         }
         Outcome::Same => format!("same within {}", percent(contrast.noise_threshold)),
     };
-    let adjustment = method::adjustment_label(contrast.family_size)
+    let adjustment = method::adjustment_label_of(contrast)
         .map(|label| format!("; {label}: {}", p_value(contrast.adjusted_p_value)))
         .unwrap_or_default();
     format!("{outcome}, {}{adjustment}", p_value(contrast.p_value))

@@ -152,6 +152,9 @@ fn render(data: &ReportData, links: &MarkdownLinks) -> String {
         }
         let _ = writeln!(out);
     }
+    if let Some(section) = super::stopping::markdown(data) {
+        let _ = writeln!(out, "{section}");
+    }
     let _ = writeln!(out, "{}", statistics_note(data));
     out
 }
@@ -293,6 +296,15 @@ fn modes_paragraph(table: &super::headline::HeadlineTable, links: &MarkdownLinks
 /// How the numbers are made, in the words the tables use.
 fn statistics_note(data: &ReportData) -> String {
     let options = &data.meta.settings.options;
+    if let Some(stopping) = options.stopping {
+        return format!(
+            "Each cell: the median of the timed runs (from {} to {} per cell, as each series stopped: see How the runs stopped), then a distribution-free 95% interval of the median where a cell has {} runs or more, else the range of its runs. Image sizes are compared exactly. {}",
+            stopping.min_runs,
+            stopping.max_runs,
+            crate::stats::MIN_RUNS_FOR_INTERVAL,
+            crate::stats::method::outcomes_sentence(&format::percent(options.noise_threshold))
+        );
+    }
     format!(
         "Each cell: the median of the timed runs (n = {} per cell unless a cell says otherwise), then a distribution-free 95% interval of the median where a cell has {} runs or more, else the range of its runs. Image sizes are compared exactly. {}",
         options.runs,

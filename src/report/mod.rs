@@ -14,6 +14,7 @@ mod history_files;
 mod hosts;
 mod markdown;
 mod misses;
+mod stopping;
 mod summary_csv;
 mod summary_json;
 mod terminal;
@@ -28,9 +29,10 @@ use crate::results::{
     BuildRecord, LayerRecord, META_FILE, OfBuild, RESULTS_FILE, ResultSet, RunMeta, ScenarioMeta,
     StepRecord, StoreError, WasteRecord,
 };
+use crate::stats::stopping::{SectionStops, replay};
 use crate::stats::{
-    Analysis, Comparison, GroupSummary, ImageBreakdown, ScenarioLayout, StageBreakdown, analyze,
-    image_breakdowns, stage_breakdowns,
+    Analysis, Comparison, GroupSummary, ImageBreakdown, NoContrast, ScenarioLayout, StageBreakdown,
+    Status, analyze, image_breakdowns, stage_breakdowns,
 };
 
 pub use ci_exports::{BencherMetricFormat, BenchmarkAction, GatedBenchmarkAction, series_name};
@@ -39,6 +41,7 @@ pub use exports::write_exports;
 pub use format::{cost_sentence, speedup_phrase};
 pub use history_files::{HISTORY_CSV, HISTORY_MD, trend_charts, write_history};
 pub use markdown::{Markdown, MarkdownExport};
+pub use stopping::builds_sentence as stopping_builds_sentence;
 pub use summary_csv::SummaryCsv;
 pub use summary_json::{SUMMARY_SCHEMA_VERSION, SummaryJson};
 pub use terminal::{terminal_table, terminal_table_for_width};
@@ -62,6 +65,11 @@ pub struct ReportData {
     pub stages: Vec<StageBreakdown>,
     /// What each variant's analysed image is made of.
     pub images: Vec<ImageBreakdown>,
+    /// With `--runs auto`: the looks of each scenario on each host, taken again from the rows;
+    /// the comparisons' contrasts are theirs. Empty for a fixed `--runs`.
+    pub stops: Vec<SectionStops>,
+    /// Sections whose looks could not be taken again (their comparisons carry no verdict).
+    pub stopping_problems: Vec<String>,
 }
 
 /// One scenario on one host with one builder: a headline table and a set of charts. Sections
@@ -169,6 +177,61 @@ pub fn exporters() -> Vec<Box<dyn Exporter>> {
     ]
 }
 
+/// With `--runs auto`, every comparison's contrast is the one its looks read: the settling look's
+/// for a settled one, the last look's (inconclusive) for one left unsettled. An interval read
+/// afresh at the runs a series ended with would be a look the error rate never paid for.
+fn sequential_verdicts(
+    meta: &RunMeta,
+    records: &[BuildRecord],
+    analysis: &mut Analysis,
+) -> (Vec<SectionStops>, Vec<String>) {
+    let mut stops = Vec::new();
+    let mut problems = Vec::new();
+    for entry in &meta.scenarios {
+        match replay(meta, entry, records, None) {
+            None => return (Vec::new(), Vec::new()),
+            Some(Ok(section)) => stops.push(section),
+            Some(Err(error)) => problems.push(error.to_string()),
+        }
+    }
+    let runs_ok = |analysis: &Analysis, comparison: &Comparison, variant: &str| {
+        analysis
+            .groups
+            .iter()
+            .find(|g| {
+                g.key.scenario == comparison.key.scenario
+                    && g.key.host == comparison.key.host
+                    && g.key.builder == comparison.key.builder
+                    && g.key.cache == comparison.key.cache
+                    && g.key.variant == variant
+            })
+            .map_or(0, |g| g.runs_ok)
+    };
+    let contrasts: Vec<_> = analysis
+        .comparisons
+        .iter()
+        .map(|comparison| {
+            let too_few = Err(NoContrast::TooFewRuns {
+                reference_runs: runs_ok(analysis, comparison, &comparison.baseline),
+                current_runs: runs_ok(analysis, comparison, &comparison.key.variant),
+            });
+            let section = stops
+                .iter()
+                .find(|s| s.scenario == comparison.key.scenario && s.host == comparison.key.host);
+            match section.and_then(|s| s.comparison(&comparison.key.variant, comparison.key.cache))
+            {
+                Some((Status::Settled(settled), _)) => Ok(settled.contrast.clone()),
+                Some((_, Some(read))) => read.clone(),
+                _ => too_few,
+            }
+        })
+        .collect();
+    for (comparison, contrast) in analysis.comparisons.iter_mut().zip(contrasts) {
+        comparison.contrast = contrast;
+    }
+    (stops, problems)
+}
+
 impl ReportData {
     /// Analyses a result set with the baselines named in its meta.
     pub fn new(set: ResultSet) -> ReportData {
@@ -188,7 +251,8 @@ impl ReportData {
                     variants: scenario.variants.iter().map(|v| v.name.clone()).collect(),
                 });
         }
-        let analysis = analyze(&records, &layouts, meta.settings.options.noise_threshold);
+        let mut analysis = analyze(&records, &layouts, meta.settings.options.noise_threshold);
+        let (stops, stopping_problems) = sequential_verdicts(&meta, &records, &mut analysis);
         let stages = stage_breakdowns(&records, &steps);
         let images = image_breakdowns(&records, &layers, &waste);
         ReportData {
@@ -200,6 +264,8 @@ impl ReportData {
             analysis,
             stages,
             images,
+            stops,
+            stopping_problems,
         }
     }
 

@@ -38,6 +38,9 @@ struct SummaryDocument<'a> {
     images: &'a [ImageBreakdown],
     /// Why the variants differ, in sentences, per scenario, host and builder.
     why: Vec<super::why::WhySection>,
+    /// With `--runs auto`: how each scenario's series stopped; absent for a fixed `--runs`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopping: Option<Vec<super::stopping::StoppingSection>>,
 }
 
 #[derive(Serialize)]
@@ -72,7 +75,9 @@ impl Exporter for SummaryJson {
                 interval_method: "distribution-free interval of the median between two order statistics, coverage at least 95%",
                 min_runs_for_interval: crate::stats::MIN_RUNS_FOR_INTERVAL,
                 outlier_rule: "Tukey fences: outside [Q1 - 1.5 IQR, Q3 + 1.5 IQR], from 4 runs",
-                contrast: super::format::method_note(noise_threshold, Family::Report, family_size),
+                contrast: super::stopping::method_sentence(data).unwrap_or_else(|| {
+                    super::format::method_note(noise_threshold, Family::Report, family_size)
+                }),
                 outcomes: method::outcomes_sentence(&super::format::percent(noise_threshold)),
                 family_error_rate: crate::stats::FAMILY_ERROR_RATE,
                 comparisons_in_family: family_size,
@@ -86,6 +91,12 @@ impl Exporter for SummaryJson {
             stages: &data.stages,
             images: &data.images,
             why: super::why::why_sections(data),
+            stopping: data
+                .meta
+                .settings
+                .options
+                .stopping
+                .map(|_| super::stopping::sections(data)),
         };
         let mut bytes = serde_json::to_vec_pretty(&document).map_err(|e| ReportError::Render {
             format: "summary.json",

@@ -65,11 +65,13 @@ fn render(
         out.push('\n');
     }
     if !data.analysis.comparisons.is_empty() {
-        let note = format::method_note(
-            data.meta.settings.options.noise_threshold,
-            crate::stats::method::Family::Report,
-            data.analysis.family_size(),
-        );
+        let note = super::stopping::method_sentence(data).unwrap_or_else(|| {
+            format::method_note(
+                data.meta.settings.options.noise_threshold,
+                crate::stats::method::Family::Report,
+                data.analysis.family_size(),
+            )
+        });
         push_sentence(&mut out, "", &note, prose_width_columns);
     }
     out

@@ -185,6 +185,10 @@ pub struct ScenarioMeta {
     /// Where the time went; absent in schema-1 files.
     #[serde(default)]
     pub cost: Option<RunCost>,
+    /// With `--time-budget`: the rounds complete when the budget was spent and this scenario
+    /// stopped starting builds here; absent when it was not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_spent_after: Option<u32>,
     /// The scenario directory relative to the results folder (with `/`), so that a report can
     /// link its Dockerfiles wherever the two are checked out together.
     #[serde(default)]
@@ -490,6 +494,8 @@ impl From<v1::RunMeta> for RunMeta {
                     prune: prune_mode_before_the_flag(),
                     noise_threshold: default_noise_threshold(),
                     registry: None,
+                    stopping: None,
+                    time_budget_seconds: None,
                 },
                 hosts: vec![HostSpec {
                     name: host.clone(),

@@ -241,6 +241,31 @@ pub enum RunNote {
         /// How many records.
         records: usize,
     },
+    /// `--runs auto` looked at a scenario after a round: where each series stands.
+    Looked {
+        /// Scenario.
+        scenario: String,
+        /// Rounds complete.
+        rounds: u32,
+        /// One line per series: still running and why, or what stopped it.
+        lines: Vec<String>,
+    },
+    /// `--runs auto` could not look at a scenario, so its series go on to `--max-runs`.
+    NotLooked {
+        /// Scenario.
+        scenario: String,
+        /// Why.
+        reason: String,
+    },
+    /// `--time-budget` was spent: the scenario starts no more builds on this host.
+    BudgetSpent {
+        /// Scenario.
+        scenario: String,
+        /// Rounds complete.
+        rounds: u32,
+        /// Planned builds not run.
+        builds: u64,
+    },
 }
 
 impl RunEvent {
@@ -435,6 +460,28 @@ impl RunNote {
                 reason: redact(&reason),
             },
             RunNote::RecordsBehindImages { records } => RunNote::RecordsBehindImages { records },
+            RunNote::Looked {
+                scenario,
+                rounds,
+                lines,
+            } => RunNote::Looked {
+                scenario: redact(&scenario),
+                rounds,
+                lines: lines.iter().map(|l| redact(l)).collect(),
+            },
+            RunNote::NotLooked { scenario, reason } => RunNote::NotLooked {
+                scenario: redact(&scenario),
+                reason: redact(&reason),
+            },
+            RunNote::BudgetSpent {
+                scenario,
+                rounds,
+                builds,
+            } => RunNote::BudgetSpent {
+                scenario: redact(&scenario),
+                rounds,
+                builds,
+            },
         }
     }
 }

@@ -200,9 +200,18 @@ pub(crate) struct Shared {
     /// Layer analyses by digest, so that a layer shared by variants, hosts or runs is compressed
     /// and listed once.
     layers: Arc<crate::image_analysis::LayerCache>,
+    /// When the run started, for `--time-budget`.
+    started: Instant,
 }
 
 impl Shared {
+    /// Whether `--time-budget` is spent: no build starts after that.
+    fn budget_spent(&self) -> bool {
+        self.policy
+            .time_budget
+            .is_some_and(|budget| self.started.elapsed() >= budget)
+    }
+
     fn folder(&self, scenario: usize) -> Arc<ResultsFolder> {
         let index = self.folder_of.get(scenario).copied().unwrap_or(0);
         Arc::clone(&self.folders[index])
@@ -357,6 +366,7 @@ pub async fn run(
         folders,
         folder_of,
         layers: Arc::new(crate::image_analysis::LayerCache::at_default_location()),
+        started: Instant::now(),
     });
     let mut outcome = RunOutcome::default();
     for note in notes {

@@ -2,6 +2,7 @@
 //! planned builds one after another, each prepared as its cache mode says, timed, and appended to
 //! results.csv the moment it ends; finally the cleanup and the cost.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -29,7 +30,7 @@ use crate::results::{
     BuildDetails, BuildRecord, BuildStatus, ImageRows, ResultsFolder, RunCost, ScenarioMeta,
     StepRecord, first_miss_column, first_misses,
 };
-use crate::run_policy::RunPolicy;
+use crate::run_policy::{RoundDecision, RunPolicy};
 
 /// One variant as this run builds it, with the context its builds send.
 pub(super) struct VariantBuild {
@@ -241,10 +242,41 @@ impl<'w> ScenarioRun<'w> {
         }
 
         let mut previous: Option<&PlannedBuild> = None;
-        for planned in &self.plan.builds {
+        // `--runs auto`: the series the last look stopped, and the rounds it was taken after.
+        let mut stopped: BTreeSet<(String, CacheMode)> = BTreeSet::new();
+        let mut looked_after = 0_u32;
+        let mut skipped = 0_u64;
+        let builds = &self.plan.builds;
+        for (index, planned) in builds.iter().enumerate() {
             if self.shared().cancel.is_cancelled() {
                 self.worker.outcome.unfinished = true;
                 break;
+            }
+            let rounds_done = if planned.key.warmup {
+                0
+            } else {
+                planned.key.run.saturating_sub(1)
+            };
+            if rounds_done > looked_after {
+                looked_after = rounds_done;
+                if let Some(decision) = self.look(rounds_done) {
+                    if decision.finished {
+                        skipped += (builds.len() - index) as u64;
+                        break;
+                    }
+                    stopped = decision.stopped;
+                }
+            }
+            if self.shared().budget_spent() {
+                let left = (builds.len() - index) as u64;
+                self.spend_budget(rounds_done, left)?;
+                skipped += left;
+                break;
+            }
+            let variant = &self.variants[planned.variant].variant.name;
+            if stopped.contains(&(variant.clone(), planned.key.cache)) {
+                skipped += 1;
+                continue;
             }
             match self.run_planned(planned, previous).await {
                 Ok(()) => {}
@@ -256,6 +288,54 @@ impl<'w> ScenarioRun<'w> {
             }
             previous = Some(planned);
         }
+        if skipped > 0 {
+            self.emit(RunEvent::PlanShrank { builds: skipped });
+        }
+        // The last look, after the last round, says where every series ended.
+        let last_round = builds
+            .iter()
+            .filter(|b| !b.key.warmup)
+            .map(|b| b.key.run)
+            .max()
+            .unwrap_or(0);
+        if !self.worker.outcome.unfinished && last_round > looked_after {
+            self.look(last_round);
+        }
+        Ok(())
+    }
+
+    /// `--runs auto`: after `rounds` complete rounds, the judge's decision, which the progress
+    /// display shows; `None` (every series goes on) without one, or when it cannot judge.
+    fn look(&self, rounds: u32) -> Option<RoundDecision> {
+        let judge = self.policy.round_judge.as_ref()?;
+        let scenario = self.scenario().name.clone();
+        match judge.after_round(self.folder.dir(), &scenario, self.host(), rounds) {
+            Ok(decision) => {
+                self.worker.emit_note(RunNote::Looked {
+                    scenario,
+                    rounds,
+                    lines: decision.lines.clone(),
+                });
+                Some(decision)
+            }
+            Err(reason) => {
+                self.worker
+                    .emit_note(RunNote::NotLooked { scenario, reason });
+                None
+            }
+        }
+    }
+
+    /// `--time-budget` is spent: the scenario records after how many complete rounds, says so,
+    /// and (with `--runs auto`) shows what that leaves unsettled.
+    fn spend_budget(&mut self, rounds: u32, builds: u64) -> Result<(), RunError> {
+        self.update_entry(|entry| entry.budget_spent_after = Some(rounds))?;
+        self.worker.emit_note(RunNote::BudgetSpent {
+            scenario: self.scenario().name.clone(),
+            rounds,
+            builds,
+        });
+        self.look(rounds);
         Ok(())
     }
 

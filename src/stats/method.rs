@@ -172,6 +172,20 @@ pub fn adjustment_label(family_size: usize) -> Option<String> {
     (family_size > 1).then(|| format!("Bonferroni-adjusted over {family_size} comparisons"))
 }
 
+/// What precedes `contrast`'s adjusted p-value: [`adjustment_label`] for a fixed run's family,
+/// "adjusted for 3 comparisons and the look's share" for one read at a sequential look (whose
+/// level is not the family's fixed one); `None` when nothing is adjusted.
+pub fn adjustment_label_of(contrast: &Contrast) -> Option<String> {
+    let fixed = simultaneous_level(contrast.family_size);
+    if (contrast.confidence - fixed).abs() < 1e-12 {
+        return adjustment_label(contrast.family_size);
+    }
+    Some(match contrast.family_size {
+        0 | 1 => "adjusted for the look's share of 5%".to_string(),
+        m => format!("adjusted for {m} comparisons and the look's share of 5%"),
+    })
+}
+
 /// What the verdicts mean, with the noise band as a percentage ("5%").
 pub fn outcomes_sentence(noise_percent: &str) -> String {
     format!(

@@ -24,6 +24,7 @@ mod sample;
 pub mod sequential;
 mod significance;
 mod stages;
+pub mod stopping;
 
 use serde::{Deserialize, Serialize};
 

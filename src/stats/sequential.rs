@@ -13,9 +13,9 @@ use super::method::{FAMILY_ERROR_RATE, level_percent};
 use super::significance::{MIN_RUNS_FOR_CONTRAST, log_difference};
 
 /// Runs every series gets before the first look (`--min-runs`).
-pub const DEFAULT_MIN_RUNS: usize = 3;
+pub const DEFAULT_MIN_RUNS: usize = crate::run_options::DEFAULT_MIN_RUNS as usize;
 /// Runs after which every series stops, settled or not (`--max-runs`).
-pub const DEFAULT_MAX_RUNS: usize = 10;
+pub const DEFAULT_MAX_RUNS: usize = crate::run_options::DEFAULT_MAX_RUNS as usize;
 /// The share of the family's error rate spent at the first look. Why so much is said in
 /// [`method`](super::method).
 pub const FIRST_LOOK_SHARE: f64 = 0.75;
@@ -457,6 +457,8 @@ pub struct Sequential {
     series_count: usize,
     pairs: Vec<Pair>,
     statuses: Vec<Status>,
+    /// Each comparison's contrast (or why it has none) at the last look that read it.
+    last_read: Vec<Option<Result<Contrast, NoContrast>>>,
     last_rounds: Option<usize>,
     closed: bool,
 }
@@ -495,6 +497,7 @@ impl Sequential {
             design,
             rules,
             series_count,
+            last_read: vec![None; pairs.len()],
             pairs,
             statuses,
             last_rounds: None,
@@ -571,14 +574,22 @@ impl Sequential {
             .design
             .per_interval_error_rate(look.number, family_size);
         let p_multiplier = FAMILY_ERROR_RATE / error_rate;
-        for (pair, status) in self.pairs.iter().zip(&mut self.statuses) {
+        for ((pair, status), last_read) in self
+            .pairs
+            .iter()
+            .zip(&mut self.statuses)
+            .zip(&mut self.last_read)
+        {
             if !status.is_open() {
                 continue;
             }
             let reference = seconds_by_series[pair.reference];
             let current = seconds_by_series[pair.current];
             let open = match log_difference(reference, current) {
-                Err(reason) => Open::NoContrast { reason },
+                Err(reason) => {
+                    *last_read = Some(Err(reason));
+                    Open::NoContrast { reason }
+                }
                 Ok(difference) => {
                     let contrast = contrast_at(
                         &difference,
@@ -587,6 +598,7 @@ impl Sequential {
                         p_multiplier,
                         self.rules.noise_threshold(),
                     );
+                    *last_read = Some(Ok(contrast.clone()));
                     if let Some(settlement) = self.rules.settle(&contrast) {
                         *status = Status::Settled(Settled {
                             settlement,
@@ -613,6 +625,17 @@ impl Sequential {
             self.closed = true;
         }
         Ok(&self.statuses)
+    }
+
+    /// Comparison `pair`'s contrast (or why it had none) at the last look that read it: the
+    /// settling look for a settled one; `None` before the first look.
+    pub fn last_read(&self, pair: usize) -> Option<&Result<Contrast, NoContrast>> {
+        self.last_read.get(pair).and_then(Option::as_ref)
+    }
+
+    /// The rules comparisons are settled by.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
     }
 
     /// Stops everything (the time budget is spent): what is still open is left unsettled.

@@ -1,0 +1,143 @@
+//! With `--runs auto`: how each scenario's series stopped, for report.md, summary.json and the
+//! terminal, in the words of [`SectionStops::lines`].
+
+use serde::Serialize;
+
+use crate::stats::method::sequential_sentence;
+use crate::stats::stopping::SectionStops;
+use crate::stats::{SequentialDesign, SeriesStop, Status};
+
+use super::ReportData;
+
+/// One scenario on one host, as summary.json gives it.
+#[derive(Debug, Serialize)]
+pub struct StoppingSection {
+    scenario: String,
+    host: String,
+    /// Comparisons in the family: every interval of a look is read at a share of 0.05 over this.
+    comparisons_in_family: usize,
+    /// Complete rounds when the last look was taken.
+    rounds: usize,
+    /// Whether `--time-budget` closed the family with verdicts still open.
+    time_budget_spent: bool,
+    /// Per series: `running`, `settled`, `unsettled` or `not_compared`, and its line.
+    series: Vec<StoppingSeries>,
+}
+
+#[derive(Debug, Serialize)]
+struct StoppingSeries {
+    variant: String,
+    cache: crate::cache_mode::CacheMode,
+    state: &'static str,
+    line: String,
+}
+
+/// The sentence on how looks were taken and the error rate kept, for the largest family.
+pub fn method_sentence(data: &ReportData) -> Option<String> {
+    let stopping = data.meta.settings.options.stopping?;
+    let design =
+        SequentialDesign::new(stopping.min_runs as usize, stopping.max_runs as usize).ok()?;
+    let largest = data
+        .stops
+        .iter()
+        .map(|s| s.run.family_size())
+        .max()
+        .unwrap_or(0);
+    Some(sequential_sentence(&design, largest))
+}
+
+/// summary.json's `stopping` sections.
+pub fn sections(data: &ReportData) -> Vec<StoppingSection> {
+    data.stops.iter().map(section).collect()
+}
+
+fn section(stops: &SectionStops) -> StoppingSection {
+    let lines = stops.lines();
+    StoppingSection {
+        scenario: stops.scenario.clone(),
+        host: stops.host.clone(),
+        comparisons_in_family: stops.run.family_size(),
+        rounds: stops.rounds,
+        time_budget_spent: stops.budget_spent,
+        series: stops
+            .series
+            .iter()
+            .enumerate()
+            .zip(lines)
+            .map(|((index, name), line)| StoppingSeries {
+                variant: name.variant.clone(),
+                cache: name.cache,
+                state: match stops.run.stopped(index) {
+                    None => "running",
+                    Some(SeriesStop::Settled) => "settled",
+                    Some(SeriesStop::Unsettled) => "unsettled",
+                    Some(SeriesStop::NotCompared) => "not_compared",
+                },
+                line,
+            })
+            .collect(),
+    }
+}
+
+/// report.md's section: the method sentence, then per scenario and host a line per series.
+pub fn markdown(data: &ReportData) -> Option<String> {
+    let sentence = method_sentence(data)?;
+    let several = data.stops.len() > 1;
+    let mut out = format!("## How the runs stopped\n\n{sentence}\n");
+    for stops in &data.stops {
+        if several {
+            out.push_str(&format!("\n**{} on {}**\n", stops.scenario, stops.host));
+        }
+        out.push('\n');
+        for line in stops.lines() {
+            out.push_str(&format!("- {line}\n"));
+        }
+        let unsettled = stops.unsettled();
+        if stops.budget_spent {
+            out.push_str(&format!(
+                "\nThe time budget was spent after {} complete rounds; left unsettled: {}.\n",
+                stops.rounds,
+                if unsettled.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    unsettled.join("; ")
+                }
+            ));
+        }
+    }
+    for problem in &data.stopping_problems {
+        out.push_str(&format!(
+            "\n- {problem}; its comparisons carry no verdict\n"
+        ));
+    }
+    Some(out)
+}
+
+/// Builds the series got against what `--max-runs` for every series would have cost, for the
+/// terminal: "62 of 120 timed builds (52%)".
+pub fn builds_sentence(data: &ReportData) -> Option<String> {
+    let stopping = data.meta.settings.options.stopping?;
+    let planned: usize = data
+        .stops
+        .iter()
+        .map(|s| s.series.len() * stopping.max_runs as usize)
+        .sum();
+    let made = data.records.iter().filter(|r| !r.warmup).count();
+    let open = data
+        .stops
+        .iter()
+        .flat_map(|s| s.run.statuses())
+        .filter(|s| !matches!(s, Status::Settled(_)))
+        .count();
+    (planned > 0).then(|| {
+        let left = match open {
+            0 => "every comparison settled".to_string(),
+            1 => "1 comparison left unsettled".to_string(),
+            n => format!("{n} comparisons left unsettled"),
+        };
+        format!(
+            "--runs auto: {made} of {planned} timed builds ({:.0}%); {left}",
+            made as f64 * 100.0 / planned as f64
+        )
+    })
+}
