@@ -290,14 +290,22 @@ fn plan_lines(settings: &RunSettings, plan: &plan::Plan) -> Vec<String> {
                 &writes,
             );
             let estimated = prior.as_ref().map(|p| estimate(scenario_plan, p));
-            lines.push(plan_line(
+            let line = plan_line(
                 &scenario.name,
                 settings.profile(),
                 (host_names.len() > 1).then_some(host),
                 &PlanCount::of(scenario_plan, settings.runs()),
                 prior.as_ref(),
                 estimated,
-            ));
+            );
+            // With --runs auto the count and the estimate are for --max-runs, a ceiling.
+            lines.push(match settings.stopping() {
+                Some(stopping) => format!(
+                    "{line}; with --runs auto, at most that: each series stops once its comparisons are settled, after {} to {} runs",
+                    stopping.min_runs, stopping.max_runs
+                ),
+                None => line,
+            });
         }
     }
     lines

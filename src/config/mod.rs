@@ -799,8 +799,23 @@ fn check_recorded_bounds(options: &RunOptions) -> Result<(), String> {
             "noise_threshold = {}, outside 0 up to 1 (a fraction)",
             options.noise_threshold
         ))
+    } else if let Some(stopping) = options.stopping.filter(|s| {
+        !(DEFAULT_MIN_RUNS..=s.max_runs).contains(&s.min_runs) || s.max_runs != options.runs
+    }) {
+        Some(format!(
+            "stopping min_runs = {} and max_runs = {} with runs = {}; min_runs must be 3 or more and at most max_runs, which must equal runs",
+            stopping.min_runs, stopping.max_runs, options.runs
+        ))
     } else {
-        None
+        options
+            .time_budget_seconds
+            .filter(|s| !(s.is_finite() && *s > 0.0 && *s <= crate::cli::MAX_TIME_BUDGET_SECONDS))
+            .map(|seconds| {
+                format!(
+                    "time_budget_seconds = {seconds}, outside 0 to {}",
+                    crate::cli::MAX_TIME_BUDGET_SECONDS
+                )
+            })
     };
     match problem {
         Some(problem) => Err(format!(

@@ -200,8 +200,9 @@ pub(crate) struct Shared {
     /// Layer analyses by digest, so that a layer shared by variants, hosts or runs is compressed
     /// and listed once.
     layers: Arc<crate::image_analysis::LayerCache>,
-    /// When the run started, for `--time-budget`.
-    started: Instant,
+    /// When the run started, for `--time-budget` (tokio's clock, which is the system's outside
+    /// tests and paused within them).
+    started: tokio::time::Instant,
 }
 
 impl Shared {
@@ -366,7 +367,7 @@ pub async fn run(
         folders,
         folder_of,
         layers: Arc::new(crate::image_analysis::LayerCache::at_default_location()),
-        started: Instant::now(),
+        started: tokio::time::Instant::now(),
     });
     let mut outcome = RunOutcome::default();
     for note in notes {

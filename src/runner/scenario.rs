@@ -311,11 +311,13 @@ impl<'w> ScenarioRun<'w> {
         let scenario = self.scenario().name.clone();
         match judge.after_round(self.folder.dir(), &scenario, self.host(), rounds) {
             Ok(decision) => {
-                self.worker.emit_note(RunNote::Looked {
-                    scenario,
-                    rounds,
-                    lines: decision.lines.clone(),
-                });
+                if !decision.lines.is_empty() {
+                    self.worker.emit_note(RunNote::Looked {
+                        scenario,
+                        rounds,
+                        lines: decision.lines.clone(),
+                    });
+                }
                 Some(decision)
             }
             Err(reason) => {

@@ -901,3 +901,203 @@ async fn every_text_an_event_carries_is_redacted_before_the_sink_sees_it() {
     assert!(!everything.contains("hunter2-app"), "{everything}");
     assert!(!everything.contains("exit code"), "{everything}");
 }
+
+/// A judge that answers from a script, never from the times: after `after` rounds it stops
+/// `stops`, and finishes everything when `finish` is set; `refuse` makes it unable to judge.
+struct ScriptedJudge {
+    after: u32,
+    stops: Vec<(String, CacheMode)>,
+    finish: bool,
+    refuse: bool,
+    asked: Mutex<Vec<u32>>,
+}
+
+impl crate::run_policy::RoundJudge for ScriptedJudge {
+    fn after_round(
+        &self,
+        _dir: &Path,
+        _scenario: &str,
+        _host: &str,
+        rounds: u32,
+    ) -> Result<crate::run_policy::RoundDecision, String> {
+        self.asked.lock().unwrap().push(rounds);
+        if self.refuse {
+            return Err("cannot read it".to_string());
+        }
+        let reached = rounds >= self.after;
+        Ok(crate::run_policy::RoundDecision {
+            stopped: if reached {
+                self.stops.iter().cloned().collect()
+            } else {
+                BTreeSet::new()
+            },
+            finished: reached && self.finish,
+            lines: vec![format!("looked after {rounds}")],
+        })
+    }
+}
+
+fn judge(
+    after: u32,
+    stops: &[(&str, CacheMode)],
+    finish: bool,
+    refuse: bool,
+) -> Arc<ScriptedJudge> {
+    Arc::new(ScriptedJudge {
+        after,
+        stops: stops.iter().map(|(v, c)| (v.to_string(), *c)).collect(),
+        finish,
+        refuse,
+        asked: Mutex::new(Vec::new()),
+    })
+}
+
+async fn run_judged(
+    settings: RunSettings,
+    fake: &FakeEngine,
+    judge: Option<Arc<ScriptedJudge>>,
+    time_budget: Option<Duration>,
+) -> (RunOutcome, Arc<Events>) {
+    let plan = plan_of(&settings);
+    let hosts = vec![host(&settings.endpoints()[0], fake)];
+    let events = Arc::new(Events::default());
+    let mut policy = settings.policy();
+    policy.round_judge = judge.map(|j| j as Arc<dyn crate::run_policy::RoundJudge>);
+    policy.time_budget = time_budget;
+    let outcome = run(
+        plan,
+        policy,
+        settings.results_layout(),
+        hosts,
+        Arc::clone(&events) as Arc<dyn EventSink>,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    (outcome, events)
+}
+
+fn notes(events: &Events) -> Vec<RunNote> {
+    events
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::Note { note, .. } => Some(note.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stopped_series_gets_no_more_builds_and_the_others_go_on_in_order() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = scenario(root.path(), "s", &["single", "multi"]);
+    let out = root.path().join("out");
+    let options = RunOptions::new(5, &[CacheMode::Cold, CacheMode::Warm], 7);
+    let settings = on_box(&dir, &out, options);
+    let planned: Vec<String> = plan_of(&settings).hosts[0].scenarios[0]
+        .builds
+        .iter()
+        .filter(|b| b.purpose == Purpose::Measure)
+        .filter(|b| b.key.run <= 3 || b.key.variant != "multi" || b.key.cache != CacheMode::Cold)
+        .map(|b| format!("{} {} {}", b.key.variant, b.key.cache, b.key.run))
+        .collect();
+    let fake = FakeEngine::new("box", Script::default());
+    let judge = judge(3, &[("multi", CacheMode::Cold)], false, false);
+    let (outcome, events) = run_judged(settings, &fake, Some(Arc::clone(&judge)), None).await;
+    assert!(!outcome.unfinished);
+    assert_eq!(
+        describe(&rows(&out)),
+        planned,
+        "multi cold stops after round 3; every other build runs in the plan's order"
+    );
+    assert_eq!(*judge.asked.lock().unwrap(), [1, 2, 3, 4, 5]);
+    let looked: Vec<u32> = notes(&events)
+        .iter()
+        .filter_map(|n| match n {
+            RunNote::Looked { rounds, lines, .. } => {
+                assert_eq!(lines, &[format!("looked after {rounds}")]);
+                Some(*rounds)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        looked,
+        [1, 2, 3, 4, 5],
+        "each look is shown, the last after the last round"
+    );
+    let shrunk: u64 = events
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::PlanShrank { builds } => Some(*builds),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(
+        shrunk, 2,
+        "the progress bar loses multi cold's runs 4 and 5"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_finished_family_ends_the_scenario_and_a_judge_that_cannot_judge_changes_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = scenario(root.path(), "s", &["single", "multi"]);
+    let options = RunOptions::new(6, &[CacheMode::Cold], 7);
+
+    let out = root.path().join("finished");
+    let fake = FakeEngine::new("box", Script::default());
+    let settings = on_box(&dir, &out, options.clone());
+    let (_, _) = run_judged(settings, &fake, Some(judge(3, &[], true, false)), None).await;
+    assert_eq!(rows(&out).len(), 6, "three rounds of two variants");
+    assert!(rows(&out).iter().all(|r| r.run <= 3));
+
+    let out = root.path().join("refused");
+    let fake = FakeEngine::new("box", Script::default());
+    let settings = on_box(&dir, &out, options);
+    let (_, events) = run_judged(settings, &fake, Some(judge(1, &[], true, true)), None).await;
+    assert_eq!(rows(&out).len(), 12, "every planned build runs");
+    assert!(notes(&events).iter().any(|n| matches!(
+        n,
+        RunNote::NotLooked { reason, .. } if reason == "cannot read it"
+    )));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_spent_time_budget_starts_no_build_and_records_the_rounds_complete() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = scenario(root.path(), "s", &["single", "multi"]);
+    let out = root.path().join("out");
+    let options = RunOptions::new(10, &[CacheMode::Cold], 7);
+    let fake = FakeEngine::new(
+        "box",
+        Script {
+            build_time: Duration::from_secs(10),
+            ..Script::default()
+        },
+    );
+    let settings = on_box(&dir, &out, options);
+    // Builds start at 0, 10, 20, 30 and 40 s; at 50 s the budget of 45 s is spent, in round 3.
+    let (outcome, events) = run_judged(settings, &fake, None, Some(Duration::from_secs(45))).await;
+    assert!(
+        !outcome.unfinished,
+        "a spent budget is an end, not an interruption"
+    );
+    assert_eq!(rows(&out).len(), 5);
+    let meta = RunMeta::read(&out).unwrap();
+    assert_eq!(meta.scenarios[0].budget_spent_after, Some(2));
+    assert!(notes(&events).iter().any(|n| matches!(
+        n,
+        RunNote::BudgetSpent {
+            rounds: 2,
+            builds: 15,
+            ..
+        }
+    )));
+}

@@ -389,7 +389,12 @@ impl RoundJudge for RecordedLooks {
                 .map(|s| (s.variant.clone(), s.cache))
                 .collect(),
             finished: stops.finished(),
-            lines: stops.lines(),
+            // Before the first look every series simply goes on: nothing to show.
+            lines: if stops.rounds < stops.run.design().min_runs() {
+                Vec::new()
+            } else {
+                stops.lines()
+            },
         })
     }
 }

@@ -426,3 +426,35 @@ fn every_help_names_its_docs_page() {
         assert!(text.trim_end().ends_with(&expected), "{command}: {text}");
     }
 }
+
+#[test]
+fn runs_auto_settings_that_cannot_work_are_refused_before_anything_runs() {
+    let dir = write_tree(PAIR);
+    for (args, expected) in [
+        (
+            &["--runs", "auto", "--baseline", "nightly"][..],
+            &[
+                "--runs auto cannot be gated against baseline `nightly` yet",
+                "--runs N",
+            ][..],
+        ),
+        (
+            &["--min-runs", "4"],
+            &["--min-runs and --max-runs apply only with --runs auto"],
+        ),
+        (
+            &["--runs", "5", "--max-runs", "8"],
+            &["apply only with --runs auto"],
+        ),
+        (
+            &["--runs", "auto", "--min-runs", "6", "--max-runs", "5"],
+            &["--max-runs 5 is below --min-runs 6"],
+        ),
+    ] {
+        let mut all = vec!["run", ".", "--out", "out"];
+        all.extend_from_slice(args);
+        let output = stagebench(dir.path(), &all);
+        assert_one_sentence_failure(&output, expected);
+        assert!(!dir.path().join("out").exists(), "{args:?} wrote a folder");
+    }
+}

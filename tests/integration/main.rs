@@ -24,6 +24,7 @@ mod docker_owned;
 mod docker_paths;
 mod docker_podman;
 mod docker_registry;
+mod docker_runs_auto;
 mod docker_scenarios;
 mod docker_secrets;
 mod docker_soak;

@@ -1,0 +1,165 @@
+//! `run --runs auto` on a real daemon: a plain twofold difference stops both series before
+//! `--max-runs`, the report and summary.json say how, `report` makes the same verdicts again from
+//! the files, and `--time-budget` stops starting builds.
+
+use stagebench::results::{BuildRecord, ResultSet};
+use stagebench::scenario::image_repository_for;
+
+use crate::support::{RemoveOnDrop, docker_daemon, stagebench, stderr, write_tree};
+
+/// `single` sleeps 3 s, `multi` 1 s: a difference no three runs can miss.
+fn scenario() -> tempfile::TempDir {
+    write_tree(&[
+        (
+            "single.Dockerfile",
+            "FROM busybox:latest\nCOPY app.txt /app.txt\nRUN sleep 3 && cat /app.txt > /out\n",
+        ),
+        (
+            "multi.Dockerfile",
+            "FROM busybox:latest AS build\nCOPY app.txt /app.txt\nRUN sleep 1 && cat /app.txt > /out\n\
+             FROM busybox:latest\nCOPY --from=build /out /out\n",
+        ),
+        ("app.txt", "hello\n"),
+        ("scenario.toml", "name = \"auto\"\nbaseline = \"single\"\n"),
+    ])
+}
+
+fn timed(records: &[BuildRecord], variant: &str) -> usize {
+    records
+        .iter()
+        .filter(|r| r.variant == variant && !r.warmup)
+        .count()
+}
+
+#[test]
+fn docker_runs_auto_stops_a_settled_comparison_before_max_runs_and_the_report_says_how() {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    let dir = scenario();
+    let _cleanup = RemoveOnDrop(vec![image_repository_for("auto")]);
+    let output = stagebench(
+        dir.path(),
+        &[
+            "run",
+            ".",
+            "--runs",
+            "auto",
+            "--max-runs",
+            "6",
+            "--cache",
+            "cold",
+            "--out",
+            "out",
+        ],
+    );
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    let out = dir.path().join("out");
+    let set = ResultSet::load(&out).unwrap();
+    let (single, multi) = (timed(&set.records, "single"), timed(&set.records, "multi"));
+    assert!(
+        (3..6).contains(&single) && single == multi,
+        "both series stop together, after 3 to 5 runs: {single} and {multi}\n{err}"
+    );
+    assert!(
+        err.contains(&format!("auto after {single} runs:\n  single cold (baseline): every comparison settled, after {single} runs\n  multi cold: faster: ")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "--runs auto: {} of 12 timed builds",
+            single + multi
+        )),
+        "{err}"
+    );
+
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("## How the runs stopped"), "{report}");
+    assert!(
+        report.contains(&format!(
+            "- single cold (baseline): every comparison settled, after {single} runs"
+        )),
+        "{report}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let section = &summary["stopping"][0];
+    assert_eq!(section["comparisons_in_family"], 1);
+    assert_eq!(section["rounds"], single);
+    let states: Vec<&str> = section["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["settled", "settled"]);
+    // The verdict is read at its look's level: 1 - 0.75 * 0.05 at the first look of a family of
+    // one, 1 - 0.05/6 * ... between; never the fixed run's 95%.
+    let contrast = &summary["comparisons"][0]["contrast"];
+    assert_eq!(contrast["outcome"], "faster");
+    let level = contrast["confidence"].as_f64().unwrap();
+    let first_look = 1.0 - 0.75 * 0.05;
+    assert!(
+        if single == 3 {
+            (level - first_look).abs() < 1e-12
+        } else {
+            level > first_look
+        },
+        "{level} after {single} runs"
+    );
+
+    // `report` takes the looks again from the files and says the same.
+    let again = stagebench(dir.path(), &["report", "out"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(
+        std::fs::read_to_string(out.join("report.md")).unwrap(),
+        report
+    );
+}
+
+#[test]
+fn docker_a_spent_time_budget_stops_the_run_and_names_what_it_left_unsettled() {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    let dir = scenario();
+    let _cleanup = RemoveOnDrop(vec![image_repository_for("auto")]);
+    // Each round of two cold builds takes over 4 s, so 10 s allows three rounds at most.
+    let output = stagebench(
+        dir.path(),
+        &[
+            "run",
+            ".",
+            "--runs",
+            "auto",
+            "--min-runs",
+            "8",
+            "--cache",
+            "cold",
+            "--time-budget",
+            "10s",
+            "--out",
+            "out",
+        ],
+    );
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    let set = ResultSet::load(&dir.path().join("out")).unwrap();
+    assert!(set.records.len() <= 6, "{err}");
+    let rounds = set.meta.scenarios[0].budget_spent_after.unwrap();
+    assert!(rounds < 3, "{rounds}");
+    assert!(
+        err.contains(&format!(
+            "auto: the time budget is spent after {rounds} complete rounds"
+        )),
+        "{err}"
+    );
+    let report = std::fs::read_to_string(dir.path().join("out/report.md")).unwrap();
+    assert!(
+        report.contains(&format!(
+            "The time budget was spent after {rounds} complete rounds; left unsettled: multi cold ("
+        )),
+        "{report}"
+    );
+}
