@@ -21,8 +21,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::keys::SeriesKey;
 use crate::results::{BuildStatus, HostEnvironment, ResultSet};
 use crate::run_options::DEFAULT_NOISE_THRESHOLD;
+use crate::stats::stopping::{Families, GateAgainst, replay_gated};
 use crate::stats::{
-    Contrast, GroupSummary, NoContrast, Outcome, ScenarioLayout, analyze, contrast_family,
+    Contrast, GroupSummary, NoContrast, Outcome, ScenarioLayout, Status, analyze, contrast_family,
 };
 
 /// Fewest successful runs per side `--require-runs` accepts: with one run no variance can be
@@ -256,6 +257,9 @@ pub struct CompareResult {
     pub thresholds: Thresholds,
     /// How the environments differ, when `--allow-different-hosts` let them.
     pub host_differences: Vec<String>,
+    /// When the current side ran with `--runs auto`: how its looks were taken, which is what its
+    /// intervals' levels mean.
+    pub sequential_method: Option<String>,
 }
 
 impl CompareResult {
@@ -347,7 +351,16 @@ pub fn compare(
             )
         })
         .collect();
-    let contrasts = contrast_family(&samples, thresholds.noise);
+    let contrasts = match sequential_contrasts(
+        baseline,
+        current,
+        &thresholds,
+        allow_different_hosts,
+        &pairs,
+    ) {
+        Some(contrasts) => contrasts,
+        None => contrast_family(&samples, thresholds.noise),
+    };
     let mut changes: Vec<SeriesChange> = pairs
         .into_iter()
         .zip(contrasts)
@@ -387,11 +400,76 @@ pub fn compare(
         size_regression: false,
         not_gated: None,
     }));
+    let sequential_method = current.meta.settings.options.stopping.and_then(|stopping| {
+        let design = crate::stats::SequentialDesign::new(
+            stopping.min_runs as usize,
+            stopping.max_runs as usize,
+        )
+        .ok()?;
+        Some(crate::stats::method::sequential_gate_sentence(&design))
+    });
     Ok(CompareResult {
         changes,
         thresholds,
         host_differences: differences,
+        sequential_method,
     })
+}
+
+/// When the current side was run with `--runs auto`, each series' contrast with the baseline is
+/// the one the gate's looks read, taken again from the rows (see
+/// [`stopping`](crate::stats::stopping)): the settling look's, or the last look's when it was left
+/// unsettled. An interval read afresh at the run counts the looks chose would be a look the error
+/// rate never paid for. `None` for a run of fixed counts.
+fn sequential_contrasts(
+    baseline: &ResultSet,
+    current: &ResultSet,
+    thresholds: &Thresholds,
+    allow_different_hosts: bool,
+    pairs: &[(&GroupSummary, &GroupSummary)],
+) -> Option<Vec<Result<Contrast, NoContrast>>> {
+    current.meta.settings.options.stopping?;
+    let against = GateAgainst {
+        baseline,
+        time_threshold: thresholds.time,
+        required_runs: thresholds.required_runs,
+        allow_different_hosts,
+    };
+    let sections: Vec<_> = current
+        .meta
+        .scenarios
+        .iter()
+        .filter_map(|entry| {
+            replay_gated(
+                &current.meta,
+                entry,
+                &current.records,
+                None,
+                against,
+                Families::Gate,
+            )
+            .and_then(Result::ok)
+        })
+        .collect();
+    Some(
+        pairs
+            .iter()
+            .map(|(base, now)| {
+                let read = sections
+                    .iter()
+                    .find(|s| s.scenario == now.key.scenario && s.host == now.key.host)
+                    .and_then(|s| s.gate_comparison(&now.key.variant, now.key.cache));
+                match read {
+                    Some((Status::Settled(settled), _)) => Ok(settled.contrast.clone()),
+                    Some((_, Some(read))) => read.clone(),
+                    _ => Err(NoContrast::TooFewRuns {
+                        reference_runs: base.runs_ok,
+                        current_runs: now.runs_ok,
+                    }),
+                }
+            })
+            .collect(),
+    )
 }
 
 /// A series both sides have, judged.

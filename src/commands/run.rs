@@ -70,7 +70,9 @@ pub(crate) async fn run_command(
         .and_then(|g| Some((g, g.baseline.as_ref()?)))
     {
         Some((gate, name)) => {
-            match gateable(name, settings.runs(), gate.thresholds.required_runs) {
+            // With --runs auto a series may stop after --min-runs.
+            let fewest_runs = settings.stopping().map_or(settings.runs(), |s| s.min_runs);
+            match gateable(name, fewest_runs, gate.thresholds.required_runs) {
                 Ok(saved) => Some(saved),
                 Err(problem) => {
                     eprintln!(
@@ -130,7 +132,15 @@ pub(crate) async fn run_command(
     });
     let mut policy = settings.policy();
     if settings.stopping().is_some() {
-        policy.round_judge = Some(Arc::new(crate::stats::stopping::RecordedLooks));
+        let gate = settings.gate().zip(saved.as_ref()).map(|(gate, saved)| {
+            crate::stats::stopping::GateSettings {
+                baseline: Arc::new(saved.clone()),
+                time_threshold: gate.thresholds.time,
+                required_runs: gate.thresholds.required_runs,
+                allow_different_hosts: gate.allow_different_hosts,
+            }
+        });
+        policy.round_judge = Some(Arc::new(crate::stats::stopping::RecordedLooks { gate }));
     }
     let result = runner::run(
         plan,

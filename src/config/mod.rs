@@ -692,11 +692,6 @@ fn resolve_runs_and_stopping(
 ) -> Result<(u32, Option<Stopping>), ConfigError> {
     match args.runs {
         Some(RunsArg::Auto) => {
-            if let Some(name) = &args.baseline {
-                return Err(ConfigError::Usage(format!(
-                    "--runs auto cannot be gated against baseline `{name}` yet: the gate's comparisons are not among the looks that stop the runs, so its verdicts would be read at run counts the data chose; give --runs N with --baseline"
-                )));
-            }
             let min_runs = args.min_runs.unwrap_or(DEFAULT_MIN_RUNS);
             let max_runs = args.max_runs.unwrap_or(DEFAULT_MAX_RUNS.max(min_runs));
             if max_runs < min_runs {

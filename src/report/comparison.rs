@@ -254,15 +254,18 @@ fn footer(result: &CompareResult) -> Vec<String> {
             format::percent(t.size),
             format::bytes(t.size_floor_bytes),
             t.required_runs,
-            format::method_note(
-                t.noise,
-                crate::stats::method::Family::Compare,
-                result
-                    .changes
-                    .iter()
-                    .filter(|c| c.contrast.is_some())
-                    .count()
-            )
+            result
+                .sequential_method
+                .clone()
+                .unwrap_or_else(|| format::method_note(
+                    t.noise,
+                    crate::stats::method::Family::Compare,
+                    result
+                        .changes
+                        .iter()
+                        .filter(|c| c.contrast.is_some())
+                        .count()
+                ))
         ),
     ];
     for difference in &result.host_differences {
@@ -430,6 +433,7 @@ mod tests {
 
     fn result(changes: Vec<SeriesChange>) -> CompareResult {
         CompareResult {
+            sequential_method: None,
             changes,
             thresholds: Thresholds::default(),
             host_differences: Vec::new(),

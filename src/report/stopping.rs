@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::stats::method::sequential_sentence;
 use crate::stats::stopping::SectionStops;
-use crate::stats::{SequentialDesign, SeriesStop, Status};
+use crate::stats::{SequentialDesign, Status};
 
 use super::ReportData;
 
@@ -67,12 +67,7 @@ fn section(stops: &SectionStops) -> StoppingSection {
             .map(|((index, name), line)| StoppingSeries {
                 variant: name.variant.clone(),
                 cache: name.cache,
-                state: match stops.run.stopped(index) {
-                    None => "running",
-                    Some(SeriesStop::Settled) => "settled",
-                    Some(SeriesStop::Unsettled) => "unsettled",
-                    Some(SeriesStop::NotCompared) => "not_compared",
-                },
+                state: stops.state(index),
                 line,
             })
             .collect(),

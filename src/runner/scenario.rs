@@ -246,6 +246,7 @@ impl<'w> ScenarioRun<'w> {
         let mut stopped: BTreeSet<(String, CacheMode)> = BTreeSet::new();
         let mut looked_after = 0_u32;
         let mut skipped = 0_u64;
+        let mut finished_early = false;
         let builds = &self.plan.builds;
         for (index, planned) in builds.iter().enumerate() {
             if self.shared().cancel.is_cancelled() {
@@ -262,6 +263,7 @@ impl<'w> ScenarioRun<'w> {
                 if let Some(decision) = self.look(rounds_done) {
                     if decision.finished {
                         skipped += (builds.len() - index) as u64;
+                        finished_early = true;
                         break;
                     }
                     stopped = decision.stopped;
@@ -271,6 +273,7 @@ impl<'w> ScenarioRun<'w> {
                 let left = (builds.len() - index) as u64;
                 self.spend_budget(rounds_done, left)?;
                 skipped += left;
+                finished_early = true;
                 break;
             }
             let variant = &self.variants[planned.variant].variant.name;
@@ -298,7 +301,7 @@ impl<'w> ScenarioRun<'w> {
             .map(|b| b.key.run)
             .max()
             .unwrap_or(0);
-        if !self.worker.outcome.unfinished && last_round > looked_after {
+        if !self.worker.outcome.unfinished && !finished_early && last_round > looked_after {
             self.look(last_round);
         }
         Ok(())

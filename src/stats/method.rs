@@ -48,6 +48,25 @@
 //!   everything stops, and what is still open is **unsettled** (inconclusive). A settled verdict
 //!   is printed with the level of the look that read it: in a family of nine, 99.58% at the
 //!   first look, 99.99% between, 99.91% at the last.
+//! - **The family** of a `--runs auto` run is one scenario on one host: its variant-against-
+//!   baseline comparisons in every cache mode it measures, fixed from meta.json before any build,
+//!   so that a report of several scenarios, or of one folder of several, reads the same levels
+//!   as each scenario's own. With `--baseline`, each series against the baseline's same series
+//!   is a second family, under the gate's rules, with a 5% of its own; a series runs while a
+//!   comparison of either family needs it.
+//! - **The gate's intervals are one-sided at heart.** A regression verdict is false only when the
+//!   true ratio is at or below `1 + time threshold` and the interval's low end lies above it, so
+//!   above the truth; a "clearly not one" verdict only when the true ratio is above it and the high
+//!   end lies at or below it, so below the truth. Whatever the true ratio, one end alone can make
+//!   the verdict false, so each end may miss with the look's whole share: the gate's interval is
+//!   two-sided at the level `1 − 2·sₖ·0.05/m`, and the chance of any false gate verdict over all
+//!   looks and series stays at most 5%. A report's *same* can be false through either end, so its
+//!   intervals keep `1 − sₖ·0.05/m`.
+//! - **Reading a family again, later.** Any family may be read again from the rows (a report
+//!   after the run, `compare` against a baseline): a comparison is read at a look only while both
+//!   its series still ran that round, so every interval read is the one its look's run counts fix
+//!   in advance, never one at counts the data chose; a comparison whose series stopped for another
+//!   family's sake is simply not read again (left unsettled).
 //! - **Why the error rate holds over all the looks.** A false verdict of any of these kinds
 //!   needs the interval read at some look to miss the true ratio. Each of the at most `m · K`
 //!   intervals (`K` looks) misses with probability at most its `sₖ·0.05/m`: at a look, the runs
@@ -240,6 +259,18 @@ pub fn sequential_sentence(design: &super::sequential::Design, family_size: usiz
     };
     format!(
         "Runs stopped as verdicts settled: {shares}; the shares sum to 1, so all verdicts, at whichever look they were read, hold together with probability at least 95% (Bonferroni over looks and comparisons), and each is printed with the level of its look."
+    )
+}
+
+/// How a `--runs auto` run's gate was read, for `compare`'s foot: the current side's series were
+/// looked at after every round against the baseline's, per scenario and host.
+pub fn sequential_gate_sentence(design: &super::sequential::Design) -> String {
+    format!(
+        "The current side ran with --runs auto: each series' interval against the baseline is the one read at the look that settled it (or at its last look), after {} to {} runs, as the run's gate read it; per scenario and host the m gated series are one family, each look spends its share of 5%/m ({} at the first, {} at the last), and as a regression or clearly not one can each be false through one end of its interval only, each end may miss with that share, so the interval printed is two-sided at twice it. All gate verdicts hold together with probability at least 95%.",
+        design.min_runs(),
+        design.max_runs(),
+        share_percent(design.error_share(1)),
+        share_percent(design.error_share(design.looks())),
     )
 }
 

@@ -570,9 +570,18 @@ impl Sequential {
             return Ok(&self.statuses);
         };
         let family_size = self.family_size();
-        let error_rate = self
+        let verdict_error_rate = self
             .design
             .per_interval_error_rate(look.number, family_size);
+        // A gate's verdict can be false through one tail only, whichever the true ratio (a false
+        // regression needs the low end above the truth, a false "not one" the high end below
+        // it), so each tail may miss with the whole share: the interval is two-sided at twice
+        // it. A report's "same" can be false through either tail, so its interval keeps the
+        // share for both. See `method`.
+        let error_rate = match self.rules {
+            Rules::Report { .. } => verdict_error_rate,
+            Rules::Gate { .. } => (2.0 * verdict_error_rate).min(0.5),
+        };
         let p_multiplier = FAMILY_ERROR_RATE / error_rate;
         for ((pair, status), last_read) in self
             .pairs

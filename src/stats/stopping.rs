@@ -15,9 +15,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::contrast::{Contrast, NoContrast};
-use super::sequential::{
-    Design, DesignError, Pair, Rules, Sequential, SequentialError, SeriesStop, Status,
-};
+use super::sequential::{Design, DesignError, Pair, Rules, Sequential, SequentialError, Status};
 use crate::cache_mode::CacheMode;
 use crate::results::{BuildRecord, BuildStatus, ResultSet, RunMeta, ScenarioMeta};
 use crate::run_policy::{RoundDecision, RoundJudge};
@@ -69,10 +67,16 @@ pub struct SectionStops {
     pub series: Vec<SeriesName>,
     /// The looks and every comparison's state.
     pub run: Sequential,
+    /// With a baseline to gate against: each series against the baseline's, under the gate's
+    /// rules; its series past `series.len()` are the baseline's (their runs all read at every
+    /// look).
+    pub gate: Option<Sequential>,
     /// Rounds complete when the last look was taken (0 before the first round ended).
     pub rounds: usize,
     /// Whether `--time-budget` closed the family before its verdicts were all in.
     pub budget_spent: bool,
+    /// Which families drove the stopping.
+    pub families: Families,
 }
 
 /// The series and comparisons of `entry` (one scenario on one host) as a run measuring
@@ -137,9 +141,105 @@ pub fn replay(
         entry,
         records,
         through,
+        None,
     ))
 }
 
+/// The baseline a `--runs auto` run is gated against, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct GateAgainst<'a> {
+    /// The baseline's results.
+    pub baseline: &'a ResultSet,
+    /// A regression's interval lies wholly above `1 + time_threshold`.
+    pub time_threshold: f64,
+    /// Successful baseline runs a series needs to be gated (`--require-runs`).
+    pub required_runs: usize,
+    /// `--allow-different-hosts`: a series the baseline measured on one other host only is
+    /// matched with it.
+    pub allow_different_hosts: bool,
+}
+
+/// Which families drive the stopping: the report's alone, or the report's and the gate's (a
+/// series runs while a comparison of either needs it), or the gate's alone (to read its verdicts
+/// again: its pairs need no more rows than the run made for both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Families {
+    /// The report's comparisons.
+    Report,
+    /// The report's and the gate's.
+    ReportAndGate,
+    /// The gate's alone.
+    Gate,
+}
+
+/// Like [`replay`], with the gate's comparisons against `gate`'s baseline too.
+pub fn replay_gated(
+    meta: &RunMeta,
+    entry: &ScenarioMeta,
+    records: &[BuildRecord],
+    through: Option<u32>,
+    gate: GateAgainst<'_>,
+    families: Families,
+) -> Option<Result<SectionStops, StoppingError>> {
+    let options = &meta.settings.options;
+    let stopping = options.stopping?;
+    Some(replay_with(
+        Design::new(stopping.min_runs as usize, stopping.max_runs as usize),
+        options.cache_modes.as_slice(),
+        options.noise_threshold,
+        entry,
+        records,
+        through,
+        Some((gate, families)),
+    ))
+}
+
+/// The successful timed build times (in run order) of each of `series` in `gate`'s baseline,
+/// matched by scenario, variant, cache mode and host (or, with `allow_different_hosts`, the one
+/// other host that measured it); `None` where it has fewer than `required_runs`.
+fn baseline_samples(
+    gate: &GateAgainst<'_>,
+    entry: &ScenarioMeta,
+    series: &[SeriesName],
+) -> Vec<Option<Vec<f64>>> {
+    series
+        .iter()
+        .map(|name| {
+            let rows_on = |host: Option<&str>| -> Vec<&BuildRecord> {
+                let mut rows: Vec<&BuildRecord> = gate
+                    .baseline
+                    .records
+                    .iter()
+                    .filter(|r| {
+                        r.scenario == entry.name
+                            && r.variant == name.variant
+                            && r.cache == name.cache
+                            && !r.warmup
+                            && host.is_none_or(|h| r.host == h)
+                    })
+                    .collect();
+                rows.sort_by_key(|r| r.run);
+                rows
+            };
+            let mut rows = rows_on(Some(&entry.host));
+            if rows.is_empty() && gate.allow_different_hosts {
+                let all = rows_on(None);
+                let hosts: BTreeSet<&str> = all.iter().map(|r| r.host.as_str()).collect();
+                if hosts.len() == 1 {
+                    rows = all;
+                }
+            }
+            let seconds: Vec<f64> = rows
+                .iter()
+                .filter(|r| r.status == BuildStatus::Ok)
+                .map(|r| r.build_seconds)
+                .collect();
+            (seconds.len() >= gate.required_runs.max(2)).then_some(seconds)
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
 fn replay_with(
     design: Result<Design, DesignError>,
     cache_modes: &[CacheMode],
@@ -147,6 +247,7 @@ fn replay_with(
     entry: &ScenarioMeta,
     records: &[BuildRecord],
     through: Option<u32>,
+    gated: Option<(GateAgainst<'_>, Families)>,
 ) -> Result<SectionStops, StoppingError> {
     let design = design?;
     let (series, pairs) = family(entry, cache_modes);
@@ -155,13 +256,64 @@ fn replay_with(
         host: entry.host.clone(),
         source,
     };
+    let families = gated.map_or(Families::Report, |(_, families)| families);
     let mut run = Sequential::new(
         design,
         Rules::Report { noise_threshold },
         series.len(),
-        pairs,
+        if families == Families::Gate {
+            Vec::new()
+        } else {
+            pairs
+        },
     )
     .map_err(look_error)?;
+    let fixed: Vec<Vec<f64>>;
+    let mut gate = match &gated {
+        None => {
+            fixed = Vec::new();
+            None
+        }
+        Some((against, _)) => {
+            let samples = baseline_samples(against, entry, &series);
+            let mut gate_pairs = Vec::new();
+            let mut kept = Vec::new();
+            for (current, sample) in samples.into_iter().enumerate() {
+                if let Some(sample) = sample {
+                    gate_pairs.push(Pair {
+                        reference: series.len() + kept.len(),
+                        current,
+                    });
+                    kept.push(sample);
+                }
+            }
+            fixed = kept;
+            Some(
+                Sequential::new(
+                    design,
+                    Rules::Gate {
+                        noise_threshold,
+                        time_threshold: against.time_threshold,
+                    },
+                    series.len() + fixed.len(),
+                    gate_pairs,
+                )
+                .map_err(look_error)?,
+            )
+        }
+    };
+    // A series needs a build while any driving family's comparison needs it; before the first
+    // look, every series does.
+    let needs = |run: &Sequential, gate: &Option<Sequential>, s: usize| match families {
+        Families::Report => run.needs_builds(s),
+        Families::ReportAndGate => {
+            run.needs_builds(s) || gate.as_ref().is_some_and(|g| g.needs_builds(s))
+        }
+        Families::Gate => gate.as_ref().is_none_or(|g| g.needs_builds(s)),
+    };
+    let done = |run: &Sequential, gate: &Option<Sequential>| {
+        (0..series.len()).all(|s| !needs(run, gate, s))
+    };
     let rows: Vec<&BuildRecord> = records
         .iter()
         .filter(|r| r.scenario == entry.name && r.host == entry.host && !r.warmup)
@@ -187,10 +339,10 @@ fn replay_with(
     let mut rounds = 0;
     for round in 1..=last {
         let complete = (0..series.len()).all(|s| {
-            !run.needs_builds(s)
+            !needs(&run, &gate, s)
                 || ran.contains(&(series[s].variant.as_str(), series[s].cache, round as u32))
         });
-        if !complete || run.finished() {
+        if !complete || (round > design.min_runs() && done(&run, &gate)) {
             break;
         }
         let samples: Vec<Vec<f64>> = ok
@@ -204,15 +356,28 @@ fn replay_with(
             })
             .collect();
         let views: Vec<&[f64]> = samples.iter().map(Vec::as_slice).collect();
-        run.look(round, &views).map_err(look_error)?;
+        if !run.finished() {
+            run.look(round, &views).map_err(look_error)?;
+        }
+        if let Some(gate) = gate.as_mut().filter(|g| !g.finished()) {
+            let with_baseline: Vec<&[f64]> = views
+                .iter()
+                .copied()
+                .chain(fixed.iter().map(Vec::as_slice))
+                .collect();
+            gate.look(round, &with_baseline).map_err(look_error)?;
+        }
         rounds = round;
         if budget_after == Some(round) {
             break;
         }
     }
-    let budget_spent = budget_after.is_some_and(|after| after <= rounds) && !run.finished();
+    let budget_spent = budget_after.is_some_and(|after| after <= rounds) && !done(&run, &gate);
     if budget_spent {
         run.close();
+        if let Some(gate) = gate.as_mut() {
+            gate.close();
+        }
     }
     Ok(SectionStops {
         scenario: entry.name.clone(),
@@ -220,20 +385,53 @@ fn replay_with(
         baseline: entry.baseline.clone(),
         series,
         run,
+        gate,
         rounds,
         budget_spent,
+        families,
     })
 }
 
 impl SectionStops {
+    /// Whether series `s` (an index in `series`) needs another build under the driving families.
+    fn needs(&self, s: usize) -> bool {
+        match self.families {
+            Families::Report => self.run.needs_builds(s),
+            Families::ReportAndGate => {
+                self.run.needs_builds(s) || self.gate.as_ref().is_some_and(|g| g.needs_builds(s))
+            }
+            Families::Gate => self.gate.as_ref().is_none_or(|g| g.needs_builds(s)),
+        }
+    }
+
+    /// Series `s`'s state for files: `running`, `settled` (every comparison it takes part in
+    /// settled), `unsettled` (some left without a verdict) or `not_compared`.
+    pub fn state(&self, s: usize) -> &'static str {
+        if self.needs(s) {
+            return "running";
+        }
+        let mut compared = false;
+        for family in std::iter::once(&self.run).chain(self.gate.as_ref()) {
+            for (pair, status) in family.pairs().iter().zip(family.statuses()) {
+                if pair.reference == s || pair.current == s {
+                    compared = true;
+                    if !matches!(status, Status::Settled(_)) {
+                        return "unsettled";
+                    }
+                }
+            }
+        }
+        if compared { "settled" } else { "not_compared" }
+    }
+
     /// Whether `series` needs another build.
     pub fn needs_builds(&self, series: &SeriesName) -> bool {
-        self.index(series).is_none_or(|s| self.run.needs_builds(s))
+        self.index(series).is_none_or(|s| self.needs(s))
     }
 
     /// Whether no series needs another build.
     pub fn finished(&self) -> bool {
-        self.run.finished()
+        (0..self.series.len()).all(|s| !self.needs(s))
     }
 
     fn index(&self, series: &SeriesName) -> Option<usize> {
@@ -247,111 +445,171 @@ impl SectionStops {
         variant: &str,
         cache: CacheMode,
     ) -> Option<(&Status, Option<&Result<Contrast, NoContrast>>)> {
-        let current = self.index(&SeriesName {
-            variant: variant.to_string(),
-            cache,
-        })?;
-        let pair = self.run.pairs().iter().position(|p| p.current == current)?;
-        Some((&self.run.statuses()[pair], self.run.last_read(pair)))
+        pair_of(
+            &self.run,
+            self.index(&SeriesName {
+                variant: variant.to_string(),
+                cache,
+            })?,
+        )
     }
 
-    /// Runs `series` got: complete rounds while it needed builds.
-    fn runs_of(&self, series: usize) -> usize {
-        let settled_at = self
-            .run
-            .pairs()
-            .iter()
-            .zip(self.run.statuses())
-            .filter(|(pair, _)| pair.reference == series || pair.current == series)
-            .map(|(_, status)| match status {
-                Status::Settled(settled) => settled.look.rounds,
-                Status::Unsettled { rounds, .. } => *rounds,
-                Status::Open { .. } => self.rounds,
-            })
-            .max();
-        match self.run.stopped(series) {
-            None => self.rounds,
-            Some(SeriesStop::NotCompared) => self.run.design().min_runs().min(self.rounds),
-            Some(_) => settled_at.unwrap_or(self.rounds),
+    /// The gate's comparison of `variant` in `cache` with the baseline's: its state and its
+    /// contrast at the look that last read it; `None` when it is not gated here.
+    pub fn gate_comparison(
+        &self,
+        variant: &str,
+        cache: CacheMode,
+    ) -> Option<(&Status, Option<&Result<Contrast, NoContrast>>)> {
+        pair_of(
+            self.gate.as_ref()?,
+            self.index(&SeriesName {
+                variant: variant.to_string(),
+                cache,
+            })?,
+        )
+    }
+
+    /// Runs series `s` got: the rounds while it needed builds.
+    fn runs_of(&self, s: usize) -> usize {
+        let mut last = 0;
+        for family in std::iter::once(&self.run).chain(self.gate.as_ref()) {
+            for (pair, status) in family.pairs().iter().zip(family.statuses()) {
+                if pair.reference == s || pair.current == s {
+                    last = last.max(match status {
+                        Status::Settled(settled) => settled.look.rounds,
+                        Status::Unsettled { rounds, .. } => *rounds,
+                        Status::Open { .. } => self.rounds,
+                    });
+                }
+            }
+        }
+        if self.needs(s) {
+            self.rounds
+        } else if last == 0 {
+            self.run.design().min_runs().min(self.rounds)
+        } else {
+            last
         }
     }
 
     /// One line per series: whether it still runs and why, or what stopped it and after how
-    /// many runs ("multi cold: interval 0.94-1.08, needs more").
+    /// many runs ("multi cold: interval 0.94-1.08, needs more"); with a gate, its comparison with
+    /// the baseline's series follows ("; against the baseline: not a regression: …").
     pub fn lines(&self) -> Vec<String> {
         let pairs = self.run.pairs();
         let statuses = self.run.statuses();
+        let budget = |status: &Status| {
+            if self.budget_spent && matches!(status, Status::Unsettled { .. }) {
+                " (time budget spent)"
+            } else {
+                ""
+            }
+        };
         (0..self.series.len())
             .map(|s| {
                 let name = &self.series[s];
-                if let Some(pair) = pairs.iter().position(|p| p.current == s) {
+                let mut line = if let Some(pair) = pairs.iter().position(|p| p.current == s) {
                     let status = &statuses[pair];
-                    let budget = if self.budget_spent && matches!(status, Status::Unsettled { .. })
-                    {
-                        " (time budget spent)"
+                    format!("{name}: {status}{}", budget(status))
+                } else {
+                    let against: Vec<String> = pairs
+                        .iter()
+                        .zip(statuses)
+                        .filter(|(p, status)| p.reference == s && status.is_open())
+                        .map(|(p, _)| self.series[p.current].to_string())
+                        .collect();
+                    let role = if pairs.iter().any(|p| p.reference == s) {
+                        " (baseline)"
                     } else {
                         ""
                     };
-                    return format!("{name}: {status}{budget}");
-                }
-                let against: Vec<String> = pairs
-                    .iter()
-                    .zip(statuses)
-                    .filter(|(p, status)| p.reference == s && status.is_open())
-                    .map(|(p, _)| self.series[p.current].to_string())
-                    .collect();
-                let role = if pairs.iter().any(|p| p.reference == s) {
-                    " (baseline)"
-                } else {
-                    ""
+                    if self.rounds < self.run.design().min_runs() {
+                        format!(
+                            "{name}{role}: {} of {} runs before the first look",
+                            self.rounds,
+                            self.run.design().min_runs()
+                        )
+                    } else if !against.is_empty() {
+                        format!("{name}{role}: needed by {}", against.join(", "))
+                    } else if self.needs(s) {
+                        format!("{name}{role}: every comparison with another variant settled")
+                    } else if role.is_empty() && self.gate.is_none() {
+                        format!(
+                            "{name}: compared with nothing, stopped after {} runs",
+                            self.runs_of(s)
+                        )
+                    } else {
+                        format!(
+                            "{name}{role}: every comparison settled, after {} runs",
+                            self.runs_of(s)
+                        )
+                    }
                 };
-                match self.run.stopped(s) {
-                    None if self.rounds < self.run.design().min_runs() => format!(
-                        "{name}{role}: {} of {} runs before the first look",
-                        self.rounds,
-                        self.run.design().min_runs()
-                    ),
-                    None => format!("{name}{role}: needed by {}", against.join(", ")),
-                    Some(SeriesStop::Settled) => format!(
-                        "{name}{role}: every comparison settled, after {} runs",
-                        self.runs_of(s)
-                    ),
-                    Some(SeriesStop::Unsettled) if self.budget_spent => format!(
-                        "{name}{role}: stopped with comparisons unsettled, after {} runs (time budget spent)",
-                        self.runs_of(s)
-                    ),
-                    Some(SeriesStop::Unsettled) => format!(
-                        "{name}{role}: stopped with comparisons unsettled, after {} runs",
-                        self.runs_of(s)
-                    ),
-                    Some(SeriesStop::NotCompared) => format!(
-                        "{name}: compared with nothing, stopped after {} runs",
-                        self.runs_of(s)
-                    ),
+                if let Some((status, _)) = self.gate.as_ref().and_then(|gate| pair_of(gate, s)) {
+                    line.push_str(&format!(
+                        "; against the baseline: {status}{}",
+                        budget(status)
+                    ));
                 }
+                line
             })
             .collect()
     }
 
-    /// The comparisons left unsettled, as "multi cold (interval 0.94-1.08)".
+    /// The comparisons left unsettled, as "multi cold (interval 0.94-1.08)", the gate's as
+    /// "multi cold against the baseline (…)".
     pub fn unsettled(&self) -> Vec<String> {
-        self.run
-            .pairs()
-            .iter()
-            .zip(self.run.statuses())
-            .filter_map(|(pair, status)| match status {
-                Status::Unsettled { open, .. } | Status::Open { open } => {
-                    Some(format!("{} ({open})", self.series[pair.current]))
-                }
-                Status::Settled(_) => None,
-            })
-            .collect()
+        let open = |family: &Sequential, suffix: &str| -> Vec<String> {
+            family
+                .pairs()
+                .iter()
+                .zip(family.statuses())
+                .filter_map(|(pair, status)| match status {
+                    Status::Unsettled { open, .. } | Status::Open { open } => {
+                        Some(format!("{}{suffix} ({open})", self.series[pair.current]))
+                    }
+                    Status::Settled(_) => None,
+                })
+                .collect()
+        };
+        let mut all = open(&self.run, "");
+        if let Some(gate) = &self.gate {
+            all.extend(open(gate, " against the baseline"));
+        }
+        all
     }
 }
 
-/// The [`RoundJudge`] of `--runs auto`: the looks taken again from the results folder's rows.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RecordedLooks;
+/// The state and last reading of `family`'s comparison whose current series is `current`.
+fn pair_of(
+    family: &Sequential,
+    current: usize,
+) -> Option<(&Status, Option<&Result<Contrast, NoContrast>>)> {
+    let pair = family.pairs().iter().position(|p| p.current == current)?;
+    Some((&family.statuses()[pair], family.last_read(pair)))
+}
+
+/// The [`RoundJudge`] of `--runs auto`: the looks taken again from the results folder's rows,
+/// with the gate's comparisons too when the run is gated against a baseline.
+#[derive(Debug, Clone, Default)]
+pub struct RecordedLooks {
+    /// With `--baseline`: the baseline as read before the run, and the gate's settings.
+    pub gate: Option<GateSettings>,
+}
+
+/// What a gated `--runs auto` run's looks compare with.
+#[derive(Debug, Clone)]
+pub struct GateSettings {
+    /// The baseline's results.
+    pub baseline: std::sync::Arc<ResultSet>,
+    /// A regression's interval lies wholly above `1 + time_threshold`.
+    pub time_threshold: f64,
+    /// `--require-runs`.
+    pub required_runs: usize,
+    /// `--allow-different-hosts`.
+    pub allow_different_hosts: bool,
+}
 
 impl RoundJudge for RecordedLooks {
     fn after_round(
@@ -373,7 +631,23 @@ impl RoundJudge for RecordedLooks {
                     dir.join(crate::results::META_FILE).display()
                 )
             })?;
-        let stops = replay(&set.meta, entry, &set.records, Some(rounds))
+        let replayed = match &self.gate {
+            None => replay(&set.meta, entry, &set.records, Some(rounds)),
+            Some(gate) => replay_gated(
+                &set.meta,
+                entry,
+                &set.records,
+                Some(rounds),
+                GateAgainst {
+                    baseline: &gate.baseline,
+                    time_threshold: gate.time_threshold,
+                    required_runs: gate.required_runs,
+                    allow_different_hosts: gate.allow_different_hosts,
+                },
+                Families::ReportAndGate,
+            ),
+        };
+        let stops = replayed
             .ok_or_else(|| {
                 format!(
                     "{} records no --runs auto settings",
@@ -468,6 +742,25 @@ mod tests {
             .collect()
     }
 
+    fn replay_plain(
+        design: Result<Design, DesignError>,
+        modes: &[CacheMode],
+        noise_threshold: f64,
+        entry: &ScenarioMeta,
+        records: &[BuildRecord],
+        through: Option<u32>,
+    ) -> Result<SectionStops, StoppingError> {
+        replay_with(
+            design,
+            modes,
+            noise_threshold,
+            entry,
+            records,
+            through,
+            None,
+        )
+    }
+
     const MODES: [CacheMode; 3] = [CacheMode::Cold, CacheMode::Warm, CacheMode::Incremental];
 
     fn replayed(
@@ -475,7 +768,7 @@ mod tests {
         records: &[BuildRecord],
         through: Option<u32>,
     ) -> SectionStops {
-        replay_with(Design::new(3, 10), &MODES, 0.05, entry, records, through).unwrap()
+        replay_plain(Design::new(3, 10), &MODES, 0.05, entry, records, through).unwrap()
     }
 
     #[test]
@@ -512,7 +805,7 @@ mod tests {
         let mut records = series("single", CacheMode::Cold, &[10.0, 10.2, 9.9]);
         records.extend(series("multi", CacheMode::Cold, &[5.0, 5.1, 4.95]));
         let entry = entry(&["single", "multi"], false);
-        let stops = replay_with(
+        let stops = replay_plain(
             Design::new(3, 10),
             &[CacheMode::Cold],
             0.05,
@@ -554,7 +847,7 @@ mod tests {
         let only_cold = ScenarioMeta {
             ..entry(&["single", "multi"], false)
         };
-        let stops = replay_with(
+        let stops = replay_plain(
             Design::new(3, 10),
             &[CacheMode::Cold],
             0.05,
@@ -575,7 +868,7 @@ mod tests {
             stops.lines()
         );
         // Looking through a given round stops there too.
-        let through_two = replay_with(
+        let through_two = replay_plain(
             Design::new(3, 10),
             &[CacheMode::Cold],
             0.05,
@@ -598,7 +891,7 @@ mod tests {
             budget_spent_after: Some(4),
             ..entry(&["single", "multi"], false)
         };
-        let stops = replay_with(
+        let stops = replay_plain(
             Design::new(3, 10),
             &[CacheMode::Cold],
             0.05,
@@ -623,7 +916,7 @@ mod tests {
         let mut records = series("single", CacheMode::Cold, &[10.0, 10.2, 9.9]);
         records.extend(series("multi", CacheMode::Cold, &[5.0, 5.1, 4.95]));
         records[4].status = BuildStatus::Failed;
-        let stops = replay_with(
+        let stops = replay_plain(
             Design::new(3, 10),
             &[CacheMode::Cold],
             0.05,

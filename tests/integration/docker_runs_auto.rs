@@ -163,3 +163,88 @@ fn docker_a_spent_time_budget_stops_the_run_and_names_what_it_left_unsettled() {
         "{report}"
     );
 }
+
+/// A scenario whose one variant sleeps `seconds` in its cold build.
+fn sleeper(seconds: u32) -> tempfile::TempDir {
+    write_tree(&[
+        (
+            "single.Dockerfile",
+            &format!(
+                "FROM busybox:latest\nCOPY app.txt /app.txt\nRUN sleep {seconds} && cat /app.txt > /out\n"
+            ),
+        ),
+        ("app.txt", "hello\n"),
+        ("scenario.toml", "name = \"auto\"\n"),
+    ])
+}
+
+#[test]
+fn docker_a_gated_runs_auto_run_reads_the_gate_off_its_looks() {
+    let Some(_daemon) = docker_daemon() else {
+        return;
+    };
+    let _cleanup = RemoveOnDrop(vec![image_repository_for("auto")]);
+    // The baseline: five runs of a 1 s build.
+    let dir = sleeper(1);
+    let saved = stagebench(
+        dir.path(),
+        &[
+            "run",
+            ".",
+            "--runs",
+            "5",
+            "--cache",
+            "cold",
+            "--save-baseline",
+            "b",
+            "--out",
+            "base",
+        ],
+    );
+    assert!(saved.status.success(), "{}", stderr(&saved));
+
+    // Three times as slow now: a regression the first look settles.
+    std::fs::write(
+        dir.path().join("single.Dockerfile"),
+        "FROM busybox:latest\nCOPY app.txt /app.txt\nRUN sleep 3 && cat /app.txt > /out\n",
+    )
+    .unwrap();
+    let slower = stagebench(
+        dir.path(),
+        &[
+            "run",
+            ".",
+            "--runs",
+            "auto",
+            "--cache",
+            "cold",
+            "--baseline",
+            "b",
+            "--out",
+            "slow",
+        ],
+    );
+    let err = stderr(&slower);
+    assert_eq!(slower.status.code(), Some(1), "{err}");
+    let rows = ResultSet::load(&dir.path().join("slow")).unwrap().records;
+    assert_eq!(
+        rows.len(),
+        3,
+        "the regression settled at the first look\n{err}"
+    );
+    assert!(
+        err.contains("single cold: compared with nothing, stopped after 3 runs; against the baseline: regression: ")
+            || err.contains("single cold: every comparison settled, after 3 runs; against the baseline: regression: "),
+        "{err}"
+    );
+    assert!(
+        err.contains("wholly above 1 + time threshold, after 3 runs"),
+        "{err}"
+    );
+
+    // `compare` of the same two folders reads the same looks again: the same verdict.
+    let again = stagebench(dir.path(), &["compare", "reports/baselines/b", "slow"]);
+    assert_eq!(again.status.code(), Some(1), "{}", stderr(&again));
+    let table = String::from_utf8_lossy(&again.stdout);
+    assert!(table.contains("regression"), "{table}");
+}
