@@ -226,6 +226,15 @@ pub fn about(estimate: &Estimate) -> String {
     }
 }
 
+/// "4 min", "45 s": whole minutes (rounded up) from 90 seconds up, else seconds rounded up to 5.
+pub fn minutes_or_seconds(seconds: f64) -> String {
+    if seconds < 90.0 {
+        format!("{:.0} s", (seconds / 5.0).ceil().max(1.0) * 5.0)
+    } else {
+        format!("{:.0} min", (seconds / 60.0).ceil())
+    }
+}
+
 fn round_to(value: f64, step: f64) -> f64 {
     (value / step).round() * step
 }

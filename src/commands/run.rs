@@ -42,7 +42,8 @@ pub(crate) async fn run_command(
         .cloned()
         .unwrap_or_else(|| "stagebench".to_string());
     // Every flag is resolved here; nothing below reads `args`.
-    let settings = RunSettings::from_args(args, command_line)?;
+    let mut settings = RunSettings::from_args(args, command_line)?;
+    let budget_note = fit_rounds_to_budget(&mut settings);
     let plan_for = |engines: &BTreeMap<String, crate::builder::EngineKind>| {
         plan::plan(
             settings.scenarios(),
@@ -115,6 +116,9 @@ pub(crate) async fn run_command(
     ));
     for warning in settings.warnings() {
         progress.note(&format!("stagebench: warning: {warning}"));
+    }
+    if let Some(note) = &budget_note {
+        progress.note(note);
     }
     for host in &hosts {
         if let Err(error) = &host.connection
@@ -273,6 +277,82 @@ impl runner::EventSink for AnnouncingSink {
         }
         self.progress.emit(event);
     }
+}
+
+/// `--time-budget` on a new run: when an earlier run of every scenario gives an estimate, the
+/// rounds planned (`--runs`, or `--max-runs` with `--runs auto`) are lowered to as many as the
+/// slowest host's estimate fits, never below one (or `--min-runs`). Returns what it did or why it
+/// could not, for the user; `None` without a budget.
+fn fit_rounds_to_budget(settings: &mut RunSettings) -> Option<String> {
+    use crate::run_estimate::{estimate, find_prior};
+    let budget_seconds = settings.time_budget_seconds()?;
+    if settings.resumed_dir().is_some() {
+        return None;
+    }
+    let planned_runs = settings.runs();
+    let plan = plan::plan(
+        settings.scenarios(),
+        &settings.host_names(),
+        &settings.plan_settings(&BTreeMap::new()),
+        &settings.already_done(),
+        &settings.pinned_hosts(),
+    );
+    let host_names = settings.host_names();
+    let mut seconds_by_host = vec![0.0_f64; host_names.len()];
+    for host_plan in &plan.hosts {
+        let host = host_names
+            .get(host_plan.host)
+            .map_or(crate::host_name::LOCAL_HOST_NAME, String::as_str);
+        for scenario_plan in &host_plan.scenarios {
+            let scenario = &scenario_plan.scenario;
+            let (dirs, writes) = settings.prior_search_dirs(&scenario.name);
+            let estimated = find_prior(
+                &dirs,
+                &scenario.name,
+                settings.profile(),
+                host,
+                settings.inputs_sha256(scenario.index),
+                &writes,
+            )
+            .map(|prior| estimate(scenario_plan, &prior));
+            match estimated {
+                Some(Ok(estimate)) => seconds_by_host[host_plan.host] += estimate.high_seconds,
+                _ => {
+                    return Some(format!(
+                        "--time-budget: no estimate for {} yet, so {planned_runs} rounds are planned and the budget stops the run when it is spent",
+                        scenario.name
+                    ));
+                }
+            }
+        }
+    }
+    let slowest_seconds = seconds_by_host.into_iter().fold(0.0, f64::max);
+    if slowest_seconds <= budget_seconds {
+        return Some(format!(
+            "--time-budget: by the estimate (at most {}), all {planned_runs} rounds fit",
+            crate::run_estimate::minutes_or_seconds(slowest_seconds)
+        ));
+    }
+    let floor = settings.stopping().map_or(1, |s| s.min_runs);
+    let fitting = ((f64::from(planned_runs) * budget_seconds / slowest_seconds).floor() as u32)
+        .clamp(floor.min(planned_runs), planned_runs);
+    settings.plan_runs(fitting);
+    let flag = if settings.stopping().is_some() {
+        "--max-runs"
+    } else {
+        "--runs"
+    };
+    Some(format!(
+        "--time-budget: by the estimate, {planned_runs} rounds would take up to {}; {flag} lowered to {fitting}{}",
+        crate::run_estimate::minutes_or_seconds(slowest_seconds),
+        if fitting == floor
+            && f64::from(fitting) * slowest_seconds / f64::from(planned_runs) > budget_seconds
+        {
+            ", which may not fit either: the budget stops the run when it is spent"
+        } else {
+            ""
+        }
+    ))
 }
 
 /// One line a scenario plan: how many builds it makes and about how long they take, judged by an

@@ -76,6 +76,23 @@ impl RunSettings {
         &self.run_id
     }
 
+    /// `--time-budget` in seconds, if any.
+    pub fn time_budget_seconds(&self) -> Option<f64> {
+        self.options.time_budget_seconds
+    }
+
+    /// Plans `runs` rounds instead (`--time-budget` fitting them): `--runs`, or with `--runs auto`
+    /// `--max-runs`, never below `--min-runs`.
+    pub fn plan_runs(&mut self, runs: u32) {
+        match &mut self.options.stopping {
+            Some(stopping) => {
+                stopping.max_runs = runs.max(stopping.min_runs);
+                self.options.runs = stopping.max_runs;
+            }
+            None => self.options.runs = runs.max(1),
+        }
+    }
+
     /// How a `--runs auto` run stops; `None` for a fixed `--runs`.
     pub fn stopping(&self) -> Option<crate::run_options::Stopping> {
         self.options.stopping

@@ -934,3 +934,145 @@ mod tests {
         assert_eq!(read.unwrap().as_ref().unwrap().degrees_of_freedom, 1.0);
     }
 }
+
+#[cfg(test)]
+mod gate_tests {
+    use super::*;
+    use crate::builder::{Builder, EngineKind};
+    use crate::results::VariantMeta;
+
+    fn entry() -> ScenarioMeta {
+        ScenarioMeta {
+            name: "s".to_string(),
+            host: "local".to_string(),
+            baseline: Some("single".to_string()),
+            variants: ["single", "multi"]
+                .iter()
+                .map(|name| VariantMeta {
+                    name: name.to_string(),
+                    dockerfile: format!("{name}.Dockerfile"),
+                    target: None,
+                    build_args: Default::default(),
+                    image_tag: format!("s-{name}"),
+                    prebuilds: Vec::new(),
+                })
+                .collect(),
+            ..ScenarioMeta::default()
+        }
+    }
+
+    fn rows(variant: &str, host: &str, seconds: &[f64]) -> Vec<BuildRecord> {
+        seconds
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| BuildRecord {
+                scenario: "s".to_string(),
+                variant: variant.to_string(),
+                builder: Builder::BuildKit,
+                cache: CacheMode::Cold,
+                run: i as u32 + 1,
+                warmup: false,
+                status: BuildStatus::Ok,
+                build_seconds: s,
+                image_id: String::new(),
+                image_bytes: None,
+                layers: None,
+                cached_steps: 0,
+                total_steps: 1,
+                started_at: String::new(),
+                error: String::new(),
+                host: host.to_string(),
+                run_id: "r".to_string(),
+                seq: i as u32 + 1,
+                compressed_bytes: None,
+                pull_seconds: None,
+                export_seconds: None,
+                cache_bytes: None,
+                first_miss: String::new(),
+                engine: EngineKind::Docker,
+            })
+            .collect()
+    }
+
+    fn baseline(host: &str) -> ResultSet {
+        let mut records = rows("single", host, &[10.0, 10.1, 9.9, 10.05, 9.95]);
+        records.extend(rows("multi", host, &[5.0, 5.05, 4.95, 5.02, 4.98]));
+        // Only the rows matter to the gate's family; the fixture gives a meta to hold them.
+        let mut set = ResultSet::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/go-service"
+        )))
+        .unwrap();
+        set.records = records;
+        set
+    }
+
+    fn gated(
+        current: &[BuildRecord],
+        against: &ResultSet,
+        families: Families,
+        allow_different_hosts: bool,
+    ) -> SectionStops {
+        replay_with(
+            Design::new(3, 10),
+            &[CacheMode::Cold],
+            0.05,
+            &entry(),
+            current,
+            None,
+            Some((
+                GateAgainst {
+                    baseline: against,
+                    time_threshold: 0.10,
+                    required_runs: 3,
+                    allow_different_hosts,
+                },
+                families,
+            )),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_gate_settles_an_unchanged_series_as_not_a_regression_and_a_slower_one_as_one() {
+        let against = baseline("local");
+        let mut current = rows("single", "local", &[10.0, 10.05, 9.97]);
+        current.extend(rows("multi", "local", &[15.0, 15.1, 14.9]));
+        let stops = gated(&current, &against, Families::ReportAndGate, false);
+        assert!(stops.finished(), "{:?}", stops.lines());
+        let (single, _) = stops.gate_comparison("single", CacheMode::Cold).unwrap();
+        let (multi, _) = stops.gate_comparison("multi", CacheMode::Cold).unwrap();
+        assert!(
+            matches!(single, Status::Settled(s) if s.settlement == crate::stats::Settlement::NotRegression),
+            "{single}"
+        );
+        assert!(
+            matches!(multi, Status::Settled(s) if s.settlement == crate::stats::Settlement::Regression),
+            "{multi}"
+        );
+        // One-sided at heart: m = 2, three-quarters of 5%/2 at the first look, both ends.
+        let Status::Settled(settled) = multi else {
+            unreachable!()
+        };
+        assert!((settled.contrast.confidence - (1.0 - 2.0 * 0.75 * 0.025)).abs() < 1e-12);
+        assert!(stops.lines()[1].contains("; against the baseline: regression: 96.25% interval"));
+        // Read again with the gate alone, the verdicts are the same.
+        let alone = gated(&current, &against, Families::Gate, false);
+        assert_eq!(
+            alone
+                .gate_comparison("multi", CacheMode::Cold)
+                .map(|(s, _)| s.clone()),
+            Some(multi.clone())
+        );
+    }
+
+    #[test]
+    fn a_baseline_on_another_host_is_matched_only_when_asked() {
+        let against = baseline("elsewhere");
+        let current = rows("single", "local", &[10.0, 10.05, 9.97]);
+        let strict = gated(&current, &against, Families::Gate, false);
+        assert!(strict.gate_comparison("single", CacheMode::Cold).is_none());
+        let allowed = gated(&current, &against, Families::Gate, true);
+        assert!(allowed.gate_comparison("single", CacheMode::Cold).is_some());
+    }
+}
