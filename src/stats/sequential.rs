@@ -100,6 +100,21 @@ impl Design {
         })
     }
 
+    /// Like [`Design::new`], with the first and last looks' shares given (the rest split evenly
+    /// between): for weighing designs by simulation.
+    pub fn with_shares(
+        min_runs: usize,
+        max_runs: usize,
+        first_look_share: f64,
+        last_look_share: f64,
+    ) -> Result<Design, DesignError> {
+        Ok(Design {
+            first_look_share,
+            last_look_share,
+            ..Design::new(min_runs, max_runs)?
+        })
+    }
+
     /// Runs before the first look.
     pub fn min_runs(&self) -> usize {
         self.min_runs
@@ -348,12 +363,16 @@ pub enum Status {
     },
     /// Settled, for good: later looks do not read it again.
     Settled(Settled),
-    /// Stopped without a verdict (inconclusive): at `max_runs`, or when the run was closed.
+    /// Stopped without a verdict (inconclusive): at `max_runs`, when the run was closed, or
+    /// when even `max_runs` could not settle it (see [`FUTILITY_DEGREES_OF_FREEDOM`]).
     Unsettled {
         /// What the last look saw.
         open: Open,
         /// Rounds run when it stopped.
         rounds: usize,
+        /// Set when it stopped early because `max_runs` (this many) could not settle it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        futile_by: Option<usize>,
     },
 }
 
@@ -380,8 +399,22 @@ impl std::fmt::Display for Status {
                 settled.settlement.rule(),
                 settled.look.rounds
             ),
-            Status::Unsettled { open, rounds } => {
+            Status::Unsettled {
+                open,
+                rounds,
+                futile_by: None,
+            } => {
                 write!(f, "{open} after {rounds} runs, unsettled")
+            }
+            Status::Unsettled {
+                open,
+                rounds,
+                futile_by: Some(max_runs),
+            } => {
+                write!(
+                    f,
+                    "{open} after {rounds} runs, unsettled: {max_runs} runs could not settle it"
+                )
             }
         }
     }
@@ -594,6 +627,7 @@ impl Sequential {
             }
             let reference = seconds_by_series[pair.reference];
             let current = seconds_by_series[pair.current];
+            let mut futile = false;
             let open = match log_difference(reference, current) {
                 Err(reason) => {
                     *last_read = Some(Err(reason));
@@ -617,6 +651,14 @@ impl Sequential {
                         });
                         continue;
                     }
+                    futile = !look.is_last()
+                        && futile_by_max_runs(
+                            &difference,
+                            &self.rules,
+                            &self.design,
+                            family_size,
+                            reference.len().min(current.len()),
+                        );
                     Open::Interval {
                         interval: contrast.interval,
                         level: contrast.confidence,
@@ -625,7 +667,17 @@ impl Sequential {
                 }
             };
             *status = if look.is_last() {
-                Status::Unsettled { open, rounds }
+                Status::Unsettled {
+                    open,
+                    rounds,
+                    futile_by: None,
+                }
+            } else if futile {
+                Status::Unsettled {
+                    open,
+                    rounds,
+                    futile_by: Some(self.design.max_runs),
+                }
             } else {
                 Status::Open { open }
             };
@@ -655,6 +707,7 @@ impl Sequential {
                 *status = Status::Unsettled {
                     open: *open,
                     rounds,
+                    futile_by: None,
                 };
             }
         }
@@ -710,6 +763,54 @@ impl Sequential {
     }
 }
 
+/// Degrees of freedom a comparison's interval needs before it may be stopped as futile: with
+/// fewer, its standard error is too rough an estimate to project from.
+pub const FUTILITY_DEGREES_OF_FREEDOM: f64 = 4.0;
+
+/// Whether even `max_runs` runs a side could not settle the comparison whose log difference is
+/// `difference` after `runs` runs a side: the last look's interval, projected to `max_runs` runs
+/// (its standard error shrinking as `√(runs / max_runs)`) around the observed difference moved one
+/// standard error the helpful way, would still settle nothing. Stopping then only ever leaves a
+/// comparison unsettled, which no false verdict can come of, so the error rate is untouched; the
+/// one standard error of optimism keeps it from cutting short what more runs would likely settle.
+fn futile_by_max_runs(
+    difference: &super::significance::LogDifference,
+    rules: &Rules,
+    design: &Design,
+    family_size: usize,
+    runs: usize,
+) -> bool {
+    if difference.degrees_of_freedom < FUTILITY_DEGREES_OF_FREEDOM || runs >= design.max_runs {
+        return false;
+    }
+    let last = design.looks();
+    let last_rate = design.per_interval_error_rate(last, family_size);
+    let interval_rate = match rules {
+        Rules::Report { .. } => last_rate,
+        Rules::Gate { .. } => (2.0 * last_rate).min(0.5),
+    };
+    let max_runs = design.max_runs as f64;
+    let t_last = super::contrast::t_quantile(max_runs - 1.0, interval_rate);
+    let half_width = t_last * difference.standard_error * (runs as f64 / max_runs).sqrt();
+    let d = difference.mean_difference;
+    let slack = difference.standard_error;
+    match *rules {
+        Rules::Report { noise_threshold } => {
+            let band = (1.0 + noise_threshold).ln();
+            let can_be_faster = d - slack + half_width < 0.0;
+            let can_be_slower = d + slack - half_width > 0.0;
+            let can_be_same = (d.abs() - slack).max(0.0) + half_width <= band;
+            !(can_be_faster || can_be_slower || can_be_same)
+        }
+        Rules::Gate { time_threshold, .. } => {
+            let bound = (1.0 + time_threshold).ln();
+            let can_be_regression = d + slack - half_width > bound;
+            let can_be_clear = d - slack + half_width <= bound;
+            !(can_be_regression || can_be_clear)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::coverage::times;
@@ -730,6 +831,9 @@ mod tests {
         series_shift: Vec<f64>,
         pairs: Vec<Pair>,
         rules: Rules,
+        /// The gate against a saved baseline: every reference series has this many runs from
+        /// the start and gets no more (the baseline's night), instead of growing round by round.
+        saved_baseline_runs: Option<usize>,
     }
 
     impl Scenario {
@@ -754,6 +858,7 @@ mod tests {
             series_shift: Vec::new(),
             pairs: Vec::new(),
             rules: REPORT,
+            saved_baseline_runs: None,
         };
         for sd in sds {
             let baseline = scenario.series_sd.len();
@@ -781,6 +886,7 @@ mod tests {
                 current: 1,
             }],
             rules: REPORT,
+            saved_baseline_runs: None,
         }
     }
 
@@ -791,6 +897,7 @@ mod tests {
             series_shift: Vec::new(),
             pairs: Vec::new(),
             rules: GATE,
+            saved_baseline_runs: None,
         };
         for index in 0..9 {
             let sd = sds[index / 3];
@@ -848,11 +955,18 @@ mod tests {
             ..Tally::default()
         };
         for _ in 0..families {
+            let saved: Vec<bool> = (0..series_count)
+                .map(|s| {
+                    scenario.saved_baseline_runs.is_some()
+                        && scenario.pairs.iter().any(|p| p.reference == s)
+                })
+                .collect();
+            let saved_runs = scenario.saved_baseline_runs.unwrap_or(0);
             let draws: Vec<Vec<f64>> = (0..series_count)
                 .map(|s| {
                     times(
                         &mut rng,
-                        design.max_runs,
+                        design.max_runs.max(saved_runs),
                         base + scenario.series_shift[s],
                         scenario.series_sd[s],
                     )
@@ -861,10 +975,13 @@ mod tests {
             let mut run =
                 Sequential::new(design, scenario.rules, series_count, scenario.pairs.clone())
                     .unwrap();
-            let mut runs = vec![0_usize; series_count];
+            let mut runs: Vec<usize> = saved
+                .iter()
+                .map(|&is_saved| if is_saved { saved_runs } else { 0 })
+                .collect();
             for rounds in 1..=design.max_runs {
                 for (series, count) in runs.iter_mut().enumerate() {
-                    if run.needs_builds(series) {
+                    if !saved[series] && run.needs_builds(series) {
                         *count += 1;
                     }
                 }
@@ -879,8 +996,14 @@ mod tests {
                 }
             }
             assert!(run.finished());
-            tally.builds += runs.iter().sum::<usize>();
-            tally.fixed_builds += design.max_runs * series_count;
+            let built = series_count - saved.iter().filter(|&&is_saved| is_saved).count();
+            tally.builds += runs
+                .iter()
+                .zip(&saved)
+                .filter(|(_, is_saved)| !**is_saved)
+                .map(|(runs, _)| runs)
+                .sum::<usize>();
+            tally.fixed_builds += design.max_runs * built;
             let mut any_false = false;
             let mut all_first = true;
             for (pair, status) in scenario.pairs.iter().zip(run.statuses()) {
@@ -953,6 +1076,16 @@ mod tests {
                 scenario.series_shift[1] = 1.10_f64.ln();
                 scenario
             }),
+            (
+                7,
+                "gate, 9 series against a saved baseline of 10, 1 at 1 + time threshold",
+                {
+                    let mut scenario = gate_nine(MODES, 1.0);
+                    scenario.saved_baseline_runs = Some(10);
+                    scenario.series_shift[1] = 1.10_f64.ln();
+                    scenario
+                },
+            ),
             (6, "gate, one series at 1 + time threshold", {
                 let mut scenario = one(COLD_SD, 1.10);
                 scenario.rules = GATE;
@@ -1026,6 +1159,34 @@ mod tests {
             ("2x one warm", one(WARM_SD, 2.0)),
             ("1.2x one cold", one(COLD_SD, 1.2)),
             ("null gate 9 by mode", gate_nine(MODES, 1.0)),
+            ("null gate 9 by mode, saved baseline of 10", {
+                let mut scenario = gate_nine(MODES, 1.0);
+                scenario.saved_baseline_runs = Some(10);
+                scenario
+            }),
+            ("null gate 9 cold, saved baseline of 10", {
+                let mut scenario = gate_nine([COLD_SD; 3], 1.0);
+                scenario.saved_baseline_runs = Some(10);
+                scenario
+            }),
+            ("null gate 9 quiet cold, saved baseline of 10", {
+                let mut scenario = gate_nine([QUIET_COLD_SD; 3], 1.0);
+                scenario.saved_baseline_runs = Some(10);
+                scenario
+            }),
+            ("null gate 3 quiet cold, saved baseline of 10", {
+                let mut scenario = gate_nine([QUIET_COLD_SD; 3], 1.0);
+                scenario.saved_baseline_runs = Some(10);
+                scenario.pairs.truncate(3);
+                scenario.series_sd.truncate(6);
+                scenario.series_shift.truncate(6);
+                scenario
+            }),
+            ("2x gate 9 cold, saved baseline of 10", {
+                let mut scenario = gate_nine([COLD_SD; 3], 2.0);
+                scenario.saved_baseline_runs = Some(10);
+                scenario
+            }),
             ("null gate 9 cold", gate_nine([COLD_SD; 3], 1.0)),
             ("2x gate 9 cold", gate_nine([COLD_SD; 3], 2.0)),
             ("gate 9 by mode, one at 1.10", {
@@ -1072,6 +1233,46 @@ mod tests {
         ] {
             let tally = simulate(design, &scenario, FAMILIES, 99);
             println!("{}", describe(what, &tally));
+        }
+    }
+
+    /// Weighs designs (first and last looks' shares) on the families that matter. Run with
+    /// `cargo test --lib sequential::tests::designs -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "prints figures; asserts nothing"]
+    fn designs() {
+        let one_mode = |sd: f64, ratio: f64| {
+            let mut scenario = report_three_by_three([sd; 3], ratio);
+            scenario.pairs.truncate(3);
+            scenario.series_sd.truncate(4);
+            scenario.series_shift.truncate(4);
+            scenario
+        };
+        for (first, last) in [
+            (0.75, 0.15),
+            (0.6, 0.15),
+            (0.5, 0.2),
+            (0.4, 0.2),
+            (0.5, 0.3),
+        ] {
+            let design = Design::with_shares(3, 10, first, last).unwrap();
+            println!("design first {first} last {last}");
+            for (what, scenario) in [
+                ("  2x one cold", one(COLD_SD, 2.0)),
+                ("  2x one incremental", one(INCREMENTAL_SD, 2.0)),
+                ("  2x 3 cold", one_mode(COLD_SD, 2.0)),
+                (
+                    "  2x 3x3 quiet cold",
+                    report_three_by_three([QUIET_COLD_SD; 3], 2.0),
+                ),
+                ("  1.18x 3 sd 0.026", one_mode(0.026, 1.18)),
+                ("  1.2x 3 cold", one_mode(COLD_SD, 1.2)),
+                ("  1.5x 3 incremental", one_mode(INCREMENTAL_SD, 1.5)),
+                ("  null 3x3 by mode", report_three_by_three(MODES, 1.0)),
+            ] {
+                let tally = simulate(design, &scenario, 2000, 5);
+                println!("{}", describe(what, &tally));
+            }
         }
     }
 
@@ -1252,7 +1453,10 @@ mod tests {
         // max runs: whatever is open is left unsettled and everything stops.
         let (b, n) = (sample(5, &baseline), sample(5, &noisy));
         let statuses = run.look(5, &[&b, &flat, &n, &unused]).unwrap().to_vec();
-        let Status::Unsettled { open, rounds: 5 } = statuses[1] else {
+        let Status::Unsettled {
+            open, rounds: 5, ..
+        } = statuses[1]
+        else {
             panic!("left unsettled at max runs: {}", statuses[1]);
         };
         assert_eq!(

@@ -500,7 +500,15 @@ impl SectionStops {
         let pairs = self.run.pairs();
         let statuses = self.run.statuses();
         let budget = |status: &Status| {
-            if self.budget_spent && matches!(status, Status::Unsettled { .. }) {
+            if self.budget_spent
+                && matches!(
+                    status,
+                    Status::Unsettled {
+                        futile_by: None,
+                        ..
+                    }
+                )
+            {
                 " (time budget spent)"
             } else {
                 ""
@@ -537,6 +545,11 @@ impl SectionStops {
                     } else if role.is_empty() && self.gate.is_none() {
                         format!(
                             "{name}: compared with nothing, stopped after {} runs",
+                            self.runs_of(s)
+                        )
+                    } else if self.state(s) == "unsettled" {
+                        format!(
+                            "{name}{role}: stopped with comparisons unsettled, after {} runs",
                             self.runs_of(s)
                         )
                     } else {
