@@ -257,7 +257,7 @@ fn replay_with(
         source,
     };
     let families = gated.map_or(Families::Report, |(_, families)| families);
-    let mut run = Sequential::new(
+    let run = Sequential::new(
         design,
         Rules::Report { noise_threshold },
         series.len(),
@@ -269,7 +269,7 @@ fn replay_with(
     )
     .map_err(look_error)?;
     let fixed: Vec<Vec<f64>>;
-    let mut gate = match &gated {
+    let gate = match &gated {
         None => {
             fixed = Vec::new();
             None
@@ -302,18 +302,6 @@ fn replay_with(
             )
         }
     };
-    // A series needs a build while any driving family's comparison needs it; before the first
-    // look, every series does.
-    let needs = |run: &Sequential, gate: &Option<Sequential>, s: usize| match families {
-        Families::Report => run.needs_builds(s),
-        Families::ReportAndGate => {
-            run.needs_builds(s) || gate.as_ref().is_some_and(|g| g.needs_builds(s))
-        }
-        Families::Gate => gate.as_ref().is_none_or(|g| g.needs_builds(s)),
-    };
-    let done = |run: &Sequential, gate: &Option<Sequential>| {
-        (0..series.len()).all(|s| !needs(run, gate, s))
-    };
     let rows: Vec<&BuildRecord> = records
         .iter()
         .filter(|r| r.scenario == entry.name && r.host == entry.host && !r.warmup)
@@ -336,13 +324,22 @@ fn replay_with(
     }
     let last = through.map_or(design.max_runs(), |t| (t as usize).min(design.max_runs()));
     let budget_after = entry.budget_spent_after.map(|r| r as usize);
-    let mut rounds = 0;
+    let mut stops = SectionStops {
+        scenario: entry.name.clone(),
+        host: entry.host.clone(),
+        baseline: entry.baseline.clone(),
+        series,
+        run,
+        gate,
+        rounds: 0,
+        budget_spent: false,
+        families,
+    };
     for round in 1..=last {
-        let complete = (0..series.len()).all(|s| {
-            !needs(&run, &gate, s)
-                || ran.contains(&(series[s].variant.as_str(), series[s].cache, round as u32))
+        let complete = stops.series.iter().enumerate().all(|(s, name)| {
+            !stops.needs(s) || ran.contains(&(name.variant.as_str(), name.cache, round as u32))
         });
-        if !complete || (round > design.min_runs() && done(&run, &gate)) {
+        if !complete || (round > design.min_runs() && stops.finished()) {
             break;
         }
         let samples: Vec<Vec<f64>> = ok
@@ -356,10 +353,10 @@ fn replay_with(
             })
             .collect();
         let views: Vec<&[f64]> = samples.iter().map(Vec::as_slice).collect();
-        if !run.finished() {
-            run.look(round, &views).map_err(look_error)?;
+        if !stops.run.finished() {
+            stops.run.look(round, &views).map_err(look_error)?;
         }
-        if let Some(gate) = gate.as_mut().filter(|g| !g.finished()) {
+        if let Some(gate) = stops.gate.as_mut().filter(|g| !g.finished()) {
             let with_baseline: Vec<&[f64]> = views
                 .iter()
                 .copied()
@@ -367,29 +364,20 @@ fn replay_with(
                 .collect();
             gate.look(round, &with_baseline).map_err(look_error)?;
         }
-        rounds = round;
+        stops.rounds = round;
         if budget_after == Some(round) {
             break;
         }
     }
-    let budget_spent = budget_after.is_some_and(|after| after <= rounds) && !done(&run, &gate);
-    if budget_spent {
-        run.close();
-        if let Some(gate) = gate.as_mut() {
+    stops.budget_spent =
+        budget_after.is_some_and(|after| after <= stops.rounds) && !stops.finished();
+    if stops.budget_spent {
+        stops.run.close();
+        if let Some(gate) = stops.gate.as_mut() {
             gate.close();
         }
     }
-    Ok(SectionStops {
-        scenario: entry.name.clone(),
-        host: entry.host.clone(),
-        baseline: entry.baseline.clone(),
-        series,
-        run,
-        gate,
-        rounds,
-        budget_spent,
-        families,
-    })
+    Ok(stops)
 }
 
 impl SectionStops {
@@ -541,7 +529,7 @@ impl SectionStops {
                     } else if !against.is_empty() {
                         format!("{name}{role}: needed by {}", against.join(", "))
                     } else if self.needs(s) {
-                        format!("{name}{role}: every comparison with another variant settled")
+                        format!("{name}{role}: no comparison with another variant needs it")
                     } else if role.is_empty() && self.gate.is_none() {
                         format!(
                             "{name}: compared with nothing, stopped after {} runs",
