@@ -271,7 +271,7 @@ pub fn sequential_sentence(design: &super::sequential::Design, family_size: usiz
         }
     };
     format!(
-        "Runs stopped as verdicts settled: {shares}; the shares sum to 1, so all verdicts, at whichever look they were read, hold together with probability at least 95% (Bonferroni over looks and comparisons), and each is printed with the level of its look."
+        "Runs stopped as verdicts settled: {shares}; the shares sum to 1, so all verdicts, at whichever look they were read, hold together with probability at least 95% (Bonferroni over looks and comparisons), and each is printed with the level of its look. A comparison that even {last} runs could not settle is stopped unsettled, which no false verdict can come of."
     )
 }
 
@@ -303,7 +303,7 @@ mod tests {
         let design = super::super::sequential::Design::default();
         assert_eq!(
             sequential_sentence(&design, 9),
-            "Runs stopped as verdicts settled: 8 looks, after 3 to 10 runs, each at the level 1 − its share of 5%/9 (75% at the first, 15% at the last, 1.67% at each between); the shares sum to 1, so all verdicts, at whichever look they were read, hold together with probability at least 95% (Bonferroni over looks and comparisons), and each is printed with the level of its look."
+            "Runs stopped as verdicts settled: 8 looks, after 3 to 10 runs, each at the level 1 − its share of 5%/9 (75% at the first, 15% at the last, 1.67% at each between); the shares sum to 1, so all verdicts, at whichever look they were read, hold together with probability at least 95% (Bonferroni over looks and comparisons), and each is printed with the level of its look. A comparison that even 10 runs could not settle is stopped unsettled, which no false verdict can come of."
         );
         let single = super::super::sequential::Design::new(4, 4).unwrap();
         assert!(
