@@ -284,7 +284,6 @@ impl runner::EventSink for AnnouncingSink {
 /// slowest host's estimate fits, never below one (or `--min-runs`). Returns what it did or why it
 /// could not, for the user; `None` without a budget.
 fn fit_rounds_to_budget(settings: &mut RunSettings) -> Option<String> {
-    use crate::run_estimate::{estimate, find_prior};
     let budget_seconds = settings.time_budget_seconds()?;
     if settings.resumed_dir().is_some() {
         return None;
@@ -305,16 +304,7 @@ fn fit_rounds_to_budget(settings: &mut RunSettings) -> Option<String> {
             .map_or(crate::host_name::LOCAL_HOST_NAME, String::as_str);
         for scenario_plan in &host_plan.scenarios {
             let scenario = &scenario_plan.scenario;
-            let (dirs, writes) = settings.prior_search_dirs(&scenario.name);
-            let estimated = find_prior(
-                &dirs,
-                &scenario.name,
-                settings.profile(),
-                host,
-                settings.inputs_sha256(scenario.index),
-                &writes,
-            )
-            .map(|prior| estimate(scenario_plan, &prior));
+            let (_, estimated) = prior_and_estimate(settings, scenario_plan, host);
             match estimated {
                 Some(Ok(estimate)) => seconds_by_host[host_plan.host] += estimate.high_seconds,
                 _ => {
@@ -355,10 +345,36 @@ fn fit_rounds_to_budget(settings: &mut RunSettings) -> Option<String> {
     ))
 }
 
+/// The earlier run of `scenario_plan`'s scenario and profile on `host` that `run` judges by, and
+/// its estimate of the plan (see [`crate::run_estimate`]).
+fn prior_and_estimate(
+    settings: &RunSettings,
+    scenario_plan: &plan::ScenarioPlan,
+    host: &str,
+) -> (
+    Option<crate::run_estimate::PriorRun>,
+    Option<Result<crate::run_estimate::Estimate, String>>,
+) {
+    let scenario = &scenario_plan.scenario;
+    let (dirs, writes) = settings.prior_search_dirs(&scenario.name);
+    let prior = crate::run_estimate::find_prior(
+        &dirs,
+        &scenario.name,
+        settings.profile(),
+        host,
+        settings.inputs_sha256(scenario.index),
+        &writes,
+    );
+    let estimated = prior
+        .as_ref()
+        .map(|p| crate::run_estimate::estimate(scenario_plan, p));
+    (prior, estimated)
+}
+
 /// One line a scenario plan: how many builds it makes and about how long they take, judged by an
 /// earlier run of the scenario and profile (see [`crate::run_estimate`]). None when quiet.
 fn plan_lines(settings: &RunSettings, plan: &plan::Plan) -> Vec<String> {
-    use crate::run_estimate::{PlanCount, estimate, find_prior, plan_line};
+    use crate::run_estimate::{PlanCount, plan_line};
     let mut lines = Vec::new();
     if settings.is_quiet() {
         return lines;
@@ -370,16 +386,7 @@ fn plan_lines(settings: &RunSettings, plan: &plan::Plan) -> Vec<String> {
             .map_or(crate::host_name::LOCAL_HOST_NAME, String::as_str);
         for scenario_plan in &host_plan.scenarios {
             let scenario = &scenario_plan.scenario;
-            let (dirs, writes) = settings.prior_search_dirs(&scenario.name);
-            let prior = find_prior(
-                &dirs,
-                &scenario.name,
-                settings.profile(),
-                host,
-                settings.inputs_sha256(scenario.index),
-                &writes,
-            );
-            let estimated = prior.as_ref().map(|p| estimate(scenario_plan, p));
+            let (prior, estimated) = prior_and_estimate(settings, scenario_plan, host);
             let line = plan_line(
                 &scenario.name,
                 settings.profile(),

@@ -132,6 +132,17 @@ pub fn replay(
     records: &[BuildRecord],
     through: Option<u32>,
 ) -> Option<Result<SectionStops, StoppingError>> {
+    replay_recorded(meta, entry, records, through, None)
+}
+
+/// [`replay_with`] under the settings `meta` records; `None` for a run of fixed counts.
+fn replay_recorded(
+    meta: &RunMeta,
+    entry: &ScenarioMeta,
+    records: &[BuildRecord],
+    through: Option<u32>,
+    gated: Option<(GateAgainst<'_>, Families)>,
+) -> Option<Result<SectionStops, StoppingError>> {
     let options = &meta.settings.options;
     let stopping = options.stopping?;
     Some(replay_with(
@@ -141,7 +152,7 @@ pub fn replay(
         entry,
         records,
         through,
-        None,
+        gated,
     ))
 }
 
@@ -181,17 +192,7 @@ pub fn replay_gated(
     gate: GateAgainst<'_>,
     families: Families,
 ) -> Option<Result<SectionStops, StoppingError>> {
-    let options = &meta.settings.options;
-    let stopping = options.stopping?;
-    Some(replay_with(
-        Design::new(stopping.min_runs as usize, stopping.max_runs as usize),
-        options.cache_modes.as_slice(),
-        options.noise_threshold,
-        entry,
-        records,
-        through,
-        Some((gate, families)),
-    ))
+    replay_recorded(meta, entry, records, through, Some((gate, families)))
 }
 
 /// The successful timed build times (in run order) of each of `series` in `gate`'s baseline,
@@ -680,7 +681,7 @@ mod tests {
     use crate::builder::{Builder, EngineKind};
     use crate::results::VariantMeta;
 
-    fn entry(variants: &[&str], touched: bool) -> ScenarioMeta {
+    pub(super) fn entry(variants: &[&str], touched: bool) -> ScenarioMeta {
         ScenarioMeta {
             name: "s".to_string(),
             host: "local".to_string(),
@@ -705,7 +706,7 @@ mod tests {
         }
     }
 
-    fn row(variant: &str, cache: CacheMode, run: u32, seconds: f64) -> BuildRecord {
+    pub(super) fn row(variant: &str, cache: CacheMode, run: u32, seconds: f64) -> BuildRecord {
         BuildRecord {
             scenario: "s".to_string(),
             variant: variant.to_string(),
@@ -735,7 +736,7 @@ mod tests {
     }
 
     /// Rows of `variant` in `cache` for runs 1 to `seconds.len()`.
-    fn series(variant: &str, cache: CacheMode, seconds: &[f64]) -> Vec<BuildRecord> {
+    pub(super) fn series(variant: &str, cache: CacheMode, seconds: &[f64]) -> Vec<BuildRecord> {
         seconds
             .iter()
             .enumerate()
@@ -939,58 +940,17 @@ mod tests {
 #[cfg(test)]
 mod gate_tests {
     use super::*;
-    use crate::builder::{Builder, EngineKind};
-    use crate::results::VariantMeta;
 
     fn entry() -> ScenarioMeta {
-        ScenarioMeta {
-            name: "s".to_string(),
-            host: "local".to_string(),
-            baseline: Some("single".to_string()),
-            variants: ["single", "multi"]
-                .iter()
-                .map(|name| VariantMeta {
-                    name: name.to_string(),
-                    dockerfile: format!("{name}.Dockerfile"),
-                    target: None,
-                    build_args: Default::default(),
-                    image_tag: format!("s-{name}"),
-                    prebuilds: Vec::new(),
-                })
-                .collect(),
-            ..ScenarioMeta::default()
-        }
+        super::tests::entry(&["single", "multi"], false)
     }
 
     fn rows(variant: &str, host: &str, seconds: &[f64]) -> Vec<BuildRecord> {
-        seconds
-            .iter()
-            .enumerate()
-            .map(|(i, &s)| BuildRecord {
-                scenario: "s".to_string(),
-                variant: variant.to_string(),
-                builder: Builder::BuildKit,
-                cache: CacheMode::Cold,
-                run: i as u32 + 1,
-                warmup: false,
-                status: BuildStatus::Ok,
-                build_seconds: s,
-                image_id: String::new(),
-                image_bytes: None,
-                layers: None,
-                cached_steps: 0,
-                total_steps: 1,
-                started_at: String::new(),
-                error: String::new(),
+        super::tests::series(variant, CacheMode::Cold, seconds)
+            .into_iter()
+            .map(|row| BuildRecord {
                 host: host.to_string(),
-                run_id: "r".to_string(),
-                seq: i as u32 + 1,
-                compressed_bytes: None,
-                pull_seconds: None,
-                export_seconds: None,
-                cache_bytes: None,
-                first_miss: String::new(),
-                engine: EngineKind::Docker,
+                ..row
             })
             .collect()
     }
