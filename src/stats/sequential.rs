@@ -102,7 +102,8 @@ impl Design {
 
     /// Like [`Design::new`], with the first and last looks' shares given (the rest split evenly
     /// between): for weighing designs by simulation.
-    pub fn with_shares(
+    #[cfg(test)]
+    fn with_shares(
         min_runs: usize,
         max_runs: usize,
         first_look_share: f64,
@@ -692,11 +693,6 @@ impl Sequential {
     /// settling look for a settled one; `None` before the first look.
     pub fn last_read(&self, pair: usize) -> Option<&Result<Contrast, NoContrast>> {
         self.last_read.get(pair).and_then(Option::as_ref)
-    }
-
-    /// The rules comparisons are settled by.
-    pub fn rules(&self) -> &Rules {
-        &self.rules
     }
 
     /// Stops everything (the time budget is spent): what is still open is left unsettled.
