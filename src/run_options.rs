@@ -113,6 +113,12 @@ pub struct Stopping {
     pub min_runs: u32,
     /// `--max-runs`: runs after which every series stops.
     pub max_runs: u32,
+    /// Whether a scenario's comparisons are read round by round (see
+    /// [`Sequential::paired_by_round`](crate::stats::sequential::Sequential::paired_by_round)):
+    /// every run since the rounds were paired; absent, as in the folders of runs made before,
+    /// each series is read as a sample of its own, so those folders are read again as they ran.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paired_by_round: bool,
 }
 
 impl RunOptions {

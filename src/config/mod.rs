@@ -699,7 +699,14 @@ fn resolve_runs_and_stopping(
                     "--max-runs {max_runs} is below --min-runs {min_runs}; the last look cannot come before the first"
                 )));
             }
-            Ok((max_runs, Some(Stopping { min_runs, max_runs })))
+            Ok((
+                max_runs,
+                Some(Stopping {
+                    min_runs,
+                    max_runs,
+                    paired_by_round: true,
+                }),
+            ))
         }
         fixed => {
             if args.min_runs.is_some() || args.max_runs.is_some() {

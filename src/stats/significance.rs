@@ -84,6 +84,70 @@ pub fn log_difference(reference: &[f64], current: &[f64]) -> Result<LogDifferenc
     })
 }
 
+/// `ln(current)` against `ln(reference)` round by round: `reference[i]` and `current[i]` are
+/// round `i + 1`'s build times (`None` where that round has none), and the contrast is the one-
+/// sample t of the differences `ln cᵢ − ln rᵢ` over the rounds that have both, on `k − 1` degrees
+/// of freedom for `k` such rounds. Whatever the two series' variances, and whatever a round does
+/// to both of them alike (a slower network, a busier disk), the differences are independent and
+/// identically distributed, so the t is exact; what a round shares cancels.
+///
+/// Fails when a time is not a finite number above 0, when fewer than
+/// [`MIN_RUNS_FOR_CONTRAST`] rounds have both times (both counts are those rounds), or when every
+/// difference is the same (no noise to measure).
+pub fn paired_log_difference(
+    reference: &[Option<f64>],
+    current: &[Option<f64>],
+) -> Result<LogDifference, NoContrast> {
+    let usable =
+        |values: &[Option<f64>]| values.iter().flatten().all(|&x| x.is_finite() && x > 0.0);
+    if !usable(reference) || !usable(current) {
+        return Err(NoContrast::UnusableTime);
+    }
+    let differences: Vec<f64> = reference
+        .iter()
+        .zip(current)
+        .filter_map(|pair| match pair {
+            (Some(r), Some(c)) => Some((c / r).ln()),
+            _ => None,
+        })
+        .collect();
+    if differences.len() < MIN_RUNS_FOR_CONTRAST {
+        return Err(NoContrast::TooFewRuns {
+            reference_runs: differences.len(),
+            current_runs: differences.len(),
+        });
+    }
+    let n = differences.len() as f64;
+    let mean_difference = differences.iter().sum::<f64>() / n;
+    // Two passes, as in `log_moments`.
+    let variance = differences
+        .iter()
+        .map(|d| (d - mean_difference) * (d - mean_difference))
+        .sum::<f64>()
+        / (n - 1.0);
+    // Equal ratios are tested as such, not by a variance left over from rounding: each ratio is
+    // taken before its logarithm, and a spread below 1e-12 (far under a nanosecond's worth of
+    // any build) counts as none.
+    if variance.sqrt() <= 1e-12 {
+        return Err(NoContrast::NoNoise);
+    }
+    let standard_error = (variance / n).sqrt();
+    let statistic = mean_difference / standard_error;
+    let degrees_of_freedom = n - 1.0;
+    let p_value = StudentsT::new(0.0, 1.0, degrees_of_freedom)
+        .map(|t| (2.0 * t.sf(statistic.abs())).clamp(0.0, 1.0))
+        // df >= 1 always; should statrs refuse it anyway, claim nothing.
+        .unwrap_or(1.0);
+    Ok(LogDifference {
+        mean_difference,
+        standard_error,
+        degrees_of_freedom,
+        statistic,
+        p_value,
+        constant_side: None,
+    })
+}
+
 /// Hsu's conservative degrees of freedom, `min(n_r, n_c) - 1`: at least the nominal coverage
 /// for normal log times whatever the ratio of the two variances.
 pub fn hsu_degrees_of_freedom(reference_runs: usize, current_runs: usize) -> f64 {
@@ -130,6 +194,71 @@ mod tests {
     //   r = scipy.stats.ttest_ind(np.log(a), np.log(b), equal_var=False)
     //   df = min(len(a), len(b)) - 1
     //   r.statistic, df, 2 * scipy.stats.t.sf(abs(r.statistic), df)
+
+    // By hand: d = ln(20/10), ln(23/11), ln(24/12); t = mean(d) / (sd(d) / sqrt(3)) on 2 degrees
+    // of freedom, where P(|T| > t) = 1 - t / sqrt(t² + 2).
+    #[test]
+    fn paired_rounds_give_the_one_sample_t_of_the_differences() {
+        let reference = [Some(10.0), Some(11.0), Some(12.0)];
+        let current = [Some(20.0), Some(23.0), Some(24.0)];
+        let test = paired_log_difference(&reference, &current).unwrap();
+        assert!(close(test.mean_difference, 0.7079644347502231, 1e-12));
+        assert!(close(test.standard_error, 0.014817254190277945, 1e-9));
+        assert!(close(test.statistic, 47.779732037987195, 1e-9));
+        assert_eq!(test.degrees_of_freedom, 2.0);
+        assert!(close(test.p_value, 0.00043775119287581266, 1e-6));
+        assert_eq!(test.constant_side, None);
+        // A round without both times is left out, whichever side lacks it.
+        let with_gaps = paired_log_difference(
+            &[Some(10.0), None, Some(11.0), Some(7.0), Some(12.0)],
+            &[Some(20.0), Some(5.0), Some(23.0), None, Some(24.0)],
+        )
+        .unwrap();
+        assert_eq!(with_gaps, test);
+    }
+
+    #[test]
+    fn what_a_round_does_to_both_sides_cancels() {
+        // Rounds 2 and 3 ran 30% and 60% slower for both series alike: unpaired, that spread is
+        // noise; round by round, only the small differences between the sides are.
+        let reference = [10.0, 13.0, 16.0, 10.1];
+        let current = [20.2, 25.8, 32.3, 20.0];
+        let paired = paired_log_difference(&reference.map(Some), &current.map(Some)).unwrap();
+        let unpaired = log_difference(&reference, &current).unwrap();
+        assert!(close(
+            paired.mean_difference,
+            unpaired.mean_difference,
+            1e-12
+        ));
+        assert!(
+            paired.standard_error < unpaired.standard_error / 10.0,
+            "paired {} unpaired {}",
+            paired.standard_error,
+            unpaired.standard_error
+        );
+    }
+
+    #[test]
+    fn paired_rounds_that_cannot_be_judged_say_why() {
+        assert_eq!(
+            paired_log_difference(&[Some(10.0), None], &[Some(20.0), Some(21.0)]),
+            Err(NoContrast::TooFewRuns {
+                reference_runs: 1,
+                current_runs: 1
+            })
+        );
+        assert_eq!(
+            paired_log_difference(
+                &[Some(5.0), Some(6.0), Some(7.0)],
+                &[Some(10.0), Some(12.0), Some(14.0)]
+            ),
+            Err(NoContrast::NoNoise)
+        );
+        assert_eq!(
+            paired_log_difference(&[Some(5.0), Some(0.0)], &[Some(10.0), Some(12.0)]),
+            Err(NoContrast::UnusableTime)
+        );
+    }
 
     #[test]
     fn ten_times_faster_with_three_runs_each() {

@@ -147,6 +147,7 @@ fn replay_recorded(
     let stopping = options.stopping?;
     Some(replay_with(
         Design::new(stopping.min_runs as usize, stopping.max_runs as usize),
+        stopping.paired_by_round,
         options.cache_modes.as_slice(),
         options.noise_threshold,
         entry,
@@ -243,6 +244,7 @@ fn baseline_samples(
 #[allow(clippy::too_many_arguments)]
 fn replay_with(
     design: Result<Design, DesignError>,
+    paired_by_round: bool,
     cache_modes: &[CacheMode],
     noise_threshold: f64,
     entry: &ScenarioMeta,
@@ -269,7 +271,14 @@ fn replay_with(
         },
     )
     .map_err(look_error)?;
-    let fixed: Vec<Vec<f64>>;
+    // A run's series build in the same shuffled rounds (the gate's baseline is another run's,
+    // so its family is never paired).
+    let run = if paired_by_round {
+        run.paired_by_round()
+    } else {
+        run
+    };
+    let fixed: Vec<Vec<Option<f64>>>;
     let gate = match &gated {
         None => {
             fixed = Vec::new();
@@ -288,7 +297,10 @@ fn replay_with(
                     kept.push(sample);
                 }
             }
-            fixed = kept;
+            fixed = kept
+                .into_iter()
+                .map(|sample| sample.into_iter().map(Some).collect())
+                .collect();
             Some(
                 Sequential::new(
                     design,
@@ -343,22 +355,28 @@ fn replay_with(
         if !complete || (round > design.min_runs() && stops.finished()) {
             break;
         }
-        let samples: Vec<Vec<f64>> = ok
+        // Round `i + 1`'s time at index `i`: run numbers are rounds.
+        let samples: Vec<Vec<Option<f64>>> = ok
             .iter()
             .map(|times| {
-                times
-                    .iter()
-                    .filter(|&&(run, _)| run as usize <= round)
-                    .map(|&(_, seconds)| seconds)
-                    .collect()
+                let mut by_round = vec![None; round];
+                for &(run, seconds) in times {
+                    if let Some(slot) = (run as usize)
+                        .checked_sub(1)
+                        .and_then(|index| by_round.get_mut(index))
+                    {
+                        *slot = Some(seconds);
+                    }
+                }
+                by_round
             })
             .collect();
-        let views: Vec<&[f64]> = samples.iter().map(Vec::as_slice).collect();
+        let views: Vec<&[Option<f64>]> = samples.iter().map(Vec::as_slice).collect();
         if !stops.run.finished() {
             stops.run.look(round, &views).map_err(look_error)?;
         }
         if let Some(gate) = stops.gate.as_mut().filter(|g| !g.finished()) {
-            let with_baseline: Vec<&[f64]> = views
+            let with_baseline: Vec<&[Option<f64>]> = views
                 .iter()
                 .copied()
                 .chain(fixed.iter().map(Vec::as_slice))
@@ -754,6 +772,7 @@ mod tests {
     ) -> Result<SectionStops, StoppingError> {
         replay_with(
             design,
+            true,
             modes,
             noise_threshold,
             entry,
@@ -805,7 +824,7 @@ mod tests {
     #[test]
     fn a_plain_difference_stops_both_series_at_the_first_look_and_says_so() {
         let mut records = series("single", CacheMode::Cold, &[10.0, 10.2, 9.9]);
-        records.extend(series("multi", CacheMode::Cold, &[5.0, 5.1, 4.95]));
+        records.extend(series("multi", CacheMode::Cold, &[5.0, 5.05, 5.0]));
         let entry = entry(&["single", "multi"], false);
         let stops = replay_plain(
             Design::new(3, 10),
@@ -916,7 +935,7 @@ mod tests {
     #[test]
     fn failed_runs_count_toward_the_round_but_not_the_sample() {
         let mut records = series("single", CacheMode::Cold, &[10.0, 10.2, 9.9]);
-        records.extend(series("multi", CacheMode::Cold, &[5.0, 5.1, 4.95]));
+        records.extend(series("multi", CacheMode::Cold, &[5.0, 5.1, 5.02]));
         records[4].status = BuildStatus::Failed;
         let stops = replay_plain(
             Design::new(3, 10),
@@ -933,7 +952,11 @@ mod tests {
             panic!("{status}");
         };
         assert_eq!(settled.runs, (3, 2), "the failed run is not sampled");
-        assert_eq!(read.unwrap().as_ref().unwrap().degrees_of_freedom, 1.0);
+        assert_eq!(
+            read.unwrap().as_ref().unwrap().degrees_of_freedom,
+            1.0,
+            "read round by round, only the two rounds with both builds count"
+        );
     }
 }
 
@@ -976,6 +999,7 @@ mod gate_tests {
     ) -> SectionStops {
         replay_with(
             Design::new(3, 10),
+            true,
             &[CacheMode::Cold],
             0.05,
             &entry(),
@@ -1035,5 +1059,82 @@ mod gate_tests {
         assert!(strict.gate_comparison("single", CacheMode::Cold).is_none());
         let allowed = gated(&current, &against, Families::Gate, true);
         assert!(allowed.gate_comparison("single", CacheMode::Cold).is_some());
+    }
+}
+
+#[cfg(test)]
+mod retrospective {
+    use super::*;
+
+    /// What `--runs auto` (3 to 10 runs) would have built on the data of `--runs 10` folders,
+    /// read round by round and as independent samples: the builds of each series up to the
+    /// round after which the looks stopped it, and the lines the report would print. Run with
+    /// `FOLDERS="reports/a/T reports/b/T" cargo test --lib stopping::retrospective -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "prints figures; asserts nothing"]
+    fn fixed_runs_read_as_auto() {
+        let folders = std::env::var("FOLDERS").unwrap_or_default();
+        for paired_by_round in [true, false] {
+            println!("read round by round: {paired_by_round}");
+            let (mut built_total, mut all_total) = (0.0, 0.0);
+            for folder in folders.split_whitespace() {
+                let set = ResultSet::load(std::path::Path::new(folder)).unwrap();
+                let options = &set.meta.settings.options;
+                for entry in &set.meta.scenarios {
+                    let replay = |through: Option<u32>| {
+                        replay_with(
+                            Design::new(3, 10),
+                            paired_by_round,
+                            options.cache_modes.as_slice(),
+                            options.noise_threshold,
+                            entry,
+                            &set.records,
+                            through,
+                            None,
+                        )
+                        .unwrap()
+                    };
+                    let timed = |name: &SeriesName, round: u32| -> f64 {
+                        set.records
+                            .iter()
+                            .filter(|r| {
+                                r.scenario == entry.name
+                                    && r.host == entry.host
+                                    && !r.warmup
+                                    && r.variant == name.variant
+                                    && r.cache == name.cache
+                                    && r.run == round
+                            })
+                            .map(|r| r.build_seconds)
+                            .sum()
+                    };
+                    let (mut built_seconds, mut all_seconds, mut builds) = (0.0, 0.0, 0);
+                    for round in 1..=10u32 {
+                        let before = replay(Some(round - 1));
+                        for name in &before.series {
+                            all_seconds += timed(name, round);
+                            if round == 1 || before.needs_builds(name) {
+                                builds += 1;
+                                built_seconds += timed(name, round);
+                            }
+                        }
+                    }
+                    built_total += built_seconds;
+                    all_total += all_seconds;
+                    println!(
+                        "{folder} {}: {builds} builds, {built_seconds:.0} s of {all_seconds:.0} s ({:.0}%)",
+                        entry.name,
+                        100.0 * built_seconds / all_seconds
+                    );
+                    for line in replay(None).lines() {
+                        println!("    {line}");
+                    }
+                }
+            }
+            println!(
+                "together: {built_total:.0} s of {all_total:.0} s ({:.0}%)",
+                100.0 * built_total / all_total
+            );
+        }
     }
 }
