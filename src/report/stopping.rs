@@ -43,7 +43,11 @@ pub fn method_sentence(data: &ReportData) -> Option<String> {
         .map(|s| s.run.family_size())
         .max()
         .unwrap_or(0);
-    Some(sequential_sentence(&design, largest))
+    Some(sequential_sentence(
+        &design,
+        largest,
+        stopping.paired_by_round,
+    ))
 }
 
 /// summary.json's `stopping` sections.

@@ -96,10 +96,13 @@ impl Exporter for SummaryCsv {
                 speedup_ci_low: contrast.map(|c| c.speedup_interval().low),
                 speedup_ci_high: contrast.map(|c| c.speedup_interval().high),
                 size_ratio: comparison.and_then(|c| c.size_ratio),
-                test: if contrast.is_some() {
-                    crate::stats::method::METHOD_NAME
-                } else {
-                    ""
+                test: match (contrast, data.meta.settings.options.stopping) {
+                    (None, _) => "",
+                    (Some(_), None) => crate::stats::method::METHOD_NAME,
+                    (Some(_), Some(stopping)) if stopping.paired_by_round => {
+                        crate::stats::method::SEQUENTIAL_PAIRED_METHOD_NAME
+                    }
+                    (Some(_), Some(_)) => crate::stats::method::SEQUENTIAL_METHOD_NAME,
                 },
                 p_value: contrast.map(|c| c.p_value),
                 verdict: match comparison.map(|c| &c.contrast) {

@@ -36,10 +36,24 @@
 //! **Sequential runs** ([`sequential`](super::sequential), for `--runs auto`). Every series gets
 //! `min_runs` builds (3 by default); then, after that round and after every round up to
 //! `max_runs` (10), the comparisons still open are looked at: 8 looks by default. At look `k`
-//! each open comparison's interval is the same t interval, at the level `1 − sₖ·0.05/m`, where
-//! `m` is the number of comparisons in the family, fixed when the run starts, and the look's
-//! share `sₖ` is ¾ at the first look, 15% at the last and the remaining 10% evenly over the
-//! looks between (1.67% each of the 6). The shares sum to 1.
+//! each open comparison's interval (read round by round, below) is at the level `1 − sₖ·0.05/m`,
+//! where `m` is the number of comparisons in the family, fixed when the run starts, and the
+//! look's share `sₖ` is ¾ at the first look, 15% at the last and the remaining 10% evenly over
+//! the looks between (1.67% each of the 6). The shares sum to 1.
+//! - **Read round by round.** A run builds every series once a round, in shuffled order, so a
+//!   report's comparison is read as pairs: for each round in which both series built, the
+//!   difference `ln cᵢ − ln rᵢ`, and the interval is the one-sample t interval of their mean, on
+//!   `k − 1` degrees of freedom for `k` such rounds, exponentiated. What a round does to both
+//!   series alike (a slower network or disk for a minute) cancels, and the differences of
+//!   independent rounds are independent and identically distributed whatever the two series'
+//!   variances, so the interval's level is exact rather than only at least attained, as Hsu's
+//!   is. Rounds are not small: over the comparisons of the committed reports with at least 5
+//!   rounds, the round-by-round standard deviation was a median 0.71 of the two series' pooled
+//!   one in cold builds (a quarter of them under 0.48), 0.78 incremental and 0.95 warm. A round
+//!   where either build failed is left out of that comparison. The gate's family compares with
+//!   another run's builds, which share no rounds, so it keeps Welch's standard error with Hsu's
+//!   degrees of freedom; so do the folders of `--runs auto` runs made before rounds were paired
+//!   (meta.json's `stopping` has no `paired_by_round`), which are read again as they ran.
 //! - A comparison is **settled** by the same readings as above: faster, slower or same in a
 //!   report; under the gate a **regression** when its interval lies wholly above
 //!   `1 + time threshold` and **clearly not one** when it lies wholly at or below it. A settled
@@ -70,38 +84,43 @@
 //! - **Why the error rate holds over all the looks.** A false verdict of any of these kinds
 //!   needs the interval read at some look to miss the true ratio. Each of the at most `m · K`
 //!   intervals (`K` looks) misses with probability at most its `sₖ·0.05/m`: at a look, the runs
-//!   read are the first `n` of each series, `n` set by the look (a stopped series is simply not
-//!   read again), and Hsu's interval keeps its level at any run counts. By the union bound
+//!   read are the first `n` rounds of each series, `n` set by the look (a stopped series is simply
+//!   not read again), and both intervals keep their level at any run counts. By the union bound
 //!   (Bonferroni over looks and comparisons) the chance of any miss is at most
 //!   `Σₖ m · sₖ · 0.05/m = 0.05`, whatever the correlation between looks: exactly valid, and
 //!   conservative, since the looks at growing samples are strongly correlated.
-//! - **Why so much at the first look.** With 3 runs a side Hsu's interval has 2 degrees of
-//!   freedom, where the t quantile grows as `1/√α`: in a family of nine it is 13.4 with all of
-//!   `0.05/9`, 15.4 with ¾ of it, and 37.9 with an even eighth, which would keep even a twofold
-//!   change from settling at 3 runs. With 10 runs (9 degrees of freedom) the quantile moves
-//!   little: 3.6 with all of it, 4.9 with 15%, 5.0 with an eighth, which is why the last look
-//!   keeps 15% (a 1.2× change that `--runs 10` settles mostly settles by the last look too).
+//! - **Why so much at the first look.** With 3 rounds the interval has 2 degrees of freedom,
+//!   where the t quantile grows as `1/√α`: in a family of nine it is 13.4 with all of `0.05/9`,
+//!   15.4 with ¾ of it, and 37.9 with an even eighth, which would keep even a twofold change from
+//!   settling at 3 runs. With 10 runs (9 degrees of freedom) the quantile moves little: 3.6 with
+//!   all of it, 4.9 with 15%, 5.0 with an eighth, which is why the last look keeps 15% (a 1.2×
+//!   change that `--runs 10` settles mostly settles by the last look too).
 //! - **Simulated** (seeded, in the normal test suite, 4,000 families a case) with log-time noise
 //!   taken from the committed reports: the standard deviation of `ln(build seconds)` of a
 //!   series, median over each mode's 31 series, is 0.053 cold, 0.088 incremental and 0.142 warm
-//!   (lower quartile cold 0.028). Under no difference, some false verdict came in 0.15% of
-//!   report families of nine (3 variants × 3 modes, each mode's noise), 1.1% of families of one,
-//!   none of 9-series gate families (against a saved baseline of 10 runs too, and with one
-//!   series at a true 1.10, the gate's threshold) and 1.8% of single gate comparisons at a true
-//!   1.10. A twofold difference settled at 3 runs in 100% of single comparisons with cold noise,
-//!   99.2% with incremental noise and 75% with warm noise (a fixed `--runs 3` settles 86%
-//!   there), and for all nine comparisons of a family in 97% of families at the quieter cold
-//!   noise but only 5.6% at the median cold noise (63% of its comparisons); a fixed `--runs 3`
-//!   reaches only 19% there, so the limit is Hsu's 2 degrees of freedom at 3 runs, not the looks.
-//!   A 1.2× change with cold noise settled at 3 runs in 42% of single comparisons and 1.3% of a
-//!   family of nine's, and by 10 runs in 100% and 98.4% (a fixed `--runs 10`: 100% and 99.98%).
-//!   Builds spent, against 10 for every series: 30% for a twofold change alone, 40% in a family
-//!   of nine at cold noise, 58% for a 1.2× change alone, and 51 to 55% when nothing changed. The
-//!   5% noise band is narrower than 3 to 10 runs usually show, so an unchanged comparison seldom
-//!   settles as same; it is stopped instead once even 10 runs could not settle it (below). Under
-//!   the gate against a saved baseline of 10 runs, 39% of nine unchanged cold series settle as
-//!   clearly not a regression by 10 runs (a fixed `--runs 10` interval lies at or below 1.10 for
-//!   78%), and 99.5% at the quieter cold noise, with 80% of the builds.
+//!   (lower quartile cold 0.028), of which a round gives both series of a comparison alike 50%
+//!   of the variance cold, 39% incremental and 10% warm (from the medians above). Under no
+//!   difference, some false verdict came in 4.1% of report families of nine (3 variants × 3
+//!   modes, each mode's noise; 4.2% with builds independent), 4.0% of families of one, none of
+//!   9-series gate families (against a saved baseline of 10 runs too; 0.08% with one series at a
+//!   true 1.10, the gate's threshold) and 2.0% of single gate comparisons at a true 1.10: the
+//!   exact interval spends the 5% that Hsu's left unspent (0.15% of families of nine before
+//!   rounds were paired). A twofold difference settled at 3 runs in 100% of single comparisons
+//!   with cold noise, 99.7% with incremental noise and 78% with warm noise (a fixed `--runs 3`
+//!   settles 86% there), and for all nine comparisons of a family in 99.5% of families at the
+//!   quieter cold noise (84% were the builds independent) but only 39% at the median cold noise
+//!   (88% of its comparisons); a fixed `--runs 3` reaches 26% there, so the limit is the 2
+//!   degrees of freedom at 3 runs, not the looks. A 1.2× change with cold noise settled at 3
+//!   runs in 74% of single comparisons (50% were the builds independent) and 14% of a family of
+//!   nine's, and by 10 runs in 100% and 99.98% (a fixed `--runs 10`: 100% and 99.99%). Builds
+//!   spent, against 10 for every series: 30% for a twofold change alone, 33% in a family of nine
+//!   at cold noise, 40% for a 1.2× change alone (54% were the builds independent), and 53 to 63%
+//!   when nothing changed. The 5% noise band is narrower than 3 to 10 runs usually show, so an
+//!   unchanged comparison seldom settles as same; it is stopped instead once even 10 runs could
+//!   not settle it (below). Under the gate against a saved baseline of 10 runs, 40% of nine
+//!   unchanged cold series settle as clearly not a regression by 10 runs (a fixed `--runs 10`
+//!   interval lies at or below 1.10 for 78%), and 99.5% at the quieter cold noise, with 81% of
+//!   the builds.
 //! - **Stopped when even `max_runs` could not settle it.** From 4 degrees of freedom on, a
 //!   comparison whose last-look interval, projected to `max_runs` runs a side (its standard error
 //!   shrinking as `√(n / max_runs)`) around the observed difference moved one standard error the
@@ -109,11 +128,22 @@
 //!   settle it"). A verdict never read cannot be false, so this leaves the error rate as it was;
 //!   the one standard error of optimism keeps it from cutting short what more runs would likely
 //!   settle. It is what brings an unchanged family's builds from 99-100% of `--runs 10`'s to
-//!   about half.
+//!   about half. Under the gate, a comparison is stopped the same way once even `max_runs`
+//!   could not make it a **regression** ("10 runs could not make it a regression"), though
+//!   "clearly not one" might still come: the gate's answer for it, no regression, is then known,
+//!   and that answer is all a nightly job needs. Against a saved baseline of 10 runs, one cold
+//!   comparison under the default 10% threshold, an unchanged series then gets 42% of
+//!   `--runs 10`'s builds (69% without this stop), and the regressions caught are the same with
+//!   or without it. What `--runs auto` does lose against a fixed `--runs 10` is power, from
+//!   spreading the 5% over the looks: a 1.15x slow-down is caught in 21% of runs (52% with
+//!   `--runs 10`), 1.2x in 76% (97%), 1.3x in 100% (100%, with 38% of the builds); at quiet cold
+//!   noise 1.15x in 73% (95%). A nightly gate that must catch slow-downs just above its
+//!   threshold should keep a fixed `--runs 10`.
 //! - The figures are printed by
-//!   `cargo test --lib sequential::tests::figures -- --ignored --nocapture`, and other designs
-//!   (the first and last looks' shares) weighed by `sequential::tests::designs`: a first look of
-//!   60% or less settles fewer twofold changes at 3 runs and saves no builds elsewhere.
+//!   `cargo test --lib sequential::tests::figures -- --ignored --nocapture`, other designs (the
+//!   first and last looks' shares, each reading with and without round effects) weighed by
+//!   `sequential::tests::designs`, and what `--runs auto` would have built on the data of
+//!   `--runs 10` folders by `stopping::retrospective` (see docs/statistics.md).
 //!
 //! **Samples the method cannot judge.** With fewer than 2 successful runs on a side there is no
 //! variance, so no interval and no verdict. A side whose log times are all equal has no measured
@@ -143,6 +173,12 @@ pub const FAMILY_ERROR_RATE: f64 = 0.05;
 
 /// The short name of the method, for a table's cell (`summary.csv`'s `test`).
 pub const METHOD_NAME: &str = "ratio of geometric means; t interval on log time with Welch's standard error and min(n1, n2) - 1 degrees of freedom; Bonferroni-simultaneous across the family";
+
+/// [`METHOD_NAME`] for a `--runs auto` run's comparisons, read round by round.
+pub const SEQUENTIAL_PAIRED_METHOD_NAME: &str = "ratio of geometric means; t interval of the per-round differences of log time, rounds - 1 degrees of freedom; sequential looks, Bonferroni over looks and comparisons";
+
+/// [`METHOD_NAME`] for a `--runs auto` run made before rounds were paired.
+pub const SEQUENTIAL_METHOD_NAME: &str = "ratio of geometric means; t interval on log time with Welch's standard error and min(n1, n2) - 1 degrees of freedom; sequential looks, Bonferroni over looks and comparisons";
 
 /// What a family is made of, in the words that name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,7 +283,11 @@ pub fn method_paragraph(noise_percent: &str, family: Family, family_size: usize)
 
 /// How a sequential run's looks keep the family's error rate, in one sentence for reports:
 /// `design`'s looks and their shares, in a family of `family_size`.
-pub fn sequential_sentence(design: &super::sequential::Design, family_size: usize) -> String {
+pub fn sequential_sentence(
+    design: &super::sequential::Design,
+    family_size: usize,
+    paired_by_round: bool,
+) -> String {
     let (first, last) = (design.min_runs(), design.max_runs());
     let m = family_size.max(1);
     let per_comparison = if m == 1 {
@@ -270,8 +310,13 @@ pub fn sequential_sentence(design: &super::sequential::Design, family_size: usiz
             )
         }
     };
+    let reading = if paired_by_round {
+        " Each comparison is read round by round: its interval is the t interval of the differences of log time between the two series' builds of the same round, so what a round does to both cancels."
+    } else {
+        ""
+    };
     format!(
-        "Runs stopped as verdicts settled: {shares}; the shares sum to 1, so all verdicts, at whichever look they were read, hold together with probability at least 95% (Bonferroni over looks and comparisons), and each is printed with the level of its look. A comparison that even {last} runs could not settle is stopped unsettled, which no false verdict can come of."
+        "Runs stopped as verdicts settled: {shares}; the shares sum to 1, so all verdicts, at whichever look they were read, hold together with probability at least 95% (Bonferroni over looks and comparisons), and each is printed with the level of its look. A comparison that even {last} runs could not settle is stopped unsettled, which no false verdict can come of.{reading}"
     )
 }
 
@@ -302,22 +347,27 @@ mod tests {
     fn the_sequential_sentence_names_the_looks_and_their_shares() {
         let design = super::super::sequential::Design::default();
         assert_eq!(
-            sequential_sentence(&design, 9),
+            sequential_sentence(&design, 9, false),
             "Runs stopped as verdicts settled: 8 looks, after 3 to 10 runs, each at the level 1 − its share of 5%/9 (75% at the first, 15% at the last, 1.67% at each between); the shares sum to 1, so all verdicts, at whichever look they were read, hold together with probability at least 95% (Bonferroni over looks and comparisons), and each is printed with the level of its look. A comparison that even 10 runs could not settle is stopped unsettled, which no false verdict can come of."
         );
         let single = super::super::sequential::Design::new(4, 4).unwrap();
         assert!(
-            sequential_sentence(&single, 1).starts_with(
+            sequential_sentence(&single, 1, false).starts_with(
                 "Runs stopped as verdicts settled: one look, after 4 runs, at the level 1 − 5%;"
             ),
             "{}",
-            sequential_sentence(&single, 1)
+            sequential_sentence(&single, 1, false)
         );
         let two = super::super::sequential::Design::new(3, 4).unwrap();
         assert!(
-            sequential_sentence(&two, 2).contains("(75% at the first, 25% at the last);"),
+            sequential_sentence(&two, 2, false).contains("(75% at the first, 25% at the last);"),
             "{}",
-            sequential_sentence(&two, 2)
+            sequential_sentence(&two, 2, false)
+        );
+        assert!(
+            sequential_sentence(&design, 9, true).ends_with(
+                "Each comparison is read round by round: its interval is the t interval of the differences of log time between the two series' builds of the same round, so what a round does to both cancels."
+            )
         );
     }
 

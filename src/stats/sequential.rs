@@ -374,6 +374,10 @@ pub enum Status {
         /// Set when it stopped early because `max_runs` (this many) could not settle it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         futile_by: Option<usize>,
+        /// Under the gate, with `futile_by`: what `max_runs` could not reach was a regression
+        /// ("clearly not one" might still have come). The gate's answer, no regression, is known.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        regression_out_of_reach: bool,
     },
 }
 
@@ -404,6 +408,7 @@ impl std::fmt::Display for Status {
                 open,
                 rounds,
                 futile_by: None,
+                ..
             } => {
                 write!(f, "{open} after {rounds} runs, unsettled")
             }
@@ -411,10 +416,22 @@ impl std::fmt::Display for Status {
                 open,
                 rounds,
                 futile_by: Some(max_runs),
+                regression_out_of_reach: false,
             } => {
                 write!(
                     f,
                     "{open} after {rounds} runs, unsettled: {max_runs} runs could not settle it"
+                )
+            }
+            Status::Unsettled {
+                open,
+                rounds,
+                futile_by: Some(max_runs),
+                regression_out_of_reach: true,
+            } => {
+                write!(
+                    f,
+                    "{open} after {rounds} runs, unsettled: {max_runs} runs could not make it a regression"
                 )
             }
         }
@@ -650,7 +667,7 @@ impl Sequential {
                     |side: &[Option<f64>]| side.iter().flatten().copied().collect::<Vec<_>>();
                 log_difference(&times(reference), &times(current))
             };
-            let mut futile = false;
+            let mut futile = None;
             let open = match read {
                 Err(reason) => {
                     *last_read = Some(Err(reason));
@@ -674,8 +691,10 @@ impl Sequential {
                         });
                         continue;
                     }
-                    futile = !look.is_last()
-                        && futile_by_max_runs(
+                    futile = if look.is_last() {
+                        None
+                    } else {
+                        futile_by_max_runs(
                             &difference,
                             &self.rules,
                             &self.design,
@@ -683,7 +702,8 @@ impl Sequential {
                             // Paired rounds, or Hsu's smaller side: one more than the degrees
                             // of freedom either way.
                             difference.degrees_of_freedom as usize + 1,
-                        );
+                        )
+                    };
                     Open::Interval {
                         interval: contrast.interval,
                         level: contrast.confidence,
@@ -696,12 +716,14 @@ impl Sequential {
                     open,
                     rounds,
                     futile_by: None,
+                    regression_out_of_reach: false,
                 }
-            } else if futile {
+            } else if let Some(futility) = futile {
                 Status::Unsettled {
                     open,
                     rounds,
                     futile_by: Some(self.design.max_runs),
+                    regression_out_of_reach: futility == Futility::NoRegression,
                 }
             } else {
                 Status::Open { open }
@@ -728,6 +750,7 @@ impl Sequential {
                     open: *open,
                     rounds,
                     futile_by: None,
+                    regression_out_of_reach: false,
                 };
             }
         }
@@ -787,21 +810,32 @@ impl Sequential {
 /// fewer, its standard error is too rough an estimate to project from.
 pub const FUTILITY_DEGREES_OF_FREEDOM: f64 = 4.0;
 
+/// Why a comparison was stopped before `max_runs` without a verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Futility {
+    /// Even `max_runs` could settle nothing.
+    Nothing,
+    /// Under the gate, even `max_runs` could not make it a regression: the gate's answer is
+    /// known, and more runs could add only "clearly not one".
+    NoRegression,
+}
+
 /// Whether even `max_runs` runs a side could not settle the comparison whose log difference is
 /// `difference` after `runs` runs a side: the last look's interval, projected to `max_runs` runs
 /// (its standard error shrinking as `√(runs / max_runs)`) around the observed difference moved one
-/// standard error the helpful way, would still settle nothing. Stopping then only ever leaves a
-/// comparison unsettled, which no false verdict can come of, so the error rate is untouched; the
-/// one standard error of optimism keeps it from cutting short what more runs would likely settle.
+/// standard error the helpful way, would still settle nothing; under the gate, would still not
+/// be a regression. Stopping then only ever leaves a comparison unsettled, which no false
+/// verdict can come of, so the error rate is untouched; the one standard error of optimism keeps
+/// it from cutting short what more runs would likely settle (or find a regression in).
 fn futile_by_max_runs(
     difference: &super::significance::LogDifference,
     rules: &Rules,
     design: &Design,
     family_size: usize,
     runs: usize,
-) -> bool {
+) -> Option<Futility> {
     if difference.degrees_of_freedom < FUTILITY_DEGREES_OF_FREEDOM || runs >= design.max_runs {
-        return false;
+        return None;
     }
     let last = design.looks();
     let last_rate = design.per_interval_error_rate(last, family_size);
@@ -820,13 +854,17 @@ fn futile_by_max_runs(
             let can_be_faster = d - slack + half_width < 0.0;
             let can_be_slower = d + slack - half_width > 0.0;
             let can_be_same = (d.abs() - slack).max(0.0) + half_width <= band;
-            !(can_be_faster || can_be_slower || can_be_same)
+            (!(can_be_faster || can_be_slower || can_be_same)).then_some(Futility::Nothing)
         }
         Rules::Gate { time_threshold, .. } => {
             let bound = (1.0 + time_threshold).ln();
             let can_be_regression = d + slack - half_width > bound;
             let can_be_clear = d - slack + half_width <= bound;
-            !(can_be_regression || can_be_clear)
+            match (can_be_regression, can_be_clear) {
+                (true, _) => None,
+                (false, false) => Some(Futility::Nothing),
+                (false, true) => Some(Futility::NoRegression),
+            }
         }
     }
 }
@@ -980,6 +1018,8 @@ mod tests {
         builds: usize,
         fixed_builds: usize,
         builds_by_series: Vec<usize>,
+        /// Comparisons settled as a regression.
+        regressions: usize,
     }
 
     impl Tally {
@@ -1097,6 +1137,8 @@ mod tests {
                             &scenario.rules,
                         );
                         tally.pairs_settled += 1;
+                        tally.regressions +=
+                            usize::from(settled.settlement == Settlement::Regression);
                         if settled.look.number == 1 {
                             tally.pairs_settled_at_first_look += 1;
                         } else {
@@ -1326,6 +1368,39 @@ mod tests {
         ] {
             let tally = simulate(Design::default(), &scenario, FAMILIES, 99);
             println!("{}", describe(what, &tally));
+        }
+        // What the gate catches of a real slow-down against a saved baseline of 10 runs, with
+        // `--runs auto` (which stops a comparison once even 10 runs could not make it a
+        // regression) and with a fixed `--runs 10`.
+        let slower = |ratio: f64, sd: f64| {
+            let mut scenario = one(sd, ratio);
+            scenario.rules = GATE;
+            scenario.by_round = false;
+            scenario.saved_baseline_runs = Some(10);
+            scenario
+        };
+        for (what, ratio, sd) in [
+            ("gate one cold at 1.15, saved baseline of 10", 1.15, COLD_SD),
+            ("gate one cold at 1.2, saved baseline of 10", 1.2, COLD_SD),
+            ("gate one cold at 1.3, saved baseline of 10", 1.3, COLD_SD),
+            (
+                "gate one quiet cold at 1.15, saved baseline of 10",
+                1.15,
+                QUIET_COLD_SD,
+            ),
+            ("gate one cold at 1.0, saved baseline of 10", 1.0, COLD_SD),
+        ] {
+            for (design, label) in [
+                (Design::default(), "auto"),
+                (Design::new(10, 10).unwrap(), "fixed 10"),
+            ] {
+                let tally = simulate(design, &slower(ratio, sd), FAMILIES, 99);
+                println!(
+                    "{label}: {}; caught as a regression in {:.4}",
+                    describe(what, &tally),
+                    tally.pair_share(tally.regressions)
+                );
+            }
         }
         // Fixed run counts (one look, spending all of 0.05 / m there), as `--runs 3` and
         // `--runs 10` judge (as independent samples, as reports of fixed runs read them): the
@@ -1696,6 +1771,66 @@ mod tests {
             Status::Unsettled { rounds: 3, .. }
         ));
         assert!(run.finished() && !run.needs_builds(0));
+    }
+
+    #[test]
+    fn the_gate_stops_what_even_max_runs_could_not_make_a_regression() {
+        // Against a saved baseline of 10 runs: one series unchanged but noisy, one 1.2x slower
+        // and as noisy. Neither is settled by 5 runs; the unchanged one could still become
+        // "clearly not one", but no longer a regression, so the gate's answer for it is known.
+        let baseline = [60.0, 61.8, 58.5, 60.9, 59.1, 62.0, 58.2, 60.3, 61.1, 58.9].map(Some);
+        let steady = [56.0, 64.0, 57.0, 63.5, 59.0];
+        let slower = steady.map(|seconds| seconds * 1.2);
+        let pairs = vec![
+            Pair {
+                reference: 0,
+                current: 1,
+            },
+            Pair {
+                reference: 0,
+                current: 2,
+            },
+        ];
+        let mut run = Sequential::new(Design::default(), GATE, 3, pairs).unwrap();
+        for rounds in 3..=5 {
+            let steady = steady[..rounds]
+                .iter()
+                .copied()
+                .map(Some)
+                .collect::<Vec<_>>();
+            let slower = slower[..rounds]
+                .iter()
+                .copied()
+                .map(Some)
+                .collect::<Vec<_>>();
+            let statuses = run.look(rounds, &[&baseline, &steady, &slower]).unwrap();
+            assert!(statuses[1].is_open(), "after {rounds}: {}", statuses[1]);
+            if rounds < 5 {
+                assert!(statuses[0].is_open(), "after {rounds}: {}", statuses[0]);
+            }
+        }
+        let statuses = run.statuses();
+        assert!(
+            matches!(
+                statuses[0],
+                Status::Unsettled {
+                    rounds: 5,
+                    futile_by: Some(10),
+                    regression_out_of_reach: true,
+                    ..
+                }
+            ),
+            "{}",
+            statuses[0]
+        );
+        assert!(
+            statuses[0]
+                .to_string()
+                .ends_with("after 5 runs, unsettled: 10 runs could not make it a regression"),
+            "{}",
+            statuses[0]
+        );
+        assert!(run.needs_builds(2) && !run.needs_builds(1));
     }
 
     #[test]
