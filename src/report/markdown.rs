@@ -214,6 +214,11 @@ fn reproduce_line(data: &ReportData, links: &MarkdownLinks) -> String {
         if words.iter().any(|w| w == "--resume") {
             continue;
         }
+        // The program as it was called may be a renamed copy or a path of the machine that ran
+        // it; a reader reproduces the run with stagebench.
+        if let Some(program) = words.first_mut() {
+            *program = "stagebench".to_string();
+        }
         // The shuffled order is part of the run: the seed repeats it.
         if words.iter().any(|w| w == "run") && !words.iter().any(|w| w == "--seed") {
             words.push("--seed".to_string());
@@ -331,6 +336,11 @@ pub fn environment_lines(data: &ReportData) -> Vec<String> {
         1 => " + 1 warmup".to_string(),
         n => format!(" + {n} warmups"),
     };
+    // An auto run's cells stop as their comparisons settle: the range is what a reader can rely on.
+    let runs = match &settings.stopping {
+        Some(stopping) => format!("{} to {}", stopping.min_runs, stopping.max_runs),
+        None => settings.runs.to_string(),
+    };
     let several = meta.hosts.len() > 1;
     meta.hosts
         .iter()
@@ -352,7 +362,7 @@ pub fn environment_lines(data: &ReportData) -> Vec<String> {
                 daemon.operating_system,
                 daemon.cpus,
                 daemon.engine.builder(settings.builder),
-                settings.runs,
+                runs,
                 meta.stagebench_version,
                 meta.started_at().get(..10).unwrap_or(meta.started_at()),
             )

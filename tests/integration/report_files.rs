@@ -45,6 +45,23 @@ fn snapshot_report_md() {
     insta::assert_snapshot!("ci_modes_report_md", render(&Markdown, "ci-modes"));
 }
 
+#[test]
+fn an_auto_run_s_report_gives_its_run_range_and_a_command_that_calls_stagebench() {
+    // Recorded by a renamed copy of the binary (`stagebench-0.1.0`) with `--runs auto`.
+    let report = render(&Markdown, "auto-run");
+    assert!(
+        report.contains(" · 3 to 10 runs per mode · "),
+        "the header gives the run range, not the cap: {report}"
+    );
+    assert!(
+        report.contains(
+            "Reproduce with `stagebench run scenarios/node-frontend --runs auto --seed 16104359440615643419`"
+        ),
+        "the command calls stagebench, whatever the copy that ran was named: {report}"
+    );
+    assert!(!report.contains("stagebench-0.1.0"), "{report}");
+}
+
 /// Every `](target)` of a Markdown text: link and image targets alike.
 fn link_targets(markdown: &str) -> Vec<String> {
     markdown
