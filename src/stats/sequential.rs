@@ -917,6 +917,16 @@ mod tests {
     const REPORT: Rules = Rules::Report {
         noise_threshold: 0.05,
     };
+    /// Series 1 to `currents`, each compared with series 0.
+    fn against_series_0(currents: usize) -> Vec<Pair> {
+        (1..=currents)
+            .map(|current| Pair {
+                reference: 0,
+                current,
+            })
+            .collect()
+    }
+
     const GATE: Rules = Rules::Gate {
         noise_threshold: 0.05,
         time_threshold: 0.10,
@@ -1604,16 +1614,7 @@ mod tests {
         let slower = [120.0, 122.0, 119.0, 121.0, 120.5];
         let noisy = [57.0, 64.0, 61.0, 55.0, 66.0];
         let design = Design::new(3, 5).unwrap();
-        let pairs = vec![
-            Pair {
-                reference: 0,
-                current: 1,
-            },
-            Pair {
-                reference: 0,
-                current: 2,
-            },
-        ];
+        let pairs = against_series_0(2);
         let mut run = Sequential::new(design, REPORT, 4, pairs).unwrap();
         // Series 3 takes part in nothing.
         let unused = [1.0, 2.0, 3.0].map(Some);
@@ -1719,20 +1720,7 @@ mod tests {
     fn the_gate_settles_on_its_threshold_and_says_what_an_open_interval_straddles() {
         let design = Design::default();
         let baseline = [60.0, 60.2, 59.9].map(Some);
-        let pairs = vec![
-            Pair {
-                reference: 0,
-                current: 1,
-            },
-            Pair {
-                reference: 0,
-                current: 2,
-            },
-            Pair {
-                reference: 0,
-                current: 3,
-            },
-        ];
+        let pairs = against_series_0(3);
         let mut run = Sequential::new(design, GATE, 4, pairs).unwrap();
         let doubled = [120.0, 123.0, 118.0].map(Some);
         let unchanged = [60.1, 60.0, 59.8].map(Some);
@@ -1781,16 +1769,7 @@ mod tests {
         let baseline = [60.0, 61.8, 58.5, 60.9, 59.1, 62.0, 58.2, 60.3, 61.1, 58.9].map(Some);
         let steady = [56.0, 64.0, 57.0, 63.5, 59.0];
         let slower = steady.map(|seconds| seconds * 1.2);
-        let pairs = vec![
-            Pair {
-                reference: 0,
-                current: 1,
-            },
-            Pair {
-                reference: 0,
-                current: 2,
-            },
-        ];
+        let pairs = against_series_0(2);
         let mut run = Sequential::new(Design::default(), GATE, 3, pairs).unwrap();
         for rounds in 3..=5 {
             let steady = steady[..rounds]

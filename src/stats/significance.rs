@@ -66,22 +66,37 @@ pub fn log_difference(reference: &[f64], current: &[f64]) -> Result<LogDifferenc
             (false, true) => (variance_c, variance_c, Some(Side::Reference)),
             (false, false) => return Err(NoContrast::NoNoise),
         };
-    let standard_error = (variance_r / n_r + variance_c / n_c).sqrt();
-    let mean_difference = mean_c - mean_r;
-    let statistic = mean_difference / standard_error;
-    let degrees_of_freedom = hsu_degrees_of_freedom(reference.len(), current.len());
-    let p_value = StudentsT::new(0.0, 1.0, degrees_of_freedom)
-        .map(|t| (2.0 * t.sf(statistic.abs())).clamp(0.0, 1.0))
-        // df >= 1 always; should statrs refuse it anyway, claim nothing.
-        .unwrap_or(1.0);
-    Ok(LogDifference {
-        mean_difference,
-        standard_error,
-        degrees_of_freedom,
-        statistic,
-        p_value,
+    Ok(LogDifference::from_t(
+        mean_c - mean_r,
+        (variance_r / n_r + variance_c / n_c).sqrt(),
+        hsu_degrees_of_freedom(reference.len(), current.len()),
         constant_side,
-    })
+    ))
+}
+
+impl LogDifference {
+    /// The t statistic and its two-sided p-value of `mean_difference` over `standard_error` on
+    /// `degrees_of_freedom`.
+    fn from_t(
+        mean_difference: f64,
+        standard_error: f64,
+        degrees_of_freedom: f64,
+        constant_side: Option<Side>,
+    ) -> LogDifference {
+        let statistic = mean_difference / standard_error;
+        let p_value = StudentsT::new(0.0, 1.0, degrees_of_freedom)
+            .map(|t| (2.0 * t.sf(statistic.abs())).clamp(0.0, 1.0))
+            // df >= 1 always; should statrs refuse it anyway, claim nothing.
+            .unwrap_or(1.0);
+        LogDifference {
+            mean_difference,
+            standard_error,
+            degrees_of_freedom,
+            statistic,
+            p_value,
+            constant_side,
+        }
+    }
 }
 
 /// `ln(current)` against `ln(reference)` round by round: `reference[i]` and `current[i]` are
@@ -131,21 +146,12 @@ pub fn paired_log_difference(
     if variance.sqrt() <= 1e-12 {
         return Err(NoContrast::NoNoise);
     }
-    let standard_error = (variance / n).sqrt();
-    let statistic = mean_difference / standard_error;
-    let degrees_of_freedom = n - 1.0;
-    let p_value = StudentsT::new(0.0, 1.0, degrees_of_freedom)
-        .map(|t| (2.0 * t.sf(statistic.abs())).clamp(0.0, 1.0))
-        // df >= 1 always; should statrs refuse it anyway, claim nothing.
-        .unwrap_or(1.0);
-    Ok(LogDifference {
+    Ok(LogDifference::from_t(
         mean_difference,
-        standard_error,
-        degrees_of_freedom,
-        statistic,
-        p_value,
-        constant_side: None,
-    })
+        (variance / n).sqrt(),
+        n - 1.0,
+        None,
+    ))
 }
 
 /// Hsu's conservative degrees of freedom, `min(n_r, n_c) - 1`: at least the nominal coverage
