@@ -132,14 +132,7 @@ pub fn paired_log_difference(
             current_runs: differences.len(),
         });
     }
-    let n = differences.len() as f64;
-    let mean_difference = differences.iter().sum::<f64>() / n;
-    // Two passes, as in `log_moments`.
-    let variance = differences
-        .iter()
-        .map(|d| (d - mean_difference) * (d - mean_difference))
-        .sum::<f64>()
-        / (n - 1.0);
+    let (n, mean_difference, variance) = moments(&differences, |d| d);
     // Equal ratios are tested as such, not by a variance left over from rounding: each ratio is
     // taken before its logarithm, and a spread below 1e-12 (far under a nanosecond's worth of
     // any build) counts as none.
@@ -163,12 +156,17 @@ pub fn hsu_degrees_of_freedom(reference_runs: usize, current_runs: usize) -> f64
 /// Count (as f64), mean and sample variance (denominator `n - 1`) of `ln(values)`, for at least
 /// two finite values above 0.
 fn log_moments(values: &[f64]) -> (f64, f64, f64) {
+    moments(values, f64::ln)
+}
+
+/// Count, mean and sample variance of `transform` applied to each of `values`.
+fn moments(values: &[f64], transform: impl Fn(f64) -> f64) -> (f64, f64, f64) {
     let n = values.len() as f64;
-    let mean = values.iter().map(|x| x.ln()).sum::<f64>() / n;
+    let mean = values.iter().map(|&x| transform(x)).sum::<f64>() / n;
     // Two passes: the one-pass formula cancels catastrophically for nearly constant samples.
     let variance = values
         .iter()
-        .map(|x| (x.ln() - mean) * (x.ln() - mean))
+        .map(|&x| (transform(x) - mean) * (transform(x) - mean))
         .sum::<f64>()
         / (n - 1.0);
     (n, mean, variance)
