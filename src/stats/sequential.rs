@@ -371,14 +371,22 @@ pub enum Status {
         open: Open,
         /// Rounds run when it stopped.
         rounds: usize,
-        /// Set when it stopped early because `max_runs` (this many) could not settle it.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        futile_by: Option<usize>,
-        /// Under the gate, with `futile_by`: what `max_runs` could not reach was a regression
-        /// ("clearly not one" might still have come). The gate's answer, no regression, is known.
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        regression_out_of_reach: bool,
+        /// Set when it stopped early because `max_runs` could not settle it.
+        #[serde(flatten)]
+        futile: Option<Futile>,
     },
+}
+
+/// A comparison stopped early because even `max_runs` could not settle it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Futile {
+    /// `max_runs`, which could not settle it.
+    #[serde(rename = "futile_by")]
+    pub max_runs: usize,
+    /// Under the gate: what `max_runs` could not reach was a regression ("clearly not one" might
+    /// still have come). The gate's answer, no regression, is known.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub regression_out_of_reach: bool,
 }
 
 impl Status {
@@ -407,16 +415,18 @@ impl std::fmt::Display for Status {
             Status::Unsettled {
                 open,
                 rounds,
-                futile_by: None,
-                ..
+                futile: None,
             } => {
                 write!(f, "{open} after {rounds} runs, unsettled")
             }
             Status::Unsettled {
                 open,
                 rounds,
-                futile_by: Some(max_runs),
-                regression_out_of_reach: false,
+                futile:
+                    Some(Futile {
+                        max_runs,
+                        regression_out_of_reach: false,
+                    }),
             } => {
                 write!(
                     f,
@@ -426,8 +436,11 @@ impl std::fmt::Display for Status {
             Status::Unsettled {
                 open,
                 rounds,
-                futile_by: Some(max_runs),
-                regression_out_of_reach: true,
+                futile:
+                    Some(Futile {
+                        max_runs,
+                        regression_out_of_reach: true,
+                    }),
             } => {
                 write!(
                     f,
@@ -715,15 +728,16 @@ impl Sequential {
                 Status::Unsettled {
                     open,
                     rounds,
-                    futile_by: None,
-                    regression_out_of_reach: false,
+                    futile: None,
                 }
             } else if let Some(futility) = futile {
                 Status::Unsettled {
                     open,
                     rounds,
-                    futile_by: Some(self.design.max_runs),
-                    regression_out_of_reach: futility == Futility::NoRegression,
+                    futile: Some(Futile {
+                        max_runs: self.design.max_runs,
+                        regression_out_of_reach: futility == Futility::NoRegression,
+                    }),
                 }
             } else {
                 Status::Open { open }
@@ -749,8 +763,7 @@ impl Sequential {
                 *status = Status::Unsettled {
                     open: *open,
                     rounds,
-                    futile_by: None,
-                    regression_out_of_reach: false,
+                    futile: None,
                 };
             }
         }
@@ -1529,6 +1542,42 @@ mod tests {
     }
 
     #[test]
+    fn an_unsettled_status_keeps_why_in_two_optional_fields() {
+        let open = Open::BeforeFirstLook {
+            rounds: 2,
+            min_runs: 3,
+        };
+        let start = r#"{"state":"unsettled","open":{"why":"before_first_look","rounds":2,"min_runs":3},"rounds":2"#;
+        let cases = [
+            (None, ""),
+            (
+                Some(Futile {
+                    max_runs: 10,
+                    regression_out_of_reach: false,
+                }),
+                r#","futile_by":10"#,
+            ),
+            (
+                Some(Futile {
+                    max_runs: 10,
+                    regression_out_of_reach: true,
+                }),
+                r#","futile_by":10,"regression_out_of_reach":true"#,
+            ),
+        ];
+        for (futile, rest) in cases {
+            let status = Status::Unsettled {
+                open,
+                rounds: 2,
+                futile,
+            };
+            let json = format!("{start}{rest}}}");
+            assert_eq!(serde_json::to_string(&status).unwrap(), json);
+            assert_eq!(serde_json::from_str::<Status>(&json).unwrap(), status);
+        }
+    }
+
+    #[test]
     fn the_shares_of_the_looks_sum_to_the_family_rate() {
         let design = Design::default();
         assert_eq!(
@@ -1794,8 +1843,10 @@ mod tests {
                 statuses[0],
                 Status::Unsettled {
                     rounds: 5,
-                    futile_by: Some(10),
-                    regression_out_of_reach: true,
+                    futile: Some(Futile {
+                        max_runs: 10,
+                        regression_out_of_reach: true,
+                    }),
                     ..
                 }
             ),

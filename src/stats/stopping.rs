@@ -507,15 +507,7 @@ impl SectionStops {
         let pairs = self.run.pairs();
         let statuses = self.run.statuses();
         let budget = |status: &Status| {
-            if self.budget_spent
-                && matches!(
-                    status,
-                    Status::Unsettled {
-                        futile_by: None,
-                        ..
-                    }
-                )
-            {
+            if self.budget_spent && matches!(status, Status::Unsettled { futile: None, .. }) {
                 " (time budget spent)"
             } else {
                 ""
