@@ -172,6 +172,10 @@ pub struct SeriesChange {
     /// Why the build time is not judged, when it is not (never set for a series that is
     /// missing or whose builds all failed: those are regressions).
     pub not_gated: Option<NotGated>,
+    /// When the current side ran with `--runs auto`: the rounds after which the gate's look read
+    /// `contrast`. The series may have run on for the run's own comparisons, so its run count can
+    /// be higher.
+    pub read_after_rounds: Option<usize>,
 }
 
 impl SeriesChange {
@@ -359,12 +363,20 @@ pub fn compare(
         &pairs,
     ) {
         Some(contrasts) => contrasts,
-        None => contrast_family(&samples, thresholds.noise),
+        None => contrast_family(&samples, thresholds.noise)
+            .into_iter()
+            .map(|contrast| (contrast, None))
+            .collect(),
     };
     let mut changes: Vec<SeriesChange> = pairs
         .into_iter()
         .zip(contrasts)
-        .map(|((base, current), contrast)| both_sides(base, current, contrast, &thresholds))
+        .map(
+            |((base, current), (contrast, read_after_rounds))| SeriesChange {
+                read_after_rounds,
+                ..both_sides(base, current, contrast, &thresholds)
+            },
+        )
         .collect();
     changes.extend(only_in_current.into_iter().map(|current| SeriesChange {
         key: current.key.clone(),
@@ -382,6 +394,7 @@ pub fn compare(
         time_regression: false,
         size_regression: false,
         not_gated: (current.runs_ok > 0).then_some(NotGated::NotInBaseline),
+        read_after_rounds: None,
     }));
     changes.extend(only_in_baseline.into_iter().map(|base| SeriesChange {
         key: base.key.clone(),
@@ -399,6 +412,7 @@ pub fn compare(
         time_regression: false,
         size_regression: false,
         not_gated: None,
+        read_after_rounds: None,
     }));
     let sequential_method = current.meta.settings.options.stopping.and_then(|stopping| {
         let design = crate::stats::SequentialDesign::new(
@@ -416,18 +430,23 @@ pub fn compare(
     })
 }
 
+/// A series' contrast with the baseline (or why there is none), and the rounds after which a
+/// sequential look read it.
+type ReadContrast = (Result<Contrast, NoContrast>, Option<usize>);
+
 /// When the current side was run with `--runs auto`, each series' contrast with the baseline is
 /// the one the gate's looks read, taken again from the rows (see
 /// [`stopping`](crate::stats::stopping)): the settling look's, or the last look's when it was left
 /// unsettled. An interval read afresh at the run counts the looks chose would be a look the error
-/// rate never paid for. `None` for a run of fixed counts.
+/// rate never paid for. Each comes with the rounds its look came after. `None` for a run of
+/// fixed counts.
 fn sequential_contrasts(
     baseline: &ResultSet,
     current: &ResultSet,
     thresholds: &Thresholds,
     allow_different_hosts: bool,
     pairs: &[(&GroupSummary, &GroupSummary)],
-) -> Option<Vec<Result<Contrast, NoContrast>>> {
+) -> Option<Vec<ReadContrast>> {
     current.meta.settings.options.stopping?;
     let against = GateAgainst {
         baseline,
@@ -460,12 +479,20 @@ fn sequential_contrasts(
                     .find(|s| s.scenario == now.key.scenario && s.host == now.key.host)
                     .and_then(|s| s.gate_comparison(&now.key.variant, now.key.cache));
                 match read {
-                    Some((Status::Settled(settled), _)) => Ok(settled.contrast.clone()),
-                    Some((_, Some(read))) => read.clone(),
-                    _ => Err(NoContrast::TooFewRuns {
-                        reference_runs: base.runs_ok,
-                        current_runs: now.runs_ok,
-                    }),
+                    Some((Status::Settled(settled), _)) => {
+                        (Ok(settled.contrast.clone()), Some(settled.look.rounds))
+                    }
+                    Some((Status::Unsettled { rounds, .. }, Some(read))) => {
+                        (read.clone(), Some(*rounds))
+                    }
+                    Some((Status::Open { .. }, Some(read))) => (read.clone(), None),
+                    _ => (
+                        Err(NoContrast::TooFewRuns {
+                            reference_runs: base.runs_ok,
+                            current_runs: now.runs_ok,
+                        }),
+                        None,
+                    ),
                 }
             })
             .collect(),
@@ -516,6 +543,7 @@ fn both_sides(
         time_regression,
         size_regression,
         not_gated,
+        read_after_rounds: None,
     }
 }
 

@@ -549,3 +549,50 @@ fn every_series_combination_gets_the_verdict_its_worst_case_gives() {
         }
     }
 }
+
+#[test]
+fn an_auto_run_s_row_says_after_how_many_runs_the_gate_read_its_interval() {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/auto-run");
+    let current = ResultSet::load(&folder).unwrap();
+    // The same rows as a baseline of fixed counts: every series is plainly not a regression.
+    let mut baseline = current.clone();
+    baseline.meta.settings.options.stopping = None;
+    let result = run(&baseline, &current);
+    let cold = result
+        .changes
+        .iter()
+        .find(|c| c.key.variant == "multi" && c.key.cache == COLD)
+        .unwrap();
+    let current_builds = cold.current.as_ref().unwrap().builds();
+    let rounds = cold.read_after_rounds.unwrap();
+    assert!(
+        rounds < current_builds,
+        "read after {rounds} of {current_builds}"
+    );
+    let table = crate::report::compare_terminal(&result);
+    let row = table
+        .lines()
+        .find(|l| l.contains("multi cold"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(
+        row.contains(&format!("(n={current_builds})"))
+            && row.contains(&format!(", read after {rounds} runs)")),
+        "{row}"
+    );
+    // A series the gate read at its last run says nothing more.
+    let warm = result
+        .changes
+        .iter()
+        .find(|c| c.key.variant == "multi" && c.key.cache == WARM)
+        .unwrap();
+    assert_eq!(
+        warm.read_after_rounds,
+        Some(warm.current.as_ref().unwrap().builds())
+    );
+    let row = table.lines().find(|l| l.contains("multi warm")).unwrap();
+    assert!(!row.contains("read after"), "{row}");
+    // Fixed counts on the current side: no look, no note.
+    let fixed = run(&baseline, &baseline);
+    assert!(fixed.changes.iter().all(|c| c.read_after_rounds.is_none()));
+    assert!(!crate::report::compare_terminal(&fixed).contains("read after"));
+}

@@ -348,9 +348,16 @@ fn median(side: &SeriesSide) -> String {
 }
 
 fn build_time(change: &SeriesChange) -> String {
+    // The current side's median counts every run; say so when the interval was read on fewer.
+    let read_after = match (change.read_after_rounds, &change.current) {
+        (Some(rounds), Some(side)) if rounds < side.builds() => {
+            format!(", read after {rounds} runs")
+        }
+        _ => String::new(),
+    };
     match (&change.contrast, &change.not_gated) {
         (Some(contrast), _) => format!(
-            "{} ({}): {}",
+            "{} ({}{read_after}): {}",
             format::speedup_phrase(contrast.speedup()),
             format::speedup_interval_phrase(contrast),
             match contrast.outcome {
@@ -428,6 +435,7 @@ mod tests {
             time_regression: false,
             size_regression: false,
             not_gated,
+            read_after_rounds: None,
         }
     }
 
