@@ -41,7 +41,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(DEFAULT_ROUNDS);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let diff_ids: Vec<Vec<String>> = images.iter().map(|(_, id)| diff_ids_of(id)).collect();
+    let diff_ids: Vec<Vec<String>> = images.iter().map(|(_, image)| diff_ids_of(image)).collect();
     println!(
         "{} images of {}: {}",
         images.len(),
@@ -62,8 +62,8 @@ fn main() {
             let started = Instant::now();
             match which {
                 0 => {
-                    for (_, id) in &images {
-                        let mut child = save(id);
+                    for (_, image) in &images {
+                        let mut child = save(image);
                         let mut stdout = child.stdout.take().expect("piped");
                         std::io::copy(&mut stdout, &mut std::io::sink()).expect("the export reads");
                         assert!(child.wait().expect("docker save ends").success());
@@ -73,15 +73,15 @@ fn main() {
                 1 => {
                     let alone: Vec<ImageAnalysis> = images
                         .iter()
-                        .map(|(_, id)| analyse(id, |export| analyze_export(export, threads)))
+                        .map(|(_, image)| analyse(image, |export| analyze_export(export, threads)))
                         .collect();
                     alone_seconds.push(started.elapsed().as_secs_f64());
                     check_same(&images, &alone, threads, &diff_ids);
                 }
                 _ => {
                     let cache = LayerCache::in_memory();
-                    for ((_, id), ids) in images.iter().zip(&diff_ids) {
-                        analyse(id, |export| {
+                    for ((_, image), ids) in images.iter().zip(&diff_ids) {
+                        analyse(image, |export| {
                             analyze_export_cached(export, threads, &cache, ids)
                         });
                     }
@@ -122,8 +122,8 @@ fn check_same(
     diff_ids: &[Vec<String>],
 ) {
     let cache = LayerCache::in_memory();
-    for (((variant, id), ids), expected) in images.iter().zip(diff_ids).zip(alone) {
-        let cached = analyse(id, |export| {
+    for (((variant, image), ids), expected) in images.iter().zip(diff_ids).zip(alone) {
+        let cached = analyse(image, |export| {
             analyze_export_cached(export, threads, &cache, ids)
         });
         assert_eq!(&cached, expected, "{variant}: the cached analysis differs");
@@ -162,7 +162,9 @@ fn results_folder() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let own = root.join("target/bench-layer-cache");
     let run = own.join("run");
-    if run.join("layers.csv").is_file() && images_of(&run).iter().all(|(_, id)| image_exists(id)) {
+    if run.join("layers.csv").is_file()
+        && images_of(&run).iter().all(|(_, image)| image_exists(image))
+    {
         return run;
     }
     let _ = std::fs::remove_dir_all(&run);
@@ -203,27 +205,27 @@ fn images_of(results: &Path) -> Vec<(String, String)> {
     images.into_iter().collect()
 }
 
-fn image_exists(id: &str) -> bool {
+fn image_exists(image: &str) -> bool {
     Command::new("docker")
-        .args(["image", "inspect", id])
+        .args(["image", "inspect", image])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
 }
 
-fn diff_ids_of(id: &str) -> Vec<String> {
+fn diff_ids_of(image: &str) -> Vec<String> {
     let output = Command::new("docker")
         .args([
             "image",
             "inspect",
             "-f",
             "{{range .RootFS.Layers}}{{println .}}{{end}}",
-            id,
+            image,
         ])
         .output()
         .expect("the docker CLI runs");
-    assert!(output.status.success(), "inspecting {id} failed");
+    assert!(output.status.success(), "inspecting {image} failed");
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter(|l| !l.is_empty())
