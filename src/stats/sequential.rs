@@ -425,26 +425,17 @@ impl std::fmt::Display for Status {
                 futile:
                     Some(Futile {
                         max_runs,
-                        regression_out_of_reach: false,
+                        regression_out_of_reach,
                     }),
             } => {
+                let what = if *regression_out_of_reach {
+                    "make it a regression"
+                } else {
+                    "settle it"
+                };
                 write!(
                     f,
-                    "{open} after {rounds} runs, unsettled: {max_runs} runs could not settle it"
-                )
-            }
-            Status::Unsettled {
-                open,
-                rounds,
-                futile:
-                    Some(Futile {
-                        max_runs,
-                        regression_out_of_reach: true,
-                    }),
-            } => {
-                write!(
-                    f,
-                    "{open} after {rounds} runs, unsettled: {max_runs} runs could not make it a regression"
+                    "{open} after {rounds} runs, unsettled: {max_runs} runs could not {what}"
                 )
             }
         }
@@ -1542,20 +1533,21 @@ mod tests {
     }
 
     #[test]
-    fn an_unsettled_status_keeps_why_in_two_optional_fields() {
+    fn an_unsettled_status_says_why_and_keeps_it_in_two_optional_json_fields() {
         let open = Open::BeforeFirstLook {
             rounds: 2,
             min_runs: 3,
         };
         let start = r#"{"state":"unsettled","open":{"why":"before_first_look","rounds":2,"min_runs":3},"rounds":2"#;
         let cases = [
-            (None, ""),
+            (None, "", "unsettled"),
             (
                 Some(Futile {
                     max_runs: 10,
                     regression_out_of_reach: false,
                 }),
                 r#","futile_by":10"#,
+                "unsettled: 10 runs could not settle it",
             ),
             (
                 Some(Futile {
@@ -1563,14 +1555,21 @@ mod tests {
                     regression_out_of_reach: true,
                 }),
                 r#","futile_by":10,"regression_out_of_reach":true"#,
+                "unsettled: 10 runs could not make it a regression",
             ),
         ];
-        for (futile, rest) in cases {
+        for (futile, rest, said) in cases {
             let status = Status::Unsettled {
                 open,
                 rounds: 2,
                 futile,
             };
+            assert!(
+                status
+                    .to_string()
+                    .ends_with(&format!("after 2 runs, {said}")),
+                "{status}"
+            );
             let json = format!("{start}{rest}}}");
             assert_eq!(serde_json::to_string(&status).unwrap(), json);
             assert_eq!(serde_json::from_str::<Status>(&json).unwrap(), status);
