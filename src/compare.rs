@@ -371,12 +371,7 @@ pub fn compare(
     let mut changes: Vec<SeriesChange> = pairs
         .into_iter()
         .zip(contrasts)
-        .map(
-            |((base, current), (contrast, read_after_rounds))| SeriesChange {
-                read_after_rounds,
-                ..both_sides(base, current, contrast, &thresholds)
-            },
-        )
+        .map(|((base, current), read)| both_sides(base, current, read, &thresholds))
         .collect();
     changes.extend(only_in_current.into_iter().map(|current| SeriesChange {
         key: current.key.clone(),
@@ -499,11 +494,12 @@ fn sequential_contrasts(
     )
 }
 
-/// A series both sides have, judged.
+/// A series both sides have, judged by `contrast`, read after the rounds it names when a
+/// sequential look read it.
 fn both_sides(
     base: &GroupSummary,
     current: &GroupSummary,
-    contrast: Result<Contrast, NoContrast>,
+    (contrast, read_after_rounds): ReadContrast,
     thresholds: &Thresholds,
 ) -> SeriesChange {
     // No interval exists below 2 runs, whatever a library caller asks for.
@@ -543,7 +539,7 @@ fn both_sides(
         time_regression,
         size_regression,
         not_gated,
-        read_after_rounds: None,
+        read_after_rounds,
     }
 }
 
