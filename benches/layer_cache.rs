@@ -20,9 +20,11 @@
 // A benchmark that cannot set up measures nothing, so it stops at the first failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use stagebench::image_analysis::{
@@ -63,7 +65,7 @@ fn main() {
             match which {
                 0 => {
                     for (_, image) in &images {
-                        let mut child = save(image);
+                        let mut child = common::save(image);
                         let mut stdout = child.stdout.take().expect("piped");
                         std::io::copy(&mut stdout, &mut std::io::sink()).expect("the export reads");
                         assert!(child.wait().expect("docker save ends").success());
@@ -134,19 +136,11 @@ fn analyse<E: std::fmt::Debug>(
     image: &str,
     how: impl FnOnce(std::process::ChildStdout) -> Result<ImageAnalysis, E>,
 ) -> ImageAnalysis {
-    let mut child = save(image);
+    let mut child = common::save(image);
     let stdout = child.stdout.take().expect("piped");
     let analysis = how(stdout).expect("the export reads as an image");
     assert!(child.wait().expect("docker save ends").success());
     analysis
-}
-
-fn save(image: &str) -> Child {
-    Command::new("docker")
-        .args(["save", image])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("docker save starts")
 }
 
 fn median(values: &[f64]) -> f64 {

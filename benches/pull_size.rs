@@ -10,6 +10,8 @@
 // A benchmark that cannot set up measures nothing, so it stops at the first failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -45,15 +47,6 @@ fn ensure_image() {
     );
 }
 
-/// `docker save IMAGE`, its standard output to be read.
-fn save() -> std::process::Child {
-    Command::new("docker")
-        .args(["save", IMAGE])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("docker save starts")
-}
-
 fn bench(c: &mut Criterion) {
     ensure_image();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -64,7 +57,7 @@ fn bench(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(60));
     group.bench_function("stagebench analysis of docker save", |b| {
         b.iter(|| {
-            let mut child = save();
+            let mut child = common::save(IMAGE);
             let stdout = child.stdout.take().expect("piped");
             let analysis = analyze_export(stdout, threads).expect("the export reads as an image");
             assert!(child.wait().expect("docker save ends").success());
