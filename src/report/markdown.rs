@@ -303,7 +303,7 @@ fn statistics_note(data: &ReportData) -> String {
     let options = &data.meta.settings.options;
     if let Some(stopping) = options.stopping {
         return format!(
-            "Each cell: the median of the timed runs (from {} to {} per cell, as each series stopped: see How the runs stopped), then a distribution-free 95% interval of the median where a cell has {} runs or more, else the range of its runs. Image sizes are compared exactly. {}",
+            "Each cell: the median of its timed runs, whose count it gives ({} to {} as each series stopped, fewer where builds failed or the time budget ran out: see How the runs stopped), then a distribution-free 95% interval of the median where a cell has {} runs or more, else the range of its runs. Image sizes are compared exactly. {}",
             stopping.min_runs,
             stopping.max_runs,
             crate::stats::MIN_RUNS_FOR_INTERVAL,

@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
+use crate::stats::SequentialDesign;
 use crate::stats::method::sequential_sentence;
 use crate::stats::stopping::SectionStops;
-use crate::stats::{SequentialDesign, Status};
 
 use super::ReportData;
 
@@ -112,8 +112,12 @@ pub fn markdown(data: &ReportData) -> Option<String> {
     Some(out)
 }
 
-/// Builds the series got against what `--max-runs` for every series would have cost, for the
-/// terminal: "62 of 120 timed builds (52%)".
+/// How many unsettled comparisons the terminal names before it points to report.md.
+const UNSETTLED_NAMED: usize = 6;
+
+/// Builds the series got against what `--max-runs` for every series would have cost, and the
+/// comparisons left unsettled, for the terminal: "62 of 120 timed builds (52%); left unsettled:
+/// node-frontend multi incremental (interval 0.97-1.05)".
 pub fn builds_sentence(data: &ReportData) -> Option<String> {
     let stopping = data.meta.settings.options.stopping?;
     let planned: usize = data
@@ -122,17 +126,24 @@ pub fn builds_sentence(data: &ReportData) -> Option<String> {
         .map(|s| s.series.len() * stopping.max_runs as usize)
         .sum();
     let made = data.records.iter().filter(|r| !r.warmup).count();
-    let open = data
+    let unsettled: Vec<String> = data
         .stops
         .iter()
-        .flat_map(|s| s.run.statuses())
-        .filter(|s| !matches!(s, Status::Settled(_)))
-        .count();
+        .flat_map(|s| {
+            s.unsettled()
+                .into_iter()
+                .map(move |comparison| format!("{} {comparison}", s.scenario))
+        })
+        .collect();
     (planned > 0).then(|| {
-        let left = match open {
+        let left = match unsettled.len() {
             0 => "every comparison settled".to_string(),
-            1 => "1 comparison left unsettled".to_string(),
-            n => format!("{n} comparisons left unsettled"),
+            n if n > UNSETTLED_NAMED => format!(
+                "left unsettled: {} and {} more (report.md lists them)",
+                unsettled[..UNSETTLED_NAMED].join("; "),
+                n - UNSETTLED_NAMED
+            ),
+            _ => format!("left unsettled: {}", unsettled.join("; ")),
         };
         format!(
             "--runs auto: {made} of {planned} timed builds ({:.0}%); {left}",

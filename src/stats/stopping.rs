@@ -531,7 +531,9 @@ impl SectionStops {
                     } else {
                         ""
                     };
-                    if self.rounds < self.run.design().min_runs() {
+                    if self.rounds < self.run.design().min_runs() && !self.needs(s) {
+                        format!("{name}{role}: stopped before the first look")
+                    } else if self.rounds < self.run.design().min_runs() {
                         format!(
                             "{name}{role}: {} of {} runs before the first look",
                             self.rounds,
@@ -922,6 +924,37 @@ mod tests {
         );
         assert_eq!(stops.unsettled().len(), 1);
         assert!(stops.unsettled()[0].starts_with("multi cold (interval "));
+    }
+
+    #[test]
+    fn a_budget_spent_before_the_first_look_says_so_and_not_that_runs_are_still_to_come() {
+        let mut records = series("single", CacheMode::Cold, &[10.0, 12.5]);
+        records.extend(series("multi", CacheMode::Cold, &[10.0]));
+        let spent = ScenarioMeta {
+            budget_spent_after: Some(1),
+            ..entry(&["single", "multi"], false)
+        };
+        let stops = replay_plain(
+            Design::new(3, 10),
+            &[CacheMode::Cold],
+            0.05,
+            &spent,
+            &records,
+            None,
+        )
+        .unwrap();
+        assert!(stops.budget_spent && stops.finished());
+        assert_eq!(
+            stops.lines(),
+            [
+                "single cold (baseline): stopped before the first look",
+                "multi cold: stopped before the first look, unsettled (time budget spent)"
+            ]
+        );
+        assert_eq!(
+            stops.unsettled(),
+            ["multi cold (1 of 3 runs before the first look)"]
+        );
     }
 
     #[test]

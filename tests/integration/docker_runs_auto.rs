@@ -162,6 +162,18 @@ fn docker_a_spent_time_budget_stops_the_run_and_names_what_it_left_unsettled() {
         )),
         "{report}"
     );
+    // The budget ran out before the first look (after 8 rounds), so no series is "still to
+    // come", and the terminal names what was left open, as the report does.
+    assert!(
+        report.contains(
+            "- single cold (baseline): stopped before the first look\n- multi cold: stopped before the first look, unsettled (time budget spent)\n"
+        ),
+        "{report}"
+    );
+    assert!(
+        err.contains("timed builds (") && err.contains("; left unsettled: auto multi cold ("),
+        "{err}"
+    );
 }
 
 /// A scenario whose one variant sleeps `seconds` in its cold build.
