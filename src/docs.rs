@@ -172,7 +172,7 @@ impl Documented for ConfigError {
             ConfigError::Secrets(_) => Some(SECRETS),
             ConfigError::Resume { .. } => Some(RESUMING),
             // Flags that do not fit together name the flags; docs/cli.md lists them all.
-            ConfigError::Store(_) | ConfigError::Usage(_) => None,
+            ConfigError::Store(_) | ConfigError::Usage(_) | ConfigError::WorkingDir(_) => None,
         }
     }
 }

@@ -29,7 +29,23 @@ fn main() -> ExitCode {
                 "stagebench: {}",
                 stagebench::docs::with_pointer(&format!("{error:#}"), section)
             );
-            ExitCode::FAILURE
+            if command_line_was_wrong(&error) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
+}
+
+/// Whether `error` is flags that do not fit together, which exits 2 as clap's own refusals do
+/// (with `run --baseline`, 1 means a regression).
+fn command_line_was_wrong(error: &anyhow::Error) -> bool {
+    use stagebench::config::ConfigError;
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<ConfigError>(),
+            Some(ConfigError::Usage(_) | ConfigError::CacheModes(_) | ConfigError::RegistryFlag(_))
+        )
+    })
 }

@@ -72,7 +72,9 @@ pub(crate) async fn run_command(
     {
         Some((gate, name)) => {
             // With --runs auto a series may stop after --min-runs.
-            let fewest_runs = settings.stopping().map_or(settings.runs(), |s| s.min_runs);
+            let fewest_runs = settings
+                .stopping()
+                .map_or(("--runs", settings.runs()), |s| ("--min-runs", s.min_runs));
             match gateable(name, fewest_runs, gate.thresholds.required_runs) {
                 Ok(saved) => Some(saved),
                 Err(problem) => {
@@ -472,12 +474,22 @@ fn baselines(
 
 /// The baseline NAME, when a run of `runs` runs can be gated against it, asked before anything
 /// is built: the baseline must exist and be readable, and the run must make the runs the gate
-/// needs.
-fn gateable(name: &str, runs: u32, required_runs: usize) -> Result<ResultSet, String> {
+/// needs. `runs` is the fewest a series may get, and `flag` the flag that set it (`--runs`, or
+/// `--min-runs` with `--runs auto`).
+fn gateable(
+    name: &str,
+    (flag, runs): (&str, u32),
+    required_runs: usize,
+) -> Result<ResultSet, String> {
     let saved = saved_baseline(name)?;
     if usize::try_from(runs).is_ok_and(|runs| runs < required_runs) {
+        let which = if flag == "--runs" {
+            format!("--runs {runs}")
+        } else {
+            format!("--runs auto with {flag} {runs} (a series may stop after it)")
+        };
         return Err(format!(
-            "--runs {runs} cannot be gated against baseline `{name}`, which needs {required_runs} successful runs of each series (--require-runs); run at least {required_runs}, or lower --require-runs"
+            "{which} cannot be gated against baseline `{name}`, which needs {required_runs} successful runs of each series (--require-runs); give {flag} {required_runs} or more, or lower --require-runs"
         ));
     }
     Ok(saved)

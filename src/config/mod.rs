@@ -74,6 +74,9 @@ pub enum ConfigError {
     /// A secret that cannot be used as given: a file or variable missing, a value too short.
     #[error("{0}")]
     Secrets(String),
+    /// The current directory cannot be read.
+    #[error("cannot read the current directory: {0}")]
+    WorkingDir(String),
     /// The folder to resume cannot be continued.
     #[error("cannot resume {}: {reason}", dir.display())]
     Resume {
@@ -773,7 +776,7 @@ fn check_unique_names(scenarios: &[Scenario]) -> Result<(), ScenarioError> {
 fn working_dir() -> Result<PathBuf, ConfigError> {
     std::env::current_dir()
         .and_then(std::fs::canonicalize)
-        .map_err(|e| ConfigError::Usage(format!("cannot read the current directory: {e}")))
+        .map_err(|e| ConfigError::WorkingDir(e.to_string()))
 }
 
 /// Refuses numbers in a folder's recorded settings that `stagebench run` would refuse as flags:

@@ -448,6 +448,9 @@ fn runs_auto_settings_that_cannot_work_are_refused_before_anything_runs() {
         all.extend_from_slice(args);
         let output = stagebench(dir.path(), &all);
         assert_one_sentence_failure(&output, expected);
+        // A wrong command line exits 2, as clap's own refusals do: with --baseline, 1 would
+        // read as a regression.
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
         assert!(!dir.path().join("out").exists(), "{args:?} wrote a folder");
     }
 }

@@ -584,6 +584,31 @@ fn docker_broken_nights_fail_the_gate_and_an_honest_night_passes() {
         output_text(&refused)
     );
     assert!(!root.join("refused").exists());
+    // With --runs auto the fewest runs a series may get are --min-runs, and the refusal says so.
+    let refused_auto = stagebench(
+        root,
+        &[
+            "run",
+            ".",
+            "--runs",
+            "auto",
+            "--require-runs",
+            "5",
+            "--out",
+            "refused",
+            "--baseline",
+            "nightly",
+        ],
+    );
+    assert_eq!(refused_auto.status.code(), Some(2));
+    assert!(
+        stderr(&refused_auto).contains(
+            "--runs auto with --min-runs 3 (a series may stop after it) cannot be gated against baseline `nightly`, which needs 5 successful runs of each series (--require-runs); give --min-runs 5 or more"
+        ),
+        "{}",
+        output_text(&refused_auto)
+    );
+    assert!(!root.join("refused").exists());
     let one = stagebench(
         root,
         &[
