@@ -228,6 +228,9 @@ impl<'w> ScenarioRun<'w> {
         self.update_entry(|entry| {
             entry.base_images = base_images;
             entry.prepare_seconds = prepare_seconds;
+            // A resumed run has a budget of its own (or none): an earlier invocation's spent
+            // budget would otherwise close the looks again at the round it ended after.
+            entry.budget_spent_after = None;
         })?;
 
         match self.build_prebuilds().await {
@@ -269,17 +272,25 @@ impl<'w> ScenarioRun<'w> {
                     stopped = decision.stopped;
                 }
             }
-            if self.shared().budget_spent() {
-                let left = (builds.len() - index) as u64;
-                self.spend_budget(rounds_done, left)?;
-                skipped += left;
-                finished_early = true;
-                break;
-            }
-            let variant = &self.variants[planned.variant].variant.name;
-            if stopped.contains(&(variant.clone(), planned.key.cache)) {
+            // A stopped series' build is skipped before the budget is asked: were the budget
+            // spent there, the round it belongs to would be recorded as incomplete although every
+            // series that needed it has its row, and the look after it would be lost.
+            let is_stopped = |planned: &PlannedBuild| {
+                let variant = &self.variants[planned.variant].variant.name;
+                stopped.contains(&(variant.clone(), planned.key.cache))
+            };
+            if is_stopped(planned) {
                 skipped += 1;
                 continue;
+            }
+            if self.shared().budget_spent() {
+                let left = builds.len() - index;
+                // What the budget keeps from being built: not the stopped series' builds.
+                let not_run = builds[index..].iter().filter(|b| !is_stopped(b)).count() as u64;
+                self.spend_budget(rounds_done, not_run)?;
+                skipped += left as u64;
+                finished_early = true;
+                break;
             }
             match self.run_planned(planned, previous).await {
                 Ok(()) => {}

@@ -1070,6 +1070,109 @@ async fn a_finished_family_ends_the_scenario_and_a_judge_that_cannot_judge_chang
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_budget_spent_past_a_stopped_series_build_records_the_round_every_needed_series_finished()
+{
+    // Whatever the shuffle puts after round 2's last needed build, the rounds recorded are
+    // those every series still running has finished.
+    for seed in 0..6 {
+        let root = tempfile::tempdir().unwrap();
+        let dir = scenario(root.path(), "s", &["single", "multi", "third"]);
+        let out = root.path().join("out");
+        let options = RunOptions::new(5, &[CacheMode::Cold], seed);
+        let fake = FakeEngine::new(
+            "box",
+            Script {
+                build_time: Duration::from_secs(10),
+                ..Script::default()
+            },
+        );
+        let settings = on_box(&dir, &out, options);
+        // Round 1 builds at 0, 10 and 20 s; the look after it stops multi cold; round 2's two
+        // needed builds start at 30 and 40 s; at 50 s the budget of 45 s is spent.
+        let judge = judge(1, &[("multi", CacheMode::Cold)], false, false);
+        let (_, events) =
+            run_judged(settings, &fake, Some(judge), Some(Duration::from_secs(45))).await;
+        let round_two: BTreeSet<String> = rows(&out)
+            .iter()
+            .filter(|r| r.run == 2)
+            .map(|r| r.variant.clone())
+            .collect();
+        assert_eq!(round_two, BTreeSet::from(["single".into(), "third".into()]));
+        let meta = RunMeta::read(&out).unwrap();
+        assert_eq!(meta.scenarios[0].budget_spent_after, Some(2), "seed {seed}");
+        let spent = notes(&events).into_iter().find_map(|n| match n {
+            RunNote::BudgetSpent { rounds, builds, .. } => Some((rounds, builds)),
+            _ => None,
+        });
+        // Rounds 3 to 5 of single and third; multi's were skipped by the looks, not the budget.
+        assert_eq!(spent, Some((2, 6)), "seed {seed}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_resumed_runs_auto_run_goes_on_past_the_round_an_earlier_budget_ended_after() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = scenario(root.path(), "s", &["single", "multi"]);
+    let out = root.path().join("out");
+    let mut options = RunOptions::new(5, &[CacheMode::Cold], 7);
+    options.stopping = Some(crate::run_options::Stopping {
+        min_runs: 3,
+        max_runs: 5,
+        paired_by_round: true,
+    });
+    let script = || Script {
+        build_time: Duration::from_secs(10),
+        ..Script::default()
+    };
+    let looks = || {
+        Some(
+            Arc::new(crate::stats::stopping::RecordedLooks { gate: None })
+                as Arc<dyn crate::run_policy::RoundJudge>,
+        )
+    };
+    let run_looked = |settings: RunSettings, fake: FakeEngine, budget: Option<Duration>| async move {
+        let plan = plan_of(&settings);
+        let hosts = vec![host(&settings.endpoints()[0], &fake)];
+        let mut policy = settings.policy();
+        policy.round_judge = looks();
+        policy.time_budget = budget;
+        run(
+            plan,
+            policy,
+            settings.results_layout(),
+            hosts,
+            Arc::new(Events::default()) as Arc<dyn EventSink>,
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap()
+    };
+    // Builds start at 0, 10, 20 and 30 s; at 40 s the budget of 35 s is spent after 2 rounds.
+    let settings = on_box(&dir, &out, options);
+    run_looked(
+        settings,
+        FakeEngine::new("box", script()),
+        Some(Duration::from_secs(35)),
+    )
+    .await;
+    assert_eq!(rows(&out).len(), 4);
+    assert_eq!(
+        RunMeta::read(&out).unwrap().scenarios[0].budget_spent_after,
+        Some(2)
+    );
+
+    // The fake's builds all take the same time, so no comparison ever settles and the resumed
+    // invocation, with no budget of its own, builds every planned run.
+    let resumed = RunSettings::for_resume(&out, Vec::new()).unwrap();
+    run_looked(resumed, FakeEngine::new("box", script()), None).await;
+    assert_eq!(rows(&out).len(), 10);
+    assert_eq!(
+        RunMeta::read(&out).unwrap().scenarios[0].budget_spent_after,
+        None
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_spent_time_budget_starts_no_build_and_records_the_rounds_complete() {
     let root = tempfile::tempdir().unwrap();
     let dir = scenario(root.path(), "s", &["single", "multi"]);
