@@ -34,6 +34,8 @@ pub const MIN_REQUIRED_RUNS: usize = 2;
 pub const MAX_REQUIRED_RUNS: usize = 1000;
 /// Successful runs per side the gate needs unless told otherwise: stagebench's default `--runs`.
 pub const DEFAULT_REQUIRED_RUNS: usize = 3;
+/// `--time-threshold` unless told otherwise (10 percent), as a fraction.
+pub const DEFAULT_TIME_THRESHOLD: f64 = 0.10;
 
 /// When a change counts as a regression, and when the gate can judge one.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -443,6 +445,31 @@ fn sequential_contrasts(
     pairs: &[(&GroupSummary, &GroupSummary)],
 ) -> Option<Vec<ReadContrast>> {
     current.meta.settings.options.stopping?;
+    // The gate's verdicts are the looks' only when the run took its looks under this same gate;
+    // otherwise the run's own comparisons say which rows it made, and the gate's are read on
+    // those.
+    let same_gate = current
+        .meta
+        .settings
+        .options
+        .gated_looks
+        .as_ref()
+        .is_some_and(|looks| {
+            baseline
+                .meta
+                .invocations
+                .first()
+                .map_or("", |first| first.run_id.as_str())
+                == looks.baseline_run_id
+                && (looks.time_threshold - thresholds.time).abs() < 1e-12
+                && looks.required_runs == thresholds.required_runs
+                && looks.allow_different_hosts == allow_different_hosts
+        });
+    let families = if same_gate {
+        Families::Gate
+    } else {
+        Families::GateAfterTheFact
+    };
     let against = GateAgainst {
         baseline,
         time_threshold: thresholds.time,
@@ -460,7 +487,7 @@ fn sequential_contrasts(
                 &current.records,
                 None,
                 against,
-                Families::Gate,
+                families,
             )
             .and_then(Result::ok)
         })

@@ -99,6 +99,27 @@ pub struct RunOptions {
     /// started (each invocation counts its own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_budget_seconds: Option<Seconds>,
+    /// With `--runs auto --baseline NAME`: the gate whose comparisons kept series running too.
+    /// A resumed run takes its looks under the same gate, and `compare` reads the gate's
+    /// verdicts off the run's looks only against that very baseline run. None for a run without
+    /// one, and in every folder made before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gated_looks: Option<GatedLooks>,
+}
+
+/// The gate a `--runs auto` run's looks were taken under, as meta.json records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GatedLooks {
+    /// `--baseline NAME`.
+    pub baseline: String,
+    /// The run ID of the results saved as NAME when the run started.
+    pub baseline_run_id: String,
+    /// `--time-threshold`, as a fraction.
+    pub time_threshold: f64,
+    /// `--require-runs`.
+    pub required_runs: usize,
+    /// `--allow-different-hosts`.
+    pub allow_different_hosts: bool,
 }
 
 /// `--min-runs` when not given: the fewest runs a look can be taken at.
@@ -150,6 +171,7 @@ impl RunOptions {
             registry: None,
             stopping: None,
             time_budget_seconds: None,
+            gated_looks: None,
         }
     }
 }

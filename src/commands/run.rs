@@ -13,6 +13,7 @@ use crate::cli::RunArgs;
 use crate::commands::compare::gate;
 use crate::commands::report::print_table;
 use crate::commands::{EXIT_FAILURE, EXIT_USAGE};
+use crate::compare::{DEFAULT_REQUIRED_RUNS, DEFAULT_TIME_THRESHOLD};
 use crate::config::{Gate, RunSettings};
 use crate::docs::{self, Documented};
 use crate::engine::{self, Endpoint, RegistryLogin};
@@ -21,6 +22,7 @@ use crate::progress::Progress;
 use crate::registry::RegistryAccess;
 use crate::report::{self, ReportData};
 use crate::results::{BuildStatus, RESULTS_FILE, ResultSet, is_results_folder};
+use crate::run_options::GatedLooks;
 use crate::runner::{self, Host};
 use crate::secrets::BuildSecretValues;
 
@@ -44,7 +46,8 @@ pub(crate) async fn run_command(
     // Every flag is resolved here; nothing below reads `args`.
     let mut settings = RunSettings::from_args(args, command_line)?;
     let budget_note = fit_rounds_to_budget(&mut settings);
-    let plan_for = |engines: &BTreeMap<String, crate::builder::EngineKind>| {
+    let plan_for = |settings: &RunSettings,
+                    engines: &BTreeMap<String, crate::builder::EngineKind>| {
         plan::plan(
             settings.scenarios(),
             &settings.host_names(),
@@ -54,7 +57,7 @@ pub(crate) async fn run_command(
         )
     };
     if let Some(dir) = settings.resumed_dir()
-        && plan_for(&BTreeMap::new())
+        && plan_for(&settings, &BTreeMap::new())
             .scenario_plans()
             .all(|s| s.builds.is_empty())
     {
@@ -88,6 +91,16 @@ pub(crate) async fn run_command(
         }
         None => None,
     };
+    match looks_gate(&settings, saved.as_ref()) {
+        Ok(looks) => settings.set_gated_looks(looks),
+        Err(problem) => {
+            eprintln!(
+                "stagebench: {}",
+                docs::with_pointer(&problem, Some(docs::BASELINES))
+            );
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    }
     // A registry that does not answer or refuses the credentials would fail the first cached
     // build minutes in; it is asked once before any build instead.
     if let Some(access) = settings.registry() {
@@ -107,7 +120,7 @@ pub(crate) async fn run_command(
     .await;
     // A host's engine may run its builds with another builder, which changes what a cold reset
     // empties and so where priming builds go.
-    let plan = plan_for(&runner::engines(&hosts));
+    let plan = plan_for(&settings, &runner::engines(&hosts));
     let cancel = CancellationToken::new();
     spawn_interrupt_listener(cancel.clone());
 
@@ -211,7 +224,7 @@ pub(crate) async fn run_command(
         let commands: Vec<String> = outcome
             .out_dirs
             .iter()
-            .map(|dir| resume_command(&program, dir))
+            .map(|dir| resume_command(&program, dir, settings.gated_looks()))
             .collect();
         commands.join(" && ")
     };
@@ -495,6 +508,90 @@ fn gateable(
     Ok(saved)
 }
 
+/// The gate a `--runs auto` run's looks are taken under, to be recorded in meta.json: for a new
+/// run, the one `--baseline` gives (with `saved`, the baseline as read); for a resumed run, the
+/// one its first invocation recorded, which the flags must give again, since a series the gate
+/// needed would otherwise stop early and the gate's verdicts would be left unread. `None`
+/// without `--runs auto` or without a gate; `Err` is the sentence that refuses the resume.
+fn looks_gate(
+    settings: &RunSettings,
+    saved: Option<&ResultSet>,
+) -> Result<Option<GatedLooks>, String> {
+    if settings.stopping().is_none() {
+        return Ok(None);
+    }
+    {
+        let given = settings.gate().and_then(|gate| {
+            Some(GatedLooks {
+                baseline: gate.baseline.clone()?,
+                // A merged folder may record no invocation; it is then known by its name alone.
+                baseline_run_id: saved?
+                    .meta
+                    .invocations
+                    .first()
+                    .map(|first| first.run_id.clone())
+                    .unwrap_or_default(),
+                time_threshold: gate.thresholds.time,
+                required_runs: gate.thresholds.required_runs,
+                allow_different_hosts: gate.allow_different_hosts,
+            })
+        });
+        let Some(dir) = settings.resumed_dir() else {
+            return Ok(given);
+        };
+        let refuse = |reason: String| Err(format!("cannot resume {}: {reason}", dir.display()));
+        match (settings.gated_looks(), given) {
+            (None, None) => Ok(None),
+            (Some(recorded), None) => refuse(format!(
+                "its looks were taken under the gate against baseline `{}`; continue it with the same: {}",
+                recorded.baseline,
+                resume_command("stagebench", dir, Some(recorded))
+            )),
+            (None, Some(_)) => refuse(
+                "its looks were taken without a gate; continue it without --baseline, then gate it with `stagebench compare`".to_string(),
+            ),
+            (Some(recorded), Some(given)) => {
+                let mismatch = if recorded.baseline != given.baseline {
+                    Some(format!("--baseline {}", recorded.baseline))
+                } else if recorded.baseline_run_id != given.baseline_run_id {
+                    return refuse(format!(
+                        "baseline `{}` is no longer the run its looks were gated against (run {}, now run {}), so its gate cannot be continued; start a new run",
+                        recorded.baseline, recorded.baseline_run_id, given.baseline_run_id
+                    ));
+                } else if (recorded.time_threshold - given.time_threshold).abs() > 1e-12 {
+                    Some(format!(
+                        "--time-threshold {}",
+                        percent_flag(recorded.time_threshold)
+                    ))
+                } else if recorded.required_runs != given.required_runs {
+                    Some(format!("--require-runs {}", recorded.required_runs))
+                } else if recorded.allow_different_hosts != given.allow_different_hosts {
+                    Some(if recorded.allow_different_hosts {
+                        "--allow-different-hosts".to_string()
+                    } else {
+                        "no --allow-different-hosts".to_string()
+                    })
+                } else {
+                    None
+                };
+                match mismatch {
+                    Some(flag) => refuse(format!(
+                        "its looks were gated with {flag}; continue it with the same: {}",
+                        resume_command("stagebench", dir, Some(recorded))
+                    )),
+                    None => Ok(Some(given)),
+                }
+            }
+        }
+    }
+}
+
+/// A fraction as `--time-threshold` takes it, in percent: `0.1` as `10`.
+fn percent_flag(fraction: f64) -> String {
+    let text = format!("{:.6}", fraction * 100.0);
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// The baseline NAME, or a sentence saying why there is none to compare with.
 fn saved_baseline(name: &str) -> Result<ResultSet, String> {
     let dir = baseline_dir(name);
@@ -538,16 +635,34 @@ fn save_baseline(name: &str, set: ResultSet) -> anyhow::Result<std::path::PathBu
     Ok(dir)
 }
 
-/// The command that continues the run in `dir`, quoted for a POSIX shell.
-fn resume_command(program: &str, dir: &Path) -> String {
+/// The command that continues the run in `dir`, quoted for a POSIX shell; with `gated`, the
+/// flags of the gate its looks were taken under.
+fn resume_command(program: &str, dir: &Path, gated: Option<&GatedLooks>) -> String {
     let quote = |text: &str| {
         shlex::try_quote(text).map_or_else(|_| text.to_string(), |quoted| quoted.into_owned())
     };
-    format!(
+    let mut command = format!(
         "{} run --resume {}",
         quote(program),
         quote(&dir.display().to_string())
-    )
+    );
+    if let Some(gate) = gated {
+        command.push_str(&format!(" --baseline {}", quote(&gate.baseline)));
+        // Only what differs from the flags' defaults, as a user would type it.
+        if (gate.time_threshold - DEFAULT_TIME_THRESHOLD).abs() > 1e-12 {
+            command.push_str(&format!(
+                " --time-threshold {}",
+                percent_flag(gate.time_threshold)
+            ));
+        }
+        if gate.required_runs != DEFAULT_REQUIRED_RUNS {
+            command.push_str(&format!(" --require-runs {}", gate.required_runs));
+        }
+        if gate.allow_different_hosts {
+            command.push_str(" --allow-different-hosts");
+        }
+    }
+    command
 }
 
 /// Connects to every host at once, each to serve `build_secrets` to its builds and to log in

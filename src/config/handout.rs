@@ -98,6 +98,17 @@ impl RunSettings {
         self.options.stopping
     }
 
+    /// With `--runs auto --baseline`: the gate the looks are taken under, as meta.json records
+    /// it (for a resumed run, as its first invocation recorded it).
+    pub fn gated_looks(&self) -> Option<&crate::run_options::GatedLooks> {
+        self.options.gated_looks.as_ref()
+    }
+
+    /// Records the gate the looks are taken under.
+    pub fn set_gated_looks(&mut self, looks: Option<crate::run_options::GatedLooks>) {
+        self.options.gated_looks = looks;
+    }
+
     /// Timed runs planned per variant and cache mode (with `--runs auto`, `--max-runs`).
     pub fn runs(&self) -> u32 {
         self.options.runs

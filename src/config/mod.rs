@@ -303,6 +303,7 @@ impl RunSettings {
             registry: registry.as_ref().map(|a| a.registry.to_string()),
             stopping,
             time_budget_seconds: args.time_budget,
+            gated_looks: None,
         };
         let mut settings = RunSettings::assemble(scenarios, options, endpoints, out, working_dir)?;
         settings.command_line = recorded_command_line(&command_line, &settings.working_dir);

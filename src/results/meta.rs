@@ -496,6 +496,7 @@ impl From<v1::RunMeta> for RunMeta {
                     registry: None,
                     stopping: None,
                     time_budget_seconds: None,
+                    gated_looks: None,
                 },
                 hosts: vec![HostSpec {
                     name: host.clone(),

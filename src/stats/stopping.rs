@@ -173,15 +173,21 @@ pub struct GateAgainst<'a> {
 
 /// Which families drive the stopping: the report's alone, or the report's and the gate's (a
 /// series runs while a comparison of either needs it), or the gate's alone (to read its verdicts
-/// again: its pairs need no more rows than the run made for both).
+/// again: its pairs need no more rows than the run made for both), or the report's while the
+/// gate's are read along (a gate the run's looks were not taken under).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Families {
     /// The report's comparisons.
     Report,
     /// The report's and the gate's.
     ReportAndGate,
-    /// The gate's alone.
+    /// The gate's alone, on a run whose looks were taken under this same gate.
     Gate,
+    /// The gate's comparisons read on a run whose looks were taken without it (or under another
+    /// baseline or thresholds): the report's comparisons say which rows the run made, and a
+    /// gate comparison is read at every look the run took; once the run's looks stopped, the
+    /// gate's are left unsettled there rather than read on fewer rows than its series have.
+    GateAfterTheFact,
 }
 
 /// Like [`replay`], with the gate's comparisons against `gate`'s baseline too.
@@ -390,6 +396,13 @@ fn replay_with(
     }
     stops.budget_spent =
         budget_after.is_some_and(|after| after <= stops.rounds) && !stops.finished();
+    if families == Families::GateAfterTheFact && (stops.finished() || stops.budget_spent) {
+        // The run made no rows for the gate's sake: a comparison still open when the run's own
+        // looks stopped gets no more, and is left where its last look read it.
+        if let Some(gate) = stops.gate.as_mut().filter(|g| !g.finished()) {
+            gate.close();
+        }
+    }
     if stops.budget_spent {
         stops.run.close();
         if let Some(gate) = stops.gate.as_mut() {
@@ -408,6 +421,7 @@ impl SectionStops {
                 self.run.needs_builds(s) || self.gate.as_ref().is_some_and(|g| g.needs_builds(s))
             }
             Families::Gate => self.gate.as_ref().is_none_or(|g| g.needs_builds(s)),
+            Families::GateAfterTheFact => self.run.needs_builds(s),
         }
     }
 
@@ -1074,6 +1088,87 @@ mod gate_tests {
                 .map(|(s, _)| s.clone()),
             Some(multi.clone())
         );
+    }
+
+    #[test]
+    fn a_gate_read_after_the_fact_follows_the_rows_the_run_s_own_looks_made() {
+        // An ungated run: multi (twice as fast) stopped after 3 runs, while third (close to
+        // single, and noisy) kept single and itself running.
+        let three = super::tests::entry(&["single", "multi", "third"], false);
+        let single = [10.0, 10.4, 9.7, 10.2, 9.9, 10.3, 9.8, 10.1, 10.0, 10.2];
+        let third = [10.3, 10.5, 10.1, 10.6, 10.0, 10.7, 10.2, 10.3, 10.4, 10.5];
+        let run_alone = |records: &[BuildRecord], families: Option<Families>, against| {
+            replay_with(
+                Design::new(3, 10),
+                true,
+                &[CacheMode::Cold],
+                0.05,
+                &three,
+                records,
+                None,
+                families.map(|families| {
+                    (
+                        GateAgainst {
+                            baseline: against,
+                            time_threshold: 0.10,
+                            required_runs: 3,
+                            allow_different_hosts: false,
+                        },
+                        families,
+                    )
+                }),
+            )
+            .unwrap()
+        };
+        let mut all = rows("single", "local", &single);
+        all.extend(rows("multi", "local", &[5.0, 5.1, 4.95]));
+        all.extend(rows("third", "local", &third));
+        // multi is some 9% slower than the baseline's: near the 10% threshold, its gate
+        // comparison cannot be settled on 3 runs.
+        let against = {
+            let mut set = baseline("local");
+            set.records.retain(|r| r.variant != "multi");
+            set.records
+                .extend(rows("multi", "local", &[4.6, 4.7, 4.55, 4.65, 4.6]));
+            set.records.extend(rows("third", "local", &third[..5]));
+            set
+        };
+        let own = run_alone(&all, None, &against);
+        assert!(own.finished(), "{:?}", own.lines());
+        assert!(
+            own.rounds > 3,
+            "third kept single running: {:?}",
+            own.lines()
+        );
+        // Only the rows the run's looks asked for exist: what they stopped has no more.
+        let made: Vec<BuildRecord> = all
+            .iter()
+            .filter(|r| r.run as usize <= own.rounds)
+            .cloned()
+            .collect();
+
+        let after = run_alone(&made, Some(Families::GateAfterTheFact), &against);
+        assert_eq!(
+            after.rounds, own.rounds,
+            "read through every look the run took"
+        );
+        for variant in ["single", "multi", "third"] {
+            let (status, read) = after.gate_comparison(variant, CacheMode::Cold).unwrap();
+            assert!(!status.is_open(), "{variant}: {status}");
+            // single's interval is read on its rows up to where it was settled or the run
+            // stopped, never on the first 3 alone.
+            if variant == "single" {
+                let runs = match status {
+                    Status::Settled(settled) => settled.runs.1,
+                    _ => read.unwrap().as_ref().unwrap().degrees_of_freedom as usize + 1,
+                };
+                assert!(runs > 3, "{status}");
+            }
+        }
+        // Read as if the run's looks had kept every gated series running, the missing rows of
+        // multi end every gate reading at 3 rounds.
+        let as_gated = run_alone(&made, Some(Families::Gate), &against);
+        assert_eq!(as_gated.rounds, 3);
     }
 
     #[test]

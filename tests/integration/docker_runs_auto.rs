@@ -259,4 +259,54 @@ fn docker_a_gated_runs_auto_run_reads_the_gate_off_its_looks() {
     assert_eq!(again.status.code(), Some(1), "{}", stderr(&again));
     let table = String::from_utf8_lossy(&again.stdout);
     assert!(table.contains("regression"), "{table}");
+
+    // The gate the looks were taken under is recorded, and a resume must take its looks under
+    // the same: without it, a series the gate needed would stop early and no gate would judge.
+    let set = ResultSet::load(&dir.path().join("slow")).unwrap();
+    let looks = set.meta.settings.options.gated_looks.clone().unwrap();
+    assert_eq!(
+        (
+            looks.baseline.as_str(),
+            looks.time_threshold,
+            looks.required_runs
+        ),
+        ("b", 0.10, 3)
+    );
+    let results_csv = dir.path().join("slow/results.csv");
+    let text = std::fs::read_to_string(&results_csv).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.pop();
+    std::fs::write(&results_csv, lines.join("\n") + "\n").unwrap();
+    for (flags, expected) in [
+        (
+            &[][..],
+            "its looks were taken under the gate against baseline `b`; continue it with the same: stagebench run --resume slow --baseline b",
+        ),
+        (
+            &["--baseline", "b", "--time-threshold", "20"][..],
+            "its looks were gated with --time-threshold 10; continue it with the same: stagebench run --resume slow --baseline b",
+        ),
+    ] {
+        let mut args = vec!["run", "--resume", "slow"];
+        args.extend_from_slice(flags);
+        let refused = stagebench(dir.path(), &args);
+        assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+        assert!(stderr(&refused).contains(expected), "{}", stderr(&refused));
+    }
+    assert_eq!(
+        ResultSet::load(&dir.path().join("slow"))
+            .unwrap()
+            .records
+            .len(),
+        2
+    );
+    let resumed = stagebench(dir.path(), &["run", "--resume", "slow", "--baseline", "b"]);
+    assert_eq!(resumed.status.code(), Some(1), "{}", stderr(&resumed));
+    assert_eq!(
+        ResultSet::load(&dir.path().join("slow"))
+            .unwrap()
+            .records
+            .len(),
+        3
+    );
 }
