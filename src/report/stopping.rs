@@ -32,20 +32,15 @@ struct StoppingSeries {
     line: String,
 }
 
-/// The sentence on how looks were taken and the error rate kept, for the largest family.
+/// The sentence on how looks were taken and the error rate kept, for every family.
 pub fn method_sentence(data: &ReportData) -> Option<String> {
     let stopping = data.meta.settings.options.stopping?;
     let design =
         SequentialDesign::new(stopping.min_runs as usize, stopping.max_runs as usize).ok()?;
-    let largest = data
-        .stops
-        .iter()
-        .map(|s| s.run.family_size())
-        .max()
-        .unwrap_or(0);
+    let sizes: Vec<usize> = data.stops.iter().map(|s| s.run.family_size()).collect();
     Some(sequential_sentence(
         &design,
-        largest,
+        &sizes,
         stopping.paired_by_round,
     ))
 }
@@ -83,6 +78,12 @@ pub fn markdown(data: &ReportData) -> Option<String> {
     let sentence = method_sentence(data)?;
     let several = data.stops.len() > 1;
     let mut out = format!("## How the runs stopped\n\n{sentence}\n");
+    if let Some(gate) = &data.meta.settings.options.gated_looks {
+        out.push_str(&format!(
+            "\nThe looks were also taken under the gate against baseline `{}`: a series ran on while its comparison with the baseline's series needed it, so it may have more runs than its own comparisons below needed (its cells count every run). The gate's verdicts are those `run --baseline` printed, and `stagebench compare` reads them again against that same baseline run.\n",
+            gate.baseline
+        ));
+    }
     for stops in &data.stops {
         if several {
             out.push_str(&format!("\n**{} on {}**\n", stops.scenario, stops.host));

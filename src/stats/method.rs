@@ -285,15 +285,20 @@ pub fn method_paragraph(noise_percent: &str, family: Family, family_size: usize)
 /// `design`'s looks and their shares, in a family of `family_size`.
 pub fn sequential_sentence(
     design: &super::sequential::Design,
-    family_size: usize,
+    family_sizes: &[usize],
     paired_by_round: bool,
 ) -> String {
     let (first, last) = (design.min_runs(), design.max_runs());
-    let m = family_size.max(1);
-    let per_comparison = if m == 1 {
+    let smallest = family_sizes.iter().copied().min().unwrap_or(1).max(1);
+    let largest = family_sizes.iter().copied().max().unwrap_or(1).max(1);
+    // Each scenario on each host is a family of its own; when they differ in size, m is named
+    // rather than given the largest one's value, which would misstate the smaller families.
+    let per_comparison = if smallest != largest {
+        "5%/m".to_string()
+    } else if largest == 1 {
         "5%".to_string()
     } else {
-        format!("5%/{m}")
+        format!("5%/{largest}")
     };
     let shares = match design.looks() {
         1 => format!("one look, after {first} runs, at the level 1 − {per_comparison}"),
@@ -315,8 +320,15 @@ pub fn sequential_sentence(
     } else {
         ""
     };
+    let m = if smallest == largest {
+        String::new()
+    } else {
+        format!(
+            " Each scenario on each host is a family of its own: m, its number of comparisons, is {smallest} to {largest} here."
+        )
+    };
     format!(
-        "Runs stopped as verdicts settled: {shares}; the shares sum to 1, so all verdicts, at whichever look they were read, hold together with probability at least 95% (Bonferroni over looks and comparisons), and each is printed with the level of its look. A comparison that even {last} runs could not settle is stopped unsettled, which no false verdict can come of.{reading}"
+        "Runs stopped as verdicts settled: {shares}; the shares sum to 1, so all verdicts, at whichever look they were read, hold together with probability at least 95% (Bonferroni over looks and comparisons), and each is printed with the level of its look.{m} A comparison that even {last} runs could not settle is stopped unsettled, which no false verdict can come of.{reading}"
     )
 }
 
@@ -347,25 +359,33 @@ mod tests {
     fn the_sequential_sentence_names_the_looks_and_their_shares() {
         let design = super::super::sequential::Design::default();
         assert_eq!(
-            sequential_sentence(&design, 9, false),
+            sequential_sentence(&design, &[9], false),
             "Runs stopped as verdicts settled: 8 looks, after 3 to 10 runs, each at the level 1 − its share of 5%/9 (75% at the first, 15% at the last, 1.67% at each between); the shares sum to 1, so all verdicts, at whichever look they were read, hold together with probability at least 95% (Bonferroni over looks and comparisons), and each is printed with the level of its look. A comparison that even 10 runs could not settle is stopped unsettled, which no false verdict can come of."
         );
         let single = super::super::sequential::Design::new(4, 4).unwrap();
         assert!(
-            sequential_sentence(&single, 1, false).starts_with(
+            sequential_sentence(&single, &[1], false).starts_with(
                 "Runs stopped as verdicts settled: one look, after 4 runs, at the level 1 − 5%;"
             ),
             "{}",
-            sequential_sentence(&single, 1, false)
+            sequential_sentence(&single, &[1], false)
         );
         let two = super::super::sequential::Design::new(3, 4).unwrap();
         assert!(
-            sequential_sentence(&two, 2, false).contains("(75% at the first, 25% at the last);"),
+            sequential_sentence(&two, &[2], false).contains("(75% at the first, 25% at the last);"),
             "{}",
-            sequential_sentence(&two, 2, false)
+            sequential_sentence(&two, &[2], false)
+        );
+        // A folder of several scenarios whose families differ names m, not the largest.
+        assert!(
+            sequential_sentence(&design, &[3, 9, 3], false).contains(
+                "each at the level 1 − its share of 5%/m (75% at the first, 15% at the last, 1.67% at each between); the shares sum to 1, so all verdicts, at whichever look they were read, hold together with probability at least 95% (Bonferroni over looks and comparisons), and each is printed with the level of its look. Each scenario on each host is a family of its own: m, its number of comparisons, is 3 to 9 here. A comparison"
+            ),
+            "{}",
+            sequential_sentence(&design, &[3, 9, 3], false)
         );
         assert!(
-            sequential_sentence(&design, 9, true).ends_with(
+            sequential_sentence(&design, &[9], true).ends_with(
                 "Each comparison is read round by round: its interval is the t interval of the differences of log time between the two series' builds of the same round, so what a round does to both cancels."
             )
         );

@@ -62,6 +62,27 @@ fn an_auto_run_s_report_gives_its_run_range_and_a_command_that_calls_stagebench(
     assert!(!report.contains("stagebench-0.1.0"), "{report}");
 }
 
+#[test]
+fn a_gated_auto_run_s_report_says_its_series_also_ran_for_the_gate() {
+    let mut set = stagebench::results::ResultSet::load(&fixture("auto-run")).unwrap();
+    let alone = String::from_utf8(Markdown.render(&ReportData::new(set.clone())).unwrap()).unwrap();
+    assert!(!alone.contains("under the gate"), "{alone}");
+    set.meta.settings.options.gated_looks = Some(stagebench::run_options::GatedLooks {
+        baseline: "nightly".to_string(),
+        baseline_run_id: "r1".to_string(),
+        time_threshold: 0.10,
+        required_runs: 3,
+        allow_different_hosts: false,
+    });
+    let gated = String::from_utf8(Markdown.render(&ReportData::new(set)).unwrap()).unwrap();
+    assert!(
+        gated.contains(
+            "The looks were also taken under the gate against baseline `nightly`: a series ran on while its comparison with the baseline's series needed it"
+        ),
+        "{gated}"
+    );
+}
+
 /// Every `](target)` of a Markdown text: link and image targets alike.
 fn link_targets(markdown: &str) -> Vec<String> {
     markdown
