@@ -292,7 +292,7 @@ fn note_line(note: &RunNote) -> String {
             text
         }
         RunNote::NotLooked { scenario, reason } => format!(
-            "{scenario}: cannot tell which series are settled, so every series goes on to --max-runs: {reason}"
+            "{scenario}: cannot tell which series are settled after this round, so every series still running goes on (until a later look can tell, or to --max-runs): {reason}"
         ),
         RunNote::BudgetSpent {
             scenario,

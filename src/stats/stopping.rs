@@ -325,8 +325,11 @@ fn replay_with(
         .iter()
         .filter(|r| r.scenario == entry.name && r.host == entry.host && !r.warmup)
         .collect();
+    // A failed or timed-out build completes its round (its series had its turn); an
+    // interrupted one does not, since a resume builds it again and the runner looks only then.
     let ran: BTreeSet<(&str, CacheMode, u32)> = rows
         .iter()
+        .filter(|r| r.status != BuildStatus::Interrupted)
         .map(|r| (r.variant.as_str(), r.cache, r.run))
         .collect();
     let mut ok: Vec<Vec<(u32, f64)>> = vec![Vec::new(); series.len()];
@@ -969,6 +972,35 @@ mod tests {
             stops.unsettled(),
             ["multi cold (1 of 3 runs before the first look)"]
         );
+    }
+
+    #[test]
+    fn an_interrupted_build_leaves_its_round_unlooked_at_until_it_is_built_again() {
+        let mut records = series("single", CacheMode::Cold, &[10.0, 10.2, 9.9]);
+        records.extend(series("multi", CacheMode::Cold, &[5.0, 5.1, 5.02]));
+        records[5].status = BuildStatus::Interrupted;
+        let replay = |records: &[BuildRecord]| {
+            replay_plain(
+                Design::new(3, 10),
+                &[CacheMode::Cold],
+                0.05,
+                &entry(&["single", "multi"], false),
+                records,
+                None,
+            )
+            .unwrap()
+        };
+        let cut = replay(&records);
+        assert_eq!(cut.rounds, 2, "the runner never looked after round 3");
+        assert!(!cut.finished());
+        // The resume builds it again: the round is complete, and the look is taken.
+        records.push(BuildRecord {
+            status: BuildStatus::Ok,
+            ..records[5].clone()
+        });
+        let resumed = replay(&records);
+        assert_eq!(resumed.rounds, 3);
+        assert!(resumed.finished(), "{:?}", resumed.lines());
     }
 
     #[test]
