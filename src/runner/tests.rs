@@ -1069,6 +1069,17 @@ async fn a_finished_family_ends_the_scenario_and_a_judge_that_cannot_judge_chang
     )));
 }
 
+/// A fake host whose every build takes 10 s.
+fn ten_second_builds() -> FakeEngine {
+    FakeEngine::new(
+        "box",
+        Script {
+            build_time: Duration::from_secs(10),
+            ..Script::default()
+        },
+    )
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_budget_spent_past_a_stopped_series_build_records_the_round_every_needed_series_finished()
 {
@@ -1079,13 +1090,7 @@ async fn a_budget_spent_past_a_stopped_series_build_records_the_round_every_need
         let dir = scenario(root.path(), "s", &["single", "multi", "third"]);
         let out = root.path().join("out");
         let options = RunOptions::new(5, &[CacheMode::Cold], seed);
-        let fake = FakeEngine::new(
-            "box",
-            Script {
-                build_time: Duration::from_secs(10),
-                ..Script::default()
-            },
-        );
+        let fake = ten_second_builds();
         let settings = on_box(&dir, &out, options);
         // Round 1 builds at 0, 10 and 20 s; the look after it stops multi cold; round 2's two
         // needed builds start at 30 and 40 s; at 50 s the budget of 45 s is spent.
@@ -1120,10 +1125,6 @@ async fn a_resumed_runs_auto_run_goes_on_past_the_round_an_earlier_budget_ended_
         max_runs: 5,
         paired_by_round: true,
     });
-    let script = || Script {
-        build_time: Duration::from_secs(10),
-        ..Script::default()
-    };
     let looks = || {
         Some(
             Arc::new(crate::stats::stopping::RecordedLooks { gate: None })
@@ -1149,12 +1150,7 @@ async fn a_resumed_runs_auto_run_goes_on_past_the_round_an_earlier_budget_ended_
     };
     // Builds start at 0, 10, 20 and 30 s; at 40 s the budget of 35 s is spent after 2 rounds.
     let settings = on_box(&dir, &out, options);
-    run_looked(
-        settings,
-        FakeEngine::new("box", script()),
-        Some(Duration::from_secs(35)),
-    )
-    .await;
+    run_looked(settings, ten_second_builds(), Some(Duration::from_secs(35))).await;
     assert_eq!(rows(&out).len(), 4);
     assert_eq!(
         RunMeta::read(&out).unwrap().scenarios[0].budget_spent_after,
@@ -1164,7 +1160,7 @@ async fn a_resumed_runs_auto_run_goes_on_past_the_round_an_earlier_budget_ended_
     // The fake's builds all take the same time, so no comparison ever settles and the resumed
     // invocation, with no budget of its own, builds every planned run.
     let resumed = RunSettings::for_resume(&out, Vec::new()).unwrap();
-    run_looked(resumed, FakeEngine::new("box", script()), None).await;
+    run_looked(resumed, ten_second_builds(), None).await;
     assert_eq!(rows(&out).len(), 10);
     assert_eq!(
         RunMeta::read(&out).unwrap().scenarios[0].budget_spent_after,
@@ -1178,13 +1174,7 @@ async fn a_spent_time_budget_starts_no_build_and_records_the_rounds_complete() {
     let dir = scenario(root.path(), "s", &["single", "multi"]);
     let out = root.path().join("out");
     let options = RunOptions::new(10, &[CacheMode::Cold], 7);
-    let fake = FakeEngine::new(
-        "box",
-        Script {
-            build_time: Duration::from_secs(10),
-            ..Script::default()
-        },
-    );
+    let fake = ten_second_builds();
     let settings = on_box(&dir, &out, options);
     // Builds start at 0, 10, 20, 30 and 40 s; at 50 s the budget of 45 s is spent, in round 3.
     let (outcome, events) = run_judged(settings, &fake, None, Some(Duration::from_secs(45))).await;

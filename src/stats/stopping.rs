@@ -915,23 +915,28 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_spent_budget_closes_the_family_and_names_what_it_left_unsettled() {
-        let mut records = series("single", CacheMode::Cold, &[10.0, 12.5, 8.5, 11.0]);
-        records.extend(series("multi", CacheMode::Cold, &[10.0, 13.0, 8.0, 10.5]));
+    /// The looks on `records` of single and multi cold, a time budget spent after `rounds`.
+    fn spent_after(rounds: u32, records: &[BuildRecord]) -> SectionStops {
         let spent = ScenarioMeta {
-            budget_spent_after: Some(4),
+            budget_spent_after: Some(rounds),
             ..entry(&["single", "multi"], false)
         };
-        let stops = replay_plain(
+        replay_plain(
             Design::new(3, 10),
             &[CacheMode::Cold],
             0.05,
             &spent,
-            &records,
+            records,
             None,
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn a_spent_budget_closes_the_family_and_names_what_it_left_unsettled() {
+        let mut records = series("single", CacheMode::Cold, &[10.0, 12.5, 8.5, 11.0]);
+        records.extend(series("multi", CacheMode::Cold, &[10.0, 13.0, 8.0, 10.5]));
+        let stops = spent_after(4, &records);
         assert!(stops.budget_spent && stops.finished());
         assert_eq!(stops.rounds, 4);
         assert!(
@@ -947,19 +952,7 @@ mod tests {
     fn a_budget_spent_before_the_first_look_says_so_and_not_that_runs_are_still_to_come() {
         let mut records = series("single", CacheMode::Cold, &[10.0, 12.5]);
         records.extend(series("multi", CacheMode::Cold, &[10.0]));
-        let spent = ScenarioMeta {
-            budget_spent_after: Some(1),
-            ..entry(&["single", "multi"], false)
-        };
-        let stops = replay_plain(
-            Design::new(3, 10),
-            &[CacheMode::Cold],
-            0.05,
-            &spent,
-            &records,
-            None,
-        )
-        .unwrap();
+        let stops = spent_after(1, &records);
         assert!(stops.budget_spent && stops.finished());
         assert_eq!(
             stops.lines(),
