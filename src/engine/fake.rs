@@ -191,7 +191,7 @@ impl FakeEngine {
             id,
             image_bytes: 1000,
             layers: 1,
-            layer_ids: vec![format!("sha256:{:064x}", 1)],
+            layer_ids: vec![fake_layer_id()],
             repo_digests: Vec::new(),
         })
     }
@@ -461,20 +461,40 @@ fn without_run_id(tag: &str) -> &str {
 
 /// A saved image of one layer holding a 1000-byte file, as `docker save` lays it out: enough for
 /// the runner's bookkeeping of image analyses, never a claim about real images.
-fn fake_export() -> std::io::Result<Vec<u8>> {
-    let entry = |builder: &mut tar::Builder<Vec<u8>>, path: &str, bytes: &[u8]| {
-        let mut header = tar::Header::new_ustar();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        builder.append_data(&mut header, path, bytes)
-    };
+/// Appends a file of `bytes` at `path` to a tar.
+fn fake_entry(
+    builder: &mut tar::Builder<Vec<u8>>,
+    path: &str,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    let mut header = tar::Header::new_ustar();
+    header.set_size(bytes.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    builder.append_data(&mut header, path, bytes)
+}
+
+/// The one layer of every fake image: a file of 1000 bytes.
+fn fake_layer() -> std::io::Result<Vec<u8>> {
     let mut layer = tar::Builder::new(Vec::new());
-    entry(&mut layer, "app/fake", &[b'x'; 1000])?;
-    let layer = layer.into_inner()?;
+    fake_entry(&mut layer, "app/fake", &[b'x'; 1000])?;
+    layer.into_inner()
+}
+
+/// The diff ID of [`fake_layer`], as the image config and `RootFS.Layers` name it.
+fn fake_layer_id() -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(fake_layer().unwrap_or_default());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+fn fake_export() -> std::io::Result<Vec<u8>> {
+    let entry = fake_entry;
+    let layer = fake_layer()?;
     let config = format!(
-        r#"{{"rootfs":{{"type":"layers","diff_ids":["sha256:{:064x}"]}},"history":[{{"created_by":"RUN fake # buildkit"}}]}}"#,
-        1
+        r#"{{"rootfs":{{"type":"layers","diff_ids":["{}"]}},"history":[{{"created_by":"RUN fake # buildkit"}}]}}"#,
+        fake_layer_id()
     );
     let manifest = r#"[{"Config":"config.json","RepoTags":[],"Layers":["l1/layer.tar"]}]"#;
     let mut export = tar::Builder::new(Vec::new());

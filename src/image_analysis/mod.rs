@@ -38,6 +38,9 @@ pub const PUSH_GZIP_LEVEL: u32 = 6;
 /// The largest JSON document (config, manifest) kept whole; a real one is a few kilobytes.
 const MAX_DOCUMENT_BYTES: u64 = 16 << 20;
 
+/// The most bytes of such documents one export may hold: a real one has two or three per image.
+const MAX_DOCUMENTS_BYTES: u64 = 64 << 20;
+
 /// Layers smaller than this are compressed as they stream even when one of the image's known
 /// layers has their size: compressing them costs little, and small layers of equal size (a
 /// directory made here, a small file copied there) are common enough that guessing could cost
@@ -78,12 +81,18 @@ impl ImageAnalysis {
     /// Sum of the layers' compressed sizes: the bytes a push of the whole image would transfer
     /// (its config, a few kilobytes, aside).
     pub fn compressed_bytes(&self) -> u64 {
-        self.layers.iter().map(|l| l.compressed_bytes).sum()
+        self.layers
+            .iter()
+            .map(|l| l.compressed_bytes)
+            .fold(0, u64::saturating_add)
     }
 
     /// Bytes lower layers hold that later layers delete or overwrite.
     pub fn wasted_bytes(&self) -> u64 {
-        self.layers.iter().map(|l| l.wasted_bytes).sum()
+        self.layers
+            .iter()
+            .map(|l| l.wasted_bytes)
+            .fold(0, u64::saturating_add)
     }
 }
 
@@ -100,15 +109,23 @@ pub enum AnalysisError {
     #[error("compressing a layer failed: {0}")]
     Compress(String),
     /// A layer taken for a known one by its size turned out to be new, so it was not
-    /// compressed; reading the export again without expected layers analyses it.
-    #[error("the layer {0} has the size of a known layer but not its bytes")]
-    UnforeseenLayer(String),
+    /// compressed; reading the export again without expecting the known layers of that size
+    /// analyses it.
+    #[error("the layer {diff_id} has the size of a known layer but not its bytes")]
+    UnforeseenLayer {
+        /// Its digest, as hashed.
+        diff_id: String,
+        /// Its size, which it shares with a known layer of the image.
+        tar_bytes: u64,
+    },
 }
 
 /// One layer tar as read from the export, before the manifest says where it goes.
 struct ReadLayer {
     files: Vec<LayerFile>,
     compressed_bytes: u64,
+    /// The sha256 of its bytes as they streamed (`sha256:<hex>`): the config's diff ID for it.
+    diff_id: String,
 }
 
 #[derive(Deserialize)]
@@ -177,6 +194,7 @@ pub fn analyze_export_cached(
     let mut layers: BTreeMap<String, ReadLayer> = BTreeMap::new();
     let mut links: BTreeMap<String, String> = BTreeMap::new();
     let mut documents: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut documents_bytes = 0_u64;
     for entry in archive.entries()? {
         let mut entry = entry?;
         let path = entry
@@ -202,13 +220,24 @@ pub fn analyze_export_cached(
                 .strip_prefix("blobs/sha256/")
                 .and_then(|hex| cache.get(&format!("sha256:{hex}")))
                 .filter(|known| known.tar_bytes == tar_bytes);
-            let layer = if let Some(known) = named {
-                // The OCI layout names the blob by its digest: nothing to read but the bytes
-                // that carry the stream on to the next entry.
-                io::copy(&mut entry, &mut io::sink())?;
-                ReadLayer {
-                    files: known.files.clone(),
-                    compressed_bytes: known.compressed_bytes,
+            let layer = if named.is_some() {
+                // The OCI layout names the blob by its digest, so it need not be compressed;
+                // it is still hashed and listed, so that a blob whose bytes are not its name's
+                // is caught rather than given the named layer's figures.
+                let (files, diff_id, _) = hash_and_list(&first_block[..filled], &mut entry)?;
+                match named.filter(|_| {
+                    diff_id.strip_prefix("sha256:") == path.strip_prefix("blobs/sha256/")
+                }) {
+                    Some(known) => ReadLayer {
+                        files,
+                        compressed_bytes: known.compressed_bytes,
+                        diff_id,
+                    },
+                    None => {
+                        return Err(AnalysisError::Format(format!(
+                            "the blob {path} holds bytes whose digest is {diff_id}"
+                        )));
+                    }
                 }
             } else if tar_bytes >= FORESEEN_LAYER_MIN_BYTES && known_sizes.contains(&tar_bytes) {
                 read_known_layer(&first_block[..filled], &mut entry, cache)?
@@ -217,6 +246,12 @@ pub fn analyze_export_cached(
             };
             layers.insert(path, layer);
         } else if entry.size() <= MAX_DOCUMENT_BYTES {
+            documents_bytes = documents_bytes.saturating_add(entry.size());
+            if documents_bytes > MAX_DOCUMENTS_BYTES {
+                return Err(AnalysisError::Format(format!(
+                    "it holds more than {MAX_DOCUMENTS_BYTES} bytes of files that are neither layers nor large, where an image's config and manifest take kilobytes"
+                )));
+            }
             let mut bytes = first_block[..filled].to_vec();
             entry.read_to_end(&mut bytes)?;
             documents.insert(path, bytes);
@@ -246,15 +281,28 @@ fn assemble(
         .ok_or_else(|| format(format!("it has no {}", image.config)))?;
     let config: ImageConfig =
         serde_json::from_slice(config).map_err(|e| format(format!("{}: {e}", image.config)))?;
-    let created_by: Vec<String> = config
+    let mut created_by: Vec<String> = config
         .history
         .iter()
         .filter(|h| !h.empty_layer)
         .map(|h| clean_instruction(&h.created_by))
         .collect();
+    // A history that does not make as many layers as the image has cannot say which made which:
+    // no instruction is named rather than each shifted onto another layer.
+    if created_by.len() != image.layers.len() {
+        created_by.clear();
+    }
+    if config.rootfs.diff_ids.len() != image.layers.len() {
+        return Err(format(format!(
+            "{} names {} layers where manifest.json lists {}",
+            image.config,
+            config.rootfs.diff_ids.len(),
+            image.layers.len()
+        )));
+    }
 
     let mut ordered: Vec<(LayerFiles, u64)> = Vec::with_capacity(image.layers.len());
-    for name in &image.layers {
+    for (name, diff_id) in image.layers.iter().zip(&config.rootfs.diff_ids) {
         let mut target = name.clone();
         // A link may point at another link; a loop would never end, so follow a few at most.
         for _ in 0..8 {
@@ -266,6 +314,12 @@ fn assemble(
         let layer = read
             .get(&target)
             .ok_or_else(|| format(format!("it lacks the layer {name}")))?;
+        if !layer.diff_id.eq_ignore_ascii_case(diff_id) {
+            return Err(format(format!(
+                "the layer {name} hashes to {}, not to the {diff_id} the image config names",
+                layer.diff_id
+            )));
+        }
         ordered.push((layer.files.clone(), layer.compressed_bytes));
     }
     let (wasted_per_layer, top_wasted) = waste::wasted(
@@ -276,14 +330,9 @@ fn assemble(
         .iter()
         .enumerate()
         .map(|(index, (files, compressed_bytes))| LayerAnalysis {
-            diff_id: config
-                .rootfs
-                .diff_ids
-                .get(index)
-                .cloned()
-                .unwrap_or_default(),
+            diff_id: config.rootfs.diff_ids[index].clone(),
             created_by: created_by.get(index).cloned().unwrap_or_default(),
-            bytes: files.iter().map(|f| f.bytes).sum(),
+            bytes: files.iter().map(|f| f.bytes).fold(0, u64::saturating_add),
             compressed_bytes: *compressed_bytes,
             files: files.iter().filter(|f| !f.is_whiteout()).count() as u64,
             wasted_bytes: wasted_per_layer.get(index).copied().unwrap_or_default(),
@@ -374,6 +423,7 @@ fn read_layer(
     Ok(ReadLayer {
         files,
         compressed_bytes,
+        diff_id,
     })
 }
 
@@ -384,17 +434,28 @@ fn read_known_layer(
     rest: &mut impl Read,
     cache: &LayerCache,
 ) -> Result<ReadLayer, AnalysisError> {
-    let mut hashing = Hashing::new(first_block.chain(rest));
-    let files = waste::list_layer(&mut hashing)?;
-    io::copy(&mut hashing, &mut io::sink())?;
-    let (diff_id, tar_bytes) = hashing.finish();
+    let (files, diff_id, tar_bytes) = hash_and_list(first_block, rest)?;
     match cache.get(&diff_id).filter(|k| k.tar_bytes == tar_bytes) {
         Some(known) => Ok(ReadLayer {
             files,
             compressed_bytes: known.compressed_bytes,
+            diff_id,
         }),
-        None => Err(AnalysisError::UnforeseenLayer(diff_id)),
+        None => Err(AnalysisError::UnforeseenLayer { diff_id, tar_bytes }),
     }
+}
+
+/// Reads one layer tar (its first block already read) for its file list, its digest and its
+/// size, without compressing it.
+fn hash_and_list(
+    first_block: &[u8],
+    rest: &mut impl Read,
+) -> Result<(LayerFiles, String, u64), AnalysisError> {
+    let mut hashing = Hashing::new(first_block.chain(rest));
+    let files = waste::list_layer(&mut hashing)?;
+    io::copy(&mut hashing, &mut io::sink())?;
+    let (diff_id, tar_bytes) = hashing.finish();
+    Ok((files, diff_id, tar_bytes))
 }
 
 /// Hashes and counts what is read through it: a layer's diff ID is the sha256 of its tar.

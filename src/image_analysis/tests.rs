@@ -42,14 +42,11 @@ const EIGHT_MB: usize = 8 * 1024 * 1024;
 /// A saved image as Docker 20.10 writes it: three layers, the second deleting the 8 MB file the
 /// first wrote, the third identical to an empty layer and stored as a link to it.
 fn saved_image(big: Vec<u8>) -> Vec<u8> {
-    let first = tar_of(&[
-        ("data/big.bin", Ok(big)),
-        ("etc/motd", Ok(b"hello\n".to_vec())),
-    ]);
-    let second = tar_of(&[("data/.wh.big.bin", Ok(Vec::new()))]);
-    let empty = tar_of(&[]);
+    let layers = saved_layers(big);
+    let diff_ids: Vec<String> = layers.iter().map(|l| diff_id_of(l)).collect();
+    let [first, second, empty, _] = <[Vec<u8>; 4]>::try_from(layers).unwrap();
     let config = serde_json::json!({
-        "rootfs": {"type": "layers", "diff_ids": ["sha256:a", "sha256:b", "sha256:c", "sha256:d"]},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
         "history": [
             {"created_by": "/bin/sh -c #(nop)  CMD [\"sh\"]", "empty_layer": true},
             {"created_by": "RUN /bin/sh -c head -c 8388608 /dev/urandom > /data/big.bin # buildkit"},
@@ -109,7 +106,7 @@ fn a_deleted_file_is_wasted_and_attributed_to_the_layer_that_wrote_it() {
             kind: WasteKind::Deleted,
         }]
     );
-    assert_eq!(analysis.layers[3].diff_id, "sha256:d");
+    assert_eq!(analysis.layers[3].diff_id, diff_id_of(&tar_of(&[])));
     assert_eq!(
         analysis.layers[3].compressed_bytes, analysis.layers[2].compressed_bytes,
         "a linked layer is the layer it links to"
@@ -258,7 +255,7 @@ fn a_layer_known_by_its_digest_is_taken_from_the_cache_unchanged() {
     let other = saved_image(noise(EIGHT_MB, 4));
     let error = analyze_export_cached(other.as_slice(), 2, &cache, &diff_ids).unwrap_err();
     assert!(
-        matches!(&error, AnalysisError::UnforeseenLayer(d) if !diff_ids.contains(d)),
+        matches!(&error, AnalysisError::UnforeseenLayer { diff_id, .. } if !diff_ids.contains(diff_id)),
         "{error}"
     );
     assert_eq!(
@@ -327,4 +324,94 @@ fn the_oci_layout_names_its_layers_and_is_read_the_same_with_a_cache() {
     );
     let doctored = analyze_export_cached(export.as_slice(), 2, &cache, &[]).unwrap();
     assert_eq!(doctored.compressed_bytes(), fresh.compressed_bytes() + 1);
+    // A blob whose bytes are not those its name gives (other bytes of the same size) is
+    // refused, not given the named layer's figures.
+    let impostor = saved_layers(noise(EIGHT_MB, 6)).swap_remove(0);
+    assert_eq!(impostor.len(), layers[0].len());
+    let forged: Vec<(&str, Result<Vec<u8>, &str>)> = entries
+        .iter()
+        .map(|(path, content)| {
+            if *path == blob(&diff_ids[0]) {
+                (*path, Ok(impostor.clone()))
+            } else {
+                (*path, content.clone())
+            }
+        })
+        .collect();
+    let error =
+        analyze_export_cached(tar_of(&forged).as_slice(), 2, &cache, &diff_ids).unwrap_err();
+    assert!(
+        error.to_string().contains("holds bytes whose digest is"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_export_whose_layers_are_not_the_config_s_is_refused_and_a_short_history_names_nothing() {
+    let export = saved_image(noise(1024, 1));
+    let config_of = |export: &[u8]| -> serde_json::Value {
+        let mut archive = tar::Archive::new(export);
+        let mut entry = archive
+            .entries()
+            .unwrap()
+            .map(Result::unwrap)
+            .find(|e| e.path().unwrap().to_string_lossy() == "cfg.json")
+            .unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    // The same export with another config.
+    let with_config = |config: serde_json::Value| -> Vec<u8> {
+        let mut archive = tar::Archive::new(export.as_slice());
+        let mut entries: Vec<(String, Result<Vec<u8>, String>)> = Vec::new();
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let path = entry.path().unwrap().to_string_lossy().to_string();
+            if entry.header().entry_type().is_symlink() {
+                let target = entry.link_name().unwrap().unwrap();
+                entries.push((path, Err(target.to_string_lossy().to_string())));
+                continue;
+            }
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
+            if path == "cfg.json" {
+                bytes = config.to_string().into_bytes();
+            }
+            entries.push((path, Ok(bytes)));
+        }
+        let entries: Vec<(&str, Result<Vec<u8>, &str>)> = entries
+            .iter()
+            .map(|(p, c)| {
+                (
+                    p.as_str(),
+                    match c {
+                        Ok(bytes) => Ok(bytes.clone()),
+                        Err(target) => Err(target.as_str()),
+                    },
+                )
+            })
+            .collect();
+        tar_of(&entries)
+    };
+    let mut wrong_layer = config_of(&export);
+    wrong_layer["rootfs"]["diff_ids"][1] = serde_json::json!(diff_id_of(b"other"));
+    let error = analyze_export(with_config(wrong_layer).as_slice(), 2).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("the layer l2/layer.tar hashes to"),
+        "{error}"
+    );
+    let mut one_short = config_of(&export);
+    one_short["rootfs"]["diff_ids"]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    assert!(analyze_export(with_config(one_short).as_slice(), 2).is_err());
+    // A history that makes three layers for four: no layer is named, none shifted.
+    let mut short_history = config_of(&export);
+    short_history["history"].as_array_mut().unwrap().remove(1);
+    let analysis = analyze_export(with_config(short_history).as_slice(), 2).unwrap();
+    assert!(analysis.layers.iter().all(|l| l.created_by.is_empty()));
 }

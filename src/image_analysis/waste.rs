@@ -144,7 +144,7 @@ pub(super) fn wasted<'a>(
         per_layer.push(0);
         let mut lose = |path: String, (layer, bytes): (usize, u64), kind: WasteKind| {
             if bytes > 0 {
-                per_layer[layer] += bytes;
+                per_layer[layer] = per_layer[layer].saturating_add(bytes);
                 wasted_files.push(WastedFile {
                     path,
                     bytes,
