@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use sha2::Digest;
+
 use stagebench::image_analysis::{
     ImageAnalysis, LayerCache, analyze_export, analyze_export_cached,
 };
@@ -122,13 +124,27 @@ fn docker_layer_cache_gives_the_same_layers_waste_and_pull_size() {
 
     // The entries are what those figures came from: a changed pull size in the shared base's
     // entry shows up in every image, so no layer was compressed again.
+    // The entry's checksum is made again, as stagebench makes it (the sha256 of the entry as
+    // written with its check empty), or the doctored entry would be refused as damaged.
     let base_entry = layers_dir.join(format!("{}.json", base.trim_start_matches("sha256:")));
-    let mut entry: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&base_entry).unwrap()).unwrap();
+    let text = std::fs::read_to_string(&base_entry).unwrap();
+    let entry: serde_json::Value = serde_json::from_str(&text).unwrap();
     let base_compressed = entry["compressed_bytes"].as_u64().unwrap();
     assert_eq!(base_compressed, images[0].3.layers[0].compressed_bytes);
-    entry["compressed_bytes"] = (base_compressed + 1).into();
-    std::fs::write(&base_entry, serde_json::to_vec(&entry).unwrap()).unwrap();
+    let check = entry["check"].as_str().unwrap();
+    let unchecked = text
+        .replace(&format!("\"check\":\"{check}\""), "\"check\":\"\"")
+        .replace(
+            &format!("\"compressed_bytes\":{base_compressed},"),
+            &format!("\"compressed_bytes\":{},", base_compressed + 1),
+        );
+    let hex: String = sha2::Sha256::digest(unchecked.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let doctored_text = unchecked.replace("\"check\":\"\"", &format!("\"check\":\"{hex}\""));
+    assert_ne!(doctored_text, text);
+    std::fs::write(&base_entry, doctored_text).unwrap();
     let doctored = LayerCache::in_dir(&layers_dir);
     for (name, file, diff_ids, fresh) in &images {
         let analysis = analyse(file, Some((&doctored, diff_ids)));
