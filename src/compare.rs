@@ -455,12 +455,7 @@ fn sequential_contrasts(
         .gated_looks
         .as_ref()
         .is_some_and(|looks| {
-            baseline
-                .meta
-                .invocations
-                .first()
-                .map_or("", |first| first.run_id.as_str())
-                == looks.baseline_run_id
+            baseline.meta.run_id() == looks.baseline_run_id
                 && (looks.time_threshold - thresholds.time).abs() < 1e-12
                 && looks.required_runs == thresholds.required_runs
                 && looks.allow_different_hosts == allow_different_hosts

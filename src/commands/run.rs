@@ -525,12 +525,7 @@ fn looks_gate(
             Some(GatedLooks {
                 baseline: gate.baseline.clone()?,
                 // A merged folder may record no invocation; it is then known by its name alone.
-                baseline_run_id: saved?
-                    .meta
-                    .invocations
-                    .first()
-                    .map(|first| first.run_id.clone())
-                    .unwrap_or_default(),
+                baseline_run_id: saved?.meta.run_id().to_string(),
                 time_threshold: gate.thresholds.time,
                 required_runs: gate.thresholds.required_runs,
                 allow_different_hosts: gate.allow_different_hosts,

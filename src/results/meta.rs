@@ -322,6 +322,12 @@ impl RunMeta {
         self.invocations.first()
     }
 
+    /// The run's ID: its first invocation's `run_id`; empty for a folder that records no
+    /// invocation (a merged one).
+    pub fn run_id(&self) -> &str {
+        self.first_invocation().map_or("", |i| i.run_id.as_str())
+    }
+
     /// When the run started: its first invocation's start.
     pub fn started_at(&self) -> &str {
         self.first_invocation()
