@@ -103,15 +103,28 @@ fn is_link_error(error: &io::Error) -> bool {
 
 /// The whole of the regular file `path`, opened with [`open_no_follow`].
 pub fn read_no_follow(path: &Path) -> io::Result<Vec<u8>> {
-    let mut file = open_no_follow(path)?;
-    if !file.metadata()?.is_file() {
+    read_no_follow_at_most(path, u64::MAX)
+}
+
+/// [`read_no_follow`], refusing a file of more than `max_bytes` (and reading no further than
+/// that should it grow meanwhile).
+pub fn read_no_follow_at_most(path: &Path, max_bytes: u64) -> io::Result<Vec<u8>> {
+    let file = open_no_follow(path)?;
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "is not a regular file",
         ));
     }
+    if metadata.len() > max_bytes {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("holds {} bytes, more than {max_bytes}", metadata.len()),
+        ));
+    }
     let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
+    file.take(max_bytes).read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 

@@ -485,8 +485,7 @@ fn fake_layer() -> std::io::Result<Vec<u8>> {
 fn fake_layer_id() -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(fake_layer().unwrap_or_default());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    format!("sha256:{}", crate::image_analysis::hex(&digest))
 }
 
 fn fake_export() -> std::io::Result<Vec<u8>> {

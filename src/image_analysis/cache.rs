@@ -270,24 +270,7 @@ fn check_folder(dir: &Path) -> Result<(), String> {
 /// The entry at `path`: a regular file, opened without following a link, at most
 /// [`MAX_ENTRY_BYTES`].
 fn read_entry(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let file = crate::text_file::open_no_follow(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "it is not a regular file",
-        ));
-    }
-    if meta.len() > MAX_ENTRY_BYTES {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("it holds {} bytes, more than {MAX_ENTRY_BYTES}", meta.len()),
-        ));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_ENTRY_BYTES).read_to_end(&mut bytes)?;
-    Ok(bytes)
+    crate::text_file::read_no_follow_at_most(path, MAX_ENTRY_BYTES)
 }
 
 /// `layers-v2` under stagebench's own cache folder.
@@ -312,7 +295,7 @@ fn checksum(entry: &mut Entry) -> String {
     // Serialising plain strings, numbers and chars cannot fail.
     let digest = Sha256::digest(serde_json::to_vec(entry).unwrap_or_default());
     entry.check = check;
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    super::hex(&digest)
 }
 
 fn encode(diff_id: &str, known: &KnownLayer) -> Vec<u8> {

@@ -476,10 +476,16 @@ impl<R: Read> Hashing<R> {
 
     /// The diff ID (`sha256:<hex>`) and size of what was read.
     fn finish(self) -> (String, u64) {
-        let digest = self.hasher.finalize();
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        (format!("sha256:{hex}"), self.bytes)
+        (
+            format!("sha256:{}", hex(&self.hasher.finalize())),
+            self.bytes,
+        )
     }
+}
+
+/// `bytes` as lowercase hex digits, as a digest is written.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl<R: Read> Read for Hashing<R> {
